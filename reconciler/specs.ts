@@ -1,0 +1,219 @@
+// The spec of every resource kind, as TypeScript sees it after schema validation and
+// defaulting. schemas/*.json is the source of truth for users and editors; these types
+// mirror it for the code, and test/reconciler/schemas.test.ts keeps the two in step.
+
+/** A duration such as `500ms`, `30s`, `5m`, `1h30m`, `14d`. */
+export type Duration = string;
+
+/** Secrets are only ever references; a literal value is a validation error. */
+export type SecretRef = { valueFrom: { env: string } | { file: string } };
+
+export interface RetryPolicy {
+  /** Total attempts including the first (default 3). */
+  maxAttempts: number;
+  /** Delay before the second attempt (default 1s); doubles each attempt. */
+  initialDelay: Duration;
+  /** Cap on one delay (default 1m). */
+  maxDelay: Duration;
+  /** Multiplier between delays (default 2). */
+  factor: number;
+  /** Fraction of random jitter applied to each delay, 0..1 (default 0.2). */
+  jitter: number;
+}
+
+export interface IsolationSpec {
+  /** Overrides the Runtime's execution mode for one skill or task. */
+  mode?: 'local' | 'docker';
+  image?: string;
+  network?: 'none' | 'bridge';
+  /** Memory limit such as `512Mi`, `1Gi`. */
+  memory?: string;
+  cpus?: number;
+  pids?: number;
+  readOnly?: boolean;
+  /** uid:gid the container runs as (default 65534:65534). */
+  user?: string;
+}
+
+export interface RuntimeSpec {
+  execution: {
+    mode: 'local' | 'docker';
+    /** Environment variables a local process may inherit (PATH, HOME, LANG, TZ by default). */
+    envAllowlist: string[];
+    /** Bytes of stdout+stderr kept per process (default 1 MiB); the rest is counted, not kept. */
+    outputLimitBytes: number;
+  };
+  isolation: Required<Pick<IsolationSpec, 'image' | 'network' | 'readOnly'>> &
+    Pick<IsolationSpec, 'memory' | 'cpus' | 'pids' | 'user'>;
+  prerequisites: { packages: string[]; autoInstall: boolean };
+  concurrency: {
+    /** Subtasks in flight when a task does not say (default 3). */
+    default: number;
+    /** Hard ceiling for any task (default 6). */
+    maximum: number;
+    /** Subtasks waiting beyond the ceiling before new work is rejected (default 100). */
+    queueLimit: number;
+  };
+  retry: RetryPolicy;
+  llm?: { baseURL: string; model?: string; apiKey?: SecretRef };
+  skills: {
+    /** Tool calls in one agent turn after which a new skill is proposed (default 7). */
+    autoCreateThreshold: number;
+  };
+}
+
+export type ParamType = 'string' | 'number' | 'boolean' | 'enum' | 'duration';
+
+export interface SkillParam {
+  name: string;
+  type: ParamType;
+  required: boolean;
+  default?: string | number | boolean;
+  /** Allowed values when type is enum. */
+  values?: string[];
+  description?: string;
+}
+
+export interface HttpStep {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Statuses that count as success (default: any 2xx). */
+  expectStatus?: number[];
+}
+
+export interface FileStep {
+  /** Path relative to the run's workspace; it may not leave it. */
+  path: string;
+  action: 'read' | 'write' | 'append';
+  content?: string;
+}
+
+export interface SkillCallStep {
+  name: string;
+  params?: Record<string, string | number | boolean>;
+}
+
+/** Exactly one of run, http, file, skill is set. */
+export interface SkillStep {
+  /** Identifier later steps use to read this step's output (STEP_<ID>_OUTPUT). */
+  id?: string;
+  name?: string;
+  run?: string;
+  http?: HttpStep;
+  file?: FileStep;
+  skill?: SkillCallStep;
+  timeout?: Duration;
+  continueOnError?: boolean;
+}
+
+export interface SkillSpec {
+  version: string;
+  description: string;
+  params: SkillParam[];
+  steps: SkillStep[];
+  /** Whole-skill timeout (default 10m). */
+  timeout: Duration;
+  isolation?: IsolationSpec;
+  aliases: string[];
+}
+
+/** Exactly one of skill, run, prompt is set. */
+export interface Subtask {
+  name: string;
+  skill?: string;
+  params?: Record<string, string | number | boolean>;
+  run?: string;
+  prompt?: string;
+  timeout?: Duration;
+}
+
+export interface TaskSpec {
+  description?: string;
+  subtasks: Subtask[];
+  /** Subtasks in flight; defaults to the Runtime's default (3), capped by its maximum (6). */
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Whole-task timeout (default 1h). */
+  timeout: Duration;
+  schedule?: {
+    cron: string;
+    timezone: string;
+    concurrencyPolicy: 'Forbid' | 'Allow' | 'Replace';
+  };
+  isolation?: IsolationSpec;
+}
+
+export type Platform = 'discord' | 'slack' | 'telegram' | 'webhook';
+
+export interface PlatformBase {
+  /** Channel ids (or chat ids) from which commands are accepted. Empty admits no channel. */
+  channels: string[];
+  /** Base URL of the platform's reply API; tests point it at a loopback server. */
+  apiBaseURL?: string;
+}
+
+export interface GatewayPolicySpec {
+  platforms: {
+    discord?: PlatformBase & { applicationId: string; publicKey: SecretRef; botToken?: SecretRef };
+    slack?: PlatformBase & { signingSecret: SecretRef; botToken?: SecretRef };
+    telegram?: PlatformBase & { secretToken: SecretRef; botToken: SecretRef };
+    webhook?: PlatformBase & { secret: SecretRef; callbackURL?: string };
+  };
+  roles: Array<{
+    name: string;
+    /** `platform:userId`, e.g. `discord:81234567890`. */
+    users: string[];
+    permissions: { tasks: string[]; skills: string[]; status: boolean };
+  }>;
+  rateLimit: { requests: number; per: Duration };
+  audit: { level: 'all' | 'refused' | 'none' };
+}
+
+export interface ProxySpec {
+  port: number;
+  bind: string;
+  /** Bearer keys clients must present; at least one. */
+  keys: SecretRef[];
+  tls?: { cert: string; key: string };
+  preload: string[];
+  upstream?: { baseURL: string; apiKey?: SecretRef; timeout: Duration };
+  allowPublicBind: boolean;
+  injectSkills: boolean;
+  projectContext?: string;
+  limits: { maxBodyBytes: number; requestsPerMinute: number };
+}
+
+export type CuratorAction = 'consolidate' | 'prune' | 'update';
+
+export interface CuratorSpec {
+  schedule: { every: Duration; cron?: string; timezone: string };
+  actions: CuratorAction[];
+  thresholds: {
+    similarity: number;
+    pruneAfter: Duration;
+    staleAfter: Duration;
+    failureRate: number;
+    window: Duration;
+  };
+  archive: boolean;
+  archiveDir: string;
+  forge: {
+    type: 'github' | 'gitea' | 'gitlab' | 'none';
+    url?: string;
+    repo?: string;
+    token?: SecretRef;
+  };
+  branchPrefix: string;
+  labels: string[];
+}
+
+export interface SpecByKind {
+  Runtime: RuntimeSpec;
+  Skill: SkillSpec;
+  Task: TaskSpec;
+  GatewayPolicy: GatewayPolicySpec;
+  Proxy: ProxySpec;
+  Curator: CuratorSpec;
+}

@@ -1,0 +1,170 @@
+// Run history: every skill and task run with its trigger, timing, outcome and attempts.
+// Execution and subagents write it; the curator reads usage figures from it; `caduceus
+// runs` lists it. Times are epoch milliseconds.
+
+import { randomUUID } from 'node:crypto';
+import type { StateStore } from './store.js';
+
+export const RUNS_MIGRATIONS = [
+  `CREATE TABLE runs (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL CHECK (kind IN ('skill', 'task')),
+     name TEXT NOT NULL,
+     version TEXT,
+     spec_hash TEXT,
+     parent_id TEXT,
+     trigger TEXT NOT NULL,
+     actor TEXT,
+     started_at INTEGER NOT NULL,
+     duration_ms INTEGER,
+     status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'timedOut', 'cancelled', 'skipped')),
+     attempts INTEGER NOT NULL DEFAULT 1,
+     error TEXT,
+     report TEXT
+   );
+   CREATE INDEX runs_by_name ON runs (kind, name, started_at);
+   CREATE INDEX runs_by_start ON runs (started_at);`,
+];
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'timedOut' | 'cancelled' | 'skipped';
+
+export interface RunRecord {
+  id: string;
+  kind: 'skill' | 'task';
+  name: string;
+  version: string | null;
+  specHash: string | null;
+  parentId: string | null;
+  trigger: string;
+  actor: string | null;
+  startedAt: number;
+  durationMs: number | null;
+  status: RunStatus;
+  attempts: number;
+  error: string | null;
+  report: unknown;
+}
+
+export interface SkillUsage {
+  name: string;
+  version: string | null;
+  runs: number;
+  failures: number;
+  lastUsed: number | null;
+}
+
+interface Row {
+  id: string;
+  kind: 'skill' | 'task';
+  name: string;
+  version: string | null;
+  spec_hash: string | null;
+  parent_id: string | null;
+  trigger: string;
+  actor: string | null;
+  started_at: number;
+  duration_ms: number | null;
+  status: RunStatus;
+  attempts: number;
+  error: string | null;
+  report: string | null;
+}
+
+function fromRow(r: Row): RunRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    version: r.version,
+    specHash: r.spec_hash,
+    parentId: r.parent_id,
+    trigger: r.trigger,
+    actor: r.actor,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    status: r.status,
+    attempts: r.attempts,
+    error: r.error,
+    report: r.report === null ? null : (JSON.parse(r.report) as unknown),
+  };
+}
+
+export class RunStore {
+  constructor(private readonly store: StateStore) {
+    store.migrate('runs', RUNS_MIGRATIONS);
+  }
+
+  /** Records the start of a run and returns its id. */
+  start(run: {
+    kind: 'skill' | 'task';
+    name: string;
+    version?: string;
+    specHash?: string;
+    parentId?: string;
+    trigger: string;
+    actor?: string;
+    startedAt?: number;
+    id?: string;
+  }): string {
+    const id = run.id ?? randomUUID();
+    this.store.db
+      .prepare(
+        `INSERT INTO runs (id, kind, name, version, spec_hash, parent_id, trigger, actor, started_at, status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
+      )
+      .run(id, run.kind, run.name, run.version ?? null, run.specHash ?? null, run.parentId ?? null, run.trigger, run.actor ?? null, run.startedAt ?? Date.now());
+    return id;
+  }
+
+  finish(id: string, result: { status: Exclude<RunStatus, 'running'>; durationMs: number; attempts?: number; error?: string; report?: unknown }): void {
+    this.store.db
+      .prepare('UPDATE runs SET status = ?, duration_ms = ?, attempts = ?, error = ?, report = ? WHERE id = ?')
+      .run(result.status, Math.round(result.durationMs), result.attempts ?? 1, result.error ?? null, result.report === undefined ? null : JSON.stringify(result.report), id);
+  }
+
+  get(id: string): RunRecord | undefined {
+    const r = this.store.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    return r ? fromRow(r) : undefined;
+  }
+
+  list(filter: { kind?: 'skill' | 'task'; name?: string; parentId?: string; limit?: number } = {}): RunRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
+    if (filter.name) (where.push('name = ?'), args.push(filter.name));
+    if (filter.parentId) (where.push('parent_id = ?'), args.push(filter.parentId));
+    const sql = `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_at DESC, rowid DESC LIMIT ?`;
+    return (this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(fromRow);
+  }
+
+  /** The latest run of a task whose spec hash matches, to decide "runs once per spec change". */
+  lastForSpec(kind: 'skill' | 'task', name: string, specHash: string): RunRecord | undefined {
+    const r = this.store.db
+      .prepare('SELECT * FROM runs WHERE kind = ? AND name = ? AND spec_hash = ? ORDER BY started_at DESC LIMIT 1')
+      .get(kind, name, specHash) as Row | undefined;
+    return r ? fromRow(r) : undefined;
+  }
+
+  /** Marks runs left `running` by a crashed process as cancelled (called at start-up). */
+  abandonRunning(error = 'process exited while the run was in progress'): number {
+    return this.store.db.prepare(`UPDATE runs SET status = 'cancelled', error = ? WHERE status = 'running'`).run(error).changes;
+  }
+
+  /** Per skill and version: runs, failures and last use since `since` (epoch ms). */
+  skillUsage(since: number): SkillUsage[] {
+    return this.store.db
+      .prepare(
+        `SELECT name, version, COUNT(*) AS runs,
+                SUM(CASE WHEN status IN ('failed', 'timedOut') THEN 1 ELSE 0 END) AS failures,
+                MAX(started_at) AS lastUsed
+         FROM runs WHERE kind = 'skill' AND started_at >= ? GROUP BY name, version`,
+      )
+      .all(since) as SkillUsage[];
+  }
+
+  /** Last use of every skill ever run, regardless of window. */
+  lastUsedBySkill(): Map<string, number> {
+    const rows = this.store.db.prepare(`SELECT name, MAX(started_at) AS t FROM runs WHERE kind = 'skill' GROUP BY name`).all() as Array<{ name: string; t: number }>;
+    return new Map(rows.map((r) => [r.name, r.t]));
+  }
+}

@@ -1,0 +1,272 @@
+// Shared vocabulary of the reconciler and its controllers: resources, snapshots,
+// conditions, the controller interface and the services the composition root hands
+// to controllers. Controllers import from here and never from each other.
+
+import type { SpecByKind } from './specs.js';
+
+export const API_VERSION = 'caduceus.dev/v1';
+export const KINDS = ['Runtime', 'Skill', 'Task', 'GatewayPolicy', 'Proxy', 'Curator'] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** Apply order: what others depend on first. Deletions run in reverse. */
+export const APPLY_ORDER: readonly Kind[] = ['Runtime', 'Skill', 'Task', 'Proxy', 'GatewayPolicy', 'Curator'];
+
+export interface SourcePos {
+  /** Path relative to the configuration root, with forward slashes. */
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+}
+
+export interface Metadata {
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface Resource<K extends Kind = Kind> {
+  apiVersion: typeof API_VERSION;
+  kind: K;
+  metadata: Metadata;
+  spec: SpecByKind[K];
+  /** Where the document starts. */
+  source: SourcePos;
+  /** sha256 (hex) of the canonical JSON of apiVersion, kind, metadata and spec after defaults. */
+  hash: string;
+}
+
+export type ResourceKey = string; // `${Kind}/${name}`
+
+export function keyOf(r: { kind: string; metadata: { name: string } }): ResourceKey {
+  return `${r.kind}/${r.metadata.name}`;
+}
+
+export function splitKey(key: ResourceKey): { kind: Kind; name: string } {
+  const i = key.indexOf('/');
+  return { kind: key.slice(0, i) as Kind, name: key.slice(i + 1) };
+}
+
+/** One problem found while loading a revision. */
+export interface Finding {
+  file: string;
+  line: number;
+  column: number;
+  severity: 'error' | 'warning';
+  /** Stable rule id, e.g. `schema`, `duplicate-key`, `unknown-skill`. */
+  rule: string;
+  message: string;
+}
+
+/** The desired state of one revision: every resource, validated and defaulted. */
+export interface Snapshot {
+  revision: string;
+  resources: ReadonlyMap<ResourceKey, Resource>;
+}
+
+export function resourcesOfKind<K extends Kind>(snap: Snapshot, kind: K): Resource<K>[] {
+  const out: Resource<K>[] = [];
+  for (const r of snap.resources.values()) if (r.kind === kind) out.push(r as Resource<K>);
+  return out;
+}
+
+export function getResource<K extends Kind>(snap: Snapshot, kind: K, name: string): Resource<K> | undefined {
+  return snap.resources.get(`${kind}/${name}`) as Resource<K> | undefined;
+}
+
+export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled';
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: ConditionType;
+  status: ConditionStatus;
+  /** CamelCase, stable: `Applied`, `MissingPrerequisite`, `SecretUnset`, … */
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+export interface ResourceStatus {
+  key: ResourceKey;
+  kind: Kind;
+  name: string;
+  conditions: Condition[];
+  /** Free-form facts a controller reports (bound address, next scheduled run, …). */
+  observed: Record<string, unknown>;
+  lastAppliedRevision?: string;
+  appliedHash?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+export interface ReconcileContext {
+  key: ResourceKey;
+  /** The revision being applied (commit SHA, or `worktree:<hash>`). */
+  revision: string;
+  /** The whole applied revision, for lookups across kinds (skills, the Runtime, …). */
+  snapshot: Snapshot;
+  /** Aborted when the loop shuts down. */
+  signal: AbortSignal;
+  log: Logger;
+  /** Sets one condition; the loop persists it with the rest of the step's state in one transaction. */
+  setCondition(type: ConditionType, status: ConditionStatus, reason: string, message: string): void;
+  /** Merges facts into status.observed (bound address, readiness details, …). */
+  setObserved(fields: Record<string, unknown>): void;
+  /** Emits an event a person would want to see. */
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+export interface ReconcileResult {
+  /** Run again after this many milliseconds even if nothing changes. */
+  requeueAfter?: number;
+}
+
+export interface Observed {
+  status: ResourceStatus | undefined;
+}
+
+/**
+ * One controller per kind. reconcile is level-triggered and idempotent: it reads the whole
+ * desired (undefined means: prune) and observed state and makes the world match. Throwing
+ * means: retry with backoff. The loop, not the controller, owns queueing and backoff.
+ */
+export interface Controller {
+  readonly kind: Kind;
+  reconcile(ctx: ReconcileContext, desired: Resource | undefined, observed: Observed): Promise<ReconcileResult | void>;
+  /** Called once when the loop stops: release listeners, timers, containers. */
+  stop?(): Promise<void>;
+}
+
+// ---- Services shared across controllers through the composition root ----
+
+export type ParamValue = string | number | boolean;
+
+export interface RunTrigger {
+  /** `cli`, `schedule`, `apply`, `proxy`, `gateway:discord`, … */
+  source: string;
+  /** Who asked, when known (`discord:1234`). */
+  actor?: string;
+}
+
+export interface StepResult {
+  index: number;
+  id?: string;
+  kind: 'run' | 'http' | 'file' | 'skill';
+  status: 'succeeded' | 'failed' | 'skipped' | 'timedOut' | 'cancelled';
+  exitCode?: number;
+  durationMs: number;
+  /** Last bytes of the step's output (or the HTTP body / file content). */
+  outputTail: string;
+  error?: string;
+}
+
+export interface SkillRunResult {
+  runId: string;
+  skill: string;
+  version: string;
+  status: 'succeeded' | 'failed' | 'timedOut' | 'cancelled';
+  durationMs: number;
+  steps: StepResult[];
+  /** The final step's output, the skill's answer. */
+  output: string;
+  error?: string;
+}
+
+export interface SubtaskReport {
+  name: string;
+  status: 'succeeded' | 'failed' | 'timedOut' | 'cancelled';
+  attempts: number;
+  durationMs: number;
+  output: string;
+  error?: string;
+}
+
+export interface TaskReport {
+  runId: string;
+  task: string;
+  status: 'succeeded' | 'failed' | 'cancelled' | 'skipped';
+  durationMs: number;
+  subtasks: SubtaskReport[];
+}
+
+export interface RunProgress {
+  subtask?: string;
+  state: 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'timedOut' | 'cancelled';
+  attempt?: number;
+  message?: string;
+}
+
+export interface RunOptions {
+  trigger: RunTrigger;
+  signal?: AbortSignal;
+  onProgress?: (p: RunProgress) => void;
+}
+
+export interface ExecRequest {
+  /** Shell command (sh -c). Values reach it through env, never pasted into the string. */
+  command: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** Overrides the Runtime's execution mode and isolation for this process. */
+  isolation?: import('./specs.js').IsolationSpec;
+}
+
+export interface ExecResult {
+  status: 'succeeded' | 'failed' | 'timedOut' | 'cancelled';
+  exitCode: number | null;
+  durationMs: number;
+  /** Tail of combined stdout/stderr, capped. */
+  output: string;
+  /** Bytes produced beyond the cap. */
+  droppedBytes: number;
+}
+
+/** How the proxy, the gateway, subagents and the CLI run work without importing the execution code. */
+export interface Runner {
+  runSkill(name: string, params: Record<string, ParamValue>, opts: RunOptions): Promise<SkillRunResult>;
+  runTask(name: string, opts: RunOptions): Promise<TaskReport>;
+  /** One shell process in a fresh workspace, local or in Docker per the Runtime. */
+  exec(req: ExecRequest, opts: RunOptions): Promise<ExecResult>;
+}
+
+// ---- Composition: how controllers are wired in by `caduceus up` and the CLI ----
+
+export interface HttpRoute {
+  method: 'GET' | 'POST';
+  /** Exact path, or a prefix when it ends with `/`. */
+  path: string;
+  handler(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void | Promise<void>;
+}
+
+export interface ControllerDeps {
+  store: import('./state/store.js').StateStore;
+  log: Logger;
+  /** The state directory (workspaces, clones, caches live below it). */
+  stateDir: string;
+  /** The snapshot currently applied; changes as revisions apply. */
+  snapshot(): Snapshot;
+  /** Late-bound: calls reach whichever registration provides runSkill / runTask. */
+  runner: Runner;
+  /** Shared Prometheus registry served on /metrics. */
+  metrics: import('prom-client').Registry;
+  /** Root of the configuration files on disk when known (file secret refs, TLS paths). */
+  configDir?: string;
+}
+
+/** What each controller folder's `register(deps)` returns to the composition root. */
+export interface Registration {
+  controllers: Controller[];
+  runner?: Partial<Runner>;
+  /** Routes mounted on the `up` server (e.g. the gateway's platform webhooks). */
+  routes?: HttpRoute[];
+  stop?(): Promise<void>;
+}
