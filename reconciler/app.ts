@@ -1,0 +1,163 @@
+// Assembles a running Caduceus: state store, git source, loader, controllers, the
+// reconcile loop and the HTTP server. `caduceus up` is a thin shell around startApp,
+// and end-to-end tests start it the same way.
+
+import { isAbsolute, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger, ControllerDeps } from './types.js';
+import { StateStore } from './state/store.js';
+import { CoreStore } from './state/core-store.js';
+import { Loader } from './loader.js';
+import { createSource, type Source } from './source/git-source.js';
+import { createGitWebhookRoute } from './webhook.js';
+import { Reconciler } from './loop.js';
+import { createLoopMetrics } from './metrics.js';
+import { compose, lateBoundRunner, ALL_REGISTRATIONS, type Register } from './compose.js';
+import { startServer } from './server.js';
+import { silentLogger } from './log.js';
+import { errorMessage } from './errors.js';
+
+export interface AppOptions {
+  /** Local repository path or remote URL. */
+  repo: string;
+  /** Sub-directory of the repository holding the configuration (like Flux's spec.path). */
+  path?: string;
+  branch?: string;
+  /** Dev mode: watch uncommitted files of a local repository. */
+  worktree?: boolean;
+  stateDir: string;
+  /** HOST:PORT of the status/metrics/webhook server (default 127.0.0.1:9090; port 0 picks one). */
+  listen?: string;
+  log?: Logger;
+  resyncMs?: number;
+  /** Remote fetch interval in ms (default 60 s). */
+  interval?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Environment variable holding the git webhook secret (default CADUCEUS_WEBHOOK_SECRET). */
+  webhookSecretEnv?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Controllers to register (default: all). */
+  registrations?: readonly Register[];
+}
+
+export interface App {
+  url: string;
+  store: StateStore;
+  core: CoreStore;
+  reconciler: Reconciler;
+  source: Source;
+  deps: ControllerDeps;
+  waitForRevision(revision: string, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function isRemote(repo: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/\s]+@[^/\s]+:/.test(repo);
+}
+
+export async function startApp(opts: AppOptions): Promise<App> {
+  const log = opts.log ?? silentLogger;
+  const env = opts.env ?? process.env;
+  const stateDir = resolve(opts.stateDir);
+  const store = new StateStore({ stateDir });
+  const core = new CoreStore(store);
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: 'caduceus_process_' });
+
+  const repo = isRemote(opts.repo) ? opts.repo : resolve(opts.repo);
+  const source = createSource({
+    repo,
+    stateDir,
+    log: log.child({ component: 'source' }),
+    ...(opts.path !== undefined ? { path: opts.path } : {}),
+    ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
+    ...(opts.worktree !== undefined ? { worktree: opts.worktree } : {}),
+    ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
+  });
+
+  const configDir = !isRemote(repo) ? (opts.path ? (isAbsolute(opts.path) ? opts.path : join(repo, opts.path)) : repo) : undefined;
+  // Late binding: controllers are built before the loop that owns the snapshot.
+  let reconciler: Reconciler | undefined;
+  const { runner, provide } = lateBoundRunner();
+  const deps: ControllerDeps = {
+    store,
+    log,
+    stateDir,
+    snapshot: () => reconciler?.snapshot() ?? { revision: '', resources: new Map() },
+    runner,
+    metrics,
+    ...(configDir && existsSync(configDir) ? { configDir } : {}),
+  };
+  const composition = compose(deps, provide, opts.registrations ?? ALL_REGISTRATIONS);
+  const loopMetrics = createLoopMetrics(metrics, {
+    core,
+    fetchErrors: () => source.status().fetchErrors,
+    appliedRevision: () => reconciler?.applied(),
+  });
+  const rec = new Reconciler({
+    core,
+    source,
+    loader: new Loader(),
+    controllers: composition.controllers,
+    log: log.child({ component: 'loop' }),
+    metrics: loopMetrics,
+    ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
+    ...(opts.backoffBaseMs !== undefined ? { backoffBaseMs: opts.backoffBaseMs } : {}),
+    ...(opts.backoffMaxMs !== undefined ? { backoffMaxMs: opts.backoffMaxMs } : {}),
+  });
+  reconciler = rec;
+
+  const secretEnv = opts.webhookSecretEnv ?? 'CADUCEUS_WEBHOOK_SECRET';
+  const webhook = createGitWebhookRoute({
+    secret: () => env[secretEnv],
+    onPush: (info) => {
+      log.info('git push received', { provider: info.provider, ref: info.ref, after: info.after });
+      source
+        .fetchNow()
+        .then(() => rec.requestSync())
+        .catch((err: unknown) => log.warn('fetch after webhook failed', { error: errorMessage(err) }));
+    },
+    log: log.child({ component: 'webhook' }),
+  });
+
+  const server = await startServer({
+    listen: opts.listen ?? '127.0.0.1:9090',
+    routes: [webhook, ...composition.routes],
+    metrics,
+    ready: () => rec.ready(),
+    status: () => ({
+      ready: rec.ready(),
+      source: source.status(),
+      ...core.sourceState(),
+      history: core.history(),
+      resources: core.allStatus(),
+    }),
+    log,
+  });
+
+  await rec.requestSync();
+  await source.start(() => void rec.requestSync());
+  rec.start();
+
+  let stopped = false;
+  return {
+    url: server.url,
+    store,
+    core,
+    reconciler: rec,
+    source,
+    deps,
+    waitForRevision: (revision, timeoutMs) => rec.waitForRevision(revision, timeoutMs),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await source.stop();
+      await rec.stop();
+      await composition.stop();
+      await server.close();
+      store.close();
+    },
+  };
+}

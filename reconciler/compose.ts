@@ -1,0 +1,49 @@
+// The composition root: calls every controller folder's register(), merges the runner
+// parts into one late-bound Runner (so the proxy and gateway can run skills and tasks
+// without importing the execution code), and collects the routes mounted on `up`.
+
+import type { ControllerDeps, Controller, HttpRoute, Registration, Runner } from './types.js';
+import { CaduceusError } from './errors.js';
+import { register as execution } from '../controllers/execution/index.js';
+import { register as subagents } from '../controllers/subagents/index.js';
+import { register as proxy } from '../controllers/proxy/index.js';
+import { register as gateway } from '../controllers/gateway/index.js';
+import { register as curator } from '../controllers/curator/index.js';
+
+export type Register = (deps: ControllerDeps) => Registration;
+
+/** Every controller, in the order their registrations are created. */
+export const ALL_REGISTRATIONS: readonly Register[] = [execution, subagents, proxy, gateway, curator];
+
+export interface Composition {
+  controllers: Controller[];
+  routes: HttpRoute[];
+  stop(): Promise<void>;
+}
+
+/** A Runner whose methods are filled in by registrations; calls before that fail clearly. */
+export function lateBoundRunner(): { runner: Runner; provide(parts: Partial<Runner>): void } {
+  const parts: Partial<Runner> = {};
+  const missing = (what: string): never => {
+    throw new CaduceusError('RunnerUnavailable', `no controller provides ${what}`);
+  };
+  const runner: Runner = {
+    runSkill: (name, params, opts) => (parts.runSkill ? parts.runSkill(name, params, opts) : missing('runSkill')),
+    runTask: (name, opts) => (parts.runTask ? parts.runTask(name, opts) : missing('runTask')),
+    exec: (req, opts) => (parts.exec ? parts.exec(req, opts) : missing('exec')),
+  };
+  return { runner, provide: (p) => Object.assign(parts, p) };
+}
+
+/** Registers controllers; deps.runner must be the late-bound runner that provide() fills. */
+export function compose(deps: ControllerDeps, provide: (p: Partial<Runner>) => void, registrations: readonly Register[] = ALL_REGISTRATIONS): Composition {
+  const regs = registrations.map((r) => r(deps));
+  for (const r of regs) if (r.runner) provide(r.runner);
+  return {
+    controllers: regs.flatMap((r) => r.controllers),
+    routes: regs.flatMap((r) => r.routes ?? []),
+    stop: async () => {
+      await Promise.allSettled(regs.map((r) => r.stop?.()));
+    },
+  };
+}

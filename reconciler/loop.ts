@@ -1,0 +1,296 @@
+// The reconcile loop. One revision's story, top to bottom:
+//   fetch source → load + validate → plan against the applied snapshot → accept (or reject
+//   whole) → enqueue changed keys → each controller reconciles its resource → status,
+//   events → when every key of the revision has converged, the revision is applied.
+// Controllers are level-triggered; the queue owns dedup, ordering, backoff and resync.
+
+import type { Controller, Finding, Kind, Logger, ReconcileContext, Resource, ResourceKey, Snapshot, Condition } from './types.js';
+import { APPLY_ORDER, keyOf, splitKey } from './types.js';
+import type { CoreStore, NewEvent } from './state/core-store.js';
+import { plan, type Plan } from './planner.js';
+import { WorkQueue } from './work-queue.js';
+import type { LoopMetrics } from './metrics.js';
+import { errorMessage } from './errors.js';
+
+/** What the loop needs of a source: the tip as a list of files (see reconciler/source/). */
+export interface RevisionProvider {
+  current(): Promise<{ id: string; files: Array<{ path: string; id: string; read(): Promise<Buffer> }> }>;
+}
+
+/** What the loop needs of the loader (see reconciler/loader.ts). */
+export interface ResourceLoader {
+  load(files: Array<{ path: string; id: string; read(): Promise<Buffer> }>): Promise<{ resources: Resource[]; findings: Finding[] }>;
+}
+
+export interface LoopOptions {
+  core: CoreStore;
+  source: RevisionProvider;
+  loader: ResourceLoader;
+  controllers: readonly Controller[];
+  log: Logger;
+  metrics?: LoopMetrics;
+  /** Resources reconciled at the same time (default 4). */
+  concurrency?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Every resource is reconciled again at this interval to heal drift (default 10 min). */
+  resyncMs?: number;
+}
+
+export type SyncOutcome = { outcome: 'applied' | 'accepted' | 'rejected' | 'unchanged'; revision: string; plan?: Plan; errors?: Finding[] };
+
+/** Consecutive failures after which a resource is marked Stalled (retries continue). */
+const STALL_AFTER = 5;
+
+export class Reconciler {
+  private snap: Snapshot | undefined;
+  private readonly controllers = new Map<Kind, Controller>();
+  private readonly queue: WorkQueue;
+  private pending = new Set<ResourceKey>();
+  private pendingRevision: string | undefined;
+  private pendingSummary: Record<string, number> = {};
+  private firstSync = true;
+  private syncChain: Promise<unknown> = Promise.resolve();
+  private syncQueued = false;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  private readonly appliedWaiters = new Map<string, Array<() => void>>();
+  private readonly lastErrors = new Map<ResourceKey, string>();
+  private appliedRevision: string | undefined;
+
+  constructor(private readonly opts: LoopOptions) {
+    for (const c of opts.controllers) this.controllers.set(c.kind, c);
+    const rank = (key: string): number => {
+      const { kind } = splitKey(key);
+      const i = APPLY_ORDER.indexOf(kind);
+      // Deletions run after applies, in reverse order, so dependents go first.
+      return this.snap?.resources.has(key) ? i : APPLY_ORDER.length * 2 - i;
+    };
+    this.queue = new WorkQueue((key) => this.reconcileKey(key), {
+      concurrency: opts.concurrency ?? 4,
+      baseDelayMs: opts.backoffBaseMs ?? 500,
+      maxDelayMs: opts.backoffMaxMs ?? 300_000,
+      priority: rank,
+    });
+    this.appliedRevision = opts.core.sourceState().lastAppliedRevision ?? undefined;
+  }
+
+  /** The snapshot of the last accepted revision (the one controllers are driven by). */
+  snapshot(): Snapshot {
+    return this.snap ?? { revision: '', resources: new Map() };
+  }
+
+  /** The revision whose every resource has converged, if any in this process. */
+  applied(): string | undefined {
+    return this.appliedRevision;
+  }
+
+  /** True once the first revision of this process has been fully applied. */
+  ready(): boolean {
+    return this.snap !== undefined && this.pending.size === 0 && this.appliedRevision === this.snap.revision;
+  }
+
+  start(): void {
+    const resync = this.opts.resyncMs ?? 600_000;
+    this.resyncTimer = setInterval(() => this.resync(), resync);
+    this.resyncTimer.unref();
+  }
+
+  /** Re-reads the source and reconciles every resource again (drift healing). */
+  resync(): void {
+    this.requestSync();
+    for (const key of this.snapshot().resources.keys()) this.queue.add(key);
+    this.opts.core.trimEvents();
+  }
+
+  /** Coalesces sync requests: at most one running and one queued. */
+  requestSync(): Promise<unknown> {
+    if (this.syncQueued) return this.syncChain;
+    this.syncQueued = true;
+    this.syncChain = this.syncChain.then(async () => {
+      this.syncQueued = false;
+      try {
+        return await this.sync();
+      } catch (err) {
+        this.opts.log.error('sync failed', { error: errorMessage(err) });
+        return undefined;
+      }
+    });
+    return this.syncChain;
+  }
+
+  /** One revision, start to finish of the accept step; reconciles continue on the queue. */
+  async sync(): Promise<SyncOutcome> {
+    const rev = await this.opts.source.current();
+    if (this.snap && rev.id === this.snap.revision) return { outcome: 'unchanged', revision: rev.id };
+    const { resources, findings } = await this.opts.loader.load(rev.files);
+    const errors = findings.filter((f) => f.severity === 'error');
+    if (errors.length > 0) return this.reject(rev.id, errors);
+    const p = plan(resources, this.opts.core.appliedHashes(), (k) => this.opts.core.appliedResource(k));
+    this.accept(rev.id, resources, p);
+    return { outcome: this.ready() ? 'applied' : 'accepted', revision: rev.id, plan: p };
+  }
+
+  private reject(revision: string, errors: Finding[]): SyncOutcome {
+    const state = this.opts.core.sourceState();
+    if (state.lastAttemptedRevision === revision && state.lastAttemptOutcome === 'rejected') {
+      return { outcome: 'rejected', revision, errors };
+    }
+    const first = errors[0] as Finding;
+    const message = `revision ${short(revision)} rejected with ${errors.length} error(s); ${this.snap ? `revision ${short(this.snap.revision)} keeps running` : 'nothing applied yet'}. First: ${first.file}:${first.line}:${first.column} ${first.message}`;
+    this.opts.log.warn('revision rejected', { revision, errors: errors.length, first: `${first.file}:${first.line}:${first.column} ${first.message}` });
+    this.opts.core.recordAttempt(revision, 'rejected', { errors, message }, [{ type: 'Warning', reason: 'RevisionRejected', message, revision }]);
+    this.opts.metrics?.revisions.inc({ outcome: 'rejected' });
+    return { outcome: 'rejected', revision, errors };
+  }
+
+  private accept(revision: string, resources: Resource[], p: Plan): void {
+    const map = new Map<ResourceKey, Resource>();
+    for (const r of resources) map.set(keyOf(r), r);
+    this.snap = { revision, resources: map };
+    const summary = { ...p.summary, resources: resources.length };
+    const message = `revision ${short(revision)}: ${p.summary.create} to create, ${p.summary.update} to update, ${p.summary.delete} to prune`;
+    this.opts.core.recordAttempt(revision, 'accepted', { message, summary }, [{ type: 'Normal', reason: 'RevisionAccepted', message, revision }]);
+    this.opts.metrics?.revisions.inc({ outcome: 'accepted' });
+    this.opts.log.info('revision accepted', { revision: short(revision), ...p.summary });
+
+    // After a restart every resource is reconciled: controllers hold in-memory state
+    // (listeners, schedules) that a new process must rebuild.
+    const keys = this.firstSync
+      ? [...new Set([...map.keys(), ...p.entries.filter((e) => e.action === 'delete').map((e) => e.key)])]
+      : p.entries.filter((e) => e.action !== 'unchanged').map((e) => e.key);
+    this.firstSync = false;
+    this.pending = new Set(keys);
+    this.pendingRevision = revision;
+    this.pendingSummary = summary;
+    for (const k of keys) this.queue.add(k);
+    this.maybeApplied();
+  }
+
+  private maybeApplied(): void {
+    if (this.pending.size > 0 || !this.pendingRevision) return;
+    const revision = this.pendingRevision;
+    this.pendingRevision = undefined;
+    if (this.opts.core.sourceState().lastAppliedRevision !== revision) {
+      const message = `revision ${short(revision)} applied`;
+      this.opts.core.recordApplied(revision, this.pendingSummary, [{ type: 'Normal', reason: 'RevisionApplied', message, revision }]);
+      this.opts.metrics?.revisions.inc({ outcome: 'applied' });
+      this.opts.log.info('revision applied', { revision: short(revision) });
+    }
+    this.appliedRevision = revision;
+    const waiters = this.appliedWaiters.get(revision) ?? [];
+    this.appliedWaiters.delete(revision);
+    for (const w of waiters) w();
+  }
+
+  /** Resolves once `revision` is fully applied (or rejects after timeoutMs). */
+  waitForRevision(revision: string, timeoutMs = 10_000): Promise<void> {
+    if (this.appliedRevision === revision && this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`revision ${revision} not applied within ${timeoutMs} ms`)), timeoutMs);
+      const list = this.appliedWaiters.get(revision) ?? [];
+      list.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.appliedWaiters.set(revision, list);
+    });
+  }
+
+  /** Resolves when the work queue is empty (tests, one-shot applies). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Reconciles one key with its controller and writes the outcome in one transaction. */
+  private async reconcileKey(key: ResourceKey): Promise<void> {
+    const snap = this.snapshot();
+    const revision = snap.revision;
+    const desired = snap.resources.get(key);
+    const { kind, name } = splitKey(key);
+    const controller = this.controllers.get(kind);
+    const conditions: Array<Pick<Condition, 'type' | 'status' | 'reason' | 'message'>> = [];
+    const observed: Record<string, unknown> = {};
+    const events: NewEvent[] = [];
+    const log = this.opts.log.child({ resource: key });
+    const ctx: ReconcileContext = {
+      key,
+      revision,
+      snapshot: snap,
+      signal: this.abort.signal,
+      log,
+      setCondition: (type, status, reason, message) => {
+        const i = conditions.findIndex((c) => c.type === type);
+        if (i >= 0) conditions.splice(i, 1);
+        conditions.push({ type, status, reason, message });
+      },
+      setObserved: (fields) => Object.assign(observed, fields),
+      event: (type, reason, message) => events.push({ type, reason, message, object: key, revision }),
+    };
+    const prevStatus = this.opts.core.status(key);
+    const started = performance.now();
+    try {
+      const result = controller ? await controller.reconcile(ctx, desired, { status: prevStatus }) : undefined;
+      const seconds = (performance.now() - started) / 1000;
+      this.opts.metrics?.reconcileDuration.observe({ kind, result: 'success' }, seconds);
+      this.opts.metrics?.reconciles.inc({ kind, result: 'success' });
+      this.queue.forget(key);
+      this.lastErrors.delete(key);
+      if (desired) {
+        if (!conditions.some((c) => c.type === 'Ready')) {
+          ctx.setCondition('Ready', 'True', controller ? 'ReconciliationSucceeded' : 'Stored', controller ? `applied revision ${short(revision)}` : `stored at revision ${short(revision)}`);
+        }
+        ctx.setCondition('Reconciling', 'False', 'Idle', 'reconciled');
+        ctx.setCondition('Stalled', 'False', 'Progressing', 'not stalled');
+        const before = this.opts.core.appliedHashesFor(key);
+        if (before !== desired.hash) {
+          events.push({ type: 'Normal', reason: before === undefined ? 'Created' : 'Updated', object: key, message: `${kind} ${name} ${before === undefined ? 'created' : 'updated'}`, revision });
+        }
+        const wasReady = prevStatus?.conditions.find((c) => c.type === 'Ready');
+        const nowReady = conditions.find((c) => c.type === 'Ready');
+        if (wasReady && nowReady && wasReady.status !== nowReady.status) {
+          events.push({ type: nowReady.status === 'True' ? 'Normal' : 'Warning', reason: nowReady.reason, object: key, message: nowReady.message, revision });
+        }
+        this.opts.core.writeStep({ key, revision, applied: desired, conditions, observed, events });
+      } else {
+        events.push({ type: 'Normal', reason: 'Pruned', object: key, message: `${kind} ${name} removed from git and pruned`, revision });
+        this.opts.core.writeStep({ key, revision, pruned: true, conditions: [], events });
+      }
+      if (result && result.requeueAfter !== undefined && desired) this.queue.addAfter(key, result.requeueAfter);
+      this.settle(key, revision);
+    } catch (err) {
+      const seconds = (performance.now() - started) / 1000;
+      this.opts.metrics?.reconcileDuration.observe({ kind, result: 'error' }, seconds);
+      this.opts.metrics?.reconciles.inc({ kind, result: 'error' });
+      if (this.abort.signal.aborted) return;
+      const message = errorMessage(err);
+      const { failures, delayMs } = this.queue.backoff(key);
+      log.warn('reconcile failed', { error: message, failures, retryInMs: delayMs });
+      ctx.setCondition('Ready', 'False', 'ReconciliationFailed', message);
+      ctx.setCondition('Reconciling', 'True', 'RetryingWithBackoff', `attempt ${failures} failed; retrying in ${delayMs} ms`);
+      ctx.setCondition('Stalled', failures >= STALL_AFTER ? 'True' : 'False', failures >= STALL_AFTER ? 'RepeatedFailures' : 'Progressing', failures >= STALL_AFTER ? `${failures} consecutive failures: ${message}` : 'retrying');
+      if (this.lastErrors.get(key) !== message) {
+        events.push({ type: 'Warning', reason: 'ReconcileFailed', object: key, message, revision });
+        this.lastErrors.set(key, message);
+      }
+      this.opts.core.writeStep({ key, revision, conditions, observed, events });
+    }
+  }
+
+  private settle(key: ResourceKey, revision: string): void {
+    if (this.pendingRevision === revision && this.pending.delete(key)) this.maybeApplied();
+  }
+
+  /** Stops the queue and every controller; in-flight reconciles are aborted. */
+  async stop(): Promise<void> {
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.queue.stop();
+    this.abort.abort();
+    await this.syncChain.catch(() => undefined);
+    await Promise.allSettled([...this.controllers.values()].map((c) => c.stop?.()));
+  }
+}
+
+function short(revision: string): string {
+  return /^[0-9a-f]{40}$/.test(revision) ? revision.slice(0, 8) : revision;
+}

@@ -1,0 +1,72 @@
+// Prometheus metrics of the reconciler itself, registered on the registry that `up`
+// serves at /metrics (controllers add theirs to the same registry).
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CoreStore } from './state/core-store.js';
+
+export interface LoopMetrics {
+  registry: Registry;
+  reconcileDuration: Histogram<'kind' | 'result'>;
+  reconciles: Counter<'kind' | 'result'>;
+  revisions: Counter<'outcome'>;
+  queueDepth: Gauge;
+}
+
+export function createLoopMetrics(registry: Registry, sources: { core: CoreStore; fetchErrors(): number; appliedRevision(): string | undefined }): LoopMetrics {
+  const reconcileDuration = new Histogram({
+    name: 'caduceus_reconcile_duration_seconds',
+    help: 'Time one reconcile of one resource took.',
+    labelNames: ['kind', 'result'] as const,
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [registry],
+  });
+  const reconciles = new Counter({
+    name: 'caduceus_reconciles_total',
+    help: 'Reconciles by kind and result (success, error).',
+    labelNames: ['kind', 'result'] as const,
+    registers: [registry],
+  });
+  const revisions = new Counter({
+    name: 'caduceus_revisions_total',
+    help: 'Revisions seen by outcome (accepted, rejected, applied).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const queueDepth = new Gauge({ name: 'caduceus_workqueue_depth', help: 'Keys waiting in the work queue.', registers: [registry] });
+  new Gauge({
+    name: 'caduceus_resources',
+    help: 'Resources by kind and Ready condition status.',
+    labelNames: ['kind', 'ready'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const rows = sources.core.store.db
+        .prepare(
+          `SELECT kind, COALESCE((SELECT json_extract(value, '$.status') FROM json_each(conditions) WHERE json_extract(value, '$.type') = 'Ready'), 'Unknown') AS ready,
+                  COUNT(*) AS n FROM status GROUP BY kind, ready`,
+        )
+        .all() as Array<{ kind: string; ready: string; n: number }>;
+      for (const r of rows) this.set({ kind: r.kind, ready: r.ready }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'caduceus_applied_revision_info',
+    help: 'The revision currently applied (value is always 1).',
+    labelNames: ['revision'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const rev = sources.appliedRevision();
+      if (rev) this.set({ revision: rev }, 1);
+    },
+  });
+  new Gauge({
+    name: 'caduceus_git_fetch_errors',
+    help: 'Consecutive git fetch errors of the source (0 when the last fetch worked).',
+    registers: [registry],
+    collect() {
+      this.set(sources.fetchErrors());
+    },
+  });
+  return { registry, reconcileDuration, reconciles, revisions, queueDepth };
+}

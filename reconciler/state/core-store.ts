@@ -1,0 +1,339 @@
+// The reconciler's own tables: which revision was attempted and applied, the applied
+// snapshot (one row per resource with its hash), per-resource status with conditions,
+// the last revisions' history and the event log. Each write that belongs to one apply
+// step happens in one transaction, so a crash leaves a state a restart converges from.
+
+import type { StateStore } from './store.js';
+import type { Condition, ConditionStatus, ConditionType, Finding, Kind, Resource, ResourceKey, ResourceStatus } from '../types.js';
+import { splitKey } from '../types.js';
+
+export const CORE_MIGRATIONS = [
+  `CREATE TABLE source_state (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     last_applied_revision TEXT,
+     last_applied_at TEXT,
+     last_attempted_revision TEXT,
+     last_attempted_at TEXT,
+     last_attempt_outcome TEXT,
+     last_attempt_errors TEXT
+   );
+   INSERT INTO source_state (id) VALUES (1);
+   CREATE TABLE applied (
+     key TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     name TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     revision TEXT NOT NULL,
+     resource TEXT NOT NULL
+   );
+   CREATE TABLE status (
+     key TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     name TEXT NOT NULL,
+     conditions TEXT NOT NULL,
+     observed TEXT NOT NULL,
+     last_applied_revision TEXT,
+     applied_hash TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE revisions (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     revision TEXT NOT NULL,
+     at TEXT NOT NULL,
+     outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'rejected', 'applied')),
+     message TEXT,
+     errors TEXT,
+     summary TEXT
+   );
+   CREATE TABLE events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at TEXT NOT NULL,
+     type TEXT NOT NULL CHECK (type IN ('Normal', 'Warning')),
+     reason TEXT NOT NULL,
+     object TEXT,
+     message TEXT NOT NULL,
+     revision TEXT
+   );
+   CREATE INDEX events_by_object ON events (object, id);`,
+];
+
+const HISTORY = 10;
+const EVENTS_KEPT = 5000;
+
+export interface SourceState {
+  lastAppliedRevision: string | null;
+  lastAppliedAt: string | null;
+  lastAttemptedRevision: string | null;
+  lastAttemptedAt: string | null;
+  lastAttemptOutcome: string | null;
+  lastAttemptErrors: Finding[];
+}
+
+export interface RevisionRecord {
+  seq: number;
+  revision: string;
+  at: string;
+  outcome: 'accepted' | 'rejected' | 'applied';
+  message: string | null;
+  errors: Finding[];
+  summary: Record<string, number> | null;
+}
+
+export interface EventRecord {
+  id: number;
+  at: string;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  object: string | null;
+  message: string;
+  revision: string | null;
+}
+
+export interface AppliedRow {
+  key: ResourceKey;
+  hash: string;
+  revision: string;
+  resource: Resource;
+}
+
+export interface NewEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  object?: string;
+  message: string;
+  revision?: string;
+}
+
+/** The outcome of one reconcile, written in one transaction. */
+export interface StepWrite {
+  key: ResourceKey;
+  revision: string;
+  /** Set after a successful apply: the resource becomes part of the applied snapshot. */
+  applied?: Resource;
+  /** Set after a successful prune: the row and its status are removed. */
+  pruned?: boolean;
+  conditions: Array<Pick<Condition, 'type' | 'status' | 'reason' | 'message'>>;
+  observed?: Record<string, unknown>;
+  events: NewEvent[];
+}
+
+interface StatusRow {
+  key: string;
+  kind: string;
+  name: string;
+  conditions: string;
+  observed: string;
+  last_applied_revision: string | null;
+  applied_hash: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+function toStatus(r: StatusRow): ResourceStatus {
+  const s: ResourceStatus = {
+    key: r.key,
+    kind: r.kind as Kind,
+    name: r.name,
+    conditions: JSON.parse(r.conditions) as Condition[],
+    observed: JSON.parse(r.observed) as Record<string, unknown>,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+  if (r.last_applied_revision) s.lastAppliedRevision = r.last_applied_revision;
+  if (r.applied_hash) s.appliedHash = r.applied_hash;
+  return s;
+}
+
+/** Merges new conditions into old ones; lastTransitionTime moves only when status changes. */
+export function mergeConditions(
+  old: Condition[],
+  updates: Array<Pick<Condition, 'type' | 'status' | 'reason' | 'message'>>,
+  now: string,
+): Condition[] {
+  const byType = new Map<ConditionType, Condition>(old.map((c) => [c.type, c]));
+  for (const u of updates) {
+    const prev = byType.get(u.type);
+    byType.set(u.type, {
+      ...u,
+      lastTransitionTime: prev && prev.status === u.status ? prev.lastTransitionTime : now,
+    });
+  }
+  const order: ConditionType[] = ['Ready', 'Reconciling', 'Stalled'];
+  return order.flatMap((t) => {
+    const c = byType.get(t);
+    return c ? [c] : [];
+  });
+}
+
+export function conditionStatus(s: ResourceStatus | undefined, type: ConditionType): ConditionStatus {
+  return s?.conditions.find((c) => c.type === type)?.status ?? 'Unknown';
+}
+
+export class CoreStore {
+  constructor(readonly store: StateStore) {
+    store.migrate('core', CORE_MIGRATIONS);
+  }
+
+  sourceState(): SourceState {
+    const r = this.store.db.prepare('SELECT * FROM source_state WHERE id = 1').get() as Record<string, string | null>;
+    return {
+      lastAppliedRevision: r.last_applied_revision ?? null,
+      lastAppliedAt: r.last_applied_at ?? null,
+      lastAttemptedRevision: r.last_attempted_revision ?? null,
+      lastAttemptedAt: r.last_attempted_at ?? null,
+      lastAttemptOutcome: r.last_attempt_outcome ?? null,
+      lastAttemptErrors: r.last_attempt_errors ? (JSON.parse(r.last_attempt_errors) as Finding[]) : [],
+    };
+  }
+
+  /** Records an attempted revision (accepted or rejected) and trims history to the last 10. */
+  recordAttempt(revision: string, outcome: 'accepted' | 'rejected', info: { message?: string; errors?: Finding[]; summary?: Record<string, number> }, events: NewEvent[]): void {
+    const now = new Date().toISOString();
+    this.store.tx(() => {
+      this.store.db
+        .prepare(
+          `UPDATE source_state SET last_attempted_revision = ?, last_attempted_at = ?, last_attempt_outcome = ?, last_attempt_errors = ? WHERE id = 1`,
+        )
+        .run(revision, now, outcome, JSON.stringify(info.errors ?? []));
+      this.pushHistory(revision, outcome, now, info);
+      this.insertEvents(events, now);
+    });
+  }
+
+  /** Marks a revision as fully applied. */
+  recordApplied(revision: string, summary: Record<string, number>, events: NewEvent[]): void {
+    const now = new Date().toISOString();
+    this.store.tx(() => {
+      this.store.db.prepare('UPDATE source_state SET last_applied_revision = ?, last_applied_at = ? WHERE id = 1').run(revision, now);
+      this.pushHistory(revision, 'applied', now, { summary });
+      this.insertEvents(events, now);
+    });
+  }
+
+  private pushHistory(revision: string, outcome: string, now: string, info: { message?: string; errors?: Finding[]; summary?: Record<string, number> }): void {
+    this.store.db
+      .prepare('INSERT INTO revisions (revision, at, outcome, message, errors, summary) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(revision, now, outcome, info.message ?? null, info.errors?.length ? JSON.stringify(info.errors) : null, info.summary ? JSON.stringify(info.summary) : null);
+    // Keep the entries of the last HISTORY distinct revisions.
+    this.store.db
+      .prepare(
+        `DELETE FROM revisions WHERE revision NOT IN (
+           SELECT revision FROM revisions GROUP BY revision ORDER BY MAX(seq) DESC LIMIT ?)`,
+      )
+      .run(HISTORY);
+  }
+
+  history(): RevisionRecord[] {
+    const rows = this.store.db.prepare('SELECT * FROM revisions ORDER BY seq DESC').all() as Array<Record<string, string | number | null>>;
+    return rows.map((r) => ({
+      seq: r.seq as number,
+      revision: r.revision as string,
+      at: r.at as string,
+      outcome: r.outcome as RevisionRecord['outcome'],
+      message: (r.message as string | null) ?? null,
+      errors: r.errors ? (JSON.parse(r.errors as string) as Finding[]) : [],
+      summary: r.summary ? (JSON.parse(r.summary as string) as Record<string, number>) : null,
+    }));
+  }
+
+  appliedRows(): Map<ResourceKey, AppliedRow> {
+    const rows = this.store.db.prepare('SELECT key, hash, revision, resource FROM applied').all() as Array<{ key: string; hash: string; revision: string; resource: string }>;
+    return new Map(rows.map((r) => [r.key, { key: r.key, hash: r.hash, revision: r.revision, resource: JSON.parse(r.resource) as Resource }]));
+  }
+
+  /** Only keys and hashes: cheap enough to call on every revision of a large repository. */
+  appliedHashes(): Map<ResourceKey, string> {
+    const rows = this.store.db.prepare('SELECT key, hash FROM applied').all() as Array<{ key: string; hash: string }>;
+    return new Map(rows.map((r) => [r.key, r.hash]));
+  }
+
+  appliedHashesFor(key: ResourceKey): string | undefined {
+    const r = this.store.db.prepare('SELECT hash FROM applied WHERE key = ?').get(key) as { hash: string } | undefined;
+    return r?.hash;
+  }
+
+  appliedResource(key: ResourceKey): Resource | undefined {
+    const r = this.store.db.prepare('SELECT resource FROM applied WHERE key = ?').get(key) as { resource: string } | undefined;
+    return r ? (JSON.parse(r.resource) as Resource) : undefined;
+  }
+
+  status(key: ResourceKey): ResourceStatus | undefined {
+    const r = this.store.db.prepare('SELECT * FROM status WHERE key = ?').get(key) as StatusRow | undefined;
+    return r ? toStatus(r) : undefined;
+  }
+
+  allStatus(): ResourceStatus[] {
+    return (this.store.db.prepare('SELECT * FROM status ORDER BY kind, name').all() as StatusRow[]).map(toStatus);
+  }
+
+  /** Writes one reconcile's outcome: applied row, status, events — all or nothing. */
+  writeStep(step: StepWrite): void {
+    const now = new Date().toISOString();
+    const { kind, name } = splitKey(step.key);
+    this.store.tx(() => {
+      if (step.pruned) {
+        this.store.db.prepare('DELETE FROM applied WHERE key = ?').run(step.key);
+        this.store.db.prepare('DELETE FROM status WHERE key = ?').run(step.key);
+        this.insertEvents(step.events, now);
+        return;
+      }
+      if (step.applied) {
+        this.store.db
+          .prepare(
+            `INSERT INTO applied (key, kind, name, hash, revision, resource) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, revision = excluded.revision, resource = excluded.resource`,
+          )
+          .run(step.key, kind, name, step.applied.hash, step.revision, JSON.stringify(step.applied));
+      }
+      const prev = this.status(step.key);
+      const conditions = mergeConditions(prev?.conditions ?? [], step.conditions, now);
+      const observed = { ...(prev?.observed ?? {}), ...(step.observed ?? {}) };
+      this.store.db
+        .prepare(
+          `INSERT INTO status (key, kind, name, conditions, observed, last_applied_revision, applied_hash, created_at, updated_at)
+           VALUES (@key, @kind, @name, @conditions, @observed, @rev, @hash, @now, @now)
+           ON CONFLICT (key) DO UPDATE SET conditions = excluded.conditions, observed = excluded.observed,
+             last_applied_revision = COALESCE(excluded.last_applied_revision, status.last_applied_revision),
+             applied_hash = COALESCE(excluded.applied_hash, status.applied_hash), updated_at = excluded.updated_at`,
+        )
+        .run({
+          key: step.key,
+          kind,
+          name,
+          conditions: JSON.stringify(conditions),
+          observed: JSON.stringify(observed),
+          rev: step.applied ? step.revision : null,
+          hash: step.applied ? step.applied.hash : null,
+          now,
+        });
+      this.insertEvents(step.events, now);
+    });
+  }
+
+  event(e: NewEvent): void {
+    this.insertEvents([e], new Date().toISOString());
+  }
+
+  private insertEvents(events: NewEvent[], now: string): void {
+    if (events.length === 0) return;
+    const ins = this.store.db.prepare('INSERT INTO events (at, type, reason, object, message, revision) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const e of events) ins.run(now, e.type, e.reason, e.object ?? null, e.message, e.revision ?? null);
+  }
+
+  /** Drops events beyond the newest EVENTS_KEPT (called on resync, not per write). */
+  trimEvents(): void {
+    this.store.db.prepare('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?').run(EVENTS_KEPT);
+  }
+
+  events(filter: { object?: string; limit?: number; type?: 'Normal' | 'Warning' } = {}): EventRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.object) (where.push('object = ?'), args.push(filter.object));
+    if (filter.type) (where.push('type = ?'), args.push(filter.type));
+    const rows = this.store.db
+      .prepare(`SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`)
+      .all(...args, filter.limit ?? 50) as EventRecord[];
+    return rows.reverse();
+  }
+}

@@ -1,0 +1,137 @@
+// The per-resource work queue, in the manner of client-go's: a key is queued at most once,
+// a key being processed is never processed twice at the same time (a second add marks it
+// dirty and it runs again after), failures back off exponentially per key, and keys are
+// taken in apply order (Runtime before Skill before Task …) so dependencies come first.
+
+export interface WorkQueueOptions {
+  concurrency: number;
+  /** First retry delay after a failure (default 500 ms). */
+  baseDelayMs: number;
+  /** Cap on the retry delay (default 5 min). */
+  maxDelayMs: number;
+  /** Lower runs first; keys of one priority run in FIFO order. */
+  priority(key: string): number;
+}
+
+export class WorkQueue {
+  private readonly buckets: string[][] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly failures = new Map<string, number>();
+  private idleWaiters: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(
+    private readonly handler: (key: string) => Promise<void>,
+    private readonly opts: WorkQueueOptions,
+  ) {}
+
+  /** Queues key now; cancels a pending delayed add of it. */
+  add(key: string): void {
+    if (this.stopped) return;
+    const t = this.timers.get(key);
+    if (t) {
+      clearTimeout(t);
+      this.timers.delete(key);
+    }
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    const p = Math.max(0, this.opts.priority(key));
+    while (this.buckets.length <= p) this.buckets.push([]);
+    (this.buckets[p] as string[]).push(key);
+    this.pump();
+  }
+
+  /** Queues key after ms, unless it is added sooner. An earlier pending add wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.stopped) return;
+    if (this.timers.has(key)) return;
+    const t = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, ms);
+    t.unref();
+    this.timers.set(key, t);
+  }
+
+  /** Records a failure and schedules a retry with exponential backoff; returns the failure count. */
+  backoff(key: string): { failures: number; delayMs: number } {
+    const n = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, n);
+    const delayMs = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** Math.min(n - 1, 30));
+    const t = this.timers.get(key);
+    if (t) {
+      clearTimeout(t);
+      this.timers.delete(key);
+    }
+    this.addAfter(key, delayMs);
+    return { failures: n, delayMs };
+  }
+
+  /** Clears the failure count of key after a success. */
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  failuresOf(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  get depth(): number {
+    return this.queued.size;
+  }
+
+  get active(): number {
+    return this.processing.size;
+  }
+
+  /** Resolves when nothing is queued or processing (delayed adds do not count). */
+  idle(): Promise<void> {
+    if (this.queued.size === 0 && this.processing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops taking work and clears timers; in-flight handlers finish on their own. */
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.queued.clear();
+    this.buckets.length = 0;
+  }
+
+  private take(): string | undefined {
+    for (const b of this.buckets) {
+      const key = b.shift();
+      if (key !== undefined) return key;
+    }
+    return undefined;
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.processing.size < this.opts.concurrency) {
+      const key = this.take();
+      if (key === undefined) break;
+      this.queued.delete(key);
+      this.processing.add(key);
+      void this.handler(key)
+        .catch(() => undefined) // the handler reports its own errors; the queue only schedules
+        .finally(() => {
+          this.processing.delete(key);
+          if (this.dirty.delete(key)) this.add(key);
+          this.pump();
+          if (this.queued.size === 0 && this.processing.size === 0) {
+            const waiters = this.idleWaiters;
+            this.idleWaiters = [];
+            for (const w of waiters) w();
+          }
+        });
+    }
+  }
+}
