@@ -1,0 +1,152 @@
+// The compiled CLI as people run it: `caduceus up` in a child process (crash with SIGKILL
+// mid-apply and converge after restart; the example repository comes up ready), and
+// `plan`, `status`, `events`, `init` against its state.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { commitAll, exampleRepo, git, GIT_ENV, makeRepo, tempDir, writeFiles } from '../helpers/git.js';
+import { skillYaml } from './app.test.js';
+
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'reconciler', 'cli.js');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+function cli(args: string[], cwd?: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: GIT_ENV, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts `caduceus up` and resolves with its server URL once it logs that it is up. */
+function up(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'up', '--listen', '127.0.0.1:0', ...args], { env: { ...GIT_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let logs = '';
+  return new Promise((resolve, reject) => {
+    const onData = (b: Buffer): void => {
+      logs += b.toString();
+      const m = /caduceus is up\s+url=(\S+)/.exec(logs);
+      if (m) resolve({ child, url: m[1] as string, logs: () => logs });
+    };
+    child.stderr?.on('data', onData);
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`caduceus up exited with ${code}:\n${logs}`)));
+  });
+}
+
+async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function statusCount(stateDir: string): number {
+  try {
+    const db = new Database(join(stateDir, 'state.db'), { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM status').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+describe('caduceus up (compiled CLI)', () => {
+  it('converges after a SIGKILL in the middle of an apply', async () => {
+    const N = 3000;
+    const docs: string[] = [];
+    for (let i = 0; i < N; i++) docs.push(skillYaml(`skill-${i}`));
+    const files: Record<string, string> = {};
+    for (let f = 0; f < 10; f++) files[`skills/batch-${f}.yaml`] = docs.slice(f * (N / 10), (f + 1) * (N / 10)).join('---\n');
+    const repo = makeRepo(files);
+    const head = git(repo, 'rev-parse', 'HEAD');
+    const stateDir = tempDir();
+
+    const first = await up(['--repo', repo, '--state-dir', stateDir]);
+    const partial = await waitFor(() => {
+      const n = statusCount(stateDir);
+      return n > 0 ? n : undefined;
+    }, 20_000, 'the first status rows');
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    const afterKill = statusCount(stateDir);
+    expect(partial).toBeLessThan(N);
+    expect(afterKill).toBeLessThan(N);
+
+    const second = await up(['--repo', repo, '--state-dir', stateDir]);
+    await waitFor(async () => ((await fetch(`${second.url}/readyz`)).status === 200 ? true : undefined), 30_000, 'readiness after restart');
+    const status = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as { lastAppliedRevision: string; resources: unknown[] };
+    expect(status.lastAppliedRevision).toBe(head);
+    expect(status.resources).toHaveLength(N);
+  });
+
+  it('brings up examples/repo ready, and a committed edit shows in status within a second', async () => {
+    const repo = exampleRepo();
+    const stateDir = tempDir();
+    const app = await up([repo, '--state-dir', stateDir], { CADUCEUS_PROXY_KEY: 'example-proxy-key-for-tests', DISCORD_PUBLIC_KEY: '' });
+    await waitFor(async () => ((await fetch(`${app.url}/readyz`)).status === 200 ? true : undefined), 30_000, 'readiness');
+    const before = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as { resources: Array<{ kind: string; name: string }> };
+    expect(before.resources.some((r) => r.kind === 'Runtime')).toBe(true);
+    expect(before.resources.filter((r) => r.kind === 'Skill').length).toBeGreaterThanOrEqual(6);
+
+    writeFiles(repo, { 'skills/hello-newcomer.yaml': skillYaml('hello-newcomer') });
+    const head = commitAll(repo, 'add a skill');
+    const t0 = Date.now();
+    await waitFor(() => {
+      const s = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as { lastAppliedRevision: string; resources: Array<{ name: string }> };
+      return s.lastAppliedRevision === head && s.resources.some((r) => r.name === 'hello-newcomer') ? true : undefined;
+    }, 5000, 'the commit in status');
+    // The status command itself costs a process start per poll; the apply is well inside a second.
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const events = cli(['events', '--state-dir', stateDir]);
+    expect(events.code).toBe(0);
+    expect(events.stdout).toContain('RevisionApplied');
+  });
+});
+
+describe('caduceus plan, status, init', () => {
+  it('plans against the applied state with terraform-like output and flux-diff exit codes', async () => {
+    const repo = makeRepo({ 'skills/a.yaml': skillYaml('a') });
+    const stateDir = tempDir();
+    const fresh = cli(['plan', '--repo', repo, '--rev', 'HEAD', '--state-dir', stateDir]);
+    expect(fresh.code).toBe(1);
+    expect(fresh.stdout).toContain('+ Skill "a" will be created');
+
+    const app = await up(['--repo', repo, '--state-dir', stateDir]);
+    await waitFor(async () => ((await fetch(`${app.url}/readyz`)).status === 200 ? true : undefined), 20_000, 'readiness');
+    expect(cli(['plan', '--repo', repo, '--rev', 'HEAD', '--state-dir', stateDir]).code).toBe(0);
+
+    writeFiles(repo, { 'skills/a.yaml': skillYaml('a', 'echo changed') });
+    const changed = cli(['plan', join(repo), '--state-dir', stateDir, '--json']);
+    expect(changed.code).toBe(1);
+    const p = JSON.parse(changed.stdout) as { entries: Array<{ name: string; action: string; changes?: Array<{ path: string }> }> };
+    expect(p.entries.find((e) => e.name === 'a')).toMatchObject({ action: 'update', changes: [{ path: 'spec.steps[0].run' }] });
+
+    writeFiles(repo, { 'skills/a.yaml': 'kind: Nope\n' });
+    expect(cli(['plan', repo, '--state-dir', stateDir]).code).toBe(2);
+  });
+
+  it('init scaffolds a repository that validates and has a first commit', () => {
+    const dir = join(tempDir(), 'team-config');
+    const r = cli(['init', dir]);
+    expect(r.code).toBe(0);
+    expect(git(dir, 'log', '--oneline')).toContain('Initial configuration');
+    expect(cli(['validate', dir]).code).toBe(0);
+    expect(cli(['init', dir]).code).toBe(2);
+  });
+
+  it('status without state says what to do and exits 2', () => {
+    const r = cli(['status', '--state-dir', join(tempDir(), 'none')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("start 'caduceus up' first");
+  });
+});
