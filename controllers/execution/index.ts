@@ -1,0 +1,6 @@
+// TEMPORARY STUB: the execution controller registers nothing yet.
+import type { ControllerDeps, Registration } from '../../reconciler/types.js';
+
+export function register(_deps: ControllerDeps): Registration {
+  return { controllers: [] };
+}
