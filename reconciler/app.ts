@@ -89,6 +89,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     runner,
     metrics,
     ...(configDir && existsSync(configDir) ? { configDir } : {}),
+    gitSource: { repo, ...(opts.path !== undefined ? { path: opts.path } : {}), ...(opts.branch !== undefined ? { branch: opts.branch } : {}) },
   };
   const composition = compose(deps, provide, opts.registrations ?? ALL_REGISTRATIONS);
   const loopMetrics = createLoopMetrics(metrics, {

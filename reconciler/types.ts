@@ -258,8 +258,10 @@ export interface ControllerDeps {
   runner: Runner;
   /** Shared Prometheus registry served on /metrics. */
   metrics: import('prom-client').Registry;
-  /** Root of the configuration files on disk when known (file secret refs, TLS paths). */
+  /** Root of the configuration files on disk when known (file secret refs, TLS paths, sample data). */
   configDir?: string;
+  /** The git repository `up` follows, for controllers that propose changes through git (the curator). */
+  gitSource?: { repo: string; path?: string; branch?: string };
 }
 
 /** What each controller folder's `register(deps)` returns to the composition root. */
