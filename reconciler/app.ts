@@ -9,7 +9,7 @@ import type { Logger, ControllerDeps } from './types.js';
 import { StateStore } from './state/store.js';
 import { CoreStore } from './state/core-store.js';
 import { Loader } from './loader.js';
-import { createSource, type Source } from './source/git-source.js';
+import { createSource, isRemoteRepo, type Source } from './source/git-source.js';
 import { createGitWebhookRoute } from './webhook.js';
 import { Reconciler } from './loop.js';
 import { createLoopMetrics } from './metrics.js';
@@ -53,10 +53,6 @@ export interface App {
   stop(): Promise<void>;
 }
 
-function isRemote(repo: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(repo) || /^[^/\s]+@[^/\s]+:/.test(repo);
-}
-
 export async function startApp(opts: AppOptions): Promise<App> {
   const log = opts.log ?? silentLogger;
   const env = opts.env ?? process.env;
@@ -66,7 +62,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'caduceus_process_' });
 
-  const repo = isRemote(opts.repo) ? opts.repo : resolve(opts.repo);
+  const repo = isRemoteRepo(opts.repo) ? opts.repo : resolve(opts.repo);
   const source = createSource({
     repo,
     stateDir,
@@ -77,7 +73,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
   });
 
-  const configDir = !isRemote(repo) ? (opts.path ? (isAbsolute(opts.path) ? opts.path : join(repo, opts.path)) : repo) : undefined;
+  const configDir = !isRemoteRepo(repo) ? (opts.path ? (isAbsolute(opts.path) ? opts.path : join(repo, opts.path)) : repo) : undefined;
   // Late binding: controllers are built before the loop that owns the snapshot.
   let reconciler: Reconciler | undefined;
   const { runner, provide } = lateBoundRunner();
@@ -113,8 +109,14 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const secretEnv = opts.webhookSecretEnv ?? 'CADUCEUS_WEBHOOK_SECRET';
   const webhook = createGitWebhookRoute({
     secret: () => env[secretEnv],
+    secretName: secretEnv,
     onPush: (info) => {
-      log.info('git push received', { provider: info.provider, ref: info.ref, after: info.after });
+      // A push to another branch cannot change what is followed; tags neither.
+      if (opts.branch && info.ref && info.ref !== `refs/heads/${opts.branch}`) {
+        log.debug('git push to another ref ignored', { ref: info.ref });
+        return;
+      }
+      log.info('git push received', { provider: info.provider, ref: info.ref, after: info.after, delivery: info.deliveryId });
       source
         .fetchNow()
         .then(() => rec.requestSync())
@@ -123,28 +125,40 @@ export async function startApp(opts: AppOptions): Promise<App> {
     log: log.child({ component: 'webhook' }),
   });
 
-  const server = await startServer({
-    listen: opts.listen ?? '127.0.0.1:9090',
-    routes: [webhook, ...composition.routes],
-    metrics,
-    ready: () => rec.ready(),
-    status: () => ({
-      ready: rec.ready(),
-      source: source.status(),
-      ...core.sourceState(),
-      history: core.history(),
-      resources: core.allStatus(),
-    }),
-    log,
-  });
-
-  await rec.requestSync();
-  await source.start(() => void rec.requestSync());
-  rec.start();
+  // Anything started before a failure is released, so a bad --listen or a missing
+  // branch leaves no open database, timer or watcher behind.
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  try {
+    server = await startServer({
+      listen: opts.listen ?? '127.0.0.1:9090',
+      routes: [webhook, ...composition.routes],
+      metrics,
+      ready: () => rec.ready(),
+      status: () => ({
+        ready: rec.ready(),
+        source: source.status(),
+        ...core.sourceState(),
+        history: core.history(),
+        resources: core.allStatus(),
+      }),
+      log,
+    });
+    await rec.requestSync();
+    await source.start(() => void rec.requestSync());
+    rec.start();
+  } catch (err) {
+    await source.stop().catch(() => undefined);
+    await rec.stop().catch(() => undefined);
+    await composition.stop().catch(() => undefined);
+    await server?.close();
+    store.close();
+    throw err;
+  }
+  const srv = server;
 
   let stopped = false;
   return {
-    url: server.url,
+    url: srv.url,
     store,
     core,
     reconciler: rec,
@@ -154,10 +168,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      await source.stop();
+      // The loop first, so no sync reads from a source that is already closed.
       await rec.stop();
+      await source.stop();
       await composition.stop();
-      await server.close();
+      await srv.close();
       store.close();
     },
   };

@@ -41,6 +41,8 @@ export type SyncOutcome = { outcome: 'applied' | 'accepted' | 'rejected' | 'unch
 
 /** Consecutive failures after which a resource is marked Stalled (retries continue). */
 const STALL_AFTER = 5;
+/** How long stop() waits for in-flight reconciles to notice the abort. */
+const STOP_GRACE_MS = 5_000;
 
 export class Reconciler {
   private snap: Snapshot | undefined;
@@ -57,6 +59,7 @@ export class Reconciler {
   private readonly appliedWaiters = new Map<string, Array<() => void>>();
   private readonly lastErrors = new Map<ResourceKey, string>();
   private appliedRevision: string | undefined;
+  private stopped = false;
 
   constructor(private readonly opts: LoopOptions) {
     for (const c of opts.controllers) this.controllers.set(c.kind, c);
@@ -105,6 +108,7 @@ export class Reconciler {
 
   /** Coalesces sync requests: at most one running and one queued. */
   requestSync(): Promise<unknown> {
+    if (this.stopped) return Promise.resolve(undefined);
     if (this.syncQueued) return this.syncChain;
     this.syncQueued = true;
     this.syncChain = this.syncChain.then(async () => {
@@ -124,6 +128,8 @@ export class Reconciler {
     const rev = await this.opts.source.current();
     if (this.snap && rev.id === this.snap.revision) return { outcome: 'unchanged', revision: rev.id };
     const { resources, findings } = await this.opts.loader.load(rev.files);
+    // Shutting down: a revision read meanwhile is left for the next start.
+    if (this.stopped) return { outcome: 'unchanged', revision: rev.id };
     const errors = findings.filter((f) => f.severity === 'error');
     if (errors.length > 0) return this.reject(rev.id, errors);
     const p = plan(resources, this.opts.core.appliedHashes(), (k) => this.opts.core.appliedResource(k));
@@ -283,10 +289,19 @@ export class Reconciler {
 
   /** Stops the queue and every controller; in-flight reconciles are aborted. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.queue.stop();
     this.abort.abort();
-    await this.syncChain.catch(() => undefined);
+    // In-flight reconciles see the aborted signal; wait for them and a running sync
+    // (bounded: a hung fetch must not hold the shutdown) so none writes to the state
+    // store after it is closed.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([this.syncChain.catch(() => undefined), this.queue.idle()]),
+      new Promise<void>((r) => (timer = setTimeout(r, STOP_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
     await Promise.allSettled([...this.controllers.values()].map((c) => c.stop?.()));
   }
 }

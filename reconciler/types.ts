@@ -209,6 +209,8 @@ export interface RunOptions {
   trigger: RunTrigger;
   signal?: AbortSignal;
   onProgress?: (p: RunProgress) => void;
+  /** Run-history id of the caller (e.g. a task run), recorded as the parent of the runs this starts. */
+  parentRunId?: string;
 }
 
 export interface ExecRequest {

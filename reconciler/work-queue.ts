@@ -22,6 +22,7 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private idleWaiters: Array<() => void> = [];
   private stopped = false;
+  private pumpScheduled = false;
 
   constructor(
     private readonly handler: (key: string) => Promise<void>,
@@ -114,6 +115,20 @@ export class WorkQueue {
     return undefined;
   }
 
+  /**
+   * The next key starts on a later turn of the event loop: a revision of thousands of
+   * resources whose reconciles finish without I/O would otherwise run as one chain of
+   * microtasks and starve the HTTP server (/healthz, webhooks) and the ref watcher.
+   */
+  private pumpSoon(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
   private pump(): void {
     while (!this.stopped && this.processing.size < this.opts.concurrency) {
       const key = this.take();
@@ -125,7 +140,7 @@ export class WorkQueue {
         .finally(() => {
           this.processing.delete(key);
           if (this.dirty.delete(key)) this.add(key);
-          this.pump();
+          this.pumpSoon();
           if (this.queued.size === 0 && this.processing.size === 0) {
             const waiters = this.idleWaiters;
             this.idleWaiters = [];

@@ -1,6 +1,76 @@
-// TEMPORARY STUB: the execution controller registers nothing yet.
-import type { ControllerDeps, Registration } from '../../reconciler/types.js';
+// The execution controller: the Runtime and Skill controllers, and the runner the rest of
+// Caduceus uses to run work — runSkill (the skill engine) and exec (one shell process in
+// a fresh workspace, locally or in Docker per the Runtime and the request's isolation).
 
-export function register(_deps: ControllerDeps): Registration {
-  return { controllers: [] };
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { ControllerDeps, ExecRequest, ExecResult, Registration, RunOptions } from '../../reconciler/types.js';
+import { RunStore } from '../../reconciler/state/runs.js';
+import { errorMessage } from '../../reconciler/errors.js';
+import { redact } from '../../reconciler/secrets.js';
+import { LocalBackend } from './local-backend.js';
+import { DockerBackend } from './docker-backend.js';
+import { SkillEngine } from './skill-engine.js';
+import { effectiveIsolation, effectiveRuntime } from './runtime-config.js';
+import { createWorkspace, removeWorkspace, shareWorkspaceWith, sweepWorkspaces } from './workspace.js';
+import { createRuntimeController } from './runtime-controller.js';
+import { createSkillController } from './skill-controller.js';
+
+export function register(deps: ControllerDeps): Registration {
+  const log = deps.log.child({ component: 'execution' });
+  const runtime = (): ReturnType<typeof effectiveRuntime> => effectiveRuntime(deps.snapshot());
+  const local = new LocalBackend({
+    envAllowlist: () => runtime().execution.envAllowlist,
+    ...(deps.configDir ? { configDir: deps.configDir } : {}),
+  });
+  // dockerode only connects on the first call, so constructing it costs nothing.
+  const docker = new DockerBackend({ log, ...(deps.configDir ? { configDir: deps.configDir } : {}) });
+  const engine = new SkillEngine({ snapshot: deps.snapshot, runs: new RunStore(deps.store), stateDir: deps.stateDir, backends: { local, docker }, log });
+
+  sweepWorkspaces(deps.stateDir);
+  collectLeftovers(docker, log);
+
+  const exec = async (req: ExecRequest, opts: RunOptions): Promise<ExecResult> => {
+    const rt = runtime();
+    const iso = effectiveIsolation(rt, req.isolation);
+    const runId = randomUUID();
+    const workspace = createWorkspace(deps.stateDir, runId);
+    let result: ExecResult | undefined;
+    try {
+      if (iso.mode === 'docker') shareWorkspaceWith(workspace, iso.user);
+      const onProgress = opts.onProgress;
+      result = await (iso.mode === 'docker' ? docker : local).run(
+        {
+          runId,
+          command: req.command,
+          env: req.env ?? {},
+          workspace,
+          ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          outputLimitBytes: rt.execution.outputLimitBytes,
+          ...(onProgress ? { onLine: (line: string) => onProgress({ state: 'running', message: line }) } : {}),
+        },
+        iso,
+      );
+      return { ...result, output: redact(result.output) };
+    } finally {
+      // Failed runs keep their workspace for inspection (swept after a day).
+      if (result?.status === 'succeeded' || result === undefined) removeWorkspace(workspace);
+    }
+  };
+
+  return {
+    controllers: [createRuntimeController(() => docker), createSkillController(() => docker)],
+    runner: { runSkill: (name, params, opts) => engine.run(name, params, opts), exec },
+    stop: () => docker.stop(),
+  };
+}
+
+/** Start-up GC of containers a crashed run left behind, when an engine is there to ask. */
+function collectLeftovers(docker: DockerBackend, log: ControllerDeps['log']): void {
+  if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return;
+  docker.gc().then(
+    (n) => n > 0 && log.info('collected leftover containers', { removed: n }),
+    (err: unknown) => log.debug('container GC skipped', { error: errorMessage(err) }),
+  );
 }

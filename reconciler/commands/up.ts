@@ -5,6 +5,7 @@ import { relative, resolve } from 'node:path';
 import { parse, runCommand, UsageError } from './args.js';
 import { createLogger, type LogFormat, type LogLevel } from '../log.js';
 import { parseDuration } from '../duration.js';
+import { errorMessage } from '../errors.js';
 
 const HELP = `usage: caduceus up [DIR] [options]
 
@@ -82,15 +83,30 @@ export function main(argv: string[]): Promise<number> {
     log.info('caduceus is up', { url: app.url, repo, path: path ?? '.', stateDir: v['state-dir'] ?? '.caduceus' });
     return new Promise<number>((resolveExit) => {
       let stopping = false;
+      const exit = (code: number): void => {
+        resolveExit(code);
+        // Everything of ours is closed; a handle someone else left open (a controller's
+        // socket, a child) must not keep `up` alive after the operator asked it to stop.
+        setTimeout(() => process.exit(code), 2_000).unref();
+      };
       const shutdown = (signal: string): void => {
         if (stopping) return;
         stopping = true;
         log.info('shutting down', { signal });
-        const force = setTimeout(() => resolveExit(130), 10_000);
+        const force = setTimeout(() => {
+          log.error('shutdown took longer than 10 s; exiting anyway');
+          process.exit(130);
+        }, 10_000);
         force.unref();
         app.stop().then(
-          () => resolveExit(0),
-          () => resolveExit(1),
+          () => {
+            log.info('stopped');
+            exit(0);
+          },
+          (err: unknown) => {
+            log.error('shutdown failed', { error: errorMessage(err) });
+            exit(1);
+          },
         );
       };
       process.once('SIGINT', () => shutdown('SIGINT'));

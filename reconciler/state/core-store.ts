@@ -3,6 +3,7 @@
 // the last revisions' history and the event log. Each write that belongs to one apply
 // step happens in one transaction, so a crash leaves a state a restart converges from.
 
+import type Database from 'better-sqlite3';
 import type { StateStore } from './store.js';
 import type { Condition, ConditionStatus, ConditionType, Finding, Kind, Resource, ResourceKey, ResourceStatus } from '../types.js';
 import { splitKey } from '../types.js';
@@ -171,12 +172,30 @@ export function conditionStatus(s: ResourceStatus | undefined, type: ConditionTy
 }
 
 export class CoreStore {
+  /** Prepared once: compiling SQL on every write costs more than the write itself. */
+  private readonly statements = new Map<string, Database.Statement>();
+  /**
+   * The applied snapshot's hashes, kept in memory once read: the loop plans every
+   * revision against them, and only writeStep (through this object) changes them.
+   */
+  private hashes: Map<ResourceKey, string> | undefined;
+  private writeStepTx: Database.Transaction<(s: StepWrite) => void> | undefined;
+
   constructor(readonly store: StateStore) {
     store.migrate('core', CORE_MIGRATIONS);
   }
 
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.store.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   sourceState(): SourceState {
-    const r = this.store.db.prepare('SELECT * FROM source_state WHERE id = 1').get() as Record<string, string | null>;
+    const r = this.sql('SELECT * FROM source_state WHERE id = 1').get() as Record<string, string | null>;
     return {
       lastAppliedRevision: r.last_applied_revision ?? null,
       lastAppliedAt: r.last_applied_at ?? null,
@@ -191,11 +210,9 @@ export class CoreStore {
   recordAttempt(revision: string, outcome: 'accepted' | 'rejected', info: { message?: string; errors?: Finding[]; summary?: Record<string, number> }, events: NewEvent[]): void {
     const now = new Date().toISOString();
     this.store.tx(() => {
-      this.store.db
-        .prepare(
-          `UPDATE source_state SET last_attempted_revision = ?, last_attempted_at = ?, last_attempt_outcome = ?, last_attempt_errors = ? WHERE id = 1`,
-        )
-        .run(revision, now, outcome, JSON.stringify(info.errors ?? []));
+      this.sql(
+        `UPDATE source_state SET last_attempted_revision = ?, last_attempted_at = ?, last_attempt_outcome = ?, last_attempt_errors = ? WHERE id = 1`,
+      ).run(revision, now, outcome, JSON.stringify(info.errors ?? []));
       this.pushHistory(revision, outcome, now, info);
       this.insertEvents(events, now);
     });
@@ -205,27 +222,24 @@ export class CoreStore {
   recordApplied(revision: string, summary: Record<string, number>, events: NewEvent[]): void {
     const now = new Date().toISOString();
     this.store.tx(() => {
-      this.store.db.prepare('UPDATE source_state SET last_applied_revision = ?, last_applied_at = ? WHERE id = 1').run(revision, now);
+      this.sql('UPDATE source_state SET last_applied_revision = ?, last_applied_at = ? WHERE id = 1').run(revision, now);
       this.pushHistory(revision, 'applied', now, { summary });
       this.insertEvents(events, now);
     });
   }
 
   private pushHistory(revision: string, outcome: string, now: string, info: { message?: string; errors?: Finding[]; summary?: Record<string, number> }): void {
-    this.store.db
-      .prepare('INSERT INTO revisions (revision, at, outcome, message, errors, summary) VALUES (?, ?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO revisions (revision, at, outcome, message, errors, summary) VALUES (?, ?, ?, ?, ?, ?)')
       .run(revision, now, outcome, info.message ?? null, info.errors?.length ? JSON.stringify(info.errors) : null, info.summary ? JSON.stringify(info.summary) : null);
     // Keep the entries of the last HISTORY distinct revisions.
-    this.store.db
-      .prepare(
-        `DELETE FROM revisions WHERE revision NOT IN (
-           SELECT revision FROM revisions GROUP BY revision ORDER BY MAX(seq) DESC LIMIT ?)`,
-      )
-      .run(HISTORY);
+    this.sql(
+      `DELETE FROM revisions WHERE revision NOT IN (
+         SELECT revision FROM revisions GROUP BY revision ORDER BY MAX(seq) DESC LIMIT ?)`,
+    ).run(HISTORY);
   }
 
   history(): RevisionRecord[] {
-    const rows = this.store.db.prepare('SELECT * FROM revisions ORDER BY seq DESC').all() as Array<Record<string, string | number | null>>;
+    const rows = this.sql('SELECT * FROM revisions ORDER BY seq DESC').all() as Array<Record<string, string | number | null>>;
     return rows.map((r) => ({
       seq: r.seq as number,
       revision: r.revision as string,
@@ -238,77 +252,88 @@ export class CoreStore {
   }
 
   appliedRows(): Map<ResourceKey, AppliedRow> {
-    const rows = this.store.db.prepare('SELECT key, hash, revision, resource FROM applied').all() as Array<{ key: string; hash: string; revision: string; resource: string }>;
+    const rows = this.sql('SELECT key, hash, revision, resource FROM applied').all() as Array<{ key: string; hash: string; revision: string; resource: string }>;
     return new Map(rows.map((r) => [r.key, { key: r.key, hash: r.hash, revision: r.revision, resource: JSON.parse(r.resource) as Resource }]));
   }
 
   /** Only keys and hashes: cheap enough to call on every revision of a large repository. */
   appliedHashes(): Map<ResourceKey, string> {
-    const rows = this.store.db.prepare('SELECT key, hash FROM applied').all() as Array<{ key: string; hash: string }>;
-    return new Map(rows.map((r) => [r.key, r.hash]));
+    return new Map(this.hashMap());
   }
 
   appliedHashesFor(key: ResourceKey): string | undefined {
-    const r = this.store.db.prepare('SELECT hash FROM applied WHERE key = ?').get(key) as { hash: string } | undefined;
-    return r?.hash;
+    return this.hashMap().get(key);
+  }
+
+  private hashMap(): Map<ResourceKey, string> {
+    if (!this.hashes) {
+      const rows = this.sql('SELECT key, hash FROM applied').all() as Array<{ key: string; hash: string }>;
+      this.hashes = new Map(rows.map((r) => [r.key, r.hash]));
+    }
+    return this.hashes;
   }
 
   appliedResource(key: ResourceKey): Resource | undefined {
-    const r = this.store.db.prepare('SELECT resource FROM applied WHERE key = ?').get(key) as { resource: string } | undefined;
+    const r = this.sql('SELECT resource FROM applied WHERE key = ?').get(key) as { resource: string } | undefined;
     return r ? (JSON.parse(r.resource) as Resource) : undefined;
   }
 
   status(key: ResourceKey): ResourceStatus | undefined {
-    const r = this.store.db.prepare('SELECT * FROM status WHERE key = ?').get(key) as StatusRow | undefined;
+    const r = this.sql('SELECT * FROM status WHERE key = ?').get(key) as StatusRow | undefined;
     return r ? toStatus(r) : undefined;
   }
 
   allStatus(): ResourceStatus[] {
-    return (this.store.db.prepare('SELECT * FROM status ORDER BY kind, name').all() as StatusRow[]).map(toStatus);
+    return (this.sql('SELECT * FROM status ORDER BY kind, name').all() as StatusRow[]).map(toStatus);
   }
 
   /** Writes one reconcile's outcome: applied row, status, events — all or nothing. */
   writeStep(step: StepWrite): void {
+    // One transaction function, built once: the loop calls this for every reconcile.
+    this.writeStepTx ??= this.store.db.transaction((s: StepWrite) => this.writeStepBody(s));
+    this.writeStepTx.immediate(step);
+    // After the commit only: a rolled-back write must not show in the cache.
+    if (this.hashes) {
+      if (step.pruned) this.hashes.delete(step.key);
+      else if (step.applied) this.hashes.set(step.key, step.applied.hash);
+    }
+  }
+
+  private writeStepBody(step: StepWrite): void {
     const now = new Date().toISOString();
     const { kind, name } = splitKey(step.key);
-    this.store.tx(() => {
-      if (step.pruned) {
-        this.store.db.prepare('DELETE FROM applied WHERE key = ?').run(step.key);
-        this.store.db.prepare('DELETE FROM status WHERE key = ?').run(step.key);
-        this.insertEvents(step.events, now);
-        return;
-      }
-      if (step.applied) {
-        this.store.db
-          .prepare(
-            `INSERT INTO applied (key, kind, name, hash, revision, resource) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, revision = excluded.revision, resource = excluded.resource`,
-          )
-          .run(step.key, kind, name, step.applied.hash, step.revision, JSON.stringify(step.applied));
-      }
-      const prev = this.status(step.key);
-      const conditions = mergeConditions(prev?.conditions ?? [], step.conditions, now);
-      const observed = { ...(prev?.observed ?? {}), ...(step.observed ?? {}) };
-      this.store.db
-        .prepare(
-          `INSERT INTO status (key, kind, name, conditions, observed, last_applied_revision, applied_hash, created_at, updated_at)
-           VALUES (@key, @kind, @name, @conditions, @observed, @rev, @hash, @now, @now)
-           ON CONFLICT (key) DO UPDATE SET conditions = excluded.conditions, observed = excluded.observed,
-             last_applied_revision = COALESCE(excluded.last_applied_revision, status.last_applied_revision),
-             applied_hash = COALESCE(excluded.applied_hash, status.applied_hash), updated_at = excluded.updated_at`,
-        )
-        .run({
-          key: step.key,
-          kind,
-          name,
-          conditions: JSON.stringify(conditions),
-          observed: JSON.stringify(observed),
-          rev: step.applied ? step.revision : null,
-          hash: step.applied ? step.applied.hash : null,
-          now,
-        });
+    if (step.pruned) {
+      this.sql('DELETE FROM applied WHERE key = ?').run(step.key);
+      this.sql('DELETE FROM status WHERE key = ?').run(step.key);
       this.insertEvents(step.events, now);
+      return;
+    }
+    if (step.applied) {
+      this.sql(
+        `INSERT INTO applied (key, kind, name, hash, revision, resource) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, revision = excluded.revision, resource = excluded.resource`,
+      ).run(step.key, kind, name, step.applied.hash, step.revision, JSON.stringify(step.applied));
+    }
+    const prev = this.status(step.key);
+    const conditions = mergeConditions(prev?.conditions ?? [], step.conditions, now);
+    const observed = { ...(prev?.observed ?? {}), ...(step.observed ?? {}) };
+    this.sql(
+      `INSERT INTO status (key, kind, name, conditions, observed, last_applied_revision, applied_hash, created_at, updated_at)
+       VALUES (@key, @kind, @name, @conditions, @observed, @rev, @hash, @now, @now)
+       ON CONFLICT (key) DO UPDATE SET conditions = excluded.conditions, observed = excluded.observed,
+         last_applied_revision = COALESCE(excluded.last_applied_revision, status.last_applied_revision),
+         applied_hash = COALESCE(excluded.applied_hash, status.applied_hash), updated_at = excluded.updated_at`,
+    ).run({
+      key: step.key,
+      kind,
+      name,
+      conditions: JSON.stringify(conditions),
+      observed: JSON.stringify(observed),
+      rev: step.applied ? step.revision : null,
+      hash: step.applied ? step.applied.hash : null,
+      now,
     });
+    this.insertEvents(step.events, now);
   }
 
   event(e: NewEvent): void {
@@ -317,13 +342,13 @@ export class CoreStore {
 
   private insertEvents(events: NewEvent[], now: string): void {
     if (events.length === 0) return;
-    const ins = this.store.db.prepare('INSERT INTO events (at, type, reason, object, message, revision) VALUES (?, ?, ?, ?, ?, ?)');
+    const ins = this.sql('INSERT INTO events (at, type, reason, object, message, revision) VALUES (?, ?, ?, ?, ?, ?)');
     for (const e of events) ins.run(now, e.type, e.reason, e.object ?? null, e.message, e.revision ?? null);
   }
 
   /** Drops events beyond the newest EVENTS_KEPT (called on resync, not per write). */
   trimEvents(): void {
-    this.store.db.prepare('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?').run(EVENTS_KEPT);
+    this.sql('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?').run(EVENTS_KEPT);
   }
 
   events(filter: { object?: string; limit?: number; type?: 'Normal' | 'Warning' } = {}): EventRecord[] {
@@ -331,8 +356,7 @@ export class CoreStore {
     const args: unknown[] = [];
     if (filter.object) (where.push('object = ?'), args.push(filter.object));
     if (filter.type) (where.push('type = ?'), args.push(filter.type));
-    const rows = this.store.db
-      .prepare(`SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`)
+    const rows = this.sql(`SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`)
       .all(...args, filter.limit ?? 50) as EventRecord[];
     return rows.reverse();
   }

@@ -72,3 +72,17 @@ export function exampleRepo(): string {
   commitAll(dir, 'example');
   return dir;
 }
+
+/** A minimal valid Skill document, the fixture most reconciler tests commit. */
+export function skillYaml(name: string, run = `echo ${name}`): string {
+  return `apiVersion: caduceus.dev/v1
+kind: Skill
+metadata:
+  name: ${name}
+spec:
+  version: "1.0.0"
+  description: Says ${name}
+  steps:
+    - run: ${JSON.stringify(run)}
+`;
+}

@@ -6,20 +6,7 @@ import { createHmac } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import { startApp, type App } from '../../reconciler/app.js';
 import type { Controller, Registration } from '../../reconciler/types.js';
-import { commitAll, git, makeRemote, makeRepo, removeFiles, tempDir, writeFiles } from '../helpers/git.js';
-
-export function skillYaml(name: string, run = `echo ${name}`): string {
-  return `apiVersion: caduceus.dev/v1
-kind: Skill
-metadata:
-  name: ${name}
-spec:
-  version: "1.0.0"
-  description: Says ${name}
-  steps:
-    - run: ${JSON.stringify(run)}
-`;
-}
+import { commitAll, git, makeRemote, makeRepo, removeFiles, skillYaml, tempDir, writeFiles } from '../helpers/git.js';
 
 const apps: App[] = [];
 afterEach(async () => {
@@ -61,7 +48,7 @@ describe('reconciler end to end (local repository)', () => {
     const state = app.core.sourceState();
     expect(state.lastAttemptOutcome).toBe('rejected');
     expect(state.lastAppliedRevision).toBe(head1);
-    expect(state.lastAttemptErrors[0]).toMatchObject({ file: 'skills/b.yaml', line: 8 });
+    expect(state.lastAttemptErrors[0]).toMatchObject({ file: 'skills/b.yaml', line: 7, column: 3 });
     expect(app.core.status('Skill/b')).toBeUndefined();
     expect(app.reconciler.snapshot().revision).toBe(head1);
     const status = (await (await fetch(`${app.url}/status`)).json()) as { lastAttemptErrors: Array<{ file: string }> };

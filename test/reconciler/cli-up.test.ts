@@ -6,8 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { commitAll, exampleRepo, git, GIT_ENV, makeRepo, tempDir, writeFiles } from '../helpers/git.js';
-import { skillYaml } from './app.test.js';
+import { commitAll, exampleRepo, git, GIT_ENV, makeRepo, skillYaml, tempDir, writeFiles } from '../helpers/git.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'reconciler', 'cli.js');
 const children: ChildProcess[] = [];
@@ -16,7 +15,7 @@ afterEach(() => {
 });
 
 function cli(args: string[], cwd?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: GIT_ENV, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: GIT_ENV, timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -111,6 +110,25 @@ describe('caduceus up (compiled CLI)', () => {
     expect(events.code).toBe(0);
     expect(events.stdout).toContain('RevisionApplied');
   });
+});
+
+describe('caduceus up shutdown', () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`stops cleanly on ${signal} with exit code 0`, async () => {
+      const repo = makeRepo({ 'skills/a.yaml': skillYaml('a') });
+      const stateDir = tempDir();
+      const app = await up(['--repo', repo, '--state-dir', stateDir]);
+      await waitFor(async () => ((await fetch(`${app.url}/readyz`)).status === 200 ? true : undefined), 20_000, 'readiness');
+      const exited = new Promise<number | null>((r) => app.child.once('exit', (code) => r(code)));
+      app.child.kill(signal);
+      expect(await exited).toBe(0);
+      expect(app.logs()).toContain('shutting down');
+      expect(app.logs()).toMatch(/INFO\s+stopped/);
+      // The state is intact and readable after the shutdown.
+      const status = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as { lastAppliedRevision: string };
+      expect(status.lastAppliedRevision).toBe(git(repo, 'rev-parse', 'HEAD'));
+    });
+  }
 });
 
 describe('caduceus plan, status, init', () => {

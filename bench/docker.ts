@@ -1,0 +1,106 @@
+// Benchmark of the Docker backend (issue 4), run with:
+//   npm run build && node dist/bench/docker.js
+// 30 trivial runs (`echo hi`) through runner.exec in docker mode (fresh workspace, create +
+// attach + start + wait through dockerode, removal off the caller's path) against a loop
+// of `docker run --rm` with the same isolation flags, both at concurrency 3 (the Runtime
+// default), interleaved in rounds so load from elsewhere falls on both sides.
+// Needs a Docker engine with caduceus-sandbox:latest (test/env/ensure-docker.sh).
+// Results are appended to bench/RESULTS.md.
+
+import { appendFileSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Registry } from 'prom-client';
+import { register } from '../controllers/execution/index.js';
+import { DEFAULT_RUNTIME, SANDBOX_IMAGE } from '../controllers/execution/runtime-config.js';
+import { StateStore } from '../reconciler/state/store.js';
+import { silentLogger } from '../reconciler/log.js';
+import type { Resource, Runner, Snapshot } from '../reconciler/types.js';
+
+const exec = promisify(execFile);
+const RUNS = 30;
+const CONCURRENCY = 3;
+const ROUNDS = 3;
+
+async function pool(n: number, concurrency: number, job: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await job(next++);
+    }),
+  );
+  return performance.now() - t0;
+}
+
+const stateDir = mkdtempSync(join(tmpdir(), 'cad-bench-docker-'));
+const store = new StateStore({ stateDir });
+const rt = {
+  apiVersion: 'caduceus.dev/v1',
+  kind: 'Runtime',
+  metadata: { name: 'default' },
+  spec: { ...DEFAULT_RUNTIME, execution: { ...DEFAULT_RUNTIME.execution, mode: 'docker' } },
+  source: { file: 'runtime.yaml', line: 1, column: 1 },
+  hash: 'bench',
+} as Resource;
+const snap: Snapshot = { revision: 'bench', resources: new Map([['Runtime/default', rt]]) };
+const reg = register({ store, log: silentLogger, stateDir, snapshot: () => snap, runner: undefined as unknown as Runner, metrics: new Registry() });
+const runner = reg.runner as Runner;
+
+const cliWorkspace = mkdtempSync(join(tmpdir(), 'cad-bench-cli-'));
+chmodSync(cliWorkspace, 0o777);
+const cliArgs = (i: number): string[] => {
+  const ws = join(cliWorkspace, String(i));
+  return [
+    'run', '--rm', '--network', 'none', '--read-only', '--tmpfs', '/tmp:rw,nosuid,nodev,size=64m,mode=1777',
+    '--user', '65534:65534', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
+    '--label', 'caduceus.managed=true', '--label', `caduceus.run=bench-${i}`,
+    '-v', `${ws}:/workspace:rw`, '-w', '/workspace', SANDBOX_IMAGE, '/bin/sh', '-c', 'echo hi',
+  ];
+};
+
+// Warm both paths once (image layers, CLI binary in the page cache).
+await runner.exec({ command: 'echo hi' }, { trigger: { source: 'bench' } });
+await exec('docker', cliArgs(-1));
+
+let oursMs = 0;
+let cliMs = 0;
+let failures = 0;
+const perRound = RUNS / ROUNDS;
+for (let r = 0; r < ROUNDS; r++) {
+  cliMs += await pool(perRound, CONCURRENCY, async (i) => {
+    const { stdout } = await exec('docker', cliArgs(r * perRound + i));
+    if (stdout.trim() !== 'hi') failures++;
+  });
+  oursMs += await pool(perRound, CONCURRENCY, async () => {
+    const res = await runner.exec({ command: 'echo hi' }, { trigger: { source: 'bench' } });
+    if (res.status !== 'succeeded' || res.output.trim() !== 'hi') failures++;
+  });
+}
+await reg.stop?.();
+store.close();
+rmSync(stateDir, { recursive: true, force: true });
+rmSync(cliWorkspace, { recursive: true, force: true });
+
+const ratio = oursMs / cliMs;
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`;
+const { stdout: engine } = await exec('docker', ['version', '--format', '{{.Server.Version}}']);
+const lines = [
+  '',
+  `## Docker backend (issue 4) — ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  'Command: `npm run build && node dist/bench/docker.js`',
+  `Machine: ${machine}, Docker engine ${engine.trim()}`,
+  '',
+  `${RUNS} runs of \`echo hi\` in ${SANDBOX_IMAGE}, concurrency ${CONCURRENCY} on both sides, in ${ROUNDS} interleaved rounds; the CLI loop uses the same isolation flags (network none, read-only root, tmpfs /tmp, user 65534, cap-drop ALL, no-new-privileges, workspace bind).`,
+  '',
+  '| measure | result | baseline in the same run | ratio | target |',
+  '|---|---|---|---|---|',
+  `| ${RUNS} runs through runner.exec (docker) | ${oursMs.toFixed(0)} ms (${(oursMs / RUNS).toFixed(0)} ms/run) | \`docker run --rm\` loop: ${cliMs.toFixed(0)} ms (${(cliMs / RUNS).toFixed(0)} ms/run) | ${ratio.toFixed(2)} | < 1 |`,
+  failures ? `\n${failures} run(s) did not print "hi": the figures above are not valid.\n` : '',
+];
+process.stdout.write(lines.join('\n') + '\n');
+appendFileSync(join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md'), lines.join('\n'));
+process.exitCode = failures > 0 || ratio >= 1 ? 1 : 0;

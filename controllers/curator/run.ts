@@ -1,0 +1,423 @@
+// One curator run, top to bottom: lock → fetch the tracked tip into the curator's clone →
+// load → signals → plan → edit the overlay → validate the result → one commit per proposal
+// on the curator branch → push with lease (only when something changed) → open or update
+// the pull request → record proposals and the report. A dry-run stops after validation and
+// returns the diff, writing nothing.
+
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix } from 'node:path';
+import type { CuratorSpec } from '../../reconciler/specs.js';
+import type { Finding, Logger, Resource } from '../../reconciler/types.js';
+import type { StateStore } from '../../reconciler/state/store.js';
+import { RunStore } from '../../reconciler/state/runs.js';
+import { Loader } from '../../reconciler/loader.js';
+import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
+import { parseDuration } from '../../reconciler/duration.js';
+import { redact } from '../../reconciler/secrets.js';
+import { CuratorStore } from './store.js';
+import { ConfigTree } from './tree.js';
+import { collectSignals, type Signals } from './signals.js';
+import { plan, type Plan } from './proposals.js';
+import { applyProposal } from './edits.js';
+import { GitWork, firstCommitTimes } from './git-work.js';
+import { createForge, type Forge, type PullRequest } from './forge/index.js';
+import { commitMessage, prBody, PR_TITLE, usageLines } from './report.js';
+import { overlayDiff } from './diff.js';
+import { DEFAULT_CURATOR_SPEC } from './defaults.js';
+import type { CuratorReport, Proposal, ProposalRecord, RunOutcome } from './types.js';
+
+export type CuratorSource = { dir: string } | { repo: string; path?: string; branch?: string };
+
+export interface CuratorEnv {
+  store: StateStore;
+  log: Logger;
+  stateDir: string;
+  source: CuratorSource;
+  /** Environment for secret references (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Directory relative `valueFrom.file` references resolve against. */
+  secretBaseDir?: string;
+  now?: () => number;
+}
+
+export interface CuratorRunOptions {
+  /** Which Curator resource; default: the first in the configuration, else `default`. */
+  curator?: string;
+  /** Overrides the spec read from the configuration. */
+  spec?: CuratorSpec;
+  dryRun?: boolean;
+  trigger?: string;
+  /** How long to wait for another run to finish (default 10 min). */
+  lockWaitMs?: number;
+  /** After this long a lock is considered abandoned (default 30 min). */
+  lockTtlMs?: number;
+}
+
+interface Loaded {
+  tree: ConfigTree;
+  loader: Loader;
+  resources: Resource[];
+  findings: Finding[];
+  spec: CuratorSpec;
+  curator: string;
+}
+
+interface Applied {
+  proposal: Proposal;
+  /** Config-relative path → content after this proposal (null: removed). */
+  changes: Array<[string, string | null]>;
+}
+
+/** Runs the curator once and returns its report (also saved, unless dry-run). */
+export async function runCurator(env: CuratorEnv, opts: CuratorRunOptions = {}): Promise<CuratorReport> {
+  const now = env.now ?? Date.now;
+  const cstore = new CuratorStore(env.store);
+  const runId = randomUUID();
+  const started = now();
+  await acquireLock(cstore, runId, opts.lockWaitMs ?? 600_000, opts.lockTtlMs ?? 1_800_000);
+  const cleanups: Array<() => void> = [];
+  const report = emptyReport(runId, opts, started);
+  try {
+    await curate(env, opts, cstore, report, cleanups);
+  } catch (err) {
+    report.outcome = 'failed';
+    report.message = redact(errorMessage(err));
+    env.log.warn('curator run failed', { error: report.message });
+  } finally {
+    cstore.unlock(runId);
+    for (const c of cleanups) c();
+  }
+  report.finishedAt = now();
+  if (!report.dryRun) cstore.saveReport(report);
+  return report;
+}
+
+async function curate(env: CuratorEnv, opts: CuratorRunOptions, cstore: CuratorStore, report: CuratorReport, cleanups: Array<() => void>): Promise<void> {
+  const t = timer(report);
+  const now = (env.now ?? Date.now)();
+  const workspace = await prepareWorkspace(env, opts, cleanups);
+  report.revision = workspace.revision;
+  t('fetch');
+  const loaded = await loadTree(workspace.root, opts);
+  report.curator = loaded.curator;
+  t('load');
+  const forge = workspace.git ? makeForge(env, loaded.spec, workspace.git, cstore, loaded.curator) : undefined;
+  if (forge && workspace.git && !opts.dryRun) await refreshPrStates(cstore, forge, workspace.git, loaded.curator);
+  t('forge-state');
+  const signals = await gatherSignals(env, loaded, workspace.root, now);
+  t('signals');
+  const decided = decide(cstore, loaded, signals, now);
+  fillReport(report, signals, decided);
+  t('plan');
+  const applied = applyAll(loaded, signals, decided.proposals);
+  report.proposals = decided.proposals.map((p) => ({ id: p.id, action: p.action, skills: p.skills, title: p.title, files: p.files }));
+  t('edit');
+  if (!(await validateResult(loaded, report))) return;
+  t('validate');
+  if (decided.proposals.length === 0) {
+    report.outcome = opts.dryRun ? 'dry-run' : 'nothing';
+    report.message = 'nothing to propose';
+    return;
+  }
+  if (opts.dryRun || !workspace.git || !forge) {
+    report.outcome = 'dry-run';
+    report.diff = await overlayDiff(loaded.tree);
+    t('diff');
+    return;
+  }
+  const branch = await publishBranch(workspace.git, workspace.path, cstore, loaded, applied, report, now);
+  t('git');
+  await publishPr(forge, workspace.git, cstore, loaded, decided, applied, branch, report, now);
+  t('pull-request');
+}
+
+// ---- steps ----
+
+interface Workspace {
+  root: string;
+  revision: string;
+  git?: GitWork;
+  /** Config sub-directory inside the repository ('' for the root). */
+  path: string;
+}
+
+async function prepareWorkspace(env: CuratorEnv, opts: CuratorRunOptions, cleanups: Array<() => void>): Promise<Workspace> {
+  const src = env.source;
+  if ('dir' in src) {
+    if (!opts.dryRun) throw new CaduceusError('CuratorNeedsRepo', 'a curator run that pushes needs a git repository', { hint: 'pass --repo, or --dry-run to only print the proposals' });
+    return { root: src.dir, revision: 'worktree', path: '' };
+  }
+  // A dry-run uses a throw-away clone so that not even the curator's clone changes.
+  let dir = join(env.stateDir, 'curator', 'clone');
+  if (opts.dryRun) {
+    dir = mkdtempSync(join(tmpdir(), 'caduceus-curator-dry-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  }
+  const git = await GitWork.open(dir, src.repo, src.branch);
+  const tip = await git.trackedTip();
+  await git.checkout(tip);
+  const path = (src.path ?? '').replace(/^\.?\/*/, '').replace(/\/+$/, '');
+  return { root: path ? join(dir, path) : dir, revision: tip, git, path };
+}
+
+async function loadTree(root: string, opts: CuratorRunOptions): Promise<Loaded> {
+  const tree = new ConfigTree(root);
+  const loader = new Loader();
+  const { resources, findings } = await loader.load(tree.sourceFiles());
+  const curators = resources.filter((r): r is Resource<'Curator'> => r.kind === 'Curator');
+  const chosen = opts.curator ? curators.find((c) => c.metadata.name === opts.curator) : curators[0];
+  return { tree, loader, resources, findings, spec: opts.spec ?? chosen?.spec ?? DEFAULT_CURATOR_SPEC, curator: opts.curator ?? chosen?.metadata.name ?? 'default' };
+}
+
+export function makeForge(env: CuratorEnv, spec: CuratorSpec, git: GitWork, cstore: CuratorStore, curator: string): Forge {
+  const branchHeads = (): Map<string, string> => {
+    const heads = new Map<string, { pos: number; commit: string }>();
+    for (const p of cstore.proposals({ curator })) {
+      const h = heads.get(p.branch);
+      if (p.commit && (!h || p.position >= h.pos)) heads.set(p.branch, { pos: p.position, commit: p.commit });
+    }
+    return new Map([...heads].map(([b, h]) => [b, h.commit]));
+  };
+  return createForge(
+    spec.forge,
+    {
+      remoteSha: (b) => git.remoteSha(b),
+      merged: async (c) => (await git.hasCommit(c)) && git.isAncestor(c, `refs/remotes/origin/${git.tracked}`),
+      lastPushed: (b) => branchHeads().get(b),
+    },
+    'repo' in env.source ? env.source.repo : '',
+    { env: env.env ?? process.env, ...(env.secretBaseDir ? { baseDir: env.secretBaseDir } : {}) },
+  );
+}
+
+/** Reads what reviewers did with the open proposals: merged and closed ones are remembered. */
+async function refreshPrStates(cstore: CuratorStore, forge: Forge, git: GitWork, curator: string): Promise<void> {
+  const open = cstore.proposals({ state: 'open', curator });
+  const byBranch = new Map<string, ProposalRecord[]>();
+  for (const p of open) byBranch.set(p.branch, [...(byBranch.get(p.branch) ?? []), p]);
+  for (const [branch, recs] of byBranch) {
+    const first = recs[0] as ProposalRecord;
+    const known: PullRequest | undefined = first.prNumber ? { number: first.prNumber, url: first.prUrl ?? '', state: 'open', branch, title: '' } : await forge.findPr(branch, git.tracked);
+    const state = known ? await forge.getPrState(known) : 'closed';
+    if (state !== 'open') cstore.setProposalState(recs.map((r) => r.id), state);
+  }
+}
+
+async function gatherSignals(env: CuratorEnv, loaded: Loaded, root: string, now: number): Promise<Signals> {
+  const firstSeen = await firstCommitTimes(root);
+  return collectSignals({
+    resources: loaded.resources,
+    runs: new RunStore(env.store),
+    now,
+    windowMs: parseDuration(loaded.spec.thresholds.window),
+    firstSeen,
+    fallbackFirstSeen: (file) => {
+      try {
+        return statSync(join(root, ...file.split('/'))).mtimeMs;
+      } catch {
+        return now;
+      }
+    },
+  });
+}
+
+function decide(cstore: CuratorStore, loaded: Loaded, signals: Signals, now: number): Plan {
+  const skills = new Map(loaded.resources.filter((r): r is Resource<'Skill'> => r.kind === 'Skill').map((r) => [r.metadata.name, r]));
+  const done = new Map(cstore.proposals({ curator: loaded.curator }).filter((p) => p.state !== 'open').map((p) => [p.id, p]));
+  return plan({ signals, skills, spec: loaded.spec, now, closed: done });
+}
+
+function applyAll(loaded: Loaded, signals: Signals, proposals: Proposal[]): Applied[] {
+  const resources = new Map(loaded.resources.map((r) => [`${r.kind}/${r.metadata.name}`, r]));
+  const ctx = { tree: loaded.tree, resources, signals, spec: loaded.spec };
+  return proposals.map((p) => {
+    p.files = applyProposal(ctx, p);
+    return { proposal: p, changes: p.files.map((f): [string, string | null] => [f, loaded.tree.exists(f) ? loaded.tree.read(f) : null]) };
+  });
+}
+
+/** The edited tree must load without errors; otherwise nothing is committed or pushed. */
+async function validateResult(loaded: Loaded, report: CuratorReport): Promise<boolean> {
+  const errors = (await loaded.loader.load(loaded.tree.sourceFiles())).findings.filter((f) => f.severity === 'error');
+  if (errors.length === 0) return true;
+  const before = new Set(loaded.findings.filter((f) => f.severity === 'error').map((f) => `${f.file}:${f.rule}:${f.message}`));
+  const introduced = errors.filter((f) => !before.has(`${f.file}:${f.rule}:${f.message}`));
+  report.outcome = 'invalid';
+  report.findings = errors.slice(0, 50).map((f) => `${f.file}:${f.line}:${f.column}  ${f.message}  (${f.rule})`);
+  report.message =
+    introduced.length > 0
+      ? `the proposals would leave ${introduced.length} validation error(s); nothing was pushed`
+      : `revision ${report.revision.slice(0, 12)} does not pass validation (${errors.length} error(s)); nothing is pushed until it does`;
+  return false;
+}
+
+/** Commits each proposal on the curator branch and pushes it when it differs from the remote. */
+async function publishBranch(git: GitWork, path: string, cstore: CuratorStore, loaded: Loaded, applied: Applied[], report: CuratorReport, now: number): Promise<string> {
+  const tip = report.revision;
+  const branch = await chooseBranch(git, cstore, loaded, now);
+  report.branch = branch;
+  await git.checkout(tip, branch);
+  // One date per day: a re-run the same day on the same tip makes byte-identical commits.
+  const date = new Date(Math.floor(now / 86_400_000) * 86_400_000).toISOString();
+  const repoPath = (rel: string): string => (path ? posix.join(path, rel) : rel);
+  for (const a of applied) {
+    for (const [rel, text] of a.changes) {
+      const abs = join(git.dir, ...repoPath(rel).split('/'));
+      if (text === null) rmSync(abs, { force: true });
+      else {
+        mkdirSync(dirname(abs), { recursive: true });
+        writeFileSync(abs, text);
+      }
+    }
+    await git.commit(a.changes.map(([rel]) => repoPath(rel)), commitMessage(a.proposal), date);
+  }
+  const head = await git.head();
+  const remote = await git.remoteSha(branch);
+  if (remote && (await sameProposals(git, tip, remote, head, applied))) {
+    // Same proposals on the same tip with the same result: keep the remote commits as they are.
+    await git.checkout(remote, branch);
+    report.message = `branch ${branch} is up to date`;
+    report.outcome = 'unchanged';
+  } else {
+    await git.pushBranch(branch, loaded.spec.branchPrefix, remote);
+    report.outcome = 'proposed';
+  }
+  return branch;
+}
+
+async function sameProposals(git: GitWork, tip: string, remote: string, head: string, applied: Applied[]): Promise<boolean> {
+  const commits = await git.commitsSince(tip, remote);
+  if (commits.length !== applied.length || commits.length === 0) return false;
+  if ((await git.parentOf((commits[0] as { sha: string }).sha)) !== tip) return false;
+  if (commits.some((c, i) => c.proposalId !== applied[i]?.proposal.id)) return false;
+  return (await git.tree(remote)) === (await git.tree(head));
+}
+
+/** The open proposals' branch when there is one, else `<prefix>/<date>` (suffixed when taken). */
+async function chooseBranch(git: GitWork, cstore: CuratorStore, loaded: Loaded, now: number): Promise<string> {
+  const mine = cstore.proposals({ curator: loaded.curator });
+  const open = mine.filter((p) => p.state === 'open' && p.action !== 'create');
+  if (open.length > 0) return (open[open.length - 1] as ProposalRecord).branch;
+  const taken = new Set([...mine.map((p) => p.branch), ...(await git.remoteBranches())]);
+  const base = `${loaded.spec.branchPrefix}/${new Date(now).toISOString().slice(0, 10)}`;
+  if (!taken.has(base)) return base;
+  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
+}
+
+async function publishPr(forge: Forge, git: GitWork, cstore: CuratorStore, loaded: Loaded, decided: Plan, applied: Applied[], branch: string, report: CuratorReport, now: number): Promise<void> {
+  const body = prBody({ proposals: decided.proposals, stale: decided.stale, flagged: decided.flagged, thresholds: loaded.spec.thresholds, revision: report.revision });
+  const bodyHash = createHash('sha256').update(PR_TITLE + '\0' + body).digest('hex');
+  const last = cstore.lastReport(loaded.curator);
+  let pr = await forge.findPr(branch, git.tracked);
+  if (pr && pr.state === 'open') {
+    if (report.outcome !== 'unchanged' || last?.prBodyHash !== bodyHash || last?.branch !== branch) await forge.updatePr(pr, { title: PR_TITLE, body });
+  } else {
+    pr = await forge.createPr({ branch, base: git.tracked, title: PR_TITLE, body });
+    await forge.addLabels(pr, loaded.spec.labels);
+    if (report.outcome === 'unchanged') report.outcome = 'proposed';
+  }
+  report.pr = { number: pr.number, url: pr.url };
+  report.prBodyHash = bodyHash;
+  await recordProposals(git, cstore, loaded, applied, branch, pr, now);
+}
+
+async function recordProposals(git: GitWork, cstore: CuratorStore, loaded: Loaded, applied: Applied[], branch: string, pr: PullRequest, now: number): Promise<void> {
+  const commits = await git.commitsSince(await git.trackedTip(), await git.head());
+  const current = new Set(applied.map((a) => a.proposal.id));
+  const existing = new Map(cstore.proposals({ curator: loaded.curator }).map((p) => [p.id, p]));
+  const records: ProposalRecord[] = [];
+  for (let i = 0; i < applied.length; i++) {
+    const p = (applied[i] as Applied).proposal;
+    const commit = commits.find((c) => c.proposalId === p.id)?.sha ?? null;
+    records.push({
+      id: p.id,
+      curator: loaded.curator,
+      action: p.action,
+      skills: p.skills,
+      skillHashes: p.skillHashes,
+      state: 'open',
+      branch,
+      commit,
+      prNumber: pr.number || null,
+      prUrl: pr.url || null,
+      title: p.title,
+      evidence: { ...p.evidence, lines: p.evidenceLines },
+      files: p.files,
+      diff: commit ? await git.show(commit) : '',
+      position: i,
+      createdAt: existing.get(p.id)?.createdAt ?? now,
+      updatedAt: now,
+    });
+  }
+  // Open proposals no longer made (a skill was used again, pinned, …) were never reviewed: forget them.
+  const dropped = [...existing.values()].filter((p) => p.state === 'open' && p.action !== 'create' && !current.has(p.id)).map((p) => p.id);
+  cstore.store.tx(() => {
+    for (const r of records) cstore.upsertProposal(r);
+    cstore.deleteProposals(dropped);
+  });
+}
+
+// ---- helpers ----
+
+export async function acquireLock(cstore: CuratorStore, holder: string, waitMs: number, ttlMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (cstore.tryLock(holder, ttlMs)) return;
+    if (Date.now() >= deadline) {
+      throw new CaduceusError('CuratorBusy', `another curator run (${cstore.lockHolder() ?? 'unknown'}) holds the lock`, { hint: 'wait for it to finish; a lock older than 30 minutes is taken over' });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function emptyReport(runId: string, opts: CuratorRunOptions, started: number): CuratorReport {
+  return {
+    runId,
+    curator: opts.curator ?? 'default',
+    trigger: opts.trigger ?? 'cli',
+    dryRun: opts.dryRun ?? false,
+    startedAt: started,
+    finishedAt: started,
+    outcome: 'failed' as RunOutcome,
+    message: '',
+    revision: '',
+    counts: { skills: 0, runsInWindow: 0, proposals: 0, skipped: 0, stale: 0, flagged: 0, pinned: 0 },
+    mostUsed: [],
+    leastUsed: [],
+    proposals: [],
+    skipped: [],
+    stale: [],
+    flagged: [],
+    findings: [],
+    timings: {},
+  };
+}
+
+function fillReport(report: CuratorReport, signals: Signals, decided: Plan): void {
+  const usage = usageLines(signals.skills);
+  report.counts = {
+    skills: signals.skills.length,
+    runsInWindow: signals.runsInWindow,
+    proposals: decided.proposals.length,
+    skipped: decided.skipped.length,
+    stale: decided.stale.length,
+    flagged: decided.flagged.length,
+    pinned: signals.skills.filter((s) => s.pinned).length,
+  };
+  report.mostUsed = usage.most;
+  report.leastUsed = usage.least;
+  report.skipped = decided.skipped.slice(0, 500);
+  report.stale = decided.stale.slice(0, 500).map((s) => ({ name: s.name, lastUsed: s.lastUsed === null ? null : new Date(s.lastUsed).toISOString() }));
+  report.flagged = decided.flagged.map((s) => ({ name: s.name, runs: s.runs, failures: s.failures, failureRate: Number(s.failureRate.toFixed(3)) }));
+}
+
+function timer(report: CuratorReport): (phase: string) => void {
+  let last = performance.now();
+  return (phase) => {
+    const t = performance.now();
+    report.timings[phase] = Math.round(t - last);
+    last = t;
+  };
+}

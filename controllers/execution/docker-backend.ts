@@ -1,0 +1,249 @@
+// Runs one shell process in a throw-away container through dockerode: the configured
+// image, no network unless asked, memory/CPU/pids limits, all capabilities dropped,
+// no-new-privileges, a read-only root with a tmpfs /tmp, a non-root user, the run's
+// workspace at /workspace and the configuration read-only at /config. Every container
+// carries caduceus.* labels so the ones a crashed process left behind can be collected.
+
+import Docker from 'dockerode';
+import { hostname } from 'node:os';
+import { Writable } from 'node:stream';
+import type { ExecResult, Logger } from '../../reconciler/types.js';
+import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
+import type { Backend, ProcessSpec } from './backend.js';
+import { LineSplitter, OutputBuffer } from './output-buffer.js';
+import type { EffectiveIsolation } from './runtime-config.js';
+import { parseMemory } from './quantity.js';
+
+export const LABEL_MANAGED = 'caduceus.managed';
+export const LABEL_RUN = 'caduceus.run';
+/** `host:pid` of the Caduceus process that made the container. */
+export const LABEL_OWNER = 'caduceus.owner';
+const WORKSPACE = '/workspace';
+const CONFIG = '/config';
+/** How long to wait for the last log bytes after the container exited. */
+const DRAIN_MS = 2000;
+
+export interface DockerBackendOptions {
+  docker?: Docker;
+  configDir?: string;
+  log: Logger;
+}
+
+export function connectDocker(): Docker {
+  // docker-modem reads DOCKER_HOST (unix://, tcp://, ssh://) and falls back to /var/run/docker.sock.
+  return new Docker();
+}
+
+/** Turns dockerode's errors into the two a person can act on. */
+export function dockerError(err: unknown, image?: string): unknown {
+  const e = err as { statusCode?: number; code?: string; message?: string; json?: { message?: string } };
+  const msg = e?.json?.message ?? e?.message ?? '';
+  if (image && (e?.statusCode === 404 && /image/i.test(msg) || /no such image/i.test(msg))) {
+    return imageNotFound(image);
+  }
+  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOENT' || e?.code === 'EACCES') {
+    return new CaduceusError('DockerUnavailable', `the Docker engine does not answer (${e.code}: ${msg})`, {
+      hint: 'start dockerd, or point DOCKER_HOST at an engine',
+      cause: err,
+    });
+  }
+  return err;
+}
+
+export function imageNotFound(image: string): CaduceusError {
+  return new CaduceusError('ImageNotFound', `Docker image ${image} is not on this engine (no registry is reachable to pull it)`, {
+    field: 'isolation.image',
+    hint: image === 'caduceus-sandbox:latest' ? 'run `caduceus sandbox build`' : `run \`caduceus sandbox build --tag ${image}\` or load the image`,
+  });
+}
+
+export class DockerBackend implements Backend {
+  readonly docker: Docker;
+  /** Containers this backend is running, removed on stop(). */
+  private readonly mine = new Set<Docker.Container>();
+  private readonly removals = new Set<Promise<void>>();
+  private readonly owner = `${hostname()}:${process.pid}`;
+
+  constructor(private readonly opts: DockerBackendOptions) {
+    this.docker = opts.docker ?? connectDocker();
+  }
+
+  /** True when the image exists; throws DockerUnavailable when the engine does not answer. */
+  async imageExists(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return true;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return false;
+      throw dockerError(err);
+    }
+  }
+
+  async run(spec: ProcessSpec, iso: EffectiveIsolation): Promise<ExecResult> {
+    const t0 = performance.now();
+    if (spec.signal?.aborted) return { status: 'cancelled', exitCode: null, durationMs: 0, output: '', droppedBytes: 0 };
+    const out = new OutputBuffer(spec.outputLimitBytes);
+    // One splitter per stream, so a partial stdout line never merges with stderr.
+    const lines = spec.onLine ? [new LineSplitter(spec.onLine), new LineSplitter(spec.onLine)] : undefined;
+    const env = { ...spec.env, CADUCEUS_WORKSPACE: WORKSPACE, ...(this.opts.configDir ? { CADUCEUS_CONFIG_DIR: CONFIG } : {}) };
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer({
+        Image: iso.image,
+        Cmd: ['/bin/sh', '-c', spec.command],
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        WorkingDir: WORKSPACE,
+        User: iso.user,
+        Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: spec.runId, [LABEL_OWNER]: this.owner },
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        HostConfig: this.hostConfig(spec, iso),
+      });
+    } catch (err) {
+      throw dockerError(err, iso.image);
+    }
+    this.mine.add(container);
+    let ending: 'timedOut' | 'cancelled' | undefined;
+    let finished = false;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      const sink = (which: 0 | 1): Writable =>
+        new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            out.push(chunk);
+            lines?.[which]?.push(chunk);
+            cb();
+          },
+        });
+      container.modem.demuxStream(stream, sink(0), sink(1));
+      const drained = new Promise<void>((resolve) => {
+        stream.once('end', resolve);
+        stream.once('close', resolve);
+        stream.once('error', () => resolve());
+      });
+      const stopped = new Promise<'timedOut' | 'cancelled'>((resolve) => {
+        if (spec.timeoutMs !== undefined) timer = setTimeout(() => resolve('timedOut'), spec.timeoutMs);
+        onAbort = () => resolve('cancelled');
+        spec.signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      // Waiting is set up before the start, so a fast exit cannot be missed (as the docker CLI does).
+      const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
+      exited.catch(() => undefined);
+      await container.start();
+      const outcome = await Promise.race([exited, stopped]);
+      if (typeof outcome === 'string') {
+        ending = outcome;
+        await this.remove(container);
+        (stream as unknown as { destroy?: () => void }).destroy?.();
+      } else {
+        finished = true;
+        await Promise.race([drained, delay(DRAIN_MS)]);
+      }
+      for (const l of lines ?? []) l.flush();
+      const exitCode = typeof outcome === 'string' ? null : outcome.StatusCode;
+      return {
+        status: ending ?? (exitCode === 0 ? 'succeeded' : 'failed'),
+        exitCode,
+        durationMs: performance.now() - t0,
+        output: out.toString(),
+        droppedBytes: out.dropped,
+      };
+    } catch (err) {
+      throw dockerError(err, iso.image);
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (onAbort) spec.signal?.removeEventListener('abort', onAbort);
+      // An exited container is removed by the engine itself (AutoRemove, as `docker run
+      // --rm` does); one that failed to start or to report its exit is removed here.
+      if (finished) this.mine.delete(container);
+      else if (!ending) void this.remove(container);
+    }
+  }
+
+  private remove(container: Docker.Container): Promise<void> {
+    const p = container
+      .remove({ force: true, v: true })
+      .catch((err: unknown) => {
+        // 404: gone already; 409: the engine is removing it (AutoRemove).
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status !== 404 && status !== 409) {
+          this.opts.log.warn('could not remove a run container', { container: container.id.slice(0, 12), error: errorMessage(err) });
+        }
+      })
+      .finally(() => {
+        this.mine.delete(container);
+        this.removals.delete(p);
+      });
+    this.removals.add(p);
+    return p;
+  }
+
+  private hostConfig(spec: ProcessSpec, iso: EffectiveIsolation): Docker.HostConfig {
+    const binds = [`${spec.workspace}:${WORKSPACE}:rw`];
+    if (this.opts.configDir) binds.push(`${this.opts.configDir}:${CONFIG}:ro`);
+    return {
+      AutoRemove: true,
+      NetworkMode: iso.network,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: iso.readOnly,
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m,mode=1777' },
+      Binds: binds,
+      ...(iso.memory !== undefined ? { Memory: parseMemory(iso.memory), MemorySwap: parseMemory(iso.memory) } : {}),
+      ...(iso.cpus !== undefined ? { NanoCpus: Math.round(iso.cpus * 1e9) } : {}),
+      ...(iso.pids !== undefined ? { PidsLimit: iso.pids } : {}),
+    };
+  }
+
+  /**
+   * Removes labelled containers whose owning process is gone (a crash), or that carry no
+   * owner. Containers of live Caduceus processes on this host (this one included, whose
+   * runs may be starting right now) are left alone.
+   */
+  async gc(): Promise<number> {
+    let list: Docker.ContainerInfo[];
+    try {
+      list = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
+    } catch (err) {
+      throw dockerError(err);
+    }
+    const host = hostname();
+    let removed = 0;
+    for (const info of list) {
+      const [ownerHost, ownerPid] = (info.Labels?.[LABEL_OWNER] ?? '').split(':');
+      const pid = Number(ownerPid);
+      const orphan = !ownerHost || !Number.isInteger(pid) || (ownerHost === host && pid !== process.pid && !processAlive(pid));
+      if (!orphan) continue;
+      try {
+        await this.docker.getContainer(info.Id).remove({ force: true, v: true });
+        removed++;
+        this.opts.log.info('removed a container left by a crashed run', { container: info.Id.slice(0, 12), run: info.Labels?.[LABEL_RUN] });
+      } catch (err) {
+        this.opts.log.warn('could not remove a leftover container', { container: info.Id.slice(0, 12), error: errorMessage(err) });
+      }
+    }
+    return removed;
+  }
+
+  /** Kills and removes every container this backend still runs (shutdown). */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.mine].map((c) => this.remove(c)));
+    await Promise.allSettled([...this.removals]);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

@@ -1,0 +1,65 @@
+// The Runtime in effect: the snapshot's single Runtime merged over built-in defaults, and
+// the isolation that applies to one process once a skill's or request's override is laid
+// over the Runtime's.
+
+import type { Snapshot } from '../../reconciler/types.js';
+import { resourcesOfKind } from '../../reconciler/types.js';
+import type { IsolationSpec, RuntimeSpec } from '../../reconciler/specs.js';
+
+export const SANDBOX_IMAGE = 'caduceus-sandbox:latest';
+export const DEFAULT_USER = '65534:65534';
+
+export const DEFAULT_RUNTIME: RuntimeSpec = {
+  execution: { mode: 'local', envAllowlist: ['PATH', 'HOME', 'LANG', 'TZ'], outputLimitBytes: 1024 * 1024 },
+  isolation: { image: SANDBOX_IMAGE, network: 'none', readOnly: true },
+  prerequisites: { packages: [], autoInstall: false },
+  concurrency: { default: 3, maximum: 6, queueLimit: 100 },
+  retry: { maxAttempts: 3, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 },
+  skills: { autoCreateThreshold: 7 },
+};
+
+/** Each section merged over its defaults, so a partial spec (tests, old revisions) still works. */
+export function effectiveRuntime(snap: Snapshot): RuntimeSpec {
+  const rt = resourcesOfKind(snap, 'Runtime')[0]?.spec;
+  return rt ? withDefaults(rt) : DEFAULT_RUNTIME;
+}
+
+export function withDefaults(rt: RuntimeSpec): RuntimeSpec {
+  return {
+    ...DEFAULT_RUNTIME,
+    ...rt,
+    execution: { ...DEFAULT_RUNTIME.execution, ...rt.execution },
+    isolation: { ...DEFAULT_RUNTIME.isolation, ...rt.isolation },
+    prerequisites: { ...DEFAULT_RUNTIME.prerequisites, ...rt.prerequisites },
+  };
+}
+
+/** Everything a backend needs to know about where and how one process runs. */
+export interface EffectiveIsolation {
+  mode: 'local' | 'docker';
+  image: string;
+  network: 'none' | 'bridge';
+  readOnly: boolean;
+  user: string;
+  memory?: string;
+  cpus?: number;
+  pids?: number;
+}
+
+export function effectiveIsolation(rt: RuntimeSpec, override?: IsolationSpec): EffectiveIsolation {
+  const iso = { ...rt.isolation, ...stripUndefined(override ?? {}) };
+  return {
+    mode: override?.mode ?? rt.execution.mode,
+    image: iso.image,
+    network: iso.network,
+    readOnly: iso.readOnly,
+    user: iso.user ?? DEFAULT_USER,
+    ...(iso.memory !== undefined ? { memory: iso.memory } : {}),
+    ...(iso.cpus !== undefined ? { cpus: iso.cpus } : {}),
+    ...(iso.pids !== undefined ? { pids: iso.pids } : {}),
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,89 @@
+// The Runtime controller: checks what the Runtime needs on this host — its prerequisite
+// packages (installed with apt-get when autoInstall says so) and, in docker mode, a
+// Docker engine holding the sandbox image — and reports it as the Ready condition.
+// A missing package or image is a state to report, not an error to retry.
+
+import type { Controller, Observed, ReconcileContext, Resource } from '../../reconciler/types.js';
+import { errorMessage, CaduceusError } from '../../reconciler/errors.js';
+import type { RuntimeSpec } from '../../reconciler/specs.js';
+import { effectiveIsolation, withDefaults } from './runtime-config.js';
+import { aptInstall, missingPackages } from './prerequisites.js';
+import type { DockerBackend } from './docker-backend.js';
+
+const RECHECK_MS = 60_000;
+/** A failed automatic install is not retried sooner than this. */
+const INSTALL_RETRY_MS = 10 * 60_000;
+
+export function readyReason(observed: Observed): string | undefined {
+  return observed.status?.conditions.find((c) => c.type === 'Ready')?.reason;
+}
+
+/** Checks the image of a docker-mode resource; returns the condition to report when it is not usable. */
+export async function checkImage(docker: DockerBackend, image: string): Promise<{ reason: string; message: string } | undefined> {
+  try {
+    if (await docker.imageExists(image)) return undefined;
+    return { reason: 'ImageNotFound', message: `Docker image ${image} is missing: run \`caduceus sandbox build\`` };
+  } catch (err) {
+    const code = err instanceof CaduceusError ? err.code : 'DockerUnavailable';
+    return { reason: code, message: errorMessage(err) };
+  }
+}
+
+export function createRuntimeController(docker: () => DockerBackend): Controller {
+  const failedInstalls = new Map<string, number>();
+
+  return {
+    kind: 'Runtime',
+    async reconcile(ctx: ReconcileContext, desired: Resource | undefined, observed: Observed) {
+      // Without a Runtime the built-in defaults apply; there is nothing to tear down.
+      if (!desired) return;
+      const spec = withDefaults(desired.spec as RuntimeSpec);
+      const iso = effectiveIsolation(spec);
+      const before = readyReason(observed);
+      ctx.setObserved({ mode: spec.execution.mode, image: iso.image, network: iso.network });
+
+      let missing = await missingPackages(spec.prerequisites.packages);
+      if (missing.length > 0 && spec.prerequisites.autoInstall) {
+        const key = missing.join(' ');
+        const lastFail = failedInstalls.get(key);
+        if (lastFail === undefined || Date.now() - lastFail > INSTALL_RETRY_MS) {
+          ctx.event('Normal', 'InstallingPrerequisites', `apt-get install -y ${key}`);
+          const res = await aptInstall(missing, ctx.signal);
+          missing = await missingPackages(spec.prerequisites.packages);
+          if (res.ok && missing.length === 0) {
+            failedInstalls.delete(key);
+            ctx.event('Normal', 'PrerequisitesInstalled', `installed ${key}`);
+          } else {
+            failedInstalls.set(key, Date.now());
+            ctx.event('Warning', 'PrerequisiteInstallFailed', `apt-get install ${key} failed: ${lastLines(res.output)}`);
+          }
+          ctx.setObserved({ lastInstall: { packages: key, ok: res.ok && missing.length === 0, at: new Date().toISOString(), output: lastLines(res.output) } });
+        }
+      }
+      ctx.setObserved({ missingPackages: missing });
+      if (missing.length > 0) {
+        const how = spec.prerequisites.autoInstall ? 'automatic install failed; see events' : 'install them or set prerequisites.autoInstall: true';
+        ctx.setCondition('Ready', 'False', 'MissingPrerequisite', `missing packages: ${missing.join(', ')} (${how})`);
+        if (before !== 'MissingPrerequisite') ctx.event('Warning', 'MissingPrerequisite', `missing packages: ${missing.join(', ')}`);
+        return { requeueAfter: RECHECK_MS };
+      }
+
+      if (spec.execution.mode === 'docker') {
+        const problem = await checkImage(docker(), iso.image);
+        if (problem) {
+          ctx.setCondition('Ready', 'False', problem.reason, problem.message);
+          if (before !== problem.reason) ctx.event('Warning', problem.reason, problem.message);
+          return { requeueAfter: RECHECK_MS };
+        }
+      }
+      const where = spec.execution.mode === 'docker' ? `docker (${iso.image}, network ${iso.network})` : 'local processes';
+      ctx.setCondition('Ready', 'True', 'Ready', `runs work as ${where}; ${spec.prerequisites.packages.length} prerequisites present`);
+      if (before !== undefined && before !== 'Ready') ctx.event('Normal', 'Ready', `runtime ready: ${where}`);
+      return spec.prerequisites.packages.length > 0 || spec.execution.mode === 'docker' ? { requeueAfter: 10 * RECHECK_MS } : undefined;
+    },
+  };
+}
+
+function lastLines(text: string, n = 5): string {
+  return text.trim().split('\n').slice(-n).join(' | ');
+}

@@ -1,0 +1,115 @@
+// Per-run workspace directories under <stateDir>/workspaces/<runId>, and the guard that
+// keeps file steps inside them. A workspace is removed when its run succeeds and kept
+// when it fails (for inspection); kept ones older than a day are swept at start-up.
+
+import { chmodSync, chownSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, lstatSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep, dirname } from 'node:path';
+import { CaduceusError } from '../../reconciler/errors.js';
+
+export const KEEP_FAILED_MS = 24 * 3_600_000;
+
+export function workspacesRoot(stateDir: string): string {
+  return join(stateDir, 'workspaces');
+}
+
+export function createWorkspace(stateDir: string, runId: string): string {
+  const dir = join(workspacesRoot(stateDir), runId);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Lets a container user (uid:gid) write the workspace: chown when we may (root), else
+ * open it up, since the directory is private to one run anyway.
+ */
+export function shareWorkspaceWith(dir: string, user: string): void {
+  const [uid, gid] = user.split(':').map((s) => Number(s));
+  try {
+    if (uid === undefined || !Number.isInteger(uid)) throw new Error('non-numeric user');
+    chownSync(dir, uid, Number.isInteger(gid) ? (gid as number) : uid);
+  } catch {
+    chmodSync(dir, 0o777);
+  }
+}
+
+/** Best effort: a container user may have left files this process cannot delete (non-root). */
+export function removeWorkspace(dir: string): boolean {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes kept workspaces older than maxAgeMs; returns how many went. */
+export function sweepWorkspaces(stateDir: string, maxAgeMs = KEEP_FAILED_MS, now = Date.now()): number {
+  const root = workspacesRoot(stateDir);
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const p = join(root, name);
+    try {
+      if (now - statSync(p).mtimeMs > maxAgeMs) {
+        removeWorkspace(p);
+        removed++;
+      }
+    } catch {
+      // Gone already or unreadable: nothing to sweep.
+    }
+  }
+  return removed;
+}
+
+/**
+ * Resolves a file step's path inside the workspace. Rejects absolute paths, `..`
+ * segments, and any path whose existing part resolves (through symlinks) outside.
+ */
+export function resolveInWorkspace(workspace: string, rel: string, field = 'path'): string {
+  const outside = (why: string): CaduceusError =>
+    new CaduceusError('PathOutsideWorkspace', `file path "${rel}" ${why}`, {
+      field,
+      hint: 'file steps take a path relative to the run workspace, without ".." and without symlinks that lead out of it',
+    });
+  if (rel === '' || rel.includes('\0')) throw outside('is empty or contains a NUL byte');
+  if (isAbsolute(rel) || /^[a-zA-Z]:[\\/]/.test(rel)) throw outside('is absolute');
+  if (rel.split(/[\\/]/).includes('..')) throw outside('contains ".."');
+  const root = realpathSync(workspace);
+  const target = resolve(root, rel);
+  if (!isInside(root, target)) throw outside('leaves the workspace');
+  // Walk up to the deepest part that exists and check where it really points.
+  let probe = target;
+  for (;;) {
+    let exists = false;
+    try {
+      lstatSync(probe);
+      exists = true;
+    } catch {
+      exists = false;
+    }
+    if (exists) {
+      let real: string;
+      try {
+        real = realpathSync(probe);
+      } catch {
+        throw outside('goes through a dangling symlink');
+      }
+      if (!isInside(root, real)) throw outside('goes through a symlink that leads out of the workspace');
+      break;
+    }
+    const up = dirname(probe);
+    if (up === probe) break;
+    probe = up;
+  }
+  return target;
+}
+
+function isInside(root: string, p: string): boolean {
+  const r = relative(root, p);
+  return r === '' || (!r.startsWith('..' + sep) && r !== '..' && !isAbsolute(r));
+}

@@ -1,0 +1,337 @@
+// The gateway at request time. One request's story, top to bottom:
+//   platform bound? → raw body (capped) → signature → replay → envelope → who (whitelist,
+//   channel) → rate limit → command → permission → answer now, or queue the work →
+//   (later) authorise again against the current policy → run → reply with retries.
+// Every decision is audited. The bindings (policy + started platforms) are replaced in one
+// assignment by the controller, so a request sees either the old policy or the new one.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter } from 'prom-client';
+import type { ControllerDeps, HttpRoute, ParamValue, Snapshot } from '../../reconciler/types.js';
+import { getResource } from '../../reconciler/types.js';
+import type { Platform } from '../../reconciler/specs.js';
+import { RunStore } from '../../reconciler/state/runs.js';
+import { errorMessage } from '../../reconciler/errors.js';
+import { redact } from '../../reconciler/secrets.js';
+import { AuditStore, type NewAuditEntry } from './audit-store.js';
+import { describeCommand, parseCommand, type Command } from './commands.js';
+import { deliver, DEFAULT_DELIVERY, type DeliveryOptions } from './delivery.js';
+import { formatSkillResult, formatTaskReport, helpText, statusText, truncate } from './format.js';
+import { JobQueue } from './job-queue.js';
+import { admit, allowedSummary, permit, PLATFORMS, type CompiledPolicy, type Refusal } from './policy.js';
+import { RateLimiter } from './rate-limit.js';
+import { BodyTooLarge, readRawBody } from './raw-body.js';
+import { ReplayCache } from './replay.js';
+import { sendJson, type Inbound, type Outcome, type PlatformRuntime } from './platforms/types.js';
+
+export interface GatewayOptions {
+  /** Largest request body read (default 64 KiB); larger is a 413 before any parsing. */
+  maxBodyBytes?: number;
+  /** Gateway jobs running at once (default 4); the rest wait, then are authorised again. */
+  concurrency?: number;
+  /** Reply delivery: attempts and backoff (default 3 attempts, 500 ms doubling). */
+  delivery?: Partial<DeliveryOptions>;
+  /** Clock, for signature windows and rate limits. */
+  now?: () => number;
+}
+
+export type BindingState =
+  | { ready: true; runtime: PlatformRuntime }
+  | { ready: false; reason: string; message: string };
+
+/** One platform served under one policy. */
+export interface Binding {
+  platform: Platform;
+  policy: CompiledPolicy;
+  state: BindingState;
+}
+
+interface Job {
+  platform: Platform;
+  runtime: PlatformRuntime;
+  message: Inbound;
+  command: Extract<Command, { verb: 'run-task' | 'run-skill' }>;
+  actor: string;
+  policyName: string;
+}
+
+export const ENDPOINT_PREFIX = '/gateway/';
+/** Longer than every signed-timestamp window (5 min), so a replay is caught by one or the other. */
+const REPLAY_TTL_MS = 15 * 60_000;
+const TELEGRAM_REPLAY_TTL_MS = 25 * 3_600_000;
+const STOP_GRACE_MS = 5000;
+
+export class Gateway {
+  readonly audit: AuditStore;
+  private bindings: ReadonlyMap<Platform, Binding> = new Map();
+  /** Per platform: Telegram has no signed timestamp, so its update ids are kept as long as Telegram retries (24 h). */
+  private readonly replays: Record<Platform, ReplayCache> = {
+    slack: new ReplayCache(REPLAY_TTL_MS),
+    discord: new ReplayCache(REPLAY_TTL_MS),
+    webhook: new ReplayCache(REPLAY_TTL_MS),
+    telegram: new ReplayCache(TELEGRAM_REPLAY_TTL_MS),
+  };
+  private readonly limiter = new RateLimiter();
+  private readonly queue: JobQueue;
+  private readonly abort = new AbortController();
+  private readonly maxBody: number;
+  private readonly delivery: DeliveryOptions;
+  private readonly now: () => number;
+  private readonly requests: Counter<'platform' | 'decision'>;
+  private runs: RunStore | undefined;
+
+  constructor(private readonly deps: ControllerDeps, opts: GatewayOptions = {}) {
+    this.audit = new AuditStore(deps.store);
+    this.queue = new JobQueue(opts.concurrency ?? 4);
+    this.maxBody = opts.maxBodyBytes ?? 64 * 1024;
+    this.delivery = { ...DEFAULT_DELIVERY, ...opts.delivery, signal: this.abort.signal };
+    this.now = opts.now ?? Date.now;
+    const name = 'caduceus_gateway_requests_total';
+    this.requests =
+      (deps.metrics.getSingleMetric(name) as Counter<'platform' | 'decision'> | undefined) ??
+      new Counter({ name, help: 'Gateway requests and outcomes by platform and decision', labelNames: ['platform', 'decision'], registers: [deps.metrics] });
+  }
+
+  routes(): HttpRoute[] {
+    return PLATFORMS.map((p) => ({ method: 'POST' as const, path: ENDPOINT_PREFIX + p, handler: (req: IncomingMessage, res: ServerResponse) => this.handle(p, req, res) }));
+  }
+
+  /** Replaces every binding `policyName` owns with `next`, in one assignment. */
+  swap(policyName: string, next: Binding[]): void {
+    const map = new Map<Platform, Binding>();
+    for (const [p, b] of this.bindings) if (b.policy.name !== policyName) map.set(p, b);
+    for (const b of next) map.set(b.platform, b);
+    this.bindings = map;
+  }
+
+  /** Stops serving at once, drops waiting work, cancels running work and waits (bounded) for it to end. */
+  async stop(): Promise<void> {
+    this.bindings = new Map();
+    this.queue.stop();
+    this.abort.abort();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.queue.idle(), new Promise<void>((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+    clearTimeout(timer);
+  }
+
+  // ---- one request ----
+
+  async handle(platform: Platform, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const binding = this.bindings.get(platform);
+    if (!binding) {
+      req.resume();
+      return sendJson(res, 404, { error: `gateway platform ${platform} is not configured in any GatewayPolicy` });
+    }
+    if (!binding.state.ready) {
+      req.resume();
+      return sendJson(res, 503, { error: `gateway platform ${platform} is not started: ${binding.state.message}` });
+    }
+    const { runtime } = binding.state;
+    const policy = binding.policy;
+
+    let body: Buffer;
+    try {
+      body = await readRawBody(req, this.maxBody);
+    } catch (err) {
+      const tooLarge = err instanceof BodyTooLarge;
+      return this.reject(res, platform, policy, tooLarge ? 413 : 400, tooLarge ? err.message : `could not read the body: ${errorMessage(err)}`, req);
+    }
+    const now = this.now();
+    const verdict = runtime.verify(req.headers, body, now);
+    if (!verdict.ok) return this.reject(res, platform, policy, verdict.status, verdict.reason, req);
+    if (this.replays[platform].checkAndRemember(verdict.replayKey, now)) return this.reject(res, platform, policy, 409, 'replayed request (already received)', req);
+
+    const parsed = runtime.parse(req.headers, body);
+    switch (parsed.kind) {
+      case 'malformed':
+        return this.reject(res, platform, policy, 400, parsed.reason, req);
+      case 'ping':
+        runtime.respond(res, { kind: 'pong' });
+        return;
+      case 'ignore':
+        this.deps.log.debug('gateway request ignored', { platform, reason: parsed.reason });
+        runtime.respond(res, { kind: 'ignored' });
+        return;
+      case 'message': {
+        const outcome = this.decide(platform, runtime, policy, parsed.message, now);
+        const later = runtime.respond(res, outcome, parsed.message);
+        if (later !== undefined) void this.sendReply(platform, runtime, parsed.message, later, outcome.kind === 'refused' ? 'refused' : 'succeeded', policy);
+      }
+    }
+  }
+
+  /** The policy's answer to one verified message; queues the work when it is allowed. */
+  private decide(platform: Platform, runtime: PlatformRuntime, policy: CompiledPolicy, msg: Inbound, now: number): Outcome {
+    const actor = `${platform}:${msg.user}`;
+    const base = { policy: policy.name, platform, user: msg.user, channel: msg.channel, command: msg.text, requestId: msg.requestId };
+    const refuse = (code: Extract<Outcome, { kind: 'refused' }>['code'], reply: string, reason: string, command?: string): Outcome => {
+      this.record(policy, { ...base, ...(command ? { command } : {}), level: 'warn', decision: 'refused', reason });
+      return { kind: 'refused', code, text: reply };
+    };
+    try {
+      const who = admit(policy, platform, msg.user, msg.channel);
+      if (!who.ok) return refuse('forbidden', who.reply, who.reason);
+      const rl = this.limiter.take(actor, policy.rateLimit, now);
+      if (!rl.ok) {
+        const secs = Math.ceil(rl.retryAfterMs / 1000);
+        return refuse('rate-limited', `Too many requests; try again in ${secs}s.`, `rate limit of ${policy.rateLimit.requests} per ${policy.rateLimit.perMs} ms exceeded`);
+      }
+      const cmd = parseCommand(msg.text);
+      if (!cmd.ok) return refuse('bad-command', cmd.error, `unparseable command: ${cmd.error}`);
+      const line = describeCommand(cmd.command);
+      const snap = this.deps.snapshot();
+      const allowed = permit(who.roles, cmd.command, snap);
+      if (!allowed.ok) return refuse('forbidden', allowed.reply, allowed.reason, line);
+
+      const roles = who.roles.map((r) => r.name).join(', ');
+      switch (cmd.command.verb) {
+        case 'help':
+          this.record(policy, { ...base, command: line, level: 'info', decision: 'answered', reason: `roles ${roles}` });
+          return { kind: 'answer', text: helpText(allowedSummary(who.roles)) };
+        case 'status':
+          this.record(policy, { ...base, command: line, level: 'info', decision: 'answered', reason: `roles ${roles}` });
+          return { kind: 'answer', text: this.statusReply(snap) };
+        default: {
+          const job: Job = { platform, runtime, message: msg, command: cmd.command, actor, policyName: policy.name };
+          if (!this.queue.push(() => this.runJob(job))) return refuse('rate-limited', 'The gateway is busy; try again later.', 'gateway queue full', line);
+          this.record(policy, { ...base, command: line, level: 'info', decision: 'accepted', reason: `roles ${roles}` });
+          return { kind: 'accepted', text: `Working on it: ${line}`, requestId: msg.requestId };
+        }
+      }
+    } catch (err) {
+      // Fail closed: whatever went wrong, the answer is no.
+      this.deps.log.error('gateway authorisation failed', { platform, error: errorMessage(err) });
+      return refuse('forbidden', 'Could not check your permissions; the request was refused.', `authorisation error: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Authorises again against the policy in force now, then runs and replies. */
+  private async runJob(job: Job): Promise<void> {
+    const { platform, message, command } = job;
+    const line = describeCommand(command);
+    const current = this.bindings.get(platform);
+    const base = { platform, user: message.user, channel: message.channel, command: line, requestId: message.requestId };
+    let check: { ok: true; target?: string } | Refusal;
+    try {
+      if (!current || !current.state.ready) {
+        check = { ok: false, reason: `platform ${platform} stopped before the work started`, reply: 'The gateway stopped serving this platform; nothing was run.' };
+      } else {
+        const who = admit(current.policy, platform, message.user, message.channel);
+        check = who.ok ? permit(who.roles, command, this.deps.snapshot()) : who;
+      }
+    } catch (err) {
+      check = { ok: false, reason: `authorisation error: ${errorMessage(err)}`, reply: 'Could not check your permissions; nothing was run.' };
+    }
+    const policy = current?.policy;
+    if (!check.ok || this.abort.signal.aborted) {
+      const reason = check.ok ? 'gateway stopping' : check.reason;
+      this.record(policy, { ...base, policy: policy?.name ?? job.policyName, level: 'warn', decision: 'refused', reason: `checked again before start: ${reason}` });
+      await this.sendReply(platform, job.runtime, message, check.ok ? 'The gateway is stopping; nothing was run.' : check.reply, 'refused', policy);
+      return;
+    }
+
+    const target = check.target ?? command.name;
+    const opts = { trigger: { source: `gateway:${platform}`, actor: job.actor }, signal: this.abort.signal };
+    let text: string;
+    let status: 'succeeded' | 'failed';
+    let runId: string | undefined;
+    try {
+      if (command.verb === 'run-task') {
+        const report = await this.deps.runner.runTask(target, opts);
+        runId = report.runId;
+        status = report.status === 'succeeded' ? 'succeeded' : 'failed';
+        text = formatTaskReport(report);
+      } else {
+        const result = await this.deps.runner.runSkill(target, coerceParams(this.deps.snapshot(), target, command.params), opts);
+        runId = result.runId;
+        status = result.status === 'succeeded' ? 'succeeded' : 'failed';
+        text = formatSkillResult(result);
+      }
+    } catch (err) {
+      status = 'failed';
+      text = `${line} could not run: ${redact(errorMessage(err))}`;
+    }
+    this.record(policy, {
+      ...base,
+      policy: policy?.name ?? job.policyName,
+      level: status === 'succeeded' ? 'info' : 'warn',
+      decision: status === 'succeeded' ? 'completed' : 'failed',
+      reason: text.split('\n')[0] ?? '',
+      ...(runId ? { runId } : {}),
+    });
+    await this.sendReply(platform, job.runtime, message, text, status, policy);
+  }
+
+  private async sendReply(platform: Platform, runtime: PlatformRuntime, message: Inbound, text: string, status: 'succeeded' | 'failed' | 'refused', policy: CompiledPolicy | undefined): Promise<void> {
+    const base = { policy: policy?.name ?? null, platform, user: message.user, channel: message.channel, requestId: message.requestId };
+    const call = runtime.reply(message, truncate(text, runtime.maxReplyChars), status);
+    if (!call) {
+      this.deps.log.debug('gateway reply has no destination', { platform, requestId: message.requestId });
+      return;
+    }
+    const errors: string[] = [];
+    const result = await deliver(call, {
+      ...this.delivery,
+      onRetry: (attempt, error, delayMs) => {
+        errors.push(error);
+        this.deps.log.warn('gateway reply failed; retrying', { platform, attempt, error: redact(error), retryInMs: delayMs });
+      },
+    });
+    if (!result.ok) {
+      this.record(undefined, { ...base, level: 'error', decision: 'delivery-failed', reason: `reply not delivered after ${result.attempts} attempt(s): ${result.error ?? 'unknown error'}` });
+      this.deps.log.error('gateway reply not delivered', { platform, attempts: result.attempts, error: redact(result.error ?? '') });
+    } else if (result.attempts > 1) {
+      this.record(undefined, { ...base, level: 'warn', decision: 'delivered', reason: `delivered after ${result.attempts} attempts; earlier: ${errors.join('; ')}` });
+    } else {
+      this.record(policy, { ...base, level: 'info', decision: 'delivered', reason: 'delivered' });
+    }
+  }
+
+  private reject(res: ServerResponse, platform: Platform, policy: CompiledPolicy, status: number, reason: string, req: IncomingMessage): void {
+    // Always recorded, whatever audit.level says: these are attacks or misconfiguration.
+    this.record(undefined, { policy: policy.name, platform, level: 'warn', decision: 'rejected', reason: `HTTP ${status}: ${reason} (from ${req.socket.remoteAddress ?? 'unknown address'})` });
+    this.deps.log.warn('gateway request rejected', { platform, status, reason });
+    res.setHeader('connection', 'close');
+    sendJson(res, status, { error: reason });
+  }
+
+  /**
+   * Writes an audit row as far as the policy's audit.level asks. `policy` undefined means
+   * the row is always kept (rejections, delivery problems).
+   */
+  private record(policy: CompiledPolicy | undefined, e: NewAuditEntry & { policy?: string | null }): void {
+    this.requests.inc({ platform: e.platform, decision: e.decision });
+    if (policy) {
+      if (policy.auditLevel === 'none') return;
+      if (policy.auditLevel === 'refused' && e.decision !== 'refused') return;
+    }
+    try {
+      this.audit.record(e);
+    } catch (err) {
+      this.deps.log.error('gateway audit write failed', { error: errorMessage(err) });
+    }
+  }
+
+  private statusReply(snap: Snapshot): string {
+    this.runs ??= new RunStore(this.deps.store);
+    return statusText({
+      revision: snap.revision,
+      platforms: [...this.bindings.values()].map((b) => ({ platform: b.platform, ready: b.state.ready })),
+      queue: this.queue.size,
+      runs: this.runs.list({ limit: 5 }),
+    });
+  }
+}
+
+/** key=value strings typed as the skill declares its parameters; unknown keys pass as strings for the runner to judge. */
+function coerceParams(snap: Snapshot, skill: string, params: Record<string, string>): Record<string, ParamValue> {
+  const declared = new Map((getResource(snap, 'Skill', skill)?.spec.params ?? []).map((p) => [p.name, p.type]));
+  const out: Record<string, ParamValue> = {};
+  for (const [k, v] of Object.entries(params)) {
+    const t = declared.get(k);
+    if (t === 'number' && v.trim() !== '' && Number.isFinite(Number(v))) out[k] = Number(v);
+    else if (t === 'boolean' && (v === 'true' || v === 'false')) out[k] = v === 'true';
+    else out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,41 @@
+// GET /v1/models and GET /v1/models/{id}: one `skill/<name>` model per served skill
+// (preloaded first, owned_by "caduceus"), then the upstream's models when one is set.
+
+import type { ServerResponse } from 'node:http';
+import type { ProxyEnv, ProxyState, RequestInfo } from '../context.js';
+import type { Resource } from '../../../reconciler/types.js';
+import { SKILL_PREFIX, findSkill, servedSkills } from '../skills.js';
+import { modelNotFound } from '../openai-errors.js';
+import { sendJson } from './respond.js';
+
+// `created` is the first time this process served the skill at that content hash: stable
+// across listings, and new when the skill changes.
+const firstSeen = new Map<string, number>();
+
+function skillModel(s: Resource<'Skill'>): { id: string; object: 'model'; created: number; owned_by: string } {
+  let created = firstSeen.get(s.hash);
+  if (created === undefined) {
+    created = Math.floor(Date.now() / 1000);
+    firstSeen.set(s.hash, created);
+  }
+  return { id: SKILL_PREFIX + s.metadata.name, object: 'model', created, owned_by: 'caduceus' };
+}
+
+export async function listModels(env: ProxyEnv, state: ProxyState, res: ServerResponse, info: RequestInfo): Promise<void> {
+  const skills = servedSkills(env.snapshot(), state.spec).map(skillModel);
+  const upstream = state.upstream ? await state.upstream.listModels(info.id) : [];
+  const names = new Set(skills.map((m) => m.id));
+  sendJson(res, 200, { object: 'list', data: [...skills, ...upstream.filter((m) => !names.has(m.id))] });
+}
+
+export async function retrieveModel(env: ProxyEnv, state: ProxyState, res: ServerResponse, info: RequestInfo, id: string): Promise<void> {
+  info.model = id;
+  if (id.startsWith(SKILL_PREFIX)) {
+    const skill = findSkill(env.snapshot(), id);
+    if (!skill) throw modelNotFound(id);
+    return sendJson(res, 200, skillModel(skill));
+  }
+  const found = state.upstream ? (await state.upstream.listModels(info.id)).find((m) => m.id === id) : undefined;
+  if (!found) throw modelNotFound(id);
+  sendJson(res, 200, found);
+}

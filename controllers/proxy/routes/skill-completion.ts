@@ -1,0 +1,102 @@
+// Runs a skill as a chat completion. The reply's content is the skill's output; with
+// stream: true the run's progress arrives as chunks (empty delta plus a
+// `caduceus_progress` field, which OpenAI clients ignore) and the output as a content
+// delta, ending with `data: [DONE]`. A failed run is a 500 `skill_error` (in-stream: an
+// error event, as OpenAI sends mid-stream errors).
+
+import type { ServerResponse } from 'node:http';
+import type { ProxyEnv, ProxyState, RequestInfo } from '../context.js';
+import type { Resource, SkillRunResult } from '../../../reconciler/types.js';
+import { CaduceusError } from '../../../reconciler/errors.js';
+import type { ChatRequest } from './chat-completions.js';
+import { ProxyHttpError, badRequest, modelNotFound } from '../openai-errors.js';
+import { skillParams } from '../skill-params.js';
+import { SseWriter } from '../sse.js';
+import { sendJson } from './respond.js';
+
+const HEARTBEAT_MS = 15_000;
+const ERROR_TAIL = 2000;
+
+function failure(result: SkillRunResult): ProxyHttpError {
+  const tail = result.output.length > ERROR_TAIL ? `…${result.output.slice(-ERROR_TAIL)}` : result.output;
+  const why = result.error ?? result.steps.find((s) => s.status !== 'succeeded' && s.status !== 'skipped')?.error ?? 'no detail';
+  const status = result.status === 'timedOut' ? 504 : 500;
+  return new ProxyHttpError(status, 'skill_error', `skill_${result.status === 'timedOut' ? 'timed_out' : result.status}`, `skill ${result.skill} ${result.status} (run ${result.runId}): ${why}${tail ? `\n${tail}` : ''}`);
+}
+
+/** A runner that refuses to start the run (unknown skill, bad params, queue full). */
+function refused(err: unknown, model: string): ProxyHttpError {
+  if (err instanceof ProxyHttpError) return err;
+  const code = err instanceof CaduceusError ? err.code : '';
+  const message = err instanceof CaduceusError ? err.describe() : err instanceof Error ? err.message : String(err);
+  if (/NotFound|UnknownSkill/i.test(code)) return modelNotFound(model);
+  if (/Param/i.test(code)) return badRequest(message, err instanceof CaduceusError && err.field ? err.field : null, 'invalid_params');
+  if (/Queue|Busy|Concurrency/i.test(code)) return new ProxyHttpError(429, 'requests', 'queue_full', message, null, { 'retry-after': '5' });
+  if (code === 'RunnerUnavailable') return new ProxyHttpError(503, 'server_error', 'runner_unavailable', message);
+  return new ProxyHttpError(500, 'skill_error', 'skill_failed', message);
+}
+
+function completionBase(info: RequestInfo, model: string): { id: string; created: number; model: string; system_fingerprint: null } {
+  return { id: `chatcmpl-${info.id}`, created: Math.floor(Date.now() / 1000), model, system_fingerprint: null };
+}
+
+const ZERO_USAGE = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+
+export async function skillCompletion(env: ProxyEnv, state: ProxyState, skill: Resource<'Skill'>, chat: ChatRequest, res: ServerResponse, info: RequestInfo): Promise<void> {
+  const params = skillParams(chat.body, chat.messages, skill);
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const base = completionBase(info, chat.model);
+  const run = (onProgress?: Parameters<ProxyEnv['runner']['runSkill']>[2]['onProgress']): Promise<SkillRunResult> =>
+    env.runner.runSkill(skill.metadata.name, params, {
+      trigger: { source: 'proxy', actor: info.keyId },
+      signal: abort.signal,
+      ...(onProgress ? { onProgress } : {}),
+    });
+
+  if (!chat.stream) {
+    let result: SkillRunResult;
+    try {
+      result = await run();
+    } catch (err) {
+      throw refused(err, chat.model);
+    }
+    if (abort.signal.aborted) return;
+    if (result.status !== 'succeeded') throw failure(result);
+    return sendJson(res, 200, {
+      ...base,
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: result.output, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage: ZERO_USAGE,
+    });
+  }
+
+  const sse = new SseWriter(res, () => env.metrics.firstByte.observe({ proxy: state.name, target: 'skill' }, (performance.now() - info.started) / 1000));
+  const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    ...base,
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    ...extra,
+  });
+  sse.open();
+  sse.keepAlive(HEARTBEAT_MS);
+  sse.event(chunk({ role: 'assistant', content: '' }, null));
+  try {
+    const result = await run((p) => sse.event(chunk({}, null, { caduceus_progress: p })));
+    if (abort.signal.aborted) return;
+    if (result.status !== 'succeeded') {
+      sse.event(failure(result).body());
+    } else {
+      if (result.output !== '') sse.event(chunk({ content: result.output }, null));
+      sse.event(chunk({}, 'stop'));
+      const opts = chat.body.stream_options as { include_usage?: unknown } | undefined;
+      if (opts?.include_usage === true) sse.event({ ...base, object: 'chat.completion.chunk', choices: [], usage: ZERO_USAGE });
+    }
+  } catch (err) {
+    sse.event(refused(err, chat.model).body());
+  } finally {
+    sse.done();
+  }
+}

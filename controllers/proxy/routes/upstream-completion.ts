@@ -1,0 +1,77 @@
+// Forwards a chat completion to the upstream. The client's key never leaves: the upstream
+// key replaces it. The body goes out unchanged unless skills are injected; the answer
+// (status, body, SSE chunks, tool calls) is piped back as it arrives, with backpressure.
+
+import type { ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { ProxyEnv, ProxyState, RequestInfo } from '../context.js';
+import type { ChatRequest } from './chat-completions.js';
+import type { Upstream } from '../upstream.js';
+import { skillsSystemMessage } from '../skills.js';
+
+/** Non-streamed answers up to this size are read whole and written once; larger ones are piped. */
+const SMALL_BODY = 256 * 1024;
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'x-request-id']);
+
+function responseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || HOP_BY_HOP.has(k)) continue;
+    out[k] = v;
+  }
+  const upstreamId = headers['x-request-id'];
+  if (typeof upstreamId === 'string') out['x-upstream-request-id'] = upstreamId;
+  return out;
+}
+
+function outgoingBody(env: ProxyEnv, state: ProxyState, chat: ChatRequest): Buffer | string {
+  if (!state.spec.injectSkills) return chat.raw;
+  const system = skillsSystemMessage(env.snapshot(), state.spec);
+  if (!system) return chat.raw;
+  return JSON.stringify({ ...chat.body, messages: [{ role: 'system', content: system }, ...chat.messages] });
+}
+
+export async function forwardCompletion(env: ProxyEnv, state: ProxyState, upstream: Upstream, chat: ChatRequest, res: ServerResponse, info: RequestInfo): Promise<void> {
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const sent = performance.now();
+  const answer = await upstream.request({
+    method: 'POST',
+    path: '/chat/completions',
+    body: outgoingBody(env, state, chat),
+    requestId: info.id,
+    accept: chat.stream ? 'text/event-stream' : 'application/json',
+    signal: abort.signal,
+  });
+  env.metrics.upstreamLatency.observe({ proxy: state.name, status: String(answer.statusCode) }, (performance.now() - sent) / 1000);
+  const headers = responseHeaders(answer.headers);
+  const length = Number(answer.headers['content-length']);
+  if (!chat.stream && Number.isFinite(length) && length <= SMALL_BODY) {
+    // A small JSON answer goes out in one write: same bytes, fewer syscalls than a pipe.
+    let body: Buffer;
+    try {
+      body = Buffer.from(await answer.body.arrayBuffer());
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      throw upstream.mapError(err);
+    }
+    res.writeHead(answer.statusCode, headers);
+    res.end(body);
+    return;
+  }
+  res.writeHead(answer.statusCode, headers);
+  if (chat.stream) res.flushHeaders();
+  const piped = pipeline(answer.body, res);
+  if (chat.stream) answer.body.once('data', () => env.metrics.firstByte.observe({ proxy: state.name, target: 'upstream' }, (performance.now() - info.started) / 1000));
+  try {
+    await piped;
+  } catch (err) {
+    // Headers are out: all we can do is cut the stream so the client sees it incomplete.
+    if (!abort.signal.aborted) env.log.warn('upstream stream broke', { requestId: info.id, error: err instanceof Error ? err.message : String(err) });
+    res.destroy();
+  }
+}

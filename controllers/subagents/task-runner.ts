@@ -1,0 +1,256 @@
+// One task run, start to finish: admit it against the queue limit (or reject it whole),
+// record it in the run history, fan its subtasks out through a bounded pool (skill
+// subtasks through runner.runSkill, shell subtasks through runner.exec), retry failures
+// with backoff, enforce per-subtask and whole-task timeouts, and aggregate a TaskReport.
+
+import type { Logger, Resource, RunOptions, RunProgress, Runner, Snapshot, SubtaskReport, TaskReport } from '../../reconciler/types.js';
+import type { Subtask } from '../../reconciler/specs.js';
+import type { RunStore, RunStatus } from '../../reconciler/state/runs.js';
+import { parseDuration, formatDuration } from '../../reconciler/duration.js';
+import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
+import { runPool, type WaitingQueue } from './bounded-pool.js';
+import { backoffDelay, sleep } from './retry.js';
+import { runtimeOf, taskSettings, type TaskSettings } from './settings.js';
+
+export interface TaskRunDeps {
+  runner: Runner;
+  runs: RunStore;
+  queue: WaitingQueue;
+  log: Logger;
+}
+
+/** A task run that has been admitted and recorded; `done` settles with its report. */
+export interface AdmittedRun {
+  runId: string;
+  task: string;
+  specHash: string;
+  trigger: string;
+  startedAt: number;
+  /** Cancels the run: subtasks in flight are aborted, queued ones never start. */
+  cancel(reason: string): void;
+  done: Promise<TaskReport>;
+}
+
+/** Why a run stopped early; carried as the abort reason of the run's signal. */
+class Stop {
+  constructor(
+    readonly kind: 'cancelled' | 'timedOut',
+    readonly message: string,
+  ) {}
+}
+
+type Outcome = SubtaskReport['status'];
+
+interface AttemptResult {
+  status: Outcome;
+  output: string;
+  error?: string;
+  /** Another attempt cannot help (an unknown skill, a bad param, a missing image). */
+  permanent?: boolean;
+}
+
+/** Errors the runner throws before anything runs, which no retry can fix. */
+const PERMANENT = new Set(['UnknownSkill', 'MissingParam', 'UnknownParam', 'InvalidParam', 'ImageNotFound']);
+
+export const PROMPT_NOT_SUPPORTED =
+  'PromptNotSupported: prompt subtasks need the agent, which is not built yet; use a skill or run subtask instead';
+
+/**
+ * Admits and starts a run of `task`. Throws QueueFull (synchronously, nothing recorded)
+ * when its waiting subtasks would exceed the Runtime's queue limit.
+ */
+export function admitTask(deps: TaskRunDeps, task: Resource<'Task'>, snapshot: Snapshot, opts: RunOptions & { runId?: string }): AdmittedRun {
+  const name = task.metadata.name;
+  const settings = taskSettings(task.spec, runtimeOf(snapshot)?.spec);
+  const subtasks = task.spec.subtasks;
+  const reservation = deps.queue.reserve(Math.max(0, subtasks.length - settings.concurrency), settings.queueLimit, `task "${name}"`);
+  const startedAt = Date.now();
+  let runId: string;
+  try {
+    runId = deps.runs.start({
+      kind: 'task',
+      name,
+      specHash: task.hash,
+      trigger: opts.trigger.source,
+      startedAt,
+      ...(opts.trigger.actor ? { actor: opts.trigger.actor } : {}),
+      ...(opts.runId ? { id: opts.runId } : {}),
+    });
+  } catch (err) {
+    reservation.releaseAll();
+    throw err;
+  }
+
+  const abort = new AbortController();
+  const cancel = (reason: string): void => {
+    if (!abort.signal.aborted) abort.abort(new Stop('cancelled', reason));
+  };
+  const onOuterAbort = (): void => cancel('cancelled by the caller');
+  if (opts.signal?.aborted) onOuterAbort();
+  else opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const timer = setTimeout(() => {
+    if (!abort.signal.aborted) abort.abort(new Stop('timedOut', `task timed out after ${formatDuration(settings.timeoutMs)}`));
+  }, settings.timeoutMs);
+
+  const run = new TaskRun(deps, task, settings, runId, abort.signal, opts);
+  for (const st of subtasks) run.progress({ subtask: st.name, state: 'queued' });
+  const done = runPool(subtasks, settings.concurrency, (st) => run.subtask(st), (i) => {
+    // The first `concurrency` subtasks never waited; each later one leaves the queue now.
+    if (i >= settings.concurrency) reservation.release(1);
+  })
+    .then((reports) => run.finish(reports, startedAt))
+    .finally(() => {
+      clearTimeout(timer);
+      reservation.releaseAll();
+      opts.signal?.removeEventListener('abort', onOuterAbort);
+    });
+  return { runId, task: name, specHash: task.hash, trigger: opts.trigger.source, startedAt, cancel, done };
+}
+
+class TaskRun {
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: TaskRunDeps,
+    private readonly task: Resource<'Task'>,
+    private readonly settings: TaskSettings,
+    private readonly runId: string,
+    private readonly signal: AbortSignal,
+    private readonly opts: RunOptions,
+  ) {
+    this.log = deps.log.child({ task: task.metadata.name, run: runId });
+  }
+
+  progress(p: RunProgress): void {
+    try {
+      this.opts.onProgress?.(p);
+    } catch (err) {
+      // A broken progress display must not break the run.
+      this.log.debug('progress callback failed', { error: errorMessage(err) });
+    }
+  }
+
+  private stopReason(): Stop | undefined {
+    const r: unknown = this.signal.reason;
+    return this.signal.aborted ? (r instanceof Stop ? r : new Stop('cancelled', 'cancelled')) : undefined;
+  }
+
+  /** One subtask with its retries; never throws. */
+  async subtask(st: Subtask): Promise<SubtaskReport> {
+    const started = performance.now();
+    const report = (status: Outcome, attempts: number, output: string, error?: string): SubtaskReport => {
+      this.progress({ subtask: st.name, state: status, attempt: attempts, ...(error ? { message: error } : {}) });
+      return { name: st.name, status, attempts, durationMs: Math.round(performance.now() - started), output, ...(error !== undefined ? { error } : {}) };
+    };
+    const early = this.stopReason();
+    if (early) return report(early.kind === 'timedOut' ? 'timedOut' : 'cancelled', 0, '', `not started: ${early.message}`);
+    if (st.prompt !== undefined) return report('failed', 1, '', PROMPT_NOT_SUPPORTED);
+    if (st.skill === undefined && st.run === undefined) return report('failed', 1, '', 'InvalidSubtask: a subtask needs one of skill, run or prompt');
+
+    const retry = this.settings.retry;
+    let attempts = 0;
+    let last: AttemptResult;
+    for (;;) {
+      attempts++;
+      this.progress({ subtask: st.name, state: 'running', attempt: attempts });
+      last = await this.attempt(st, attempts);
+      if (last.status === 'succeeded' || last.status === 'cancelled' || last.permanent || this.signal.aborted || attempts >= retry.maxAttempts) break;
+      const delay = backoffDelay(retry, attempts);
+      this.progress({ subtask: st.name, state: 'retrying', attempt: attempts, message: `attempt ${attempts} ${last.status}${last.error ? `: ${last.error}` : ''}; retrying in ${formatDuration(delay)}` });
+      if (!(await sleep(delay, this.signal))) break;
+    }
+    const stop = this.stopReason();
+    if (stop && last.status !== 'succeeded') return report(stop.kind, attempts, last.output, stop.message);
+    return report(last.status, attempts, last.output, last.error);
+  }
+
+  /** One attempt in its own workspace or container, bounded by the subtask's timeout. */
+  private async attempt(st: Subtask, attempt: number): Promise<AttemptResult> {
+    const timeoutMs = st.timeout ? parseDuration(st.timeout) : undefined;
+    const ac = new AbortController();
+    const onStop = (): void => ac.abort();
+    this.signal.addEventListener('abort', onStop, { once: true });
+    let timedOut = false;
+    // Exec enforces its own timeout (and reports timedOut); this timer is the bound for
+    // skills, and a fallback for exec should a backend overrun.
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), ac.abort()), st.skill !== undefined ? timeoutMs : timeoutMs + 2000);
+    const trigger = { source: `task:${this.task.metadata.name}`, ...(this.opts.trigger.actor ? { actor: this.opts.trigger.actor } : {}) };
+    try {
+      if (st.skill !== undefined) {
+        const r = await this.deps.runner.runSkill(st.skill, st.params ?? {}, {
+          trigger,
+          signal: ac.signal,
+          parentRunId: this.runId,
+          onProgress: (p) => {
+            if (p.state === 'running' || p.state === 'failed') this.progress({ subtask: st.name, state: 'running', attempt, message: `${p.subtask ?? 'step'} ${p.state}${p.message ? `: ${p.message}` : ''}` });
+          },
+        });
+        if (timedOut && r.status === 'cancelled') return { status: 'timedOut', output: r.output, error: `timed out after ${formatDuration(timeoutMs ?? 0)}` };
+        return { status: r.status, output: r.output, ...(r.error !== undefined ? { error: r.error } : {}) };
+      }
+      const r = await this.deps.runner.exec(
+        {
+          command: st.run as string,
+          env: this.env(st, attempt),
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+          ...(this.task.spec.isolation ? { isolation: this.task.spec.isolation } : {}),
+        },
+        {
+          trigger,
+          signal: ac.signal,
+          // The latest output line is the subtask's live progress message.
+          onProgress: (p) => p.message && this.progress({ subtask: st.name, state: 'running', attempt, message: p.message }),
+        },
+      );
+      const status = timedOut && r.status === 'cancelled' ? 'timedOut' : r.status;
+      const error =
+        status === 'succeeded' ? undefined
+        : status === 'timedOut' ? `timed out after ${formatDuration(timeoutMs ?? r.durationMs)}`
+        : status === 'cancelled' ? 'cancelled'
+        : `exit code ${r.exitCode ?? 'unknown'}${lastLine(r.output) ? `: ${lastLine(r.output)}` : ''}`;
+      return { status, output: r.output, ...(error !== undefined ? { error } : {}) };
+    } catch (err) {
+      const permanent = err instanceof CaduceusError && PERMANENT.has(err.code);
+      return { status: timedOut ? 'timedOut' : ac.signal.aborted ? 'cancelled' : 'failed', output: '', error: errorMessage(err), ...(permanent ? { permanent } : {}) };
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  private env(st: Subtask, attempt: number): Record<string, string> {
+    const env: Record<string, string> = {
+      CADUCEUS_TASK: this.task.metadata.name,
+      CADUCEUS_SUBTASK: st.name,
+      CADUCEUS_ATTEMPT: String(attempt),
+      CADUCEUS_RUN_ID: this.runId,
+    };
+    for (const [k, v] of Object.entries(st.params ?? {})) env[`PARAM_${k.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = String(v);
+    return env;
+  }
+
+  /** Aggregates the subtask reports and records the outcome in the run history. */
+  finish(subtasks: SubtaskReport[], startedAt: number): TaskReport {
+    const stop = this.stopReason();
+    const failed = subtasks.filter((s) => s.status !== 'succeeded');
+    let status: TaskReport['status'] = failed.length === 0 ? 'succeeded' : 'failed';
+    let runStatus: Exclude<RunStatus, 'running'> = status;
+    let error = failed.length ? `${failed.length} of ${subtasks.length} subtask(s) did not succeed: ${failed.map((s) => `${s.name} (${s.status})`).join(', ')}` : undefined;
+    if (stop && failed.length > 0) {
+      status = stop.kind === 'cancelled' ? 'cancelled' : 'failed';
+      runStatus = stop.kind;
+      error = stop.message;
+    }
+    const durationMs = Date.now() - startedAt;
+    const report: TaskReport = { runId: this.runId, task: this.task.metadata.name, status, durationMs, subtasks };
+    const attempts = subtasks.reduce((n, s) => n + s.attempts, 0);
+    this.deps.runs.finish(this.runId, { status: runStatus, durationMs, attempts, report, ...(error ? { error } : {}) });
+    this.log.info('task run finished', { status: runStatus, durationMs, attempts });
+    return report;
+  }
+}
+
+function lastLine(output: string): string {
+  const lines = output.trimEnd().split('\n');
+  return (lines[lines.length - 1] ?? '').slice(0, 200);
+}

@@ -1,0 +1,151 @@
+// Last stage of loading: checks that need the whole revision (duplicates, references
+// between resources, skill call cycles, parameters of calls, the single Runtime and its
+// concurrency ceiling). It works on cached DocFacts only, in time linear in their size,
+// so it runs on every load without re-reading any YAML.
+
+import type { CallSite, DocFacts } from './resource-facts.js';
+import { paramValueProblem } from './resource-facts.js';
+import type { Finding } from './types.js';
+import type { LineCol } from './yaml-documents.js';
+
+export interface PlacedFacts {
+  file: string;
+  facts: DocFacts;
+}
+
+/** Default ceiling when the revision declares no Runtime (the Runtime schema's default). */
+const DEFAULT_MAXIMUM = 6;
+
+/**
+ * Returns the findings and the set of documents that lost a duplicate check (they are not
+ * resources of the revision). `docs` must be in file order, documents in file order.
+ */
+export function crossReferenceFindings(docs: readonly PlacedFacts[]): { findings: Finding[]; rejected: Set<PlacedFacts> } {
+  const findings: Finding[] = [];
+  const rejected = new Set<PlacedFacts>();
+  const at = (file: string, pos: LineCol, rule: string, message: string): void => {
+    findings.push({ file, line: pos.line, column: pos.column, severity: 'error', rule, message });
+  };
+  const where = (d: PlacedFacts, pos: LineCol): string => `${d.file}:${pos.line}:${pos.column}`;
+
+  // Names: duplicates of kind/name, and skill names reachable through aliases.
+  const byKey = new Map<string, PlacedFacts>();
+  const skills = new Map<string, PlacedFacts>(); // name or alias → skill
+  const skillNamePos = new Map<string, LineCol>();
+  const tasks = new Set<string>();
+  const runtimes: PlacedFacts[] = [];
+  for (const d of docs) {
+    const key = `${d.facts.kind}/${d.facts.name}`;
+    const first = byKey.get(key);
+    if (first) {
+      at(d.file, d.facts.namePos, 'duplicate-resource', `${key} is already defined at ${where(first, first.facts.namePos)}; rename one of them`);
+      rejected.add(d);
+      continue;
+    }
+    byKey.set(key, d);
+    if (d.facts.kind === 'Task') tasks.add(d.facts.name);
+    if (d.facts.kind === 'Runtime') runtimes.push(d);
+  }
+  for (const d of docs) {
+    if (d.facts.kind !== 'Skill' || rejected.has(d)) continue;
+    skills.set(d.facts.name, d);
+    skillNamePos.set(d.facts.name, d.facts.namePos);
+  }
+  for (const d of docs) {
+    if (d.facts.kind !== 'Skill' || rejected.has(d)) continue;
+    for (const a of d.facts.aliases) {
+      const other = skills.get(a.name);
+      if (other && other !== d) {
+        const pos = other.facts.name === a.name ? other.facts.namePos : (other.facts.aliases.find((x) => x.name === a.name)?.pos ?? other.facts.namePos);
+        at(d.file, a.pos, 'duplicate-alias', `alias "${a.name}" of skill ${d.facts.name} is already a name or alias of skill ${other.facts.name} at ${where(other, pos)}`);
+      } else {
+        skills.set(a.name, d);
+      }
+    }
+  }
+
+  // The single Runtime and its ceiling.
+  for (const r of runtimes.slice(1)) {
+    const first = runtimes[0] as PlacedFacts;
+    at(r.file, r.facts.namePos, 'multiple-runtimes', `a configuration has at most one Runtime; Runtime/${first.facts.name} is at ${where(first, first.facts.namePos)}`);
+  }
+  const maximum = runtimes[0]?.facts.runtimeMaximum ?? DEFAULT_MAXIMUM;
+
+  // References and calls.
+  const checkCall = (d: PlacedFacts, call: CallSite): void => {
+    const callee = skills.get(call.target);
+    if (!callee) {
+      at(d.file, call.targetPos, 'unknown-skill', `${call.what} calls skill "${call.target}", which is not defined`);
+      return;
+    }
+    if (!callee.facts.resource) return; // its own schema errors are already reported
+    const declared = new Map(callee.facts.params.map((p) => [p.name, p]));
+    const passed = new Set<string>();
+    for (const p of call.params) {
+      passed.add(p.name);
+      const decl = declared.get(p.name);
+      if (!decl) {
+        const known = [...declared.keys()];
+        at(d.file, p.pos, 'unknown-param', `${call.what}: skill ${callee.facts.name} has no parameter "${p.name}"${known.length ? ` (it takes ${known.join(', ')})` : ' (it takes none)'}`);
+        continue;
+      }
+      const problem = paramValueProblem(decl, p.value);
+      if (problem) at(d.file, p.pos, 'param-type', `${call.what}: parameter "${p.name}" of skill ${callee.facts.name} ${problem}`);
+    }
+    for (const decl of callee.facts.params) {
+      if (decl.required && decl.default === undefined && !passed.has(decl.name)) {
+        at(d.file, call.paramsPos, 'missing-param', `${call.what}: skill ${callee.facts.name} needs parameter "${decl.name}"`);
+      }
+    }
+  };
+  for (const d of docs) {
+    if (rejected.has(d)) continue;
+    for (const call of d.facts.calls) checkCall(d, call);
+    for (const ref of d.facts.refs) {
+      const ok = ref.kind === 'Skill' ? skills.has(ref.name) : tasks.has(ref.name);
+      if (!ok) at(d.file, ref.pos, ref.kind === 'Skill' ? 'unknown-skill' : 'unknown-task', `${ref.what} names ${ref.kind.toLowerCase()} "${ref.name}", which is not defined`);
+    }
+    const c = d.facts.concurrency;
+    if (c && c.value > maximum) {
+      at(d.file, c.pos, 'concurrency-limit', `concurrency ${c.value} is above the Runtime's maximum of ${maximum}; lower it or raise spec.concurrency.maximum of the Runtime`);
+    }
+  }
+
+  findCycles(docs, rejected, skills, at);
+  return { findings, rejected };
+}
+
+/** Iterative depth-first search; each cycle is reported once, at the call that closes it. */
+function findCycles(
+  docs: readonly PlacedFacts[],
+  rejected: Set<PlacedFacts>,
+  skills: Map<string, PlacedFacts>,
+  at: (file: string, pos: LineCol, rule: string, message: string) => void,
+): void {
+  const state = new Map<PlacedFacts, 1 | 2>(); // 1 on the stack, 2 done
+  for (const root of docs) {
+    if (root.facts.kind !== 'Skill' || rejected.has(root) || state.has(root)) continue;
+    const stack: Array<{ d: PlacedFacts; next: number }> = [{ d: root, next: 0 }];
+    state.set(root, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as { d: PlacedFacts; next: number };
+      const call = top.d.facts.calls[top.next++];
+      if (!call) {
+        state.set(top.d, 2);
+        stack.pop();
+        continue;
+      }
+      const callee = skills.get(call.target);
+      if (!callee) continue;
+      const s = state.get(callee);
+      if (s === 1) {
+        const from = stack.findIndex((f) => f.d === callee);
+        const names = [...stack.slice(from).map((f) => f.d.facts.name), callee.facts.name];
+        at(top.d.file, call.targetPos, 'skill-cycle', `skill call cycle: ${names.join(' → ')}`);
+      } else if (s === undefined) {
+        state.set(callee, 1);
+        stack.push({ d: callee, next: 0 });
+      }
+    }
+  }
+}

@@ -1,0 +1,193 @@
+// Third stage of loading, still per document: the facts cross-reference checks need
+// (names, aliases, skill calls with the positions of their parameters, references to
+// skills and tasks), taken while the YAML positions are at hand, plus the checks that
+// only need the one document. The result is cached with the file, so the whole-set
+// checks in cross-refs.ts never touch YAML again.
+
+import { createHash } from 'node:crypto';
+import type { GatewayPolicySpec, ProxySpec, SkillParam, SkillSpec, TaskSpec } from './specs.js';
+import type { Kind, Metadata } from './types.js';
+import type { CheckedDocument } from './schema-check.js';
+import { DURATION_PATTERN } from './duration.js';
+import type { FileFinding, LineCol, YamlDocument } from './yaml-documents.js';
+
+export interface CallSite {
+  /** `step 2` or `subtask "audit"`, for messages. */
+  what: string;
+  target: string;
+  targetPos: LineCol;
+  params: Array<{ name: string; value: unknown; pos: LineCol }>;
+  /** Where a missing parameter is reported: the params mapping, or the call itself. */
+  paramsPos: LineCol;
+}
+
+export interface NameRef {
+  kind: 'Skill' | 'Task';
+  name: string;
+  pos: LineCol;
+  /** `role "admin" permissions.tasks`, for messages. */
+  what: string;
+}
+
+/** Everything later stages need from one document; positions are inside its file. */
+export interface DocFacts {
+  kind: Kind;
+  name: string;
+  start: LineCol;
+  namePos: LineCol;
+  /** Present only when the document passed its schema. */
+  resource?: { apiVersion: string; kind: Kind; metadata: Metadata; spec: unknown; hash: string };
+  aliases: Array<{ name: string; pos: LineCol }>;
+  params: SkillParam[];
+  calls: CallSite[];
+  refs: NameRef[];
+  concurrency?: { value: number; pos: LineCol };
+  runtimeMaximum?: number;
+}
+
+export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: FileFinding[]): DocFacts | undefined {
+  const { kind, value } = checked;
+  const name = value.metadata?.name;
+  if (typeof name !== 'string') return undefined;
+  const facts: DocFacts = { kind, name, start: doc.start, namePos: doc.locate(['metadata', 'name']), aliases: [], params: [], calls: [], refs: [] };
+  if (kind === 'Skill' && Array.isArray((value.spec as SkillSpec | undefined)?.aliases)) {
+    (value.spec as SkillSpec).aliases.forEach((a, i) => typeof a === 'string' && facts.aliases.push({ name: a, pos: doc.locate(['spec', 'aliases', i]) }));
+  }
+  if (!checked.valid) return facts;
+  const { apiVersion, metadata, spec } = value;
+  facts.resource = { apiVersion, kind, metadata, spec, hash: resourceHash({ apiVersion, kind, metadata, spec }) };
+  const err = (path: (string | number)[], rule: string, message: string): void => {
+    findings.push({ ...doc.locate(path), severity: 'error', rule, message });
+  };
+  switch (kind) {
+    case 'Skill':
+      skillFacts(doc, spec as SkillSpec, facts, err);
+      break;
+    case 'Task':
+      taskFacts(doc, spec as TaskSpec, facts, err);
+      break;
+    case 'GatewayPolicy':
+      (spec as GatewayPolicySpec).roles.forEach((role, r) => {
+        role.permissions.tasks.forEach((t, i) => facts.refs.push({ kind: 'Task', name: t, pos: doc.locate(['spec', 'roles', r, 'permissions', 'tasks', i]), what: `role "${role.name}" permissions.tasks` }));
+        role.permissions.skills.forEach((s, i) => facts.refs.push({ kind: 'Skill', name: s, pos: doc.locate(['spec', 'roles', r, 'permissions', 'skills', i]), what: `role "${role.name}" permissions.skills` }));
+      });
+      uniqueNames((spec as GatewayPolicySpec).roles, ['spec', 'roles'], 'role', err);
+      break;
+    case 'Proxy': {
+      const p = spec as ProxySpec;
+      p.preload.forEach((s, i) => facts.refs.push({ kind: 'Skill', name: s, pos: doc.locate(['spec', 'preload', i]), what: 'preload' }));
+      if (!isLoopback(p.bind) && !p.tls && !p.allowPublicBind) {
+        err(['spec', 'bind'], 'public-bind', `bind ${p.bind} is not a loopback address and the proxy has no tls; add tls (cert and key) or set allowPublicBind: true`);
+      }
+      break;
+    }
+    case 'Runtime': {
+      const c = (spec as { concurrency: { default: number; maximum: number } }).concurrency;
+      facts.runtimeMaximum = c.maximum;
+      if (c.default > c.maximum) err(['spec', 'concurrency', 'default'], 'concurrency-limit', `concurrency.default ${c.default} is above concurrency.maximum ${c.maximum}`);
+      break;
+    }
+  }
+  return facts;
+}
+
+type Err = (path: (string | number)[], rule: string, message: string) => void;
+
+function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Err): void {
+  facts.params = spec.params;
+  uniqueNames(spec.params, ['spec', 'params'], 'parameter', err);
+  spec.params.forEach((p, i) => {
+    if (p.values && p.type !== 'enum') err(['spec', 'params', i, 'values'], 'param-type', `parameter "${p.name}" has values but its type is ${p.type}; set type: enum`);
+    if (p.default !== undefined) {
+      const problem = paramValueProblem(p, p.default);
+      if (problem) err(['spec', 'params', i, 'default'], 'param-type', `default of parameter "${p.name}" ${problem}`);
+    }
+  });
+  const ids = new Map<string, number>();
+  spec.steps.forEach((step, i) => {
+    if (step.id !== undefined) {
+      const key = envName(step.id);
+      if (ids.has(key)) err(['spec', 'steps', i, 'id'], 'duplicate-step-id', `step id "${step.id}" is already used by step ${(ids.get(key) as number) + 1}`);
+      else ids.set(key, i);
+    }
+    if (step.skill) facts.calls.push(callSite(doc, ['spec', 'steps', i], ['skill', 'name'], ['skill', 'params'], step.skill.name, step.skill.params, `step ${i + 1}`));
+  });
+}
+
+function taskFacts(doc: YamlDocument, spec: TaskSpec, facts: DocFacts, err: Err): void {
+  uniqueNames(spec.subtasks, ['spec', 'subtasks'], 'subtask', err);
+  spec.subtasks.forEach((s, i) => {
+    if (s.skill !== undefined) facts.calls.push(callSite(doc, ['spec', 'subtasks', i], ['skill'], ['params'], s.skill, s.params, `subtask "${s.name}"`));
+  });
+  if (spec.concurrency !== undefined) facts.concurrency = { value: spec.concurrency, pos: doc.locate(['spec', 'concurrency']) };
+}
+
+function callSite(
+  doc: YamlDocument,
+  base: (string | number)[],
+  targetPath: string[],
+  paramsPath: string[],
+  target: string,
+  params: Record<string, unknown> | undefined,
+  what: string,
+): CallSite {
+  const targetPos = doc.locate([...base, ...targetPath]);
+  return {
+    what,
+    target,
+    targetPos,
+    params: Object.entries(params ?? {}).map(([name, value]) => ({ name, value, pos: doc.locate([...base, ...paramsPath, name], 'key') })),
+    paramsPos: params ? doc.locate([...base, ...paramsPath]) : targetPos,
+  };
+}
+
+function uniqueNames(items: Array<{ name: string }>, path: (string | number)[], what: string, err: Err): void {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const first = seen.get(item.name);
+    if (first !== undefined) err([...path, i, 'name'], `duplicate-${what === 'parameter' ? 'param' : what}`, `${what} "${item.name}" is declared twice (first as item ${first + 1})`);
+    else seen.set(item.name, i);
+  });
+}
+
+const DURATION_RE = new RegExp(DURATION_PATTERN);
+
+/** Why a value does not fit a parameter, or undefined when it does. */
+export function paramValueProblem(p: SkillParam, value: unknown): string | undefined {
+  switch (p.type) {
+    case 'string':
+      return typeof value === 'string' ? undefined : `must be a string, got ${JSON.stringify(value)}`;
+    case 'number':
+      return typeof value === 'number' ? undefined : `must be a number, got ${JSON.stringify(value)}`;
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(value)}`;
+    case 'duration':
+      return typeof value === 'string' && DURATION_RE.test(value) ? undefined : `must be a duration such as 30s, 5m or 72h, got ${JSON.stringify(value)}`;
+    case 'enum':
+      return typeof value === 'string' && (p.values ?? []).includes(value) ? undefined : `must be one of ${(p.values ?? []).join(', ')}, got ${JSON.stringify(value)}`;
+  }
+}
+
+/** `PARAM_<NAME>` / `STEP_<ID>_OUTPUT` spelling shared with the execution engine. */
+export function envName(name: string): string {
+  return name.toUpperCase().replace(/-/g, '_');
+}
+
+export function isLoopback(bind: string): boolean {
+  const host = bind.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** sha256 hex of the canonical (sorted-key) JSON of the value. */
+export function resourceHash(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

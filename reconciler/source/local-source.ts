@@ -1,0 +1,106 @@
+// A local repository as the source: the tip of a branch (default: whatever HEAD points
+// to), read from git objects. A chokidar watch on the ref directories reports a commit
+// within milliseconds; a slow poll backs it up in case a file event is ever missed.
+
+import type { Logger } from '../types.js';
+import { CaduceusError, errorMessage } from '../errors.js';
+import { BlobReader } from './blob-reader.js';
+import { openLocalRepo, type LocalRepo } from './local-repo.js';
+import { watchRefs, type RefWatcher } from './ref-watcher.js';
+import { normalizeSubPath, readTree, resolveCommit } from './tree-reader.js';
+import type { Revision, Source, SourceStatus } from './source-types.js';
+
+/** Safety poll: the ref watcher is the fast path, this only heals a missed event. */
+const SAFETY_POLL_MS = 30_000;
+
+export interface LocalSourceOptions {
+  repo: string;
+  path?: string;
+  branch?: string;
+  log: Logger;
+}
+
+/** The tip of `branch` (or HEAD) in `repo`, as a Revision; throws a clear error when missing. */
+export async function readCommit(r: LocalRepo, blobs: BlobReader, rev: string, subPath: string, what: string): Promise<Revision> {
+  const sha = await resolveCommit(r.git, rev);
+  if (!sha) throw missingRevision(r, rev, what);
+  return { id: sha, files: await readTree(r.git, blobs, sha, normalizeSubPath(r.prefix + subPath)) };
+}
+
+function missingRevision(r: LocalRepo, rev: string, what: string): CaduceusError {
+  if (rev === 'HEAD') return new CaduceusError('GitNoCommits', `${r.dir} has no commit yet`, { hint: "commit the configuration first: git add -A && git commit -m 'initial configuration'" });
+  return new CaduceusError(what === 'branch' ? 'GitBranchNotFound' : 'GitRevisionNotFound', `${what} "${rev.replace(/^refs\/heads\//, '')}" does not exist in ${r.dir}`, {
+    hint: what === 'branch' ? "check --branch, or create it with 'git switch -c NAME'" : 'give a branch, tag or commit SHA',
+  });
+}
+
+export class LocalSource implements Source {
+  private repo: LocalRepo | undefined;
+  private blobs: BlobReader | undefined;
+  private readonly subPath: string;
+  private last: Revision | undefined;
+  private watcher: RefWatcher | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: LocalSourceOptions) {
+    this.subPath = normalizeSubPath(opts.path);
+  }
+
+  private async open(): Promise<{ repo: LocalRepo; blobs: BlobReader }> {
+    if (this.stopped) throw new CaduceusError('GitSourceClosed', 'the git source was stopped');
+    if (!this.repo || !this.blobs) {
+      this.repo = await openLocalRepo(this.opts.repo);
+      this.blobs = new BlobReader(this.repo.dir);
+    }
+    return { repo: this.repo, blobs: this.blobs };
+  }
+
+  private ref(): string {
+    return this.opts.branch ? `refs/heads/${this.opts.branch}` : 'HEAD';
+  }
+
+  async current(): Promise<Revision> {
+    const { repo, blobs } = await this.open();
+    const sha = await resolveCommit(repo.git, this.ref());
+    if (!sha) throw missingRevision(repo, this.ref(), 'branch');
+    // Same commit, same files: the loop compares ids and stops there.
+    if (this.last?.id === sha) return this.last;
+    this.last = { id: sha, files: await readTree(repo.git, blobs, sha, normalizeSubPath(repo.prefix + this.subPath)) };
+    return this.last;
+  }
+
+  async start(onChange: () => void): Promise<void> {
+    const { repo } = await this.open();
+    await this.current(); // fails fast on a missing branch or path
+    this.watcher = await watchRefs(
+      { gitDir: repo.gitDir, commonDir: repo.commonDir },
+      () => onChange(),
+      (err) => this.opts.log.warn('watching git refs failed; falling back to polling', { error: errorMessage(err) }),
+    );
+    this.poll = setInterval(onChange, SAFETY_POLL_MS);
+    this.poll.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.poll) clearInterval(this.poll);
+    await this.watcher?.close();
+    this.blobs?.close();
+  }
+
+  async fetchNow(): Promise<void> {
+    // A local repository is read directly; there is nothing to fetch.
+  }
+
+  status(): SourceStatus {
+    return {
+      mode: 'local',
+      repo: this.repo?.dir ?? this.opts.repo,
+      ...(this.opts.branch ? { branch: this.opts.branch } : {}),
+      ...(this.subPath ? { path: this.subPath } : {}),
+      fetchErrors: 0,
+      ...(this.last ? { revision: this.last.id } : {}),
+    };
+  }
+}

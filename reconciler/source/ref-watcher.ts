@@ -1,0 +1,46 @@
+// Watches the refs of a local repository so a commit is seen the moment git moves the
+// branch. Git replaces ref files atomically (write `main.lock`, rename over `main`) and
+// `git gc` moves refs into `packed-refs`, so the directories are watched, not the files:
+// HEAD and packed-refs in the git directories, everything under refs/heads.
+
+import { watch, type FSWatcher } from 'chokidar';
+import { basename, join } from 'node:path';
+
+export interface RefWatcher {
+  close(): Promise<void>;
+}
+
+export interface RefDirs {
+  /** The repository's own git directory (HEAD lives here; differs from commonDir in a linked worktree). */
+  gitDir: string;
+  /** Where refs and packed-refs live. */
+  commonDir: string;
+}
+
+function ready(w: FSWatcher): Promise<void> {
+  return new Promise((resolve, reject) => {
+    w.once('ready', () => resolve());
+    w.once('error', reject);
+  });
+}
+
+/** Calls onChange (synchronously, per file event) when HEAD, packed-refs or a branch ref changes. */
+export async function watchRefs(dirs: RefDirs, onChange: (file: string) => void, onError: (err: unknown) => void): Promise<RefWatcher> {
+  const roots = [...new Set([dirs.gitDir, dirs.commonDir])];
+  const top = watch(roots, {
+    ignoreInitial: true,
+    depth: 0,
+    ignored: (p: string) => !roots.includes(p) && basename(p) !== 'HEAD' && basename(p) !== 'packed-refs',
+  });
+  const heads = watch(join(dirs.commonDir, 'refs', 'heads'), {
+    ignoreInitial: true,
+    ignored: (p: string) => p.endsWith('.lock'),
+  });
+  const watchers = [top, heads];
+  for (const w of watchers) {
+    w.on('all', (_event, path) => onChange(path));
+    w.on('error', onError);
+  }
+  await Promise.all(watchers.map(ready));
+  return { close: async () => void (await Promise.all(watchers.map((w) => w.close()))) };
+}

@@ -1,0 +1,65 @@
+// Lists the configuration files of one commit from git objects (never the working tree):
+// every *.yaml / *.yml blob under the sub-path, with the blob SHA as the file's id and a
+// lazy read() through the shared cat-file process, so the loader re-parses only blobs
+// whose id changed since the last revision.
+
+import type { SimpleGit } from 'simple-git';
+import type { SourceFile } from '../loader.js';
+import { CaduceusError } from '../errors.js';
+import type { BlobReader } from './blob-reader.js';
+import { gitError } from './git-cli.js';
+
+export function isConfigFile(path: string): boolean {
+  return /\.ya?ml$/i.test(path);
+}
+
+/** `./examples/repo/` → `examples/repo`; `.` and `` → `` (the repository root). */
+export function normalizeSubPath(path: string | undefined): string {
+  const p = (path ?? '')
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((s) => s !== '' && s !== '.')
+    .join('/');
+  if (p.split('/').includes('..')) throw new CaduceusError('GitBadPath', `--path must stay inside the repository, got "${path}"`);
+  return p;
+}
+
+/** Resolves a revision (branch, tag, SHA, HEAD) to a commit SHA, or undefined when it does not exist. */
+export async function resolveCommit(git: SimpleGit, rev: string): Promise<string | undefined> {
+  try {
+    return (await git.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`])).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The config files of `commit` under `subPath`, paths relative to the sub-path. */
+export async function readTree(git: SimpleGit, blobs: BlobReader, commit: string, subPath: string): Promise<SourceFile[]> {
+  const treeish = subPath ? `${commit}:${subPath}` : `${commit}^{tree}`;
+  let out: string;
+  try {
+    // --full-tree: run from a sub-directory, ls-tree would otherwise list only below it.
+    out = await git.raw(['ls-tree', '-r', '-z', '--full-tree', '--end-of-options', treeish]);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/not a valid object|not a tree object|invalid object/i.test(msg)) {
+      throw new CaduceusError('GitPathNotFound', `commit ${commit.slice(0, 8)} has no directory "${subPath}"`, {
+        hint: 'check --path: it is relative to the repository root',
+      });
+    }
+    throw gitError('GitReadFailed', `listing the tree of ${commit.slice(0, 8)} failed`, err);
+  }
+  const files: SourceFile[] = [];
+  for (const entry of out.split('\0')) {
+    if (entry === '') continue;
+    // <mode> SP <type> SP <object> TAB <path>
+    const tab = entry.indexOf('\t');
+    const [mode, type, sha] = entry.slice(0, tab).split(' ');
+    const path = entry.slice(tab + 1);
+    // Regular files only: submodules are commits and symlinks could point outside the tree.
+    if (type !== 'blob' || (mode !== '100644' && mode !== '100755') || !sha || !isConfigFile(path)) continue;
+    files.push({ path, id: sha, read: () => blobs.read(sha) });
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return files;
+}

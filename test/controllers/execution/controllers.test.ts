@@ -1,0 +1,79 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import type { Controller, Observed, Resource } from '../../../reconciler/types.js';
+import { harness, runtime, skill, snapshot, recordingContext, type Harness } from './helpers.js';
+import { isPresent } from '../../../controllers/execution/prerequisites.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const none: Observed = { status: undefined };
+
+function controller(kind: 'Runtime' | 'Skill'): Controller {
+  const c = h?.reg.controllers.find((x) => x.kind === kind);
+  if (!c) throw new Error(`no ${kind} controller`);
+  return c;
+}
+
+async function reconcile(kind: 'Runtime' | 'Skill', res: Resource, all: Resource[]) {
+  const rec = recordingContext(`${kind}/${res.metadata.name}`, snapshot(all));
+  const out = await controller(kind).reconcile(rec.ctx, res, none);
+  return { rec, out };
+}
+
+describe('Runtime prerequisites', () => {
+  it('is Ready when every prerequisite package is installed', async () => {
+    const rt = runtime({ prerequisites: { packages: ['coreutils', 'git'] } });
+    h = harness([rt]);
+    const { rec } = await reconcile('Runtime', rt, [rt]);
+    expect(rec.ready()).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(rec.observed.missingPackages).toEqual([]);
+  });
+
+  it('reports a made-up package as MissingPrerequisite, names it, and checks again later without throwing', async () => {
+    const rt = runtime({ prerequisites: { packages: ['coreutils', 'caduceus-no-such-package-x1'] } });
+    h = harness([rt]);
+    const { rec, out } = await reconcile('Runtime', rt, [rt]);
+    expect(rec.ready()).toMatchObject({ status: 'False', reason: 'MissingPrerequisite' });
+    expect(rec.ready()?.message).toContain('caduceus-no-such-package-x1');
+    expect(rec.ready()?.message).not.toContain('coreutils');
+    expect(out).toMatchObject({ requeueAfter: expect.any(Number) });
+    expect(rec.events.map((e) => e.reason)).toContain('MissingPrerequisite');
+  });
+
+  it('counts a package as present when its command is on PATH (sh) and not when neither exists', async () => {
+    expect(await isPresent('sh')).toBe(true);
+    expect(await isPresent('caduceus-no-such-command')).toBe(false);
+  });
+
+  it('with autoInstall tries apt-get, reports the failure in events and status, and stays MissingPrerequisite', async () => {
+    const rt = runtime({ prerequisites: { packages: ['caduceus-no-such-package-x2'], autoInstall: true } });
+    h = harness([rt]);
+    const { rec } = await reconcile('Runtime', rt, [rt]);
+    expect(rec.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['InstallingPrerequisites', 'PrerequisiteInstallFailed']));
+    expect(rec.ready()).toMatchObject({ status: 'False', reason: 'MissingPrerequisite' });
+    expect(rec.observed.lastInstall).toMatchObject({ ok: false, packages: 'caduceus-no-such-package-x2' });
+    // The failed install is remembered: the next reconcile reports without running apt-get again.
+    const again = await reconcile('Runtime', rt, [rt]);
+    expect(again.rec.events.map((e) => e.reason)).not.toContain('InstallingPrerequisites');
+  }, 120_000);
+});
+
+describe('Skill controller', () => {
+  it('marks a local skill Ready and one calling a missing skill not Ready', async () => {
+    const ok = skill('ok', { steps: [{ run: 'true' }] });
+    const broken = skill('broken', { steps: [{ skill: { name: 'ghost' } }] });
+    h = harness([ok, broken]);
+    expect((await reconcile('Skill', ok, [ok, broken])).rec.ready()).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect((await reconcile('Skill', broken, [ok, broken])).rec.ready()).toMatchObject({ status: 'False', reason: 'UnknownSkill' });
+  });
+
+  it('does nothing when a skill is pruned', async () => {
+    h = harness([]);
+    const rec = recordingContext('Skill/gone', snapshot([]));
+    await controller('Skill').reconcile(rec.ctx, undefined, none);
+    expect(rec.conditions).toEqual([]);
+  });
+});

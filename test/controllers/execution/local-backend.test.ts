@@ -1,0 +1,111 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { harness, runtime, cli, type Harness } from './helpers.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+/** Whether any process still runs with this marker in its command line. */
+function processWithMarker(marker: string): boolean {
+  const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  return ps.split('\n').some((l) => l.includes(marker) && !l.includes('ps -eo'));
+}
+
+describe('local backend', () => {
+  it('kills the whole process group on timeout, leaving no background child behind', async () => {
+    h = harness([runtime()]);
+    const marker = `${Math.floor(Math.random() * 1e6) + 4000000}`;
+    // The background sleep would outlive a plain kill of the shell.
+    const res = await h.runner.exec({ command: `sleep ${marker} & sleep ${marker}; echo never`, timeoutMs: 500 }, cli);
+    expect(res.status).toBe('timedOut');
+    expect(res.output).not.toContain('never');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(processWithMarker(`sleep ${marker}`)).toBe(false);
+  });
+
+  it('leaves no background process behind when the shell exits normally', async () => {
+    h = harness([runtime()]);
+    const marker = `${Math.floor(Math.random() * 1e6) + 5000000}`;
+    const res = await h.runner.exec({ command: `sleep ${marker} & echo started` }, cli);
+    expect(res.status).toBe('succeeded');
+    expect(res.output.trim()).toBe('started');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(processWithMarker(`sleep ${marker}`)).toBe(false);
+  });
+
+  it('keeps only the tail of a 100 MB flood and counts the dropped bytes, with bounded memory', async () => {
+    h = harness([runtime({ execution: { outputLimitBytes: 64 * 1024 } })]);
+    const rssBefore = process.memoryUsage().rss;
+    const res = await h.runner.exec({ command: `head -c 100000000 /dev/zero | tr '\\0' x; printf END` }, cli);
+    const rssGrowth = process.memoryUsage().rss - rssBefore;
+    expect(res.status).toBe('succeeded');
+    expect(Buffer.byteLength(res.output)).toBe(64 * 1024);
+    expect(res.output.endsWith('xxxxEND')).toBe(true);
+    expect(res.droppedBytes).toBe(100_000_000 + 3 - 64 * 1024);
+    // Keeping the flood would cost over 100 MB (and as much again as a string); with the cap
+    // the growth is only garbage not yet collected.
+    expect(rssGrowth).toBeLessThan(80 * 1024 * 1024);
+  });
+
+  it('passes only allow-listed host variables plus the request env', async () => {
+    process.env.CADUCEUS_TEST_SECRET = 'do-not-leak';
+    process.env.CADUCEUS_TEST_ALLOWED = 'visible';
+    try {
+      h = harness([runtime({ execution: { envAllowlist: ['PATH', 'CADUCEUS_TEST_ALLOWED'] } })]);
+      const res = await h.runner.exec({ command: 'env | sort', env: { EXTRA: 'given' } }, cli);
+      expect(res.status).toBe('succeeded');
+      expect(res.output).toContain('CADUCEUS_TEST_ALLOWED=visible');
+      expect(res.output).toContain('EXTRA=given');
+      expect(res.output).not.toContain('do-not-leak');
+      expect(res.output).not.toMatch(/^HOME=/m);
+      // Only what was allowed or given, plus what sh itself sets (PWD, SHLVL, _).
+      const names = res.output.trim().split('\n').map((l) => l.split('=')[0]);
+      const expected = new Set(['CADUCEUS_TEST_ALLOWED', 'CADUCEUS_WORKSPACE', 'EXTRA', 'PATH', 'PWD', 'SHLVL', '_', 'OLDPWD']);
+      expect(names.filter((n) => !expected.has(n as string))).toEqual([]);
+    } finally {
+      delete process.env.CADUCEUS_TEST_SECRET;
+      delete process.env.CADUCEUS_TEST_ALLOWED;
+    }
+  });
+
+  it('runs each process in its own fresh workspace, removed after success and kept after failure', async () => {
+    h = harness([runtime()]);
+    const a = await h.runner.exec({ command: 'pwd; ls -A | wc -l; touch mark' }, cli);
+    const b = await h.runner.exec({ command: 'pwd; ls -A | wc -l; exit 3' }, cli);
+    const [dirA, countA] = a.output.trim().split('\n');
+    const [dirB, countB] = b.output.trim().split('\n');
+    expect(dirA).not.toBe(dirB);
+    expect(countA?.trim()).toBe('0');
+    expect(countB?.trim()).toBe('0');
+    expect(dirA?.startsWith(join(h.stateDir, 'workspaces'))).toBe(true);
+    expect(existsSync(dirA as string)).toBe(false);
+    expect(b.status).toBe('failed');
+    expect(b.exitCode).toBe(3);
+    expect(existsSync(dirB as string)).toBe(true);
+    expect(readdirSync(join(h.stateDir, 'workspaces'))).toHaveLength(1);
+  });
+
+  it('cancels a running process group when the caller aborts', async () => {
+    h = harness([runtime()]);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    const t0 = Date.now();
+    const res = await h.runner.exec({ command: 'trap "" TERM; sleep 30' }, { ...cli, signal: ac.signal });
+    expect(res.status).toBe('cancelled');
+    // SIGTERM is ignored by the trap: SIGKILL after the grace period ends it.
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
+  it('streams output lines to onProgress as they arrive', async () => {
+    h = harness([runtime()]);
+    const lines: string[] = [];
+    await h.runner.exec({ command: 'echo one; echo two >&2; printf three' }, { ...cli, onProgress: (p) => p.message && lines.push(p.message) });
+    // stdout and stderr are separate pipes: lines stay whole, their order across pipes is free.
+    expect(lines.sort()).toEqual(['one', 'three', 'two']);
+  });
+});

@@ -1,0 +1,111 @@
+// A loopback stand-in for an LLM provider, speaking the documented Chat Completions
+// protocol: GET /v1/models, POST /v1/chat/completions (JSON or SSE chunks ending with
+// `data: [DONE]`, tool calls when tools are offered), OpenAI-shaped errors. It records
+// every request so tests can assert what the proxy sent.
+
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown> | undefined;
+}
+
+export interface FakeUpstream {
+  url: string;
+  seen: SeenRequest[];
+  /** Lets requests for model `hold` finish. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+const KEY = 'upstream-secret-key';
+export const UPSTREAM_KEY = KEY;
+
+function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve(text ? (JSON.parse(text) as Record<string, unknown>) : undefined);
+    });
+  });
+}
+
+export async function startFakeUpstream(): Promise<FakeUpstream> {
+  const seen: SeenRequest[] = [];
+  let releases: Array<() => void> = [];
+  let released = false;
+  const server: Server = createServer(async (req, res) => {
+    const body = await readJson(req);
+    seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
+    const json = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
+      res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': 'upstream-req-1', ...headers });
+      res.end(JSON.stringify(payload));
+    };
+    if (req.headers.authorization !== `Bearer ${KEY}`) {
+      return json(401, { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+    }
+    if (req.method === 'GET' && req.url === '/v1/models') {
+      return json(200, { object: 'list', data: [{ id: 'gpt-test', object: 'model', created: 1700000000, owned_by: 'upstream' }] });
+    }
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions' || !body) return json(404, { error: { message: 'not found', type: 'invalid_request_error', param: null, code: null } });
+    const model = String(body.model);
+    const messages = body.messages as Array<{ role: string; content: string }>;
+    const last = messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
+    if (model === 'broken') {
+      return json(500, { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: 'upstream_exploded' } }, { 'x-upstream-marker': 'kept' });
+    }
+    if (model === 'slow') await new Promise((r) => setTimeout(r, 3000));
+    if (model === 'hold' && !released) await new Promise<void>((r) => releases.push(r));
+    const tools = Array.isArray(body.tools) && body.tools.length > 0;
+    const base = { id: 'chatcmpl-up1', created: 1700000000, model, system_fingerprint: 'fp_test' };
+    const toolCall = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+    if (body.stream === true) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      const send = (delta: Record<string, unknown>, finish: string | null): boolean =>
+        res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`);
+      send({ role: 'assistant', content: '' }, null);
+      if (tools) {
+        send({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }, null);
+        send({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }, null);
+        send({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }, null);
+        send({}, 'tool_calls');
+      } else {
+        for (const word of `echo: ${last}`.split(/(?<= )/)) {
+          send({ content: word }, null);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        send({}, 'stop');
+      }
+      res.end('data: [DONE]\n\n');
+      return;
+    }
+    const message = tools ? { role: 'assistant', content: null, tool_calls: [toolCall], refusal: null } : { role: 'assistant', content: `echo: ${last}`, refusal: null };
+    json(200, {
+      ...base,
+      object: 'chat.completion',
+      choices: [{ index: 0, message, logprobs: null, finish_reason: tools ? 'tool_calls' : 'stop' }],
+      usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    seen,
+    release: () => {
+      released = true;
+      for (const r of releases) r();
+      releases = [];
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,133 @@
+// Builds a proxy under test the way `up` does: real resources loaded from YAML files by
+// the loader, the real execution registration composed with the proxy's, a real state
+// store, and a reconcile context that records conditions, observed facts and events.
+
+import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createServer } from 'node:net';
+import { Registry } from 'prom-client';
+import { loadDirectory } from '../../../reconciler/loader.js';
+import { compose, lateBoundRunner, type Composition } from '../../../reconciler/compose.js';
+import { StateStore } from '../../../reconciler/state/store.js';
+import { silentLogger } from '../../../reconciler/log.js';
+import { register as executionRegister } from '../../../controllers/execution/index.js';
+import { register as proxyRegister, type ProxyController } from '../../../controllers/proxy/index.js';
+import type { ConditionStatus, ControllerDeps, ReconcileContext, Resource, Snapshot } from '../../../reconciler/types.js';
+import { keyOf } from '../../../reconciler/types.js';
+
+export interface Recorded {
+  conditions: Map<string, { status: ConditionStatus; reason: string; message: string }>;
+  observed: Record<string, unknown>;
+  events: Array<{ type: string; reason: string; message: string }>;
+}
+
+export interface Harness {
+  dir: string;
+  deps: ControllerDeps;
+  metrics: Registry;
+  proxy: ProxyController;
+  composition: Composition;
+  snapshot: Snapshot;
+  /** Writes the files, loads the directory with the real loader, makes it the snapshot. */
+  load(files: Record<string, string>): Promise<void>;
+  /** Reconciles Proxy/<name> once (undefined resource = prune) and returns what it reported. */
+  reconcile(name: string): Promise<Recorded & { requeueAfter: number | undefined }>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function skillYaml(name: string, run: string, params = ''): string {
+  return `apiVersion: caduceus.dev/v1
+kind: Skill
+metadata:
+  name: ${name}
+spec:
+  version: "1.0.0"
+  description: Skill ${name}
+${params}  steps:
+    - run: ${JSON.stringify(run)}
+`;
+}
+
+export function proxyYaml(name: string, spec: string): string {
+  return `apiVersion: caduceus.dev/v1
+kind: Proxy
+metadata:
+  name: ${name}
+spec:
+${spec
+  .trim()
+  .split('\n')
+  .map((l) => `  ${l}`)
+  .join('\n')}
+`;
+}
+
+export async function harness(opts: { log?: import('../../../reconciler/types.js').Logger } = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'caduceus-proxy-'));
+  const stateDir = mkdtempSync(join(tmpdir(), 'caduceus-proxy-state-'));
+  const metrics = new Registry();
+  const { runner, provide } = lateBoundRunner();
+  const h = {
+    dir,
+    metrics,
+    snapshot: { revision: 'r0', resources: new Map() } as Snapshot,
+  } as Harness;
+  const deps: ControllerDeps = {
+    store: new StateStore({ stateDir }),
+    log: opts.log ?? silentLogger,
+    stateDir,
+    snapshot: () => h.snapshot,
+    runner,
+    metrics,
+    configDir: dir,
+  };
+  const composition = compose(deps, provide, [executionRegister, (d) => proxyRegister(d, { resyncMs: 30_000, drainCapMs: 10_000, portRetryMs: 200 })]);
+  h.deps = deps;
+  h.composition = composition;
+  h.proxy = composition.controllers.find((c) => c.kind === 'Proxy') as ProxyController;
+  let rev = 0;
+  h.load = async (files) => {
+    for (const [rel, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, rel)), { recursive: true });
+      writeFileSync(join(dir, rel), content);
+    }
+    const { resources, findings } = await loadDirectory(dir);
+    const errors = findings.filter((f) => f.severity === 'error');
+    if (errors.length > 0) throw new Error(`test configuration rejected: ${errors.map((e) => `${e.file}:${e.line} ${e.message}`).join('; ')}`);
+    const map = new Map<string, Resource>();
+    for (const r of resources) map.set(keyOf(r), r);
+    h.snapshot = { revision: `r${++rev}`, resources: map };
+  };
+  h.reconcile = async (name) => {
+    const rec: Recorded = { conditions: new Map(), observed: {}, events: [] };
+    const key = `Proxy/${name}`;
+    const ctx: ReconcileContext = {
+      key,
+      revision: h.snapshot.revision,
+      snapshot: h.snapshot,
+      signal: new AbortController().signal,
+      log: silentLogger,
+      setCondition: (type, status, reason, message) => rec.conditions.set(type, { status, reason, message }),
+      setObserved: (fields) => Object.assign(rec.observed, fields),
+      event: (type, reason, message) => rec.events.push({ type, reason, message }),
+    };
+    const result = await h.proxy.reconcile(ctx, h.snapshot.resources.get(key), { status: undefined });
+    return { ...rec, requeueAfter: result ? result.requeueAfter : undefined };
+  };
+  h.stop = async () => {
+    await composition.stop();
+    deps.store.close();
+  };
+  return h;
+}

@@ -1,0 +1,157 @@
+// The proxy forwarding ordinary models to an upstream (a loopback server speaking the
+// Chat Completions protocol), driven by the official OpenAI SDK: key replacement, skill
+// injection, streaming passthrough, tool calls, upstream errors, timeouts, rate limits.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import { harness, freePort, proxyYaml, skillYaml, type Harness } from './harness.js';
+import { startFakeUpstream, UPSTREAM_KEY, type FakeUpstream } from './fake-upstream.js';
+
+const KEY = 'sk-client-key-upstream-1';
+let h: Harness;
+let up: FakeUpstream;
+let client: OpenAI;
+let base: string;
+
+const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [
+  { type: 'function', function: { name: 'get_weather', description: 'Weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
+];
+
+beforeAll(async () => {
+  process.env.PROXY_UP_CLIENT_KEY = KEY;
+  process.env.PROXY_UP_UPSTREAM_KEY = UPSTREAM_KEY;
+  up = await startFakeUpstream();
+  h = await harness();
+  const [port, limitedPort] = [await freePort(), await freePort()];
+  await h.load({
+    'skills/deploy.yaml': skillYaml('deploy', 'echo deployed', '  params:\n    - name: env\n      type: string\n      required: true\n'),
+    'proxy.yaml': proxyYaml(
+      'main',
+      `port: ${port}
+keys:
+  - valueFrom: {env: PROXY_UP_CLIENT_KEY}
+upstream:
+  baseURL: ${up.url}
+  apiKey: {valueFrom: {env: PROXY_UP_UPSTREAM_KEY}}
+  timeout: 500ms
+injectSkills: true
+projectContext: "Project Caduceus: be brief."`,
+    ),
+    'limited.yaml': proxyYaml('limited', `port: ${limitedPort}\nkeys:\n  - valueFrom: {env: PROXY_UP_CLIENT_KEY}\nlimits:\n  requestsPerMinute: 2`),
+  });
+  const r = await h.reconcile('main');
+  expect(r.conditions.get('Ready')?.reason).toBe('Listening');
+  expect(JSON.stringify(r.observed)).not.toContain(UPSTREAM_KEY);
+  expect(JSON.stringify(r.observed)).not.toContain(KEY);
+  expect((await h.reconcile('limited')).conditions.get('Ready')?.status).toBe('True');
+  base = String(r.observed.address);
+  client = new OpenAI({ apiKey: KEY, baseURL: `${base}/v1`, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await h.stop();
+  await up.close();
+});
+
+describe('proxy forwarding to an upstream', () => {
+  it('lists skill models first, then the upstream models', async () => {
+    const ids = (await client.models.list()).data.map((m) => m.id);
+    expect(ids).toEqual(['skill/deploy', 'gpt-test']);
+  });
+
+  it('forwards a completion with the upstream key in place of the client key and the skills injected', async () => {
+    const before = up.seen.length;
+    const res = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hello there' }] }).withResponse();
+    expect(res.data.choices[0]?.message.content).toBe('echo: hello there');
+    expect(res.data.usage?.total_tokens).toBe(8);
+    expect(res.response.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(res.response.headers.get('x-upstream-request-id')).toBe('upstream-req-1');
+    const sent = up.seen.slice(before).find((s) => s.path === '/v1/chat/completions');
+    expect(sent?.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+    expect(JSON.stringify(sent?.headers)).not.toContain(KEY);
+    expect(sent?.headers['x-request-id']).toBe(res.response.headers.get('x-request-id'));
+    const messages = sent?.body?.messages as Array<{ role: string; content: string }>;
+    expect(messages[0]?.role).toBe('system');
+    expect(messages[0]?.content).toContain('Project Caduceus: be brief.');
+    expect(messages[0]?.content).toContain('skill/deploy');
+    expect(messages[0]?.content).toContain('env: string (required)');
+    expect(messages[1]).toEqual({ role: 'user', content: 'hello there' });
+  });
+
+  it('passes a stream through chunk by chunk, ending with [DONE]', async () => {
+    const stream = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'one two three' }], stream: true });
+    const deltas: string[] = [];
+    for await (const c of stream) deltas.push(c.choices[0]?.delta.content ?? '');
+    expect(deltas.filter(Boolean).length).toBeGreaterThan(2);
+    expect(deltas.join('')).toBe('echo: one two three');
+    const raw = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }], stream: true }),
+    });
+    expect(raw.headers.get('content-type')).toBe('text/event-stream');
+    expect((await raw.text()).endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('passes tool calls through unchanged, plain and streamed', async () => {
+    const plain = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'weather?' }], tools });
+    expect(plain.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(plain.choices[0]?.message.tool_calls).toEqual([{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
+    const sent = up.seen.at(-1);
+    expect(sent?.body?.tools).toEqual(tools);
+
+    const runner = client.chat.completions.stream({ model: 'gpt-test', messages: [{ role: 'user', content: 'weather?' }], tools });
+    const final = await runner.finalChatCompletion();
+    expect(final.choices[0]?.message.tool_calls?.[0]).toMatchObject({ id: 'call_1', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
+    expect(final.choices[0]?.finish_reason).toBe('tool_calls');
+  });
+
+  it('keeps the status, body and headers of an upstream error', async () => {
+    const err = (await client.chat.completions.create({ model: 'broken', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(err.code).toBe('upstream_exploded');
+    expect(err.type).toBe('server_error');
+    expect(err.headers?.get('x-upstream-marker')).toBe('kept');
+  });
+
+  it('answers 504 when the upstream does not answer within upstream.timeout', async () => {
+    const err = (await client.chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err.status).toBe(504);
+    expect(err.code).toBe('upstream_timeout');
+    expect(err.headers?.get('x-request-id')).toBeTruthy();
+  });
+
+  it('answers 502 in the OpenAI shape when the upstream is down, and skills keep working', async () => {
+    const port = await freePort();
+    process.env.PROXY_DOWN_KEY = KEY;
+    await h.load({ 'down.yaml': proxyYaml('down', `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_DOWN_KEY}}]\nupstream:\n  baseURL: http://127.0.0.1:${port}/v1`) });
+    const r = await h.reconcile('down');
+    const c = new OpenAI({ apiKey: KEY, baseURL: `${String(r.observed.address)}/v1`, maxRetries: 0 });
+    const err = (await c.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err.status).toBe(502);
+    expect(err.code).toBe('upstream_unavailable');
+    expect((await c.models.list()).data.map((m) => m.id)).toEqual(['skill/deploy']);
+    const ok = await c.chat.completions.create({ model: 'skill/deploy', messages: [{ role: 'user', content: 'prod' }] });
+    expect(ok.choices[0]?.message.content?.trim()).toBe('deployed');
+  });
+
+  it('limits requests per key per minute with 429 and retry-after', async () => {
+    const addr = String((await h.reconcile('limited')).observed.address);
+    const c = new OpenAI({ apiKey: KEY, baseURL: `${addr}/v1`, maxRetries: 0 });
+    await c.models.list();
+    await c.models.list();
+    const err = (await c.models.list().catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(err.code).toBe('rate_limit_exceeded');
+    expect(Number(err.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // The limit is per Proxy and key: the main proxy still answers.
+    expect((await client.models.list()).data.length).toBe(2);
+  });
+
+  it('records upstream latency and streaming time to first byte', async () => {
+    const text = await h.metrics.metrics();
+    expect(text).toMatch(/caduceus_proxy_upstream_duration_seconds_count\{proxy="main",status="200"\} [1-9]/);
+    expect(text).toMatch(/caduceus_proxy_stream_first_byte_seconds_count\{proxy="main",target="upstream"\} [1-9]/);
+    expect(text).toMatch(/caduceus_proxy_requests_total\{proxy="main",model="slow",status="504"\} 1/);
+  });
+});

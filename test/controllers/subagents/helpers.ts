@@ -1,0 +1,142 @@
+// Shared set-up of the subagent tests: a configuration directory of real YAML loaded by
+// the real loader, a real SQLite state file, and the real execution registration composed
+// with the subagent one, exactly as `caduceus run` and `caduceus up` wire them.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { Registry } from 'prom-client';
+import { loadDirectory } from '../../../reconciler/loader.js';
+import { compose, lateBoundRunner, type Composition } from '../../../reconciler/compose.js';
+import { StateStore } from '../../../reconciler/state/store.js';
+import { RunStore } from '../../../reconciler/state/runs.js';
+import { silentLogger } from '../../../reconciler/log.js';
+import { keyOf, type ControllerDeps, type Resource, type ResourceKey, type Runner, type Snapshot } from '../../../reconciler/types.js';
+import { register as execution } from '../../../controllers/execution/index.js';
+import { register as subagents } from '../../../controllers/subagents/index.js';
+import { tempDir, writeFiles } from '../../helpers/git.js';
+
+export function doc(kind: string, name: string, spec: Record<string, unknown>): string {
+  return stringify({ apiVersion: 'caduceus.dev/v1', kind, metadata: { name }, spec });
+}
+
+export function runtimeYaml(spec: Record<string, unknown> = {}): string {
+  return doc('Runtime', 'default', spec);
+}
+
+export function taskYaml(name: string, spec: Record<string, unknown>): string {
+  return doc('Task', name, spec);
+}
+
+export function configDir(files: Record<string, string>): string {
+  const dir = tempDir('caduceus-subagents-config-');
+  writeFiles(dir, files);
+  return dir;
+}
+
+export async function loadSnapshot(dir: string): Promise<Snapshot> {
+  const { resources, findings } = await loadDirectory(dir);
+  const errors = findings.filter((f) => f.severity === 'error');
+  if (errors.length) throw new Error(`test configuration is invalid: ${errors.map((f) => `${f.file}:${f.line}:${f.column} ${f.message}`).join('; ')}`);
+  const map = new Map<ResourceKey, Resource>();
+  for (const r of resources) map.set(keyOf(r), r);
+  return { revision: `dir:${dir}`, resources: map };
+}
+
+export interface Harness {
+  runner: Runner;
+  runs: RunStore;
+  store: StateStore;
+  stateDir: string;
+  snapshot: Snapshot;
+  composition: Composition;
+  close(): Promise<void>;
+}
+
+/** Loads `files` (or an existing configuration directory) and composes execution + subagents over a fresh state directory. */
+export async function harness(files: Record<string, string> | string, edit?: (snap: Snapshot) => void): Promise<Harness> {
+  const dir = typeof files === 'string' ? files : configDir(files);
+  const snapshot = await loadSnapshot(dir);
+  edit?.(snapshot);
+  const stateDir = tempDir('caduceus-subagents-state-');
+  const store = new StateStore({ stateDir });
+  const { runner, provide } = lateBoundRunner();
+  const deps: ControllerDeps = { store, log: silentLogger, stateDir, snapshot: () => snapshot, runner, metrics: new Registry(), configDir: dir };
+  const composition = compose(deps, provide, [execution, subagents]);
+  return {
+    runner,
+    runs: new RunStore(store),
+    store,
+    stateDir,
+    snapshot,
+    composition,
+    close: async () => {
+      await composition.stop();
+      store.close();
+    },
+  };
+}
+
+/** The largest number of [start, end] intervals open at the same instant. */
+export function maxOverlap(intervals: Array<[number, number]>): number {
+  const events = intervals.flatMap(([s, e]) => [
+    [s, 1],
+    [e, -1],
+  ]) as Array<[number, number]>;
+  // Ends sort before starts at the same instant: touching intervals do not overlap.
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = 0;
+  let max = 0;
+  for (const [, d] of events) max = Math.max(max, (open += d));
+  return max;
+}
+
+/** A subtask command that prints its start and end time (ms) around a sleep. */
+export function timedSleep(seconds: number): string {
+  return `echo "start $(date +%s%3N)"; sleep ${seconds}; echo "end $(date +%s%3N)"`;
+}
+
+export function interval(output: string): [number, number] {
+  const s = /start (\d+)/.exec(output);
+  const e = /end (\d+)/.exec(output);
+  if (!s || !e) throw new Error(`no timestamps in output: ${output}`);
+  return [Number(s[1]), Number(e[1])];
+}
+
+/** True while the process runs; a zombie (dead, waiting for its reaper) counts as gone. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Docker with the sandbox image, or why not (tests skip outside CI and fail in CI). */
+export function dockerUnavailable(): string | undefined {
+  try {
+    execFileSync('docker', ['image', 'inspect', 'caduceus-sandbox:latest'], { stdio: 'ignore', timeout: 15_000 });
+    return undefined;
+  } catch {
+    return 'no Docker engine with caduceus-sandbox:latest (run test/env/ensure-docker.sh)';
+  }
+}
+
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() - start > timeoutMs) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
