@@ -3,7 +3,8 @@
 // One loopback upstream (a child process speaking Chat Completions, JSON and SSE) and the
 // proxy (another child process, the real controller reconciled from a loaded Proxy
 // resource). In the same run, for non-streaming and streaming requests:
-//   1. throughput with autocannon: the upstream directly vs through the proxy (ratio);
+//   1. throughput with autocannon: the upstream directly vs through the proxy (ratio), and
+//      a bare undici pass-through proxy as the floor any Node proxy starts from;
 //   2. sequential p50 latency over one keep-alive connection: added by the proxy;
 //   3. time to the first streamed byte: added by the proxy.
 // Results are appended to bench/RESULTS.md.
@@ -47,6 +48,11 @@ function runUpstream(): void {
         res.end('{"error":{"message":"bad key","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}');
         return;
       }
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-bench', object: 'model', created: 1700000000, owned_by: 'bench' }] }));
+        return;
+      }
       const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as { stream?: boolean; model?: string };
       if (body.model === 'gpt-bench-think') {
         setTimeout(() => reply(res, body.stream === true), THINK_MS);
@@ -74,14 +80,36 @@ function runUpstream(): void {
   server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port }));
 }
 
+// ---- child: a bare pass-through proxy, the floor any Node proxy starts from ----------------
+function runBareProxy(upstreamURL: string): void {
+  const u = new URL(upstreamURL);
+  const pool = new Pool(u.origin, { connections: 256 });
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(parts);
+      JSON.parse(body.toString('utf8'));
+      pool
+        .request({ method: 'POST', path: `${u.pathname}/chat/completions`, headers: { 'content-type': 'application/json', authorization: `Bearer ${UPSTREAM_KEY}` }, body })
+        .then(async (r) => {
+          const answer = Buffer.from(await r.body.arrayBuffer());
+          res.writeHead(r.statusCode, { 'content-type': 'application/json', 'content-length': answer.length });
+          res.end(answer);
+        })
+        .catch(() => res.destroy());
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.send?.({ address: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
+}
+
 // ---- child: the proxy ---------------------------------------------------------------------
 async function runProxy(upstreamURL: string): Promise<void> {
-  const [{ loadDirectory }, { register }, { StateStore }, { silentLogger }, { lateBoundRunner }, { Registry }] = await Promise.all([
+  const [{ loadDirectory }, { register }, { StateStore }, { silentLogger }, { Registry }] = await Promise.all([
     import('../reconciler/loader.js'),
     import('../controllers/proxy/index.js'),
     import('../reconciler/state/store.js'),
     import('../reconciler/log.js'),
-    import('../reconciler/compose.js'),
     import('prom-client'),
   ]);
   process.env.BENCH_PROXY_KEY = KEY;
@@ -107,7 +135,9 @@ spec:
   const { resources, findings } = await loadDirectory(dir);
   if (findings.some((f) => f.severity === 'error')) throw new Error(JSON.stringify(findings));
   const snapshot = { revision: 'bench', resources: new Map(resources.map((r) => [`${r.kind}/${r.metadata.name}`, r])) };
-  const { runner } = lateBoundRunner();
+  // Only upstream models are measured; compose.ts is not imported so no other controller loads.
+  const none = (): Promise<never> => Promise.reject(new Error('no runner in the proxy benchmark'));
+  const runner = { runSkill: none, runTask: none, exec: none };
   const reg = register({ store: new StateStore({ stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-proxy-state-')) }), log: silentLogger, stateDir: dir, snapshot: () => snapshot, runner, metrics: new Registry(), configDir: dir });
   const observed: Record<string, unknown> = {};
   const controller = reg.controllers[0];
@@ -189,6 +219,8 @@ async function main(): Promise<void> {
   const upstreamURL = `http://127.0.0.1:${String(up.msg.port)}/v1`;
   const px = await start(['proxy', upstreamURL]);
   const proxyURL = `${String(px.msg.address)}/v1`;
+  const bare = await start(['bare', upstreamURL]);
+  const bareURL = String(bare.msg.address);
   try {
     // Warm both paths before measuring.
     await sequential(upstreamURL, UPSTREAM_KEY, PLAIN, 300);
@@ -198,11 +230,12 @@ async function main(): Promise<void> {
     const proxied = await load(autocannon, proxyURL, KEY, PLAIN);
     const directS = await load(autocannon, upstreamURL, UPSTREAM_KEY, STREAM);
     const proxiedS = await load(autocannon, proxyURL, KEY, STREAM);
+    const bareP = await load(autocannon, bareURL, 'unused', PLAIN);
     const directT = await load(autocannon, upstreamURL, UPSTREAM_KEY, PLAIN_THINK);
     const proxiedT = await load(autocannon, proxyURL, KEY, PLAIN_THINK);
     const directTS = await load(autocannon, upstreamURL, UPSTREAM_KEY, STREAM_THINK);
     const proxiedTS = await load(autocannon, proxyURL, KEY, STREAM_THINK);
-    for (const r of [direct, proxied, directS, proxiedS, directT, proxiedT, directTS, proxiedTS]) if (r.errors > 0 || r.non2xx > 0) throw new Error(`load run had ${r.errors} errors, ${r.non2xx} non-2xx`);
+    for (const r of [direct, proxied, bareP, directS, proxiedS, directT, proxiedT, directTS, proxiedTS]) if (r.errors > 0 || r.non2xx > 0) throw new Error(`load run had ${r.errors} errors, ${r.non2xx} non-2xx`);
 
     const seqDirect = await sequential(upstreamURL, UPSTREAM_KEY, PLAIN, 2000);
     const seqProxied = await sequential(proxyURL, KEY, PLAIN, 2000);
@@ -228,6 +261,7 @@ async function main(): Promise<void> {
       '| measure | through the proxy | upstream directly | result | target |',
       '|---|---|---|---|---|',
       `| throughput, non-streaming, no-op upstream | ${Math.round(proxied.requests.average).toLocaleString('en')} req/s | ${Math.round(direct.requests.average).toLocaleString('en')} req/s | ratio ${f(ratio)} | ≥ 0.80 |`,
+      `| throughput, non-streaming, no-op upstream, bare 20-line undici pass-through proxy (no auth, metrics, ids) | ${Math.round(bareP.requests.average).toLocaleString('en')} req/s | ${Math.round(direct.requests.average).toLocaleString('en')} req/s | ratio ${f(bareP.requests.average / direct.requests.average)} (Caduceus/bare: ${f(proxied.requests.average / bareP.requests.average)}) | |`,
       `| throughput, streaming, no-op upstream | ${Math.round(proxiedS.requests.average).toLocaleString('en')} req/s | ${Math.round(directS.requests.average).toLocaleString('en')} req/s | ratio ${f(ratioS)} | ≥ 0.80 |`,
       `| throughput, non-streaming, ${THINK_MS} ms upstream | ${Math.round(proxiedT.requests.average).toLocaleString('en')} req/s | ${Math.round(directT.requests.average).toLocaleString('en')} req/s | ratio ${f(proxiedT.requests.average / directT.requests.average)} | ≥ 0.80 |`,
       `| throughput, streaming, ${THINK_MS} ms upstream | ${Math.round(proxiedTS.requests.average).toLocaleString('en')} req/s | ${Math.round(directTS.requests.average).toLocaleString('en')} req/s | ratio ${f(proxiedTS.requests.average / directTS.requests.average)} | ≥ 0.80 |`,
@@ -242,6 +276,7 @@ async function main(): Promise<void> {
   } finally {
     up.child.kill();
     px.child.kill();
+    bare.child.kill();
   }
 }
 
@@ -250,4 +285,5 @@ const role = process.argv[2];
 if (role) process.on('SIGTERM', () => process.exit(0));
 if (role === 'upstream') runUpstream();
 else if (role === 'proxy') await runProxy(process.argv[3] as string);
+else if (role === 'bare') runBareProxy(process.argv[3] as string);
 else await main();

@@ -143,8 +143,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
       }),
       log,
     });
-    await rec.requestSync();
+    // Starting the source first makes a missing repository, branch or path a startup
+    // error; the first sync then reads the revision it found.
     await source.start(() => void rec.requestSync());
+    await rec.requestSync();
     rec.start();
   } catch (err) {
     await source.stop().catch(() => undefined);

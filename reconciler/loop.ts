@@ -162,9 +162,12 @@ export class Reconciler {
 
     // After a restart every resource is reconciled: controllers hold in-memory state
     // (listeners, schedules) that a new process must rebuild.
+    // Keys of the previous revision that have not settled yet are carried over: one may be
+    // mid-reconcile with the older spec, which the new plan (made against the applied
+    // table) cannot see, e.g. a change reverted before it was applied.
     const keys = this.firstSync
       ? [...new Set([...map.keys(), ...p.entries.filter((e) => e.action === 'delete').map((e) => e.key)])]
-      : p.entries.filter((e) => e.action !== 'unchanged').map((e) => e.key);
+      : [...new Set([...p.entries.filter((e) => e.action !== 'unchanged').map((e) => e.key), ...this.pending])];
     this.firstSync = false;
     this.pending = new Set(keys);
     this.pendingRevision = revision;

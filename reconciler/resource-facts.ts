@@ -53,12 +53,35 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
   if (kind === 'Skill' && Array.isArray((value.spec as SkillSpec | undefined)?.aliases)) {
     (value.spec as SkillSpec).aliases.forEach((a, i) => typeof a === 'string' && facts.aliases.push({ name: a, pos: doc.locate(['spec', 'aliases', i]) }));
   }
-  if (!checked.valid) return facts;
   const { apiVersion, metadata, spec } = value;
-  facts.resource = { apiVersion, kind, metadata, spec, hash: resourceHash({ apiVersion, kind, metadata, spec }) };
+  if (checked.valid) facts.resource = { apiVersion, kind, metadata, spec, hash: resourceHash({ apiVersion, kind, metadata, spec }) };
+  // A document with schema errors still contributes its references when their shape allows,
+  // so its unknown skills or bad call parameters show up in the same run; its per-document
+  // findings are dropped (they would repeat the schema errors).
+  const local: FileFinding[] = [];
   const err = (path: (string | number)[], rule: string, message: string): void => {
-    findings.push({ ...doc.locate(path), severity: 'error', rule, message });
+    local.push({ ...doc.locate(path), severity: 'error', rule, message });
   };
+  try {
+    kindFacts(doc, kind, spec, facts, err);
+  } catch (e) {
+    if (checked.valid) throw e;
+    facts.calls = [];
+    facts.refs = [];
+    delete facts.concurrency;
+    return facts;
+  }
+  if (checked.valid) findings.push(...local);
+  else {
+    facts.calls = facts.calls.filter((c) => typeof c.target === 'string');
+    facts.refs = facts.refs.filter((r) => typeof r.name === 'string');
+    if (typeof facts.concurrency?.value !== 'number') delete facts.concurrency;
+    delete facts.runtimeMaximum;
+  }
+  return facts;
+}
+
+function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts, err: Err): void {
   switch (kind) {
     case 'Skill':
       skillFacts(doc, spec as SkillSpec, facts, err);
@@ -88,7 +111,6 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
       break;
     }
   }
-  return facts;
 }
 
 type Err = (path: (string | number)[], rule: string, message: string) => void;
@@ -184,10 +206,21 @@ export function resourceHash(value: unknown): string {
 }
 
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i]);
+    return out + ']';
   }
-  return JSON.stringify(value) ?? 'null';
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
+    first = false;
+  }
+  return out + '}';
 }

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { API_VERSION, KINDS, type Kind } from './types.js';
+import { DURATION_PATTERN } from './duration.js';
 import type { FileFinding, YamlDocument } from './yaml-documents.js';
 
 export const SCHEMA_FILES: Record<Kind, string> = {
@@ -35,7 +36,9 @@ let compiled: Map<Kind, Compiled> | undefined;
 
 function validators(): Map<Kind, Compiled> {
   if (compiled) return compiled;
-  const ajv = new Ajv2020({ strict: true, allErrors: true, useDefaults: true });
+  // Code optimisation halves compile time (paid by every CLI start) for no measurable
+  // difference in validation speed on documents this small.
+  const ajv = new Ajv2020({ strict: true, allErrors: true, useDefaults: true, code: { optimize: false } });
   const dir = schemasDir();
   compiled = new Map();
   for (const kind of KINDS) {
@@ -165,7 +168,7 @@ function describe(e: ErrorObject, root: JsonSchema): Described {
 
 const DNS_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 function patternMessage(pattern: string): string {
-  if (pattern.startsWith('^([0-9]+(ms|s|m|h|d))+$')) return 'must be a duration such as 500ms, 30s, 5m, 1h30m or 14d';
+  if (pattern === DURATION_PATTERN) return 'must be a duration such as 500ms, 30s, 5m, 1h30m or 14d';
   if (pattern === DNS_PATTERN) return 'must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit';
   if (pattern === '^https?://') return 'must be an http:// or https:// URL';
   return `must match the pattern ${pattern}`;

@@ -207,6 +207,8 @@ export interface CuratorSpec {
   };
   branchPrefix: string;
   labels: string[];
+  /** Most proposals one run makes (default 50); the rest wait for a later run. */
+  maxProposals?: number;
 }
 
 export interface SpecByKind {

@@ -1,8 +1,11 @@
 // First stage of loading: one file's bytes to YAML documents that keep their source
 // positions. Size, encoding, syntax, duplicate keys and alias bombs become findings here,
-// never exceptions, so one bad file cannot hide the errors of the others.
+// never exceptions, so one bad file cannot hide the errors of the others. Plain
+// configuration files take the fast reader (yaml-fast-path.ts); anything else, and every
+// error message, comes from the `yaml` library.
 
 import { isUtf8 } from 'node:buffer';
+import { parseFastPath } from './yaml-fast-path.js';
 import { Alias, LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit, type Document, type Node } from 'yaml';
 
 /** Files larger than this are refused unread: no configuration file needs more. */
@@ -37,7 +40,8 @@ export interface ParsedYaml {
   findings: FileFinding[];
 }
 
-export function parseYamlFile(bytes: Buffer): ParsedYaml {
+/** `fastPath: false` forces the `yaml` library (tests compare the two). */
+export function parseYamlFile(bytes: Buffer, opts: { fastPath?: boolean } = {}): ParsedYaml {
   const findings: FileFinding[] = [];
   if (bytes.length > MAX_FILE_BYTES) {
     findings.push({ line: 1, column: 1, severity: 'error', rule: 'file-too-large', message: `file is ${bytes.length} bytes, over the 1 MiB limit; split it into several files` });
@@ -49,12 +53,14 @@ export function parseYamlFile(bytes: Buffer): ParsedYaml {
     return { documents: [], findings };
   }
   const text = bytes.toString('utf8');
+  const fast = opts.fastPath === false ? undefined : parseFastPath(text);
+  if (fast) return { documents: fast, findings };
   const lineCounter = new LineCounter();
   const lc = (offset: number): LineCol => {
     const p = lineCounter.linePos(offset);
     return { line: p.line, column: p.col };
   };
-  const docs = withPlainEnv(() => parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: false }));
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: false });
   const documents: YamlDocument[] = [];
   if (!Array.isArray(docs)) return { documents, findings }; // an empty stream
   for (const doc of docs) {
@@ -77,22 +83,6 @@ export function parseYamlFile(bytes: Buffer): ParsedYaml {
     documents.push({ value, start, locate: (path, at = 'value') => locate(doc, path, at, lc) ?? start });
   }
   return { documents, findings };
-}
-
-/**
- * yaml's parser reads process.env.LOG_TOKENS for every token, and process.env is a slow
- * native accessor: a third of the parse time. During the synchronous parse (no other code
- * can run) a plain copy stands in for it; the real object is back before anything else runs.
- */
-function withPlainEnv<T>(fn: () => T): T {
-  const real = process.env;
-  // Only the two debug switches yaml reads are carried over.
-  process.env = { LOG_TOKENS: real.LOG_TOKENS, LOG_STREAM: real.LOG_STREAM };
-  try {
-    return fn();
-  } finally {
-    process.env = real;
-  }
 }
 
 function firstLine(message: string): string {
@@ -129,7 +119,8 @@ function locate(doc: Document, path: readonly (string | number)[], at: 'value' |
       break;
     }
     if (i === path.length - 1 && at === 'key' && isScalar(keyNode) && keyNode.range) return lc(keyNode.range[0]);
-    if (next === null || next === undefined || !(next as Node).range) {
+    const empty = isScalar(next) && next.value === null && next.range != null && next.range[0] === next.range[1];
+    if (next === null || next === undefined || !(next as Node).range || empty) {
       // `key:` with nothing after it: point at the key.
       if (isScalar(keyNode) && keyNode.range) best = keyNode;
       break;

@@ -106,7 +106,8 @@ class EditSession {
   absorb(keep: string, merged: string[]): void {
     const k = this.skill(keep);
     const ed = this.editor(k.source.file);
-    const doc = ed.findDoc('Skill', keep)?.doc;
+    const found = ed.findDoc('Skill', keep);
+    const doc = found?.doc;
     const spec = doc?.get('spec', true);
     if (!doc || !isMap(spec)) throw new Error(`${k.source.file}: Skill ${keep} has no spec mapping`);
     const aliases = new Set(k.spec.aliases ?? []);
@@ -127,9 +128,9 @@ class EditSession {
         newParams.push(p);
       }
     }
-    const seqIndent = ed.seqIndent();
-    appendOrAdd(ed, spec, 'aliases', newAliases, seqIndent);
+    const seqIndent = ed.seqIndent(found?.index);
     appendOrAdd(ed, spec, 'params', newParams, seqIndent);
+    appendOrAdd(ed, spec, 'aliases', newAliases, seqIndent);
   }
 
   private write(file: string, text: string): void {

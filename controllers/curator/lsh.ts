@@ -19,10 +19,9 @@ export function candidatePairs(signatures: readonly Uint32Array[], opts: LshOpti
   const pairs: Array<[number, number]> = [];
   const n = signatures.length;
   for (let b = 0; b < opts.bands; b++) {
-    const buckets = new Map<string, number[]>();
+    const buckets = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
-      const sig = signatures[i] as Uint32Array;
-      const key = Array.prototype.join.call(sig.subarray(b * opts.rows, (b + 1) * opts.rows), ',');
+      const key = bandKey(signatures[i] as Uint32Array, b * opts.rows, opts.rows);
       const bucket = buckets.get(key);
       if (bucket) bucket.push(i);
       else buckets.set(key, [i]);
@@ -43,4 +42,19 @@ export function candidatePairs(signatures: readonly Uint32Array[], opts: LshOpti
     }
   }
   return pairs;
+}
+
+/**
+ * One band's rows folded into a 52-bit number (two independent 32-bit mixes): a rare
+ * collision of different bands only adds a candidate, which the exact check then drops.
+ */
+function bandKey(sig: Uint32Array, from: number, rows: number): number {
+  let h1 = 0x9e3779b9;
+  let h2 = 0x85ebca6b;
+  for (let r = from; r < from + rows; r++) {
+    const x = sig[r] as number;
+    h1 = Math.imul(h1 ^ x, 0x01000193) >>> 0;
+    h2 = Math.imul((h2 + x) ^ (h2 >>> 15), 0x2c1b3c6d) >>> 0;
+  }
+  return h1 * 0x100000 + (h2 >>> 12);
 }

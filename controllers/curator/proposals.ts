@@ -12,6 +12,9 @@ import { candidatePairs } from './lsh.js';
 import type { Signals } from './signals.js';
 import type { Proposal, ProposalRecord, SkillSignal, SkippedProposal } from './types.js';
 
+/** Proposals one run makes when the spec does not say: a pull request stays reviewable. */
+export const DEFAULT_MAX_PROPOSALS = 50;
+
 /** A failure rate needs this many runs in the window before it is flagged. */
 export const MIN_RUNS_FOR_FAILURE_RATE = 3;
 
@@ -47,6 +50,7 @@ export function plan(input: PlanInput): Plan {
   if (spec.actions.includes('consolidate')) planConsolidations(input, out, involved);
   if (spec.actions.includes('prune')) planPrunes(input, out, involved);
   else markStale(input, out, involved);
+  capProposals(out, spec.maxProposals ?? DEFAULT_MAX_PROPOSALS);
   if (spec.actions.includes('update')) {
     for (const s of input.signals.skills) {
       if (s.runs >= MIN_RUNS_FOR_FAILURE_RATE && s.failureRate > spec.thresholds.failureRate) out.flagged.push(s);
@@ -149,7 +153,10 @@ function paramConflict(keep: Resource<'Skill'>['spec'], others: Array<Resource<'
 function planPrunes(input: PlanInput, out: Plan, involved: Set<string>): void {
   const pruneAfter = parseDuration(input.spec.thresholds.pruneAfter);
   const staleAfter = parseDuration(input.spec.thresholds.staleAfter);
-  for (const s of input.signals.skills) {
+  // Longest idle first, so a capped run proposes the clearest cases and re-runs agree.
+  const idleSince = (s: SkillSignal): number => s.lastUsed ?? s.firstSeen;
+  const order = [...input.signals.skills].sort((a, b) => idleSince(a) - idleSince(b) || (a.name < b.name ? -1 : 1));
+  for (const s of order) {
     if (involved.has(s.name)) continue;
     const idle = input.now - (s.lastUsed ?? s.firstSeen);
     if (idle < staleAfter) continue;
@@ -187,4 +194,13 @@ function markStale(input: PlanInput, out: Plan, involved: Set<string>): void {
   for (const s of input.signals.skills) {
     if (!involved.has(s.name) && input.now - (s.lastUsed ?? s.firstSeen) >= staleAfter) out.stale.push(s);
   }
+}
+
+/** Keeps the first `max` proposals (consolidations come first); the rest are skipped for this run. */
+function capProposals(out: Plan, max: number): void {
+  if (out.proposals.length <= max) return;
+  for (const p of out.proposals.slice(max)) {
+    out.skipped.push({ action: p.action, skills: p.skills, reason: `over maxProposals (${max}) for one run; proposed once earlier ones are reviewed` });
+  }
+  out.proposals.length = max;
 }

@@ -103,8 +103,9 @@ async function curate(env: CuratorEnv, opts: CuratorRunOptions, cstore: CuratorS
   const loaded = await loadTree(workspace.root, opts);
   report.curator = loaded.curator;
   t('load');
-  const forge = workspace.git ? makeForge(env, loaded.spec, workspace.git, cstore, loaded.curator) : undefined;
-  if (forge && workspace.git && !opts.dryRun) await refreshPrStates(cstore, forge, workspace.git, loaded.curator);
+  // A dry-run needs no forge (nor its token).
+  const forge = workspace.git && !opts.dryRun ? makeForge(env, loaded.spec, workspace.git, cstore, loaded.curator) : undefined;
+  if (forge && workspace.git) await refreshPrStates(cstore, forge, workspace.git, loaded.curator);
   t('forge-state');
   const signals = await gatherSignals(env, loaded, workspace.root, now);
   t('signals');
@@ -114,7 +115,7 @@ async function curate(env: CuratorEnv, opts: CuratorRunOptions, cstore: CuratorS
   const applied = applyAll(loaded, signals, decided.proposals);
   report.proposals = decided.proposals.map((p) => ({ id: p.id, action: p.action, skills: p.skills, title: p.title, files: p.files }));
   t('edit');
-  if (!(await validateResult(loaded, report))) return;
+  if (!(await validateResult(loaded, decided.proposals, report))) return;
   t('validate');
   if (decided.proposals.length === 0) {
     report.outcome = opts.dryRun ? 'dry-run' : 'nothing';
@@ -200,7 +201,8 @@ async function refreshPrStates(cstore: CuratorStore, forge: Forge, git: GitWork,
   for (const [branch, recs] of byBranch) {
     const first = recs[0] as ProposalRecord;
     const known: PullRequest | undefined = first.prNumber ? { number: first.prNumber, url: first.prUrl ?? '', state: 'open', branch, title: '' } : await forge.findPr(branch, git.tracked);
-    const state = known ? await forge.getPrState(known) : 'closed';
+    // No pull request yet but the branch is there: the last run pushed and could not open one.
+    const state = known ? await forge.getPrState(known) : (await git.remoteSha(branch)) ? 'open' : 'closed';
     if (state !== 'open') cstore.setProposalState(recs.map((r) => r.id), state);
   }
 }
@@ -239,8 +241,18 @@ function applyAll(loaded: Loaded, signals: Signals, proposals: Proposal[]): Appl
 }
 
 /** The edited tree must load without errors; otherwise nothing is committed or pushed. */
-async function validateResult(loaded: Loaded, report: CuratorReport): Promise<boolean> {
-  const errors = (await loaded.loader.load(loaded.tree.sourceFiles())).findings.filter((f) => f.severity === 'error');
+async function validateResult(loaded: Loaded, proposals: Proposal[], report: CuratorReport): Promise<boolean> {
+  const result = await loaded.loader.load(loaded.tree.sourceFiles());
+  const errors = result.findings.filter((f) => f.severity === 'error');
+  // Retired skills must really be gone: an archive folder the loader reads would keep them.
+  const retired = new Set(proposals.flatMap((p) => (p.action === 'prune' ? p.skills : p.action === 'consolidate' ? p.skills.slice(1) : [])));
+  const lingering = result.resources.filter((r) => r.kind === 'Skill' && retired.has(r.metadata.name));
+  if (errors.length === 0 && lingering.length > 0) {
+    report.outcome = 'invalid';
+    report.findings = lingering.map((r) => `${r.source.file}:${r.source.line}:${r.source.column}  Skill/${r.metadata.name} would still be loaded after archiving`);
+    report.message = `archiveDir "${loaded.spec.archiveDir}" is read by the loader, so archived skills would stay active; use "archive" (or a dot-folder); nothing was pushed`;
+    return false;
+  }
   if (errors.length === 0) return true;
   const before = new Set(loaded.findings.filter((f) => f.severity === 'error').map((f) => `${f.file}:${f.rule}:${f.message}`));
   const introduced = errors.filter((f) => !before.has(`${f.file}:${f.rule}:${f.message}`));
@@ -310,6 +322,8 @@ async function publishPr(forge: Forge, git: GitWork, cstore: CuratorStore, loade
   const body = prBody({ proposals: decided.proposals, stale: decided.stale, flagged: decided.flagged, thresholds: loaded.spec.thresholds, revision: report.revision });
   const bodyHash = createHash('sha256').update(PR_TITLE + '\0' + body).digest('hex');
   const last = cstore.lastReport(loaded.curator);
+  // Recorded before talking to the forge, so a failing forge leaves the branch known as ours.
+  await recordProposals(git, cstore, loaded, applied, branch, undefined, now);
   let pr = await forge.findPr(branch, git.tracked);
   if (pr && pr.state === 'open') {
     if (report.outcome !== 'unchanged' || last?.prBodyHash !== bodyHash || last?.branch !== branch) await forge.updatePr(pr, { title: PR_TITLE, body });
@@ -323,7 +337,7 @@ async function publishPr(forge: Forge, git: GitWork, cstore: CuratorStore, loade
   await recordProposals(git, cstore, loaded, applied, branch, pr, now);
 }
 
-async function recordProposals(git: GitWork, cstore: CuratorStore, loaded: Loaded, applied: Applied[], branch: string, pr: PullRequest, now: number): Promise<void> {
+async function recordProposals(git: GitWork, cstore: CuratorStore, loaded: Loaded, applied: Applied[], branch: string, pr: PullRequest | undefined, now: number): Promise<void> {
   const commits = await git.commitsSince(await git.trackedTip(), await git.head());
   const current = new Set(applied.map((a) => a.proposal.id));
   const existing = new Map(cstore.proposals({ curator: loaded.curator }).map((p) => [p.id, p]));
@@ -340,8 +354,8 @@ async function recordProposals(git: GitWork, cstore: CuratorStore, loaded: Loade
       state: 'open',
       branch,
       commit,
-      prNumber: pr.number || null,
-      prUrl: pr.url || null,
+      prNumber: pr?.number || null,
+      prUrl: pr?.url || null,
       title: p.title,
       evidence: { ...p.evidence, lines: p.evidenceLines },
       files: p.files,

@@ -114,9 +114,12 @@ export class YamlEditor {
     return text.endsWith('\n') ? text : text + '\n';
   }
 
-  /** The indentation of block sequences in this file relative to their key (0 or 2). */
-  seqIndent(): number {
-    const m = /^( *)[A-Za-z_][\w-]*:[ \t]*\r?\n( *)- /m.exec(this.text);
+  /** How far block sequences are indented under their key in one document (else the file): 0 or 2. */
+  seqIndent(docIndex?: number): number {
+    const doc = docIndex === undefined ? undefined : this.docs[docIndex];
+    const text = doc ? this.text.slice(doc.range[0], doc.range[2]) : this.text;
+    const m = /^( *)[A-Za-z_][\w-]*:[ \t]*\r?\n( *)- /m.exec(text);
+    if (!m && doc) return this.seqIndent();
     return m ? Math.max(0, (m[2] as string).length - (m[1] as string).length) : 2;
   }
 
@@ -126,7 +129,8 @@ export class YamlEditor {
 
   /** The edited text. Splices must not overlap. */
   result(): string {
-    const sorted = [...this.splices].sort((a, b) => b.start - a.start || b.end - a.end);
+    // From the end backwards; inserts at one spot go in the order they were made.
+    const sorted = this.splices.map((s, i) => ({ ...s, i })).sort((a, b) => b.start - a.start || b.end - a.end || b.i - a.i);
     let out = this.text;
     let floor = Infinity;
     for (const s of sorted) {

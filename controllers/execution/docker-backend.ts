@@ -128,6 +128,8 @@ export class DockerBackend implements Backend {
         if (spec.timeoutMs !== undefined) timer = setTimeout(() => resolve('timedOut'), spec.timeoutMs);
         onAbort = () => resolve('cancelled');
         spec.signal?.addEventListener('abort', onAbort, { once: true });
+        // An abort that came while the container was being created fired before the listener.
+        if (spec.signal?.aborted) resolve('cancelled');
       });
       // Waiting is set up before the start, so a fast exit cannot be missed (as the docker CLI does).
       const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;

@@ -12,11 +12,14 @@ export function runFileStep(step: FileStep, scope: Scope, workspace: string, out
   const path = resolveInWorkspace(workspace, rel, 'file.path');
   if (step.action === 'read') return readTail(path, outputLimitBytes);
   const content = interpolate(step.content ?? '', scope, (s) => s, 'file.content');
-  mkdirSync(dirname(path), { recursive: true });
+  const firstNewDir = mkdirSync(dirname(path), { recursive: true });
   if (step.action === 'write') writeFileSync(path, content);
   else appendFileSync(path, content);
   // A container user (docker mode) must be able to change what the host wrote.
-  if (shareMode) chmodSync(path, 0o666);
+  if (shareMode) {
+    chmodSync(path, 0o666);
+    if (firstNewDir) openUp(firstNewDir, dirname(path));
+  }
   return content;
 }
 
@@ -31,5 +34,13 @@ function readTail(path: string, limit: number): string {
     return buf.toString('utf8');
   } finally {
     closeSync(fd);
+  }
+}
+
+/** chmod 0777 on every directory from `from` down to `to`, all created by this step. */
+function openUp(from: string, to: string): void {
+  for (let d = to; d.length >= from.length; d = dirname(d)) {
+    chmodSync(d, 0o777);
+    if (d === from) break;
   }
 }

@@ -15,6 +15,8 @@ import { effectiveIsolation, effectiveRuntime } from './runtime-config.js';
 import { createWorkspace, removeWorkspace, shareWorkspaceWith, sweepWorkspaces } from './workspace.js';
 import { createRuntimeController } from './runtime-controller.js';
 import { createSkillController } from './skill-controller.js';
+import { executionMetrics } from './metrics.js';
+import type { Backend } from './backend.js';
 
 export function register(deps: ControllerDeps): Registration {
   const log = deps.log.child({ component: 'execution' });
@@ -25,7 +27,9 @@ export function register(deps: ControllerDeps): Registration {
   });
   // dockerode only connects on the first call, so constructing it costs nothing.
   const docker = new DockerBackend({ log, ...(deps.configDir ? { configDir: deps.configDir } : {}) });
-  const engine = new SkillEngine({ snapshot: deps.snapshot, runs: new RunStore(deps.store), stateDir: deps.stateDir, backends: { local, docker }, log });
+  const metrics = executionMetrics(deps.metrics);
+  const backends = { local: measured('local', local, metrics), docker: measured('docker', docker, metrics) };
+  const engine = new SkillEngine({ snapshot: deps.snapshot, runs: new RunStore(deps.store), stateDir: deps.stateDir, backends, log });
 
   sweepWorkspaces(deps.stateDir);
   collectLeftovers(docker, log);
@@ -39,7 +43,7 @@ export function register(deps: ControllerDeps): Registration {
     try {
       if (iso.mode === 'docker') shareWorkspaceWith(workspace, iso.user);
       const onProgress = opts.onProgress;
-      result = await (iso.mode === 'docker' ? docker : local).run(
+      result = await backends[iso.mode].run(
         {
           runId,
           command: req.command,
@@ -61,7 +65,14 @@ export function register(deps: ControllerDeps): Registration {
 
   return {
     controllers: [createRuntimeController(() => docker), createSkillController(() => docker)],
-    runner: { runSkill: (name, params, opts) => engine.run(name, params, opts), exec },
+    runner: {
+      runSkill: async (name, params, opts) => {
+        const r = await engine.run(name, params, opts);
+        metrics.skillRuns.inc({ skill: r.skill, status: r.status });
+        return r;
+      },
+      exec,
+    },
     stop: () => docker.stop(),
   };
 }
@@ -73,4 +84,21 @@ function collectLeftovers(docker: DockerBackend, log: ControllerDeps['log']): vo
     (n) => n > 0 && log.info('collected leftover containers', { removed: n }),
     (err: unknown) => log.debug('container GC skipped', { error: errorMessage(err) }),
   );
+}
+
+/** Counts every process a backend runs, whoever asked for it (exec or a skill step). */
+function measured(mode: 'local' | 'docker', backend: Backend, m: ReturnType<typeof executionMetrics>): Backend {
+  return {
+    run: async (spec, iso) => {
+      try {
+        const r = await backend.run(spec, iso);
+        m.processes.inc({ mode, status: r.status });
+        m.processSeconds.observe({ mode }, r.durationMs / 1000);
+        return r;
+      } catch (err) {
+        m.processes.inc({ mode, status: 'error' });
+        throw err;
+      }
+    },
+  };
 }

@@ -63,14 +63,23 @@ export class LocalBackend implements Backend {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let ending: 'timedOut' | 'cancelled' | undefined;
-      let killTimer: NodeJS.Timeout | undefined;
+      let terminating = false;
       let spawnError: Error | undefined;
 
+      // SIGTERM to the whole group now, SIGKILL to whatever is left after the grace period.
+      // The SIGKILL timer outlives 'close' on purpose: a child that ignores SIGTERM and
+      // closed its pipes would otherwise survive the run.
+      const terminate = (): void => {
+        if (terminating || child.pid === undefined) return;
+        terminating = true;
+        const pid = child.pid;
+        killGroup(pid, 'SIGTERM');
+        setTimeout(() => killGroup(pid, 'SIGKILL'), grace).unref();
+      };
       const stop = (why: 'timedOut' | 'cancelled'): void => {
-        if (ending || child.pid === undefined) return;
+        if (ending) return;
         ending = why;
-        killGroup(child.pid, 'SIGTERM');
-        killTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), grace);
+        terminate();
       };
       const timer = spec.timeoutMs !== undefined ? setTimeout(() => stop('timedOut'), spec.timeoutMs) : undefined;
       const onAbort = (): void => stop('cancelled');
@@ -88,20 +97,19 @@ export class LocalBackend implements Backend {
       // The shell is done: whatever it left running in its group goes too, otherwise a
       // background child would outlive the run and keep the output pipes open.
       child.on('exit', () => {
-        if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+        terminate();
         // A process that left the group (setsid) may still hold the pipes: stop reading.
         setTimeout(() => {
           child.stdout.destroy();
           child.stderr.destroy();
-        }, grace).unref();
+        }, grace + 500).unref();
       });
       child.on('close', (code, signal) => {
         if (timer) clearTimeout(timer);
-        if (killTimer) clearTimeout(killTimer);
         spec.signal?.removeEventListener('abort', onAbort);
         for (const l of lines ?? []) l.flush();
         if (spawnError) out.push(`\ncaduceus: could not start /bin/sh: ${spawnError.message}\n`);
-        const exitCode = code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null);
+        const exitCode = spawnError ? null : (code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null));
         resolvePromise({
           status: ending ?? (code === 0 ? 'succeeded' : 'failed'),
           exitCode,

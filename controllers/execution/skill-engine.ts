@@ -42,6 +42,20 @@ interface CallFrame {
   deadline: number;
 }
 
+/** One skill run as its steps see it. */
+interface SkillRunContext {
+  runId: string;
+  skill: string;
+  values: Record<string, ParamValue>;
+  iso: EffectiveIsolation;
+  workspace: string;
+  /** Epoch ms by which the whole skill (and its caller's budget) must end. */
+  deadline: number;
+  depth: number;
+  opts: RunOptions;
+  outputLimitBytes: number;
+}
+
 export function findSkill(snap: Snapshot, nameOrAlias: string): Resource<'Skill'> | undefined {
   return getResource(snap, 'Skill', nameOrAlias) ?? resourcesOfKind(snap, 'Skill').find((s) => (s.spec.aliases ?? []).includes(nameOrAlias));
 }
@@ -136,17 +150,7 @@ export class SkillEngine {
 
   private async runSteps(
     steps: readonly SkillStep[],
-    run: {
-      runId: string;
-      skill: string;
-      values: Record<string, ParamValue>;
-      iso: EffectiveIsolation;
-      workspace: string;
-      deadline: number;
-      depth: number;
-      opts: RunOptions;
-      outputLimitBytes: number;
-    },
+    run: SkillRunContext,
   ): Promise<Pick<SkillRunResult, 'status' | 'steps' | 'output' | 'error'>> {
     const results: StepResult[] = [];
     const scope: Scope = { params: run.values, steps: {} };
@@ -190,16 +194,7 @@ export class SkillEngine {
     step: SkillStep,
     kind: StepResult['kind'],
     scope: Scope,
-    run: {
-      runId: string;
-      skill: string;
-      iso: EffectiveIsolation;
-      workspace: string;
-      deadline: number;
-      depth: number;
-      opts: RunOptions;
-      outputLimitBytes: number;
-    },
+    run: SkillRunContext,
     timeoutMs: number,
   ): Promise<Omit<StepResult, 'index' | 'kind' | 'id'>> {
     const t0 = performance.now();

@@ -2,7 +2,7 @@
 // keeps file steps inside them. A workspace is removed when its run succeeds and kept
 // when it fails (for inspection); kept ones older than a day are swept at start-up.
 
-import { chmodSync, chownSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, lstatSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, realpathSync, rmdirSync, rmSync, statSync, lstatSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep, dirname } from 'node:path';
 import { CaduceusError } from '../../reconciler/errors.js';
 
@@ -34,6 +34,13 @@ export function shareWorkspaceWith(dir: string, user: string): void {
 
 /** Best effort: a container user may have left files this process cannot delete (non-root). */
 export function removeWorkspace(dir: string): boolean {
+  try {
+    // Most trivial runs leave the workspace empty: rmdir is much cheaper than a recursive walk.
+    rmdirSync(dir);
+    return true;
+  } catch {
+    // Not empty (or gone): fall through to the recursive removal.
+  }
   try {
     rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
     return true;

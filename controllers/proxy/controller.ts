@@ -68,38 +68,21 @@ export class ProxyController implements Controller {
     const spec = (desired as Resource<'Proxy'>).spec;
     const inst = this.instance(name, spec);
 
-    if (!isLoopback(spec.bind) && !spec.tls && !spec.allowPublicBind) {
-      return this.failClosed(ctx, inst, 'PublicBindWithoutTLS', `bind ${spec.bind} is not loopback and no tls is set: configure spec.tls, or set allowPublicBind: true to serve plain HTTP on purpose`);
-    }
-    let keys: KeyEntry[];
-    let upstreamKey: string | undefined;
-    try {
-      keys = this.resolveKeys(spec);
-      upstreamKey = spec.upstream?.apiKey ? resolveSecret(spec.upstream.apiKey, this.secretOpts()) : undefined;
-    } catch (err) {
-      if (err instanceof CaduceusError && err.code === 'SecretUnset') {
-        return this.failClosed(ctx, inst, 'SecretUnset', `${err.describe()}; the proxy serves nothing until every key reference is set`);
-      }
-      throw err;
-    }
-    if (keys.length === 0) return this.failClosed(ctx, inst, 'KeysUnset', 'spec.keys is empty: add at least one key reference; the proxy has no unauthenticated mode');
+    const inputs = this.readInputs(spec);
+    if ('reason' in inputs) return this.failClosed(ctx, inst, inputs.reason, inputs.message);
+    const { keys, upstreamKey, tls } = inputs;
 
-    let tls: TlsMaterial | undefined;
-    try {
-      tls = spec.tls ? readTls(spec.tls, this.deps.configDir) : undefined;
-    } catch (err) {
-      return this.failClosed(ctx, inst, 'TLSFileUnreadable', errorMessage(err));
-    }
-
-    const upstream = await this.syncUpstream(inst, spec, upstreamKey);
+    const upstream = this.syncUpstream(inst, spec, upstreamKey);
     this.rotateKeys(ctx, inst, keys);
     inst.limiter.setLimit(spec.limits.requestsPerMinute);
     inst.state = { name, spec, keys, upstream };
 
     const bound = await this.ensureListener(ctx, inst, spec, tls);
     if (!bound.ok) {
-      ctx.setCondition('Ready', 'False', bound.reason, bound.message);
-      ctx.setObserved({ address: null, listening: false });
+      // A move that cannot bind leaves the previous listener serving: say so rather than hide it.
+      const previous = inst.listener?.listening ? inst.listener.url(spec.bind) : null;
+      ctx.setCondition('Ready', 'False', bound.reason, previous ? `${bound.message}; still serving the previous address ${previous}` : bound.message);
+      ctx.setObserved({ address: previous, listening: previous !== null });
       return { requeueAfter: this.portRetryMs };
     }
     const address = bound.listener.url(spec.bind);
@@ -115,6 +98,33 @@ export class ProxyController implements Controller {
     });
     ctx.setCondition('Ready', 'True', 'Listening', `serving ${address} with ${keys.length} key(s)${spec.upstream ? `, forwarding other models to ${safeURL(spec.upstream.baseURL)}` : ''}`);
     return { requeueAfter: this.resyncMs };
+  }
+
+  /**
+   * Everything the spec refers to outside git, checked before anything serves: the bind
+   * policy, every key reference (fail closed on one unset), the upstream key, TLS files.
+   */
+  private readInputs(spec: ProxySpec): { keys: KeyEntry[]; upstreamKey: string | undefined; tls: TlsMaterial | undefined } | { reason: string; message: string } {
+    if (!isLoopback(spec.bind) && !spec.tls && !spec.allowPublicBind) {
+      return { reason: 'PublicBindWithoutTLS', message: `bind ${spec.bind} is not loopback and no tls is set: configure spec.tls, or set allowPublicBind: true to serve plain HTTP on purpose` };
+    }
+    if (spec.keys.length === 0) return { reason: 'KeysUnset', message: 'spec.keys is empty: add at least one key reference; the proxy has no unauthenticated mode' };
+    let keys: KeyEntry[];
+    let upstreamKey: string | undefined;
+    try {
+      keys = spec.keys.map((ref, i) => keyEntry(ref, resolveSecret(ref, this.secretOpts()), i));
+      upstreamKey = spec.upstream?.apiKey ? resolveSecret(spec.upstream.apiKey, this.secretOpts()) : undefined;
+    } catch (err) {
+      if (err instanceof CaduceusError && err.code === 'SecretUnset') {
+        return { reason: 'SecretUnset', message: `${err.describe()}; the proxy serves nothing until every key reference is set` };
+      }
+      throw err;
+    }
+    try {
+      return { keys, upstreamKey, tls: spec.tls ? readTls(spec.tls, this.deps.configDir) : undefined };
+    } catch (err) {
+      return { reason: 'TLSFileUnreadable', message: errorMessage(err) };
+    }
   }
 
   /** The live listener of a Proxy (tests and `proxy test` reach it through status instead). */
@@ -154,10 +164,6 @@ export class ProxyController implements Controller {
     return this.deps.configDir ? { baseDir: this.deps.configDir } : {};
   }
 
-  private resolveKeys(spec: ProxySpec): KeyEntry[] {
-    return spec.keys.map((ref, i) => keyEntry(ref, resolveSecret(ref, this.secretOpts()), i));
-  }
-
   private rotateKeys(ctx: ReconcileContext, inst: Instance, keys: KeyEntry[]): void {
     const digest = keys.map((k) => k.digest.toString('hex')).join(',');
     if (inst.keysDigest !== undefined && inst.keysDigest !== digest) {
@@ -166,7 +172,7 @@ export class ProxyController implements Controller {
     inst.keysDigest = digest;
   }
 
-  private async syncUpstream(inst: Instance, spec: ProxySpec, apiKey: string | undefined): Promise<Upstream | undefined> {
+  private syncUpstream(inst: Instance, spec: ProxySpec, apiKey: string | undefined): Upstream | undefined {
     const current = inst.state?.upstream;
     const want = spec.upstream;
     if (current && want && current.baseURL === want.baseURL) {

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerToken, matchKey } from './auth.js';
-import { ProxyHttpError, invalidKey, rateLimited, routeNotFound, sendError } from './openai-errors.js';
+import { ProxyHttpError, badRequest, invalidKey, rateLimited, routeNotFound, sendError } from './openai-errors.js';
 import type { ProxyEnv, ProxyState, RequestInfo } from './context.js';
 import { listModels, retrieveModel } from './routes/models.js';
 import { chatCompletions } from './routes/chat-completions.js';
@@ -58,7 +58,13 @@ async function handle(env: ProxyEnv, state: ProxyState | undefined, req: Incomin
   }
   if (req.method === 'GET' && path.startsWith('/v1/models/')) {
     info.route = 'models';
-    return retrieveModel(env, state, res, info, decodeURIComponent(path.slice('/v1/models/'.length)));
+    let id: string;
+    try {
+      id = decodeURIComponent(path.slice('/v1/models/'.length));
+    } catch {
+      throw badRequest('the model id in the URL is not valid percent-encoding', 'model', 'invalid_model_id');
+    }
+    return retrieveModel(env, state, res, info, id);
   }
   if (req.method === 'POST' && path === '/v1/chat/completions') {
     info.route = 'chat_completions';

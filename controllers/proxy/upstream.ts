@@ -4,6 +4,7 @@
 
 import { Pool, errors as undiciErrors } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { EventEmitter } from 'node:events';
 import { ProxyHttpError, upstreamTimeout, upstreamUnavailable } from './openai-errors.js';
 import type { Logger } from '../../reconciler/types.js';
 
@@ -37,7 +38,7 @@ export class Upstream {
   }
 
   /** Sends one request; maps timeouts to 504 and connection failures to 502. */
-  async request(opts: { method: 'GET' | 'POST'; path: string; body?: Buffer | string; requestId: string; accept?: string; signal?: AbortSignal }): Promise<Dispatcher.ResponseData> {
+  async request(opts: { method: 'GET' | 'POST'; path: string; body?: Buffer | string; requestId: string; accept?: string; signal?: AbortSignal | EventEmitter }): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { accept: opts.accept ?? 'application/json', 'x-request-id': opts.requestId };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (this.authorization) headers.authorization = this.authorization;

@@ -47,7 +47,7 @@ export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
       resolve(ok);
     };
     const onAbort = (): void => done(false);
-    const timer = setTimeout(() => done(true), ms);
+    const timer = setTimeout(() => done(true), Math.min(ms, 2_147_483_647));
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -59,7 +59,7 @@ export const PROMPT_NOT_SUPPORTED =
  * Admits and starts a run of `task`. Throws QueueFull (synchronously, nothing recorded)
  * when its waiting subtasks would exceed the Runtime's queue limit.
  */
-export function admitTask(deps: TaskRunDeps, task: Resource<'Task'>, snapshot: Snapshot, opts: RunOptions & { runId?: string }): AdmittedRun {
+export function admitTask(deps: TaskRunDeps, task: Resource<'Task'>, snapshot: Snapshot, opts: RunOptions): AdmittedRun {
   const name = task.metadata.name;
   const settings = taskSettings(task.spec, runtimeOf(snapshot)?.spec);
   const subtasks = task.spec.subtasks;
@@ -74,7 +74,6 @@ export function admitTask(deps: TaskRunDeps, task: Resource<'Task'>, snapshot: S
       trigger: opts.trigger.source,
       startedAt,
       ...(opts.trigger.actor ? { actor: opts.trigger.actor } : {}),
-      ...(opts.runId ? { id: opts.runId } : {}),
     });
   } catch (err) {
     reservation.releaseAll();
@@ -90,7 +89,7 @@ export function admitTask(deps: TaskRunDeps, task: Resource<'Task'>, snapshot: S
   else opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const timer = setTimeout(() => {
     if (!abort.signal.aborted) abort.abort(new Stop('timedOut', `task timed out after ${formatDuration(settings.timeoutMs)}`));
-  }, settings.timeoutMs);
+  }, timerMs(settings.timeoutMs));
 
   const run = new TaskRun(deps, task, settings, runId, abort.signal, opts);
   for (const st of subtasks) run.progress({ subtask: st.name, state: 'queued' });
@@ -173,7 +172,7 @@ class TaskRun {
     let timedOut = false;
     // Exec enforces its own timeout (and reports timedOut); this timer is the bound for
     // skills, and a fallback for exec should a backend overrun.
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), ac.abort()), st.skill !== undefined ? timeoutMs : timeoutMs + 2000);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), ac.abort()), timerMs(st.skill !== undefined ? timeoutMs : timeoutMs + 2000));
     const trigger = { source: `task:${this.task.metadata.name}`, ...(this.opts.trigger.actor ? { actor: this.opts.trigger.actor } : {}) };
     try {
       if (st.skill !== undefined) {
@@ -181,9 +180,13 @@ class TaskRun {
           trigger,
           signal: ac.signal,
           parentRunId: this.runId,
-          onProgress: (p) => {
-            if (p.state === 'running' || p.state === 'failed') this.progress({ subtask: st.name, state: 'running', attempt, message: `${p.subtask ?? 'step'} ${p.state}${p.message ? `: ${p.message}` : ''}` });
-          },
+          ...(this.opts.onProgress
+            ? {
+                onProgress: (p: RunProgress) => {
+                  if (p.state === 'running' || p.state === 'failed') this.progress({ subtask: st.name, state: 'running', attempt, message: `${p.subtask ?? 'step'} ${p.state}${p.message ? `: ${p.message}` : ''}` });
+                },
+              }
+            : {}),
         });
         if (timedOut && r.status === 'cancelled') return { status: 'timedOut', output: r.output, error: `timed out after ${formatDuration(timeoutMs ?? 0)}` };
         return { status: r.status, output: r.output, ...(r.error !== undefined ? { error: r.error } : {}) };
@@ -198,8 +201,9 @@ class TaskRun {
         {
           trigger,
           signal: ac.signal,
-          // The latest output line is the subtask's live progress message.
-          onProgress: (p) => p.message && this.progress({ subtask: st.name, state: 'running', attempt, message: p.message }),
+          // The latest output line is the subtask's live progress message (only split
+          // into lines when someone is watching).
+          ...(this.opts.onProgress ? { onProgress: (p: RunProgress) => p.message && this.progress({ subtask: st.name, state: 'running', attempt, message: p.message }) } : {}),
         },
       );
       const status = timedOut && r.status === 'cancelled' ? 'timedOut' : r.status;
@@ -248,6 +252,11 @@ class TaskRun {
     this.log.info('task run finished', { status: runStatus, durationMs, attempts });
     return report;
   }
+}
+
+/** setTimeout fires at once beyond 2^31-1 ms; a longer timeout (say 30d) waits that long instead. */
+export function timerMs(ms: number): number {
+  return Math.min(ms, 2_147_483_647);
 }
 
 function lastLine(output: string): string {

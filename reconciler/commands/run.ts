@@ -3,6 +3,7 @@
 // SIGINT/SIGTERM cancel the run; backends remove its processes and containers first.
 
 import { resolve } from 'node:path';
+import { userInfo } from 'node:os';
 import { Registry } from 'prom-client';
 import { parse, runCommand, UsageError } from './args.js';
 import { progressView } from './run-progress.js';
@@ -102,7 +103,7 @@ async function runNow(req: RunRequest): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const view = progressView(process.stderr);
-  const opts = { trigger: { source: 'cli', actor: `user:${process.env.USER ?? 'unknown'}` }, signal: abort.signal, onProgress: view.onProgress };
+  const opts = { trigger: { source: 'cli', actor: `user:${localUser()}` }, signal: abort.signal, onProgress: view.onProgress };
   try {
     const result = req.what === 'task' ? await runner.runTask(req.name, opts) : await runner.runSkill(req.name, req.params, opts);
     view.stop();
@@ -118,6 +119,15 @@ async function runNow(req: RunRequest): Promise<number> {
     store.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+function localUser(): string {
+  try {
+    return process.env.USER ?? userInfo().username;
+  } catch {
+    // No passwd entry for this uid (some containers).
+    return String(process.getuid?.() ?? 'unknown');
   }
 }
 

@@ -80,7 +80,8 @@ export function main(argv: string[]): Promise<number> {
       ...(v.interval !== undefined ? { interval: parseDuration(v.interval) } : {}),
       ...(v.resync !== undefined ? { resyncMs: parseDuration(v.resync) } : {}),
     });
-    log.info('caduceus is up', { url: app.url, repo, path: path ?? '.', stateDir: v['state-dir'] ?? '.caduceus' });
+    // The source's own view of the repository: a URL's credentials are redacted there.
+    log.info('caduceus is up', { url: app.url, repo: app.source.status().repo, path: path ?? '.', stateDir: v['state-dir'] ?? '.caduceus' });
     return new Promise<number>((resolveExit) => {
       let stopping = false;
       const exit = (code: number): void => {

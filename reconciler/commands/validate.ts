@@ -19,6 +19,7 @@ where the curator keeps pruned skills.
   --format text    one line per finding and a summary (default)
   --format json    a JSON array of {file, line, column, severity, rule, message}
   --format github  ::error annotations for GitHub Actions (paths relative to the current directory)
+  --json           same as --format json
 
 Exit status: 0 no errors, 1 errors found, 2 usage error or unreadable directory.`;
 

@@ -2,8 +2,8 @@
 // sub-directory the user pointed at when that is inside the work tree. Errors say
 // which path is wrong and what to do.
 
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { CaduceusError } from '../errors.js';
 import { gitClient, gitMessage } from './git-cli.js';
@@ -35,4 +35,38 @@ export async function openLocalRepo(repo: string): Promise<LocalRepo> {
   }
   const [bare, gitDir, commonDir, prefix] = out.split('\n');
   return { git, dir, bare: bare === 'true', gitDir: gitDir ?? '', commonDir: commonDir ?? gitDir ?? '', prefix: bare === 'true' ? '' : (prefix ?? '') };
+}
+
+const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/**
+ * Reads where `ref` (HEAD or refs/heads/NAME) points straight from the ref files, without
+ * starting git: the ref watcher fires on every commit and this is on its fast path.
+ * Returns undefined whenever the layout is not the plain files one (reftable, a symbolic
+ * ref chain, a missing ref); the caller then asks git.
+ */
+export function readRefFile(r: Pick<LocalRepo, 'gitDir' | 'commonDir'>, ref: string): string | undefined {
+  try {
+    let name = ref;
+    if (ref === 'HEAD') {
+      const head = readFileSync(join(r.gitDir, 'HEAD'), 'utf8').trim();
+      if (SHA.test(head)) return head;
+      if (!head.startsWith('ref: refs/heads/')) return undefined;
+      name = head.slice(5);
+    }
+    if (!name.startsWith('refs/heads/')) return undefined;
+    try {
+      const loose = readFileSync(join(r.commonDir, name), 'utf8').trim();
+      return SHA.test(loose) ? loose : undefined;
+    } catch {
+      // Not loose: look in packed-refs (`<sha> <name>` lines; `^<sha>` peels tags).
+    }
+    for (const line of readFileSync(join(r.commonDir, 'packed-refs'), 'utf8').split('\n')) {
+      const sp = line.indexOf(' ');
+      if (sp > 0 && line.slice(sp + 1) === name && SHA.test(line.slice(0, sp))) return line.slice(0, sp);
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  }
 }

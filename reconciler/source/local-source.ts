@@ -2,12 +2,14 @@
 // to), read from git objects. A chokidar watch on the ref directories reports a commit
 // within milliseconds; a slow poll backs it up in case a file event is ever missed.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../types.js';
 import { CaduceusError, errorMessage } from '../errors.js';
 import { BlobReader } from './blob-reader.js';
-import { openLocalRepo, type LocalRepo } from './local-repo.js';
+import { openLocalRepo, readRefFile, type LocalRepo } from './local-repo.js';
 import { watchRefs, type RefWatcher } from './ref-watcher.js';
-import { normalizeSubPath, readTree, resolveCommit } from './tree-reader.js';
+import { normalizeSubPath, readTree, readTreeSince, resolveCommit } from './tree-reader.js';
 import type { Revision, Source, SourceStatus } from './source-types.js';
 
 /** Safety poll: the ref watcher is the fast path, this only heals a missed event. */
@@ -34,6 +36,15 @@ function missingRevision(r: LocalRepo, rev: string, what: string): CaduceusError
   });
 }
 
+function headBranch(r: LocalRepo): string | undefined {
+  try {
+    const head = readFileSync(join(r.gitDir, 'HEAD'), 'utf8').trim();
+    return head.startsWith('ref: refs/heads/') ? head.slice('ref: refs/heads/'.length) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class LocalSource implements Source {
   private repo: LocalRepo | undefined;
   private blobs: BlobReader | undefined;
@@ -42,6 +53,8 @@ export class LocalSource implements Source {
   private watcher: RefWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The branch HEAD names when no --branch is given, for status. */
+  private headBranch: string | undefined;
 
   constructor(private readonly opts: LocalSourceOptions) {
     this.subPath = normalizeSubPath(opts.path);
@@ -62,11 +75,14 @@ export class LocalSource implements Source {
 
   async current(): Promise<Revision> {
     const { repo, blobs } = await this.open();
-    const sha = await resolveCommit(repo.git, this.ref());
+    if (!this.opts.branch) this.headBranch = headBranch(repo);
+    const sha = readRefFile(repo, this.ref()) ?? (await resolveCommit(repo.git, this.ref()));
     if (!sha) throw missingRevision(repo, this.ref(), 'branch');
     // Same commit, same files: the loop compares ids and stops there.
     if (this.last?.id === sha) return this.last;
-    this.last = { id: sha, files: await readTree(repo.git, blobs, sha, normalizeSubPath(repo.prefix + this.subPath)) };
+    const sub = normalizeSubPath(repo.prefix + this.subPath);
+    const files = this.last ? await readTreeSince(repo.git, blobs, this.last, sha, sub) : await readTree(repo.git, blobs, sha, sub);
+    this.last = { id: sha, files };
     return this.last;
   }
 
@@ -97,7 +113,7 @@ export class LocalSource implements Source {
     return {
       mode: 'local',
       repo: this.repo?.dir ?? this.opts.repo,
-      ...(this.opts.branch ? { branch: this.opts.branch } : {}),
+      ...(this.opts.branch ?? this.headBranch ? { branch: this.opts.branch ?? this.headBranch } : {}),
       ...(this.subPath ? { path: this.subPath } : {}),
       fetchErrors: 0,
       ...(this.last ? { revision: this.last.id } : {}),

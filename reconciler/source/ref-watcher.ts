@@ -24,8 +24,22 @@ function ready(w: FSWatcher): Promise<void> {
   });
 }
 
-/** Calls onChange (synchronously, per file event) when HEAD, packed-refs or a branch ref changes. */
+/**
+ * chokidar drops a second `change` of one file within 50 ms of the first (its throttle has
+ * no trailing call), so two quick commits would show only the first. Every event is
+ * therefore followed by one more check this much later, which sees the final state.
+ */
+const TRAILING_CHECK_MS = 100;
+
+/** Calls onChange on each change of HEAD, packed-refs or a branch ref, and once more shortly after. */
 export async function watchRefs(dirs: RefDirs, onChange: (file: string) => void, onError: (err: unknown) => void): Promise<RefWatcher> {
+  let trailing: NodeJS.Timeout | undefined;
+  const changed = (path: string): void => {
+    onChange(path);
+    if (trailing) clearTimeout(trailing);
+    trailing = setTimeout(() => onChange(path), TRAILING_CHECK_MS);
+    trailing.unref();
+  };
   const roots = [...new Set([dirs.gitDir, dirs.commonDir])];
   const top = watch(roots, {
     ignoreInitial: true,
@@ -38,9 +52,14 @@ export async function watchRefs(dirs: RefDirs, onChange: (file: string) => void,
   });
   const watchers = [top, heads];
   for (const w of watchers) {
-    w.on('all', (_event, path) => onChange(path));
+    w.on('all', (_event, path) => changed(path));
     w.on('error', onError);
   }
   await Promise.all(watchers.map(ready));
-  return { close: async () => void (await Promise.all(watchers.map((w) => w.close()))) };
+  return {
+    close: async () => {
+      if (trailing) clearTimeout(trailing);
+      await Promise.all(watchers.map((w) => w.close()));
+    },
+  };
 }

@@ -12,7 +12,7 @@ import type { Logger } from '../types.js';
 import { CaduceusError, errorMessage } from '../errors.js';
 import { BlobReader } from './blob-reader.js';
 import { gitClient, gitError, gitMessage, redactUrl } from './git-cli.js';
-import { normalizeSubPath, readTree, resolveCommit } from './tree-reader.js';
+import { normalizeSubPath, readTree, readTreeSince, resolveCommit } from './tree-reader.js';
 import type { Revision, Source, SourceStatus } from './source-types.js';
 
 const TIP = 'refs/caduceus/tip';
@@ -161,7 +161,9 @@ export class RemoteSource implements Source {
     }
     const tip = this.tip as string;
     if (this.last?.id === tip) return this.last;
-    this.last = { id: tip, files: await readTree(git, this.blobs as BlobReader, tip, this.subPath) };
+    const blobs = this.blobs as BlobReader;
+    const files = this.last ? await readTreeSince(git, blobs, this.last, tip, this.subPath) : await readTree(git, blobs, tip, this.subPath);
+    this.last = { id: tip, files };
     return this.last;
   }
 

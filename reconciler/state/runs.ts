@@ -24,6 +24,8 @@ export const RUNS_MIGRATIONS = [
    );
    CREATE INDEX runs_by_name ON runs (kind, name, started_at);
    CREATE INDEX runs_by_start ON runs (started_at);`,
+  // Covers skillUsage() so usage over a million runs is read from the index alone (the curator).
+  `CREATE INDEX runs_usage ON runs (kind, name, version, started_at, status);`,
 ];
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'timedOut' | 'cancelled' | 'skipped';

@@ -113,6 +113,51 @@ describe('reconciler end to end (local repository)', () => {
     expect(app.core.events({ object: 'Skill/bad' }).map((e) => e.reason)).toContain('ReconcileFailed');
   });
 
+  it('converges on a revert that lands while the reverted change is still being applied', async () => {
+    const world = new Map<string, string>();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let slowStarted = false;
+    const slow = (): Registration => ({
+      controllers: [
+        {
+          kind: 'Skill',
+          reconcile: async (ctx, desired) => {
+            const run = (desired?.spec as { steps: Array<{ run: string }> } | undefined)?.steps[0]?.run ?? '(pruned)';
+            if (run === 'echo slow') {
+              slowStarted = true;
+              await gate;
+            }
+            world.set(ctx.key, run);
+          },
+        },
+      ],
+    });
+    const repo = makeRepo({ 'skills/a.yaml': skillYaml('a') });
+    const app = await start({ repo, stateDir: tempDir(), registrations: [slow] });
+    await app.waitForRevision(git(repo, 'rev-parse', 'HEAD'));
+    writeFiles(repo, { 'skills/a.yaml': skillYaml('a', 'echo slow') });
+    commitAll(repo, 'slow change');
+    await eventually(() => expect(slowStarted).toBe(true));
+    writeFiles(repo, { 'skills/a.yaml': skillYaml('a') });
+    const reverted = commitAll(repo, 'revert');
+    await eventually(() => expect(app.core.sourceState().lastAttemptedRevision).toBe(reverted));
+    release();
+    await app.waitForRevision(reverted);
+    expect(world.get('Skill/a')).toBe('echo a');
+    expect(app.core.appliedResource('Skill/a')?.spec).toMatchObject({ steps: [{ run: 'echo a' }] });
+  });
+
+  it('applies uncommitted edits in --worktree dev mode', async () => {
+    const repo = makeRepo({ 'cfg/skills/a.yaml': skillYaml('a') });
+    const app = await start({ repo, path: 'cfg', worktree: true, stateDir: tempDir() });
+    await eventually(() => expect(app.reconciler.ready()).toBe(true));
+    writeFiles(repo, { 'cfg/skills/b.yaml': skillYaml('b') });
+    await eventually(() => expect(app.core.status('Skill/b')?.lastAppliedRevision).toMatch(/^worktree:/));
+    expect(app.source.status()).toMatchObject({ mode: 'worktree', path: 'cfg' });
+    expect(git(repo, 'status', '--porcelain')).toContain('cfg/skills/b.yaml');
+  });
+
   it('serves health, readiness and Prometheus metrics', async () => {
     const repo = makeRepo({ 'skills/a.yaml': skillYaml('a') });
     const app = await start({ repo, stateDir: tempDir() });

@@ -2,15 +2,19 @@
 // its ref watcher, a bare remote mirrored over file://, and the --worktree dev mode.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSource, readRevision, type Source } from '../../reconciler/source/git-source.js';
 import { RemoteSource, mirrorDir } from '../../reconciler/source/remote-source.js';
 import { blobSha } from '../../reconciler/source/worktree-source.js';
+import { BlobReader } from '../../reconciler/source/blob-reader.js';
 import { silentLogger } from '../../reconciler/log.js';
 import { CaduceusError } from '../../reconciler/errors.js';
-import { commitAll, git, makeRemote, makeRepo, removeFiles, tempDir, writeFiles } from '../helpers/git.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { commitAll, git, GIT_ENV, makeRemote, makeRepo, removeFiles, tempDir, writeFiles } from '../helpers/git.js';
 
+const execFileAsync = promisify(execFile);
 const sources: Source[] = [];
 afterEach(async () => {
   for (const s of sources.splice(0)) await s.stop();
@@ -55,7 +59,51 @@ describe('local repository source', () => {
     // The safety poll runs every 30 s: seeing the commit within 5 s proves the watcher.
     await until(async () => changes > 0 && (await src.current()).id === head, 5000, 'the new commit');
     expect(await contents(src)).toEqual({ 'a.yaml': 'a: 1\n', 'b.yaml': 'b: 2\n' });
-    expect(src.status()).toMatchObject({ mode: 'local', fetchErrors: 0, revision: head });
+    expect(src.status()).toMatchObject({ mode: 'local', branch: 'main', fetchErrors: 0, revision: head });
+  });
+
+  it('sees the last of several commits made in quick succession', async () => {
+    const repo = makeRepo({ 'a.yaml': 'a: 0\n' });
+    const src = local(repo);
+    await src.current();
+    // What the source says each time the watcher calls: nothing else reads it here.
+    const seen: string[] = [];
+    await src.start(() => void src.current().then((r) => seen.push(r.id)));
+    // Asynchronous commits leave the event loop free between them, as a script's would.
+    for (let i = 1; i <= 8; i++) {
+      writeFiles(repo, { 'a.yaml': `a: ${i}\n` });
+      await execFileAsync('git', ['commit', '-q', '-am', `quick ${i}`], { cwd: repo, env: GIT_ENV });
+    }
+    const head = git(repo, 'rev-parse', 'HEAD');
+    await until(() => seen.includes(head), 5000, 'the last quick commit');
+  });
+
+  it('follows a bare repository on disk that is pushed to', async () => {
+    const { bare, clone } = makeRemote({ 'a.yaml': 'a: 1\n' });
+    const src = local(bare);
+    let changes = 0;
+    await src.start(() => changes++);
+    writeFiles(clone, { 'a.yaml': 'a: 2\n' });
+    const head = commitAll(clone, 'pushed');
+    git(clone, 'push', '-q', 'origin', 'main');
+    await until(async () => changes > 0 && (await src.current()).id === head, 5000, 'the pushed commit');
+    expect(await contents(src)).toEqual({ 'a.yaml': 'a: 2\n' });
+  });
+
+  it('follows the branch checked out in a linked worktree (git worktree add)', async () => {
+    const repo = makeRepo({ 'a.yaml': 'a: 1\n' });
+    const wt = join(tempDir(), 'wt');
+    git(repo, 'worktree', 'add', '-q', '-b', 'feature', wt);
+    const src = local(wt);
+    let changes = 0;
+    await src.start(() => changes++);
+    expect(src.status().branch).toBe('feature');
+    writeFiles(wt, { 'a.yaml': 'a: feature\n' });
+    const head = commitAll(wt, 'on feature');
+    await until(async () => changes > 0 && (await src.current()).id === head, 5000, 'the worktree commit');
+    writeFiles(repo, { 'a.yaml': 'a: main\n' });
+    commitAll(repo, 'on main');
+    expect((await src.current()).id).toBe(head);
   });
 
   it('reads only *.yaml and *.yml under the sub-path, with paths relative to it', async () => {
@@ -139,6 +187,31 @@ describe('local repository source', () => {
     expect(after.get('b.yaml')).toBe(git(repo, 'rev-parse', 'HEAD:b.yaml'));
   });
 
+  it('lists the same files incrementally (diff against the last commit) as from scratch', async () => {
+    const repo = makeRepo({ 'cfg/a.yaml': 'a: 1\n', 'cfg/b.yml': 'b: 1\n', 'cfg/deep/c.yaml': 'c: 1\n', 'cfg2/x.yaml': 'x: 1\n', 'top.yaml': 't: 1\n' });
+    const src = local(repo, { path: 'cfg' });
+    await src.current();
+    const steps: Array<() => void> = [
+      () => writeFiles(repo, { 'cfg/a.yaml': 'a: 2\n', 'cfg/new.yaml': 'n: 1\n', 'cfg/readme.md': 'no\n' }),
+      () => removeFiles(repo, 'cfg/b.yml', 'cfg/deep'),
+      () => writeFiles(repo, { 'cfg2/x.yaml': 'x: 2\n', 'top.yaml': 't: 2\n', 'cfg/0-first.yaml': 'f: 1\n' }),
+      () => {
+        removeFiles(repo, 'cfg/new.yaml');
+        symlinkSync('a.yaml', join(repo, 'cfg', 'link.yaml')); // a symlink is not read, even to YAML
+      },
+    ];
+    for (const step of steps) {
+      step();
+      const head = commitAll(repo, 'step');
+      const incremental = await src.current();
+      const full = await readRevision(repo, head, 'cfg');
+      expect(incremental.id).toBe(head);
+      expect(incremental.files.map((f) => [f.path, f.id])).toEqual(full.files.map((f) => [f.path, f.id]));
+    }
+    expect(git(repo, 'ls-tree', 'HEAD', 'cfg/link.yaml')).toMatch(/^120000 /);
+    expect((await src.current()).files.map((f) => f.path)).toEqual(['0-first.yaml', 'a.yaml']);
+  });
+
   it('reads the commit, never uncommitted edits of the working tree', async () => {
     const repo = makeRepo({ 'a.yaml': 'a: committed\n' });
     writeFiles(repo, { 'a.yaml': 'a: half-edited\n', 'new.yaml': 'n: 1\n' });
@@ -162,6 +235,27 @@ describe('local repository source', () => {
     expect((await rev.files[0]?.read())?.toString()).toBe('a: 1\n');
     expect((await readRevision(repo, first.slice(0, 10))).files.map((f) => f.path)).toEqual(['c/a.yaml']);
     await expect(readRevision(repo, 'no-such-rev')).rejects.toMatchObject({ code: 'GitRevisionNotFound' });
+  });
+});
+
+describe('blob reader (one git cat-file --batch process)', () => {
+  it('answers many concurrent reads in order, reports a missing object and keeps going', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 200; i++) files[`f${i}.yaml`] = `n: ${i}\n${'x'.repeat(i * 97)}\n`;
+    files['big.yaml'] = 'y'.repeat(3 * 1024 * 1024);
+    const repo = makeRepo(files);
+    const reader = new BlobReader(repo);
+    try {
+      const names = Object.keys(files);
+      const shas = names.map((n) => git(repo, 'rev-parse', `HEAD:${n}`));
+      const missing = reader.read('0'.repeat(40)).catch((e: unknown) => e);
+      const all = await Promise.all(shas.map((sha) => reader.read(sha)));
+      expect(all.map((b) => b.toString())).toEqual(names.map((n) => files[n]));
+      expect(await missing).toMatchObject({ code: 'GitObjectMissing' });
+      expect((await reader.read(shas[1] as string)).toString()).toBe(files['f1.yaml']);
+    } finally {
+      reader.close();
+    }
   });
 });
 

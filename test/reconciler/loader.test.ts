@@ -279,6 +279,29 @@ spec:
     expect(two.findings.map(at)).toEqual(['r2.yaml:4:9 multiple-runtimes']);
   });
 
+  it('reports clashing aliases, duplicate parameters and step ids, and a default of the wrong type', async () => {
+    const a = skill('a', '  aliases: [shared]\n');
+    const b = skill(
+      'b',
+      '  aliases: [shared, a]\n  params:\n    - {name: n, type: number, default: "ten"}\n    - {name: n}\n',
+      '    - {id: out, run: echo}\n    - {id: OUT, run: echo}\n',
+    );
+    const { findings } = await load({ 'a.yaml': a, 'b.yaml': b });
+    expect(findings.map(at)).toEqual([
+      'b.yaml:8:13 duplicate-alias',
+      'b.yaml:8:21 duplicate-alias',
+      'b.yaml:10:40 param-type',
+      'b.yaml:11:14 duplicate-param',
+      'b.yaml:14:12 duplicate-step-id',
+    ]);
+  });
+
+  it('turns a file that cannot be read into a finding', async () => {
+    const broken: SourceFile = { path: 'gone.yaml', id: 'x', read: async () => Promise.reject(new Error('EACCES: permission denied')) };
+    const { findings } = await new Loader().load([broken, ...sources({ 'ok.yaml': skill('ok') })]);
+    expect(findings.map(at)).toEqual(['gone.yaml:1:1 unreadable']);
+  });
+
   it('refuses a public proxy bind without tls unless allowPublicBind is set', async () => {
     const proxy = (extra: string): string => `apiVersion: caduceus.dev/v1\nkind: Proxy\nmetadata:\n  name: p\nspec:\n  bind: 0.0.0.0\n  keys: [{valueFrom: {env: KEY}}]\n${extra}`;
     expect((await load({ 'p.yaml': proxy('') })).findings.map(at)).toEqual(['p.yaml:6:9 public-bind']);
@@ -288,7 +311,7 @@ spec:
 });
 
 describe('a revision with many errors', () => {
-  it('reports every error in one run, sorted by file, line and column', async () => {
+  it('reports every error in one run, references of invalid documents included, sorted by file, line and column', async () => {
     const text = `apiVersion: caduceus.dev/v1
 kind: Skill
 metadata:
@@ -327,7 +350,9 @@ spec:
       'multi.yaml:6:12 schema',
       'multi.yaml:8:3 schema',
       'multi.yaml:10:7 schema',
+      'multi.yaml:12:21 unknown-skill',
       'multi.yaml:19:12 schema',
+      'multi.yaml:22:14 unknown-skill',
       'multi.yaml:31:14 unknown-skill',
     ]);
     const sorted = [...findings].sort((x, y) => x.file.localeCompare(y.file) || x.line - y.line || x.column - y.column);

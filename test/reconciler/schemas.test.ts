@@ -10,6 +10,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import ts from 'typescript';
 import { KINDS, type Kind } from '../../reconciler/types.js';
 import { SCHEMA_FILES } from '../../reconciler/schema-check.js';
+import { DURATION_PATTERN } from '../../reconciler/duration.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 type Json = Record<string, unknown>;
@@ -161,6 +162,19 @@ describe('resource schemas', () => {
       branchPrefix: 'curator',
       labels: ['curator'],
     });
+  });
+
+  it('writes every duration with the pattern parseDuration understands', () => {
+    const found: string[] = [];
+    const walk = (node: unknown): void => {
+      if (node === null || typeof node !== 'object') return;
+      const n = node as Json;
+      if (typeof n.pattern === 'string' && n.pattern.includes('ms|s|m|h|d')) found.push(n.pattern);
+      for (const v of Object.values(n)) walk(v);
+    };
+    for (const kind of KINDS) walk(schemaOf(kind));
+    expect(found.length).toBeGreaterThan(10);
+    expect(new Set(found)).toEqual(new Set([DURATION_PATTERN]));
   });
 
   it('rejects a literal where a secret reference belongs, in every kind that holds one', () => {

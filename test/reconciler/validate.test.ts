@@ -65,11 +65,12 @@ describe('caduceus validate', () => {
     expect(lines).toEqual([
       'proxy.yaml:6:10  error  spec.keys[0]: a secret may not be written in the repository; use valueFrom: {env: NAME} or valueFrom: {file: PATH}  (literal-secret)',
       'tasks/review.yaml:7:3  error  spec: unknown property "colour" (allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation)  (schema)',
-      '2 error(s), 0 warning(s) in 2 file(s)',
+      'tasks/review.yaml:10:14  error  subtask "greet" calls skill "goodbye", which is not defined  (unknown-skill)',
+      '3 error(s), 0 warning(s) in 2 file(s)',
     ]);
   });
 
-  it('reports cross-reference errors once the schema errors are fixed', () => {
+  it('reports cross-reference errors of a file without schema errors', () => {
     const dir = repoWith({ 'skills/hello.yaml': GOOD, 'tasks/review.yaml': BAD_TASK.replace('  colour: red\n', '') });
     const r = validate([dir]);
     expect(r.code).toBe(1);
@@ -81,11 +82,12 @@ describe('caduceus validate', () => {
     const r = validate(['--format', 'json', dir]);
     expect(r.code).toBe(1);
     const findings = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
-    expect(findings.map((f) => Object.keys(f))).toEqual([
-      ['file', 'line', 'column', 'severity', 'rule', 'message'],
-      ['file', 'line', 'column', 'severity', 'rule', 'message'],
+    for (const f of findings) expect(Object.keys(f)).toEqual(['file', 'line', 'column', 'severity', 'rule', 'message']);
+    expect(findings.map((f) => `${f.file}:${f.line}:${f.column} ${f.severity} ${f.rule}`)).toEqual([
+      'proxy.yaml:6:10 error literal-secret',
+      'tasks/review.yaml:7:3 error schema',
+      'tasks/review.yaml:10:14 error unknown-skill',
     ]);
-    expect(findings.map((f) => `${f.file}:${f.line}:${f.column} ${f.severity} ${f.rule}`)).toEqual(['proxy.yaml:6:10 error literal-secret', 'tasks/review.yaml:7:3 error schema']);
   });
 
   it('writes GitHub annotations with paths relative to the current directory', () => {

@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { EventEmitter } from 'node:events';
 import type { ProxyEnv, ProxyState, RequestInfo } from '../context.js';
 import type { ChatRequest } from './chat-completions.js';
 import type { Upstream } from '../upstream.js';
@@ -34,19 +35,29 @@ function outgoingBody(env: ProxyEnv, state: ProxyState, chat: ChatRequest): Buff
 }
 
 export async function forwardCompletion(env: ProxyEnv, state: ProxyState, upstream: Upstream, chat: ChatRequest, res: ServerResponse, info: RequestInfo): Promise<void> {
-  const abort = new AbortController();
+  // undici takes an EventEmitter as a signal: cheaper per request than an AbortController.
+  const cancel = new EventEmitter();
+  let cancelled = false;
   res.once('close', () => {
-    if (!res.writableFinished) abort.abort();
+    if (res.writableFinished) return;
+    cancelled = true;
+    cancel.emit('abort');
   });
   const sent = performance.now();
-  const answer = await upstream.request({
-    method: 'POST',
-    path: '/chat/completions',
-    body: outgoingBody(env, state, chat),
-    requestId: info.id,
-    accept: chat.stream ? 'text/event-stream' : 'application/json',
-    signal: abort.signal,
-  });
+  let answer: Awaited<ReturnType<Upstream['request']>>;
+  try {
+    answer = await upstream.request({
+      method: 'POST',
+      path: '/chat/completions',
+      body: outgoingBody(env, state, chat),
+      requestId: info.id,
+      accept: chat.stream ? 'text/event-stream' : 'application/json',
+      signal: cancel,
+    });
+  } catch (err) {
+    if (cancelled) return;
+    throw err;
+  }
   env.metrics.upstreamLatency.observe({ proxy: state.name, status: String(answer.statusCode) }, (performance.now() - sent) / 1000);
   const headers = responseHeaders(answer.headers);
   const length = Number(answer.headers['content-length']);
@@ -56,7 +67,7 @@ export async function forwardCompletion(env: ProxyEnv, state: ProxyState, upstre
     try {
       body = Buffer.from(await answer.body.arrayBuffer());
     } catch (err) {
-      if (abort.signal.aborted) return;
+      if (cancelled) return;
       throw upstream.mapError(err);
     }
     res.writeHead(answer.statusCode, headers);
@@ -71,7 +82,7 @@ export async function forwardCompletion(env: ProxyEnv, state: ProxyState, upstre
     await piped;
   } catch (err) {
     // Headers are out: all we can do is cut the stream so the client sees it incomplete.
-    if (!abort.signal.aborted) env.log.warn('upstream stream broke', { requestId: info.id, error: err instanceof Error ? err.message : String(err) });
+    if (!cancelled) env.log.warn('upstream stream broke', { requestId: info.id, error: err instanceof Error ? err.message : String(err) });
     res.destroy();
   }
 }

@@ -4,7 +4,7 @@ import { CuratorStore } from '../../../controllers/curator/store.js';
 import { DEFAULT_CURATOR_SPEC } from '../../../controllers/curator/defaults.js';
 import type { CuratorSpec } from '../../../reconciler/specs.js';
 import { git } from '../../helpers/git.js';
-import { makeFixture, usualRuns, type Fixture } from './fixtures.js';
+import { FILES, makeFixture, usualRuns, type Fixture } from './fixtures.js';
 import { startForgeServer, type ForgeServer, type Recorded } from './forge-server.js';
 
 /** Enough of GitHub's pulls API to hold pull requests between runs. */
@@ -83,6 +83,41 @@ describe('curator run with the GitHub forge', () => {
     expect(third.outcome).toBe('nothing');
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /repos/acme/config/pulls/1']);
     expect(third.skipped.filter((s) => s.reason.includes('closed without merging in PR #1'))).toHaveLength(2);
+    expect(gh.pulls).toHaveLength(1);
+  });
+
+  it('updates its open pull request when the branch is rebuilt, and recovers from a forge outage after pushing', async () => {
+    const gh = fakeGitHub();
+    let down = true;
+    const server: ForgeServer = await startForgeServer((r) => (down && r.method === 'POST' ? { status: 502, body: { message: 'Bad Gateway' } } : gh.handler(r)));
+    const f: Fixture = makeFixture();
+    cleanup.push(() => server.close(), () => f.store.close());
+    usualRuns(f.runs);
+    const spec: CuratorSpec = { ...DEFAULT_CURATOR_SPEC, forge: { type: 'github', url: server.url, repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_GH_TOKEN' } } } };
+    const env = { ...f.env, env: { CURATOR_GH_TOKEN: 'ghp_test' } };
+
+    const first = await runCurator(env, { spec });
+    expect(first.outcome).toBe('failed');
+    expect(first.message).toMatch(/POST .*\/repos\/acme\/config\/pulls answered 502/);
+    const branch = first.branch as string;
+    expect(git(f.bare, 'rev-list', '--count', `main..${branch}`)).toBe('2');
+
+    down = false;
+    server.requests.length = 0;
+    const second = await runCurator(env, { spec });
+    expect(second.branch).toBe(branch);
+    expect(second.pr?.number).toBe(1);
+    expect(server.requests.map((r) => `${r.method} ${r.path}`).filter((x) => x.startsWith('POST'))).toEqual(['POST /repos/acme/config/pulls', 'POST /repos/acme/config/issues/1/labels']);
+
+    f.pushMain({ 'config/skills/old-report.yaml': FILES['config/skills/old-report.yaml']!.replace('0.1.0', '0.2.0') }, 'touch old-report');
+    server.requests.length = 0;
+    const third = await runCurator(env, { spec });
+    expect(third.outcome).toBe('proposed');
+    expect(third.branch).toBe(branch);
+    const patch = server.requests.find((r) => r.method === 'PATCH');
+    expect(patch?.path).toBe('/repos/acme/config/pulls/1');
+    expect((patch?.body as { body: string }).body).toContain(third.revision.slice(0, 12));
+    expect(server.requests.some((r) => r.method === 'POST')).toBe(false);
     expect(gh.pulls).toHaveLength(1);
   });
 

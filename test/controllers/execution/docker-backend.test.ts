@@ -170,6 +170,8 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
           params: [{ name: 'who', type: 'string', required: true }],
           steps: [
             { file: { path: 'in.txt', action: 'write', content: 'from host\n' } },
+            { file: { path: 'made/by/host/x.txt', action: 'write', content: 'x' } },
+            { run: 'echo y > made/by/host/y.txt && echo > made/z.txt' },
             { id: 'greet', run: 'echo "$(cat $CADUCEUS_CONFIG_DIR/greeting) $PARAM_WHO"; cat in.txt; echo container >> in.txt' },
             { file: { path: 'in.txt', action: 'read' } },
             { run: 'echo "[$STEP_GREET_OUTPUT]" | head -1' },
@@ -180,8 +182,8 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     );
     const r = await h.runner.runSkill('boxed', { who: '$(id -u); rm -rf /workspace' }, cli);
     expect(r.status).toBe('succeeded');
-    expect(r.steps[1]?.outputTail).toBe('hello $(id -u); rm -rf /workspace\nfrom host\n');
-    expect(r.steps[2]?.outputTail).toBe('from host\ncontainer\n');
+    expect(r.steps[3]?.outputTail).toBe('hello $(id -u); rm -rf /workspace\nfrom host\n');
+    expect(r.steps[4]?.outputTail).toBe('from host\ncontainer\n');
     expect(r.output.trim()).toBe('[hello $(id -u); rm -rf /workspace');
     rmSync(configDir, { recursive: true, force: true });
   });

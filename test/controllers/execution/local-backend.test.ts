@@ -38,6 +38,15 @@ describe('local backend', () => {
     expect(processWithMarker(`sleep ${marker}`)).toBe(false);
   });
 
+  it('kills a leftover child that ignores SIGTERM and closed its output, after the grace period', async () => {
+    h = harness([runtime()]);
+    const marker = `${Math.floor(Math.random() * 1e6) + 6000000}`;
+    const res = await h.runner.exec({ command: `(trap "" TERM; sleep ${marker}) >/dev/null 2>&1 & echo started` }, cli);
+    expect(res.status).toBe('succeeded');
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(processWithMarker(`sleep ${marker}`)).toBe(false);
+  });
+
   it('keeps only the tail of a 100 MB flood and counts the dropped bytes, with bounded memory', async () => {
     h = harness([runtime({ execution: { outputLimitBytes: 64 * 1024 } })]);
     const rssBefore = process.memoryUsage().rss;
@@ -99,6 +108,16 @@ describe('local backend', () => {
     expect(res.status).toBe('cancelled');
     // SIGTERM is ignored by the trap: SIGKILL after the grace period ends it.
     expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
+  it('counts processes by backend and outcome on /metrics', async () => {
+    h = harness([runtime()]);
+    await h.runner.exec({ command: 'true' }, cli);
+    await h.runner.exec({ command: 'false' }, cli);
+    const text = await h.deps.metrics.metrics();
+    expect(text).toContain('caduceus_exec_processes_total{mode="local",status="succeeded"} 1');
+    expect(text).toContain('caduceus_exec_processes_total{mode="local",status="failed"} 1');
+    expect(text).toContain('caduceus_exec_process_duration_seconds_count{mode="local"} 2');
   });
 
   it('streams output lines to onProgress as they arrive', async () => {

@@ -89,6 +89,10 @@ describe('proxy driven from git', () => {
     const chat = await runCli(['test', '--state-dir', stateDir, '--endpoint', '/v1/chat/completions', '--message', '{"tag":"cli"}', '--json']);
     expect(chat.code).toBe(0);
     expect(JSON.parse(chat.out)).toMatchObject({ status: 200, model: 'skill/slow', answer: 'finished cli' });
+    const streamed = await runCli(['test', '--state-dir', stateDir, '--endpoint', '/v1/chat/completions', '--model', 'skill/slow', '--message', '{"tag":"sse"}', '--stream']);
+    expect(streamed.code).toBe(0);
+    expect(streamed.out).toMatch(/first byte [\d.]+ ms/);
+    expect(streamed.out).toContain('  finished sse');
 
     process.env.PROXY_CLI_WRONG = 'sk-not-a-key';
     const denied = await runCli(['test', '--url', `http://127.0.0.1:${p2}`, '--key-env', 'PROXY_CLI_WRONG']);

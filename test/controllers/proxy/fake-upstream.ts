@@ -16,6 +16,8 @@ export interface SeenRequest {
 export interface FakeUpstream {
   url: string;
   seen: SeenRequest[];
+  /** Requests whose client (the proxy) went away before the answer was complete. */
+  abandoned(): number;
   /** Lets requests for model `hold` finish. */
   release(): void;
   close(): Promise<void>;
@@ -39,7 +41,11 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   const seen: SeenRequest[] = [];
   let releases: Array<() => void> = [];
   let released = false;
+  let abandoned = 0;
   const server: Server = createServer(async (req, res) => {
+    res.once('close', () => {
+      if (!res.writableFinished) abandoned++;
+    });
     const body = await readJson(req);
     seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
     const json = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
@@ -97,6 +103,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   return {
     url: `http://127.0.0.1:${port}/v1`,
     seen,
+    abandoned: () => abandoned,
     release: () => {
       released = true;
       for (const r of releases) r();

@@ -3,7 +3,7 @@
 // while in-flight requests finish on the old one, a dead listener restarted, pruning,
 // and TLS with a certificate reloaded in place.
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import OpenAI from 'openai';
 import { execFileSync } from 'node:child_process';
 import { createServer, connect as netConnect } from 'node:net';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { harness, freePort, proxyYaml, skillYaml, type Harness } from './harness.js';
 import type { Resource } from '../../../reconciler/types.js';
+import { main as proxyCommand } from '../../../reconciler/commands/proxy.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -108,6 +109,25 @@ describe('proxy lifecycle', () => {
     expect(ok.observed.address).toBe(`http://127.0.0.1:${port}`);
   });
 
+  it('keeps serving the previous port while the new one is taken, and moves once it is free', async () => {
+    process.env.PROXY_LC_KEY = 'sk-lc-key-0001';
+    const p1 = await freePort();
+    const squatter = createServer();
+    const p2 = await new Promise<number>((r) => squatter.listen(0, '127.0.0.1', () => r((squatter.address() as { port: number }).port)));
+    await h.load({ 'proxy.yaml': proxyYaml('p', `port: ${p1}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`) });
+    await h.reconcile('p');
+    await h.load({ 'proxy.yaml': proxyYaml('p', `port: ${p2}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`) });
+    const blocked = await h.reconcile('p');
+    expect(blocked.conditions.get('Ready')).toMatchObject({ status: 'False', reason: 'PortInUse' });
+    expect(blocked.conditions.get('Ready')?.message).toContain(`still serving the previous address http://127.0.0.1:${p1}`);
+    expect(blocked.observed.address).toBe(`http://127.0.0.1:${p1}`);
+    expect((await sdk(`http://127.0.0.1:${p1}`, 'sk-lc-key-0001').models.list()).object).toBe('list');
+    await new Promise<void>((r) => squatter.close(() => r()));
+    const moved = await h.reconcile('p');
+    expect(moved.observed.address).toBe(`http://127.0.0.1:${p2}`);
+    expect(await refused(p1)).toBe(true);
+  });
+
   it('moves to a new port: a request in flight on the old port completes, new ones succeed on the new port', async () => {
     process.env.PROXY_LC_KEY = 'sk-lc-key-0001';
     const [p1, p2] = [await freePort(), await freePort()];
@@ -189,5 +209,13 @@ describe('proxy lifecycle', () => {
     expect(h.proxy.listenerOf('p')).toBe(listener);
     expect(await peerCN()).toBe('second');
     expect(await call()).toBe(200);
+
+    // `caduceus proxy test` trusts the self-signed certificate it is given with --ca.
+    process.env.PROXY_LC_CLI_KEY = 'sk-lc-key-0001';
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+    const code = await proxyCommand(['test', '--url', `https://127.0.0.1:${port}`, '--key-env', 'PROXY_LC_CLI_KEY', '--ca', join(h.dir, 'tls.crt')]).finally(() => spy.mockRestore());
+    expect(code).toBe(0);
+    expect(out).toContain('status:     200');
   });
 });

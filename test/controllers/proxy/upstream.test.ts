@@ -135,6 +135,21 @@ describe('proxy forwarding to an upstream', () => {
     expect(ok.choices[0]?.message.content?.trim()).toBe('deployed');
   });
 
+  it('cancels the upstream request when the client goes away', async () => {
+    // A proxy with the default 60 s upstream timeout, so only the cancellation can end the call.
+    await h.load({ 'patient.yaml': proxyYaml('patient', `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_UP_CLIENT_KEY}}]\nupstream:\n  baseURL: ${up.url}\n  apiKey: {valueFrom: {env: PROXY_UP_UPSTREAM_KEY}}`) });
+    const patient = new OpenAI({ apiKey: KEY, baseURL: `${String((await h.reconcile('patient')).observed.address)}/v1`, maxRetries: 0 });
+    const before = up.abandoned();
+    const ac = new AbortController();
+    const pending = patient.chat.completions.create({ model: 'hold', messages: [{ role: 'user', content: 'x' }] }, { signal: ac.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(up.abandoned()).toBe(before);
+    ac.abort();
+    expect(await pending).toBeInstanceOf(OpenAI.APIUserAbortError);
+    for (let i = 0; i < 100 && up.abandoned() === before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(up.abandoned()).toBe(before + 1);
+  });
+
   it('limits requests per key per minute with 429 and retry-after', async () => {
     const addr = String((await h.reconcile('limited')).observed.address);
     const c = new OpenAI({ apiKey: KEY, baseURL: `${addr}/v1`, maxRetries: 0 });

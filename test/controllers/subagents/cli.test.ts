@@ -2,11 +2,12 @@
 // temp configuration directory and state directory, with real processes.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { tempDir } from '../../helpers/git.js';
-import { alive, configDir, doc, eventually, runtimeYaml, taskYaml } from './helpers.js';
+import { alive, configDir, doc, dockerUnavailable, eventually, runtimeYaml, taskYaml } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'reconciler', 'cli.js');
@@ -135,4 +136,40 @@ describe('caduceus run / runs', () => {
     const runs = JSON.parse((await caduceus(['runs', '--task', 'long', '--state-dir', s, '--json'])).stdout) as Array<{ status: string }>;
     expect(runs.map((x) => x.status)).toEqual(['cancelled']);
   });
+
+  const noDocker = dockerUnavailable();
+  it.skipIf(noDocker !== undefined && process.env.CI !== 'true')('cancels on SIGTERM in Docker mode and removes the containers before exiting 130', async () => {
+    expect(noDocker).toBeUndefined();
+    const marker = `sigterm-${randomUUID()}`;
+    const boxed = configDir({
+      'runtime.yaml': runtimeYaml({ execution: { mode: 'docker' } }),
+      'tasks/boxes.yaml': taskYaml('boxes', { concurrency: 2, subtasks: ['a', 'b', 'c'].map((name) => ({ name, run: `: ${marker}; echo started; sleep 60` })) }),
+    });
+    const containers = (): string[] =>
+      execFileSync('docker', ['ps', '-a', '--no-trunc', '--filter', 'label=caduceus.managed=true', '--format', '{{.ID}} {{.Command}}'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(marker));
+    let seen = 0;
+    let stderr = '';
+    const r = await new Promise<Result>((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'run', 'task', 'boxes', boxed, '--state-dir', tempDir()], { cwd: tempDir() });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        // Both containers printed their first line: they run, with output attached.
+        if ((stderr.match(/: running \(attempt 1\) - started/g) ?? []).length === 2 && seen === 0) {
+          seen = containers().length;
+          child.kill('SIGTERM');
+        }
+      });
+      // Never leave the CLI (and its containers) behind if the test goes wrong.
+      const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', (code) => (clearTimeout(guard), resolve({ code, stdout, stderr })));
+    });
+    expect(seen).toBe(2);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/SIGTERM received/);
+    expect(containers()).toEqual([]);
+  }, 90_000);
 });

@@ -2,7 +2,7 @@
 // concurrency 4 with real output, on the local backend and in Docker containers.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { cpSync } from 'node:fs';
+import { chmodSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource, RunProgress, Snapshot } from '../../../reconciler/types.js';
 import { resourcesOfKind } from '../../../reconciler/types.js';
@@ -28,6 +28,9 @@ async function runExample(mode: 'local' | 'docker'): Promise<{ task: Resource<'T
   const task = await fourSubtaskTask();
   const dir = tempDir('caduceus-example-copy-');
   cpSync(EXAMPLE, dir, { recursive: true });
+  // mkdtemp makes the copy private (0700); a checkout is world-readable, and the
+  // container's unprivileged user reads the mounted configuration like any user would.
+  chmodSync(dir, 0o755);
   const h = await harness(dir, (snap) => {
     const rt = resourcesOfKind(snap, 'Runtime')[0];
     if (rt) rt.spec.execution.mode = mode;

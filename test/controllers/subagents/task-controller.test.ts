@@ -67,6 +67,20 @@ describe('Task controller: tasks without a schedule', () => {
     expect(taskRuns(app, 'job')).toHaveLength(2);
   });
 
+  it('cancels its runs when caduceus stops and runs an interrupted spec again on the next start', async () => {
+    const repo = makeRepo({ 'tasks/long.yaml': taskYaml('long', { subtasks: [{ name: 'wait', run: 'sleep 2' }] }) });
+    const stateDir = tempDir();
+    let app = await up(repo, stateDir);
+    await eventually(() => expect(ready(app, 'long')?.reason).toBe('Running'));
+    await app.stop();
+    apps.pop();
+    app = await up(repo, stateDir);
+    await eventually(() => expect(ready(app, 'long')?.reason).toBe('Completed'), 15_000);
+    const [rerun, interrupted] = taskRuns(app, 'long');
+    expect(interrupted).toMatchObject({ status: 'cancelled', error: expect.stringMatching(/^interrupted/) });
+    expect(rerun).toMatchObject({ status: 'succeeded', trigger: 'apply', specHash: interrupted?.specHash });
+  });
+
   it('reports a failed run as Failed with its error and a warning event', async () => {
     const repo = makeRepo({ 'tasks/bad.yaml': taskYaml('bad', { retry: { maxAttempts: 1 }, subtasks: [{ name: 'boom', run: 'echo kaput; exit 4' }] }) });
     const app = await up(repo);

@@ -200,7 +200,14 @@ describe('runTask: timeouts and cancellation', () => {
   it('times out a subtask after its own timeout, and the whole task after the task timeout', async () => {
     const h = await setup({
       'runtime.yaml': runtimeYaml({ retry: { maxAttempts: 1, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 } }),
-      'slow.yaml': taskYaml('slow', { subtasks: [{ name: 'nap', run: 'sleep 20', timeout: '300ms' }, { name: 'quick', run: 'echo done' }] }),
+      'skill.yaml': doc('Skill', 'snooze', { version: '1.0.0', description: 'Sleeps', steps: [{ run: 'sleep 20' }] }),
+      'slow.yaml': taskYaml('slow', {
+        subtasks: [
+          { name: 'nap', run: 'sleep 20', timeout: '300ms' },
+          { name: 'quick', run: 'echo done' },
+          { name: 'skill-nap', skill: 'snooze', timeout: '400ms' },
+        ],
+      }),
       'whole.yaml': taskYaml('whole', { timeout: '700ms', concurrency: 1, subtasks: [{ name: 'first', run: 'sleep 20' }, { name: 'second', run: 'echo never' }] }),
     });
     let t0 = Date.now();
@@ -209,6 +216,7 @@ describe('runTask: timeouts and cancellation', () => {
     expect(slow.subtasks[0]).toMatchObject({ name: 'nap', status: 'timedOut', attempts: 1 });
     expect(slow.subtasks[0]?.error).toMatch(/timed out after 300ms/);
     expect(slow.subtasks[1]?.status).toBe('succeeded');
+    expect(slow.subtasks[2]).toMatchObject({ name: 'skill-nap', status: 'timedOut', error: 'timed out after 400ms' });
     expect(slow.status).toBe('failed');
 
     t0 = Date.now();

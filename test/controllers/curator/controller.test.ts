@@ -1,0 +1,124 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { Registry } from 'prom-client';
+import { register } from '../../../controllers/curator/index.js';
+import { CuratorStore } from '../../../controllers/curator/store.js';
+import { DEFAULT_CURATOR_SPEC } from '../../../controllers/curator/defaults.js';
+import { silentLogger } from '../../../reconciler/log.js';
+import { lateBoundRunner } from '../../../reconciler/compose.js';
+import type { CuratorSpec } from '../../../reconciler/specs.js';
+import type { Condition, ControllerDeps, ReconcileContext, Registration, Resource } from '../../../reconciler/types.js';
+import { makeFixture, usualRuns, type Fixture } from './fixtures.js';
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+
+function setup(): { f: Fixture; reg: Registration; deps: ControllerDeps } {
+  const f = makeFixture();
+  usualRuns(f.runs);
+  const deps: ControllerDeps = {
+    store: f.store,
+    log: silentLogger,
+    stateDir: f.stateDir,
+    snapshot: () => ({ revision: '', resources: new Map() }),
+    runner: lateBoundRunner().runner,
+    metrics: new Registry(),
+    gitSource: { repo: f.bare, path: 'config', branch: 'main' },
+  };
+  const reg = register(deps);
+  cleanup.push(async () => {
+    await reg.stop?.();
+    f.store.close();
+  });
+  return { f, reg, deps };
+}
+
+function curator(spec: Partial<CuratorSpec>): Resource<'Curator'> {
+  return { apiVersion: 'caduceus.dev/v1', kind: 'Curator', metadata: { name: 'weekly' }, spec: { ...DEFAULT_CURATOR_SPEC, ...spec }, source: { file: 'curator.yaml', line: 1, column: 1 }, hash: 'h' };
+}
+
+function context(): { ctx: ReconcileContext; conditions: Condition[]; observed: Record<string, unknown> } {
+  const conditions: Condition[] = [];
+  const observed: Record<string, unknown> = {};
+  const ctx: ReconcileContext = {
+    key: 'Curator/weekly',
+    revision: 'r1',
+    snapshot: { revision: 'r1', resources: new Map() },
+    signal: new AbortController().signal,
+    log: silentLogger,
+    setCondition: (type, status, reason, message) => conditions.push({ type, status, reason, message, lastTransitionTime: new Date().toISOString() }),
+    setObserved: (fields) => Object.assign(observed, fields),
+    event: () => {},
+  };
+  return { ctx, conditions, observed };
+}
+
+async function waitFor<T>(fn: () => T | undefined, timeoutMs: number): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() - start > timeoutMs) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('curator controller', () => {
+  it('registers the desired schedule, waits one full cycle before the first run, and reports it', async () => {
+    const { f, reg } = setup();
+    const controller = reg.controllers[0]!;
+    expect(controller.kind).toBe('Curator');
+    const { ctx, conditions, observed } = context();
+    const t0 = Date.now();
+    const result = await controller.reconcile(ctx, curator({ schedule: { every: '2s', timezone: 'UTC' } }), { status: undefined });
+    expect(conditions.at(-1)).toMatchObject({ type: 'Ready', status: 'True', reason: 'Scheduled' });
+    expect(observed.schedule).toBe('every 2s');
+    expect(Date.parse(observed.nextRunAt as string)).toBeGreaterThanOrEqual(t0 + 1900);
+    expect(result).toMatchObject({ requeueAfter: expect.any(Number) });
+    // Reconciling again with the same spec keeps the same registration (and the same anchor).
+    const firstNext = observed.nextRunAt;
+    await controller.reconcile(ctx, curator({ schedule: { every: '2s', timezone: 'UTC' } }), { status: undefined });
+    expect(observed.nextRunAt).toBe(firstNext);
+
+    const cstore = new CuratorStore(f.store);
+    const report = await waitFor(() => cstore.lastReport('weekly'), 30_000);
+    expect(report.trigger).toBe('schedule');
+    expect(report.startedAt - cstore.scheduleAnchor('weekly').createdAt).toBeGreaterThanOrEqual(2000);
+    expect(report.outcome).toBe('proposed');
+
+    const after = context();
+    await controller.reconcile(after.ctx, curator({ schedule: { every: '7d', timezone: 'UTC' } }), { status: undefined });
+    expect(after.observed.schedule).toBe('every 7d');
+    expect(after.observed.lastRun).toMatchObject({ outcome: 'proposed', proposals: 2 });
+  });
+
+  it('skips the first cron tick after creation and runs on the next', async () => {
+    const { f, reg } = setup();
+    const { ctx, observed } = context();
+    await reg.controllers[0]!.reconcile(ctx, curator({ schedule: { every: '7d', cron: '*/2 * * * * *', timezone: 'UTC' } }), { status: undefined });
+    expect(observed.schedule).toBe('cron */2 * * * * * UTC');
+    const cstore = new CuratorStore(f.store);
+    const report = await waitFor(() => cstore.lastReport('weekly'), 30_000);
+    const anchor = cstore.scheduleAnchor('weekly');
+    expect(anchor.firstTickAt).not.toBeNull();
+    expect(report.startedAt).toBeGreaterThan(anchor.firstTickAt as number);
+  });
+
+  it('says why it cannot run: no git source, an unset forge token, an invalid cron, and forgets a deleted curator', async () => {
+    const { reg, deps } = setup();
+    const c = reg.controllers[0]!;
+    let x = context();
+    await c.reconcile(x.ctx, curator({ forge: { type: 'github', repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_TEST_UNSET' } } } }), { status: undefined });
+    expect(x.conditions.at(-1)).toMatchObject({ status: 'False', reason: 'SecretUnset' });
+    x = context();
+    await c.reconcile(x.ctx, curator({ schedule: { every: '7d', cron: 'not a cron', timezone: 'UTC' } }), { status: undefined });
+    expect(x.conditions.at(-1)).toMatchObject({ status: 'False', reason: 'InvalidSchedule' });
+    await c.reconcile(x.ctx, undefined, { status: undefined });
+    const noGit = register({ ...deps, gitSource: undefined });
+    x = context();
+    await noGit.controllers[0]!.reconcile(x.ctx, curator({}), { status: undefined });
+    expect(x.conditions.at(-1)).toMatchObject({ status: 'False', reason: 'NoGitSource' });
+    await noGit.stop?.();
+  });
+});
