@@ -1,20 +1,22 @@
 // Benchmark of the proxy (issue 6), run with:
 //   npm run build && node dist/bench/proxy.js
-// One loopback upstream (a child process speaking Chat Completions, JSON and SSE) and the
-// proxy (another child process, the real controller reconciled from a loaded Proxy
-// resource). In the same run, for non-streaming and streaming requests:
-//   1. throughput with autocannon: the upstream directly vs through the proxy (ratio), and
-//      a bare undici pass-through proxy as the floor any Node proxy starts from;
+// Four processes: the load generator (autocannon, in this parent), a loopback upstream
+// speaking Chat Completions (JSON and SSE), the real proxy controller reconciled from a
+// loaded Proxy resource, and a bare undici pass-through proxy. In the same run, for
+// non-streaming and streaming requests:
+//   1. throughput with autocannon: the upstream directly vs through the proxy (ratio), in
+//      alternating rounds, unpinned and then pinned (load generator + upstream on CPU 0, the
+//      proxy alone on CPU 1), plus a 20 ms upstream; CPU µs per request of every process;
 //   2. sequential p50 latency over one keep-alive connection: added by the proxy;
 //   3. time to the first streamed byte: added by the proxy.
-// Results are appended to bench/RESULTS.md.
+// Results are appended to bench/RESULTS.md (BENCH_NO_WRITE=1: print only).
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 
@@ -137,7 +139,7 @@ spec:
   const snapshot = { revision: 'bench', resources: new Map(resources.map((r) => [`${r.kind}/${r.metadata.name}`, r])) };
   // Only upstream models are measured; compose.ts is not imported so no other controller loads.
   const none = (): Promise<never> => Promise.reject(new Error('no runner in the proxy benchmark'));
-  const runner = { runSkill: none, runTask: none, exec: none };
+  const runner = { runSkill: none, runTask: none, exec: none, proposeSkill: none };
   const reg = register({ store: new StateStore({ stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-proxy-state-')) }), log: silentLogger, stateDir: dir, snapshot: () => snapshot, runner, metrics: new Registry(), configDir: dir });
   const observed: Record<string, unknown> = {};
   const controller = reg.controllers[0];
@@ -160,6 +162,11 @@ spec:
 }
 
 // ---- parent: measurements -------------------------------------------------------------------
+// The parent is the load generator (autocannon) and nothing else while a load runs; the
+// upstream, the proxy and the bare proxy are each their own child process. Both arms of a
+// comparison use the same upstream process and the same autocannon settings: they differ
+// only by the proxy hop. CPU time of every process is read around each run (/proc for the
+// children, process.cpuUsage for the parent), so each arm reports CPU µs per request.
 interface AutocannonResult {
   requests: { average: number; total: number };
   latency: { p50: number; average: number };
@@ -178,15 +185,68 @@ function start(args: string[]): Promise<{ child: ChildProcess; msg: Record<strin
   });
 }
 
-async function load(autocannon: Autocannon, url: string, key: string, body: string): Promise<AutocannonResult> {
-  return autocannon({
+const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux.
+
+/** User + system CPU time of a process in µs, from /proc/<pid>/stat (fields 14 and 15). */
+function cpuOfPid(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+}
+
+interface Procs {
+  upstream: ChildProcess;
+  proxy: ChildProcess;
+  bare: ChildProcess;
+}
+type CpuSnap = { load: number; upstream: number; proxy: number; bare: number };
+function cpuSnap(p: Procs): CpuSnap {
+  const u = process.cpuUsage();
+  return { load: u.user + u.system, upstream: cpuOfPid(p.upstream.pid), proxy: cpuOfPid(p.proxy.pid), bare: cpuOfPid(p.bare.pid) };
+}
+
+/**
+ * Pins processes (every thread: libuv pool and V8 helpers too) to CPUs with taskset. In the
+ * pinned arms the load generator and the upstream share CPU 0 and the proxy has CPU 1 to
+ * itself, as when the proxy runs on its own machine: then the direct arm is not helped by a
+ * core the proxied arm has to share. Other users of the machine are not pinned.
+ */
+function pin(cpusList: string, ...pids: Array<number | undefined>): void {
+  for (const pid of pids) if (pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', cpusList, String(pid)], { stdio: 'ignore' });
+}
+
+interface Arm {
+  rps: number;
+  p50: number;
+  /** CPU µs per request of each process, and their sum. */
+  cpu: CpuSnap & { total: number };
+}
+
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+async function load(autocannon: Autocannon, procs: Procs, url: string, key: string, body: string): Promise<Arm> {
+  const before = cpuSnap(procs);
+  const r = await autocannon({
     url: `${url}/chat/completions`,
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body,
     connections: 32,
-    duration: 6,
+    duration: DURATION_S,
   });
+  const after = cpuSnap(procs);
+  if (r.errors > 0 || r.non2xx > 0) throw new Error(`load run on ${url} had ${r.errors} errors, ${r.non2xx} non-2xx`);
+  const n = r.requests.total;
+  const per = (k: keyof CpuSnap): number => (after[k] - before[k]) / n;
+  const cpu = { load: per('load'), upstream: per('upstream'), proxy: per('proxy'), bare: per('bare') };
+  return { rps: r.requests.average, p50: r.latency.p50, cpu: { ...cpu, total: cpu.load + cpu.upstream + cpu.proxy + cpu.bare } };
+}
+
+/** The run whose throughput is the median of the rounds (rounds alternate which arm goes first). */
+function medianArm(arms: Arm[]): Arm {
+  return [...arms].sort((a, b) => a.rps - b.rps)[Math.floor(arms.length / 2)] as Arm;
 }
 
 /** Sequential requests over one keep-alive connection: total time and time to first body byte. */
@@ -221,53 +281,134 @@ async function main(): Promise<void> {
   const proxyURL = `${String(px.msg.address)}/v1`;
   const bare = await start(['bare', upstreamURL]);
   const bareURL = String(bare.msg.address);
+  const procs: Procs = { upstream: up.child, proxy: px.child, bare: bare.child };
+  const loadAvg = (): string => loadavg()[0]?.toFixed(2) ?? '?';
+  const loadBefore = loadAvg();
   try {
-    // Warm both paths before measuring.
+    // Warm every path before measuring.
     await sequential(upstreamURL, UPSTREAM_KEY, PLAIN, 300);
     await sequential(proxyURL, KEY, PLAIN, 300);
+    await sequential(proxyURL, KEY, STREAM, 300);
+    await sequential(bareURL, 'unused', PLAIN, 300);
 
-    const direct = await load(autocannon, upstreamURL, UPSTREAM_KEY, PLAIN);
-    const proxied = await load(autocannon, proxyURL, KEY, PLAIN);
-    const directS = await load(autocannon, upstreamURL, UPSTREAM_KEY, STREAM);
-    const proxiedS = await load(autocannon, proxyURL, KEY, STREAM);
-    const bareP = await load(autocannon, bareURL, 'unused', PLAIN);
-    const directT = await load(autocannon, upstreamURL, UPSTREAM_KEY, PLAIN_THINK);
-    const proxiedT = await load(autocannon, proxyURL, KEY, PLAIN_THINK);
-    const directTS = await load(autocannon, upstreamURL, UPSTREAM_KEY, STREAM_THINK);
-    const proxiedTS = await load(autocannon, proxyURL, KEY, STREAM_THINK);
-    for (const r of [direct, proxied, bareP, directS, proxiedS, directT, proxiedT, directTS, proxiedTS]) if (r.errors > 0 || r.non2xx > 0) throw new Error(`load run had ${r.errors} errors, ${r.non2xx} non-2xx`);
+    type Runs = { direct: Arm[]; proxied: Arm[]; directS: Arm[]; proxiedS: Arm[]; bare: Arm[] };
+    const rounds = async (withBare: boolean): Promise<Runs> => {
+      const runs: Runs = { direct: [], proxied: [], directS: [], proxiedS: [], bare: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternate which arm goes first so a drift of the machine's load hits both alike.
+        const pair = async (a: () => Promise<void>, b: () => Promise<void>): Promise<void> => {
+          if (round % 2 === 0) { await a(); await b(); } else { await b(); await a(); }
+        };
+        await pair(async () => void runs.direct.push(await load(autocannon, procs, upstreamURL, UPSTREAM_KEY, PLAIN)), async () => void runs.proxied.push(await load(autocannon, procs, proxyURL, KEY, PLAIN)));
+        await pair(async () => void runs.directS.push(await load(autocannon, procs, upstreamURL, UPSTREAM_KEY, STREAM)), async () => void runs.proxiedS.push(await load(autocannon, procs, proxyURL, KEY, STREAM)));
+        if (withBare) runs.bare.push(await load(autocannon, procs, bareURL, 'unused', PLAIN));
+      }
+      return runs;
+    };
+    const runs = await rounds(true);
+    const direct = medianArm(runs.direct);
+    const proxied = medianArm(runs.proxied);
+    const bareP = medianArm(runs.bare);
+    const directS = medianArm(runs.directS);
+    const proxiedS = medianArm(runs.proxiedS);
+    // Pinned: load generator + upstream on CPU 0, proxy alone on CPU 1; then unpinned again.
+    let pinned: Runs | undefined;
+    if (cpus().length >= 2 && !process.env.BENCH_NO_PIN) {
+      pin('0', process.pid, up.child.pid);
+      pin('1', px.child.pid, bare.child.pid);
+      try {
+        pinned = await rounds(false);
+      } finally {
+        const every = `0-${cpus().length - 1}`;
+        pin(every, process.pid, up.child.pid, px.child.pid, bare.child.pid);
+      }
+    }
+    const directT = await load(autocannon, procs, upstreamURL, UPSTREAM_KEY, PLAIN_THINK);
+    const proxiedT = await load(autocannon, procs, proxyURL, KEY, PLAIN_THINK);
+    const directTS = await load(autocannon, procs, upstreamURL, UPSTREAM_KEY, STREAM_THINK);
+    const proxiedTS = await load(autocannon, procs, proxyURL, KEY, STREAM_THINK);
 
     const seqDirect = await sequential(upstreamURL, UPSTREAM_KEY, PLAIN, 2000);
     const seqProxied = await sequential(proxyURL, KEY, PLAIN, 2000);
     const seqDirectS = await sequential(upstreamURL, UPSTREAM_KEY, STREAM, 1000);
     const seqProxiedS = await sequential(proxyURL, KEY, STREAM, 1000);
 
-    const ratio = proxied.requests.average / direct.requests.average;
-    const ratioS = proxiedS.requests.average / directS.requests.average;
     const addedP50 = median(seqProxied.total) - median(seqDirect.total);
     const addedTtfb = median(seqProxiedS.firstByte) - median(seqDirectS.firstByte);
     const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`;
     const f = (n: number, d = 2): string => n.toFixed(d);
+    const rps = (a: Arm): string => `${Math.round(a.rps).toLocaleString('en')} req/s`;
+    const us = (n: number): string => Math.round(n).toString();
+    const all = (xs: Arm[]): string => xs.map((a) => Math.round(a.rps).toLocaleString('en')).join(' / ');
+    /** CPU µs per request: load generator + upstream + hop = total; cores busy = rps × total. */
+    const cpuRow = (label: string, a: Arm, hop: 'proxy' | 'bare' | undefined): string =>
+      `| ${label} | ${us(a.cpu.load)} | ${us(a.cpu.upstream)} | ${hop ? us(a.cpu[hop]) : '—'} | ${us(a.cpu.total)} | ${f((a.rps * a.cpu.total) / 1e6)} |`;
+    // If the run is CPU-bound on 2 cores, throughput is inversely proportional to total CPU
+    // per request: this is the ratio any proxy costing this much CPU could reach here.
+    const ceiling = (d: Arm, p: Arm): number => d.cpu.total / p.cpu.total;
+    // With one core per process (a bigger machine), throughput is set by the busiest process.
+    const oneCore = (d: Arm, p: Arm, hop: 'proxy' | 'bare'): number => Math.max(d.cpu.load, d.cpu.upstream) / Math.max(p.cpu.load, p.cpu.upstream, p.cpu[hop]);
     const lines = [
       '',
       `## Proxy (issue 6) — ${new Date().toISOString().slice(0, 10)}`,
       '',
       'Command: `npm run build && node dist/bench/proxy.js`',
-      `Machine: ${machine}. Upstream, proxy and load generator are three processes on this machine.`,
-      'Load: autocannon, 32 connections, 6 s per run, POST /v1/chat/completions (JSON answer of 330 bytes; SSE stream of 10 chunks).',
-      `"no-op upstream" answers at once, so the run is CPU-bound and the proxy competes with the upstream and the load generator for the same 2 cores; "${THINK_MS} ms upstream" is the same server answering after ${THINK_MS} ms, as a fast model would.`,
+      `Machine: ${machine}; load average ${loadBefore} before the run, ${loadAvg()} after.`,
+      'Processes: the load generator (autocannon, in the parent), the upstream, the Caduceus proxy and a bare proxy are four separate Node processes; only the ones an arm uses are busy during it. "pinned" rows: `taskset` puts the load generator and the upstream on CPU 0 and the proxy alone on CPU 1 (the proxy on its own machine); other rows: no pinning.',
+      'The direct arm and the proxied arm use the same upstream process and the same autocannon settings, so they differ only by the proxy hop.',
+      `Load: autocannon, 32 connections, ${DURATION_S} s per run, POST /v1/chat/completions (JSON answer of 330 bytes; SSE stream of 10 chunks). No-op arms: ${ROUNDS} rounds, alternating which arm goes first; the median round is shown (all rounds listed in parentheses).`,
+      `"no-op upstream" answers at once, so those runs are CPU-bound; "${THINK_MS} ms upstream" is the same server answering after ${THINK_MS} ms, as a (very fast) model would.`,
       'Latency: 2,000 (plain) / 1,000 (stream) sequential requests on one keep-alive connection, first tenth discarded, medians.',
       '',
       '| measure | through the proxy | upstream directly | result | target |',
       '|---|---|---|---|---|',
-      `| throughput, non-streaming, no-op upstream | ${Math.round(proxied.requests.average).toLocaleString('en')} req/s | ${Math.round(direct.requests.average).toLocaleString('en')} req/s | ratio ${f(ratio)} | ≥ 0.80 |`,
-      `| throughput, non-streaming, no-op upstream, bare 20-line undici pass-through proxy (no auth, metrics, ids) | ${Math.round(bareP.requests.average).toLocaleString('en')} req/s | ${Math.round(direct.requests.average).toLocaleString('en')} req/s | ratio ${f(bareP.requests.average / direct.requests.average)} (Caduceus/bare: ${f(proxied.requests.average / bareP.requests.average)}) | |`,
-      `| throughput, streaming, no-op upstream | ${Math.round(proxiedS.requests.average).toLocaleString('en')} req/s | ${Math.round(directS.requests.average).toLocaleString('en')} req/s | ratio ${f(ratioS)} | ≥ 0.80 |`,
-      `| throughput, non-streaming, ${THINK_MS} ms upstream | ${Math.round(proxiedT.requests.average).toLocaleString('en')} req/s | ${Math.round(directT.requests.average).toLocaleString('en')} req/s | ratio ${f(proxiedT.requests.average / directT.requests.average)} | ≥ 0.80 |`,
-      `| throughput, streaming, ${THINK_MS} ms upstream | ${Math.round(proxiedTS.requests.average).toLocaleString('en')} req/s | ${Math.round(directTS.requests.average).toLocaleString('en')} req/s | ratio ${f(proxiedTS.requests.average / directTS.requests.average)} | ≥ 0.80 |`,
-      `| p50 latency under load (autocannon), non-streaming | ${f(proxied.latency.p50, 1)} ms | ${f(direct.latency.p50, 1)} ms | +${f(proxied.latency.p50 - direct.latency.p50, 1)} ms | |`,
+      `| throughput, non-streaming, no-op upstream | ${rps(proxied)} (${all(runs.proxied)}) | ${rps(direct)} (${all(runs.direct)}) | ratio ${f(proxied.rps / direct.rps)} | ≥ 0.80 |`,
+      `| throughput, streaming, no-op upstream | ${rps(proxiedS)} (${all(runs.proxiedS)}) | ${rps(directS)} (${all(runs.directS)}) | ratio ${f(proxiedS.rps / directS.rps)} | ≥ 0.80 |`,
+      `| throughput, non-streaming, no-op upstream, bare 20-line undici pass-through instead of Caduceus (no auth, metrics, ids) | ${rps(bareP)} (${all(runs.bare)}) | ${rps(direct)} | ratio ${f(bareP.rps / direct.rps)} (Caduceus/bare: ${f(proxied.rps / bareP.rps)}) | |`,
+      `| throughput, non-streaming, ${THINK_MS} ms upstream | ${rps(proxiedT)} | ${rps(directT)} | ratio ${f(proxiedT.rps / directT.rps)} | ≥ 0.80 |`,
+      `| throughput, streaming, ${THINK_MS} ms upstream | ${rps(proxiedTS)} | ${rps(directTS)} | ratio ${f(proxiedTS.rps / directTS.rps)} | ≥ 0.80 |`,
+      `| p50 latency under load (autocannon), non-streaming, no-op upstream | ${f(proxied.p50, 1)} ms | ${f(direct.p50, 1)} ms | +${f(proxied.p50 - direct.p50, 1)} ms | |`,
       `| p50 latency, sequential, non-streaming | ${f(median(seqProxied.total), 3)} ms | ${f(median(seqDirect.total), 3)} ms | +${f(addedP50, 3)} ms | < 1 ms added |`,
       `| time to first streamed byte, sequential | ${f(median(seqProxiedS.firstByte), 3)} ms | ${f(median(seqDirectS.firstByte), 3)} ms | +${f(addedTtfb, 3)} ms | < 2 ms added |`,
+      ...(pinned
+        ? [
+            `| pinned (load generator + upstream on CPU 0, proxy alone on CPU 1): throughput, non-streaming, no-op upstream | ${rps(medianArm(pinned.proxied))} (${all(pinned.proxied)}) | ${rps(medianArm(pinned.direct))} (${all(pinned.direct)}) | ratio ${f(medianArm(pinned.proxied).rps / medianArm(pinned.direct).rps)} | ≥ 0.80 |`,
+            `| pinned: throughput, streaming, no-op upstream | ${rps(medianArm(pinned.proxiedS))} (${all(pinned.proxiedS)}) | ${rps(medianArm(pinned.directS))} (${all(pinned.directS)}) | ratio ${f(medianArm(pinned.proxiedS).rps / medianArm(pinned.directS).rps)} | ≥ 0.80 |`,
+          ]
+        : []),
+      '',
+      'CPU per request (µs of user + system time, per process, over the median run; "cores busy" = throughput × total CPU per request, out of 2):',
+      '',
+      '| arm | load generator | upstream | proxy hop | total | cores busy |',
+      '|---|---|---|---|---|---|',
+      cpuRow('non-streaming, direct', direct, undefined),
+      cpuRow('non-streaming, through Caduceus', proxied, 'proxy'),
+      cpuRow('non-streaming, through the bare proxy', bareP, 'bare'),
+      cpuRow('streaming, direct', directS, undefined),
+      cpuRow('streaming, through Caduceus', proxiedS, 'proxy'),
+      ...(pinned
+        ? [
+            cpuRow('pinned, non-streaming, direct', medianArm(pinned.direct), undefined),
+            cpuRow('pinned, non-streaming, through Caduceus', medianArm(pinned.proxied), 'proxy'),
+            cpuRow('pinned, streaming, direct', medianArm(pinned.directS), undefined),
+            cpuRow('pinned, streaming, through Caduceus', medianArm(pinned.proxiedS), 'proxy'),
+          ]
+        : []),
+      cpuRow(`non-streaming, ${THINK_MS} ms upstream, direct`, directT, undefined),
+      cpuRow(`non-streaming, ${THINK_MS} ms upstream, through Caduceus`, proxiedT, 'proxy'),
+      cpuRow(`streaming, ${THINK_MS} ms upstream, direct`, directTS, undefined),
+      cpuRow(`streaming, ${THINK_MS} ms upstream, through Caduceus`, proxiedTS, 'proxy'),
+      '',
+      'What the CPU figures allow, no-op upstream (derived from the table above, not measured separately):',
+      '',
+      '| | non-streaming | streaming | bare proxy, non-streaming |',
+      '|---|---|---|---|',
+      `| CPU-bound ceiling on these 2 cores = direct CPU/request ÷ proxied CPU/request | ${f(ceiling(direct, proxied))} | ${f(ceiling(directS, proxiedS))} | ${f(ceiling(direct, bareP))} |`,
+      `| measured ratio | ${f(proxied.rps / direct.rps)} | ${f(proxiedS.rps / directS.rps)} | ${f(bareP.rps / direct.rps)} |`,
+      `| projected ratio with one core per process = busiest process direct ÷ busiest process proxied | ${f(oneCore(direct, proxied, 'proxy'))} | ${f(oneCore(directS, proxiedS, 'proxy'))} | ${f(oneCore(direct, bareP, 'bare'))} |`,
+      ...(pinned
+        ? [`| pinned ceiling = (load generator + upstream CPU/request, direct) ÷ proxy CPU/request, capped at 1 | ${f(Math.min(1, medianArm(pinned.direct).cpu.total / medianArm(pinned.proxied).cpu.proxy))} | ${f(Math.min(1, medianArm(pinned.directS).cpu.total / medianArm(pinned.proxiedS).cpu.proxy))} | |`]
+        : []),
       '',
     ];
     process.stdout.write(lines.join('\n'));

@@ -31,6 +31,15 @@ export function lateBoundRunner(): { runner: Runner; provide(parts: Partial<Runn
     runSkill: (name, params, opts) => (parts.runSkill ? parts.runSkill(name, params, opts) : missing('runSkill')),
     runTask: (name, opts) => (parts.runTask ? parts.runTask(name, opts) : missing('runTask')),
     exec: (req, opts) => (parts.exec ? parts.exec(req, opts) : missing('exec')),
+    // A rejected promise rather than a throw: callers of proposeSkill await it (the agent).
+    proposeSkill: async (yaml, opts) => {
+      if (!parts.proposeSkill) {
+        throw new CaduceusError('RunnerUnavailable', 'no controller provides proposeSkill: the curator is not registered', {
+          hint: 'the curator controller delivers proposed skills; it is registered by `caduceus up`',
+        });
+      }
+      return parts.proposeSkill(yaml, opts);
+    },
   };
   return { runner, provide: (p) => Object.assign(parts, p) };
 }

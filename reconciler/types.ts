@@ -211,6 +211,15 @@ export interface RunOptions {
   onProgress?: (p: RunProgress) => void;
   /** Run-history id of the caller (e.g. a task run), recorded as the parent of the runs this starts. */
   parentRunId?: string;
+  /**
+   * The caller's isolation (a Task's `spec.isolation`), applied to every shell step of a
+   * skill run, nested skill calls included. Precedence, field by field: Runtime < the
+   * skill's own `isolation` < this; except that a skill which itself asks for
+   * `mode: docker` keeps its sandbox as declared: never moved to local, and the fields it
+   * set win over these (this only fills what the skill left open).
+   * For exec, ExecRequest.isolation is laid over this one.
+   */
+  isolation?: import('./specs.js').IsolationSpec;
 }
 
 export interface ExecRequest {
@@ -238,6 +247,29 @@ export interface Runner {
   runTask(name: string, opts: RunOptions): Promise<TaskReport>;
   /** One shell process in a fresh workspace, local or in Docker per the Runtime. */
   exec(req: ExecRequest, opts: RunOptions): Promise<ExecResult>;
+  /**
+   * Proposes a new skill (one Skill YAML document) through the curator: validated against
+   * the tracked revision, committed on its own branch and offered as a pull request; the
+   * tracked branch is never touched. Provided by the curator controller; the late-bound
+   * runner rejects with RunnerUnavailable when none is registered. Rejects with
+   * CaduceusError SkillInvalid / SkillExists / ProposalClosed / NoGitSource otherwise.
+   * Optional so that hand-built Runners (tests, benches) need not provide it; the
+   * late-bound `deps.runner` always has it.
+   */
+  proposeSkill?(yaml: string, opts: { reason: string; trigger: RunTrigger }): Promise<SkillProposal>;
+}
+
+/** Where a proposed skill went: see `caduceus curator show <proposalId>`. */
+export interface SkillProposal {
+  proposalId: string;
+  skill: string;
+  /** Path of the new file relative to the configuration root. */
+  file: string;
+  branch: string;
+  /** `unchanged`: the same skill was already proposed on that branch. */
+  outcome: 'proposed' | 'unchanged';
+  /** URL of the pull request, when the curator's forge opened one (not with `forge: none`). */
+  pullRequest?: string;
 }
 
 // ---- Composition: how controllers are wired in by `caduceus up` and the CLI ----

@@ -85,6 +85,21 @@ class FastParser {
     return j;
   }
 
+  /**
+   * The next content line of a block whose entries sit at `indent`, or -1 where the block
+   * ends (end of input, a shallower line, a document marker); a deeper line is outside
+   * the subset.
+   */
+  private nextAt(indent: number): number {
+    const j = this.skipBlank();
+    if (j >= this.lines.length) return -1;
+    const line = this.lines[j] as string;
+    const ind = indentOf(line);
+    if (ind < indent || line.startsWith('---') || line.startsWith('...')) return -1;
+    if (ind > indent) bail();
+    return j;
+  }
+
   /** A block node starting at the current content line, whose indent is `indent`. */
   private block(indent: number): { value: unknown; pos: PosNode } {
     const line = this.lines[this.i] as string;
@@ -101,13 +116,8 @@ class FastParser {
   private map(indent: number): { value: unknown; pos: PosNode } {
     const out: Record<string, unknown> = {};
     const pos: PosNode = { pos: { line: this.i + 1, column: indent + 1 }, keys: new Map(), kids: new Map() };
-    for (;;) {
-      const j = this.skipBlank();
-      if (j >= this.lines.length) break;
+    for (let j = this.nextAt(indent); j >= 0; j = this.nextAt(indent)) {
       const line = this.lines[j] as string;
-      const ind = indentOf(line);
-      if (ind < indent || line.startsWith('---') || line.startsWith('...')) break;
-      if (ind > indent) bail();
       KEY_AT.lastIndex = indent;
       const m = KEY_AT.exec(line);
       if (!m) bail();
@@ -125,13 +135,8 @@ class FastParser {
   private seq(indent: number): { value: unknown; pos: PosNode } {
     const out: unknown[] = [];
     const pos: PosNode = { pos: { line: this.i + 1, column: indent + 1 }, kids: new Map() };
-    for (;;) {
-      const j = this.skipBlank();
-      if (j >= this.lines.length) break;
+    for (let j = this.nextAt(indent); j >= 0; j = this.nextAt(indent)) {
       const line = this.lines[j] as string;
-      const ind = indentOf(line);
-      if (ind < indent || line.startsWith('---') || line.startsWith('...')) break;
-      if (ind > indent) bail();
       const rest = line.slice(indent);
       if (!(rest === '-' || rest.startsWith('- '))) break; // a key at the same indent ends a `key:\n- x` sequence
       const content = rest.slice(1).search(/\S/);

@@ -1,15 +1,18 @@
 // The curator controller: for each Curator resource, keeps its run schedule registered
 // (level-triggered: the desired schedule is compared with the registered one), and reports
-// the next run and the last run's outcome as status. Runs themselves are in run.ts.
+// the next run and the last run's outcome as status. Runs themselves are in run.ts. It
+// also provides runner.proposeSkill, the seam through which the agent reaches the skill
+// auto-creation path (propose-skill.ts) without importing this controller.
 
-import type { ControllerDeps, Controller, Registration, ReconcileContext, Resource, Observed, ReconcileResult } from '../../reconciler/types.js';
+import type { ControllerDeps, Controller, Registration, ReconcileContext, Resource, Observed, ReconcileResult, Runner, SkillProposal } from '../../reconciler/types.js';
 import { splitKey } from '../../reconciler/types.js';
 import type { CuratorSpec } from '../../reconciler/specs.js';
-import { errorMessage } from '../../reconciler/errors.js';
+import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
 import { CuratorStore } from './store.js';
 import { CuratorScheduler } from './schedule.js';
 import { runCurator, type CuratorEnv } from './run.js';
+import { proposeNewSkill } from './propose-skill.js';
 
 export { runCurator } from './run.js';
 export { proposeNewSkill } from './propose-skill.js';
@@ -82,7 +85,22 @@ export function register(deps: ControllerDeps): Registration {
       scheduler.stopAll();
     },
   };
-  return { controllers: [controller], stop: async () => scheduler.stopAll() };
+  const proposeSkill: NonNullable<Runner['proposeSkill']> = async (yaml, opts): Promise<SkillProposal> => {
+    const env = envFor();
+    if (!env) {
+      throw new CaduceusError('NoGitSource', 'a new skill is proposed as a pull request, but no git repository is configured', {
+        hint: 'run `caduceus up --repo …` to propose skills',
+      });
+    }
+    const by = opts.trigger.actor ? `${opts.trigger.source} (${opts.trigger.actor})` : opts.trigger.source;
+    // The first applied Curator's settings (forge, branch prefix, labels); without one,
+    // proposeNewSkill reads the tracked tree's Curator or the defaults.
+    const [curator, spec] = [...specs.entries()].sort(([a], [b]) => a.localeCompare(b))[0] ?? [];
+    const r = await proposeNewSkill(env, yaml, { reason: opts.reason, proposedBy: by, ...(curator && spec ? { curator, spec } : {}) });
+    log.info('skill proposed', { skill: r.name, branch: r.branch, outcome: r.outcome, proposal: r.id, by });
+    return { proposalId: r.id, skill: r.name, file: r.file, branch: r.branch, outcome: r.outcome, ...(r.pr.number > 0 ? { pullRequest: r.pr.url } : {}) };
+  };
+  return { controllers: [controller], runner: { proposeSkill }, stop: async () => scheduler.stopAll() };
 }
 
 function checkForge(spec: CuratorSpec, configDir: string | undefined): { reason: string; message: string } | undefined {

@@ -15,7 +15,7 @@ import { CuratorStore } from './store.js';
 import { ConfigTree } from './tree.js';
 import { GitWork } from './git-work.js';
 import { acquireLock, makeForge, type CuratorEnv } from './run.js';
-import { DEFAULT_CURATOR_SPEC } from './defaults.js';
+import { chooseCurator } from './defaults.js';
 
 export interface NewSkillResult {
   id: string;
@@ -31,7 +31,7 @@ export interface NewSkillResult {
  * branch with a pull request. Throws CaduceusError SkillInvalid / SkillExists /
  * ProposalClosed with what to change.
  */
-export async function proposeNewSkill(env: CuratorEnv, yamlText: string, opts: { reason: string; curator?: string; spec?: CuratorSpec; lockWaitMs?: number }): Promise<NewSkillResult> {
+export async function proposeNewSkill(env: CuratorEnv, yamlText: string, opts: { reason: string; curator?: string; spec?: CuratorSpec; lockWaitMs?: number; proposedBy?: string }): Promise<NewSkillResult> {
   if (!('repo' in env.source)) throw new CaduceusError('CuratorNeedsRepo', 'proposing a skill needs the git repository the reconciler follows');
   const name = skillName(yamlText);
   const cstore = new CuratorStore(env.store);
@@ -46,10 +46,7 @@ export async function proposeNewSkill(env: CuratorEnv, yamlText: string, opts: {
     const tree = new ConfigTree(root);
     const loader = new Loader();
     const base = await loader.load(tree.sourceFiles());
-    const curators = base.resources.filter((r): r is Resource<'Curator'> => r.kind === 'Curator');
-    const chosen = opts.curator ? curators.find((c) => c.metadata.name === opts.curator) : curators[0];
-    const spec = opts.spec ?? chosen?.spec ?? DEFAULT_CURATOR_SPEC;
-    const curator = opts.curator ?? chosen?.metadata.name ?? 'default';
+    const { spec, curator } = chooseCurator(base.resources, opts);
 
     const clash = base.resources.find((r) => r.kind === 'Skill' && (r.metadata.name === name || (r as Resource<'Skill'>).spec.aliases?.includes(name)));
     if (clash) throw new CaduceusError('SkillExists', `skill "${name}" already exists at ${clash.source.file}:${clash.source.line}`, { hint: 'choose another name, or change the existing skill' });
@@ -77,7 +74,7 @@ export async function proposeNewSkill(env: CuratorEnv, yamlText: string, opts: {
     mkdirSync(dirname(abs), { recursive: true });
     writeFileSync(abs, text);
     const now = (env.now ?? Date.now)();
-    const message = `curator: add skill ${name}\n\n- ${opts.reason.replace(/\n+/g, ' ')}\n- proposed by the agent; validated against ${tip.slice(0, 12)}\n\nCurator-Proposal: ${id}\n`;
+    const message = `curator: add skill ${name}\n\n- ${opts.reason.replace(/\n+/g, ' ')}\n- proposed by ${(opts.proposedBy ?? 'the agent').replace(/\n+/g, ' ')}; validated against ${tip.slice(0, 12)}\n\nCurator-Proposal: ${id}\n`;
     const head = await git.commit([repoRel], message, new Date(Math.floor(now / 86_400_000) * 86_400_000).toISOString());
     const remote = await git.remoteSha(branch);
     let outcome: NewSkillResult['outcome'] = 'proposed';

@@ -25,7 +25,7 @@ import { GitWork, firstCommitTimes } from './git-work.js';
 import { createForge, type Forge, type PullRequest } from './forge/index.js';
 import { commitMessage, prBody, PR_TITLE, usageLines } from './report.js';
 import { overlayDiff } from './diff.js';
-import { DEFAULT_CURATOR_SPEC } from './defaults.js';
+import { chooseCurator } from './defaults.js';
 import type { CuratorReport, Proposal, ProposalRecord, RunOutcome } from './types.js';
 
 export type CuratorSource = { dir: string } | { repo: string; path?: string; branch?: string };
@@ -167,9 +167,7 @@ async function loadTree(root: string, opts: CuratorRunOptions): Promise<Loaded> 
   const tree = new ConfigTree(root);
   const loader = new Loader();
   const { resources, findings } = await loader.load(tree.sourceFiles());
-  const curators = resources.filter((r): r is Resource<'Curator'> => r.kind === 'Curator');
-  const chosen = opts.curator ? curators.find((c) => c.metadata.name === opts.curator) : curators[0];
-  return { tree, loader, resources, findings, spec: opts.spec ?? chosen?.spec ?? DEFAULT_CURATOR_SPEC, curator: opts.curator ?? chosen?.metadata.name ?? 'default' };
+  return { tree, loader, resources, findings, ...chooseCurator(resources, opts) };
 }
 
 export function makeForge(env: CuratorEnv, spec: CuratorSpec, git: GitWork, cstore: CuratorStore, curator: string): Forge {

@@ -11,7 +11,7 @@ import { redact } from '../../reconciler/secrets.js';
 import { LocalBackend } from './local-backend.js';
 import { DockerBackend } from './docker-backend.js';
 import { SkillEngine } from './skill-engine.js';
-import { effectiveIsolation, effectiveRuntime } from './runtime-config.js';
+import { effectiveIsolation, effectiveRuntime, layerIsolation } from './runtime-config.js';
 import { createWorkspace, removeWorkspace, shareWorkspaceWith, sweepWorkspaces } from './workspace.js';
 import { createRuntimeController } from './runtime-controller.js';
 import { createSkillController } from './skill-controller.js';
@@ -36,7 +36,7 @@ export function register(deps: ControllerDeps): Registration {
 
   const exec = async (req: ExecRequest, opts: RunOptions): Promise<ExecResult> => {
     const rt = runtime();
-    const iso = effectiveIsolation(rt, req.isolation);
+    const iso = effectiveIsolation(rt, layerIsolation(opts.isolation, req.isolation));
     const runId = randomUUID();
     const workspace = createWorkspace(deps.stateDir, runId);
     let result: ExecResult | undefined;

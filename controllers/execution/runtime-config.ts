@@ -1,6 +1,6 @@
 // The Runtime in effect: the snapshot's single Runtime merged over built-in defaults, and
-// the isolation that applies to one process once a skill's or request's override is laid
-// over the Runtime's.
+// the isolation that applies to one process once a skill's, a caller's (Task) or a
+// request's override is laid over the Runtime's (precedence: see skillIsolation).
 
 import type { Snapshot } from '../../reconciler/types.js';
 import { resourcesOfKind } from '../../reconciler/types.js';
@@ -58,6 +58,27 @@ export function effectiveIsolation(rt: RuntimeSpec, override?: IsolationSpec): E
     ...(iso.cpus !== undefined ? { cpus: iso.cpus } : {}),
     ...(iso.pids !== undefined ? { pids: iso.pids } : {}),
   };
+}
+
+/**
+ * The isolation of one skill run. Field by field: Runtime < the skill's own isolation <
+ * the caller's (a Task's `spec.isolation`, through RunOptions.isolation). One exception:
+ * a skill that itself asks for `mode: docker` keeps its sandbox as it declared it: the
+ * caller can neither move it to the host nor loosen what the skill set (network, user,
+ * read-only root, limits); it only fills the fields the skill left open.
+ */
+export function skillIsolation(rt: RuntimeSpec, skill?: IsolationSpec, caller?: IsolationSpec): EffectiveIsolation {
+  const own = stripUndefined(skill ?? {});
+  const from = stripUndefined(caller ?? {});
+  const layered: IsolationSpec = skill?.mode === 'docker' ? { ...from, ...own } : { ...own, ...from };
+  return effectiveIsolation(rt, layered);
+}
+
+/** Two overrides laid over each other, the later one winning field by field. */
+export function layerIsolation(under?: IsolationSpec, over?: IsolationSpec): IsolationSpec | undefined {
+  if (!under) return over;
+  if (!over) return under;
+  return { ...stripUndefined(under), ...stripUndefined(over) };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,7 +1,8 @@
 // runSkill: resolves a skill by name or alias, validates its params, runs its steps in
 // order in one workspace (local or Docker per its isolation), passes step outputs on,
 // enforces per-step and whole-skill timeouts and a call-depth limit, and records every
-// run (nested calls too, with their parent) in the run history.
+// run (nested calls too, with their parent) in the run history. The caller's isolation
+// (a Task's, in RunOptions) reaches every nested call, since they share the options.
 
 import type { Logger, ParamValue, Resource, RunOptions, SkillRunResult, Snapshot, StepResult } from '../../reconciler/types.js';
 import { getResource, resourcesOfKind } from '../../reconciler/types.js';
@@ -11,7 +12,7 @@ import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { parseDuration } from '../../reconciler/duration.js';
 import { redact } from '../../reconciler/secrets.js';
 import type { Backend } from './backend.js';
-import { effectiveIsolation, effectiveRuntime, type EffectiveIsolation } from './runtime-config.js';
+import { effectiveRuntime, skillIsolation, type EffectiveIsolation } from './runtime-config.js';
 import { paramEnv, stepEnvName, validateParams } from './params.js';
 import { interpolate, type Scope } from './interpolate.js';
 import { runHttpStep } from './http-step.js';
@@ -88,7 +89,7 @@ export class SkillEngine {
     const spec = skill.spec;
     const values = validateParams(name, spec.params ?? [], given);
     const runtime = effectiveRuntime(snap);
-    const iso = effectiveIsolation(runtime, spec.isolation);
+    const iso = skillIsolation(runtime, spec.isolation, opts.isolation);
     const started = Date.now();
     const t0 = performance.now();
     const runId = this.deps.runs.start({

@@ -51,22 +51,9 @@ export interface AuditEntry {
 export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at' | 'policy' | 'user' | 'channel' | 'command' | 'requestId' | 'runId'> &
   Partial<Pick<AuditEntry, 'at' | 'policy' | 'user' | 'channel' | 'command' | 'requestId' | 'runId'>>;
 
-interface Row {
-  id: number;
-  at: number;
-  level: AuditLevel;
-  policy: string | null;
-  platform: string;
-  user: string | null;
-  channel: string | null;
-  command: string | null;
-  decision: AuditDecision;
-  reason: string;
-  request_id: string | null;
-  run_id: string | null;
-}
-
 const RANK: Record<AuditLevel, number> = { info: 0, warn: 1, error: 2 };
+/** The columns under AuditEntry's names, so that a row comes back as an entry. */
+const ENTRY_COLUMNS = 'id, at, level, policy, platform, user, channel, command, decision, reason, request_id AS requestId, run_id AS runId';
 const MAX_FIELD = 500;
 
 function clip(s: string | null | undefined): string | null {
@@ -100,21 +87,8 @@ export class AuditStore {
     }
     if (filter.platform) (where.push('platform = ?'), args.push(filter.platform));
     if (filter.decision) (where.push('decision = ?'), args.push(filter.decision));
-    const sql = `SELECT * FROM gateway_audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map((r) => ({
-      id: r.id,
-      at: r.at,
-      level: r.level,
-      policy: r.policy,
-      platform: r.platform,
-      user: r.user,
-      channel: r.channel,
-      command: r.command,
-      decision: r.decision,
-      reason: r.reason,
-      requestId: r.request_id,
-      runId: r.run_id,
-    }));
+    const sql = `SELECT ${ENTRY_COLUMNS} FROM gateway_audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    return this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as AuditEntry[];
   }
 
   /** Rows per platform and decision, for `gateway status`. */

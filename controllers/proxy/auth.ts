@@ -2,7 +2,7 @@
 // only as SHA-256 digests; a presented key is hashed and compared to every digest with
 // timingSafeEqual, so neither the match nor its position leaks through timing.
 
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { describeRef } from '../../reconciler/secrets.js';
 import type { SecretRef } from '../../reconciler/specs.js';
@@ -13,7 +13,8 @@ export interface KeyEntry {
   digest: Buffer;
 }
 
-const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+// One-shot hash: no Hash object per request (this runs on every request).
+const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 export function keyEntry(ref: SecretRef, value: string, index: number): KeyEntry {
   return { id: `key${index}:${describeRef(ref).replace(' ', ':')}`, digest: sha256(value) };

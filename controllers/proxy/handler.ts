@@ -14,7 +14,9 @@ const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function requestId(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  return typeof given === 'string' && CLIENT_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
+  if (typeof given === 'string' && CLIENT_ID.test(given)) return given;
+  const u = randomUUID();
+  return `req_${u.slice(0, 8)}${u.slice(9, 13)}${u.slice(14, 18)}${u.slice(19, 23)}${u.slice(24)}`;
 }
 
 export function createHandler(env: ProxyEnv): (req: IncomingMessage, res: ServerResponse) => void {

@@ -180,6 +180,8 @@ class TaskRun {
           trigger,
           signal: ac.signal,
           parentRunId: this.runId,
+          // The task's isolation reaches every shell step of the skill (see RunOptions.isolation).
+          ...(this.task.spec.isolation ? { isolation: this.task.spec.isolation } : {}),
           ...(this.opts.onProgress
             ? {
                 onProgress: (p: RunProgress) => {

@@ -32,15 +32,15 @@ export function makeRepo(files: Record<string, string> = {}, opts: { dir?: strin
   return dir;
 }
 
-/** A bare remote plus a clone of it on main, seeded with files and pushed. */
-export function makeRemote(files: Record<string, string>): { bare: string; clone: string } {
+/** A bare remote plus a clone of it on main, seeded with files in one commit (dated `at`, when given) and pushed. */
+export function makeRemote(files: Record<string, string>, opts: { message?: string; at?: number } = {}): { bare: string; clone: string } {
   const bare = tempDir('caduceus-bare-');
   git(bare, 'init', '-q', '--bare', '-b', 'main');
   const clone = tempDir('caduceus-clone-');
   git(clone, 'clone', '-q', bare, '.');
   git(clone, 'checkout', '-q', '-B', 'main');
   writeFiles(clone, files);
-  commitAll(clone, 'initial');
+  commitAll(clone, opts.message ?? 'initial', opts.at);
   git(clone, 'push', '-q', 'origin', 'main');
   return { bare, clone };
 }
@@ -57,10 +57,15 @@ export function removeFiles(dir: string, ...rels: string[]): void {
   for (const rel of rels) rmSync(join(dir, rel), { force: true, recursive: true });
 }
 
-/** Stages everything and commits; returns the new commit SHA. */
-export function commitAll(dir: string, message: string): string {
+/** Stages everything and commits, dated `at` (ms since the epoch) when given; returns the new commit SHA. */
+export function commitAll(dir: string, message: string, at?: number): string {
   git(dir, 'add', '-A');
-  git(dir, 'commit', '-q', '--allow-empty', '-m', message);
+  const args = ['commit', '-q', '--allow-empty', '-m', message];
+  if (at === undefined) git(dir, ...args);
+  else {
+    const date = new Date(at).toISOString();
+    execFileSync('git', args, { cwd: dir, env: { ...GIT_ENV, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date }, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
   return git(dir, 'rev-parse', 'HEAD');
 }
 
@@ -73,16 +78,19 @@ export function exampleRepo(): string {
   return dir;
 }
 
-/** A minimal valid Skill document, the fixture most reconciler tests commit. */
-export function skillYaml(name: string, run = `echo ${name}`): string {
+/**
+ * A minimal valid Skill document, the fixture most tests commit: one step running `run`.
+ * `extra` is spec lines placed before the steps (params, aliases, …); `steps` replaces
+ * the step lines as written.
+ */
+export function skillYaml(name: string, run = `echo ${name}`, opts: { description?: string; extra?: string; steps?: string } = {}): string {
   return `apiVersion: caduceus.dev/v1
 kind: Skill
 metadata:
   name: ${name}
 spec:
   version: "1.0.0"
-  description: Says ${name}
-  steps:
-    - run: ${JSON.stringify(run)}
-`;
+  description: ${opts.description ?? `Says ${name}`}
+${opts.extra ?? ''}  steps:
+${opts.steps ?? `    - run: ${JSON.stringify(run)}\n`}`;
 }

@@ -1,36 +1,15 @@
 // End-to-end tests of the reconciler: real git repositories (a bare remote and clones in
 // temp dirs), the real loader, the real SQLite state store, the real HTTP server.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
 import { renameSync } from 'node:fs';
-import { startApp, type App } from '../../reconciler/app.js';
 import type { Controller, Registration } from '../../reconciler/types.js';
 import { commitAll, git, makeRemote, makeRepo, removeFiles, skillYaml, tempDir, writeFiles } from '../helpers/git.js';
+import { eventually } from '../helpers/wait.js';
+import { appStarter } from '../helpers/app.js';
 
-const apps: App[] = [];
-afterEach(async () => {
-  while (apps.length) await apps.pop()?.stop();
-});
-
-async function start(opts: Parameters<typeof startApp>[0]): Promise<App> {
-  const app = await startApp({ listen: '127.0.0.1:0', registrations: [], ...opts });
-  apps.push(app);
-  return app;
-}
-
-async function eventually(check: () => void | Promise<void>, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() - start > timeoutMs) throw err;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
+const start = appStarter();
 
 describe('reconciler end to end (local repository)', () => {
   it('applies a commit, rejects a bad one while the last good keeps running, then applies the fix', async () => {

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { commitAll, exampleRepo, git, GIT_ENV, makeRepo, skillYaml, tempDir, writeFiles } from '../helpers/git.js';
+import { waitFor } from '../helpers/wait.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'reconciler', 'cli.js');
 const children: ChildProcess[] = [];
@@ -36,16 +37,6 @@ function up(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: Child
   });
 }
 
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 function statusCount(stateDir: string): number {
   try {
     const db = new Database(join(stateDir, 'state.db'), { readonly: true, fileMustExist: true });
@@ -71,10 +62,11 @@ describe('caduceus up (compiled CLI)', () => {
     const stateDir = tempDir();
 
     const first = await up(['--repo', repo, '--state-dir', stateDir]);
+    // Polled every 5 ms: the process must be killed between the first status rows and the last.
     const partial = await waitFor(() => {
       const n = statusCount(stateDir);
       return n > 0 ? n : undefined;
-    }, 20_000, 'the first status rows');
+    }, 20_000, 'the first status rows', 5);
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
     const afterKill = statusCount(stateDir);

@@ -13,6 +13,7 @@ import { CaduceusError } from '../../reconciler/errors.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { commitAll, git, GIT_ENV, makeRemote, makeRepo, removeFiles, tempDir, writeFiles } from '../helpers/git.js';
+import { waitFor } from '../helpers/wait.js';
 
 const execFileAsync = promisify(execFile);
 const sources: Source[] = [];
@@ -27,15 +28,6 @@ function track<S extends Source>(s: S): S {
 
 function local(repo: string, extra: { path?: string; branch?: string; worktree?: boolean } = {}): Source {
   return track(createSource({ repo, stateDir: tempDir(), log: silentLogger, ...extra }));
-}
-
-/** Resolves with how many times onChange fired once `check` holds, polling every 10 ms. */
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function contents(src: Source): Promise<Record<string, string>> {
@@ -57,7 +49,7 @@ describe('local repository source', () => {
     writeFiles(repo, { 'b.yaml': 'b: 2\n' });
     const head = commitAll(repo, 'add b');
     // The safety poll runs every 30 s: seeing the commit within 5 s proves the watcher.
-    await until(async () => changes > 0 && (await src.current()).id === head, 5000, 'the new commit');
+    await waitFor(async () => changes > 0 && (await src.current()).id === head, 5000, 'the new commit');
     expect(await contents(src)).toEqual({ 'a.yaml': 'a: 1\n', 'b.yaml': 'b: 2\n' });
     expect(src.status()).toMatchObject({ mode: 'local', branch: 'main', fetchErrors: 0, revision: head });
   });
@@ -75,7 +67,7 @@ describe('local repository source', () => {
       await execFileAsync('git', ['commit', '-q', '-am', `quick ${i}`], { cwd: repo, env: GIT_ENV });
     }
     const head = git(repo, 'rev-parse', 'HEAD');
-    await until(() => seen.includes(head), 5000, 'the last quick commit');
+    await waitFor(() => seen.includes(head), 5000, 'the last quick commit');
   });
 
   it('follows a bare repository on disk that is pushed to', async () => {
@@ -86,7 +78,7 @@ describe('local repository source', () => {
     writeFiles(clone, { 'a.yaml': 'a: 2\n' });
     const head = commitAll(clone, 'pushed');
     git(clone, 'push', '-q', 'origin', 'main');
-    await until(async () => changes > 0 && (await src.current()).id === head, 5000, 'the pushed commit');
+    await waitFor(async () => changes > 0 && (await src.current()).id === head, 5000, 'the pushed commit');
     expect(await contents(src)).toEqual({ 'a.yaml': 'a: 2\n' });
   });
 
@@ -100,7 +92,7 @@ describe('local repository source', () => {
     expect(src.status().branch).toBe('feature');
     writeFiles(wt, { 'a.yaml': 'a: feature\n' });
     const head = commitAll(wt, 'on feature');
-    await until(async () => changes > 0 && (await src.current()).id === head, 5000, 'the worktree commit');
+    await waitFor(async () => changes > 0 && (await src.current()).id === head, 5000, 'the worktree commit');
     writeFiles(repo, { 'a.yaml': 'a: main\n' });
     commitAll(repo, 'on main');
     expect((await src.current()).id).toBe(head);
@@ -134,7 +126,7 @@ describe('local repository source', () => {
     git(repo, 'switch', '-q', 'release');
     writeFiles(repo, { 'a.yaml': 'v: release-2\n' });
     const head = commitAll(repo, 'on release');
-    await until(async () => (await src.current()).id === head, 5000, 'the release commit');
+    await waitFor(async () => (await src.current()).id === head, 5000, 'the release commit');
     expect(await contents(src)).toEqual({ 'a.yaml': 'v: release-2\n' });
     expect(changes).toBeGreaterThan(0);
   });
@@ -162,7 +154,7 @@ describe('local repository source', () => {
     // A commit after packing writes a loose ref again.
     writeFiles(repo, { 'a.yaml': 'a: 2\n' });
     const head2 = commitAll(repo, 'after pack');
-    await until(async () => (await src.current()).id === head2, 5000, 'the commit after pack-refs');
+    await waitFor(async () => (await src.current()).id === head2, 5000, 'the commit after pack-refs');
 
     // A ref that moves inside packed-refs only (as a fetch into packed refs does).
     git(repo, 'pack-refs', '--all');
@@ -172,7 +164,7 @@ describe('local repository source', () => {
     const { readFileSync } = await import('node:fs');
     writeFileSync(packed + '.new', readFileSync(packed, 'utf8').replace(head2, head3));
     renameSync(packed + '.new', packed);
-    await until(async () => (await src.current()).id === head3, 5000, 'the packed-only ref change');
+    await waitFor(async () => (await src.current()).id === head3, 5000, 'the packed-only ref change');
   });
 
   it('gives unchanged files the same id and changed files a new one (the blob SHA)', async () => {
@@ -309,12 +301,12 @@ describe('remote repository source', () => {
     expect((await src.current()).id).toBe(head);
 
     // Backoff retries on its own (50 ms, 100 ms, …) without waiting for the 10-minute interval.
-    await until(() => src.status().fetchErrors >= 3, 5000, 'retries with backoff');
+    await waitFor(() => src.status().fetchErrors >= 3, 5000, 'retries with backoff');
     writeFiles(clone, { 'a.yaml': 'a: 2\n' });
     const next = commitAll(clone, 'while down');
     renameSync(`${bare}-gone`, bare);
     git(clone, 'push', '-q', 'origin', 'main');
-    await until(() => src.status().fetchErrors === 0 && changes > 0, 10_000, 'recovery');
+    await waitFor(() => src.status().fetchErrors === 0 && changes > 0, 10_000, 'recovery');
     expect(src.status().lastFetchError).toBeUndefined();
     expect((await src.current()).id).toBe(next);
   });
@@ -363,7 +355,7 @@ describe('worktree source (dev mode)', () => {
     // A burst of edits, as an editor saving several files, gives one change.
     for (let i = 0; i < 5; i++) writeFiles(repo, { [`cfg/b${i}.yaml`]: `b: ${i}\n` });
     writeFiles(repo, { 'cfg/notes.txt': 'ignored\n' });
-    await until(() => changes > 0, 5000, 'the debounced change');
+    await waitFor(() => changes > 0, 5000, 'the debounced change');
     await new Promise((r) => setTimeout(r, 400));
     expect(changes).toBe(1);
     const rev = await src.current();
@@ -374,6 +366,6 @@ describe('worktree source (dev mode)', () => {
 
     removeFiles(repo, 'cfg/b0.yaml');
     unlinkSync(join(repo, 'cfg', 'b1.yaml'));
-    await until(async () => (await src.current()).files.length === 4, 5000, 'the deletions');
+    await waitFor(async () => (await src.current()).files.length === 4, 5000, 'the deletions');
   });
 });

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Loader, gitBlobId, isConfigPath, loadDirectory, type SourceFile } from '../../reconciler/loader.js';
 import type { Finding } from '../../reconciler/types.js';
-import { tempDir } from '../helpers/git.js';
+import { skillYaml, tempDir } from '../helpers/git.js';
 
 /** In-memory source files; `reads` counts read() calls per path. */
 function sources(files: Record<string, string | Buffer>, reads?: Map<string, number>): SourceFile[] {
@@ -31,15 +31,7 @@ async function load(files: Record<string, string | Buffer>): Promise<Awaited<Ret
 const at = (f: Finding): string => `${f.file}:${f.line}:${f.column} ${f.rule}`;
 
 function skill(name: string, extra = '', steps = '    - run: echo hi\n'): string {
-  return `apiVersion: caduceus.dev/v1
-kind: Skill
-metadata:
-  name: ${name}
-spec:
-  version: "1.0.0"
-  description: Skill ${name}
-${extra}  steps:
-${steps}`;
+  return skillYaml(name, 'echo hi', { description: `Skill ${name}`, extra, steps });
 }
 
 const PARAMS = `  aliases: [old-report]

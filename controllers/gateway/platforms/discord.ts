@@ -6,7 +6,7 @@
 
 import type { GatewayPolicySpec } from '../../../reconciler/specs.js';
 import { ed25519PublicKeyFromHex, ed25519Verify, freshTimestamp } from './signing.js';
-import { header, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { header, jsonObject, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
 
 export type DiscordSpec = NonNullable<GatewayPolicySpec['platforms']['discord']>;
 
@@ -39,14 +39,8 @@ function commandText(data: { name?: unknown; options?: CommandOption[] }): strin
 }
 
 function parseDiscord(body: Buffer, applicationId: string): Parsed {
-  let i: Record<string, unknown>;
-  try {
-    const v: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return { kind: 'malformed', reason: 'interaction is not a JSON object' };
-    i = v as Record<string, unknown>;
-  } catch {
-    return { kind: 'malformed', reason: 'interaction is not JSON' };
-  }
+  const i = jsonObject(body, 'interaction');
+  if (typeof i === 'string') return { kind: 'malformed', reason: i };
   if (i.type === 1) return { kind: 'ping' };
   if (i.type !== 2 && i.type !== 3) return { kind: 'ignore', reason: `interaction type ${String(i.type)} is not handled` };
   if (String(i.application_id) !== applicationId) return { kind: 'malformed', reason: `interaction for application ${String(i.application_id)}, not ${applicationId}` };

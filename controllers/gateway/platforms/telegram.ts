@@ -6,7 +6,7 @@
 import type { GatewayPolicySpec } from '../../../reconciler/specs.js';
 import { createHash } from 'node:crypto';
 import { safeEqual } from './signing.js';
-import { header, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { header, jsonObject, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
 
 export type TelegramSpec = NonNullable<GatewayPolicySpec['platforms']['telegram']>;
 
@@ -15,14 +15,8 @@ const DEFAULT_BASE = 'https://api.telegram.org';
 export const TELEGRAM_MAX_AGE_MS = 25 * 3_600_000;
 
 function parseTelegram(body: Buffer): Parsed {
-  let u: Record<string, unknown>;
-  try {
-    const v: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return { kind: 'malformed', reason: 'update is not a JSON object' };
-    u = v as Record<string, unknown>;
-  } catch {
-    return { kind: 'malformed', reason: 'update is not JSON' };
-  }
+  const u = jsonObject(body, 'update');
+  if (typeof u === 'string') return { kind: 'malformed', reason: u };
   if (!Number.isSafeInteger(u.update_id)) return { kind: 'malformed', reason: 'update lacks update_id' };
   const m = u.message as { message_id?: unknown; from?: { id?: unknown; is_bot?: unknown }; chat?: { id?: unknown; type?: unknown }; text?: unknown } | undefined;
   if (!m || typeof m !== 'object') return { kind: 'ignore', reason: 'update carries no message' };

@@ -67,6 +67,18 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+/** The body as a JSON object, or why it is not one (`what` names the body in that reason: "update", "interaction"). */
+export function jsonObject(body: Buffer, what: string): Record<string, unknown> | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(body.toString('utf8'));
+  } catch {
+    return `${what} is not JSON`;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return `${what} is not a JSON object`;
+  return v as Record<string, unknown>;
+}
+
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;

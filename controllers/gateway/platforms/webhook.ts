@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { GatewayPolicySpec } from '../../../reconciler/specs.js';
 import { freshTimestamp, hmacSha256Hex, safeEqual } from './signing.js';
-import { header, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { header, jsonObject, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
 
 export type WebhookSpec = NonNullable<GatewayPolicySpec['platforms']['webhook']>;
 
@@ -20,14 +20,8 @@ export function signWebhook(secret: string, body: string, now = Date.now()): Rec
 }
 
 function parseWebhook(body: Buffer): Parsed {
-  let o: Record<string, unknown>;
-  try {
-    const v: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return { kind: 'malformed', reason: 'body is not a JSON object' };
-    o = v as Record<string, unknown>;
-  } catch {
-    return { kind: 'malformed', reason: 'body is not JSON' };
-  }
+  const o = jsonObject(body, 'body');
+  if (typeof o === 'string') return { kind: 'malformed', reason: o };
   const idOf = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
   const user = idOf(o.user);
   const channel = idOf(o.channel);

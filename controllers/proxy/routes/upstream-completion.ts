@@ -4,7 +4,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import type { ProxyEnv, ProxyState, RequestInfo } from '../context.js';
 import type { ChatRequest } from './chat-completions.js';
@@ -18,7 +18,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'pr
 
 function responseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) {
+  for (const k in headers) {
+    const v = headers[k];
     if (v === undefined || HOP_BY_HOP.has(k)) continue;
     out[k] = v;
   }
@@ -75,14 +76,87 @@ export async function forwardCompletion(env: ProxyEnv, state: ProxyState, upstre
     return;
   }
   res.writeHead(answer.statusCode, headers);
-  if (chat.stream) res.flushHeaders();
-  const piped = pipeline(answer.body, res);
-  if (chat.stream) answer.body.once('data', () => env.metrics.firstByte.observe({ proxy: state.name, target: 'upstream' }, (performance.now() - info.started) / 1000));
+  const firstByte = chat.stream ? (): void => env.metrics.firstByte.observe({ proxy: state.name, target: 'upstream' }, (performance.now() - info.started) / 1000) : undefined;
   try {
-    await piped;
+    await relay(answer.body, res, firstByte);
   } catch (err) {
     // Headers are out: all we can do is cut the stream so the client sees it incomplete.
     if (!cancelled) env.log.warn('upstream stream broke', { requestId: info.id, error: err instanceof Error ? err.message : String(err) });
     res.destroy();
   }
+}
+
+/**
+ * Copies the upstream body to the client as it arrives, with backpressure. The response
+ * is corked for the rest of the tick a chunk arrives in, so the SSE events of one read of
+ * the upstream socket (and the response headers, with the first one) leave in one write
+ * instead of one syscall each; nothing waits for a later tick. Resolves when the answer
+ * ended or the client went away (the caller's cancel signal stops the upstream then);
+ * rejects when the upstream body fails.
+ */
+/** True once the upstream body is complete and every chunk of it was handed to us. */
+function upstreamFinished(body: Readable): boolean {
+  // _readableState.ended (push(null) happened) has no public getter before 'end' is emitted.
+  const state = (body as Readable & { _readableState?: { ended?: boolean } })._readableState;
+  return state?.ended === true && body.readableLength === 0;
+}
+
+function relay(body: Readable, res: ServerResponse, onFirst: (() => void) | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let corked = false;
+    let wrote = false;
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      done();
+      res.end();
+      resolve();
+    };
+    const uncork = (): void => {
+      corked = false;
+      // The upstream's last chunks and its end usually arrive in one read: end now, so the
+      // closing chunk of the response joins their write instead of costing a syscall alone.
+      if (upstreamFinished(body)) end();
+      res.uncork();
+    };
+    // Headers wait for the first chunk only within this turn of the event loop: an upstream
+    // that sends its headers early still gets them to the client at once.
+    const flush = setImmediate(() => {
+      if (!wrote) res.flushHeaders();
+    });
+    const onData = (chunk: Buffer): void => {
+      if (!wrote) {
+        wrote = true;
+        onFirst?.();
+      }
+      if (!corked) {
+        corked = true;
+        res.cork();
+        process.nextTick(uncork);
+      }
+      if (!res.write(chunk)) body.pause();
+    };
+    const onDrain = (): void => {
+      body.resume();
+    };
+    const done = (): void => {
+      clearImmediate(flush);
+      body.off('data', onData);
+      res.off('drain', onDrain);
+    };
+    body.on('data', onData);
+    res.on('drain', onDrain);
+    body.once('end', end);
+    body.once('error', (err) => {
+      done();
+      reject(err);
+    });
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      done();
+      body.destroy();
+      resolve();
+    });
+  });
 }

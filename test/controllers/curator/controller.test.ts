@@ -2,11 +2,12 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { Registry } from 'prom-client';
 import { register } from '../../../controllers/curator/index.js';
 import { CuratorStore } from '../../../controllers/curator/store.js';
-import { DEFAULT_CURATOR_SPEC } from '../../../controllers/curator/defaults.js';
+import { defaultCuratorSpec } from '../../../controllers/curator/defaults.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import { lateBoundRunner } from '../../../reconciler/compose.js';
 import type { CuratorSpec } from '../../../reconciler/specs.js';
 import type { Condition, ControllerDeps, ReconcileContext, Registration, Resource } from '../../../reconciler/types.js';
+import { waitFor } from '../../helpers/wait.js';
 import { makeFixture, usualRuns, type Fixture } from './fixtures.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -35,7 +36,7 @@ function setup(): { f: Fixture; reg: Registration; deps: ControllerDeps } {
 }
 
 function curator(spec: Partial<CuratorSpec>): Resource<'Curator'> {
-  return { apiVersion: 'caduceus.dev/v1', kind: 'Curator', metadata: { name: 'weekly' }, spec: { ...DEFAULT_CURATOR_SPEC, ...spec }, source: { file: 'curator.yaml', line: 1, column: 1 }, hash: 'h' };
+  return { apiVersion: 'caduceus.dev/v1', kind: 'Curator', metadata: { name: 'weekly' }, spec: { ...defaultCuratorSpec(), ...spec }, source: { file: 'curator.yaml', line: 1, column: 1 }, hash: 'h' };
 }
 
 function context(): { ctx: ReconcileContext; conditions: Condition[]; observed: Record<string, unknown> } {
@@ -52,16 +53,6 @@ function context(): { ctx: ReconcileContext; conditions: Condition[]; observed: 
     event: () => {},
   };
   return { ctx, conditions, observed };
-}
-
-async function waitFor<T>(fn: () => T | undefined, timeoutMs: number): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() - start > timeoutMs) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('curator controller', () => {

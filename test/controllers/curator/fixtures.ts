@@ -2,8 +2,7 @@
 // clone, files committed 60 days ago (so skills are old enough to prune), and run history
 // inserted through RunStore into a real SQLite state file.
 
-import { execFileSync } from 'node:child_process';
-import { GIT_ENV, git, tempDir, writeFiles } from '../../helpers/git.js';
+import { commitAll, git, makeRemote, tempDir, writeFiles } from '../../helpers/git.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { RunStore } from '../../../reconciler/state/runs.js';
 import { silentLogger } from '../../../reconciler/log.js';
@@ -132,21 +131,8 @@ export interface Fixture {
   pushMain(files: Record<string, string>, message: string, daysAgo?: number): void;
 }
 
-export function commitAt(dir: string, message: string, when: number): void {
-  const date = new Date(when).toISOString();
-  git(dir, 'add', '-A');
-  execFileSync('git', ['commit', '-q', '-m', message], { cwd: dir, env: { ...GIT_ENV, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date } });
-}
-
 export function makeFixture(files: Record<string, string> = FILES, opts: { path?: string } = {}): Fixture {
-  const bare = tempDir('curator-bare-');
-  git(bare, 'init', '-q', '--bare', '-b', 'main');
-  const work = tempDir('curator-work-');
-  git(work, 'clone', '-q', bare, '.');
-  git(work, 'checkout', '-q', '-B', 'main');
-  writeFiles(work, files);
-  commitAt(work, 'initial configuration', Date.now() - 60 * DAY);
-  git(work, 'push', '-q', 'origin', 'main');
+  const { bare, clone: work } = makeRemote(files, { message: 'initial configuration', at: Date.now() - 60 * DAY });
   const stateDir = tempDir('curator-state-');
   const store = new StateStore({ stateDir });
   const runs = new RunStore(store);
@@ -163,7 +149,7 @@ export function makeFixture(files: Record<string, string> = FILES, opts: { path?
     pushMain(f, message, daysAgo = 0) {
       git(work, 'pull', '-q', '--ff-only', 'origin', 'main');
       writeFiles(work, f);
-      commitAt(work, message, Date.now() - daysAgo * DAY);
+      commitAll(work, message, Date.now() - daysAgo * DAY);
       git(work, 'push', '-q', 'origin', 'main');
     },
   };

@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { runCurator } from '../../../controllers/curator/run.js';
-import { DEFAULT_CURATOR_SPEC } from '../../../controllers/curator/defaults.js';
+import { defaultCuratorSpec } from '../../../controllers/curator/defaults.js';
 import { prBody } from '../../../controllers/curator/report.js';
 import { CuratorStore } from '../../../controllers/curator/store.js';
 import { git } from '../../helpers/git.js';
@@ -97,7 +97,7 @@ describe('curator proposals', () => {
   it('deletes instead of archiving with archive: false', async () => {
     const f = fixture();
     usualRuns(f.runs);
-    const report = await runCurator(f.env, { spec: { ...DEFAULT_CURATOR_SPEC, archive: false, actions: ['prune'] } });
+    const report = await runCurator(f.env, { spec: { ...defaultCuratorSpec(), archive: false, actions: ['prune'] } });
     expect(report.proposals.map((p) => p.title)).toEqual(['remove unused skill old-report']);
     expect(git(f.bare, 'show', '--format=', '--name-status', report.branch as string)).toBe('D\tconfig/skills/old-report.yaml');
   });
@@ -125,7 +125,7 @@ describe('curator proposals', () => {
     const f = fixture();
     usualRuns(f.runs);
     const refs = f.remoteRefs();
-    const report = await runCurator(f.env, { spec: { ...DEFAULT_CURATOR_SPEC, archiveDir: 'attic', actions: ['prune'] } });
+    const report = await runCurator(f.env, { spec: { ...defaultCuratorSpec(), archiveDir: 'attic', actions: ['prune'] } });
     expect(report.outcome).toBe('invalid');
     expect(report.message).toMatch(/archiveDir "attic" is read by the loader/);
     expect(report.findings).toEqual(['attic/skills/old-report.yaml:1:1  Skill/old-report would still be loaded after archiving']);
@@ -139,7 +139,7 @@ describe('curator proposals', () => {
     const report = await runCurator(f.env, { dryRun: true });
     expect(report.flagged).toEqual([{ name: 'rotate-keys', runs: 4, failures: 3, failureRate: 0.75 }]);
     expect(report.stale.map((s) => s.name)).toEqual(['rotate-keys']);
-    const body = prBody({ proposals: [], stale: [{ name: 'rotate-keys', lastUsed: Date.UTC(2026, 10, 16) } as never], flagged: [{ name: 'rotate-keys', runs: 4, failures: 3, failureRate: 0.75 } as never], thresholds: DEFAULT_CURATOR_SPEC.thresholds, revision: 'abcdef0123456789' });
+    const body = prBody({ proposals: [], stale: [{ name: 'rotate-keys', lastUsed: Date.UTC(2026, 10, 16) } as never], flagged: [{ name: 'rotate-keys', runs: 4, failures: 3, failureRate: 0.75 } as never], thresholds: defaultCuratorSpec().thresholds, revision: 'abcdef0123456789' });
     expect(body).toContain('### Marked stale\nUnused for at least 7d; proposed for archiving once unused for 14d:\n\n- `rotate-keys`: last used 2026-11-16');
     expect(body).toContain('### Flagged: failure rate over 0.5\n\n- `rotate-keys`: 3 of 4 runs failed (75 %)');
   });

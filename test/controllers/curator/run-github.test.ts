@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { runCurator } from '../../../controllers/curator/run.js';
 import { CuratorStore } from '../../../controllers/curator/store.js';
-import { DEFAULT_CURATOR_SPEC } from '../../../controllers/curator/defaults.js';
+import { defaultCuratorSpec } from '../../../controllers/curator/defaults.js';
 import type { CuratorSpec } from '../../../reconciler/specs.js';
 import { git } from '../../helpers/git.js';
 import { FILES, makeFixture, usualRuns, type Fixture } from './fixtures.js';
@@ -46,7 +46,7 @@ describe('curator run with the GitHub forge', () => {
     const f: Fixture = makeFixture();
     cleanup.push(() => server.close(), () => f.store.close());
     usualRuns(f.runs);
-    const spec: CuratorSpec = { ...DEFAULT_CURATOR_SPEC, forge: { type: 'github', url: server.url, repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_GH_TOKEN' } } }, labels: ['curator', 'skills'] };
+    const spec: CuratorSpec = { ...defaultCuratorSpec(), forge: { type: 'github', url: server.url, repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_GH_TOKEN' } } }, labels: ['curator', 'skills'] };
     const env = { ...f.env, env: { CURATOR_GH_TOKEN: 'ghp_test' } };
 
     const first = await runCurator(env, { spec });
@@ -93,7 +93,7 @@ describe('curator run with the GitHub forge', () => {
     const f: Fixture = makeFixture();
     cleanup.push(() => server.close(), () => f.store.close());
     usualRuns(f.runs);
-    const spec: CuratorSpec = { ...DEFAULT_CURATOR_SPEC, forge: { type: 'github', url: server.url, repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_GH_TOKEN' } } } };
+    const spec: CuratorSpec = { ...defaultCuratorSpec(), forge: { type: 'github', url: server.url, repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_GH_TOKEN' } } } };
     const env = { ...f.env, env: { CURATOR_GH_TOKEN: 'ghp_test' } };
 
     const first = await runCurator(env, { spec });
@@ -126,7 +126,7 @@ describe('curator run with the GitHub forge', () => {
     cleanup.push(() => f.store.close());
     usualRuns(f.runs);
     const refs = f.remoteRefs();
-    const spec: CuratorSpec = { ...DEFAULT_CURATOR_SPEC, forge: { type: 'github', url: 'http://127.0.0.1:9', repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_UNSET_TOKEN' } } } };
+    const spec: CuratorSpec = { ...defaultCuratorSpec(), forge: { type: 'github', url: 'http://127.0.0.1:9', repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_UNSET_TOKEN' } } } };
     const report = await runCurator({ ...f.env, env: {} }, { spec });
     expect(report.outcome).toBe('failed');
     expect(report.message).toMatch(/CURATOR_UNSET_TOKEN is unset/);

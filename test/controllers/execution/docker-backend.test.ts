@@ -9,6 +9,7 @@ import { CaduceusError } from '../../../reconciler/errors.js';
 import type { Observed } from '../../../reconciler/types.js';
 import { harness, runtime, skill, snapshot, recordingContext, cli, type Harness } from './helpers.js';
 import { dockerReady, runDockerTests, SANDBOX } from './docker-env.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const ready = await dockerReady();
 const docker = new Docker();
@@ -27,16 +28,6 @@ const dockerRuntime = (iso: Parameters<typeof runtime>[0] extends infer T ? T ex
 async function ourContainers(marker: string): Promise<Docker.ContainerInfo[]> {
   const list = await docker.listContainers({ all: true, filters: { label: [`caduceus.owner=${owner}`] } });
   return list.filter((c) => c.Command.includes(marker));
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe.runIf(runDockerTests(ready))('docker backend', () => {
@@ -72,7 +63,7 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     h = harness([dockerRuntime({ memory: '64Mi', cpus: 0.5, pids: 32 })], { configDir });
     const marker = 'limits-marker-1';
     const running = h.runner.exec({ command: `cat /config/hello.txt; (echo x > /config/new) 2>/dev/null || echo config-ro; sleep 3 # ${marker}` }, cli);
-    const info = await until(async () => (await ourContainers(marker))[0]);
+    const info = await waitFor(async () => (await ourContainers(marker))[0]);
     const c = await docker.getContainer(info.Id).inspect();
     const res = await running;
     expect(res.output.trim().split('\n')).toEqual(['config file', 'config-ro']);
@@ -96,7 +87,7 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     h = harness([dockerRuntime()]);
     const marker = 'timeout-marker-2';
     const running = h.runner.exec({ command: `sleep 30 # ${marker}`, timeoutMs: 1500 }, cli);
-    await until(async () => ((await ourContainers(marker)).length === 1 ? true : undefined));
+    await waitFor(async () => ((await ourContainers(marker)).length === 1 ? true : undefined));
     const res = await running;
     expect(res.status).toBe('timedOut');
     expect(await ourContainers(marker)).toEqual([]);
@@ -107,7 +98,7 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     const marker = 'abort-marker-3';
     const ac = new AbortController();
     const running = h.runner.exec({ command: `sleep 30 # ${marker}` }, { ...cli, signal: ac.signal });
-    await until(async () => ((await ourContainers(marker)).length === 1 ? true : undefined));
+    await waitFor(async () => ((await ourContainers(marker)).length === 1 ? true : undefined));
     ac.abort();
     expect((await running).status).toBe('cancelled');
     expect(await ourContainers(marker)).toEqual([]);
@@ -148,8 +139,8 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
           return (err as { statusCode?: number }).statusCode === 404 ? true : undefined;
         }
       };
-      await until(() => gone(crashed.id));
-      await until(() => gone(unowned.id));
+      await waitFor(() => gone(crashed.id));
+      await waitFor(() => gone(unowned.id));
       expect((await docker.getContainer(alive.id).inspect()).Id).toBe(alive.id);
     } finally {
       await alive.remove({ force: true }).catch(() => undefined);

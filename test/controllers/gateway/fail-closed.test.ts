@@ -4,19 +4,18 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { stringify } from 'yaml';
-import { loadDirectory } from '../../../reconciler/loader.js';
 import { compose, lateBoundRunner } from '../../../reconciler/compose.js';
 import { startServer } from '../../../reconciler/server.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { RunStore } from '../../../reconciler/state/runs.js';
 import { silentLogger } from '../../../reconciler/log.js';
-import { keyOf, type Condition, type ControllerDeps, type ReconcileContext, type Resource, type Snapshot } from '../../../reconciler/types.js';
+import type { Condition, ControllerDeps, ReconcileContext, Resource } from '../../../reconciler/types.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/subagents/index.js';
 import { register as gateway } from '../../../controllers/gateway/index.js';
 import { AuditStore } from '../../../controllers/gateway/audit-store.js';
-import { tempDir, writeFiles } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/git.js';
+import { configDir, doc, loadSnapshot } from '../../helpers/config.js';
 import { post, webhookSigned } from './signers.js';
 
 const SECRET_ENV = `GW_FAILCLOSED_${process.pid}`;
@@ -30,18 +29,14 @@ let policy: Resource;
 
 beforeAll(async () => {
   process.env[SECRET_ENV] = secret;
-  const dir = tempDir('caduceus-gw-failclosed-');
-  const doc = (kind: string, name: string, spec: unknown): string => stringify({ apiVersion: 'caduceus.dev/v1', kind, metadata: { name }, spec });
-  writeFiles(dir, {
+  const dir = configDir({
     'task.yaml': doc('Task', 'mark', { schedule: { cron: '0 0 1 1 *' }, subtasks: [{ name: 'x', run: 'true' }] }),
     'gateway.yaml': doc('GatewayPolicy', 'team', {
       platforms: { webhook: { channels: ['ci'], secret: { valueFrom: { env: SECRET_ENV } } } },
       roles: [{ name: 'ops', users: ['webhook:robot'], permissions: { tasks: ['mark'], status: true } }],
     }),
-  });
-  const { resources, findings } = await loadDirectory(dir);
-  expect(findings.filter((f) => f.severity === 'error')).toEqual([]);
-  const snap: Snapshot = { revision: 'test', resources: new Map(resources.map((r) => [keyOf(r), r])) };
+  }, 'caduceus-gw-failclosed-');
+  const snap = await loadSnapshot(dir, 'test');
   store = new StateStore({ stateDir: tempDir('caduceus-gw-failclosed-state-') });
   const { runner, provide } = lateBoundRunner();
   const deps: ControllerDeps = {

@@ -6,7 +6,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { stringify } from 'yaml';
 import { startApp, type App } from '../../../reconciler/app.js';
 import { RunStore, type RunRecord } from '../../../reconciler/state/runs.js';
 import { register as execution } from '../../../controllers/execution/index.js';
@@ -15,8 +14,10 @@ import { register as gateway } from '../../../controllers/gateway/index.js';
 import type { GatewayOptions } from '../../../controllers/gateway/gateway.js';
 import { AuditStore, type AuditEntry } from '../../../controllers/gateway/audit-store.js';
 import { commitAll, git, makeRepo, removeFiles, tempDir, writeFiles } from '../../helpers/git.js';
+import { doc } from '../../helpers/config.js';
 import { startFakePlatform, type FakePlatform } from './fake-platform.js';
 import { discordKeys, type DiscordKeys } from './signers.js';
+export { eventually } from '../../helpers/wait.js';
 
 export const DISCORD_APP = '424242';
 
@@ -60,22 +61,6 @@ export interface GatewayHarness {
   commitPolicy(shape: PolicyShape | null, message?: string): Promise<string>;
   policyYaml(shape: PolicyShape): string;
   close(): Promise<void>;
-}
-
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() - start > timeoutMs) throw err;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
-
-function doc(kind: string, name: string, spec: Record<string, unknown>): string {
-  return stringify({ apiVersion: 'caduceus.dev/v1', kind, metadata: { name }, spec });
 }
 
 export async function startGateway(opts: { shape?: PolicyShape; gateway?: GatewayOptions; unsetEnv?: Array<keyof Secrets['env']> } = {}): Promise<GatewayHarness> {

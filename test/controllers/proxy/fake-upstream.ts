@@ -20,6 +20,8 @@ export interface FakeUpstream {
   abandoned(): number;
   /** Lets requests for model `hold` finish. */
   release(): void;
+  /** Lets the pending streams of model `headers-first` (headers sent, no chunk yet) go on. */
+  releaseStreams(): void;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   let releases: Array<() => void> = [];
   let released = false;
   let abandoned = 0;
+  let streamGates: Array<() => void> = [];
   const server: Server = createServer(async (req, res) => {
     res.once('close', () => {
       if (!res.writableFinished) abandoned++;
@@ -72,6 +75,11 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     const toolCall = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
     if (body.stream === true) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      if (model === 'headers-first') {
+        // Headers now, chunks only when the test says so (a model still thinking).
+        res.flushHeaders();
+        await new Promise<void>((r) => streamGates.push(r));
+      }
       const send = (delta: Record<string, unknown>, finish: string | null): boolean =>
         res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`);
       send({ role: 'assistant', content: '' }, null);
@@ -108,6 +116,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       released = true;
       for (const r of releases) r();
       releases = [];
+    },
+    releaseStreams: () => {
+      for (const r of streamGates) r();
+      streamGates = [];
     },
     close: () =>
       new Promise<void>((r) => {

@@ -2,9 +2,9 @@
 // the loader, the real execution registration composed with the proxy's, a real state
 // store, and a reconcile context that records conditions, observed facts and events.
 
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Registry } from 'prom-client';
 import { loadDirectory } from '../../../reconciler/loader.js';
@@ -15,6 +15,7 @@ import { register as executionRegister } from '../../../controllers/execution/in
 import { register as proxyRegister, type ProxyController } from '../../../controllers/proxy/index.js';
 import type { ConditionStatus, ControllerDeps, ReconcileContext, Resource, Snapshot } from '../../../reconciler/types.js';
 import { keyOf } from '../../../reconciler/types.js';
+import { skillYaml as gitSkillYaml, writeFiles } from '../../helpers/git.js';
 
 export interface Recorded {
   conditions: Map<string, { status: ConditionStatus; reason: string; message: string }>;
@@ -47,16 +48,7 @@ export async function freePort(): Promise<number> {
 }
 
 export function skillYaml(name: string, run: string, params = ''): string {
-  return `apiVersion: caduceus.dev/v1
-kind: Skill
-metadata:
-  name: ${name}
-spec:
-  version: "1.0.0"
-  description: Skill ${name}
-${params}  steps:
-    - run: ${JSON.stringify(run)}
-`;
+  return gitSkillYaml(name, run, { description: `Skill ${name}`, extra: params });
 }
 
 export function proxyYaml(name: string, spec: string): string {
@@ -98,10 +90,7 @@ export async function harness(opts: { log?: import('../../../reconciler/types.js
   h.proxy = composition.controllers.find((c) => c.kind === 'Proxy') as ProxyController;
   let rev = 0;
   h.load = async (files) => {
-    for (const [rel, content] of Object.entries(files)) {
-      mkdirSync(dirname(join(dir, rel)), { recursive: true });
-      writeFileSync(join(dir, rel), content);
-    }
+    writeFiles(dir, files);
     const { resources, findings } = await loadDirectory(dir);
     const errors = findings.filter((f) => f.severity === 'error');
     if (errors.length > 0) throw new Error(`test configuration rejected: ${errors.map((e) => `${e.file}:${e.line} ${e.message}`).join('; ')}`);

@@ -93,6 +93,41 @@ describe('proxy forwarding to an upstream', () => {
     expect((await raw.text()).endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
+  it('sends stream headers as soon as the upstream does, before its first chunk, then the whole stream', async () => {
+    const raw = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'headers-first', messages: [{ role: 'user', content: 'a b' }], stream: true }),
+    });
+    // fetch resolved on the headers while the upstream still holds every chunk.
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get('content-type')).toBe('text/event-stream');
+    up.releaseStreams();
+    const text = await raw.text();
+    const deltas = text
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: {'))
+      .map((e) => (JSON.parse(e.slice('data: '.length)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '');
+    expect(deltas.join('')).toBe('echo: a b');
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
+
+  it('cancels the upstream stream when the client goes away after the headers', async () => {
+    const before = up.abandoned();
+    const ac = new AbortController();
+    const raw = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'headers-first', messages: [{ role: 'user', content: 'x' }], stream: true }),
+      signal: ac.signal,
+    });
+    expect(raw.status).toBe(200);
+    ac.abort();
+    for (let i = 0; i < 100 && up.abandoned() === before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(up.abandoned()).toBe(before + 1);
+    up.releaseStreams();
+  });
+
   it('passes tool calls through unchanged, plain and streamed', async () => {
     const plain = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'weather?' }], tools });
     expect(plain.choices[0]?.finish_reason).toBe('tool_calls');

@@ -1,20 +1,17 @@
 // The four-subtask task of examples/repo, run as `caduceus run task` would: at
 // concurrency 4 with real output, on the local backend and in Docker containers.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { chmodSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource, RunProgress, Snapshot } from '../../../reconciler/types.js';
 import { resourcesOfKind } from '../../../reconciler/types.js';
 import { taskSettings } from '../../../controllers/subagents/settings.js';
 import { tempDir } from '../../helpers/git.js';
-import { dockerUnavailable, harness, loadSnapshot, type Harness } from './helpers.js';
+import { dockerUnavailable, harnessPerTest, loadSnapshot, type Harness } from './helpers.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', '..', 'examples', 'repo');
-const open: Harness[] = [];
-afterEach(async () => {
-  while (open.length) await open.pop()?.close();
-});
+const setup = harnessPerTest();
 
 async function fourSubtaskTask(): Promise<Resource<'Task'>> {
   const snap = await loadSnapshot(EXAMPLE);
@@ -31,11 +28,10 @@ async function runExample(mode: 'local' | 'docker'): Promise<{ task: Resource<'T
   // mkdtemp makes the copy private (0700); a checkout is world-readable, and the
   // container's unprivileged user reads the mounted configuration like any user would.
   chmodSync(dir, 0o755);
-  const h = await harness(dir, (snap) => {
+  const h = await setup(dir, (snap) => {
     const rt = resourcesOfKind(snap, 'Runtime')[0];
     if (rt) rt.spec.execution.mode = mode;
   });
-  open.push(h);
   let running = 0;
   let inFlight = 0;
   const onProgress = (p: RunProgress): void => {

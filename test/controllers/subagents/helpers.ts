@@ -2,23 +2,21 @@
 // the real loader, a real SQLite state file, and the real execution registration composed
 // with the subagent one, exactly as `caduceus run` and `caduceus up` wire them.
 
+import { afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { stringify } from 'yaml';
 import { Registry } from 'prom-client';
-import { loadDirectory } from '../../../reconciler/loader.js';
 import { compose, lateBoundRunner, type Composition } from '../../../reconciler/compose.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { RunStore } from '../../../reconciler/state/runs.js';
 import { silentLogger } from '../../../reconciler/log.js';
-import { keyOf, type ControllerDeps, type Resource, type ResourceKey, type Runner, type Snapshot } from '../../../reconciler/types.js';
+import type { ControllerDeps, Runner, Snapshot } from '../../../reconciler/types.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/subagents/index.js';
-import { tempDir, writeFiles } from '../../helpers/git.js';
-
-export function doc(kind: string, name: string, spec: Record<string, unknown>): string {
-  return stringify({ apiVersion: 'caduceus.dev/v1', kind, metadata: { name }, spec });
-}
+import { tempDir } from '../../helpers/git.js';
+import { configDir, doc, loadSnapshot } from '../../helpers/config.js';
+export { configDir, doc, loadSnapshot } from '../../helpers/config.js';
+export { eventually } from '../../helpers/wait.js';
 
 export function runtimeYaml(spec: Record<string, unknown> = {}): string {
   return doc('Runtime', 'default', spec);
@@ -26,21 +24,6 @@ export function runtimeYaml(spec: Record<string, unknown> = {}): string {
 
 export function taskYaml(name: string, spec: Record<string, unknown>): string {
   return doc('Task', name, spec);
-}
-
-export function configDir(files: Record<string, string>): string {
-  const dir = tempDir('caduceus-subagents-config-');
-  writeFiles(dir, files);
-  return dir;
-}
-
-export async function loadSnapshot(dir: string): Promise<Snapshot> {
-  const { resources, findings } = await loadDirectory(dir);
-  const errors = findings.filter((f) => f.severity === 'error');
-  if (errors.length) throw new Error(`test configuration is invalid: ${errors.map((f) => `${f.file}:${f.line}:${f.column} ${f.message}`).join('; ')}`);
-  const map = new Map<ResourceKey, Resource>();
-  for (const r of resources) map.set(keyOf(r), r);
-  return { revision: `dir:${dir}`, resources: map };
 }
 
 export interface Harness {
@@ -74,6 +57,19 @@ export async function harness(files: Record<string, string> | string, edit?: (sn
       await composition.stop();
       store.close();
     },
+  };
+}
+
+/** `harness`, closing every harness it made after each test of the calling file (call it at the file's top level). */
+export function harnessPerTest(): typeof harness {
+  const open: Harness[] = [];
+  afterEach(async () => {
+    while (open.length) await open.pop()?.close();
+  });
+  return async (files, edit) => {
+    const h = await harness(files, edit);
+    open.push(h);
+    return h;
   };
 }
 
@@ -125,18 +121,5 @@ export function dockerUnavailable(): string | undefined {
     return undefined;
   } catch {
     return 'no Docker engine with caduceus-sandbox:latest (run test/env/ensure-docker.sh)';
-  }
-}
-
-export async function eventually(check: () => void | Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() - start > timeoutMs) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 }

@@ -2,22 +2,19 @@
 // loader and loop, the execution and subagent registrations, real processes, cron
 // schedules firing every second, and the real SQLite run history and event log.
 
-import { afterEach, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../../../reconciler/app.js';
+import { describe, expect, it } from 'vitest';
+import type { App } from '../../../reconciler/app.js';
 import { RunStore, type RunRecord } from '../../../reconciler/state/runs.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/subagents/index.js';
 import { commitAll, git, makeRepo, removeFiles, tempDir, writeFiles } from '../../helpers/git.js';
+import { appStarter } from '../../helpers/app.js';
 import { doc, eventually, maxOverlap, taskYaml } from './helpers.js';
 
-const apps: App[] = [];
-afterEach(async () => {
-  while (apps.length) await apps.pop()?.stop();
-});
+const start = appStarter({ registrations: [execution, subagents] });
 
 async function up(repo: string, stateDir = tempDir()): Promise<App> {
-  const app = await startApp({ repo, stateDir, listen: '127.0.0.1:0', registrations: [execution, subagents] });
-  apps.push(app);
+  const app = await start({ repo, stateDir });
   await app.waitForRevision(git(repo, 'rev-parse', 'HEAD'), 15_000);
   return app;
 }
@@ -60,7 +57,6 @@ describe('Task controller: tasks without a schedule', () => {
 
     // A restart on the same state does not run the same spec again.
     await app.stop();
-    apps.pop();
     app = await up(repo, stateDir);
     await eventually(() => expect(ready(app, 'job')?.reason).toBe('Completed'));
     await sleep(1000);
@@ -73,7 +69,6 @@ describe('Task controller: tasks without a schedule', () => {
     let app = await up(repo, stateDir);
     await eventually(() => expect(ready(app, 'long')?.reason).toBe('Running'));
     await app.stop();
-    apps.pop();
     app = await up(repo, stateDir);
     await eventually(() => expect(ready(app, 'long')?.reason).toBe('Completed'), 15_000);
     const [rerun, interrupted] = taskRuns(app, 'long');

@@ -1,7 +1,7 @@
 // runTask end to end: real shell processes through the real execution registration
 // composed with the subagent one, and a real SQLite run history.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -10,17 +10,9 @@ import type { RunProgress, TaskReport } from '../../../reconciler/types.js';
 import { CaduceusError } from '../../../reconciler/errors.js';
 import { resolveRetry, delayBounds } from '../../../controllers/subagents/retry.js';
 import { tempDir } from '../../helpers/git.js';
-import { alive, doc, dockerUnavailable, eventually, harness, interval, maxOverlap, runtimeYaml, taskYaml, timedSleep, type Harness } from './helpers.js';
+import { alive, doc, dockerUnavailable, eventually, harnessPerTest, interval, maxOverlap, runtimeYaml, taskYaml, timedSleep } from './helpers.js';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  while (open.length) await open.pop()?.close();
-});
-async function setup(files: Record<string, string>): Promise<Harness> {
-  const h = await harness(files);
-  open.push(h);
-  return h;
-}
+const setup = harnessPerTest();
 const cli = { trigger: { source: 'cli' } };
 const names = (n: number, prefix = 's'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
 
@@ -39,7 +31,7 @@ describe('runTask: parallel subtasks', () => {
   it('caps the task concurrency at the Runtime maximum', async () => {
     // The loader rejects such a pair in one revision; the cap still holds when the task
     // asks for more anyway (a Runtime lowered later, a snapshot built in code).
-    const h = await harness(
+    const h = await setup(
       {
         'runtime.yaml': runtimeYaml({ concurrency: { default: 1, maximum: 2, queueLimit: 100 } }),
         'task.yaml': taskYaml('greedy', { concurrency: 2, subtasks: names(5).map((name) => ({ name, run: timedSleep(0.4) })) }),
@@ -48,7 +40,6 @@ describe('runTask: parallel subtasks', () => {
         (snap.resources.get('Task/greedy')?.spec as { concurrency?: number }).concurrency = 5;
       },
     );
-    open.push(h);
     const report = await h.runner.runTask('greedy', cli);
     expect(report.status).toBe('succeeded');
     expect(maxOverlap(report.subtasks.map((s) => interval(s.output)))).toBe(2);
