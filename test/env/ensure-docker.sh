@@ -46,12 +46,19 @@ start_dockerd() {
   say "starting dockerd $flags (log: $LOG)"
   local sudo=()
   if [ "$(id -u)" != "0" ]; then sudo=(sudo -n); fi
+  # A daemon killed a moment ago lingers until it is reaped, and a new one refuses to start
+  # while its pid file names a process that exists: wait for it, then drop the stale file.
+  for _ in $(seq 1 50); do pgrep -x dockerd >/dev/null 2>&1 || break; sleep 0.2; done
+  as_root rm -f /var/run/docker.pid
   # Its own session, so ending the test run does not take the engine down with it.
   # shellcheck disable=SC2086 # flags are words on purpose
   "${sudo[@]}" setsid nohup dockerd $flags >"$LOG" 2>&1 </dev/null &
-  for _ in $(seq 1 60); do
+  local pid=$!
+  for _ in $(seq 1 120); do
     if [ -S /var/run/docker.sock ] && engine_up; then return 0; fi
-    sleep 1
+    # Gone already (a bad flag, a held pid file): no point in waiting the full minute.
+    if ! kill -0 "$pid" 2>/dev/null && ! pgrep -x dockerd >/dev/null 2>&1; then break; fi
+    sleep 0.5
   done
   say "dockerd did not answer within 60 s; last lines of $LOG:"
   tail -n 20 "$LOG" >&2 || true
@@ -62,10 +69,13 @@ if ! engine_up; then
   if [ -n "${DOCKER_HOST:-}" ]; then fail "DOCKER_HOST=$DOCKER_HOST does not answer 'docker info'"; fi
   if ! command -v dockerd >/dev/null 2>&1; then install_docker || fail "could not install docker.io"; fi
   if ! command -v docker >/dev/null 2>&1; then fail "the docker client is missing after installing docker.io"; fi
-  if [ -S /var/run/docker.sock ] && pgrep -x dockerd >/dev/null 2>&1; then
-    # A daemon is starting already (another test run): give it time instead of a second one.
-    for _ in $(seq 1 60); do engine_up && break; sleep 1; done
-  fi
+  # A daemon that is starting already (another test run) gets time instead of a second one;
+  # a killed one that has not been reaped yet (state Z) does not count.
+  live_dockerd() { ps -C dockerd -o stat= 2>/dev/null | grep -qv '^Z'; }
+  for _ in $(seq 1 60); do
+    if engine_up || ! live_dockerd; then break; fi
+    sleep 1
+  done
   engine_up || start_dockerd || fail "could not start dockerd"
 fi
 
