@@ -180,7 +180,7 @@ export class SkillEngine {
       const res: StepResult = { ...base, ...r, outputTail: r.outputTail.slice(-STEP_TAIL_LIMIT) };
       results.push(res);
       if (res.status === 'succeeded' || step.continueOnError) {
-        if (step.id !== undefined) scope.steps[step.id] = r.outputTail.trim().slice(-STEP_ENV_LIMIT);
+        if (step.id !== undefined) scope.steps[step.id] = trimBlankEdges(r.outputTail).slice(-STEP_ENV_LIMIT);
         output = r.outputTail;
         continue;
       }
@@ -270,4 +270,9 @@ function stepKind(step: SkillStep): StepResult['kind'] {
   if (step.http !== undefined) return 'http';
   if (step.file !== undefined) return 'file';
   return 'skill';
+}
+
+/** Drops leading blank lines and trailing white space, but keeps the first line's indentation (aligned columns). */
+function trimBlankEdges(text: string): string {
+  return text.replace(/^\s*\n/, '').trimEnd();
 }

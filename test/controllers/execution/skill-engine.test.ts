@@ -115,7 +115,8 @@ describe('steps', () => {
     h = harness([
       skill('pipeline', {
         steps: [
-          { id: 'first', run: 'echo "  alpha  "' },
+          // Leading blank lines and trailing white space go; the first line keeps its indentation (columns line up).
+          { id: 'first', run: 'printf "\\n\\n  alpha  \\n  beta\\n\\n"' },
           { id: 'second-one', run: 'echo "[$STEP_FIRST_OUTPUT]"' },
           { run: 'echo "$STEP_SECOND_ONE_OUTPUT and $CADUCEUS_SKILL in $(basename $CADUCEUS_WORKSPACE)"' },
         ],
@@ -123,7 +124,7 @@ describe('steps', () => {
     ]);
     const r = await h.runner.runSkill('pipeline', {}, cli);
     expect(r.status).toBe('succeeded');
-    expect(r.output.trim()).toBe(`[alpha] and pipeline in ${r.runId}`);
+    expect(r.output.trim()).toBe(`[  alpha  \n  beta] and pipeline in ${r.runId}`);
     expect(r.steps.map((s) => [s.kind, s.status, s.exitCode])).toEqual([
       ['run', 'succeeded', 0],
       ['run', 'succeeded', 0],
