@@ -17,6 +17,14 @@ export interface UpstreamModel {
 
 const MODELS_TTL_MS = 30_000;
 
+export interface UpstreamRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: Buffer | string;
+  requestId: string;
+  accept?: string;
+}
+
 export class Upstream {
   readonly pool: Pool;
   readonly origin: string;
@@ -37,24 +45,29 @@ export class Upstream {
     this.authorization = apiKey ? `Bearer ${apiKey}` : undefined;
   }
 
-  /** Sends one request; maps timeouts to 504 and connection failures to 502. */
-  async request(opts: { method: 'GET' | 'POST'; path: string; body?: Buffer | string; requestId: string; accept?: string; signal?: AbortSignal | EventEmitter }): Promise<Dispatcher.ResponseData> {
+  private options(opts: UpstreamRequest): Dispatcher.DispatchOptions & { headersTimeout: number; bodyTimeout: number } {
     const headers: Record<string, string> = { accept: opts.accept ?? 'application/json', 'x-request-id': opts.requestId };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (this.authorization) headers.authorization = this.authorization;
+    return { method: opts.method, path: this.basePath + opts.path, headers, body: opts.body ?? null, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs };
+  }
+
+  /** Sends one request; maps timeouts to 504 and connection failures to 502. */
+  async request(opts: UpstreamRequest & { signal?: AbortSignal | EventEmitter }): Promise<Dispatcher.ResponseData> {
     try {
-      return await this.pool.request({
-        method: opts.method,
-        path: this.basePath + opts.path,
-        headers,
-        body: opts.body ?? null,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
+      return await this.pool.request({ ...this.options(opts), ...(opts.signal ? { signal: opts.signal } : {}) });
     } catch (err) {
       throw this.mapError(err);
     }
+  }
+
+  /**
+   * Sends one request and hands the answer to `handler` as undici parses it, with no body
+   * stream or promise per request: the forwarding hot path. Failures reach
+   * handler.onResponseError unmapped (see mapError).
+   */
+  dispatch(opts: UpstreamRequest, handler: Dispatcher.DispatchHandler): void {
+    this.pool.dispatch(this.options(opts), handler);
   }
 
   mapError(err: unknown): unknown {

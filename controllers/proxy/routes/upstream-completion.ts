@@ -1,17 +1,18 @@
 // Forwards a chat completion to the upstream. The client's key never leaves: the upstream
 // key replaces it. The body goes out unchanged unless skills are injected; the answer
-// (status, body, SSE chunks, tool calls) is piped back as it arrives, with backpressure.
+// (status, body, SSE chunks, tool calls) is written back as undici parses it, with
+// backpressure, through undici's dispatch API (no body stream or promise per request: on a
+// 2-core VM that is about a fifth less CPU per request than pool.request).
 
 import type { ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
-import { EventEmitter } from 'node:events';
+import type { Dispatcher } from 'undici';
 import type { ProxyEnv, ProxyState, RequestInfo } from '../context.js';
 import type { ChatRequest } from './chat-completions.js';
 import type { Upstream } from '../upstream.js';
 import { skillsSystemMessage } from '../skills.js';
 
-/** Non-streamed answers up to this size are read whole and written once; larger ones are piped. */
+/** Non-streamed answers up to this size are collected and written once; larger ones go out as they arrive. */
 const SMALL_BODY = 256 * 1024;
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'x-request-id']);
@@ -35,128 +36,109 @@ function outgoingBody(env: ProxyEnv, state: ProxyState, chat: ChatRequest): Buff
   return JSON.stringify({ ...chat.body, messages: [{ role: 'system', content: system }, ...chat.messages] });
 }
 
-export async function forwardCompletion(env: ProxyEnv, state: ProxyState, upstream: Upstream, chat: ChatRequest, res: ServerResponse, info: RequestInfo): Promise<void> {
-  // undici takes an EventEmitter as a signal: cheaper per request than an AbortController.
-  const cancel = new EventEmitter();
-  let cancelled = false;
-  res.once('close', () => {
-    if (res.writableFinished) return;
-    cancelled = true;
-    cancel.emit('abort');
-  });
-  const sent = performance.now();
-  let answer: Awaited<ReturnType<Upstream['request']>>;
-  try {
-    answer = await upstream.request({
-      method: 'POST',
-      path: '/chat/completions',
-      body: outgoingBody(env, state, chat),
-      requestId: info.id,
-      accept: chat.stream ? 'text/event-stream' : 'application/json',
-      signal: cancel,
-    });
-  } catch (err) {
-    if (cancelled) return;
-    throw err;
-  }
-  env.metrics.upstreamLatency.observe({ proxy: state.name, status: String(answer.statusCode) }, (performance.now() - sent) / 1000);
-  const headers = responseHeaders(answer.headers);
-  const length = Number(answer.headers['content-length']);
-  if (!chat.stream && Number.isFinite(length) && length <= SMALL_BODY) {
-    // A small JSON answer goes out in one write: same bytes, fewer syscalls than a pipe.
-    let body: Buffer;
-    try {
-      body = Buffer.from(await answer.body.arrayBuffer());
-    } catch (err) {
-      if (cancelled) return;
-      throw upstream.mapError(err);
-    }
-    res.writeHead(answer.statusCode, headers);
-    res.end(body);
-    return;
-  }
-  res.writeHead(answer.statusCode, headers);
-  const firstByte = chat.stream ? (): void => env.metrics.firstByte.observe({ proxy: state.name, target: 'upstream' }, (performance.now() - info.started) / 1000) : undefined;
-  try {
-    await relay(answer.body, res, firstByte);
-  } catch (err) {
-    // Headers are out: all we can do is cut the stream so the client sees it incomplete.
-    if (!cancelled) env.log.warn('upstream stream broke', { requestId: info.id, error: err instanceof Error ? err.message : String(err) });
-    res.destroy();
-  }
-}
-
-/**
- * Copies the upstream body to the client as it arrives, with backpressure. The response
- * is corked for the rest of the tick a chunk arrives in, so the SSE events of one read of
- * the upstream socket (and the response headers, with the first one) leave in one write
- * instead of one syscall each; nothing waits for a later tick. Resolves when the answer
- * ended or the client went away (the caller's cancel signal stops the upstream then);
- * rejects when the upstream body fails.
- */
-/** True once the upstream body is complete and every chunk of it was handed to us. */
-function upstreamFinished(body: Readable): boolean {
-  // _readableState.ended (push(null) happened) has no public getter before 'end' is emitted.
-  const state = (body as Readable & { _readableState?: { ended?: boolean } })._readableState;
-  return state?.ended === true && body.readableLength === 0;
-}
-
-function relay(body: Readable, res: ServerResponse, onFirst: (() => void) | undefined): Promise<void> {
+export function forwardCompletion(env: ProxyEnv, state: ProxyState, upstream: Upstream, chat: ChatRequest, res: ServerResponse, info: RequestInfo): Promise<void> {
   return new Promise((resolve, reject) => {
-    let corked = false;
+    const sent = performance.now();
+    let controller: Dispatcher.DispatchController | undefined;
+    let clientGone = false;
+    let settled = false;
+    /** Response headers went to the client (then a failure can only cut the stream). */
+    let started = false;
+    /** A small non-streamed answer is collected and written once: fewer syscalls than chunk by chunk. */
+    let small: { status: number; headers: Record<string, string | string[]>; chunks: Buffer[] } | undefined;
     let wrote = false;
-    let ended = false;
-    const end = (): void => {
-      if (ended) return;
-      ended = true;
-      done();
-      res.end();
-      resolve();
-    };
+    let corked = false;
+    let flush: NodeJS.Immediate | undefined;
     const uncork = (): void => {
       corked = false;
-      // The upstream's last chunks and its end usually arrive in one read: end now, so the
-      // closing chunk of the response joins their write instead of costing a syscall alone.
-      if (upstreamFinished(body)) end();
       res.uncork();
     };
-    // Headers wait for the first chunk only within this turn of the event loop: an upstream
-    // that sends its headers early still gets them to the client at once.
-    const flush = setImmediate(() => {
-      if (!wrote) res.flushHeaders();
-    });
-    const onData = (chunk: Buffer): void => {
-      if (!wrote) {
-        wrote = true;
-        onFirst?.();
-      }
-      if (!corked) {
-        corked = true;
-        res.cork();
-        process.nextTick(uncork);
-      }
-      if (!res.write(chunk)) body.pause();
-    };
-    const onDrain = (): void => {
-      body.resume();
-    };
-    const done = (): void => {
-      clearImmediate(flush);
-      body.off('data', onData);
+    const onDrain = (): void => controller?.resume();
+    const finish = (): void => {
+      settled = true;
+      if (flush) clearImmediate(flush);
       res.off('drain', onDrain);
+      res.off('close', onClose);
     };
-    body.on('data', onData);
-    res.on('drain', onDrain);
-    body.once('end', end);
-    body.once('error', (err) => {
-      done();
-      reject(err);
-    });
-    res.once('close', () => {
-      if (res.writableFinished) return;
-      done();
-      body.destroy();
+    const onClose = (): void => {
+      if (res.writableFinished || settled) return;
+      // The client went away: stop the upstream request (its socket is closed).
+      clientGone = true;
+      finish();
+      controller?.abort(new Error('the client closed the connection'));
       resolve();
-    });
+    };
+    res.once('close', onClose);
+    upstream.dispatch(
+      {
+        method: 'POST',
+        path: '/chat/completions',
+        body: outgoingBody(env, state, chat),
+        requestId: info.id,
+        accept: chat.stream ? 'text/event-stream' : 'application/json',
+      },
+      {
+        onRequestStart(c) {
+          controller = c;
+          if (clientGone) c.abort(new Error('the client closed the connection'));
+        },
+        onResponseStart(c, statusCode, headers) {
+          if (statusCode < 200 || settled) return; // 1xx informational answers are not forwarded
+          env.metrics.upstreamLatency.observe({ proxy: state.name, status: String(statusCode) }, (performance.now() - sent) / 1000);
+          const out = responseHeaders(headers);
+          const length = Number(headers['content-length']);
+          if (!chat.stream && Number.isFinite(length) && length <= SMALL_BODY) {
+            small = { status: statusCode, headers: out, chunks: [] };
+            return;
+          }
+          res.writeHead(statusCode, out);
+          started = true;
+          // Headers wait for the first chunk only within this turn of the event loop: an
+          // upstream that sends its headers early still gets them to the client at once.
+          flush = setImmediate(() => {
+            if (!wrote) res.flushHeaders();
+          });
+          res.on('drain', onDrain);
+        },
+        onResponseData(c, chunk) {
+          if (settled) return;
+          if (small) {
+            small.chunks.push(chunk);
+            return;
+          }
+          if (!wrote) {
+            wrote = true;
+            if (chat.stream) env.metrics.firstByte.observe({ proxy: state.name, target: 'upstream' }, (performance.now() - info.started) / 1000);
+          }
+          // Corked for the rest of this tick: the SSE events of one upstream read (and the
+          // end of the response, when it came in the same read) leave in one write.
+          if (!corked) {
+            corked = true;
+            res.cork();
+            process.nextTick(uncork);
+          }
+          if (!res.write(chunk)) c.pause();
+        },
+        onResponseEnd() {
+          if (settled) return;
+          finish();
+          if (small) {
+            const body = small.chunks.length === 1 ? (small.chunks[0] as Buffer) : Buffer.concat(small.chunks);
+            res.writeHead(small.status, small.headers);
+            res.end(body);
+          } else res.end();
+          resolve();
+        },
+        onResponseError(c, err) {
+          if (settled) return;
+          finish();
+          if (!started) return reject(upstream.mapError(err));
+          // Headers are out: all we can do is cut the stream so the client sees it incomplete.
+          env.log.warn('upstream stream broke', { requestId: info.id, error: err.message });
+          res.destroy();
+          resolve();
+        },
+      },
+    );
   });
 }

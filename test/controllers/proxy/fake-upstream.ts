@@ -75,6 +75,13 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     const toolCall = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
     if (body.stream === true) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      if (model === 'big') {
+        // 4 MiB of SSE events written as fast as the socket takes them: exercises backpressure.
+        const event = `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'x'.repeat(8000) }, logprobs: null, finish_reason: null }] })}\n\n`;
+        for (let i = 0; i < 512; i++) if (!res.write(event)) await new Promise((r) => res.once('drain', r));
+        res.end('data: [DONE]\n\n');
+        return;
+      }
       if (model === 'headers-first') {
         // Headers now, chunks only when the test says so (a model still thinking).
         res.flushHeaders();

@@ -112,16 +112,43 @@ describe('proxy forwarding to an upstream', () => {
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
+  it('relays a large stream byte for byte to a client that reads slowly', async () => {
+    const raw = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'big', messages: [{ role: 'user', content: 'x' }], stream: true }),
+    });
+    const reader = (raw.body as ReadableStream<Uint8Array>).getReader();
+    const parts: Uint8Array[] = [];
+    for (let n = 0; ; n++) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      // Pauses now and then, so the proxy's socket buffer fills and it has to wait for drain.
+      if (n % 50 === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    const text = Buffer.concat(parts).toString('utf8');
+    const events = text.split('\n\n').filter(Boolean);
+    expect(events).toHaveLength(513);
+    expect(events.slice(0, -1).every((e) => (JSON.parse(e.slice('data: '.length)) as { choices: Array<{ delta: { content: string } }> }).choices[0]?.delta.content.length === 8000)).toBe(true);
+    expect(events.at(-1)).toBe('data: [DONE]');
+  });
+
   it('cancels the upstream stream when the client goes away after the headers', async () => {
+    // A proxy with the default 60 s upstream timeout, so only the cancellation can end the call.
+    await h.load({ 'patient-stream.yaml': proxyYaml('patient-stream', `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_UP_CLIENT_KEY}}]\nupstream:\n  baseURL: ${up.url}\n  apiKey: {valueFrom: {env: PROXY_UP_UPSTREAM_KEY}}`) });
+    const address = String((await h.reconcile('patient-stream')).observed.address);
     const before = up.abandoned();
     const ac = new AbortController();
-    const raw = await fetch(`${base}/v1/chat/completions`, {
+    const raw = await fetch(`${address}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'headers-first', messages: [{ role: 'user', content: 'x' }], stream: true }),
       signal: ac.signal,
     });
     expect(raw.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(up.abandoned()).toBe(before);
     ac.abort();
     for (let i = 0; i < 100 && up.abandoned() === before; i++) await new Promise((r) => setTimeout(r, 20));
     expect(up.abandoned()).toBe(before + 1);
