@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger, ControllerDeps } from './types.js';
 import { StateStore } from './state/store.js';
-import { CoreStore } from './state/core-store.js';
+import { CoreStore, type NewEvent } from './state/core-store.js';
 import { Loader } from './loader.js';
 import { createSource, isRemoteRepo, type Source } from './source/git-source.js';
 import { createGitWebhookRoute } from './webhook.js';
@@ -63,7 +63,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   collectDefaultMetrics({ register: metrics, prefix: 'caduceus_process_' });
 
   const repo = isRemoteRepo(opts.repo) ? opts.repo : resolve(opts.repo);
-  const source = createSource({
+  const rawSource = createSource({
     repo,
     stateDir,
     log: log.child({ component: 'source' }),
@@ -72,6 +72,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
     ...(opts.worktree !== undefined ? { worktree: opts.worktree } : {}),
     ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
   });
+  let stopped = false;
+  const recordHealth = sourceHealthRecorder(rawSource, core, log, () => stopped);
+  // Fetches made through the app (webhook, tests) record their outcome as soon as they end.
+  const source: Source = {
+    current: () => rawSource.current(),
+    start: (onChange) => rawSource.start(onChange),
+    stop: () => rawSource.stop(),
+    fetchNow: () => rawSource.fetchNow().finally(recordHealth),
+    status: () => rawSource.status(),
+  };
 
   const configDir = !isRemoteRepo(repo) ? (opts.path ? (isAbsolute(opts.path) ? opts.path : join(repo, opts.path)) : repo) : undefined;
   // Late binding: controllers are built before the loop that owns the snapshot.
@@ -147,6 +157,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     // error; the first sync then reads the revision it found.
     await source.start(() => void rec.requestSync());
     await rec.requestSync();
+    recordHealth();
     rec.start();
   } catch (err) {
     await source.stop().catch(() => undefined);
@@ -157,8 +168,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
     throw err;
   }
   const srv = server;
+  // The remote source fetches on its own timer and tells no one when a fetch fails, so
+  // its in-memory status is compared each second; the database is written only on change.
+  const healthTimer = rawSource.status().mode === 'remote' ? setInterval(recordHealth, 1000).unref() : undefined;
 
-  let stopped = false;
   return {
     url: srv.url,
     store,
@@ -170,6 +183,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      clearInterval(healthTimer);
       // The loop first, so no sync reads from a source that is already closed.
       await rec.stop();
       await source.stop();
@@ -177,5 +191,50 @@ export async function startApp(opts: AppOptions): Promise<App> {
       await srv.close();
       store.close();
     },
+  };
+}
+
+/**
+ * Persists the source's health for `caduceus status` (which reads only the database) when
+ * the fetch outcome changes: another failed attempt, a new error, a recovery. A steady,
+ * working source is not rewritten on every poll. Failures starting and ending are events.
+ */
+function sourceHealthRecorder(source: Source, core: CoreStore, log: Logger, stopped: () => boolean): () => void {
+  let written: string | undefined;
+  let failingSince: string | undefined;
+  return () => {
+    if (stopped()) return;
+    const s = source.status();
+    const key = JSON.stringify([s.mode, s.repo, s.branch, s.path, s.fetchErrors, s.lastFetchError]);
+    if (key === written) return;
+    const events: NewEvent[] = [];
+    let since = failingSince;
+    if (s.fetchErrors > 0 && since === undefined) {
+      since = s.lastFetchAt ?? new Date().toISOString();
+      events.push({ type: 'Warning', reason: 'GitFetchFailed', message: `${s.lastFetchError ?? 'fetch failed'}; the applied revision keeps running` });
+    } else if (s.fetchErrors === 0 && since !== undefined) {
+      since = undefined;
+      events.push({ type: 'Normal', reason: 'GitFetchRecovered', message: `fetching ${s.repo} works again` });
+    }
+    try {
+      core.recordSourceHealth(
+        {
+          mode: s.mode,
+          repo: s.repo,
+          ...(s.branch !== undefined ? { branch: s.branch } : {}),
+          ...(s.path !== undefined ? { path: s.path } : {}),
+          ...(s.lastFetchAt !== undefined ? { lastFetchAt: s.lastFetchAt } : {}),
+          fetchErrors: s.fetchErrors,
+          ...(s.lastFetchError !== undefined ? { lastFetchError: s.lastFetchError } : {}),
+          ...(since !== undefined ? { failingSince: since } : {}),
+        },
+        events,
+      );
+      written = key;
+      failingSince = since;
+    } catch (err) {
+      // A busy or full disk must not stop the source; the next change tries again.
+      log.warn('could not record the git source status', { error: errorMessage(err) });
+    }
   };
 }

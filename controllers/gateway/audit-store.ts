@@ -1,6 +1,7 @@
 // The gateway's audit log in the state store: one row per decision about a chat request
 // (accepted, refused, rejected before parsing) and per outcome (run finished, reply
 // delivered or not). `caduceus gateway log` and `gateway status` read it. Times are epoch ms.
+// GATEWAY_MIGRATIONS is the whole `gateway` namespace: it also creates the replay table.
 
 import type { StateStore } from '../../reconciler/state/store.js';
 import { redact } from '../../reconciler/secrets.js';
@@ -22,6 +23,12 @@ export const GATEWAY_MIGRATIONS = [
    );
    CREATE INDEX gateway_audit_by_at ON gateway_audit (at);
    CREATE INDEX gateway_audit_by_decision ON gateway_audit (decision);`,
+  // 2: replay keys (see replay.ts), kept until they expire so a restart does not forget them.
+  `CREATE TABLE gateway_replay (
+     key TEXT PRIMARY KEY,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX gateway_replay_by_expiry ON gateway_replay (expires_at);`,
 ];
 
 export type AuditLevel = 'info' | 'warn' | 'error';

@@ -21,7 +21,7 @@ import { JobQueue } from './job-queue.js';
 import { admit, allowedSummary, permit, PLATFORMS, type CompiledPolicy, type Refusal } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
 import { BodyTooLarge, readRawBody } from './raw-body.js';
-import { ReplayCache } from './replay.js';
+import { ReplayStore } from './replay.js';
 import { sendJson, type Inbound, type Outcome, type PlatformRuntime } from './platforms/types.js';
 
 export interface GatewayOptions {
@@ -56,21 +56,20 @@ interface Job {
 }
 
 export const ENDPOINT_PREFIX = '/gateway/';
-/** Longer than every signed-timestamp window (5 min), so a replay is caught by one or the other. */
-const REPLAY_TTL_MS = 15 * 60_000;
-const TELEGRAM_REPLAY_TTL_MS = 25 * 3_600_000;
+/**
+ * How long a replay key is kept, per platform: longer than every signed-timestamp window
+ * (5 min), so a replay is caught by one or the other; Telegram has no signed timestamp, so
+ * its update ids are kept as long as Telegram retries (24 h).
+ */
+const REPLAY_TTL_MS: Record<Platform, number> = { slack: 15 * 60_000, discord: 15 * 60_000, webhook: 15 * 60_000, telegram: 25 * 3_600_000 };
 const STOP_GRACE_MS = 5000;
 
 export class Gateway {
   readonly audit: AuditStore;
   private bindings: ReadonlyMap<Platform, Binding> = new Map();
-  /** Per platform: Telegram has no signed timestamp, so its update ids are kept as long as Telegram retries (24 h). */
-  private readonly replays: Record<Platform, ReplayCache> = {
-    slack: new ReplayCache(REPLAY_TTL_MS),
-    discord: new ReplayCache(REPLAY_TTL_MS),
-    webhook: new ReplayCache(REPLAY_TTL_MS),
-    telegram: new ReplayCache(TELEGRAM_REPLAY_TTL_MS),
-  };
+  /** In the state store, so a restart does not forget them (keys are platform-prefixed). */
+  private readonly replays: ReplayStore;
+  /** In memory on purpose: a restart forgets the counts, which errs towards the user only. */
   private readonly limiter = new RateLimiter();
   private readonly queue: JobQueue;
   private readonly abort = new AbortController();
@@ -86,6 +85,7 @@ export class Gateway {
     this.maxBody = opts.maxBodyBytes ?? 64 * 1024;
     this.delivery = { ...DEFAULT_DELIVERY, ...opts.delivery, signal: this.abort.signal };
     this.now = opts.now ?? Date.now;
+    this.replays = new ReplayStore(deps.store, this.now());
     const name = 'caduceus_gateway_requests_total';
     this.requests =
       (deps.metrics.getSingleMetric(name) as Counter<'platform' | 'decision'> | undefined) ??
@@ -139,7 +139,15 @@ export class Gateway {
     const now = this.now();
     const verdict = runtime.verify(req.headers, body, now);
     if (!verdict.ok) return this.reject(res, platform, policy, verdict.status, verdict.reason, req);
-    if (this.replays[platform].checkAndRemember(verdict.replayKey, now)) return this.reject(res, platform, policy, 409, 'replayed request (already received)', req);
+    let replayed: boolean;
+    try {
+      replayed = this.replays.checkAndRemember(verdict.replayKey, REPLAY_TTL_MS[platform], now);
+    } catch (err) {
+      // Fail closed: without a durable record of the key, the request could be replayed later.
+      this.deps.log.error('gateway replay check failed', { platform, error: errorMessage(err) });
+      return this.reject(res, platform, policy, 503, 'replay check unavailable; retry later', req);
+    }
+    if (replayed) return this.reject(res, platform, policy, 409, 'replayed request (already received)', req);
 
     const parsed = runtime.parse(req.headers, body);
     switch (parsed.kind) {

@@ -1,27 +1,44 @@
 // Remembers what each platform already delivered (a signature, an interaction id, an
 // update id) for longer than the platform's freshness window, so a captured request sent
-// again is refused. Only verified requests are remembered, so nobody can fill it for free.
+// again is refused, also after a restart: the keys live in the state store, not in memory.
+// Only verified requests are remembered, so nobody can fill the table for free.
 
-export class ReplayCache {
-  private readonly seen = new Map<string, number>();
+import type { Statement } from 'better-sqlite3';
+import type { StateStore } from '../../reconciler/state/store.js';
+import { GATEWAY_MIGRATIONS } from './audit-store.js';
 
-  constructor(private readonly ttlMs: number, private readonly maxEntries = 100_000) {}
+/** Expired rows are deleted once every this many remembered keys (and once at start). */
+const SWEEP_EVERY = 256;
 
-  /** True when `key` was seen within the window; otherwise remembers it and returns false. */
-  checkAndRemember(key: string, now = Date.now()): boolean {
-    const until = this.seen.get(key);
-    if (until !== undefined && until > now) return true;
-    this.seen.set(key, now + this.ttlMs);
-    if (this.seen.size > this.maxEntries) this.evict(now);
+export class ReplayStore {
+  private readonly claim: Statement<[string, number, number]>;
+  private readonly sweeper: Statement<[number]>;
+  private sinceSweep = 0;
+
+  constructor(store: StateStore, now = Date.now()) {
+    store.migrate('gateway', GATEWAY_MIGRATIONS);
+    // One statement decides and records, so two requests carrying the same key (in this
+    // process or another one on the same state directory) cannot both pass. A row that
+    // exists but has expired is taken over instead of blocking the key forever.
+    this.claim = store.db.prepare(
+      `INSERT INTO gateway_replay (key, expires_at) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE gateway_replay.expires_at <= ?`,
+    );
+    this.sweeper = store.db.prepare('DELETE FROM gateway_replay WHERE expires_at <= ?');
+    this.sweep(now);
+  }
+
+  /** True when `key` was seen and has not expired; otherwise remembers it until now + ttlMs and returns false. */
+  checkAndRemember(key: string, ttlMs: number, now = Date.now()): boolean {
+    const { changes } = this.claim.run(key, now + ttlMs, now);
+    if (changes === 0) return true;
+    if (++this.sinceSweep >= SWEEP_EVERY) this.sweep(now);
     return false;
   }
 
-  private evict(now: number): void {
-    for (const [k, until] of this.seen) if (until <= now) this.seen.delete(k);
-    // Still full: drop the oldest (Map keeps insertion order). Their timestamps are stale by now.
-    for (const k of this.seen.keys()) {
-      if (this.seen.size <= this.maxEntries) break;
-      this.seen.delete(k);
-    }
+  /** Deletes expired keys; uses the index on expires_at, so it costs what it deletes. */
+  sweep(now = Date.now()): number {
+    this.sinceSweep = 0;
+    return this.sweeper.run(now).changes;
   }
 }

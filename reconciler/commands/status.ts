@@ -1,12 +1,15 @@
-// `caduceus status`: the applied and attempted revision and every resource's conditions.
+// `caduceus status`: the git source (and whether fetching it fails), the applied and
+// attempted revision and every resource's conditions.
 
 import { parse, runCommand } from './args.js';
 import { openState, age, table } from './state-access.js';
+import type { SourceHealth } from '../state/core-store.js';
 
 const HELP = `usage: caduceus status [--state-dir DIR] [--json]
 
-Prints the applied and the last attempted revision (with every error when it was
-rejected) and a table of resources with their Ready condition and age.`;
+Prints the git source (repository, branch, mode, and whether fetching it fails), the
+applied and the last attempted revision (with every error when it was rejected) and a
+table of resources with their Ready condition and age.`;
 
 export function main(argv: string[]): Promise<number> {
   return runCommand(async () => {
@@ -14,13 +17,15 @@ export function main(argv: string[]): Promise<number> {
     if (!args) return 0;
     const core = openState(args.values['state-dir'] ?? '.caduceus') as NonNullable<ReturnType<typeof openState>>;
     const state = core.sourceState();
+    const source = core.sourceHealth();
     const resources = core.allStatus();
     core.store.close();
     if (args.values.json) {
-      process.stdout.write(JSON.stringify({ ...state, resources }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...(source ? { source } : {}), ...state, resources }, null, 2) + '\n');
       return 0;
     }
     const out: string[] = [];
+    if (source) out.push(...sourceLines(source));
     out.push(`Applied revision:   ${state.lastAppliedRevision ?? '(none)'}${state.lastAppliedAt ? `  (${age(state.lastAppliedAt)} ago)` : ''}`);
     out.push(`Attempted revision: ${state.lastAttemptedRevision ?? '(none)'}  ${state.lastAttemptOutcome ?? ''}`);
     if (state.lastAttemptOutcome === 'rejected') {
@@ -37,4 +42,18 @@ export function main(argv: string[]): Promise<number> {
     process.stdout.write(out.join('\n'));
     return 0;
   });
+}
+
+/** `Source:` and, while fetching fails, what fails since when. */
+function sourceLines(s: SourceHealth): string[] {
+  const where = [s.branch ? `branch ${s.branch}` : '', s.path ? `path ${s.path}` : '', s.mode].filter(Boolean).join(', ');
+  const lines = [`Source:             ${s.repo}  (${where})`];
+  if (s.fetchErrors > 0) {
+    const since = s.failingSince ?? s.lastFetchAt;
+    lines.push(
+      `  fetch failing since ${since ?? '?'}${since ? ` (${age(since)} ago)` : ''}: ${s.lastFetchError ?? 'unknown error'} ` +
+        `(${s.fetchErrors} attempt${s.fetchErrors === 1 ? '' : 's'}); the applied revision keeps running`,
+    );
+  }
+  return lines;
 }

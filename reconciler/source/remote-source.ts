@@ -2,7 +2,8 @@
 // of one branch under the state directory, fetched on an interval (±5 % jitter so many
 // instances do not fetch in step) and at once on a webhook. A failed fetch is recorded
 // with credentials redacted and retried with exponential backoff; the last fetched
-// revision keeps running meanwhile. A force-push is followed: the ref is fetched with `+`.
+// revision keeps running meanwhile (callers say so in status and events). A force-push
+// is followed: the ref is fetched with `+`.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -98,7 +99,7 @@ export class RemoteSource implements Source {
     if (this.opts.branch && /couldn't find remote ref/i.test(msg)) {
       return new CaduceusError('GitBranchNotFound', `branch "${this.opts.branch}" does not exist in ${url}`, { hint: 'check --branch' });
     }
-    return gitError('GitFetchFailed', `fetching ${url} failed`, err, 'check the URL, the network and the credentials; the last fetched revision keeps running');
+    return gitError('GitFetchFailed', `fetching ${url} failed`, err, 'check the URL, the network and the credentials');
   }
 
   /** Runs fetchOnce, recording the outcome in status(). Fetches never overlap. */

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type { StateStore } from './store.js';
 import type { Condition, ConditionStatus, ConditionType, Finding, Kind, Resource, ResourceKey, ResourceStatus } from '../types.js';
 import { splitKey } from '../types.js';
+import { redact } from '../secrets.js';
 
 export const CORE_MIGRATIONS = [
   `CREATE TABLE source_state (
@@ -57,9 +58,31 @@ export const CORE_MIGRATIONS = [
      revision TEXT
    );
    CREATE INDEX events_by_object ON events (object, id);`,
+  // The git source's health, so `caduceus status` (which reads only this file) shows an
+  // unreachable remote. One row, written by `caduceus up` when the outcome changes.
+  `CREATE TABLE source_health (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     mode TEXT NOT NULL,
+     repo TEXT NOT NULL,
+     branch TEXT,
+     path TEXT,
+     last_fetch_at TEXT,
+     fetch_errors INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     failing_since TEXT,
+     recorded_at TEXT NOT NULL
+   );`,
 ];
 
 const HISTORY = 10;
+
+/**
+ * `user:token@` in URLs becomes `***@`, then any known secret value is masked. The same
+ * rule as the git source's redactUrl, kept here so the state layer needs no git client.
+ */
+function redactCredentials(text: string): string {
+  return redact(text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@'));
+}
 const EVENTS_KEPT = 5000;
 
 export interface SourceState {
@@ -69,6 +92,27 @@ export interface SourceState {
   lastAttemptedAt: string | null;
   lastAttemptOutcome: string | null;
   lastAttemptErrors: Finding[];
+}
+
+/**
+ * The git source as `caduceus up` last saw it. Written when the fetch outcome changes
+ * (a new failure, a recovery, another failed attempt), not on every successful poll: while
+ * fetches keep working, lastFetchAt is the fetch that last changed the outcome.
+ */
+export interface SourceHealth {
+  mode: 'local' | 'remote' | 'worktree';
+  /** Path or URL; any credential is replaced by `***` before it is stored. */
+  repo: string;
+  branch?: string;
+  path?: string;
+  lastFetchAt?: string;
+  /** Consecutive failed fetches; 0 when the last one worked. */
+  fetchErrors: number;
+  lastFetchError?: string;
+  /** When the current run of failures started. */
+  failingSince?: string;
+  /** When `caduceus up` wrote this (read-only for callers). */
+  recordedAt?: string;
 }
 
 export interface RevisionRecord {
@@ -204,6 +248,51 @@ export class CoreStore {
       lastAttemptOutcome: r.last_attempt_outcome ?? null,
       lastAttemptErrors: r.last_attempt_errors ? (JSON.parse(r.last_attempt_errors) as Finding[]) : [],
     };
+  }
+
+  sourceHealth(): SourceHealth | undefined {
+    const r = this.sql('SELECT * FROM source_health WHERE id = 1').get() as Record<string, string | number | null> | undefined;
+    if (!r) return undefined;
+    const opt = (name: string, v: string | number | null | undefined): Record<string, string> => (typeof v === 'string' ? { [name]: v } : {});
+    return {
+      mode: r.mode as SourceHealth['mode'],
+      repo: r.repo as string,
+      ...opt('branch', r.branch),
+      ...opt('path', r.path),
+      ...opt('lastFetchAt', r.last_fetch_at),
+      fetchErrors: Number(r.fetch_errors),
+      ...opt('lastFetchError', r.last_error),
+      ...opt('failingSince', r.failing_since),
+      ...opt('recordedAt', r.recorded_at),
+    };
+  }
+
+  /**
+   * Replaces the source's health row, with its events (a failure starting, a recovery),
+   * in one transaction. Credentials are redacted here, the last step before the disk.
+   */
+  recordSourceHealth(h: SourceHealth, events: NewEvent[] = []): void {
+    const now = new Date().toISOString();
+    this.store.tx(() => {
+      this.sql(
+        `INSERT INTO source_health (id, mode, repo, branch, path, last_fetch_at, fetch_errors, last_error, failing_since, recorded_at)
+         VALUES (1, @mode, @repo, @branch, @path, @lastFetchAt, @fetchErrors, @lastError, @failingSince, @now)
+         ON CONFLICT (id) DO UPDATE SET mode = excluded.mode, repo = excluded.repo, branch = excluded.branch, path = excluded.path,
+           last_fetch_at = excluded.last_fetch_at, fetch_errors = excluded.fetch_errors, last_error = excluded.last_error,
+           failing_since = excluded.failing_since, recorded_at = excluded.recorded_at`,
+      ).run({
+        mode: h.mode,
+        repo: redactCredentials(h.repo),
+        branch: h.branch ?? null,
+        path: h.path ?? null,
+        lastFetchAt: h.lastFetchAt ?? null,
+        fetchErrors: h.fetchErrors,
+        lastError: h.lastFetchError !== undefined ? redactCredentials(h.lastFetchError) : null,
+        failingSince: h.failingSince ?? null,
+        now,
+      });
+      this.insertEvents(events.map((e) => ({ ...e, message: redactCredentials(e.message) })), now);
+    });
   }
 
   /** Records an attempted revision (accepted or rejected) and trims history to the last 10. */

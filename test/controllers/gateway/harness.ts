@@ -60,6 +60,8 @@ export interface GatewayHarness {
   /** Commits a new policy (null: deletes it) and waits until the revision is applied. */
   commitPolicy(shape: PolicyShape | null, message?: string): Promise<string>;
   policyYaml(shape: PolicyShape): string;
+  /** Stops the app and starts a new one on the same repository and state directory (`app` then names the new one). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -129,19 +131,25 @@ export async function startGateway(opts: { shape?: PolicyShape; gateway?: Gatewa
     'gateway.yaml': policyYaml(opts.shape ?? {}),
   });
   const stateDir = tempDir('caduceus-gw-state-');
-  const app = await startApp({
-    repo,
-    stateDir,
-    listen: '127.0.0.1:0',
-    registrations: [execution, subagents, (deps) => gateway(deps, { delivery: { baseDelayMs: 20 }, ...opts.gateway })],
-  });
-  await app.waitForRevision(git(repo, 'rev-parse', 'HEAD'), 20_000);
-  const runStore = new RunStore(app.store);
-  const auditStore = new AuditStore(app.store);
+  const boot = async (): Promise<App> => {
+    const started = await startApp({
+      repo,
+      stateDir,
+      listen: '127.0.0.1:0',
+      registrations: [execution, subagents, (deps) => gateway(deps, { delivery: { baseDelayMs: 20 }, ...opts.gateway })],
+    });
+    await started.waitForRevision(git(repo, 'rev-parse', 'HEAD'), 20_000);
+    return started;
+  };
+  let app = await boot();
+  let runStore = new RunStore(app.store);
+  let auditStore = new AuditStore(app.store);
   const read = (f: string): string => (existsSync(m(f)) ? readFileSync(m(f), 'utf8') : '');
 
   return {
-    app,
+    get app() {
+      return app;
+    },
     repo,
     fake,
     secrets,
@@ -159,6 +167,12 @@ export async function startGateway(opts: { shape?: PolicyShape; gateway?: Gatewa
       const rev = commitAll(repo, message);
       await app.waitForRevision(rev, 20_000);
       return rev;
+    },
+    async restart() {
+      await app.stop();
+      app = await boot();
+      runStore = new RunStore(app.store);
+      auditStore = new AuditStore(app.store);
     },
     async close() {
       writeFileSync(m('release'), '');
