@@ -12,6 +12,8 @@ import type { CuratorStore } from './store.js';
 
 /** setTimeout's ceiling (~24.8 days); longer waits re-arm. */
 const MAX_TIMER = 2 ** 31 - 1;
+/** How soon a timer retries after the state store could not be read. */
+const RETRY_MS = 60_000;
 
 interface Entry {
   signature: string;
@@ -64,15 +66,27 @@ export class CuratorScheduler {
     };
     const arm = (): void => {
       if (stopped) return;
-      const wait = Math.max(0, due() - this.now());
+      let wait: number;
+      try {
+        wait = Math.max(0, due() - this.now());
+      } catch (err) {
+        // The state store could not be read (busy, disk): try again soon rather than drop the schedule.
+        this.log.warn('curator schedule could not read its anchor; retrying in a minute', { curator, error: errorMessage(err) });
+        wait = RETRY_MS;
+      }
       timer = setTimeout(() => void fire(), Math.min(wait, MAX_TIMER));
       timer.unref();
     };
     const fire = async (): Promise<void> => {
       if (stopped) return;
-      if (this.now() >= due()) {
-        this.cstore.markScheduledRun(curator, this.now());
-        await this.safeRun(curator);
+      try {
+        if (this.now() >= due()) {
+          this.cstore.markScheduledRun(curator, this.now());
+          await this.safeRun(curator);
+        }
+      } catch (err) {
+        // A timer callback has no caller to report to: log, and keep the schedule armed.
+        this.log.warn('scheduled curator run could not start', { curator, error: errorMessage(err) });
       }
       arm();
     };
@@ -93,14 +107,19 @@ export class CuratorScheduler {
     const task: ScheduledTask = cron.schedule(
       expr,
       async () => {
-        const a = this.cstore.scheduleAnchor(curator, this.now());
-        if (a.lastRunAt === null && a.firstTickAt === null) {
-          // The first tick after the Curator appeared: wait one full cycle so a team can pin first.
-          this.cstore.markFirstTick(curator, this.now());
-          return;
+        try {
+          const a = this.cstore.scheduleAnchor(curator, this.now());
+          if (a.lastRunAt === null && a.firstTickAt === null) {
+            // The first tick after the Curator appeared: wait one full cycle so a team can pin first.
+            this.cstore.markFirstTick(curator, this.now());
+            return;
+          }
+          this.cstore.markScheduledRun(curator, this.now());
+          await this.safeRun(curator);
+        } catch (err) {
+          // A cron callback has no caller to report to: log; the next tick tries again.
+          this.log.warn('scheduled curator run could not start', { curator, error: errorMessage(err) });
         }
-        this.cstore.markScheduledRun(curator, this.now());
-        await this.safeRun(curator);
       },
       { timezone, name: `curator-${curator}`, noOverlap: true, unref: true },
     );

@@ -4,7 +4,7 @@
 
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import { isConfigPath, type SourceFile } from '../../reconciler/loader.js';
 
 const YAML_FILE = /\.ya?ml$/;
@@ -90,8 +90,4 @@ export class ConfigTree {
       return { path, id: `disk:${path}:${st.size}:${st.mtimeMs}`, read: async () => readFileSync(abs) };
     });
   }
-}
-
-export function toPosix(p: string): string {
-  return sep === '/' ? p : p.split(sep).join('/');
 }

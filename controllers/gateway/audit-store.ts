@@ -3,6 +3,7 @@
 // delivered or not). `caduceus gateway log` and `gateway status` read it. Times are epoch ms.
 // GATEWAY_MIGRATIONS is the whole `gateway` namespace: it also creates the replay table.
 
+import type { Statement } from 'better-sqlite3';
 import type { StateStore } from '../../reconciler/state/store.js';
 import { redact } from '../../reconciler/secrets.js';
 
@@ -70,17 +71,19 @@ function clip(s: string | null | undefined): string | null {
 }
 
 export class AuditStore {
+  /** Prepared once: a row is written for every gateway request. */
+  private readonly insert: Statement;
+
   constructor(private readonly store: StateStore) {
     store.migrate('gateway', GATEWAY_MIGRATIONS);
+    this.insert = store.db.prepare(
+      `INSERT INTO gateway_audit (at, level, policy, platform, user, channel, command, decision, reason, request_id, run_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
   }
 
   record(e: NewAuditEntry): void {
-    this.store.db
-      .prepare(
-        `INSERT INTO gateway_audit (at, level, policy, platform, user, channel, command, decision, reason, request_id, run_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(e.at ?? Date.now(), e.level, e.policy ?? null, e.platform, clip(e.user), clip(e.channel), clip(e.command), e.decision, clip(e.reason) ?? '', e.requestId ?? null, e.runId ?? null);
+    this.insert.run(e.at ?? Date.now(), e.level, e.policy ?? null, e.platform, clip(e.user), clip(e.channel), clip(e.command), e.decision, clip(e.reason) ?? '', e.requestId ?? null, e.runId ?? null);
   }
 
   /** Newest first; `minLevel` keeps that level and above. */

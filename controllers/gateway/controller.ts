@@ -4,7 +4,7 @@
 // problem leaves the affected platform stopped: the gateway never fails open.
 
 import type { Controller, ReconcileContext, Resource, Snapshot } from '../../reconciler/types.js';
-import { resourcesOfKind } from '../../reconciler/types.js';
+import { resourcesOfKind, splitKey } from '../../reconciler/types.js';
 import type { GatewayPolicySpec, Platform, SecretRef } from '../../reconciler/specs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { describeRef, resolveSecret } from '../../reconciler/secrets.js';
@@ -50,7 +50,7 @@ export function createController(gw: Gateway, opts: { configDir?: string; env?: 
   return {
     kind: 'GatewayPolicy',
     async reconcile(ctx: ReconcileContext, desired: Resource | undefined) {
-      const name = ctx.key.slice(ctx.key.indexOf('/') + 1);
+      const { name } = splitKey(ctx.key);
       if (!desired) {
         gw.swap(name, []);
         ctx.log.info('gateway policy pruned; its platforms are stopped');

@@ -14,7 +14,7 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
+      drain(req, limit);
       reject(new BodyTooLarge(limit));
       return;
     }
@@ -24,7 +24,7 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
       size += chunk.length;
       if (size > limit) {
         cleanup();
-        req.resume();
+        drain(req, limit);
         reject(new BodyTooLarge(limit));
         return;
       }
@@ -47,4 +47,17 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
     req.on('end', onEnd);
     req.on('error', onError);
   });
+}
+
+/**
+ * Discards the rest of an oversized body so the client still reads the 413 rather than a
+ * reset, but only up to a bound: a sender that keeps streaming past it is cut off.
+ */
+function drain(req: IncomingMessage, limit: number): void {
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > limit * 8) req.destroy();
+  });
+  req.resume();
 }

@@ -26,8 +26,20 @@ export function findSkill(snap: Snapshot, model: string): Resource<'Skill'> | un
   return resourcesOfKind(snap, 'Skill').find((s) => s.spec.aliases.includes(name));
 }
 
+// Built once per (snapshot, spec): a new revision or reconcile brings new objects rather
+// than mutating these, so forwarded requests reuse the text instead of re-sorting skills.
+const systemMessages = new WeakMap<Snapshot, WeakMap<ProxySpec, string>>();
+
 /** The system message telling an upstream model which skills the team has. */
 export function skillsSystemMessage(snap: Snapshot, spec: ProxySpec): string {
+  let bySpec = systemMessages.get(snap);
+  if (!bySpec) systemMessages.set(snap, (bySpec = new WeakMap()));
+  let text = bySpec.get(spec);
+  if (text === undefined) bySpec.set(spec, (text = buildSystemMessage(snap, spec)));
+  return text;
+}
+
+function buildSystemMessage(snap: Snapshot, spec: ProxySpec): string {
   const skills = servedSkills(snap, spec);
   const preloaded = new Set(skills.slice(0, spec.preload.length).filter((s) => spec.preload.includes(s.metadata.name) || s.spec.aliases.some((a) => spec.preload.includes(a))).map((s) => s.metadata.name));
   const lines: string[] = [];

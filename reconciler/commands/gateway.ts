@@ -2,12 +2,10 @@
 // rejected chat request) and the state of each platform endpoint, read from the state
 // store that `caduceus up` writes.
 
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse, runCommand, UsageError } from './args.js';
-import { table } from './state-access.js';
-import { StateStore } from '../state/store.js';
-import { CoreStore } from '../state/core-store.js';
+import { openState, table } from './state-access.js';
+import type { StateStore } from '../state/store.js';
+import type { CoreStore } from '../state/core-store.js';
 import { AuditStore, type AuditLevel } from '../../controllers/gateway/audit-store.js';
 
 const HELP = `usage: caduceus gateway log [--level info|warn|error] [--limit N] [--platform P] [--state-dir DIR] [--json]
@@ -20,9 +18,8 @@ status  each GatewayPolicy's platforms, their endpoints and whether they are sta
         (and why not), with counts of audit rows by decision.`;
 
 function openStores(stateDir: string): { store: StateStore; audit: AuditStore; core: CoreStore } {
-  if (!existsSync(join(stateDir, 'state.db'))) throw new UsageError(`no state in ${stateDir}: start 'caduceus up' first, or pass --state-dir`);
-  const store = new StateStore({ stateDir });
-  return { store, audit: new AuditStore(store), core: new CoreStore(store) };
+  const core = openState(stateDir) as CoreStore;
+  return { store: core.store, audit: new AuditStore(core.store), core };
 }
 
 function time(ms: number): string {
