@@ -15,6 +15,14 @@ export function parseDuration(text: string): number {
   return total;
 }
 
+/**
+ * A delay as setTimeout can hold it: beyond 2^31-1 ms (~24.8 days) Node fires the timer at
+ * once, so a longer timeout (say 30d) waits that long instead.
+ */
+export function timerDelay(ms: number): number {
+  return Math.min(ms, 2_147_483_647);
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;

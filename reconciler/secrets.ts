@@ -41,6 +41,11 @@ export function resolveSecret(ref: SecretRef, opts: SecretOptions = {}): string 
   return value;
 }
 
+/** Replaces `user:password@` in URLs by `***@`, then any known secret value (see redact). */
+export function redactUrl(text: string): string {
+  return redact(text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@'));
+}
+
 /** Replaces every secret value resolved so far with `[REDACTED]`. */
 export function redact(text: string): string {
   let out = text;

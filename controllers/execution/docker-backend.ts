@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import type { ExecResult, Logger } from '../../reconciler/types.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
+import { timerDelay } from '../../reconciler/duration.js';
 import type { Backend, ProcessSpec } from './backend.js';
 import { LineSplitter, OutputBuffer } from './output-buffer.js';
 import type { EffectiveIsolation } from './runtime-config.js';
@@ -125,7 +126,7 @@ export class DockerBackend implements Backend {
         stream.once('error', () => resolve());
       });
       const stopped = new Promise<'timedOut' | 'cancelled'>((resolve) => {
-        if (spec.timeoutMs !== undefined) timer = setTimeout(() => resolve('timedOut'), spec.timeoutMs);
+        if (spec.timeoutMs !== undefined) timer = setTimeout(() => resolve('timedOut'), timerDelay(spec.timeoutMs));
         onAbort = () => resolve('cancelled');
         spec.signal?.addEventListener('abort', onAbort, { once: true });
         // An abort that came while the container was being created fired before the listener.

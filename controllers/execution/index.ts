@@ -52,7 +52,7 @@ export function register(deps: ControllerDeps): Registration {
           ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
           ...(opts.signal ? { signal: opts.signal } : {}),
           outputLimitBytes: rt.execution.outputLimitBytes,
-          ...(onProgress ? { onLine: (line: string) => onProgress({ state: 'running', message: line }) } : {}),
+          ...(onProgress ? { onLine: (line: string) => onProgress({ state: 'running', message: redact(line) }) } : {}),
         },
         iso,
       );

@@ -7,6 +7,7 @@ import { constants } from 'node:os';
 import type { ExecResult } from '../../reconciler/types.js';
 import type { Backend, ProcessSpec } from './backend.js';
 import { KILL_GRACE_MS } from './backend.js';
+import { timerDelay } from '../../reconciler/duration.js';
 import { LineSplitter, OutputBuffer } from './output-buffer.js';
 
 export interface LocalBackendOptions {
@@ -81,7 +82,7 @@ export class LocalBackend implements Backend {
         ending = why;
         terminate();
       };
-      const timer = spec.timeoutMs !== undefined ? setTimeout(() => stop('timedOut'), spec.timeoutMs) : undefined;
+      const timer = spec.timeoutMs !== undefined ? setTimeout(() => stop('timedOut'), timerDelay(spec.timeoutMs)) : undefined;
       const onAbort = (): void => stop('cancelled');
       spec.signal?.addEventListener('abort', onAbort, { once: true });
 

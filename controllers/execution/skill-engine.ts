@@ -9,7 +9,7 @@ import { getResource, resourcesOfKind } from '../../reconciler/types.js';
 import type { SkillStep } from '../../reconciler/specs.js';
 import type { RunStore } from '../../reconciler/state/runs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
-import { parseDuration } from '../../reconciler/duration.js';
+import { parseDuration, timerDelay } from '../../reconciler/duration.js';
 import { redact } from '../../reconciler/secrets.js';
 import type { Backend } from './backend.js';
 import { effectiveRuntime, skillIsolation, type EffectiveIsolation } from './runtime-config.js';
@@ -215,7 +215,7 @@ export class SkillEngine {
             timeoutMs,
             ...(run.opts.signal ? { signal: run.opts.signal } : {}),
             outputLimitBytes: run.outputLimitBytes,
-            ...(onProgress ? { onLine: (line: string) => onProgress({ state: 'running', message: line }) } : {}),
+            ...(onProgress ? { onLine: (line: string) => onProgress({ state: 'running', message: redact(line) }) } : {}),
           },
           run.iso,
         );
@@ -229,7 +229,7 @@ export class SkillEngine {
         };
       }
       if (kind === 'http') {
-        const timeout = AbortSignal.timeout(Math.min(timeoutMs, step.timeout !== undefined ? timeoutMs : DEFAULT_HTTP_TIMEOUT_MS));
+        const timeout = AbortSignal.timeout(timerDelay(Math.min(timeoutMs, step.timeout !== undefined ? timeoutMs : DEFAULT_HTTP_TIMEOUT_MS)));
         const signal = run.opts.signal ? AbortSignal.any([timeout, run.opts.signal]) : timeout;
         try {
           const r = await runHttpStep(step.http!, scope, signal, run.outputLimitBytes);

@@ -2,7 +2,7 @@
 // failed attempts wait an exponentially growing, jittered delay before the next one.
 
 import type { RetryPolicy } from '../../reconciler/specs.js';
-import { parseDuration } from '../../reconciler/duration.js';
+import { parseDuration, timerDelay } from '../../reconciler/duration.js';
 
 export interface ResolvedRetry {
   /** Total attempts including the first. */
@@ -47,7 +47,7 @@ export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
       resolve(ok);
     };
     const onAbort = (): void => done(false);
-    const timer = setTimeout(() => done(true), Math.min(ms, 2_147_483_647));
+    const timer = setTimeout(() => done(true), timerDelay(ms));
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -6,7 +6,7 @@
 import type { Logger, Resource, RunOptions, RunProgress, Runner, Snapshot, SubtaskReport, TaskReport } from '../../reconciler/types.js';
 import type { Subtask } from '../../reconciler/specs.js';
 import type { RunStore, RunStatus } from '../../reconciler/state/runs.js';
-import { parseDuration, formatDuration } from '../../reconciler/duration.js';
+import { parseDuration, formatDuration, timerDelay } from '../../reconciler/duration.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { runPool, type WaitingQueue } from './bounded-pool.js';
 import { backoffDelay, sleep } from './retry.js';
@@ -89,7 +89,7 @@ export function admitTask(deps: TaskRunDeps, task: Resource<'Task'>, snapshot: S
   else opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const timer = setTimeout(() => {
     if (!abort.signal.aborted) abort.abort(new Stop('timedOut', `task timed out after ${formatDuration(settings.timeoutMs)}`));
-  }, timerMs(settings.timeoutMs));
+  }, timerDelay(settings.timeoutMs));
 
   const run = new TaskRun(deps, task, settings, runId, abort.signal, opts);
   for (const st of subtasks) run.progress({ subtask: st.name, state: 'queued' });
@@ -172,7 +172,7 @@ class TaskRun {
     let timedOut = false;
     // Exec enforces its own timeout (and reports timedOut); this timer is the bound for
     // skills, and a fallback for exec should a backend overrun.
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), ac.abort()), timerMs(st.skill !== undefined ? timeoutMs : timeoutMs + 2000));
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), ac.abort()), timerDelay(st.skill !== undefined ? timeoutMs : timeoutMs + 2000));
     const trigger = { source: `task:${this.task.metadata.name}`, ...(this.opts.trigger.actor ? { actor: this.opts.trigger.actor } : {}) };
     try {
       if (st.skill !== undefined) {
@@ -254,11 +254,6 @@ class TaskRun {
     this.log.info('task run finished', { status: runStatus, durationMs, attempts });
     return report;
   }
-}
-
-/** setTimeout fires at once beyond 2^31-1 ms; a longer timeout (say 30d) waits that long instead. */
-export function timerMs(ms: number): number {
-  return Math.min(ms, 2_147_483_647);
 }
 
 function lastLine(output: string): string {

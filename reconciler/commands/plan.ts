@@ -3,6 +3,7 @@
 
 import { parse, runCommand, UsageError } from './args.js';
 import { openState } from './state-access.js';
+import { formatFinding } from './validate.js';
 import { plan, formatPlan, hasChanges } from '../planner.js';
 import type { Finding } from '../types.js';
 
@@ -14,7 +15,7 @@ state, everything is a create. Exit 0 when nothing would change, 1 when somethin
 would, 2 on error (invalid configuration included).`;
 
 function printFindings(findings: Finding[]): void {
-  for (const f of findings) process.stderr.write(`${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  (${f.rule})\n`);
+  for (const f of findings) process.stderr.write(formatFinding(f) + '\n');
 }
 
 export function main(argv: string[]): Promise<number> {

@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { parse, runCommand, UsageError } from './args.js';
 import { progressView } from './run-progress.js';
 import { table } from './state-access.js';
+import { formatFinding } from './validate.js';
 import type { ControllerDeps, ParamValue, Resource, ResourceKey, SkillRunResult, Snapshot, TaskReport } from '../types.js';
 import { keyOf } from '../types.js';
 import { createLogger } from '../log.js';
@@ -62,7 +63,7 @@ async function loadSnapshot(dir: string): Promise<Snapshot | undefined> {
   const { resources, findings } = await loadDirectory(dir);
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length) {
-    for (const f of errors) process.stderr.write(`${f.file}:${f.line}:${f.column}  error  ${f.message}  (${f.rule})\n`);
+    for (const f of errors) process.stderr.write(formatFinding(f) + '\n');
     process.stderr.write(`caduceus: the configuration in ${dir} has ${errors.length} error(s); fix them (see 'caduceus validate') and run again\n`);
     return undefined;
   }

@@ -50,7 +50,7 @@ export function main(argv: string[]): Promise<number> {
     if (format === 'json') {
       process.stdout.write(JSON.stringify(findings.map(({ file, line, column, severity, rule, message }) => ({ file, line, column, severity, rule, message })), null, 2) + '\n');
     } else {
-      const out = format === 'github' ? findings.map((f) => githubLine(f, dir)) : findings.map(textLine);
+      const out = format === 'github' ? findings.map((f) => githubLine(f, dir)) : findings.map(formatFinding);
       const filesWithFindings = new Set(findings.map((f) => f.file)).size;
       out.push(
         findings.length > 0
@@ -63,7 +63,8 @@ export function main(argv: string[]): Promise<number> {
   });
 }
 
-function textLine(f: Finding): string {
+/** `path:line:col  severity  message  (rule)`: how every command prints a finding. */
+export function formatFinding(f: Finding): string {
   return `${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  (${f.rule})`;
 }
 

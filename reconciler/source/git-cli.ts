@@ -4,7 +4,7 @@
 
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { CaduceusError } from '../errors.js';
-import { redact } from '../secrets.js';
+import { redactUrl } from '../secrets.js';
 
 /**
  * simple-git refuses some environment variables (GIT_SSH_COMMAND, EDITOR, PAGER, …) to
@@ -33,11 +33,6 @@ export function gitEnv(): NodeJS.ProcessEnv {
 /** A simple-git client for `dir`; `blockMs` kills a command that prints nothing for that long. */
 export function gitClient(dir: string, blockMs = 120_000): SimpleGit {
   return simpleGit({ baseDir: dir, maxConcurrentProcesses: 4, timeout: { block: blockMs }, unsafe: TRUSTED_ENVIRONMENT }).env(gitEnv());
-}
-
-/** Replaces `user:password@` in URLs by `***@`, then any known secret value. */
-export function redactUrl(text: string): string {
-  return redact(text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@'));
 }
 
 /** The message of a git failure, one line per stderr line, credentials removed. */

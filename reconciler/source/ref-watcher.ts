@@ -55,7 +55,14 @@ export async function watchRefs(dirs: RefDirs, onChange: (file: string) => void,
     w.on('all', (_event, path) => changed(path));
     w.on('error', onError);
   }
-  await Promise.all(watchers.map(ready));
+  try {
+    await Promise.all(watchers.map(ready));
+  } catch (err) {
+    // A watch that fails to start must not leave the other one (or its timer) running.
+    if (trailing) clearTimeout(trailing);
+    await Promise.allSettled(watchers.map((w) => w.close()));
+    throw err;
+  }
   return {
     close: async () => {
       if (trailing) clearTimeout(trailing);

@@ -12,7 +12,8 @@ import type { SimpleGit } from 'simple-git';
 import type { Logger } from '../types.js';
 import { CaduceusError, errorMessage } from '../errors.js';
 import { BlobReader } from './blob-reader.js';
-import { gitClient, gitError, gitMessage, redactUrl } from './git-cli.js';
+import { redactUrl } from '../secrets.js';
+import { gitClient, gitError, gitMessage } from './git-cli.js';
 import { normalizeSubPath, readTree, readTreeSince, resolveCommit } from './tree-reader.js';
 import type { Revision, Source, SourceStatus } from './source-types.js';
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import type { Logger } from '../types.js';
-import type { SourceFile } from '../loader.js';
+import { gitBlobId, type SourceFile } from '../loader.js';
 import { CaduceusError, errorMessage } from '../errors.js';
 import { isConfigFile, normalizeSubPath } from './tree-reader.js';
 import type { Revision, Source, SourceStatus } from './source-types.js';
@@ -20,11 +20,6 @@ export interface WorktreeSourceOptions {
   path?: string;
   log: Logger;
   debounceMs?: number;
-}
-
-/** The id git would give this content (`git hash-object`). */
-export function blobSha(content: Buffer): string {
-  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }
 
 function skipDir(name: string): boolean {
@@ -83,7 +78,7 @@ export class WorktreeSource implements Source {
         entry = this.cache.get(path);
         if (!entry || entry.stamp !== stamp) {
           const content = readFileSync(abs);
-          entry = { stamp, id: blobSha(content), content };
+          entry = { stamp, id: gitBlobId(content), content };
           this.cache.set(path, entry);
         }
       } catch {

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import type { StateStore } from './store.js';
 import type { Condition, ConditionStatus, ConditionType, Finding, Kind, Resource, ResourceKey, ResourceStatus } from '../types.js';
 import { splitKey } from '../types.js';
-import { redact } from '../secrets.js';
+import { redactUrl } from '../secrets.js';
 
 export const CORE_MIGRATIONS = [
   `CREATE TABLE source_state (
@@ -75,14 +75,6 @@ export const CORE_MIGRATIONS = [
 ];
 
 const HISTORY = 10;
-
-/**
- * `user:token@` in URLs becomes `***@`, then any known secret value is masked. The same
- * rule as the git source's redactUrl, kept here so the state layer needs no git client.
- */
-function redactCredentials(text: string): string {
-  return redact(text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@'));
-}
 const EVENTS_KEPT = 5000;
 
 export interface SourceState {
@@ -282,16 +274,16 @@ export class CoreStore {
            failing_since = excluded.failing_since, recorded_at = excluded.recorded_at`,
       ).run({
         mode: h.mode,
-        repo: redactCredentials(h.repo),
+        repo: redactUrl(h.repo),
         branch: h.branch ?? null,
         path: h.path ?? null,
         lastFetchAt: h.lastFetchAt ?? null,
         fetchErrors: h.fetchErrors,
-        lastError: h.lastFetchError !== undefined ? redactCredentials(h.lastFetchError) : null,
+        lastError: h.lastFetchError !== undefined ? redactUrl(h.lastFetchError) : null,
         failingSince: h.failingSince ?? null,
         now,
       });
-      this.insertEvents(events.map((e) => ({ ...e, message: redactCredentials(e.message) })), now);
+      this.insertEvents(events, now);
     });
   }
 
@@ -404,7 +396,8 @@ export class CoreStore {
       ).run(step.key, kind, name, step.applied.hash, step.revision, JSON.stringify(step.applied));
     }
     const prev = this.status(step.key);
-    const conditions = mergeConditions(prev?.conditions ?? [], step.conditions, now);
+    // Condition messages carry error text (a controller's or the loop's): redacted like events.
+    const conditions = mergeConditions(prev?.conditions ?? [], step.conditions.map((c) => ({ ...c, message: redactUrl(c.message) })), now);
     const observed = { ...(prev?.observed ?? {}), ...(step.observed ?? {}) };
     this.sql(
       `INSERT INTO status (key, kind, name, conditions, observed, last_applied_revision, applied_hash, created_at, updated_at)
@@ -429,10 +422,11 @@ export class CoreStore {
     this.insertEvents([e], new Date().toISOString());
   }
 
+  /** Every event goes through here: messages carry error text, so credentials are redacted here. */
   private insertEvents(events: NewEvent[], now: string): void {
     if (events.length === 0) return;
     const ins = this.sql('INSERT INTO events (at, type, reason, object, message, revision) VALUES (?, ?, ?, ?, ?, ?)');
-    for (const e of events) ins.run(now, e.type, e.reason, e.object ?? null, e.message, e.revision ?? null);
+    for (const e of events) ins.run(now, e.type, e.reason, e.object ?? null, redactUrl(e.message), e.revision ?? null);
   }
 
   /** Drops events beyond the newest EVENTS_KEPT (called on resync, not per write). */

@@ -6,7 +6,7 @@ import { existsSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync 
 import { join } from 'node:path';
 import { createSource, readRevision, type Source } from '../../reconciler/source/git-source.js';
 import { RemoteSource, mirrorDir } from '../../reconciler/source/remote-source.js';
-import { blobSha } from '../../reconciler/source/worktree-source.js';
+import { gitBlobId } from '../../reconciler/loader.js';
 import { BlobReader } from '../../reconciler/source/blob-reader.js';
 import { silentLogger } from '../../reconciler/log.js';
 import { CaduceusError } from '../../reconciler/errors.js';
@@ -362,7 +362,7 @@ describe('worktree source (dev mode)', () => {
     expect(rev.id).not.toBe(first.id);
     expect(rev.files.map((f) => f.path)).toEqual(['a.yaml', 'b0.yaml', 'b1.yaml', 'b2.yaml', 'b3.yaml', 'b4.yaml']);
     expect(rev.files.find((f) => f.path === 'a.yaml')?.id).toBe(first.files[0]?.id);
-    expect(rev.files.find((f) => f.path === 'b3.yaml')?.id).toBe(blobSha(Buffer.from('b: 3\n')));
+    expect(rev.files.find((f) => f.path === 'b3.yaml')?.id).toBe(gitBlobId(Buffer.from('b: 3\n')));
 
     removeFiles(repo, 'cfg/b0.yaml');
     unlinkSync(join(repo, 'cfg', 'b1.yaml'));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { StateStore } from '../../reconciler/state/store.js';
 import { CoreStore } from '../../reconciler/state/core-store.js';
 import { tempDir } from '../helpers/git.js';
+import { resolveSecret } from '../../reconciler/secrets.js';
 import type { Resource } from '../../reconciler/types.js';
 
 const res = (name: string, hash: string): Resource =>
@@ -38,6 +39,19 @@ describe('state store', () => {
     expect(core.appliedHashes().get('Skill/a')).toBe('h1');
     expect(core.status('Skill/a')?.conditions[0]?.reason).toBe('Ok');
     core.store.close();
+  });
+
+  it('redacts resolved secrets and URL credentials from condition and event messages before they are stored', () => {
+    const core = new CoreStore(new StateStore({ stateDir: tempDir() }));
+    const token = resolveSecret({ valueFrom: { env: 'T' } }, { env: { T: 'tok-4f9a2c-secret' } });
+    const message = `call failed with ${token} at https://bot:pw@example.invalid/x`;
+    core.writeStep({ key: 'Skill/a', revision: 'r1', applied: res('a', 'h1'), conditions: [{ type: 'Ready', status: 'False', reason: 'Failed', message }], events: [{ type: 'Warning', reason: 'Failed', object: 'Skill/a', message }] });
+    core.event({ type: 'Warning', reason: 'Other', message });
+    const stored = [core.status('Skill/a')?.conditions[0]?.message, ...core.events().map((e) => e.message)];
+    expect(stored).toHaveLength(3);
+    for (const m of stored) {
+      expect(m).toBe('call failed with [REDACTED] at https://***@example.invalid/x');
+    }
   });
 
   it('keeps lastTransitionTime when a condition status does not change', async () => {

@@ -110,6 +110,13 @@ describe('local backend', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
+  it('runs a process whose timeout is beyond what one timer holds (30d) instead of timing it out at once', async () => {
+    h = harness([runtime()]);
+    const res = await h.runner.exec({ command: 'sleep 0.3; echo done', timeoutMs: 30 * 86_400_000 }, cli);
+    expect(res.status).toBe('succeeded');
+    expect(res.output.trim()).toBe('done');
+  });
+
   it('counts processes by backend and outcome on /metrics', async () => {
     h = harness([runtime()]);
     await h.runner.exec({ command: 'true' }, cli);
