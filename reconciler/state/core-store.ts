@@ -5,7 +5,7 @@
 
 import type Database from 'better-sqlite3';
 import type { StateStore } from './store.js';
-import type { Condition, ConditionStatus, ConditionType, Finding, Kind, Resource, ResourceKey, ResourceStatus } from '../types.js';
+import type { Condition, ConditionType, Finding, Kind, Resource, ResourceKey, ResourceStatus } from '../types.js';
 import { splitKey } from '../types.js';
 import { redactUrl } from '../secrets.js';
 
@@ -203,9 +203,6 @@ export function mergeConditions(
   });
 }
 
-export function conditionStatus(s: ResourceStatus | undefined, type: ConditionType): ConditionStatus {
-  return s?.conditions.find((c) => c.type === type)?.status ?? 'Unknown';
-}
 
 export class CoreStore {
   /** Prepared once: compiling SQL on every write costs more than the write itself. */
