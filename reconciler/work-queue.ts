@@ -3,6 +3,8 @@
 // dirty and it runs again after), failures back off exponentially per key, and keys are
 // taken in apply order (Runtime before Skill before Task …) so dependencies come first.
 
+import { backoffMs } from './backoff.js';
+
 export interface WorkQueueOptions {
   concurrency: number;
   /** First retry delay after a failure (default 500 ms). */
@@ -65,7 +67,7 @@ export class WorkQueue {
   backoff(key: string): { failures: number; delayMs: number } {
     const n = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, n);
-    const delayMs = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** Math.min(n - 1, 30));
+    const delayMs = backoffMs(n, { initialMs: this.opts.baseDelayMs, maxMs: this.opts.maxDelayMs, maxExponent: 30 });
     const t = this.timers.get(key);
     if (t) {
       clearTimeout(t);

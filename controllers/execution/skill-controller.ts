@@ -4,9 +4,9 @@
 
 import type { Controller, Observed, ReconcileContext, Resource } from '../../reconciler/types.js';
 import type { SkillSpec } from '../../reconciler/specs.js';
+import { findSkill } from '../../reconciler/skill-names.js';
 import { effectiveIsolation, effectiveRuntime } from './runtime-config.js';
 import { checkImage, readyReason } from './runtime-controller.js';
-import { findSkill } from './skill-engine.js';
 import type { DockerBackend } from './docker-backend.js';
 
 export function createSkillController(docker: () => DockerBackend): Controller {

@@ -4,13 +4,13 @@
 // run (nested calls too, with their parent) in the run history. The caller's isolation
 // (a Task's, in RunOptions) reaches every nested call, since they share the options.
 
-import type { Logger, ParamValue, Resource, RunOptions, SkillRunResult, Snapshot, StepResult } from '../../reconciler/types.js';
-import { getResource, resourcesOfKind } from '../../reconciler/types.js';
+import type { Logger, ParamValue, RunOptions, SkillRunResult, Snapshot, StepResult } from '../../reconciler/types.js';
 import type { SkillStep } from '../../reconciler/specs.js';
 import type { RunStore } from '../../reconciler/state/runs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { parseDuration, timerDelay } from '../../reconciler/duration.js';
 import { redact } from '../../reconciler/secrets.js';
+import { findSkill } from '../../reconciler/skill-names.js';
 import type { Backend } from './backend.js';
 import { effectiveRuntime, skillIsolation, type EffectiveIsolation } from './runtime-config.js';
 import { paramEnv, stepEnvName, validateParams } from './params.js';
@@ -55,10 +55,6 @@ interface SkillRunContext {
   depth: number;
   opts: RunOptions;
   outputLimitBytes: number;
-}
-
-export function findSkill(snap: Snapshot, nameOrAlias: string): Resource<'Skill'> | undefined {
-  return getResource(snap, 'Skill', nameOrAlias) ?? resourcesOfKind(snap, 'Skill').find((s) => (s.spec.aliases ?? []).includes(nameOrAlias));
 }
 
 export class SkillEngine {

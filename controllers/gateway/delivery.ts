@@ -4,6 +4,7 @@
 
 import { request } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '../../reconciler/backoff.js';
 
 export interface HttpCall {
   url: string;
@@ -59,7 +60,7 @@ export async function deliver(call: HttpCall, opts: DeliveryOptions = DEFAULT_DE
       if (opts.signal?.aborted) return last;
     }
     if (attempt < opts.attempts) {
-      const delay = Math.min(MAX_DELAY_MS, retryAfterMs ?? opts.baseDelayMs * 2 ** (attempt - 1));
+      const delay = retryAfterMs !== undefined ? Math.min(MAX_DELAY_MS, retryAfterMs) : backoffMs(attempt, { initialMs: opts.baseDelayMs, maxMs: MAX_DELAY_MS });
       opts.onRetry?.(attempt, last.error ?? 'failed', delay);
       try {
         await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : undefined);

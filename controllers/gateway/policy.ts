@@ -5,8 +5,9 @@
 
 import type { Platform, GatewayPolicySpec } from '../../reconciler/specs.js';
 import type { Snapshot } from '../../reconciler/types.js';
-import { getResource, resourcesOfKind } from '../../reconciler/types.js';
+import { getResource } from '../../reconciler/types.js';
 import { parseDuration } from '../../reconciler/duration.js';
+import { findSkill } from '../../reconciler/skill-names.js';
 import type { Command } from './commands.js';
 
 export const PLATFORMS: readonly Platform[] = ['slack', 'discord', 'telegram', 'webhook'];
@@ -82,15 +83,6 @@ export function admit(policy: CompiledPolicy, platform: Platform, user: string, 
   return { ok: true, roles };
 }
 
-/** Skill names and aliases of the snapshot, each mapped to the canonical skill name. */
-function skillNames(snap: Snapshot): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const s of resourcesOfKind(snap, 'Skill')) for (const a of s.spec.aliases ?? []) m.set(a, s.metadata.name);
-  // Canonical names win over an alias that happens to spell the same.
-  for (const s of resourcesOfKind(snap, 'Skill')) m.set(s.metadata.name, s.metadata.name);
-  return m;
-}
-
 /** May someone holding `roles` run `command`? Returns the canonical target name for runs. */
 export function permit(roles: readonly CompiledRole[], command: Command, snap: Snapshot): { ok: true; target?: string } | Refusal {
   const names = roles.map((r) => r.name).join(', ');
@@ -111,9 +103,10 @@ export function permit(roles: readonly CompiledRole[], command: Command, snap: S
       return { ok: true, target: command.name };
     }
     case 'run-skill': {
-      const canon = skillNames(snap);
-      const wanted = canon.get(command.name) ?? command.name;
-      if (!roles.some((r) => r.skills.some((s) => (canon.get(s) ?? s) === wanted))) {
+      // Names in roles and commands may be aliases: compare canonical names (unknown ones as written).
+      const canon = (n: string): string => findSkill(snap, n)?.metadata.name ?? n;
+      const wanted = canon(command.name);
+      if (!roles.some((r) => r.skills.some((s) => canon(s) === wanted))) {
         return { ok: false, reason: `roles ${names} may not run skill ${wanted}`, reply: `Your role may not run skill ${command.name}.` };
       }
       if (!getResource(snap, 'Skill', wanted)) {

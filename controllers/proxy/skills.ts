@@ -5,25 +5,21 @@
 import type { Resource, Snapshot } from '../../reconciler/types.js';
 import { resourcesOfKind } from '../../reconciler/types.js';
 import type { ProxySpec } from '../../reconciler/specs.js';
+import { findSkill as skillByName } from '../../reconciler/skill-names.js';
 
 export const SKILL_PREFIX = 'skill/';
 
 /** Skills in serving order: the Proxy's preload list first, then the rest by name. */
 export function servedSkills(snap: Snapshot, spec: ProxySpec): Resource<'Skill'>[] {
   const all = resourcesOfKind(snap, 'Skill').sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  const byName = new Map(all.map((s) => [s.metadata.name, s]));
-  const byAlias = (n: string): Resource<'Skill'> | undefined => all.find((s) => s.spec.aliases.includes(n));
-  const first = [...new Set(spec.preload.map((n) => byName.get(n) ?? byAlias(n)).filter((s): s is Resource<'Skill'> => s !== undefined))];
+  const first = [...new Set(spec.preload.map((n) => skillByName(snap, n)).filter((s): s is Resource<'Skill'> => s !== undefined))];
   const preloaded = new Set(first.map((s) => s.metadata.name));
   return [...first, ...all.filter((s) => !preloaded.has(s.metadata.name))];
 }
 
 /** The skill a `skill/<name>` model names, by name or alias. */
 export function findSkill(snap: Snapshot, model: string): Resource<'Skill'> | undefined {
-  const name = model.slice(SKILL_PREFIX.length);
-  const direct = snap.resources.get(`Skill/${name}`) as Resource<'Skill'> | undefined;
-  if (direct) return direct;
-  return resourcesOfKind(snap, 'Skill').find((s) => s.spec.aliases.includes(name));
+  return skillByName(snap, model.slice(SKILL_PREFIX.length));
 }
 
 // Built once per (snapshot, spec): a new revision or reconcile brings new objects rather

@@ -3,6 +3,7 @@
 
 import type { RetryPolicy } from '../../reconciler/specs.js';
 import { parseDuration, timerDelay } from '../../reconciler/duration.js';
+import { backoffMs } from '../../reconciler/backoff.js';
 
 export interface ResolvedRetry {
   /** Total attempts including the first. */
@@ -28,8 +29,7 @@ export function resolveRetry(runtime: RetryPolicy | undefined, task: Partial<Ret
 
 /** The delay before the next attempt, after `failedAttempt` (1-based) failed. */
 export function backoffDelay(p: ResolvedRetry, failedAttempt: number, random: () => number = Math.random): number {
-  const base = Math.min(p.maxDelayMs, p.initialDelayMs * p.factor ** (failedAttempt - 1));
-  return Math.min(p.maxDelayMs, base * (1 + p.jitter * (2 * random() - 1)));
+  return backoffMs(failedAttempt, { initialMs: p.initialDelayMs, factor: p.factor, maxMs: p.maxDelayMs, jitter: p.jitter, random });
 }
 
 /** The smallest and largest delay backoffDelay can return after `failedAttempt`. */

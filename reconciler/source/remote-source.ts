@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import type { Logger } from '../types.js';
 import { CaduceusError, errorMessage } from '../errors.js';
+import { backoffMs } from '../backoff.js';
 import { BlobReader } from './blob-reader.js';
 import { redactUrl } from '../secrets.js';
 import { gitClient, gitError, gitMessage } from './git-cli.js';
@@ -179,7 +180,7 @@ export class RemoteSource implements Source {
     const base = this.opts.retryBaseMs ?? FIRST_RETRY_MS;
     const delay =
       this.fetchErrors > 0
-        ? Math.min(this.interval, base * 2 ** Math.min(this.fetchErrors - 1, 20))
+        ? backoffMs(this.fetchErrors, { initialMs: base, maxMs: this.interval, maxExponent: 20 })
         : this.interval * (0.95 + Math.random() * 0.1);
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
