@@ -5,9 +5,10 @@
 // constant time over the raw body. Without a configured secret every request is refused;
 // a delivery id seen before is acknowledged without fetching (replay protection).
 
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpRoute, Logger } from './types.js';
+import { hmacSha256Hex, safeEqual } from './signatures.js';
 
 export interface PushInfo {
   provider: 'github' | 'gitea' | 'gitlab';
@@ -41,12 +42,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function safeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 function hmacHex(secret: string, body: Buffer): Buffer {
-  return Buffer.from(createHmac('sha256', secret).update(body).digest('hex'));
+  return Buffer.from(hmacSha256Hex(secret, body));
 }
 
 /** Reads the body up to `max` bytes; beyond that, drains (bounded) and reports too large. */

@@ -1,20 +1,9 @@
-// Constant-time comparisons and the signature schemes the adapters share. Every compare
-// of attacker-supplied bytes against a secret goes through timingSafeEqual.
+// The signature schemes the adapters share. The constant-time compare and the HMAC live in
+// reconciler/signatures.ts (the git webhook uses them too) and are re-exported here.
 
-import { createHmac, createPublicKey, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 
-/** Equal-length constant-time compare; different lengths are unequal (length is not secret). */
-export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
-  const x = typeof a === 'string' ? Buffer.from(a, 'utf8') : a;
-  const y = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-export function hmacSha256Hex(secret: string, ...parts: Array<string | Buffer>): string {
-  const h = createHmac('sha256', secret);
-  for (const p of parts) h.update(p);
-  return h.digest('hex');
-}
+export { safeEqual, hmacSha256Hex } from '../../../reconciler/signatures.js';
 
 /** A Unix-seconds timestamp header within `windowMs` of now (either side); past it the request is stale. */
 export function freshTimestamp(value: string | undefined, now: number, windowMs: number): 'ok' | 'missing' | 'stale' {
