@@ -12,7 +12,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { watch } from 'chokidar';
-import { startApp } from '../reconciler/app.js';
+import { startApp } from '../app/app.js';
 
 const COMMITS = 50;
 const SKILLS = 50;

@@ -13,7 +13,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { StateStore } from '../reconciler/state/store.js';
 import { CoreStore } from '../reconciler/state/core-store.js';
-import { startApp } from '../reconciler/app.js';
+import { startApp } from '../app/app.js';
 import type { Resource } from '../reconciler/types.js';
 
 const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@caduceus.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@caduceus.invalid' };

@@ -13,12 +13,12 @@ import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { loadDirectory } from '../reconciler/loader.js';
-import { compose, lateBoundRunner } from '../reconciler/compose.js';
+import { compose, lateBoundRunner } from '../app/compose.js';
 import { StateStore } from '../reconciler/state/store.js';
 import { silentLogger } from '../reconciler/log.js';
 import { keyOf, type ControllerDeps, type Resource, type ResourceKey } from '../reconciler/types.js';
 import { register as execution } from '../controllers/execution/index.js';
-import { register as subagents } from '../controllers/subagents/index.js';
+import { register as subagents } from '../controllers/tasks/index.js';
 
 const SUBTASKS = 200;
 const CONCURRENCY = 6;

@@ -306,3 +306,24 @@ export interface Registration {
   routes?: HttpRoute[];
   stop?(): Promise<void>;
 }
+
+/** A `caduceus` subcommand a controller contributes; its module is loaded only when run. */
+export interface CommandSpec {
+  name: string;
+  /** One line for `caduceus --help`. */
+  summary: string;
+  load(): Promise<{ main(argv: string[]): Promise<number> }>;
+}
+
+/**
+ * The public face of a controller folder (its `index.ts`): the kinds it drives, the
+ * subcommands it adds to the CLI, and `register`, which the composition root calls to
+ * build its controllers, runner parts and HTTP routes.
+ */
+export interface ControllerModule {
+  /** The folder name under controllers/. */
+  name: string;
+  kinds: readonly Kind[];
+  commands: readonly CommandSpec[];
+  register(deps: ControllerDeps): Registration;
+}

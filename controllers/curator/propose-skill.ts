@@ -4,8 +4,8 @@
 // `<prefix>/new-skill-<name>` so it is reviewed on its own.
 
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CaduceusError } from '../../reconciler/errors.js';
 import { Loader } from '../../reconciler/loader.js';
@@ -14,7 +14,9 @@ import type { Resource } from '../../reconciler/types.js';
 import { CuratorStore } from './store.js';
 import { ConfigTree } from './tree.js';
 import { GitWork } from './git-work.js';
-import { acquireLock, makeForge, type CuratorEnv } from './run.js';
+import type { CuratorEnv } from './run.js';
+import { acquireLock } from './lock.js';
+import { dayStamp, makeForge, upsertPr, writeChanges } from './publish.js';
 import { chooseCurator } from './defaults.js';
 
 export interface NewSkillResult {
@@ -69,13 +71,9 @@ export async function proposeNewSkill(env: CuratorEnv, yamlText: string, opts: {
     const forge = makeForge(env, spec, git, cstore, curator);
     const branch = `${spec.branchPrefix}/new-skill-${name}`;
     await git.checkout(tip, branch);
-    const repoRel = path ? posix.join(path, file) : file;
-    const abs = join(git.dir, ...repoRel.split('/'));
-    mkdirSync(dirname(abs), { recursive: true });
-    writeFileSync(abs, text);
     const now = (env.now ?? Date.now)();
     const message = `curator: add skill ${name}\n\n- ${opts.reason.replace(/\n+/g, ' ')}\n- proposed by ${(opts.proposedBy ?? 'the agent').replace(/\n+/g, ' ')}; validated against ${tip.slice(0, 12)}\n\nCurator-Proposal: ${id}\n`;
-    const head = await git.commit([repoRel], message, new Date(Math.floor(now / 86_400_000) * 86_400_000).toISOString());
+    const head = await git.commit(writeChanges(git, path, [[file, text]]), message, dayStamp(now));
     const remote = await git.remoteSha(branch);
     let outcome: NewSkillResult['outcome'] = 'proposed';
     if (remote && (await git.parentOf(remote)) === tip && (await git.tree(remote)) === (await git.tree(head))) outcome = 'unchanged';
@@ -83,13 +81,7 @@ export async function proposeNewSkill(env: CuratorEnv, yamlText: string, opts: {
 
     const title = `Curator: new skill ${name}`;
     const body = `The agent proposes a new skill \`${name}\` in \`${file}\`.\n\n**Why:** ${opts.reason}\n\nIt passes validation against \`${tip.slice(0, 12)}\`. Merge to make it available; close to reject it.\n\n<!-- caduceus-curator -->\n`;
-    let pr = await forge.findPr(branch, git.tracked);
-    if (pr && pr.state === 'open') {
-      if (outcome === 'proposed') await forge.updatePr(pr, { title, body });
-    } else {
-      pr = await forge.createPr({ branch, base: git.tracked, title, body });
-      await forge.addLabels(pr, spec.labels);
-    }
+    const { pr } = await upsertPr(forge, git, { branch, title, body, labels: spec.labels, changed: outcome === 'proposed' });
     const commit = outcome === 'unchanged' ? (remote as string) : await git.head();
     cstore.upsertProposal({
       id,

@@ -4,10 +4,10 @@
 // the pull request → record proposals and the report. A dry-run stops after validation and
 // returns the diff, writing nothing.
 
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix } from 'node:path';
+import { join } from 'node:path';
 import type { CuratorSpec } from '../../reconciler/specs.js';
 import type { Finding, Logger, Resource } from '../../reconciler/types.js';
 import type { StateStore } from '../../reconciler/state/store.js';
@@ -22,8 +22,10 @@ import { collectSignals, type Signals } from './signals.js';
 import { plan, type Plan } from './proposals.js';
 import { applyProposal } from './edits.js';
 import { GitWork, firstCommitTimes } from './git-work.js';
-import { createForge, type Forge, type PullRequest } from './forge/index.js';
-import { commitMessage, prBody, PR_TITLE, usageLines } from './report.js';
+import type { Forge, PullRequest } from './forge/index.js';
+import { usageLines } from './report.js';
+import { acquireLock } from './lock.js';
+import { makeForge, publishBranch, publishPr } from './publish.js';
 import { overlayDiff } from './diff.js';
 import { chooseCurator } from './defaults.js';
 import type { CuratorReport, Proposal, ProposalRecord, RunOutcome } from './types.js';
@@ -55,7 +57,7 @@ export interface CuratorRunOptions {
   lockTtlMs?: number;
 }
 
-interface Loaded {
+export interface Loaded {
   tree: ConfigTree;
   loader: Loader;
   resources: Resource[];
@@ -64,7 +66,7 @@ interface Loaded {
   curator: string;
 }
 
-interface Applied {
+export interface Applied {
   proposal: Proposal;
   /** Config-relative path → content after this proposal (null: removed). */
   changes: Array<[string, string | null]>;
@@ -170,27 +172,6 @@ async function loadTree(root: string, opts: CuratorRunOptions): Promise<Loaded> 
   return { tree, loader, resources, findings, ...chooseCurator(resources, opts) };
 }
 
-export function makeForge(env: CuratorEnv, spec: CuratorSpec, git: GitWork, cstore: CuratorStore, curator: string): Forge {
-  const branchHeads = (): Map<string, string> => {
-    const heads = new Map<string, { pos: number; commit: string }>();
-    for (const p of cstore.proposals({ curator })) {
-      const h = heads.get(p.branch);
-      if (p.commit && (!h || p.position >= h.pos)) heads.set(p.branch, { pos: p.position, commit: p.commit });
-    }
-    return new Map([...heads].map(([b, h]) => [b, h.commit]));
-  };
-  return createForge(
-    spec.forge,
-    {
-      remoteSha: (b) => git.remoteSha(b),
-      merged: async (c) => (await git.hasCommit(c)) && git.isAncestor(c, `refs/remotes/origin/${git.tracked}`),
-      lastPushed: (b) => branchHeads().get(b),
-    },
-    'repo' in env.source ? env.source.repo : '',
-    { env: env.env ?? process.env, ...(env.secretBaseDir ? { baseDir: env.secretBaseDir } : {}) },
-  );
-}
-
 /** Reads what reviewers did with the open proposals: merged and closed ones are remembered. */
 async function refreshPrStates(cstore: CuratorStore, forge: Forge, git: GitWork, curator: string): Promise<void> {
   const open = cstore.proposals({ state: 'open', curator });
@@ -263,126 +244,7 @@ async function validateResult(loaded: Loaded, proposals: Proposal[], report: Cur
   return false;
 }
 
-/** Commits each proposal on the curator branch and pushes it when it differs from the remote. */
-async function publishBranch(git: GitWork, path: string, cstore: CuratorStore, loaded: Loaded, applied: Applied[], report: CuratorReport, now: number): Promise<string> {
-  const tip = report.revision;
-  const branch = await chooseBranch(git, cstore, loaded, now);
-  report.branch = branch;
-  await git.checkout(tip, branch);
-  // One date per day: a re-run the same day on the same tip makes byte-identical commits.
-  const date = new Date(Math.floor(now / 86_400_000) * 86_400_000).toISOString();
-  const repoPath = (rel: string): string => (path ? posix.join(path, rel) : rel);
-  for (const a of applied) {
-    for (const [rel, text] of a.changes) {
-      const abs = join(git.dir, ...repoPath(rel).split('/'));
-      if (text === null) rmSync(abs, { force: true });
-      else {
-        mkdirSync(dirname(abs), { recursive: true });
-        writeFileSync(abs, text);
-      }
-    }
-    await git.commit(a.changes.map(([rel]) => repoPath(rel)), commitMessage(a.proposal), date);
-  }
-  const head = await git.head();
-  const remote = await git.remoteSha(branch);
-  if (remote && (await sameProposals(git, tip, remote, head, applied))) {
-    // Same proposals on the same tip with the same result: keep the remote commits as they are.
-    await git.checkout(remote, branch);
-    report.message = `branch ${branch} is up to date`;
-    report.outcome = 'unchanged';
-  } else {
-    await git.pushBranch(branch, loaded.spec.branchPrefix, remote);
-    report.outcome = 'proposed';
-  }
-  return branch;
-}
-
-async function sameProposals(git: GitWork, tip: string, remote: string, head: string, applied: Applied[]): Promise<boolean> {
-  const commits = await git.commitsSince(tip, remote);
-  if (commits.length !== applied.length || commits.length === 0) return false;
-  if ((await git.parentOf((commits[0] as { sha: string }).sha)) !== tip) return false;
-  if (commits.some((c, i) => c.proposalId !== applied[i]?.proposal.id)) return false;
-  return (await git.tree(remote)) === (await git.tree(head));
-}
-
-/** The open proposals' branch when there is one, else `<prefix>/<date>` (suffixed when taken). */
-async function chooseBranch(git: GitWork, cstore: CuratorStore, loaded: Loaded, now: number): Promise<string> {
-  const mine = cstore.proposals({ curator: loaded.curator });
-  const open = mine.filter((p) => p.state === 'open' && p.action !== 'create');
-  if (open.length > 0) return (open[open.length - 1] as ProposalRecord).branch;
-  const taken = new Set([...mine.map((p) => p.branch), ...(await git.remoteBranches())]);
-  const base = `${loaded.spec.branchPrefix}/${new Date(now).toISOString().slice(0, 10)}`;
-  if (!taken.has(base)) return base;
-  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
-}
-
-async function publishPr(forge: Forge, git: GitWork, cstore: CuratorStore, loaded: Loaded, decided: Plan, applied: Applied[], branch: string, report: CuratorReport, now: number): Promise<void> {
-  const body = prBody({ proposals: decided.proposals, stale: decided.stale, flagged: decided.flagged, thresholds: loaded.spec.thresholds, revision: report.revision });
-  const bodyHash = createHash('sha256').update(PR_TITLE + '\0' + body).digest('hex');
-  const last = cstore.lastReport(loaded.curator);
-  // Recorded before talking to the forge, so a failing forge leaves the branch known as ours.
-  await recordProposals(git, cstore, loaded, applied, branch, undefined, now);
-  let pr = await forge.findPr(branch, git.tracked);
-  if (pr && pr.state === 'open') {
-    if (report.outcome !== 'unchanged' || last?.prBodyHash !== bodyHash || last?.branch !== branch) await forge.updatePr(pr, { title: PR_TITLE, body });
-  } else {
-    pr = await forge.createPr({ branch, base: git.tracked, title: PR_TITLE, body });
-    await forge.addLabels(pr, loaded.spec.labels);
-    if (report.outcome === 'unchanged') report.outcome = 'proposed';
-  }
-  report.pr = { number: pr.number, url: pr.url };
-  report.prBodyHash = bodyHash;
-  await recordProposals(git, cstore, loaded, applied, branch, pr, now);
-}
-
-async function recordProposals(git: GitWork, cstore: CuratorStore, loaded: Loaded, applied: Applied[], branch: string, pr: PullRequest | undefined, now: number): Promise<void> {
-  const commits = await git.commitsSince(await git.trackedTip(), await git.head());
-  const current = new Set(applied.map((a) => a.proposal.id));
-  const existing = new Map(cstore.proposals({ curator: loaded.curator }).map((p) => [p.id, p]));
-  const records: ProposalRecord[] = [];
-  for (let i = 0; i < applied.length; i++) {
-    const p = (applied[i] as Applied).proposal;
-    const commit = commits.find((c) => c.proposalId === p.id)?.sha ?? null;
-    records.push({
-      id: p.id,
-      curator: loaded.curator,
-      action: p.action,
-      skills: p.skills,
-      skillHashes: p.skillHashes,
-      state: 'open',
-      branch,
-      commit,
-      prNumber: pr?.number || null,
-      prUrl: pr?.url || null,
-      title: p.title,
-      evidence: { ...p.evidence, lines: p.evidenceLines },
-      files: p.files,
-      diff: commit ? await git.show(commit) : '',
-      position: i,
-      createdAt: existing.get(p.id)?.createdAt ?? now,
-      updatedAt: now,
-    });
-  }
-  // Open proposals no longer made (a skill was used again, pinned, …) were never reviewed: forget them.
-  const dropped = [...existing.values()].filter((p) => p.state === 'open' && p.action !== 'create' && !current.has(p.id)).map((p) => p.id);
-  cstore.store.tx(() => {
-    for (const r of records) cstore.upsertProposal(r);
-    cstore.deleteProposals(dropped);
-  });
-}
-
 // ---- helpers ----
-
-export async function acquireLock(cstore: CuratorStore, holder: string, waitMs: number, ttlMs: number): Promise<void> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    if (cstore.tryLock(holder, ttlMs)) return;
-    if (Date.now() >= deadline) {
-      throw new CaduceusError('CuratorBusy', `another curator run (${cstore.lockHolder() ?? 'unknown'}) holds the lock`, { hint: 'wait for it to finish; a lock older than 30 minutes is taken over' });
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function emptyReport(runId: string, opts: CuratorRunOptions, started: number): CuratorReport {
   return {

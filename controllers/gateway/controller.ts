@@ -3,20 +3,31 @@
 // Pruning removes every binding of the policy, so its routes answer 404 at once. Any
 // problem leaves the affected platform stopped: the gateway never fails open.
 
-import type { Controller, ReconcileContext, Resource, Snapshot } from '../../reconciler/types.js';
+import type { Controller, ControllerDeps, ReconcileContext, Registration, Resource, Snapshot } from '../../reconciler/types.js';
 import { resourcesOfKind, splitKey } from '../../reconciler/types.js';
 import type { GatewayPolicySpec, Platform, SecretRef } from '../../reconciler/specs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { describeRef, resolveSecret } from '../../reconciler/secrets.js';
 import { compilePolicy, PLATFORMS, type CompiledPolicy } from './policy.js';
 import { ADAPTERS } from './platforms/index.js';
-import { ENDPOINT_PREFIX, type Binding, type Gateway } from './gateway.js';
+import { ENDPOINT_PREFIX, Gateway, type Binding, type GatewayOptions } from './gateway.js';
 
 export interface PlatformStatus {
   endpoint: string;
   ready: boolean;
   reason?: string;
   message?: string;
+}
+
+/** The controller for kind GatewayPolicy and the platform routes mounted on the `up` server. */
+export function register(deps: ControllerDeps, opts: GatewayOptions = {}): Registration {
+  const gw = new Gateway(deps, opts);
+  const controller = createController(gw, deps.configDir ? { configDir: deps.configDir } : {});
+  return {
+    controllers: [controller],
+    routes: gw.routes(),
+    stop: () => gw.stop(),
+  };
 }
 
 /** Requeue for policies that lost a platform to another one, so they notice when it frees up. */

@@ -4,7 +4,7 @@
 //   restart a dead one) → status. It requeues itself every resync interval, which heals a
 //   dead listener, re-reads file-based keys and reloads changed TLS files.
 
-import type { Controller, ControllerDeps, Observed, ReconcileContext, ReconcileResult, Resource } from '../../reconciler/types.js';
+import type { Controller, ControllerDeps, Observed, ReconcileContext, ReconcileResult, Registration, Resource } from '../../reconciler/types.js';
 import { splitKey } from '../../reconciler/types.js';
 import type { ProxySpec } from '../../reconciler/specs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
@@ -39,6 +39,12 @@ interface Instance {
   keysDigest: string | undefined;
   limiter: RateLimiter;
   handler: ReturnType<typeof createHandler>;
+}
+
+/** The controller for kind Proxy; it owns its listeners, so stopping it closes them. */
+export function register(deps: ControllerDeps, opts: ProxyControllerOptions = {}): Registration {
+  const controller = new ProxyController(deps, opts);
+  return { controllers: [controller], stop: () => controller.stop() };
 }
 
 export class ProxyController implements Controller {

@@ -1,12 +1,16 @@
-// The proxy controller folder's entry: registers the controller for kind `Proxy`, which
-// serves the team's skills and an upstream behind an OpenAI-compatible endpoint.
+// The proxy's public face: kind Proxy (the team's skills and an upstream behind an
+// OpenAI-compatible endpoint), the `caduceus proxy` subcommand, and register()
+// (controller.ts).
 
-import type { ControllerDeps, Registration } from '../../reconciler/types.js';
-import { ProxyController, type ProxyControllerOptions } from './controller.js';
+import type { ControllerModule } from '../../reconciler/types.js';
+import { commands } from './cli-commands.js';
+import { register, ProxyController, type ProxyControllerOptions } from './controller.js';
 
-export { ProxyController, type ProxyControllerOptions };
+export { register, ProxyController, type ProxyControllerOptions };
 
-export function register(deps: ControllerDeps, opts: ProxyControllerOptions = {}): Registration {
-  const controller = new ProxyController(deps, opts);
-  return { controllers: [controller], stop: () => controller.stop() };
-}
+export const proxyModule: ControllerModule = {
+  name: 'proxy',
+  kinds: ['Proxy'],
+  commands,
+  register,
+};

@@ -81,6 +81,6 @@ fi
 
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then exit 0; fi
 say "building $IMAGE"
-CLI="$ROOT_DIR/dist/reconciler/cli.js"
+CLI="$ROOT_DIR/dist/app/cli.js"
 if [ ! -f "$CLI" ]; then (cd "$ROOT_DIR" && npx tsc -p tsconfig.json >/dev/null) || true; fi
 node "$CLI" sandbox build --tag "$IMAGE" || fail "could not build $IMAGE"

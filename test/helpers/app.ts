@@ -3,7 +3,7 @@
 // each of its tests, so a failing test does not leave a loop or a server running.
 
 import { afterEach } from 'vitest';
-import { startApp, type App, type AppOptions } from '../../reconciler/app.js';
+import { startApp, type App, type AppOptions } from '../../app/app.js';
 
 /**
  * Returns a function that starts an app with `defaults` (no controllers unless given)

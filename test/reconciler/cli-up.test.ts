@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { commitAll, exampleRepo, git, GIT_ENV, makeRepo, skillYaml, tempDir, writeFiles } from '../helpers/git.js';
 import { waitFor } from '../helpers/wait.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'reconciler', 'cli.js');
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'app', 'cli.js');
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');

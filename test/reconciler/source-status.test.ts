@@ -12,7 +12,7 @@ import { git, GIT_ENV, makeRemote, makeRepo, skillYaml, tempDir } from '../helpe
 import { eventually } from '../helpers/wait.js';
 import { appStarter } from '../helpers/app.js';
 
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'reconciler', 'cli.js');
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'app', 'cli.js');
 const start = appStarter();
 
 function status(stateDir: string): string {

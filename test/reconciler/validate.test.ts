@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/git.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const cli = join(root, 'dist/reconciler/cli.js');
+const cli = join(root, 'dist/app/cli.js');
 
 function validate(args: string[], cwd = root): { code: number | null; stdout: string; stderr: string } {
-  if (!existsSync(cli)) throw new Error('dist/reconciler/cli.js is missing: run `npm run build` first');
+  if (!existsSync(cli)) throw new Error('dist/app/cli.js is missing: run `npm run build` first');
   const r = spawnSync(process.execPath, [cli, 'validate', ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

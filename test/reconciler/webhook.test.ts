@@ -3,8 +3,8 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
-import { startServer } from '../../reconciler/server.js';
-import { createGitWebhookRoute, type PushInfo } from '../../reconciler/webhook.js';
+import { startServer } from '../../app/server.js';
+import { createGitWebhookRoute, type PushInfo } from '../../app/webhook.js';
 import { createLogger } from '../../reconciler/log.js';
 import { Registry } from 'prom-client';
 

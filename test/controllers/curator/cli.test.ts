@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { GIT_ENV, git } from '../../helpers/git.js';
 import { makeFixture, usualRuns, type Fixture } from './fixtures.js';
 
-const CLI = join(import.meta.dirname, '..', '..', '..', 'dist', 'reconciler', 'cli.js');
+const CLI = join(import.meta.dirname, '..', '..', '..', 'dist', 'app', 'cli.js');
 const fixtures: Fixture[] = [];
 afterEach(() => {
   for (const f of fixtures.splice(0)) f.store.close();

@@ -4,7 +4,7 @@ import { register } from '../../../controllers/curator/index.js';
 import { CuratorStore } from '../../../controllers/curator/store.js';
 import { defaultCuratorSpec } from '../../../controllers/curator/defaults.js';
 import { silentLogger } from '../../../reconciler/log.js';
-import { lateBoundRunner } from '../../../reconciler/compose.js';
+import { lateBoundRunner } from '../../../app/compose.js';
 import type { CuratorSpec } from '../../../reconciler/specs.js';
 import type { Condition, ControllerDeps, ReconcileContext, Registration, Resource } from '../../../reconciler/types.js';
 import { waitFor } from '../../helpers/wait.js';

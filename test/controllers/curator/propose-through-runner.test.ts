@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { register as curator } from '../../../controllers/curator/index.js';
 import { CuratorStore } from '../../../controllers/curator/store.js';
 import { defaultCuratorSpec } from '../../../controllers/curator/defaults.js';
-import { compose, lateBoundRunner, type Composition } from '../../../reconciler/compose.js';
+import { compose, lateBoundRunner, type Composition } from '../../../app/compose.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import type { ControllerDeps, ReconcileContext, Resource, Runner } from '../../../reconciler/types.js';
 import { git } from '../../helpers/git.js';

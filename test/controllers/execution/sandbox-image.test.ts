@@ -50,7 +50,7 @@ describe.runIf(runDockerTests(ready))('caduceus sandbox build', () => {
   });
 
   it('answers --help and refuses an unknown subcommand through the CLI', () => {
-    const cli = join(process.cwd(), 'dist/reconciler/cli.js');
+    const cli = join(process.cwd(), 'dist/app/cli.js');
     if (!existsSync(cli)) execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'ignore' });
     const help = spawnSync('node', [cli, 'sandbox', '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);

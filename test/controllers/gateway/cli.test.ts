@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startGateway, type GatewayHarness } from './harness.js';
 import { post, slackCommand } from './signers.js';
 
-const CLI = join(import.meta.dirname, '..', '..', '..', 'dist', 'reconciler', 'cli.js');
+const CLI = join(import.meta.dirname, '..', '..', '..', 'dist', 'app', 'cli.js');
 let h: GatewayHarness;
 
 beforeAll(async () => {

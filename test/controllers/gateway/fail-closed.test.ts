@@ -4,14 +4,14 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { compose, lateBoundRunner } from '../../../reconciler/compose.js';
-import { startServer } from '../../../reconciler/server.js';
+import { compose, lateBoundRunner } from '../../../app/compose.js';
+import { startServer } from '../../../app/server.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { RunStore } from '../../../reconciler/state/runs.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import type { Condition, ControllerDeps, ReconcileContext, Resource } from '../../../reconciler/types.js';
 import { register as execution } from '../../../controllers/execution/index.js';
-import { register as subagents } from '../../../controllers/subagents/index.js';
+import { register as subagents } from '../../../controllers/tasks/index.js';
 import { register as gateway } from '../../../controllers/gateway/index.js';
 import { AuditStore } from '../../../controllers/gateway/audit-store.js';
 import { tempDir } from '../../helpers/git.js';

@@ -6,10 +6,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startApp, type App } from '../../../reconciler/app.js';
+import { startApp, type App } from '../../../app/app.js';
 import { RunStore, type RunRecord } from '../../../reconciler/state/runs.js';
 import { register as execution } from '../../../controllers/execution/index.js';
-import { register as subagents } from '../../../controllers/subagents/index.js';
+import { register as subagents } from '../../../controllers/tasks/index.js';
 import { register as gateway } from '../../../controllers/gateway/index.js';
 import type { GatewayOptions } from '../../../controllers/gateway/gateway.js';
 import { AuditStore, type AuditEntry } from '../../../controllers/gateway/audit-store.js';

@@ -6,10 +6,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import OpenAI from 'openai';
 import { connect } from 'node:net';
-import { startApp, type App } from '../../../reconciler/app.js';
+import { startApp, type App } from '../../../app/app.js';
 import { register as executionRegister } from '../../../controllers/execution/index.js';
 import { register as proxyRegister } from '../../../controllers/proxy/index.js';
-import { main as proxyCommand } from '../../../reconciler/commands/proxy.js';
+import { main as proxyCommand } from '../../../controllers/proxy/cli.js';
 import { commitAll, makeRepo, tempDir, writeFiles } from '../../helpers/git.js';
 import { freePort, proxyYaml, skillYaml } from './harness.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Registry } from 'prom-client';
 import { loadDirectory } from '../../../reconciler/loader.js';
-import { compose, lateBoundRunner, type Composition } from '../../../reconciler/compose.js';
+import { compose, lateBoundRunner, type Composition } from '../../../app/compose.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import { register as executionRegister } from '../../../controllers/execution/index.js';

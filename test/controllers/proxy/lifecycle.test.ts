@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { harness, freePort, proxyYaml, skillYaml, type Harness } from './harness.js';
 import type { Resource } from '../../../reconciler/types.js';
-import { main as proxyCommand } from '../../../reconciler/commands/proxy.js';
+import { main as proxyCommand } from '../../../controllers/proxy/cli.js';
 
 let h: Harness;
 beforeEach(async () => {

@@ -1,0 +1,53 @@
+// `caduceus runs`: the run history of skills and tasks from the state directory, newest
+// first: trigger, outcome, attempts and duration of each run.
+
+import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { openState, table } from '../../reconciler/cli/state-access.js';
+import { RunStore, type RunRecord } from '../../reconciler/state/runs.js';
+import { formatDuration } from '../../reconciler/duration.js';
+
+const HELP = `usage: caduceus runs [--task NAME | --skill NAME] [--limit N] [--state-dir DIR] [--json]
+
+Lists recorded runs, newest first (default 50). --task and --skill keep the runs of one
+task or skill; --json prints the records with their reports.`;
+
+export function main(argv: string[]): Promise<number> {
+  return runCommand(async () => {
+    const args = parse(
+      argv,
+      { task: { type: 'string' }, skill: { type: 'string' }, limit: { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' } },
+      HELP,
+    );
+    if (!args) return 0;
+    const v = args.values;
+    if (v.task && v.skill) throw new UsageError(`give --task or --skill, not both\n\n${HELP}`);
+    if (args.positionals.length) throw new UsageError(`unexpected arguments: ${args.positionals.join(' ')}\n\n${HELP}`);
+    const limit = Number(v.limit ?? 50);
+    if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive integer\n\n${HELP}`);
+    const core = openState(v['state-dir'] ?? '.caduceus') as NonNullable<ReturnType<typeof openState>>;
+    let runs: RunRecord[];
+    try {
+      const filter = v.task ? { kind: 'task' as const, name: v.task } : v.skill ? { kind: 'skill' as const, name: v.skill } : {};
+      runs = new RunStore(core.store).list({ ...filter, limit });
+    } finally {
+      core.store.close();
+    }
+    if (v.json) {
+      process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+      return 0;
+    }
+    const rows = runs.map((r) => [
+      new Date(r.startedAt).toISOString().replace('T', ' ').slice(0, 19),
+      r.kind,
+      r.version ? `${r.name}@${r.version}` : r.name,
+      r.trigger + (r.actor ? ` (${r.actor})` : ''),
+      r.status,
+      String(r.attempts),
+      r.durationMs === null ? '-' : formatDuration(r.durationMs),
+      r.id.slice(0, 8),
+      (r.error ?? '').replace(/\s+/g, ' ').slice(0, 80),
+    ]);
+    process.stdout.write(rows.length ? table(['STARTED', 'KIND', 'NAME', 'TRIGGER', 'STATUS', 'ATTEMPTS', 'DURATION', 'ID', 'ERROR'], rows) : 'no runs recorded\n');
+    return 0;
+  });
+}

@@ -1,0 +1,84 @@
+// The HTTP server of `caduceus up`: health, readiness, Prometheus metrics, status JSON,
+// the git webhook and the routes controllers mount (the gateway's platform webhooks).
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { HttpRoute, Logger } from '../reconciler/types.js';
+import { errorMessage } from '../reconciler/errors.js';
+
+export interface ServerOptions {
+  listen: string;
+  routes: HttpRoute[];
+  metrics: Registry;
+  ready(): boolean;
+  status(): unknown;
+  log: Logger;
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
+  if (!m) throw new Error(`--listen must be HOST:PORT, got "${listen}"`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body, null, 2) + '\n');
+}
+
+function match(routes: HttpRoute[], req: IncomingMessage): HttpRoute | undefined {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  return routes.find((r) => r.method === req.method && (r.path.endsWith('/') ? path.startsWith(r.path) : path === r.path));
+}
+
+export async function startServer(opts: ServerOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const builtin: HttpRoute[] = [
+    { method: 'GET', path: '/healthz', handler: (_q, s) => (s.writeHead(200, { 'content-type': 'text/plain' }), s.end('ok\n')) },
+    {
+      method: 'GET',
+      path: '/readyz',
+      handler: (_q, s) => {
+        const ok = opts.ready();
+        s.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+        s.end(ok ? 'ready\n' : 'waiting for the first revision to be applied\n');
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handler: async (_q, s) => {
+        const body = await opts.metrics.metrics();
+        s.writeHead(200, { 'content-type': opts.metrics.contentType });
+        s.end(body);
+      },
+    },
+    { method: 'GET', path: '/status', handler: (_q, s) => json(s, 200, opts.status()) },
+  ];
+  const routes = [...builtin, ...opts.routes];
+  const server = createServer((req, res) => {
+    const route = match(routes, req);
+    if (!route) return json(res, 404, { error: `no route for ${req.method} ${req.url}` });
+    Promise.resolve(route.handler(req, res)).catch((err: unknown) => {
+      opts.log.error('request failed', { path: req.url, error: errorMessage(err) });
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+  const { host, port } = parseListen(opts.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  return {
+    server,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
