@@ -83,7 +83,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
     status: () => rawSource.status(),
   };
 
-  const configDir = !isRemoteRepo(repo) ? (opts.path ? (isAbsolute(opts.path) ? opts.path : join(repo, opts.path)) : repo) : undefined;
+  const configDir = !isRemoteRepo(repo)
+    ? opts.path
+      ? isAbsolute(opts.path)
+        ? opts.path
+        : join(repo, opts.path)
+      : repo
+    : undefined;
   // Late binding: controllers are built before the loop that owns the snapshot.
   let reconciler: Reconciler | undefined;
   const { runner, provide } = lateBoundRunner();
@@ -95,7 +101,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
     runner,
     metrics,
     ...(configDir && existsSync(configDir) ? { configDir } : {}),
-    gitSource: { repo, ...(opts.path !== undefined ? { path: opts.path } : {}), ...(opts.branch !== undefined ? { branch: opts.branch } : {}) },
+    gitSource: {
+      repo,
+      ...(opts.path !== undefined ? { path: opts.path } : {}),
+      ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
+    },
   };
   const composition = compose(deps, provide, opts.registrations ?? ALL_REGISTRATIONS);
   const loopMetrics = createLoopMetrics(metrics, {
@@ -126,7 +136,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
         log.debug('git push to another ref ignored', { ref: info.ref });
         return;
       }
-      log.info('git push received', { provider: info.provider, ref: info.ref, after: info.after, delivery: info.deliveryId });
+      log.info('git push received', {
+        provider: info.provider,
+        ref: info.ref,
+        after: info.after,
+        delivery: info.deliveryId,
+      });
       source
         .fetchNow()
         .then(() => rec.requestSync())
@@ -211,7 +226,11 @@ function sourceHealthRecorder(source: Source, core: CoreStore, log: Logger, stop
     let since = failingSince;
     if (s.fetchErrors > 0 && since === undefined) {
       since = s.lastFetchAt ?? new Date().toISOString();
-      events.push({ type: 'Warning', reason: 'GitFetchFailed', message: `${s.lastFetchError ?? 'fetch failed'}; the applied revision keeps running` });
+      events.push({
+        type: 'Warning',
+        reason: 'GitFetchFailed',
+        message: `${s.lastFetchError ?? 'fetch failed'}; the applied revision keeps running`,
+      });
     } else if (s.fetchErrors === 0 && since !== undefined) {
       since = undefined;
       events.push({ type: 'Normal', reason: 'GitFetchRecovered', message: `fetching ${s.repo} works again` });

@@ -10,7 +10,11 @@ import { errorMessage } from '../reconciler/errors.js';
 import type { CommandSpec } from '../reconciler/types.js';
 
 const CORE: readonly CommandSpec[] = [
-  { name: 'validate', load: () => import('./commands/validate.js'), summary: 'check a configuration directory (file:line:col errors)' },
+  {
+    name: 'validate',
+    load: () => import('./commands/validate.js'),
+    summary: 'check a configuration directory (file:line:col errors)',
+  },
   { name: 'plan', load: () => import('./commands/plan.js'), summary: 'show what applying a revision would change' },
   { name: 'up', load: () => import('./commands/up.js'), summary: 'run the reconciler in the foreground' },
   { name: 'status', load: () => import('./commands/status.js'), summary: 'applied revision and resource conditions' },

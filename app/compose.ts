@@ -2,7 +2,14 @@
 // parts into one late-bound Runner (so the proxy and gateway can run skills and tasks
 // without importing the execution code), and collects the routes mounted on `up`.
 
-import type { ControllerDeps, Controller, ControllerModule, HttpRoute, Registration, Runner } from '../reconciler/types.js';
+import type {
+  ControllerDeps,
+  Controller,
+  ControllerModule,
+  HttpRoute,
+  Registration,
+  Runner,
+} from '../reconciler/types.js';
 import { CaduceusError } from '../reconciler/errors.js';
 import { executionModule } from '../controllers/execution/index.js';
 import { tasksModule } from '../controllers/tasks/index.js';
@@ -13,7 +20,13 @@ import { curatorModule } from '../controllers/curator/index.js';
 export type Register = (deps: ControllerDeps) => Registration;
 
 /** Every controller folder, in the order their registrations are created. */
-export const ALL_MODULES: readonly ControllerModule[] = [executionModule, tasksModule, proxyModule, gatewayModule, curatorModule];
+export const ALL_MODULES: readonly ControllerModule[] = [
+  executionModule,
+  tasksModule,
+  proxyModule,
+  gatewayModule,
+  curatorModule,
+];
 
 /** Every controller's register(), in module order. */
 export const ALL_REGISTRATIONS: readonly Register[] = ALL_MODULES.map((m) => m.register);
@@ -36,9 +49,13 @@ export function lateBoundRunner(): { runner: Runner; provide(parts: Partial<Runn
     // A rejected promise rather than a throw: callers of proposeSkill await it (the agent).
     proposeSkill: async (yaml, opts) => {
       if (!parts.proposeSkill) {
-        throw new CaduceusError('RunnerUnavailable', 'no controller provides proposeSkill: the curator is not registered', {
-          hint: 'the curator controller delivers proposed skills; it is registered by `caduceus up`',
-        });
+        throw new CaduceusError(
+          'RunnerUnavailable',
+          'no controller provides proposeSkill: the curator is not registered',
+          {
+            hint: 'the curator controller delivers proposed skills; it is registered by `caduceus up`',
+          },
+        );
       }
       return parts.proposeSkill(yaml, opts);
     },
@@ -47,7 +64,11 @@ export function lateBoundRunner(): { runner: Runner; provide(parts: Partial<Runn
 }
 
 /** Registers controllers; deps.runner must be the late-bound runner that provide() fills. */
-export function compose(deps: ControllerDeps, provide: (p: Partial<Runner>) => void, registrations: readonly Register[] = ALL_REGISTRATIONS): Composition {
+export function compose(
+  deps: ControllerDeps,
+  provide: (p: Partial<Runner>) => void,
+  registrations: readonly Register[] = ALL_REGISTRATIONS,
+): Composition {
   const regs = registrations.map((r) => r(deps));
   for (const r of regs) if (r.runner) provide(r.runner);
   return {

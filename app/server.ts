@@ -29,12 +29,20 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 function match(routes: HttpRoute[], req: IncomingMessage): HttpRoute | undefined {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
-  return routes.find((r) => r.method === req.method && (r.path.endsWith('/') ? path.startsWith(r.path) : path === r.path));
+  return routes.find(
+    (r) => r.method === req.method && (r.path.endsWith('/') ? path.startsWith(r.path) : path === r.path),
+  );
 }
 
-export async function startServer(opts: ServerOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function startServer(
+  opts: ServerOptions,
+): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const builtin: HttpRoute[] = [
-    { method: 'GET', path: '/healthz', handler: (_q, s) => (s.writeHead(200, { 'content-type': 'text/plain' }), s.end('ok\n')) },
+    {
+      method: 'GET',
+      path: '/healthz',
+      handler: (_q, s) => (s.writeHead(200, { 'content-type': 'text/plain' }), s.end('ok\n')),
+    },
     {
       method: 'GET',
       path: '/readyz',

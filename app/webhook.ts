@@ -88,9 +88,22 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
     // Gitea and Forgejo also send GitHub's headers; their own signature is checked first.
     const sig = header(req, 'x-forgejo-signature') ?? header(req, 'x-gitea-signature');
     const gh = header(req, 'x-hub-signature-256');
-    const ok = sig !== undefined ? safeEqual(Buffer.from(sig.toLowerCase()), hmacHex(secret, body)) : gh !== undefined && safeEqual(Buffer.from(gh.toLowerCase()), Buffer.from('sha256=' + hmacHex(secret, body).toString()));
-    if (!ok) return { provider: 'gitea', reason: sig === undefined && gh === undefined ? 'missing X-Gitea-Signature' : 'bad X-Gitea-Signature' };
-    return { provider: 'gitea', event: giteaEvent, deliveryId: header(req, 'x-forgejo-delivery') ?? header(req, 'x-gitea-delivery'), isPush: () => giteaEvent === 'push' };
+    const ok =
+      sig !== undefined
+        ? safeEqual(Buffer.from(sig.toLowerCase()), hmacHex(secret, body))
+        : gh !== undefined &&
+          safeEqual(Buffer.from(gh.toLowerCase()), Buffer.from('sha256=' + hmacHex(secret, body).toString()));
+    if (!ok)
+      return {
+        provider: 'gitea',
+        reason: sig === undefined && gh === undefined ? 'missing X-Gitea-Signature' : 'bad X-Gitea-Signature',
+      };
+    return {
+      provider: 'gitea',
+      event: giteaEvent,
+      deliveryId: header(req, 'x-forgejo-delivery') ?? header(req, 'x-gitea-delivery'),
+      isPush: () => giteaEvent === 'push',
+    };
   }
   const gitlabEvent = header(req, 'x-gitlab-event');
   if (gitlabEvent !== undefined) {
@@ -111,9 +124,20 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
   const githubEvent = header(req, 'x-github-event');
   if (githubEvent !== undefined) {
     const sig = header(req, 'x-hub-signature-256');
-    const ok = sig !== undefined && safeEqual(Buffer.from(sig.toLowerCase()), Buffer.from('sha256=' + hmacHex(secret, body).toString()));
-    if (!ok) return { provider: 'github', reason: sig === undefined ? 'missing X-Hub-Signature-256' : 'bad X-Hub-Signature-256' };
-    return { provider: 'github', event: githubEvent, deliveryId: header(req, 'x-github-delivery'), isPush: () => githubEvent === 'push' };
+    const ok =
+      sig !== undefined &&
+      safeEqual(Buffer.from(sig.toLowerCase()), Buffer.from('sha256=' + hmacHex(secret, body).toString()));
+    if (!ok)
+      return {
+        provider: 'github',
+        reason: sig === undefined ? 'missing X-Hub-Signature-256' : 'bad X-Hub-Signature-256',
+      };
+    return {
+      provider: 'github',
+      event: githubEvent,
+      deliveryId: header(req, 'x-github-delivery'),
+      isPush: () => githubEvent === 'push',
+    };
   }
   return { provider: 'unknown', reason: 'no X-GitHub-Event, X-Gitea-Event or X-Gitlab-Event header' };
 }
@@ -122,7 +146,8 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
 function parsePayload(req: IncomingMessage, body: Buffer): Record<string, unknown> | undefined {
   try {
     let text = body.toString('utf8');
-    if ((header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')) text = new URLSearchParams(text).get('payload') ?? '';
+    if ((header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded'))
+      text = new URLSearchParams(text).get('payload') ?? '';
     const v: unknown = JSON.parse(text);
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
@@ -141,8 +166,12 @@ export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
       const secret = opts.secret();
       if (!secret) {
         req.resume();
-        opts.log.warn('git webhook refused: no secret configured', { secret: opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET' });
-        return reply(res, 503, { error: `git webhooks are disabled: set ${opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET'} to the secret configured in the forge's webhook` });
+        opts.log.warn('git webhook refused: no secret configured', {
+          secret: opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET',
+        });
+        return reply(res, 503, {
+          error: `git webhooks are disabled: set ${opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET'} to the secret configured in the forge's webhook`,
+        });
       }
       const body = await readBody(req, max);
       if (body === 'too-large') {
@@ -151,7 +180,11 @@ export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
       }
       const v = verify(req, body, secret);
       if (!('event' in v)) {
-        opts.log.warn('git webhook refused: signature does not match', { provider: v.provider, reason: v.reason, remote: req.socket.remoteAddress });
+        opts.log.warn('git webhook refused: signature does not match', {
+          provider: v.provider,
+          reason: v.reason,
+          remote: req.socket.remoteAddress,
+        });
         return reply(res, 401, { error: `signature check failed: ${v.reason}` });
       }
       // Only verified deliveries are remembered, so a forger cannot block a real one.

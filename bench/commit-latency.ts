@@ -16,8 +16,16 @@ import { startApp } from '../app/app.js';
 
 const COMMITS = 50;
 const SKILLS = 50;
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@caduceus.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@caduceus.invalid', GIT_CONFIG_NOSYSTEM: '1' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'bench',
+  GIT_AUTHOR_EMAIL: 'bench@caduceus.invalid',
+  GIT_COMMITTER_NAME: 'bench',
+  GIT_COMMITTER_EMAIL: 'bench@caduceus.invalid',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
+const git = (cwd: string, ...args: string[]): string =>
+  execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
 const gitAsync = promisify(execFile);
 
 function skill(i: number, run = `echo skill ${i}`): string {
@@ -36,7 +44,11 @@ for (let i = 0; i < SKILLS; i++) writeFileSync(join(repo, 'skills', `skill-${i}.
 git(repo, 'add', '-A');
 git(repo, 'commit', '-q', '-m', 'skills');
 
-const app = await startApp({ repo, stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-latency-state-')), listen: '127.0.0.1:0' });
+const app = await startApp({
+  repo,
+  stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-latency-state-')),
+  listen: '127.0.0.1:0',
+});
 await app.waitForRevision(git(repo, 'rev-parse', 'HEAD'), 60_000);
 
 // When the loop records a revision as applied; wrapping the store keeps the clock exact.
@@ -48,7 +60,10 @@ app.core.recordApplied = (revision, summary, events) => {
 };
 
 let baselineSeen: (() => void) | undefined;
-const baseline = watch(join(repo, '.git', 'refs', 'heads'), { ignoreInitial: true, ignored: (p: string) => p.endsWith('.lock') });
+const baseline = watch(join(repo, '.git', 'refs', 'heads'), {
+  ignoreInitial: true,
+  ignored: (p: string) => p.endsWith('.lock'),
+});
 baseline.on('all', () => baselineSeen?.());
 await new Promise<void>((r) => baseline.once('ready', () => r()));
 
@@ -80,7 +95,8 @@ await baseline.close();
 await app.stop();
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`;
-const row = (name: string, xs: number[]): string => `| ${name} | ${pct(xs, 50).toFixed(1)} ms | ${pct(xs, 99).toFixed(1)} ms | ${Math.max(...xs).toFixed(1)} ms |`;
+const row = (name: string, xs: number[]): string =>
+  `| ${name} | ${pct(xs, 50).toFixed(1)} ms | ${pct(xs, 99).toFixed(1)} ms | ${Math.max(...xs).toFixed(1)} ms |`;
 const lines = [
   '',
   `## Commit-to-applied latency, local repository (issue 3) — ${new Date().toISOString().slice(0, 10)}`,
@@ -92,7 +108,10 @@ const lines = [
   '| measure | p50 | p99 | max |',
   '|---|---|---|---|',
   row('commit → applied by `caduceus up` (all controllers)', latency),
-  row(`baseline: commit → plain chokidar watcher on refs/heads fires${baselineMissed ? ` (missed ${baselineMissed})` : ''}`, watcherMs),
+  row(
+    `baseline: commit → plain chokidar watcher on refs/heads fires${baselineMissed ? ` (missed ${baselineMissed})` : ''}`,
+    watcherMs,
+  ),
   row('baseline: `git commit` itself', commitMs),
   '',
   `Ratio to the chokidar baseline: p50 ${(pct(latency, 50) / pct(watcherMs, 50)).toFixed(2)}×, p99 ${(pct(latency, 99) / pct(watcherMs, 99)).toFixed(2)}×. ` +

@@ -32,7 +32,7 @@ const WORDS = (
 
 function lcg(seed: number): () => number {
   let s = seed;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const rand = lcg(20261125);
@@ -49,7 +49,9 @@ function skillYaml(name: string, description: string, steps: string[], params: s
     'spec:',
     '  version: "1.0.0"',
     `  description: ${description}`,
-    ...(params.length ? ['  params:', ...params.flatMap((p) => [`    - name: ${p}`, '      type: string', '      default: x'])] : []),
+    ...(params.length
+      ? ['  params:', ...params.flatMap((p) => [`    - name: ${p}`, '      type: string', '      default: x'])]
+      : []),
     '  steps:',
     ...steps.map((s) => `    - run: ${JSON.stringify(s)}`),
     '',
@@ -71,14 +73,31 @@ function makeRepo(): string {
       steps = src.steps;
     }
     bodies.push({ description, steps });
-    writeFileSync(join(repo, 'skills', `skill-${i}.yaml`), skillYaml(`skill-${i}`, description, steps, i % 5 === 0 ? ['target'] : []));
+    writeFileSync(
+      join(repo, 'skills', `skill-${i}.yaml`),
+      skillYaml(`skill-${i}`, description, steps, i % 5 === 0 ? ['target'] : []),
+    );
   }
   for (let t = 0; t < 100; t++) {
-    const subtasks = Array.from({ length: 5 }, (_, k) => `    - name: s${k}\n      skill: skill-${(t * 97 + k * 13) % SKILLS}`);
-    writeFileSync(join(repo, 'tasks', `task-${t}.yaml`), `apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: task-${t}\nspec:\n  subtasks:\n${subtasks.join('\n')}\n`);
+    const subtasks = Array.from(
+      { length: 5 },
+      (_, k) => `    - name: s${k}\n      skill: skill-${(t * 97 + k * 13) % SKILLS}`,
+    );
+    writeFileSync(
+      join(repo, 'tasks', `task-${t}.yaml`),
+      `apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: task-${t}\nspec:\n  subtasks:\n${subtasks.join('\n')}\n`,
+    );
   }
   const date = new Date(Date.now() - 60 * DAY).toISOString();
-  const env = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@caduceus.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@caduceus.invalid', GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'bench',
+    GIT_AUTHOR_EMAIL: 'bench@caduceus.invalid',
+    GIT_COMMITTER_NAME: 'bench',
+    GIT_COMMITTER_EMAIL: 'bench@caduceus.invalid',
+    GIT_AUTHOR_DATE: date,
+    GIT_COMMITTER_DATE: date,
+  };
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: repo, env });
   execFileSync('git', ['add', '-A'], { cwd: repo, env });
   execFileSync('git', ['commit', '-q', '-m', 'skills'], { cwd: repo, env });
@@ -97,7 +116,12 @@ function insertRuns(store: StateStore): number {
     for (let i = 0; i < RUNS; i++) {
       // Skewed usage: a few skills take most runs.
       const skill = Math.floor(SKILLS * 0.7 * rand() ** 3);
-      insert.run(`r${i}`, `skill-${skill}`, now - Math.floor(rand() * 30 * DAY), rand() < 0.05 ? 'failed' : 'succeeded');
+      insert.run(
+        `r${i}`,
+        `skill-${skill}`,
+        now - Math.floor(rand() * 30 * DAY),
+        rand() < 0.05 ? 'failed' : 'succeeded',
+      );
     }
   });
   return performance.now() - t;
@@ -107,7 +131,9 @@ function naiveAllPairs(skills: Resource<'Skill'>[], n: number): { ms: number; pa
   const sets = skills.slice(0, n).map((s) => shingles(s.spec));
   const t = performance.now();
   let similar = 0;
-  for (let i = 0; i < sets.length; i++) for (let j = i + 1; j < sets.length; j++) if (jaccard(sets[i] as Set<number>, sets[j] as Set<number>) >= 0.8) similar++;
+  for (let i = 0; i < sets.length; i++)
+    for (let j = i + 1; j < sets.length; j++)
+      if (jaccard(sets[i] as Set<number>, sets[j] as Set<number>) >= 0.8) similar++;
   void similar;
   return { ms: performance.now() - t, pairs: (n * (n - 1)) / 2 };
 }
@@ -123,14 +149,19 @@ const loadMs = performance.now() - t;
 const skills = loaded.resources.filter((r): r is Resource<'Skill'> => r.kind === 'Skill');
 
 t = performance.now();
-const report = await runCurator({ store, log: silentLogger, stateDir, source: { dir: repo } }, { dryRun: true, trigger: 'bench' });
+const report = await runCurator(
+  { store, log: silentLogger, stateDir, source: { dir: repo } },
+  { dryRun: true, trigger: 'bench' },
+);
 const dryRunMs = performance.now() - t;
 const rssMb = process.resourceUsage().maxRSS / 1024;
 
 const naive = naiveAllPairs(skills, 1000);
 const naiveFullMs = naive.ms * ((SKILLS * (SKILLS - 1)) / 2 / naive.pairs);
 const similarityMs = report.timings.plan ?? NaN;
-const consolidations = report.proposals.filter((p) => p.action === 'consolidate').length + report.skipped.filter((p) => p.action === 'consolidate').length;
+const consolidations =
+  report.proposals.filter((p) => p.action === 'consolidate').length +
+  report.skipped.filter((p) => p.action === 'consolidate').length;
 store.close();
 
 if (report.outcome !== 'dry-run') throw new Error(`unexpected outcome ${report.outcome}: ${report.message}`);
@@ -142,7 +173,11 @@ const lines = [
   'Command: `npm run build && node dist/bench/curator.js`',
   `Machine: ${machine}`,
   `Data: ${SKILLS.toLocaleString('en')} skills (${DUPLICATES} planted near-duplicates, 100 tasks), ${RUNS.toLocaleString('en')} run records inserted in one transaction in ${(insertMs / 1000).toFixed(1)} s.`,
-  `Result: ${consolidations} near-duplicates found of ${DUPLICATES} planted; ${report.counts.proposals} proposals (maxProposals 50), ${report.counts.skipped} skipped, ${report.counts.stale} stale, ${report.counts.flagged} flagged; phases (ms): ${Object.entries(report.timings).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+  `Result: ${consolidations} near-duplicates found of ${DUPLICATES} planted; ${report.counts.proposals} proposals (maxProposals 50), ${report.counts.skipped} skipped, ${report.counts.stale} stale, ${report.counts.flagged} flagged; phases (ms): ${Object.entries(
+    report.timings,
+  )
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}.`,
   '',
   '| measure | result | baseline in the same run | ratio | target |',
   '|---|---|---|---|---|',
@@ -153,4 +188,5 @@ const lines = [
 ];
 process.stdout.write(lines.join('\n'));
 // --no-write: print only (for trying changes without adding a section).
-if (!process.argv.includes('--no-write')) appendFileSync(join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md'), lines.join('\n'));
+if (!process.argv.includes('--no-write'))
+  appendFileSync(join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md'), lines.join('\n'));

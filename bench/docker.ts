@@ -53,23 +53,59 @@ const task = {
   apiVersion: 'caduceus.dev/v1',
   kind: 'Task',
   metadata: { name: 'fan-out' },
-  spec: { subtasks: Array.from({ length: perRound }, (_, i) => ({ name: `s${i}`, run: 'echo hi' })), concurrency: CONCURRENCY, retry: { maxAttempts: 1 }, timeout: '10m' },
+  spec: {
+    subtasks: Array.from({ length: perRound }, (_, i) => ({ name: `s${i}`, run: 'echo hi' })),
+    concurrency: CONCURRENCY,
+    retry: { maxAttempts: 1 },
+    timeout: '10m',
+  },
   source: { file: 'task.yaml', line: 1, column: 1 },
   hash: 'bench-task',
 } as Resource;
-const snap: Snapshot = { revision: 'bench', resources: new Map([['Runtime/default', rt], ['Task/fan-out', task]]) };
+const snap: Snapshot = {
+  revision: 'bench',
+  resources: new Map([
+    ['Runtime/default', rt],
+    ['Task/fan-out', task],
+  ]),
+};
 const { runner, provide } = lateBoundRunner();
-const composition = compose({ store, log: silentLogger, stateDir, snapshot: () => snap, runner, metrics: new Registry() }, provide, [execution, subagents]);
+const composition = compose(
+  { store, log: silentLogger, stateDir, snapshot: () => snap, runner, metrics: new Registry() },
+  provide,
+  [execution, subagents],
+);
 
 const cliWorkspace = mkdtempSync(join(tmpdir(), 'cad-bench-cli-'));
 chmodSync(cliWorkspace, 0o777);
 const cliArgs = (i: number): string[] => {
   const ws = join(cliWorkspace, String(i));
   return [
-    'run', '--rm', '--network', 'none', '--read-only', '--tmpfs', '/tmp:rw,nosuid,nodev,size=64m,mode=1777',
-    '--user', '65534:65534', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
-    '--label', 'caduceus.managed=true', '--label', `caduceus.run=bench-${i}`,
-    '-v', `${ws}:/workspace:rw`, '-w', '/workspace', SANDBOX_IMAGE, '/bin/sh', '-c', 'echo hi',
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--read-only',
+    '--tmpfs',
+    '/tmp:rw,nosuid,nodev,size=64m,mode=1777',
+    '--user',
+    '65534:65534',
+    '--cap-drop',
+    'ALL',
+    '--security-opt',
+    'no-new-privileges',
+    '--label',
+    'caduceus.managed=true',
+    '--label',
+    `caduceus.run=bench-${i}`,
+    '-v',
+    `${ws}:/workspace:rw`,
+    '-w',
+    '/workspace',
+    SANDBOX_IMAGE,
+    '/bin/sh',
+    '-c',
+    'echo hi',
   ];
 };
 

@@ -22,12 +22,26 @@ import { Pool } from 'undici';
 
 const KEY = 'sk-bench-proxy-key';
 const UPSTREAM_KEY = 'sk-bench-upstream-key';
-const PLAIN = JSON.stringify({ model: 'gpt-bench', messages: [{ role: 'user', content: 'Say hello in one short sentence.' }] });
-const STREAM = JSON.stringify({ model: 'gpt-bench', messages: [{ role: 'user', content: 'Say hello in one short sentence.' }], stream: true });
+const PLAIN = JSON.stringify({
+  model: 'gpt-bench',
+  messages: [{ role: 'user', content: 'Say hello in one short sentence.' }],
+});
+const STREAM = JSON.stringify({
+  model: 'gpt-bench',
+  messages: [{ role: 'user', content: 'Say hello in one short sentence.' }],
+  stream: true,
+});
 /** The same upstream taking 20 ms per answer, as a (very fast) model would: latency-bound, not CPU-bound. */
 const THINK_MS = 20;
-const PLAIN_THINK = JSON.stringify({ model: 'gpt-bench-think', messages: [{ role: 'user', content: 'Say hello in one short sentence.' }] });
-const STREAM_THINK = JSON.stringify({ model: 'gpt-bench-think', messages: [{ role: 'user', content: 'Say hello in one short sentence.' }], stream: true });
+const PLAIN_THINK = JSON.stringify({
+  model: 'gpt-bench-think',
+  messages: [{ role: 'user', content: 'Say hello in one short sentence.' }],
+});
+const STREAM_THINK = JSON.stringify({
+  model: 'gpt-bench-think',
+  messages: [{ role: 'user', content: 'Say hello in one short sentence.' }],
+  stream: true,
+});
 
 // ---- child: the loopback upstream -------------------------------------------------------
 function runUpstream(): void {
@@ -35,7 +49,14 @@ function runUpstream(): void {
   const answer = JSON.stringify({
     ...base,
     object: 'chat.completion',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'Hello! How can I help you today?', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'Hello! How can I help you today?', refusal: null },
+        logprobs: null,
+        finish_reason: 'stop',
+      },
+    ],
     usage: { prompt_tokens: 14, completion_tokens: 9, total_tokens: 23 },
   });
   const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
@@ -52,7 +73,12 @@ function runUpstream(): void {
       }
       if (req.method === 'GET') {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-bench', object: 'model', created: 1700000000, owned_by: 'bench' }] }));
+        res.end(
+          JSON.stringify({
+            object: 'list',
+            data: [{ id: 'gpt-bench', object: 'model', created: 1700000000, owned_by: 'bench' }],
+          }),
+        );
         return;
       }
       const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as { stream?: boolean; model?: string };
@@ -93,7 +119,12 @@ function runBareProxy(upstreamURL: string): void {
       const body = Buffer.concat(parts);
       JSON.parse(body.toString('utf8'));
       pool
-        .request({ method: 'POST', path: `${u.pathname}/chat/completions`, headers: { 'content-type': 'application/json', authorization: `Bearer ${UPSTREAM_KEY}` }, body })
+        .request({
+          method: 'POST',
+          path: `${u.pathname}/chat/completions`,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${UPSTREAM_KEY}` },
+          body,
+        })
         .then(async (r) => {
           const answer = Buffer.from(await r.body.arrayBuffer());
           res.writeHead(r.statusCode, { 'content-type': 'application/json', 'content-length': answer.length });
@@ -102,7 +133,9 @@ function runBareProxy(upstreamURL: string): void {
         .catch(() => res.destroy());
     });
   });
-  server.listen(0, '127.0.0.1', () => process.send?.({ address: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
+  server.listen(0, '127.0.0.1', () =>
+    process.send?.({ address: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+  );
 }
 
 // ---- child: the proxy ---------------------------------------------------------------------
@@ -140,7 +173,15 @@ spec:
   // Only upstream models are measured; compose.ts is not imported so no other controller loads.
   const none = (): Promise<never> => Promise.reject(new Error('no runner in the proxy benchmark'));
   const runner = { runSkill: none, runTask: none, exec: none, proposeSkill: none };
-  const reg = register({ store: new StateStore({ stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-proxy-state-')) }), log: silentLogger, stateDir: dir, snapshot: () => snapshot, runner, metrics: new Registry(), configDir: dir });
+  const reg = register({
+    store: new StateStore({ stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-proxy-state-')) }),
+    log: silentLogger,
+    stateDir: dir,
+    snapshot: () => snapshot,
+    runner,
+    metrics: new Registry(),
+    configDir: dir,
+  });
   const observed: Record<string, unknown> = {};
   const controller = reg.controllers[0];
   if (!controller) throw new Error('proxy registered no controller');
@@ -177,7 +218,10 @@ type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
 function start(args: string[]): Promise<{ child: ChildProcess; msg: Record<string, unknown> }> {
   // BENCH_PROFILE=DIR writes a CPU profile of the proxy process there, to see where time goes.
-  const prof = process.env.BENCH_PROFILE && args[0] === 'proxy' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const prof =
+    process.env.BENCH_PROFILE && args[0] === 'proxy'
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+      : [];
   const child = fork(import.meta.filename, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: prof });
   return new Promise((resolve, reject) => {
     child.once('message', (msg) => resolve({ child, msg: msg as Record<string, unknown> }));
@@ -203,7 +247,12 @@ interface Procs {
 type CpuSnap = { load: number; upstream: number; proxy: number; bare: number };
 function cpuSnap(p: Procs): CpuSnap {
   const u = process.cpuUsage();
-  return { load: u.user + u.system, upstream: cpuOfPid(p.upstream.pid), proxy: cpuOfPid(p.proxy.pid), bare: cpuOfPid(p.bare.pid) };
+  return {
+    load: u.user + u.system,
+    upstream: cpuOfPid(p.upstream.pid),
+    proxy: cpuOfPid(p.proxy.pid),
+    bare: cpuOfPid(p.bare.pid),
+  };
 }
 
 /**
@@ -213,7 +262,8 @@ function cpuSnap(p: Procs): CpuSnap {
  * core the proxied arm has to share. Other users of the machine are not pinned.
  */
 function pin(cpusList: string, ...pids: Array<number | undefined>): void {
-  for (const pid of pids) if (pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', cpusList, String(pid)], { stdio: 'ignore' });
+  for (const pid of pids)
+    if (pid !== undefined) execFileSync('taskset', ['-a', '-p', '-c', cpusList, String(pid)], { stdio: 'ignore' });
 }
 
 interface Arm {
@@ -241,7 +291,11 @@ async function load(autocannon: Autocannon, procs: Procs, url: string, key: stri
   const n = r.requests.total;
   const per = (k: keyof CpuSnap): number => (after[k] - before[k]) / n;
   const cpu = { load: per('load'), upstream: per('upstream'), proxy: per('proxy'), bare: per('bare') };
-  return { rps: r.requests.average, p50: r.latency.p50, cpu: { ...cpu, total: cpu.load + cpu.upstream + cpu.proxy + cpu.bare } };
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    cpu: { ...cpu, total: cpu.load + cpu.upstream + cpu.proxy + cpu.bare },
+  };
 }
 
 /** The run whose throughput is the median of the rounds (rounds alternate which arm goes first). */
@@ -250,14 +304,24 @@ function medianArm(arms: Arm[]): Arm {
 }
 
 /** Sequential requests over one keep-alive connection: total time and time to first body byte. */
-async function sequential(url: string, key: string, body: string, n: number): Promise<{ total: number[]; firstByte: number[] }> {
+async function sequential(
+  url: string,
+  key: string,
+  body: string,
+  n: number,
+): Promise<{ total: number[]; firstByte: number[] }> {
   const u = new URL(url);
   const pool = new Pool(u.origin, { connections: 1 });
   const total: number[] = [];
   const firstByte: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    const res = await pool.request({ method: 'POST', path: `${u.pathname}/chat/completions`, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+    const res = await pool.request({
+      method: 'POST',
+      path: `${u.pathname}/chat/completions`,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body,
+    });
     let first: number | undefined;
     for await (const _ of res.body) if (first === undefined) first = performance.now() - t;
     if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
@@ -297,10 +361,22 @@ async function main(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         // Alternate which arm goes first so a drift of the machine's load hits both alike.
         const pair = async (a: () => Promise<void>, b: () => Promise<void>): Promise<void> => {
-          if (round % 2 === 0) { await a(); await b(); } else { await b(); await a(); }
+          if (round % 2 === 0) {
+            await a();
+            await b();
+          } else {
+            await b();
+            await a();
+          }
         };
-        await pair(async () => void runs.direct.push(await load(autocannon, procs, upstreamURL, UPSTREAM_KEY, PLAIN)), async () => void runs.proxied.push(await load(autocannon, procs, proxyURL, KEY, PLAIN)));
-        await pair(async () => void runs.directS.push(await load(autocannon, procs, upstreamURL, UPSTREAM_KEY, STREAM)), async () => void runs.proxiedS.push(await load(autocannon, procs, proxyURL, KEY, STREAM)));
+        await pair(
+          async () => void runs.direct.push(await load(autocannon, procs, upstreamURL, UPSTREAM_KEY, PLAIN)),
+          async () => void runs.proxied.push(await load(autocannon, procs, proxyURL, KEY, PLAIN)),
+        );
+        await pair(
+          async () => void runs.directS.push(await load(autocannon, procs, upstreamURL, UPSTREAM_KEY, STREAM)),
+          async () => void runs.proxiedS.push(await load(autocannon, procs, proxyURL, KEY, STREAM)),
+        );
         if (withBare) runs.bare.push(await load(autocannon, procs, bareURL, 'unused', PLAIN));
       }
       return runs;
@@ -347,7 +423,8 @@ async function main(): Promise<void> {
     // per request: this is the ratio any proxy costing this much CPU could reach here.
     const ceiling = (d: Arm, p: Arm): number => d.cpu.total / p.cpu.total;
     // With one core per process (a bigger machine), throughput is set by the busiest process.
-    const oneCore = (d: Arm, p: Arm, hop: 'proxy' | 'bare'): number => Math.max(d.cpu.load, d.cpu.upstream) / Math.max(p.cpu.load, p.cpu.upstream, p.cpu[hop]);
+    const oneCore = (d: Arm, p: Arm, hop: 'proxy' | 'bare'): number =>
+      Math.max(d.cpu.load, d.cpu.upstream) / Math.max(p.cpu.load, p.cpu.upstream, p.cpu[hop]);
     const lines = [
       '',
       `## Proxy (issue 6) — ${new Date().toISOString().slice(0, 10)}`,
@@ -407,13 +484,16 @@ async function main(): Promise<void> {
       `| measured ratio | ${f(proxied.rps / direct.rps)} | ${f(proxiedS.rps / directS.rps)} | ${f(bareP.rps / direct.rps)} |`,
       `| projected ratio with one core per process = busiest process direct ÷ busiest process proxied | ${f(oneCore(direct, proxied, 'proxy'))} | ${f(oneCore(directS, proxiedS, 'proxy'))} | ${f(oneCore(direct, bareP, 'bare'))} |`,
       ...(pinned
-        ? [`| pinned ceiling = (load generator + upstream CPU/request, direct) ÷ proxy CPU/request, capped at 1 | ${f(Math.min(1, medianArm(pinned.direct).cpu.total / medianArm(pinned.proxied).cpu.proxy))} | ${f(Math.min(1, medianArm(pinned.directS).cpu.total / medianArm(pinned.proxiedS).cpu.proxy))} | |`]
+        ? [
+            `| pinned ceiling = (load generator + upstream CPU/request, direct) ÷ proxy CPU/request, capped at 1 | ${f(Math.min(1, medianArm(pinned.direct).cpu.total / medianArm(pinned.proxied).cpu.proxy))} | ${f(Math.min(1, medianArm(pinned.directS).cpu.total / medianArm(pinned.proxiedS).cpu.proxy))} | |`,
+          ]
         : []),
       '',
     ];
     process.stdout.write(lines.join('\n'));
     // BENCH_NO_WRITE=1 prints without appending (trial runs on a busy machine).
-    if (!process.env.BENCH_NO_WRITE) appendFileSync(join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md'), lines.join('\n'));
+    if (!process.env.BENCH_NO_WRITE)
+      appendFileSync(join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md'), lines.join('\n'));
   } finally {
     up.child.kill();
     px.child.kill();

@@ -16,24 +16,48 @@ import { CoreStore } from '../reconciler/state/core-store.js';
 import { startApp } from '../app/app.js';
 import type { Resource } from '../reconciler/types.js';
 
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@caduceus.invalid', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@caduceus.invalid' };
-const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'bench',
+  GIT_AUTHOR_EMAIL: 'bench@caduceus.invalid',
+  GIT_COMMITTER_NAME: 'bench',
+  GIT_COMMITTER_EMAIL: 'bench@caduceus.invalid',
+};
+const git = (cwd: string, ...args: string[]): string =>
+  execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8' }).trim();
 
 function storeBench(n: number): { ours: number; raw: number } {
   const core = new CoreStore(new StateStore({ stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-store-')) }));
   const resource = (i: number): Resource =>
-    ({ apiVersion: 'caduceus.dev/v1', kind: 'Skill', metadata: { name: `s${i % 1000}` }, spec: { version: '1.0.0' }, source: { file: 'x.yaml', line: 1, column: 1 }, hash: `h${i}` }) as unknown as Resource;
+    ({
+      apiVersion: 'caduceus.dev/v1',
+      kind: 'Skill',
+      metadata: { name: `s${i % 1000}` },
+      spec: { version: '1.0.0' },
+      source: { file: 'x.yaml', line: 1, column: 1 },
+      hash: `h${i}`,
+    }) as unknown as Resource;
   let t = performance.now();
   for (let i = 0; i < n; i++) {
-    core.writeStep({ key: `Skill/s${i % 1000}`, revision: `r${i}`, applied: resource(i), conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: `applied r${i}` }], events: [] });
+    core.writeStep({
+      key: `Skill/s${i % 1000}`,
+      revision: `r${i}`,
+      applied: resource(i),
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: `applied r${i}` }],
+      events: [],
+    });
   }
   const ours = n / ((performance.now() - t) / 1000);
   core.store.close();
 
   const raw = new StateStore({ stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-raw-')) });
   raw.db.exec('CREATE TABLE status (key TEXT PRIMARY KEY, conditions TEXT, updated_at TEXT)');
-  const up = raw.db.prepare('INSERT INTO status (key, conditions, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET conditions = excluded.conditions, updated_at = excluded.updated_at');
-  const one = raw.db.transaction((i: number) => up.run(`Skill/s${i % 1000}`, JSON.stringify([{ type: 'Ready', status: 'True' }]), new Date().toISOString()));
+  const up = raw.db.prepare(
+    'INSERT INTO status (key, conditions, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET conditions = excluded.conditions, updated_at = excluded.updated_at',
+  );
+  const one = raw.db.transaction((i: number) =>
+    up.run(`Skill/s${i % 1000}`, JSON.stringify([{ type: 'Ready', status: 'True' }]), new Date().toISOString()),
+  );
   t = performance.now();
   for (let i = 0; i < n; i++) one.immediate(i);
   const rawRate = n / ((performance.now() - t) / 1000);
@@ -53,7 +77,11 @@ async function incrementalBench(n: number): Promise<{ fullMs: number; incrementa
   git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '-m', 'many skills');
   const t0 = performance.now();
-  const app = await startApp({ repo, stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-state-')), listen: '127.0.0.1:0' });
+  const app = await startApp({
+    repo,
+    stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-state-')),
+    listen: '127.0.0.1:0',
+  });
   await app.waitForRevision(git(repo, 'rev-parse', 'HEAD'), 120_000);
   const fullMs = performance.now() - t0;
   const incrementalMs: number[] = [];

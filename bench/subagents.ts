@@ -38,7 +38,14 @@ async function ours(): Promise<{ task: () => Promise<number>; exec: () => Promis
   for (const r of resources) map.set(keyOf(r), r);
   const stateDir = mkdtempSync(join(tmpdir(), 'cad-bench-subagents-state-'));
   const { runner, provide } = lateBoundRunner();
-  const deps: ControllerDeps = { store: new StateStore({ stateDir }), log: silentLogger, stateDir, snapshot: () => ({ revision: 'bench', resources: map }), runner, metrics: new Registry() };
+  const deps: ControllerDeps = {
+    store: new StateStore({ stateDir }),
+    log: silentLogger,
+    stateDir,
+    snapshot: () => ({ revision: 'bench', resources: map }),
+    runner,
+    metrics: new Registry(),
+  };
   compose(deps, provide, [execution, subagents]);
   const task = async (): Promise<number> => {
     const t = performance.now();
@@ -90,14 +97,21 @@ const a: number[] = [];
 const b: number[] = [];
 const e: number[] = [];
 // Rotating which side goes first, so drifting load from other work hits all alike.
-const order = [() => sides.task().then((x) => a.push(x)), () => baseline().then((x) => b.push(x)), () => sides.exec().then((x) => e.push(x))];
-for (let i = 0; i < ROUNDS; i++) for (let k = 0; k < order.length; k++) await (order[(i + k) % order.length] as () => Promise<number>)();
+const order = [
+  () => sides.task().then((x) => a.push(x)),
+  () => baseline().then((x) => b.push(x)),
+  () => sides.exec().then((x) => e.push(x)),
+];
+for (let i = 0; i < ROUNDS; i++)
+  for (let k = 0; k < order.length; k++) await (order[(i + k) % order.length] as () => Promise<number>)();
 // The median of per-round ratios: each pair ran back to back under the same load.
 const ratio = median(a.map((x, i) => x / (b[i] as number)));
 const layer = median(a.map((x, i) => x / (e[i] as number)));
 const engine = median(e.map((x, i) => x / (b[i] as number)));
 // The load average says how much other work shared the cores while this ran.
-const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average at the end ${loadavg().map((x) => x.toFixed(1)).join(' / ')}`;
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average at the end ${loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' / ')}`;
 const lines = [
   '',
   `## Subagents: ${SUBTASKS} trivial subtasks at concurrency ${CONCURRENCY}, local backend (issue 4) — ${new Date().toISOString().slice(0, 10)}`,

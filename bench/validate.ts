@@ -24,7 +24,10 @@ const SKILLS_PER_FILE = 100;
 const TASKS_PER_FILE = 50;
 
 function skillDoc(i: number, note = ''): string {
-  const calls = i % 10 === 9 ? `    - id: inner\n      skill:\n        name: skill-${i - 1}\n        params:\n          scope: all\n          window: 24h\n` : '';
+  const calls =
+    i % 10 === 9
+      ? `    - id: inner\n      skill:\n        name: skill-${i - 1}\n        params:\n          scope: all\n          window: 24h\n`
+      : '';
   return `---
 apiVersion: caduceus.dev/v1
 kind: Skill
@@ -54,7 +57,10 @@ ${calls}    - run: echo "$STEP_SCAN_OUTPUT matches"
 
 function taskDoc(i: number): string {
   const subtasks = [0, 1, 2, 3]
-    .map((k) => `    - name: part-${k}\n      skill: skill-${(i * 4 + k) % SKILLS}\n      params:\n        scope: auth\n        window: 72h\n`)
+    .map(
+      (k) =>
+        `    - name: part-${k}\n      skill: skill-${(i * 4 + k) % SKILLS}\n      params:\n        scope: auth\n        window: 72h\n`,
+    )
     .join('');
   return `---
 apiVersion: caduceus.dev/v1
@@ -84,7 +90,10 @@ function generate(): string {
     for (let i = f * TASKS_PER_FILE; i < (f + 1) * TASKS_PER_FILE; i++) text += taskDoc(i);
     writeFileSync(join(dir, 'tasks', `batch-${String(f).padStart(2, '0')}.yaml`), text);
   }
-  writeFileSync(join(dir, 'runtime.yaml'), 'apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: main\nspec:\n  concurrency:\n    default: 3\n    maximum: 6\n');
+  writeFileSync(
+    join(dir, 'runtime.yaml'),
+    'apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: main\nspec:\n  concurrency:\n    default: 3\n    maximum: 6\n',
+  );
   return dir;
 }
 
@@ -126,10 +135,19 @@ async function loaderChild(dir: string): Promise<ChildResult> {
   const ms = performance.now() - t;
   const fullCpu = cpuMs(cpu);
   if (r.findings.length > 0 || r.resources.length !== SKILLS + TASKS + 1) {
-    throw new Error(`unexpected load: ${r.resources.length} resources, findings ${JSON.stringify(r.findings.slice(0, 3))}`);
+    throw new Error(
+      `unexpected load: ${r.resources.length} resources, findings ${JSON.stringify(r.findings.slice(0, 3))}`,
+    );
   }
   const changed = join(dir, 'skills', 'area-042.yaml');
-  const edit = (k: number): void => writeFileSync(changed, readFileSync(changed, 'utf8').replace(/Generated skill 4200[^\n]*\n/, `Generated skill 4200 edit ${process.pid}-${k}\n`));
+  const edit = (k: number): void =>
+    writeFileSync(
+      changed,
+      readFileSync(changed, 'utf8').replace(
+        /Generated skill 4200[^\n]*\n/,
+        `Generated skill 4200 edit ${process.pid}-${k}\n`,
+      ),
+    );
   const incMs: number[] = [];
   const incLoaderMs: number[] = [];
   for (let k = 0; k < 5; k++) {
@@ -137,7 +155,8 @@ async function loaderChild(dir: string): Promise<ChildResult> {
     const t1 = performance.now();
     const again = await loader.load(await listConfigFiles(dir));
     incMs.push(performance.now() - t1);
-    if (loader.lastParsed !== 1 || again.findings.length > 0) throw new Error(`incremental parsed ${loader.lastParsed} files`);
+    if (loader.lastParsed !== 1 || again.findings.length > 0)
+      throw new Error(`incremental parsed ${loader.lastParsed} files`);
   }
   for (let k = 5; k < 10; k++) {
     edit(k);
@@ -150,7 +169,10 @@ async function loaderChild(dir: string): Promise<ChildResult> {
 }
 
 function child(mode: 'baseline' | 'loader', dir: string): ChildResult {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, dir], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, dir], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(out) as ChildResult;
 }
 

@@ -20,7 +20,10 @@ const DEFAULT_MAXIMUM = 6;
  * Returns the findings and the set of documents that lost a duplicate check (they are not
  * resources of the revision). `docs` must be in file order, documents in file order.
  */
-export function crossReferenceFindings(docs: readonly PlacedFacts[]): { findings: Finding[]; rejected: Set<PlacedFacts> } {
+export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
+  findings: Finding[];
+  rejected: Set<PlacedFacts>;
+} {
   const findings: Finding[] = [];
   const rejected = new Set<PlacedFacts>();
   const at = (file: string, pos: LineCol, rule: string, message: string): void => {
@@ -38,7 +41,12 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): { findings
     const key = `${d.facts.kind}/${d.facts.name}`;
     const first = byKey.get(key);
     if (first) {
-      at(d.file, d.facts.namePos, 'duplicate-resource', `${key} is already defined at ${where(first, first.facts.namePos)}; rename one of them`);
+      at(
+        d.file,
+        d.facts.namePos,
+        'duplicate-resource',
+        `${key} is already defined at ${where(first, first.facts.namePos)}; rename one of them`,
+      );
       rejected.add(d);
       continue;
     }
@@ -56,8 +64,16 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): { findings
     for (const a of d.facts.aliases) {
       const other = skills.get(a.name);
       if (other && other !== d) {
-        const pos = other.facts.name === a.name ? other.facts.namePos : (other.facts.aliases.find((x) => x.name === a.name)?.pos ?? other.facts.namePos);
-        at(d.file, a.pos, 'duplicate-alias', `alias "${a.name}" of skill ${d.facts.name} is already a name or alias of skill ${other.facts.name} at ${where(other, pos)}`);
+        const pos =
+          other.facts.name === a.name
+            ? other.facts.namePos
+            : (other.facts.aliases.find((x) => x.name === a.name)?.pos ?? other.facts.namePos);
+        at(
+          d.file,
+          a.pos,
+          'duplicate-alias',
+          `alias "${a.name}" of skill ${d.facts.name} is already a name or alias of skill ${other.facts.name} at ${where(other, pos)}`,
+        );
       } else {
         skills.set(a.name, d);
       }
@@ -67,7 +83,12 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): { findings
   // The single Runtime and its ceiling.
   for (const r of runtimes.slice(1)) {
     const first = runtimes[0] as PlacedFacts;
-    at(r.file, r.facts.namePos, 'multiple-runtimes', `a configuration has at most one Runtime; Runtime/${first.facts.name} is at ${where(first, first.facts.namePos)}`);
+    at(
+      r.file,
+      r.facts.namePos,
+      'multiple-runtimes',
+      `a configuration has at most one Runtime; Runtime/${first.facts.name} is at ${where(first, first.facts.namePos)}`,
+    );
   }
   const maximum = runtimes[0]?.facts.runtimeMaximum ?? DEFAULT_MAXIMUM;
 
@@ -86,15 +107,26 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): { findings
       const decl = declared.get(p.name);
       if (!decl) {
         const known = [...declared.keys()];
-        at(d.file, p.pos, 'unknown-param', `${call.what}: skill ${callee.facts.name} has no parameter "${p.name}"${known.length ? ` (it takes ${known.join(', ')})` : ' (it takes none)'}`);
+        at(
+          d.file,
+          p.pos,
+          'unknown-param',
+          `${call.what}: skill ${callee.facts.name} has no parameter "${p.name}"${known.length ? ` (it takes ${known.join(', ')})` : ' (it takes none)'}`,
+        );
         continue;
       }
       const problem = paramValueProblem(decl, p.value);
-      if (problem) at(d.file, p.pos, 'param-type', `${call.what}: parameter "${p.name}" of skill ${callee.facts.name} ${problem}`);
+      if (problem)
+        at(d.file, p.pos, 'param-type', `${call.what}: parameter "${p.name}" of skill ${callee.facts.name} ${problem}`);
     }
     for (const decl of callee.facts.params) {
       if (decl.required && decl.default === undefined && !passed.has(decl.name)) {
-        at(d.file, call.paramsPos, 'missing-param', `${call.what}: skill ${callee.facts.name} needs parameter "${decl.name}"`);
+        at(
+          d.file,
+          call.paramsPos,
+          'missing-param',
+          `${call.what}: skill ${callee.facts.name} needs parameter "${decl.name}"`,
+        );
       }
     }
   };
@@ -103,11 +135,22 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): { findings
     for (const call of d.facts.calls) checkCall(d, call);
     for (const ref of d.facts.refs) {
       const ok = ref.kind === 'Skill' ? skills.has(ref.name) : tasks.has(ref.name);
-      if (!ok) at(d.file, ref.pos, ref.kind === 'Skill' ? 'unknown-skill' : 'unknown-task', `${ref.what} names ${ref.kind.toLowerCase()} "${ref.name}", which is not defined`);
+      if (!ok)
+        at(
+          d.file,
+          ref.pos,
+          ref.kind === 'Skill' ? 'unknown-skill' : 'unknown-task',
+          `${ref.what} names ${ref.kind.toLowerCase()} "${ref.name}", which is not defined`,
+        );
     }
     const c = d.facts.concurrency;
     if (c && c.value > maximum) {
-      at(d.file, c.pos, 'concurrency-limit', `concurrency ${c.value} is above the Runtime's maximum of ${maximum}; lower it or raise spec.concurrency.maximum of the Runtime`);
+      at(
+        d.file,
+        c.pos,
+        'concurrency-limit',
+        `concurrency ${c.value} is above the Runtime's maximum of ${maximum}; lower it or raise spec.concurrency.maximum of the Runtime`,
+      );
     }
   }
 

@@ -8,7 +8,9 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 
 export function parseDuration(text: string): number {
   if (!new RegExp(DURATION_PATTERN).test(text)) {
-    throw new CaduceusError('InvalidDuration', `"${text}" is not a duration`, { hint: 'write e.g. 500ms, 30s, 5m, 1h30m, 14d' });
+    throw new CaduceusError('InvalidDuration', `"${text}" is not a duration`, {
+      hint: 'write e.g. 500ms, 30s, 5m, 1h30m, 14d',
+    });
   }
   let total = 0;
   for (const m of text.matchAll(PART)) total += Number(m[1]) * (UNIT_MS[m[2] as string] ?? 0);

@@ -9,7 +9,11 @@ export class CaduceusError extends Error {
   readonly field?: string;
   readonly hint?: string;
 
-  constructor(code: string, message: string, opts: { pos?: SourcePos; field?: string; hint?: string; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    opts: { pos?: SourcePos; field?: string; hint?: string; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'CaduceusError';
     this.code = code;
@@ -20,7 +24,11 @@ export class CaduceusError extends Error {
 
   /** `file:line:col: message (hint)` for people. */
   describe(): string {
-    const where = this.pos ? `${this.pos.file}:${this.pos.line}:${this.pos.column}: ` : this.field ? `${this.field}: ` : '';
+    const where = this.pos
+      ? `${this.pos.file}:${this.pos.line}:${this.pos.column}: `
+      : this.field
+        ? `${this.field}: `
+        : '';
     return `${where}${this.message}${this.hint ? ` (${this.hint})` : ''}`;
   }
 }

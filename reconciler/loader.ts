@@ -52,7 +52,9 @@ export class Loader {
   totalParsed = 0;
 
   async load(files: SourceFile[]): Promise<LoadResult> {
-    const selected = files.filter((f) => isConfigPath(f.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const selected = files
+      .filter((f) => isConfigPath(f.path))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const parsed = await Promise.all(selected.map((f) => this.parsed(f)));
     this.lastParsed = 0;
     const next = new Map<string, ParsedFile>();
@@ -93,7 +95,21 @@ export class Loader {
     try {
       bytes = await f.read();
     } catch (err) {
-      return { file: { docs: [], findings: [{ line: 1, column: 1, severity: 'error', rule: 'unreadable', message: `cannot read the file: ${(err as Error).message}` }] }, fresh: true };
+      return {
+        file: {
+          docs: [],
+          findings: [
+            {
+              line: 1,
+              column: 1,
+              severity: 'error',
+              rule: 'unreadable',
+              message: `cannot read the file: ${(err as Error).message}`,
+            },
+          ],
+        },
+        fresh: true,
+      };
     }
     return { file: parseFile(bytes), fresh: true };
   }
@@ -155,13 +171,19 @@ export async function readConfigDirectory(dir: string): Promise<SourceFile[]> {
   try {
     isDir = (await stat(dir)).isDirectory();
   } catch (err) {
-    throw new CaduceusError('ConfigDirUnreadable', `cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint });
+    throw new CaduceusError(
+      'ConfigDirUnreadable',
+      `cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { hint },
+    );
   }
   if (!isDir) throw new CaduceusError('ConfigDirUnreadable', `${dir} is not a directory`, { hint });
   try {
     return await listConfigFiles(dir);
   } catch (err) {
-    throw new CaduceusError('ConfigDirUnreadable', `cannot read ${dir}: ${(err as Error).message}`, { hint: 'check the directory permissions' });
+    throw new CaduceusError('ConfigDirUnreadable', `cannot read ${dir}: ${(err as Error).message}`, {
+      hint: 'check the directory permissions',
+    });
   }
 }
 

@@ -28,7 +28,9 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
     const kv = Object.entries(all)
       .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
       .join(' ');
-    write(redact(`${new Date().toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${kv ? '  ' + kv : ''}`));
+    write(
+      redact(`${new Date().toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${kv ? '  ' + kv : ''}`),
+    );
   };
   return {
     debug: (m, f) => emit('debug', m, f),

@@ -4,7 +4,17 @@
 //   events → when every key of the revision has converged, the revision is applied.
 // Controllers are level-triggered; the queue owns dedup, ordering, backoff and resync.
 
-import type { Controller, Finding, Kind, Logger, ReconcileContext, Resource, ResourceKey, Snapshot, Condition } from './types.js';
+import type {
+  Controller,
+  Finding,
+  Kind,
+  Logger,
+  ReconcileContext,
+  Resource,
+  ResourceKey,
+  Snapshot,
+  Condition,
+} from './types.js';
 import { APPLY_ORDER, keyOf, splitKey } from './types.js';
 import type { CoreStore, NewEvent } from './state/core-store.js';
 import { plan, type Plan } from './planner.js';
@@ -19,7 +29,9 @@ export interface RevisionProvider {
 
 /** What the loop needs of the loader (see reconciler/loader.ts). */
 export interface ResourceLoader {
-  load(files: Array<{ path: string; id: string; read(): Promise<Buffer> }>): Promise<{ resources: Resource[]; findings: Finding[] }>;
+  load(
+    files: Array<{ path: string; id: string; read(): Promise<Buffer> }>,
+  ): Promise<{ resources: Resource[]; findings: Finding[] }>;
 }
 
 export interface LoopOptions {
@@ -37,7 +49,12 @@ export interface LoopOptions {
   resyncMs?: number;
 }
 
-export type SyncOutcome = { outcome: 'applied' | 'accepted' | 'rejected' | 'unchanged'; revision: string; plan?: Plan; errors?: Finding[] };
+export type SyncOutcome = {
+  outcome: 'applied' | 'accepted' | 'rejected' | 'unchanged';
+  revision: string;
+  plan?: Plan;
+  errors?: Finding[];
+};
 
 /** Consecutive failures after which a resource is marked Stalled (retries continue). */
 const STALL_AFTER = 5;
@@ -144,8 +161,14 @@ export class Reconciler {
     }
     const first = errors[0] as Finding;
     const message = `revision ${short(revision)} rejected with ${errors.length} error(s); ${this.snap ? `revision ${short(this.snap.revision)} keeps running` : 'nothing applied yet'}. First: ${first.file}:${first.line}:${first.column} ${first.message}`;
-    this.opts.log.warn('revision rejected', { revision, errors: errors.length, first: `${first.file}:${first.line}:${first.column} ${first.message}` });
-    this.opts.core.recordAttempt(revision, 'rejected', { errors, message }, [{ type: 'Warning', reason: 'RevisionRejected', message, revision }]);
+    this.opts.log.warn('revision rejected', {
+      revision,
+      errors: errors.length,
+      first: `${first.file}:${first.line}:${first.column} ${first.message}`,
+    });
+    this.opts.core.recordAttempt(revision, 'rejected', { errors, message }, [
+      { type: 'Warning', reason: 'RevisionRejected', message, revision },
+    ]);
     this.opts.metrics?.revisions.inc({ outcome: 'rejected' });
     return { outcome: 'rejected', revision, errors };
   }
@@ -156,7 +179,9 @@ export class Reconciler {
     this.snap = { revision, resources: map };
     const summary = { ...p.summary, resources: resources.length };
     const message = `revision ${short(revision)}: ${p.summary.create} to create, ${p.summary.update} to update, ${p.summary.delete} to prune`;
-    this.opts.core.recordAttempt(revision, 'accepted', { message, summary }, [{ type: 'Normal', reason: 'RevisionAccepted', message, revision }]);
+    this.opts.core.recordAttempt(revision, 'accepted', { message, summary }, [
+      { type: 'Normal', reason: 'RevisionAccepted', message, revision },
+    ]);
     this.opts.metrics?.revisions.inc({ outcome: 'accepted' });
     this.opts.log.info('revision accepted', { revision: short(revision), ...p.summary });
 
@@ -182,7 +207,9 @@ export class Reconciler {
     this.pendingRevision = undefined;
     if (this.opts.core.sourceState().lastAppliedRevision !== revision) {
       const message = `revision ${short(revision)} applied`;
-      this.opts.core.recordApplied(revision, this.pendingSummary, [{ type: 'Normal', reason: 'RevisionApplied', message, revision }]);
+      this.opts.core.recordApplied(revision, this.pendingSummary, [
+        { type: 'Normal', reason: 'RevisionApplied', message, revision },
+      ]);
       this.opts.metrics?.revisions.inc({ outcome: 'applied' });
       this.opts.log.info('revision applied', { revision: short(revision) });
     }
@@ -196,7 +223,10 @@ export class Reconciler {
   waitForRevision(revision: string, timeoutMs = 10_000): Promise<void> {
     if (this.appliedRevision === revision && this.pending.size === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`revision ${revision} not applied within ${timeoutMs} ms`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`revision ${revision} not applied within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const list = this.appliedWaiters.get(revision) ?? [];
       list.push(() => {
         clearTimeout(t);
@@ -247,22 +277,45 @@ export class Reconciler {
       this.lastErrors.delete(key);
       if (desired) {
         if (!conditions.some((c) => c.type === 'Ready')) {
-          ctx.setCondition('Ready', 'True', controller ? 'ReconciliationSucceeded' : 'Stored', controller ? `applied revision ${short(revision)}` : `stored at revision ${short(revision)}`);
+          ctx.setCondition(
+            'Ready',
+            'True',
+            controller ? 'ReconciliationSucceeded' : 'Stored',
+            controller ? `applied revision ${short(revision)}` : `stored at revision ${short(revision)}`,
+          );
         }
         ctx.setCondition('Reconciling', 'False', 'Idle', 'reconciled');
         ctx.setCondition('Stalled', 'False', 'Progressing', 'not stalled');
         const before = this.opts.core.appliedHashesFor(key);
         if (before !== desired.hash) {
-          events.push({ type: 'Normal', reason: before === undefined ? 'Created' : 'Updated', object: key, message: `${kind} ${name} ${before === undefined ? 'created' : 'updated'}`, revision });
+          events.push({
+            type: 'Normal',
+            reason: before === undefined ? 'Created' : 'Updated',
+            object: key,
+            message: `${kind} ${name} ${before === undefined ? 'created' : 'updated'}`,
+            revision,
+          });
         }
         const wasReady = prevStatus?.conditions.find((c) => c.type === 'Ready');
         const nowReady = conditions.find((c) => c.type === 'Ready');
         if (wasReady && nowReady && wasReady.status !== nowReady.status) {
-          events.push({ type: nowReady.status === 'True' ? 'Normal' : 'Warning', reason: nowReady.reason, object: key, message: nowReady.message, revision });
+          events.push({
+            type: nowReady.status === 'True' ? 'Normal' : 'Warning',
+            reason: nowReady.reason,
+            object: key,
+            message: nowReady.message,
+            revision,
+          });
         }
         this.opts.core.writeStep({ key, revision, applied: desired, conditions, observed, events });
       } else {
-        events.push({ type: 'Normal', reason: 'Pruned', object: key, message: `${kind} ${name} removed from git and pruned`, revision });
+        events.push({
+          type: 'Normal',
+          reason: 'Pruned',
+          object: key,
+          message: `${kind} ${name} removed from git and pruned`,
+          revision,
+        });
         this.opts.core.writeStep({ key, revision, pruned: true, conditions: [], events });
       }
       if (result && result.requeueAfter !== undefined && desired) this.queue.addAfter(key, result.requeueAfter);
@@ -276,8 +329,18 @@ export class Reconciler {
       const { failures, delayMs } = this.queue.backoff(key);
       log.warn('reconcile failed', { error: message, failures, retryInMs: delayMs });
       ctx.setCondition('Ready', 'False', 'ReconciliationFailed', message);
-      ctx.setCondition('Reconciling', 'True', 'RetryingWithBackoff', `attempt ${failures} failed; retrying in ${delayMs} ms`);
-      ctx.setCondition('Stalled', failures >= STALL_AFTER ? 'True' : 'False', failures >= STALL_AFTER ? 'RepeatedFailures' : 'Progressing', failures >= STALL_AFTER ? `${failures} consecutive failures: ${message}` : 'retrying');
+      ctx.setCondition(
+        'Reconciling',
+        'True',
+        'RetryingWithBackoff',
+        `attempt ${failures} failed; retrying in ${delayMs} ms`,
+      );
+      ctx.setCondition(
+        'Stalled',
+        failures >= STALL_AFTER ? 'True' : 'False',
+        failures >= STALL_AFTER ? 'RepeatedFailures' : 'Progressing',
+        failures >= STALL_AFTER ? `${failures} consecutive failures: ${message}` : 'retrying',
+      );
       if (this.lastErrors.get(key) !== message) {
         events.push({ type: 'Warning', reason: 'ReconcileFailed', object: key, message, revision });
         this.lastErrors.set(key, message);

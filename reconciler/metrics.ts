@@ -12,7 +12,10 @@ export interface LoopMetrics {
   queueDepth: Gauge;
 }
 
-export function createLoopMetrics(registry: Registry, sources: { core: CoreStore; fetchErrors(): number; appliedRevision(): string | undefined }): LoopMetrics {
+export function createLoopMetrics(
+  registry: Registry,
+  sources: { core: CoreStore; fetchErrors(): number; appliedRevision(): string | undefined },
+): LoopMetrics {
   const reconcileDuration = new Histogram({
     name: 'caduceus_reconcile_duration_seconds',
     help: 'Time one reconcile of one resource took.',
@@ -32,7 +35,11 @@ export function createLoopMetrics(registry: Registry, sources: { core: CoreStore
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
-  const queueDepth = new Gauge({ name: 'caduceus_workqueue_depth', help: 'Keys waiting in the work queue.', registers: [registry] });
+  const queueDepth = new Gauge({
+    name: 'caduceus_workqueue_depth',
+    help: 'Keys waiting in the work queue.',
+    registers: [registry],
+  });
   new Gauge({
     name: 'caduceus_resources',
     help: 'Resources by kind and Ready condition status.',

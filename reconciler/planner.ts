@@ -36,7 +36,11 @@ const kindRank = (kind: string): number => {
   return i < 0 ? APPLY_ORDER.length : i;
 };
 
-export function plan(desired: readonly Resource[], appliedHashes: ReadonlyMap<ResourceKey, string>, loadApplied: (key: ResourceKey) => Resource | undefined): Plan {
+export function plan(
+  desired: readonly Resource[],
+  appliedHashes: ReadonlyMap<ResourceKey, string>,
+  loadApplied: (key: ResourceKey) => Resource | undefined,
+): Plan {
   const entries: PlanEntry[] = [];
   const seen = new Set<ResourceKey>();
   for (const r of desired) {
@@ -123,8 +127,16 @@ export function formatPlan(p: Plan, opts: { color?: boolean; revision?: string }
   }
   lines.push('Caduceus will perform the following actions:', '');
   for (const e of changed) {
-    const verb = { create: 'will be created', update: 'will be updated in place', delete: 'will be pruned', unchanged: '' }[e.action];
-    lines.push(c(colorOf[e.action], `  ${SIGN[e.action]} ${e.kind} "${e.name}" ${verb}`) + (e.file ? c('2', `  (${e.file})`) : ''));
+    const verb = {
+      create: 'will be created',
+      update: 'will be updated in place',
+      delete: 'will be pruned',
+      unchanged: '',
+    }[e.action];
+    lines.push(
+      c(colorOf[e.action], `  ${SIGN[e.action]} ${e.kind} "${e.name}" ${verb}`) +
+        (e.file ? c('2', `  (${e.file})`) : ''),
+    );
     for (const ch of e.changes ?? []) {
       if (ch.op === 'add') lines.push(c('32', `      + ${ch.path} = ${show(ch.after)}`));
       else if (ch.op === 'remove') lines.push(c('31', `      - ${ch.path} = ${show(ch.before)}`));

@@ -49,12 +49,24 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
   const { kind, value } = checked;
   const name = value.metadata?.name;
   if (typeof name !== 'string') return undefined;
-  const facts: DocFacts = { kind, name, start: doc.start, namePos: doc.locate(['metadata', 'name']), aliases: [], params: [], calls: [], refs: [] };
+  const facts: DocFacts = {
+    kind,
+    name,
+    start: doc.start,
+    namePos: doc.locate(['metadata', 'name']),
+    aliases: [],
+    params: [],
+    calls: [],
+    refs: [],
+  };
   if (kind === 'Skill' && Array.isArray((value.spec as SkillSpec | undefined)?.aliases)) {
-    (value.spec as SkillSpec).aliases.forEach((a, i) => typeof a === 'string' && facts.aliases.push({ name: a, pos: doc.locate(['spec', 'aliases', i]) }));
+    (value.spec as SkillSpec).aliases.forEach(
+      (a, i) => typeof a === 'string' && facts.aliases.push({ name: a, pos: doc.locate(['spec', 'aliases', i]) }),
+    );
   }
   const { apiVersion, metadata, spec } = value;
-  if (checked.valid) facts.resource = { apiVersion, kind, metadata, spec, hash: resourceHash({ apiVersion, kind, metadata, spec }) };
+  if (checked.valid)
+    facts.resource = { apiVersion, kind, metadata, spec, hash: resourceHash({ apiVersion, kind, metadata, spec }) };
   // A document with schema errors still contributes its references when their shape allows,
   // so its unknown skills or bad call parameters show up in the same run; its per-document
   // findings are dropped (they would repeat the schema errors).
@@ -91,23 +103,48 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
       break;
     case 'GatewayPolicy':
       (spec as GatewayPolicySpec).roles.forEach((role, r) => {
-        role.permissions.tasks.forEach((t, i) => facts.refs.push({ kind: 'Task', name: t, pos: doc.locate(['spec', 'roles', r, 'permissions', 'tasks', i]), what: `role "${role.name}" permissions.tasks` }));
-        role.permissions.skills.forEach((s, i) => facts.refs.push({ kind: 'Skill', name: s, pos: doc.locate(['spec', 'roles', r, 'permissions', 'skills', i]), what: `role "${role.name}" permissions.skills` }));
+        role.permissions.tasks.forEach((t, i) =>
+          facts.refs.push({
+            kind: 'Task',
+            name: t,
+            pos: doc.locate(['spec', 'roles', r, 'permissions', 'tasks', i]),
+            what: `role "${role.name}" permissions.tasks`,
+          }),
+        );
+        role.permissions.skills.forEach((s, i) =>
+          facts.refs.push({
+            kind: 'Skill',
+            name: s,
+            pos: doc.locate(['spec', 'roles', r, 'permissions', 'skills', i]),
+            what: `role "${role.name}" permissions.skills`,
+          }),
+        );
       });
       uniqueNames((spec as GatewayPolicySpec).roles, ['spec', 'roles'], 'role', err);
       break;
     case 'Proxy': {
       const p = spec as ProxySpec;
-      p.preload.forEach((s, i) => facts.refs.push({ kind: 'Skill', name: s, pos: doc.locate(['spec', 'preload', i]), what: 'preload' }));
+      p.preload.forEach((s, i) =>
+        facts.refs.push({ kind: 'Skill', name: s, pos: doc.locate(['spec', 'preload', i]), what: 'preload' }),
+      );
       if (!isLoopback(p.bind) && !p.tls && !p.allowPublicBind) {
-        err(['spec', 'bind'], 'public-bind', `bind ${p.bind} is not a loopback address and the proxy has no tls; add tls (cert and key) or set allowPublicBind: true`);
+        err(
+          ['spec', 'bind'],
+          'public-bind',
+          `bind ${p.bind} is not a loopback address and the proxy has no tls; add tls (cert and key) or set allowPublicBind: true`,
+        );
       }
       break;
     }
     case 'Runtime': {
       const c = (spec as { concurrency: { default: number; maximum: number } }).concurrency;
       facts.runtimeMaximum = c.maximum;
-      if (c.default > c.maximum) err(['spec', 'concurrency', 'default'], 'concurrency-limit', `concurrency.default ${c.default} is above concurrency.maximum ${c.maximum}`);
+      if (c.default > c.maximum)
+        err(
+          ['spec', 'concurrency', 'default'],
+          'concurrency-limit',
+          `concurrency.default ${c.default} is above concurrency.maximum ${c.maximum}`,
+        );
       break;
     }
   }
@@ -119,7 +156,12 @@ function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Er
   facts.params = spec.params;
   uniqueNames(spec.params, ['spec', 'params'], 'parameter', err);
   spec.params.forEach((p, i) => {
-    if (p.values && p.type !== 'enum') err(['spec', 'params', i, 'values'], 'param-type', `parameter "${p.name}" has values but its type is ${p.type}; set type: enum`);
+    if (p.values && p.type !== 'enum')
+      err(
+        ['spec', 'params', i, 'values'],
+        'param-type',
+        `parameter "${p.name}" has values but its type is ${p.type}; set type: enum`,
+      );
     if (p.default !== undefined) {
       const problem = paramValueProblem(p, p.default);
       if (problem) err(['spec', 'params', i, 'default'], 'param-type', `default of parameter "${p.name}" ${problem}`);
@@ -129,19 +171,39 @@ function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Er
   spec.steps.forEach((step, i) => {
     if (step.id !== undefined) {
       const key = envName(step.id);
-      if (ids.has(key)) err(['spec', 'steps', i, 'id'], 'duplicate-step-id', `step id "${step.id}" is already used by step ${(ids.get(key) as number) + 1}`);
+      if (ids.has(key))
+        err(
+          ['spec', 'steps', i, 'id'],
+          'duplicate-step-id',
+          `step id "${step.id}" is already used by step ${(ids.get(key) as number) + 1}`,
+        );
       else ids.set(key, i);
     }
-    if (step.skill) facts.calls.push(callSite(doc, ['spec', 'steps', i], ['skill', 'name'], ['skill', 'params'], step.skill.name, step.skill.params, `step ${i + 1}`));
+    if (step.skill)
+      facts.calls.push(
+        callSite(
+          doc,
+          ['spec', 'steps', i],
+          ['skill', 'name'],
+          ['skill', 'params'],
+          step.skill.name,
+          step.skill.params,
+          `step ${i + 1}`,
+        ),
+      );
   });
 }
 
 function taskFacts(doc: YamlDocument, spec: TaskSpec, facts: DocFacts, err: Err): void {
   uniqueNames(spec.subtasks, ['spec', 'subtasks'], 'subtask', err);
   spec.subtasks.forEach((s, i) => {
-    if (s.skill !== undefined) facts.calls.push(callSite(doc, ['spec', 'subtasks', i], ['skill'], ['params'], s.skill, s.params, `subtask "${s.name}"`));
+    if (s.skill !== undefined)
+      facts.calls.push(
+        callSite(doc, ['spec', 'subtasks', i], ['skill'], ['params'], s.skill, s.params, `subtask "${s.name}"`),
+      );
   });
-  if (spec.concurrency !== undefined) facts.concurrency = { value: spec.concurrency, pos: doc.locate(['spec', 'concurrency']) };
+  if (spec.concurrency !== undefined)
+    facts.concurrency = { value: spec.concurrency, pos: doc.locate(['spec', 'concurrency']) };
 }
 
 function callSite(
@@ -158,7 +220,11 @@ function callSite(
     what,
     target,
     targetPos,
-    params: Object.entries(params ?? {}).map(([name, value]) => ({ name, value, pos: doc.locate([...base, ...paramsPath, name], 'key') })),
+    params: Object.entries(params ?? {}).map(([name, value]) => ({
+      name,
+      value,
+      pos: doc.locate([...base, ...paramsPath, name], 'key'),
+    })),
     paramsPos: params ? doc.locate([...base, ...paramsPath]) : targetPos,
   };
 }
@@ -167,7 +233,12 @@ function uniqueNames(items: Array<{ name: string }>, path: (string | number)[], 
   const seen = new Map<string, number>();
   items.forEach((item, i) => {
     const first = seen.get(item.name);
-    if (first !== undefined) err([...path, i, 'name'], `duplicate-${what === 'parameter' ? 'param' : what}`, `${what} "${item.name}" is declared twice (first as item ${first + 1})`);
+    if (first !== undefined)
+      err(
+        [...path, i, 'name'],
+        `duplicate-${what === 'parameter' ? 'param' : what}`,
+        `${what} "${item.name}" is declared twice (first as item ${first + 1})`,
+      );
     else seen.set(item.name, i);
   });
 }
@@ -184,9 +255,13 @@ export function paramValueProblem(p: SkillParam, value: unknown): string | undef
     case 'boolean':
       return typeof value === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(value)}`;
     case 'duration':
-      return typeof value === 'string' && DURATION_RE.test(value) ? undefined : `must be a duration such as 30s, 5m or 72h, got ${JSON.stringify(value)}`;
+      return typeof value === 'string' && DURATION_RE.test(value)
+        ? undefined
+        : `must be a duration such as 30s, 5m or 72h, got ${JSON.stringify(value)}`;
     case 'enum':
-      return typeof value === 'string' && (p.values ?? []).includes(value) ? undefined : `must be one of ${(p.values ?? []).join(', ')}, got ${JSON.stringify(value)}`;
+      return typeof value === 'string' && (p.values ?? []).includes(value)
+        ? undefined
+        : `must be one of ${(p.values ?? []).join(', ')}, got ${JSON.stringify(value)}`;
   }
 }
 

@@ -51,7 +51,12 @@ function validators(): Map<Kind, Compiled> {
 export interface CheckedDocument {
   kind: Kind;
   /** The document after defaults; only meaningful when valid. */
-  value: { apiVersion: string; kind: Kind; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec: unknown };
+  value: {
+    apiVersion: string;
+    kind: Kind;
+    metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    spec: unknown;
+  };
   valid: boolean;
 }
 
@@ -74,7 +79,11 @@ export function checkDocument(doc: YamlDocument, findings: FileFinding[]): Check
     err([], 'schema', `missing required property "apiVersion" (write apiVersion: ${API_VERSION})`);
     ok = false;
   } else if (obj.apiVersion !== API_VERSION) {
-    err(['apiVersion'], 'unknown-api-version', `unknown apiVersion ${JSON.stringify(obj.apiVersion)}; this version of Caduceus reads ${API_VERSION}`);
+    err(
+      ['apiVersion'],
+      'unknown-api-version',
+      `unknown apiVersion ${JSON.stringify(obj.apiVersion)}; this version of Caduceus reads ${API_VERSION}`,
+    );
     ok = false;
   }
   if (obj.kind === undefined) {
@@ -104,7 +113,9 @@ function describeErrors(errors: ErrorObject[], root: JsonSchema): Described[] {
   // A failed oneOf/anyOf explains itself; the failures of its branches are noise.
   const groups = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
   const inGroup = (e: ErrorObject): boolean =>
-    groups.some((g) => g !== e && e.schemaPath.startsWith(g.schemaPath + '/') && e.instancePath.startsWith(g.instancePath));
+    groups.some(
+      (g) => g !== e && e.schemaPath.startsWith(g.schemaPath + '/') && e.instancePath.startsWith(g.instancePath),
+    );
   const out: Described[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
@@ -127,21 +138,53 @@ function describe(e: ErrorObject, root: JsonSchema): Described {
   switch (e.keyword) {
     case 'type':
       if (secret && e.schemaPath === '#/$defs/secretRef/type') {
-        return { path, at: 'value', rule: 'literal-secret', message: `${prefix}a secret may not be written in the repository; use valueFrom: {env: NAME} or valueFrom: {file: PATH}` };
+        return {
+          path,
+          at: 'value',
+          rule: 'literal-secret',
+          message: `${prefix}a secret may not be written in the repository; use valueFrom: {env: NAME} or valueFrom: {file: PATH}`,
+        };
       }
       return { path, at: 'value', rule: 'schema', message: `${prefix}must be ${article(String(p.type))}` };
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
-      const allowed = Object.keys((schemaAt(root, e.schemaPath.replace(/\/additionalProperties$/, '')) as { properties?: object } | undefined)?.properties ?? {});
-      const hint = secret ? '; a secret is valueFrom: {env: NAME} or valueFrom: {file: PATH}' : allowed.length ? ` (allowed: ${allowed.join(', ')})` : '';
-      return { path: [...path, key], at: 'key', rule: secret ? 'literal-secret' : 'schema', message: `${prefix}unknown property "${key}"${hint}` };
+      const allowed = Object.keys(
+        (schemaAt(root, e.schemaPath.replace(/\/additionalProperties$/, '')) as { properties?: object } | undefined)
+          ?.properties ?? {},
+      );
+      const hint = secret
+        ? '; a secret is valueFrom: {env: NAME} or valueFrom: {file: PATH}'
+        : allowed.length
+          ? ` (allowed: ${allowed.join(', ')})`
+          : '';
+      return {
+        path: [...path, key],
+        at: 'key',
+        rule: secret ? 'literal-secret' : 'schema',
+        message: `${prefix}unknown property "${key}"${hint}`,
+      };
     }
     case 'required':
-      return { path, at: 'value', rule: 'schema', message: `${prefix || 'document: '}missing required property "${String(p.missingProperty)}"` };
+      return {
+        path,
+        at: 'value',
+        rule: 'schema',
+        message: `${prefix || 'document: '}missing required property "${String(p.missingProperty)}"`,
+      };
     case 'dependentRequired':
-      return { path, at: 'value', rule: 'schema', message: `${prefix}"${String(p.property)}" needs "${String(p.missingProperty)}"` };
+      return {
+        path,
+        at: 'value',
+        rule: 'schema',
+        message: `${prefix}"${String(p.property)}" needs "${String(p.missingProperty)}"`,
+      };
     case 'enum':
-      return { path, at: 'value', rule: 'schema', message: `${prefix}must be one of ${(p.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}` };
+      return {
+        path,
+        at: 'value',
+        rule: 'schema',
+        message: `${prefix}must be one of ${(p.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`,
+      };
     case 'pattern':
       return { path, at: 'value', rule: 'schema', message: `${prefix}${patternMessage(String(p.pattern))}` };
     case 'minProperties':
@@ -151,15 +194,23 @@ function describe(e: ErrorObject, root: JsonSchema): Described {
     case 'oneOf':
     case 'anyOf': {
       const branches = (schemaAt(root, e.schemaPath) as JsonSchema[] | undefined) ?? [];
-      const keys = branches.map((b) => (Array.isArray(b.required) && b.required.length === 1 ? String(b.required[0]) : undefined));
+      const keys = branches.map((b) =>
+        Array.isArray(b.required) && b.required.length === 1 ? String(b.required[0]) : undefined,
+      );
       if (keys.every((k) => k !== undefined)) {
         const passing = p.passingSchemas as number[] | null | undefined;
         const set = Array.isArray(passing) ? passing.map((i) => keys[i]).join(' and ') : undefined;
         const list = keys.join(', ');
-        return { path, at: 'value', rule: 'schema', message: set ? `${prefix}sets ${set}; keep exactly one of ${list}` : `${prefix}needs exactly one of ${list}` };
+        return {
+          path,
+          at: 'value',
+          rule: 'schema',
+          message: set ? `${prefix}sets ${set}; keep exactly one of ${list}` : `${prefix}needs exactly one of ${list}`,
+        };
       }
       const types = branches.map((b) => b.type).filter((t): t is string => typeof t === 'string');
-      if (types.length === branches.length) return { path, at: 'value', rule: 'schema', message: `${prefix}must be ${types.map(article).join(' or ')}` };
+      if (types.length === branches.length)
+        return { path, at: 'value', rule: 'schema', message: `${prefix}must be ${types.map(article).join(' or ')}` };
       break;
     }
   }
@@ -169,7 +220,8 @@ function describe(e: ErrorObject, root: JsonSchema): Described {
 const DNS_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 function patternMessage(pattern: string): string {
   if (pattern === DURATION_PATTERN) return 'must be a duration such as 500ms, 30s, 5m, 1h30m or 14d';
-  if (pattern === DNS_PATTERN) return 'must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit';
+  if (pattern === DNS_PATTERN)
+    return 'must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit';
   if (pattern === '^https?://') return 'must be an http:// or https:// URL';
   return `must match the pattern ${pattern}`;
 }

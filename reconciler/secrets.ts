@@ -25,7 +25,9 @@ export function resolveSecret(ref: SecretRef, opts: SecretOptions = {}): string 
   if ('env' in ref.valueFrom) {
     value = (opts.env ?? process.env)[ref.valueFrom.env];
   } else {
-    const p = isAbsolute(ref.valueFrom.file) ? ref.valueFrom.file : resolve(opts.baseDir ?? process.cwd(), ref.valueFrom.file);
+    const p = isAbsolute(ref.valueFrom.file)
+      ? ref.valueFrom.file
+      : resolve(opts.baseDir ?? process.cwd(), ref.valueFrom.file);
     try {
       value = readFileSync(p, 'utf8').replace(/\r?\n$/, '');
     } catch {

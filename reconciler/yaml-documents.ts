@@ -6,7 +6,18 @@
 
 import { isUtf8 } from 'node:buffer';
 import { parseFastPath } from './yaml-fast-path.js';
-import { Alias, LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, visit, type Document, type Node } from 'yaml';
+import {
+  Alias,
+  LineCounter,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  visit,
+  type Document,
+  type Node,
+} from 'yaml';
 
 /** Files larger than this are refused unread: no configuration file needs more. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -44,12 +55,23 @@ export interface ParsedYaml {
 export function parseYamlFile(bytes: Buffer, opts: { fastPath?: boolean } = {}): ParsedYaml {
   const findings: FileFinding[] = [];
   if (bytes.length > MAX_FILE_BYTES) {
-    findings.push({ line: 1, column: 1, severity: 'error', rule: 'file-too-large', message: `file is ${bytes.length} bytes, over the 1 MiB limit; split it into several files` });
+    findings.push({
+      line: 1,
+      column: 1,
+      severity: 'error',
+      rule: 'file-too-large',
+      message: `file is ${bytes.length} bytes, over the 1 MiB limit; split it into several files`,
+    });
     return { documents: [], findings };
   }
   if (!isUtf8(bytes)) {
     const offset = firstInvalidUtf8(bytes);
-    findings.push({ ...bytePos(bytes, offset), severity: 'error', rule: 'encoding', message: `invalid UTF-8 byte 0x${(bytes[offset] ?? 0).toString(16).padStart(2, '0')}; save the file as UTF-8` });
+    findings.push({
+      ...bytePos(bytes, offset),
+      severity: 'error',
+      rule: 'encoding',
+      message: `invalid UTF-8 byte 0x${(bytes[offset] ?? 0).toString(16).padStart(2, '0')}; save the file as UTF-8`,
+    });
     return { documents: [], findings };
   }
   const text = bytes.toString('utf8');
@@ -65,7 +87,12 @@ export function parseYamlFile(bytes: Buffer, opts: { fastPath?: boolean } = {}):
   if (!Array.isArray(docs)) return { documents, findings }; // an empty stream
   for (const doc of docs) {
     for (const err of doc.errors) {
-      findings.push({ ...lc(err.pos[0]), severity: 'error', rule: err.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax', message: firstLine(err.message) });
+      findings.push({
+        ...lc(err.pos[0]),
+        severity: 'error',
+        rule: err.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax',
+        message: firstLine(err.message),
+      });
     }
     for (const warn of doc.warnings) {
       findings.push({ ...lc(warn.pos[0]), severity: 'warning', rule: 'yaml', message: firstLine(warn.message) });
@@ -76,7 +103,12 @@ export function parseYamlFile(bytes: Buffer, opts: { fastPath?: boolean } = {}):
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (err) {
-      findings.push({ ...(firstAlias(doc, lc) ?? start), severity: 'error', rule: 'alias-limit', message: `${firstLine((err as Error).message)}; expand the aliases by hand (at most ${MAX_ALIAS_COUNT} per document)` });
+      findings.push({
+        ...(firstAlias(doc, lc) ?? start),
+        severity: 'error',
+        rule: 'alias-limit',
+        message: `${firstLine((err as Error).message)}; expand the aliases by hand (at most ${MAX_ALIAS_COUNT} per document)`,
+      });
       continue;
     }
     if (value === null || value === undefined) continue; // an empty document (`---` and comments)
@@ -100,7 +132,12 @@ function firstAlias(doc: Document, lc: (o: number) => LineCol): LineCol | undefi
   return found;
 }
 
-function locate(doc: Document, path: readonly (string | number)[], at: 'value' | 'key', lc: (o: number) => LineCol): LineCol | undefined {
+function locate(
+  doc: Document,
+  path: readonly (string | number)[],
+  at: 'value' | 'key',
+  lc: (o: number) => LineCol,
+): LineCol | undefined {
   let node: unknown = doc.contents;
   let best: Node | undefined = doc.contents ?? undefined;
   for (let i = 0; i < path.length; i++) {
@@ -109,7 +146,9 @@ function locate(doc: Document, path: readonly (string | number)[], at: 'value' |
     let next: unknown;
     let keyNode: unknown;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+      const pair = node.items.find(
+        (p) => isPair(p) && (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg),
+      );
       if (!pair) break;
       keyNode = pair.key;
       next = pair.value;
@@ -156,7 +195,13 @@ function firstInvalidUtf8(b: Buffer): number {
     }
     // Overlongs and surrogates: checked on the second byte.
     const c1 = b[i + 1] ?? 0;
-    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return i;
+    if (
+      (c === 0xe0 && c1 < 0xa0) ||
+      (c === 0xed && c1 > 0x9f) ||
+      (c === 0xf0 && c1 < 0x90) ||
+      (c === 0xf4 && c1 > 0x8f)
+    )
+      return i;
     i += n + 1;
   }
   return Math.max(0, b.length - 1);

@@ -146,7 +146,8 @@ class FastParser {
         this.i = j + 1;
         const k = this.skipBlank();
         const next = this.lines[k];
-        if (k < this.lines.length && next !== undefined && indentOf(next) > indent && !next.startsWith('---')) child = this.block(indentOf(next));
+        if (k < this.lines.length && next !== undefined && indentOf(next) > indent && !next.startsWith('---'))
+          child = this.block(indentOf(next));
         else child = { value: null, pos: { pos: { line: j + 1, column: indent + 1 } } };
       } else {
         const col = indent + 1 + content;
@@ -167,7 +168,13 @@ class FastParser {
   }
 
   /** The value after `key:` or `- ` at column col of line j, inside a block of `indent`. */
-  private value(line: string, col: number, j: number, indent: number, keyPos: LineCol): { value: unknown; pos: PosNode } {
+  private value(
+    line: string,
+    col: number,
+    j: number,
+    indent: number,
+    keyPos: LineCol,
+  ): { value: unknown; pos: PosNode } {
     const rest = line.slice(col);
     if (rest === '' || rest.startsWith('#')) {
       this.i = j + 1;
@@ -177,7 +184,8 @@ class FastParser {
         const ind = indentOf(next);
         if (ind > indent) return this.block(ind);
         // `key:` followed by a sequence at the key's own indent.
-        if (ind === indent && (next.slice(ind) === '-' || next.slice(ind).startsWith('- ')) && this.inMap(line, indent)) return this.seq(ind);
+        if (ind === indent && (next.slice(ind) === '-' || next.slice(ind).startsWith('- ')) && this.inMap(line, indent))
+          return this.seq(ind);
       }
       return { value: null, pos: { pos: keyPos } };
     }
@@ -207,7 +215,15 @@ class FastParser {
       trailing(rest, flow.p);
       return r;
     }
-    if (RESERVED_START.test(rest) || rest.startsWith('- ') || rest.startsWith(': ') || c === '}' || c === ']' || c === ',') bail();
+    if (
+      RESERVED_START.test(rest) ||
+      rest.startsWith('- ') ||
+      rest.startsWith(': ') ||
+      c === '}' ||
+      c === ']' ||
+      c === ','
+    )
+      bail();
     let end = rest.indexOf(' #');
     if (end < 0) end = rest.length;
     const text = rest.slice(0, end).trimEnd();
@@ -338,7 +354,8 @@ class FlowReader {
     }
     const m = /^[^,[\]{}#]*/.exec(this.s.slice(this.p)) as RegExpExecArray;
     const text = m[0].trimEnd();
-    if (text === '' || RESERVED_START.test(text) || text.startsWith('- ') || text.includes(': ') || text.endsWith(':')) bail();
+    if (text === '' || RESERVED_START.test(text) || text.startsWith('- ') || text.includes(': ') || text.endsWith(':'))
+      bail();
     this.p += m[0].length;
     return { value: plain(text), pos: { pos } };
   }
@@ -361,7 +378,21 @@ function plain(text: string): unknown {
   return text;
 }
 
-const ESCAPES: Record<string, string> = { '\\': '\\', '"': '"', '/': '/', n: '\n', t: '\t', r: '\r', '0': '\0', b: '\b', f: '\f', e: '\x1b', a: '\x07', v: '\v', ' ': ' ' };
+const ESCAPES: Record<string, string> = {
+  '\\': '\\',
+  '"': '"',
+  '/': '/',
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '0': '\0',
+  b: '\b',
+  f: '\f',
+  e: '\x1b',
+  a: '\x07',
+  v: '\v',
+  ' ': ' ',
+};
 
 function doubleQuoted(s: string, start: number): { value: string; end: number } {
   let out = '';

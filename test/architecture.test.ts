@@ -45,10 +45,13 @@ function checkImports(root: string): Violation[] {
     const text = readFileSync(join(root, file), 'utf8');
     const from = place(file);
     for (const m of text.matchAll(spec)) {
-      const target = relative(root, join(root, dirname(file), m[1] as string)).split(sep).join('/');
+      const target = relative(root, join(root, dirname(file), m[1] as string))
+        .split(sep)
+        .join('/');
       const to = place(target);
       let rule: string | undefined;
-      if (from.layer === 'reconciler' && (to.layer === 'controllers' || to.layer === 'app')) rule = `reconciler/ must not import ${to.layer}/`;
+      if (from.layer === 'reconciler' && (to.layer === 'controllers' || to.layer === 'app'))
+        rule = `reconciler/ must not import ${to.layer}/`;
       else if (from.layer === 'controllers' && to.layer === 'app') rule = 'controllers/ must not import app/';
       else if (from.layer === 'controllers' && to.layer === 'controllers' && to.folder !== from.folder) {
         rule = `controllers/${from.folder} must not import controllers/${to.folder} (use the runner)`;
@@ -78,28 +81,51 @@ describe('import directions', () => {
       mkdirSync(join(root, dirname(file)), { recursive: true });
       writeFileSync(join(root, file), text);
     };
-    write('reconciler/loop.ts', "import { x } from '../controllers/proxy/index.js';\nconst y = await import('../app/cli.js');\n");
+    write(
+      'reconciler/loop.ts',
+      "import { x } from '../controllers/proxy/index.js';\nconst y = await import('../app/cli.js');\n",
+    );
     write('controllers/proxy/a.ts', "import type { T } from '../gateway/policy.js';\nimport { z } from './b.js';\n");
     write('controllers/proxy/b.ts', "export { w } from '../../app/compose.js';\nimport '../../reconciler/types.js';\n");
-    write('app/cli.ts', "import { p } from '../controllers/proxy/index.js';\nimport { r } from '../reconciler/types.js';\n");
+    write(
+      'app/cli.ts',
+      "import { p } from '../controllers/proxy/index.js';\nimport { r } from '../reconciler/types.js';\n",
+    );
     expect(checkImports(root).sort((a, b) => (a.file + a.imports).localeCompare(b.file + b.imports))).toEqual([
-      { file: 'controllers/proxy/a.ts', imports: 'controllers/gateway/policy.js', rule: 'controllers/proxy must not import controllers/gateway (use the runner)' },
+      {
+        file: 'controllers/proxy/a.ts',
+        imports: 'controllers/gateway/policy.js',
+        rule: 'controllers/proxy must not import controllers/gateway (use the runner)',
+      },
       { file: 'controllers/proxy/b.ts', imports: 'app/compose.js', rule: 'controllers/ must not import app/' },
       { file: 'reconciler/loop.ts', imports: 'app/cli.js', rule: 'reconciler/ must not import app/' },
-      { file: 'reconciler/loop.ts', imports: 'controllers/proxy/index.js', rule: 'reconciler/ must not import controllers/' },
+      {
+        file: 'reconciler/loop.ts',
+        imports: 'controllers/proxy/index.js',
+        rule: 'reconciler/ must not import controllers/',
+      },
     ]);
   });
 });
 
 describe('controller modules', () => {
   it('lists each controller folder once, and the CLI knows exactly their subcommands', () => {
-    const folders = readdirSync(join(ROOT, 'controllers'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const folders = readdirSync(join(ROOT, 'controllers'), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
     expect(ALL_MODULES.map((m) => m.name).sort()).toEqual(folders.sort());
     expect(CONTROLLER_COMMANDS.map((c) => c.name)).toEqual(ALL_MODULES.flatMap((m) => m.commands.map((c) => c.name)));
     expect(CONTROLLER_COMMANDS.map((c) => c.name)).toEqual(['sandbox', 'proxy', 'gateway', 'curator']);
   });
 
   it('claims every kind exactly once', () => {
-    expect(ALL_MODULES.flatMap((m) => m.kinds).sort()).toEqual(['Curator', 'GatewayPolicy', 'Proxy', 'Runtime', 'Skill', 'Task']);
+    expect(ALL_MODULES.flatMap((m) => m.kinds).sort()).toEqual([
+      'Curator',
+      'GatewayPolicy',
+      'Proxy',
+      'Runtime',
+      'Skill',
+      'Task',
+    ]);
   });
 });

@@ -9,14 +9,24 @@ export function main(argv: string[]): Promise<number> {
   return runCommand(async () => {
     const args = parse(
       argv,
-      { 'state-dir': { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' }, for: { type: 'string' }, warnings: { type: 'boolean' } },
+      {
+        'state-dir': { type: 'string' },
+        json: { type: 'boolean' },
+        limit: { type: 'string' },
+        for: { type: 'string' },
+        warnings: { type: 'boolean' },
+      },
       HELP,
     );
     if (!args) return 0;
     const limit = Number(args.values.limit ?? 50);
     if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive integer\n\n${HELP}`);
     const core = openState(args.values['state-dir'] ?? '.caduceus') as NonNullable<ReturnType<typeof openState>>;
-    const events = core.events({ limit, ...(args.values.for ? { object: args.values.for } : {}), ...(args.values.warnings ? { type: 'Warning' as const } : {}) });
+    const events = core.events({
+      limit,
+      ...(args.values.for ? { object: args.values.for } : {}),
+      ...(args.values.warnings ? { type: 'Warning' as const } : {}),
+    });
     core.store.close();
     if (args.values.json) {
       process.stdout.write(JSON.stringify(events, null, 2) + '\n');

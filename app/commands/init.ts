@@ -49,7 +49,9 @@ export function main(argv: string[]): Promise<number> {
     // Without a configured identity the first commit is made as Caduceus; later ones are the user's.
     const identity = hasIdentity(dir) ? [] : ['-c', 'user.name=Caduceus', '-c', 'user.email=caduceus@localhost'];
     git(dir, [...identity, 'commit', '-q', '-m', 'Initial configuration from caduceus init']);
-    process.stdout.write(`Created ${join(target)} with the example configuration and a first commit.\nNext: cd ${target} && caduceus validate && caduceus up .\n`);
+    process.stdout.write(
+      `Created ${join(target)} with the example configuration and a first commit.\nNext: cd ${target} && caduceus validate && caduceus up .\n`,
+    );
     return 0;
   });
 }

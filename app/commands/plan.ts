@@ -22,7 +22,14 @@ export function main(argv: string[]): Promise<number> {
   return runCommand(async () => {
     const args = parse(
       argv,
-      { repo: { type: 'string' }, rev: { type: 'string' }, path: { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' }, color: { type: 'boolean' } },
+      {
+        repo: { type: 'string' },
+        rev: { type: 'string' },
+        path: { type: 'string' },
+        'state-dir': { type: 'string' },
+        json: { type: 'boolean' },
+        color: { type: 'boolean' },
+      },
       HELP,
     );
     if (!args) return 0;
@@ -44,7 +51,9 @@ export function main(argv: string[]): Promise<number> {
     const errors = result.findings.filter((f) => f.severity === 'error');
     if (errors.length > 0) {
       printFindings(errors);
-      process.stderr.write(`caduceus plan: the configuration has ${errors.length} error(s); run 'caduceus validate' for details\n`);
+      process.stderr.write(
+        `caduceus plan: the configuration has ${errors.length} error(s); run 'caduceus validate' for details\n`,
+      );
       return 2;
     }
     const core = openState(v['state-dir'] ?? '.caduceus', { mustExist: false });

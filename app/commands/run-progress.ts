@@ -14,14 +14,25 @@ interface Line {
 }
 
 const FINAL = new Set<RunProgress['state']>(['succeeded', 'failed', 'timedOut', 'cancelled']);
-const MARK: Record<RunProgress['state'], string> = { queued: '·', running: '▶', retrying: '↻', succeeded: '✓', failed: '✗', timedOut: '⏱', cancelled: '■' };
+const MARK: Record<RunProgress['state'], string> = {
+  queued: '·',
+  running: '▶',
+  retrying: '↻',
+  succeeded: '✓',
+  failed: '✗',
+  timedOut: '⏱',
+  cancelled: '■',
+};
 
 export interface ProgressView {
   onProgress(p: RunProgress): void;
   stop(): void;
 }
 
-export function progressView(out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, opts: { tty?: boolean } = {}): ProgressView {
+export function progressView(
+  out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
+  opts: { tty?: boolean } = {},
+): ProgressView {
   const tty = opts.tty ?? out.isTTY === true;
   const lines = new Map<string, Line>();
   const t0 = Date.now();
@@ -60,7 +71,9 @@ export function progressView(out: NodeJS.WritableStream & { isTTY?: boolean; col
       // Plain mode prints transitions only (a running subtask's step messages included).
       if (prev && prev.state === l.state && prev.attempt === l.attempt && prev.message === l.message) return;
       const attempt = l.attempt ? ` (attempt ${l.attempt})` : '';
-      out.write(`[${formatDuration(Date.now() - t0).padStart(6)}] ${name}: ${l.state}${attempt}${l.message ? ` - ${l.message}` : ''}\n`);
+      out.write(
+        `[${formatDuration(Date.now() - t0).padStart(6)}] ${name}: ${l.state}${attempt}${l.message ? ` - ${l.message}` : ''}\n`,
+      );
     },
     stop() {
       if (timer) clearInterval(timer);

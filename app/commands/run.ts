@@ -9,7 +9,15 @@ import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { progressView } from './run-progress.js';
 import { table } from '../../reconciler/cli/state-access.js';
 import { formatFinding } from './validate.js';
-import type { ControllerDeps, ParamValue, Resource, ResourceKey, SkillRunResult, Snapshot, TaskReport } from '../../reconciler/types.js';
+import type {
+  ControllerDeps,
+  ParamValue,
+  Resource,
+  ResourceKey,
+  SkillRunResult,
+  Snapshot,
+  TaskReport,
+} from '../../reconciler/types.js';
 import { keyOf } from '../../reconciler/types.js';
 import { createLogger } from '../../reconciler/log.js';
 import { errorMessage } from '../../reconciler/errors.js';
@@ -31,19 +39,37 @@ configuration, 2 usage, 130 interrupted.`;
 
 export function main(argv: string[]): Promise<number> {
   return runCommand(async () => {
-    const args = parse(argv, { param: { type: 'string', short: 'p', multiple: true }, 'state-dir': { type: 'string' }, json: { type: 'boolean' } }, HELP);
+    const args = parse(
+      argv,
+      {
+        param: { type: 'string', short: 'p', multiple: true },
+        'state-dir': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      HELP,
+    );
     if (!args) return 0;
     const [what, name, dir = '.', ...extra] = args.positionals;
-    if (what !== 'skill' && what !== 'task') throw new UsageError(`say what to run: 'run skill NAME' or 'run task NAME'\n\n${HELP}`);
+    if (what !== 'skill' && what !== 'task')
+      throw new UsageError(`say what to run: 'run skill NAME' or 'run task NAME'\n\n${HELP}`);
     if (!name) throw new UsageError(`name the ${what} to run\n\n${HELP}`);
     if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}\n\n${HELP}`);
     const params = parseParams(args.values.param ?? []);
-    if (what === 'task' && Object.keys(params).length) throw new UsageError(`-p applies to skills; a task's subtasks carry their own params\n\n${HELP}`);
+    if (what === 'task' && Object.keys(params).length)
+      throw new UsageError(`-p applies to skills; a task's subtasks carry their own params\n\n${HELP}`);
 
     const configDir = resolve(dir);
     const snapshot = await loadSnapshot(configDir);
     if (!snapshot) return 1;
-    return runNow({ what, name, params, snapshot, configDir, stateDir: resolve(args.values['state-dir'] ?? '.caduceus'), json: args.values.json === true });
+    return runNow({
+      what,
+      name,
+      params,
+      snapshot,
+      configDir,
+      stateDir: resolve(args.values['state-dir'] ?? '.caduceus'),
+      json: args.values.json === true,
+    });
   });
 }
 
@@ -64,7 +90,9 @@ async function loadSnapshot(dir: string): Promise<Snapshot | undefined> {
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length) {
     for (const f of errors) process.stderr.write(formatFinding(f) + '\n');
-    process.stderr.write(`caduceus: the configuration in ${dir} has ${errors.length} error(s); fix them (see 'caduceus validate') and run again\n`);
+    process.stderr.write(
+      `caduceus: the configuration in ${dir} has ${errors.length} error(s); fix them (see 'caduceus validate') and run again\n`,
+    );
     return undefined;
   }
   const map = new Map<ResourceKey, Resource>();
@@ -83,11 +111,22 @@ interface RunRequest {
 }
 
 async function runNow(req: RunRequest): Promise<number> {
-  const [{ StateStore }, { compose, lateBoundRunner }] = await Promise.all([import('../../reconciler/state/store.js'), import('../compose.js')]);
+  const [{ StateStore }, { compose, lateBoundRunner }] = await Promise.all([
+    import('../../reconciler/state/store.js'),
+    import('../compose.js'),
+  ]);
   const store = new StateStore({ stateDir: req.stateDir });
   const log = createLogger({ level: 'warn' });
   const { runner, provide } = lateBoundRunner();
-  const deps: ControllerDeps = { store, log, stateDir: req.stateDir, snapshot: () => req.snapshot, runner, metrics: new Registry(), configDir: req.configDir };
+  const deps: ControllerDeps = {
+    store,
+    log,
+    stateDir: req.stateDir,
+    snapshot: () => req.snapshot,
+    runner,
+    metrics: new Registry(),
+    configDir: req.configDir,
+  };
   const composition = compose(deps, provide);
 
   const abort = new AbortController();
@@ -104,11 +143,22 @@ async function runNow(req: RunRequest): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const view = progressView(process.stderr);
-  const opts = { trigger: { source: 'cli', actor: `user:${localUser()}` }, signal: abort.signal, onProgress: view.onProgress };
+  const opts = {
+    trigger: { source: 'cli', actor: `user:${localUser()}` },
+    signal: abort.signal,
+    onProgress: view.onProgress,
+  };
   try {
-    const result = req.what === 'task' ? await runner.runTask(req.name, opts) : await runner.runSkill(req.name, req.params, opts);
+    const result =
+      req.what === 'task' ? await runner.runTask(req.name, opts) : await runner.runSkill(req.name, req.params, opts);
     view.stop();
-    process.stdout.write(req.json ? JSON.stringify(result, null, 2) + '\n' : 'subtasks' in result ? describeTask(result) : describeSkill(result));
+    process.stdout.write(
+      req.json
+        ? JSON.stringify(result, null, 2) + '\n'
+        : 'subtasks' in result
+          ? describeTask(result)
+          : describeSkill(result),
+    );
     if (interrupted) return 130;
     return result.status === 'succeeded' ? 0 : 1;
   } catch (err) {
@@ -134,11 +184,20 @@ function localUser(): string {
 
 function tail(text: string, lines = 20): string {
   const all = text.trimEnd().split('\n');
-  return all.slice(-lines).map((l) => `    ${l}`).join('\n');
+  return all
+    .slice(-lines)
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 function describeTask(r: TaskReport): string {
-  const rows = r.subtasks.map((s) => [s.name, s.status, String(s.attempts), formatDuration(s.durationMs), (s.error ?? '').slice(0, 100)]);
+  const rows = r.subtasks.map((s) => [
+    s.name,
+    s.status,
+    String(s.attempts),
+    formatDuration(s.durationMs),
+    (s.error ?? '').slice(0, 100),
+  ]);
   let out = `task ${r.task} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId})\n\n`;
   out += table(['SUBTASK', 'STATUS', 'ATTEMPTS', 'DURATION', 'ERROR'], rows);
   for (const s of r.subtasks) if (s.output.trim()) out += `\n${s.name}:\n${tail(s.output)}\n`;
@@ -146,7 +205,15 @@ function describeTask(r: TaskReport): string {
 }
 
 function describeSkill(r: SkillRunResult): string {
-  const rows = r.steps.map((s) => [String(s.index + 1), s.id ?? '', s.kind, s.status, s.exitCode === undefined ? '' : String(s.exitCode), formatDuration(s.durationMs), (s.error ?? '').slice(0, 100)]);
+  const rows = r.steps.map((s) => [
+    String(s.index + 1),
+    s.id ?? '',
+    s.kind,
+    s.status,
+    s.exitCode === undefined ? '' : String(s.exitCode),
+    formatDuration(s.durationMs),
+    (s.error ?? '').slice(0, 100),
+  ]);
   let out = `skill ${r.skill}@${r.version} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId})${r.error ? `: ${r.error}` : ''}\n\n`;
   out += table(['STEP', 'ID', 'KIND', 'STATUS', 'EXIT', 'DURATION', 'ERROR'], rows);
   if (r.output.trim()) out += `\noutput:\n${tail(r.output)}\n`;

@@ -15,7 +15,13 @@ export function main(argv: string[]): Promise<number> {
   return runCommand(async () => {
     const args = parse(
       argv,
-      { task: { type: 'string' }, skill: { type: 'string' }, limit: { type: 'string' }, 'state-dir': { type: 'string' }, json: { type: 'boolean' } },
+      {
+        task: { type: 'string' },
+        skill: { type: 'string' },
+        limit: { type: 'string' },
+        'state-dir': { type: 'string' },
+        json: { type: 'boolean' },
+      },
       HELP,
     );
     if (!args) return 0;
@@ -27,7 +33,11 @@ export function main(argv: string[]): Promise<number> {
     const core = openState(v['state-dir'] ?? '.caduceus') as NonNullable<ReturnType<typeof openState>>;
     let runs: RunRecord[];
     try {
-      const filter = v.task ? { kind: 'task' as const, name: v.task } : v.skill ? { kind: 'skill' as const, name: v.skill } : {};
+      const filter = v.task
+        ? { kind: 'task' as const, name: v.task }
+        : v.skill
+          ? { kind: 'skill' as const, name: v.skill }
+          : {};
       runs = new RunStore(core.store).list({ ...filter, limit });
     } finally {
       core.store.close();
@@ -47,7 +57,11 @@ export function main(argv: string[]): Promise<number> {
       r.id.slice(0, 8),
       (r.error ?? '').replace(/\s+/g, ' ').slice(0, 80),
     ]);
-    process.stdout.write(rows.length ? table(['STARTED', 'KIND', 'NAME', 'TRIGGER', 'STATUS', 'ATTEMPTS', 'DURATION', 'ID', 'ERROR'], rows) : 'no runs recorded\n');
+    process.stdout.write(
+      rows.length
+        ? table(['STARTED', 'KIND', 'NAME', 'TRIGGER', 'STATUS', 'ATTEMPTS', 'DURATION', 'ID', 'ERROR'], rows)
+        : 'no runs recorded\n',
+    );
     return 0;
   });
 }

@@ -26,17 +26,27 @@ export function main(argv: string[]): Promise<number> {
     }
     const out: string[] = [];
     if (source) out.push(...sourceLines(source));
-    out.push(`Applied revision:   ${state.lastAppliedRevision ?? '(none)'}${state.lastAppliedAt ? `  (${age(state.lastAppliedAt)} ago)` : ''}`);
+    out.push(
+      `Applied revision:   ${state.lastAppliedRevision ?? '(none)'}${state.lastAppliedAt ? `  (${age(state.lastAppliedAt)} ago)` : ''}`,
+    );
     out.push(`Attempted revision: ${state.lastAttemptedRevision ?? '(none)'}  ${state.lastAttemptOutcome ?? ''}`);
     if (state.lastAttemptOutcome === 'rejected') {
       out.push(`  rejected with ${state.lastAttemptErrors.length} error(s); the applied revision keeps running:`);
-      for (const e of state.lastAttemptErrors) out.push(`    ${e.file}:${e.line}:${e.column}  ${e.message}  (${e.rule})`);
+      for (const e of state.lastAttemptErrors)
+        out.push(`    ${e.file}:${e.line}:${e.column}  ${e.message}  (${e.rule})`);
     }
     out.push('');
     const rows = resources.map((r) => {
       const ready = r.conditions.find((c) => c.type === 'Ready');
       const stalled = r.conditions.find((c) => c.type === 'Stalled' && c.status === 'True');
-      return [r.kind, r.name, ready?.status ?? 'Unknown', (stalled ? 'Stalled:' : '') + (ready?.reason ?? ''), age(r.createdAt), (ready?.message ?? '').slice(0, 100)];
+      return [
+        r.kind,
+        r.name,
+        ready?.status ?? 'Unknown',
+        (stalled ? 'Stalled:' : '') + (ready?.reason ?? ''),
+        age(r.createdAt),
+        (ready?.message ?? '').slice(0, 100),
+      ];
     });
     out.push(table(['KIND', 'NAME', 'READY', 'REASON', 'AGE', 'MESSAGE'], rows));
     process.stdout.write(out.join('\n'));
@@ -46,7 +56,9 @@ export function main(argv: string[]): Promise<number> {
 
 /** `Source:` and, while fetching fails, what fails since when. */
 function sourceLines(s: SourceHealth): string[] {
-  const where = [s.branch ? `branch ${s.branch}` : '', s.path ? `path ${s.path}` : '', s.mode].filter(Boolean).join(', ');
+  const where = [s.branch ? `branch ${s.branch}` : '', s.path ? `path ${s.path}` : '', s.mode]
+    .filter(Boolean)
+    .join(', ');
   const lines = [`Source:             ${s.repo}  (${where})`];
   if (s.fetchErrors > 0) {
     const since = s.failingSince ?? s.lastFetchAt;

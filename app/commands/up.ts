@@ -29,9 +29,15 @@ The git webhook secret is read from CADUCEUS_WEBHOOK_SECRET.`;
 
 function gitTopLevel(dir: string): string {
   try {
-    return execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--show-toplevel'], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
-    throw new UsageError(`${dir} is not inside a git repository; run 'git init && git add -A && git commit' there, or use --worktree with --repo`);
+    throw new UsageError(
+      `${dir} is not inside a git repository; run 'git init && git add -A && git commit' there, or use --worktree with --repo`,
+    );
   }
 }
 
@@ -81,7 +87,12 @@ export function main(argv: string[]): Promise<number> {
       ...(v.resync !== undefined ? { resyncMs: parseDuration(v.resync) } : {}),
     });
     // The source's own view of the repository: a URL's credentials are redacted there.
-    log.info('caduceus is up', { url: app.url, repo: app.source.status().repo, path: path ?? '.', stateDir: v['state-dir'] ?? '.caduceus' });
+    log.info('caduceus is up', {
+      url: app.url,
+      repo: app.source.status().repo,
+      path: path ?? '.',
+      stateDir: v['state-dir'] ?? '.caduceus',
+    });
     return new Promise<number>((resolveExit) => {
       let stopping = false;
       const exit = (code: number): void => {

@@ -31,8 +31,10 @@ export function main(argv: string[]): Promise<number> {
     const args = parse(argv, { format: { type: 'string' }, json: { type: 'boolean' } }, HELP);
     if (!args) return 0;
     const format = (args.values.json ? 'json' : (args.values.format ?? 'text')) as Format;
-    if (!FORMATS.includes(format)) throw new UsageError(`unknown --format "${format}" (text, json or github)\n\n${HELP}`);
-    if (args.positionals.length > 1) throw new UsageError(`validate takes one directory, got ${args.positionals.length}\n\n${HELP}`);
+    if (!FORMATS.includes(format))
+      throw new UsageError(`unknown --format "${format}" (text, json or github)\n\n${HELP}`);
+    if (args.positionals.length > 1)
+      throw new UsageError(`validate takes one directory, got ${args.positionals.length}\n\n${HELP}`);
     const dir = args.positionals[0] ?? '.';
 
     const { Loader, readConfigDirectory } = await import('../../reconciler/loader.js');
@@ -40,7 +42,9 @@ export function main(argv: string[]): Promise<number> {
     try {
       files = await readConfigDirectory(dir);
     } catch (err) {
-      process.stderr.write(`caduceus validate: ${err instanceof CaduceusError ? err.describe() : (err as Error).message}\n`);
+      process.stderr.write(
+        `caduceus validate: ${err instanceof CaduceusError ? err.describe() : (err as Error).message}\n`,
+      );
       return 2;
     }
     const { resources, findings } = await new Loader().load(files);
@@ -48,7 +52,20 @@ export function main(argv: string[]): Promise<number> {
     const warnings = findings.length - errors;
 
     if (format === 'json') {
-      process.stdout.write(JSON.stringify(findings.map(({ file, line, column, severity, rule, message }) => ({ file, line, column, severity, rule, message })), null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          findings.map(({ file, line, column, severity, rule, message }) => ({
+            file,
+            line,
+            column,
+            severity,
+            rule,
+            message,
+          })),
+          null,
+          2,
+        ) + '\n',
+      );
     } else {
       const out = format === 'github' ? findings.map((f) => githubLine(f, dir)) : findings.map(formatFinding);
       const filesWithFindings = new Set(findings.map((f) => f.file)).size;
@@ -71,7 +88,8 @@ export function formatFinding(f: Finding): string {
 /** GitHub workflow command; paths are made relative to the current directory so the annotation lands on the file. */
 function githubLine(f: Finding, dir: string): string {
   const rel = relative(process.cwd(), resolve(dir, f.file)).split(sep).join('/');
-  const prop = (s: string): string => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/:/g, '%3A').replace(/,/g, '%2C');
+  const prop = (s: string): string =>
+    s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/:/g, '%3A').replace(/,/g, '%2C');
   const data = (s: string): string => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
   return `::${f.severity} file=${prop(rel)},line=${f.line},col=${f.column}::${data(`${f.message} (${f.rule})`)}`;
 }

@@ -3,4 +3,6 @@
 
 import type { CommandSpec } from '../../reconciler/types.js';
 
-export const commands: readonly CommandSpec[] = [{ name: 'curator', summary: 'curator run | status | proposals | show', load: () => import('./cli.js') }];
+export const commands: readonly CommandSpec[] = [
+  { name: 'curator', summary: 'curator run | status | proposals | show', load: () => import('./cli.js') },
+];

@@ -65,7 +65,8 @@ type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extend
 
 async function run(positionals: string[], v: Values, stateDir: string, json: boolean): Promise<number> {
   const dryRun = v['dry-run'] ?? false;
-  if (positionals.length > 1 || (positionals[0] && v.repo)) throw new UsageError(`curator run takes one DIR or --repo\n\n${HELP}`);
+  if (positionals.length > 1 || (positionals[0] && v.repo))
+    throw new UsageError(`curator run takes one DIR or --repo\n\n${HELP}`);
   const source = sourceFor(positionals[0], v, dryRun);
   const hasState = existsSync(join(stateDir, 'state.db'));
   // A dry-run changes nothing, not even by creating a state directory.
@@ -78,7 +79,10 @@ async function run(positionals: string[], v: Values, stateDir: string, json: boo
     );
     if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else {
-      if (dryRun && !hasState) process.stderr.write(`note: no state in ${stateDir}, so no run history: every skill looks unused (pass --state-dir)\n`);
+      if (dryRun && !hasState)
+        process.stderr.write(
+          `note: no state in ${stateDir}, so no run history: every skill looks unused (pass --state-dir)\n`,
+        );
       process.stdout.write(renderReport(report));
       if (report.diff) process.stdout.write('\n' + report.diff);
     }
@@ -92,7 +96,11 @@ async function run(positionals: string[], v: Values, stateDir: string, json: boo
 function sourceFor(dir: string | undefined, v: Values, dryRun: boolean): CuratorSource {
   if (v.repo) {
     const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(v.repo) || /^[^/\s]+@[^/\s]+:/.test(v.repo);
-    return { repo: remote ? v.repo : resolve(v.repo), ...(v.path ? { path: v.path } : {}), ...(v.branch ? { branch: v.branch } : {}) };
+    return {
+      repo: remote ? v.repo : resolve(v.repo),
+      ...(v.path ? { path: v.path } : {}),
+      ...(v.branch ? { branch: v.branch } : {}),
+    };
   }
   const abs = resolve(dir ?? '.');
   if (!existsSync(abs)) throw new UsageError(`${abs} does not exist`);
@@ -100,8 +108,16 @@ function sourceFor(dir: string | undefined, v: Values, dryRun: boolean): Curator
   let top: string;
   let branch: string | undefined = v.branch;
   try {
-    top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: abs, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    branch ??= execFileSync('git', ['symbolic-ref', '--short', 'HEAD'], { cwd: abs, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    top = execFileSync('git', ['rev-parse', '--show-toplevel'], {
+      cwd: abs,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    branch ??= execFileSync('git', ['symbolic-ref', '--short', 'HEAD'], {
+      cwd: abs,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     throw new UsageError(`${abs} is not inside a git repository with a branch checked out: pass --repo, or --dry-run`);
   }
@@ -110,7 +126,10 @@ function sourceFor(dir: string | undefined, v: Values, dryRun: boolean): Curator
 }
 
 async function withStore(stateDir: string, fn: (c: CuratorStore) => number): Promise<number> {
-  if (!existsSync(join(stateDir, 'state.db'))) throw new UsageError(`no state in ${stateDir}: run 'caduceus curator run' or 'caduceus up' first, or pass --state-dir`);
+  if (!existsSync(join(stateDir, 'state.db')))
+    throw new UsageError(
+      `no state in ${stateDir}: run 'caduceus curator run' or 'caduceus up' first, or pass --state-dir`,
+    );
   const store = new StateStore({ stateDir });
   try {
     return fn(new CuratorStore(store));
@@ -132,14 +151,28 @@ function status(c: CuratorStore, name: string | undefined, json: boolean): numbe
 function proposals(c: CuratorStore, all: boolean, json: boolean): number {
   const list = all ? c.proposals() : c.proposals({ state: 'open' });
   if (json) {
-    process.stdout.write(JSON.stringify(list.map(({ diff: _diff, ...p }) => p), null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        list.map(({ diff: _diff, ...p }) => p),
+        null,
+        2,
+      ) + '\n',
+    );
     return 0;
   }
   if (list.length === 0) {
     process.stdout.write(all ? 'No proposals yet.\n' : 'No open proposals.\n');
     return 0;
   }
-  const rows = list.map((p) => [p.id, p.action, p.skills.join(','), p.state, p.branch, p.prUrl ? (p.prNumber ? `#${p.prNumber} ${p.prUrl}` : p.prUrl) : '-', p.title]);
+  const rows = list.map((p) => [
+    p.id,
+    p.action,
+    p.skills.join(','),
+    p.state,
+    p.branch,
+    p.prUrl ? (p.prNumber ? `#${p.prNumber} ${p.prUrl}` : p.prUrl) : '-',
+    p.title,
+  ]);
   process.stdout.write(table(['ID', 'ACTION', 'SKILLS', 'STATE', 'BRANCH', 'PULL REQUEST', 'TITLE'], rows));
   return 0;
 }

@@ -4,7 +4,17 @@
 // also provides runner.proposeSkill, the seam through which the agent reaches the skill
 // auto-creation path (propose-skill.ts) without importing this controller.
 
-import type { ControllerDeps, Controller, Registration, ReconcileContext, Resource, Observed, ReconcileResult, Runner, SkillProposal } from '../../reconciler/types.js';
+import type {
+  ControllerDeps,
+  Controller,
+  Registration,
+  ReconcileContext,
+  Resource,
+  Observed,
+  ReconcileResult,
+  Runner,
+  SkillProposal,
+} from '../../reconciler/types.js';
 import { splitKey } from '../../reconciler/types.js';
 import type { CuratorSpec } from '../../reconciler/specs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
@@ -24,7 +34,13 @@ export function register(deps: ControllerDeps): Registration {
   const specs = new Map<string, CuratorSpec>();
   const envFor = (): CuratorEnv | undefined =>
     deps.gitSource
-      ? { store: deps.store, log, stateDir: deps.stateDir, source: deps.gitSource, ...(deps.configDir ? { secretBaseDir: deps.configDir } : {}) }
+      ? {
+          store: deps.store,
+          log,
+          stateDir: deps.stateDir,
+          source: deps.gitSource,
+          ...(deps.configDir ? { secretBaseDir: deps.configDir } : {}),
+        }
       : undefined;
   const scheduler = new CuratorScheduler(
     cstore,
@@ -33,14 +49,24 @@ export function register(deps: ControllerDeps): Registration {
       const spec = specs.get(name);
       if (!env || !spec) return;
       const report = await runCurator(env, { curator: name, spec, trigger: 'schedule' });
-      log.info('curator run finished', { curator: name, outcome: report.outcome, proposals: report.counts.proposals, branch: report.branch, message: report.message });
+      log.info('curator run finished', {
+        curator: name,
+        outcome: report.outcome,
+        proposals: report.counts.proposals,
+        branch: report.branch,
+        message: report.message,
+      });
     },
     log,
   );
 
   const controller: Controller = {
     kind: 'Curator',
-    async reconcile(ctx: ReconcileContext, desired: Resource | undefined, _observed: Observed): Promise<ReconcileResult | void> {
+    async reconcile(
+      ctx: ReconcileContext,
+      desired: Resource | undefined,
+      _observed: Observed,
+    ): Promise<ReconcileResult | void> {
       const name = splitKey(ctx.key).name;
       if (!desired) {
         scheduler.remove(name);
@@ -52,7 +78,12 @@ export function register(deps: ControllerDeps): Registration {
       specs.set(name, spec);
       if (!deps.gitSource) {
         scheduler.remove(name);
-        ctx.setCondition('Ready', 'False', 'NoGitSource', 'the curator proposes changes through git, but no git repository is configured; run `caduceus up --repo …`');
+        ctx.setCondition(
+          'Ready',
+          'False',
+          'NoGitSource',
+          'the curator proposes changes through git, but no git repository is configured; run `caduceus up --repo …`',
+        );
         return;
       }
       let next: number | undefined;
@@ -67,16 +98,37 @@ export function register(deps: ControllerDeps): Registration {
       ctx.setObserved({
         schedule: scheduler.registered(name),
         nextRunAt: next === undefined ? null : new Date(next).toISOString(),
-        lastRun: last ? { outcome: last.outcome, at: new Date(last.finishedAt).toISOString(), proposals: last.counts.proposals, branch: last.branch ?? null, pr: last.pr?.url ?? null, message: last.message } : null,
+        lastRun: last
+          ? {
+              outcome: last.outcome,
+              at: new Date(last.finishedAt).toISOString(),
+              proposals: last.counts.proposals,
+              branch: last.branch ?? null,
+              pr: last.pr?.url ?? null,
+              message: last.message,
+            }
+          : null,
       });
       const forgeProblem = checkForge(spec, deps.configDir);
       if (forgeProblem) ctx.setCondition('Ready', 'False', forgeProblem.reason, forgeProblem.message);
       else if (last && (last.outcome === 'invalid' || last.outcome === 'failed')) {
-        ctx.setCondition('Ready', 'False', last.outcome === 'invalid' ? 'ResultInvalid' : 'RunFailed', `last run ${new Date(last.finishedAt).toISOString()}: ${last.message}${last.findings.length ? `: ${last.findings.slice(0, 3).join('; ')}` : ''}`);
+        ctx.setCondition(
+          'Ready',
+          'False',
+          last.outcome === 'invalid' ? 'ResultInvalid' : 'RunFailed',
+          `last run ${new Date(last.finishedAt).toISOString()}: ${last.message}${last.findings.length ? `: ${last.findings.slice(0, 3).join('; ')}` : ''}`,
+        );
       } else {
-        ctx.setCondition('Ready', 'True', 'Scheduled', `next run ${next === undefined ? 'unknown' : new Date(next).toISOString()}${last ? `; last run ${last.outcome}` : ''}`);
+        ctx.setCondition(
+          'Ready',
+          'True',
+          'Scheduled',
+          `next run ${next === undefined ? 'unknown' : new Date(next).toISOString()}${last ? `; last run ${last.outcome}` : ''}`,
+        );
       }
-      return next === undefined ? undefined : { requeueAfter: Math.min(MAX_REQUEUE_MS, Math.max(STATUS_SLACK_MS, next - Date.now() + STATUS_SLACK_MS)) };
+      return next === undefined
+        ? undefined
+        : { requeueAfter: Math.min(MAX_REQUEUE_MS, Math.max(STATUS_SLACK_MS, next - Date.now() + STATUS_SLACK_MS)) };
     },
     async stop(): Promise<void> {
       scheduler.stopAll();
@@ -85,25 +137,45 @@ export function register(deps: ControllerDeps): Registration {
   const proposeSkill: NonNullable<Runner['proposeSkill']> = async (yaml, opts): Promise<SkillProposal> => {
     const env = envFor();
     if (!env) {
-      throw new CaduceusError('NoGitSource', 'a new skill is proposed as a pull request, but no git repository is configured', {
-        hint: 'run `caduceus up --repo …` to propose skills',
-      });
+      throw new CaduceusError(
+        'NoGitSource',
+        'a new skill is proposed as a pull request, but no git repository is configured',
+        {
+          hint: 'run `caduceus up --repo …` to propose skills',
+        },
+      );
     }
     const by = opts.trigger.actor ? `${opts.trigger.source} (${opts.trigger.actor})` : opts.trigger.source;
     // The first applied Curator's settings (forge, branch prefix, labels); without one,
     // proposeNewSkill reads the tracked tree's Curator or the defaults.
     const [curator, spec] = [...specs.entries()].sort(([a], [b]) => a.localeCompare(b))[0] ?? [];
-    const r = await proposeNewSkill(env, yaml, { reason: opts.reason, proposedBy: by, ...(curator && spec ? { curator, spec } : {}) });
+    const r = await proposeNewSkill(env, yaml, {
+      reason: opts.reason,
+      proposedBy: by,
+      ...(curator && spec ? { curator, spec } : {}),
+    });
     log.info('skill proposed', { skill: r.name, branch: r.branch, outcome: r.outcome, proposal: r.id, by });
-    return { proposalId: r.id, skill: r.name, file: r.file, branch: r.branch, outcome: r.outcome, ...(r.pr.number > 0 ? { pullRequest: r.pr.url } : {}) };
+    return {
+      proposalId: r.id,
+      skill: r.name,
+      file: r.file,
+      branch: r.branch,
+      outcome: r.outcome,
+      ...(r.pr.number > 0 ? { pullRequest: r.pr.url } : {}),
+    };
   };
   return { controllers: [controller], runner: { proposeSkill }, stop: async () => scheduler.stopAll() };
 }
 
 function checkForge(spec: CuratorSpec, configDir: string | undefined): { reason: string; message: string } | undefined {
   if (spec.forge.type === 'none') return undefined;
-  if (!spec.forge.repo) return { reason: 'ForgeMisconfigured', message: `forge ${spec.forge.type} needs spec.forge.repo (owner/name)` };
-  if (!spec.forge.token) return { reason: 'ForgeMisconfigured', message: `forge ${spec.forge.type} needs spec.forge.token (valueFrom env or file)` };
+  if (!spec.forge.repo)
+    return { reason: 'ForgeMisconfigured', message: `forge ${spec.forge.type} needs spec.forge.repo (owner/name)` };
+  if (!spec.forge.token)
+    return {
+      reason: 'ForgeMisconfigured',
+      message: `forge ${spec.forge.type} needs spec.forge.token (valueFrom env or file)`,
+    };
   try {
     resolveSecret(spec.forge.token, configDir ? { baseDir: configDir } : {});
   } catch (err) {

@@ -18,9 +18,13 @@ export function defaultCuratorSpec(): CuratorSpec {
     const spec = docs[0]?.resource?.spec;
     if (findings.length > 0 || spec === undefined) {
       // Only an edited schemas/curator.schema.json gets here, never a user's configuration.
-      throw new CaduceusError('CuratorDefaults', `schemas/curator.schema.json rejects a Curator with an empty spec: ${findings.map((f) => f.message).join('; ')}`, {
-        hint: 'every property of the Curator spec needs a default or must be optional',
-      });
+      throw new CaduceusError(
+        'CuratorDefaults',
+        `schemas/curator.schema.json rejects a Curator with an empty spec: ${findings.map((f) => f.message).join('; ')}`,
+        {
+          hint: 'every property of the Curator spec needs a default or must be optional',
+        },
+      );
     }
     defaults = spec as CuratorSpec;
   }
@@ -28,8 +32,14 @@ export function defaultCuratorSpec(): CuratorSpec {
 }
 
 /** `opts.curator` by name, else the first Curator of the configuration, else the defaults under the name "default". */
-export function chooseCurator(resources: readonly Resource[], opts: { curator?: string; spec?: CuratorSpec }): { curator: string; spec: CuratorSpec } {
+export function chooseCurator(
+  resources: readonly Resource[],
+  opts: { curator?: string; spec?: CuratorSpec },
+): { curator: string; spec: CuratorSpec } {
   const curators = resources.filter((r): r is Resource<'Curator'> => r.kind === 'Curator');
   const chosen = opts.curator ? curators.find((c) => c.metadata.name === opts.curator) : curators[0];
-  return { curator: opts.curator ?? chosen?.metadata.name ?? 'default', spec: opts.spec ?? chosen?.spec ?? defaultCuratorSpec() };
+  return {
+    curator: opts.curator ?? chosen?.metadata.name ?? 'default',
+    spec: opts.spec ?? chosen?.spec ?? defaultCuratorSpec(),
+  };
 }

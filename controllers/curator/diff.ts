@@ -24,12 +24,16 @@ export async function overlayDiff(tree: ConfigTree): Promise<string> {
       if (next !== null) put(join(tmp, 'b', rel), next);
     }
     try {
-      const { stdout } = await run('git', ['diff', '--no-index', '--no-color', '--no-prefix', '-M', 'a', 'b'], { cwd: tmp, maxBuffer: 256 * 1024 * 1024 });
+      const { stdout } = await run('git', ['diff', '--no-index', '--no-color', '--no-prefix', '-M', 'a', 'b'], {
+        cwd: tmp,
+        maxBuffer: 256 * 1024 * 1024,
+      });
       return stdout;
     } catch (err) {
       // Exit code 1 means "there are differences".
       const e = err as { code?: number; stdout?: string };
-      if (e.code === 1 && typeof e.stdout === 'string') return e.stdout.replace(/^(rename|copy) (from|to) [ab]\//gm, '$1 $2 ');
+      if (e.code === 1 && typeof e.stdout === 'string')
+        return e.stdout.replace(/^(rename|copy) (from|to) [ab]\//gm, '$1 $2 ');
       throw err;
     }
   } finally {

@@ -116,7 +116,8 @@ class EditSession {
     const newParams: Array<Record<string, unknown>> = [];
     for (const m of merged) {
       const ms = this.skill(m);
-      for (const a of [m, ...(ms.spec.aliases ?? [])]) if (a !== keep && !aliases.has(a)) (aliases.add(a), newAliases.push(a));
+      for (const a of [m, ...(ms.spec.aliases ?? [])])
+        if (a !== keep && !aliases.has(a)) aliases.add(a), newAliases.push(a);
       // Params come from the source document, not the defaulted spec, so no defaults leak in.
       const mdoc = this.editor(ms.source.file).findDoc('Skill', m)?.doc;
       for (const item of seqItems(mdoc?.getIn(['spec', 'params'], true))) {
@@ -168,7 +169,12 @@ function seqItems(node: unknown): unknown[] {
 function renameInList(ed: YamlEditor, node: unknown, old: ReadonlySet<string>, keep: string): void {
   if (!isSeq(node)) return;
   const seq = node as YAMLSeq;
-  const present = new Set(seq.items.filter(isScalar).map((s) => String(s.value)).filter((v) => !old.has(v)));
+  const present = new Set(
+    seq.items
+      .filter(isScalar)
+      .map((s) => String(s.value))
+      .filter((v) => !old.has(v)),
+  );
   if (seq.flow) {
     // A flow list is one splice: rewrite it whole.
     const values: string[] = [];
@@ -178,7 +184,8 @@ function renameInList(ed: YamlEditor, node: unknown, old: ReadonlySet<string>, k
       const nv = old.has(v) ? keep : v;
       if (!values.includes(nv)) values.push(nv);
     }
-    if (values.join('\0') !== seq.items.map((i) => String((i as Scalar).value)).join('\0')) ed.setFlowItems(seq, values);
+    if (values.join('\0') !== seq.items.map((i) => String((i as Scalar).value)).join('\0'))
+      ed.setFlowItems(seq, values);
     return;
   }
   seq.items.forEach((item, i) => {

@@ -25,7 +25,11 @@ export class GitWork {
 
   /** Clones (first time) or fetches the remote into dir, and resolves the tracked branch. */
   static async open(dir: string, remote: string, branch?: string): Promise<GitWork> {
-    const config = [`user.name=${CURATOR_IDENTITY.name}`, `user.email=${CURATOR_IDENTITY.email}`, 'commit.gpgsign=false'];
+    const config = [
+      `user.name=${CURATOR_IDENTITY.name}`,
+      `user.email=${CURATOR_IDENTITY.email}`,
+      'commit.gpgsign=false',
+    ];
     if (existsSync(join(dir, '.git'))) {
       const git = simpleGit({ baseDir: dir, config });
       const url = (await git.raw(['remote', 'get-url', 'origin'])).trim();
@@ -43,13 +47,19 @@ export class GitWork {
   /** The commit the tracked branch points at on the remote. */
   async trackedTip(): Promise<string> {
     const sha = await this.remoteSha(this.tracked);
-    if (!sha) throw new CaduceusError('CuratorNoBranch', `the remote has no branch ${this.tracked}`, { hint: 'set the branch the reconciler follows (--branch)' });
+    if (!sha)
+      throw new CaduceusError('CuratorNoBranch', `the remote has no branch ${this.tracked}`, {
+        hint: 'set the branch the reconciler follows (--branch)',
+      });
     return sha;
   }
 
   async remoteSha(branch: string): Promise<string | undefined> {
     try {
-      return (await this.git.raw(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}^{commit}`])).trim() || undefined;
+      return (
+        (await this.git.raw(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}^{commit}`])).trim() ||
+        undefined
+      );
     } catch {
       return undefined;
     }
@@ -62,7 +72,11 @@ export class GitWork {
 
   /** A clean working tree at `commit` on local branch `branch` (detached when undefined). */
   async checkout(commit: string, branch?: string): Promise<void> {
-    await this.git.raw(branch ? ['checkout', '--quiet', '--force', '-B', branch, commit] : ['checkout', '--quiet', '--force', '--detach', commit]);
+    await this.git.raw(
+      branch
+        ? ['checkout', '--quiet', '--force', '-B', branch, commit]
+        : ['checkout', '--quiet', '--force', '--detach', commit],
+    );
     await this.git.raw(['clean', '-fdq']);
   }
 
@@ -72,7 +86,15 @@ export class GitWork {
    */
   async commit(paths: string[], message: string, date: string): Promise<string> {
     await this.git.raw(['add', '--all', '--', ...paths]);
-    const env = { ...baseEnv(), GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date, GIT_AUTHOR_NAME: CURATOR_IDENTITY.name, GIT_AUTHOR_EMAIL: CURATOR_IDENTITY.email, GIT_COMMITTER_NAME: CURATOR_IDENTITY.name, GIT_COMMITTER_EMAIL: CURATOR_IDENTITY.email };
+    const env = {
+      ...baseEnv(),
+      GIT_AUTHOR_DATE: date,
+      GIT_COMMITTER_DATE: date,
+      GIT_AUTHOR_NAME: CURATOR_IDENTITY.name,
+      GIT_AUTHOR_EMAIL: CURATOR_IDENTITY.email,
+      GIT_COMMITTER_NAME: CURATOR_IDENTITY.name,
+      GIT_COMMITTER_EMAIL: CURATOR_IDENTITY.email,
+    };
     await this.git.env(env).raw(['commit', '--quiet', '--no-verify', '-m', message]);
     this.git.env(baseEnv());
     return this.head();
@@ -92,7 +114,12 @@ export class GitWork {
 
   /** Commits in base..tip, oldest first, with their Curator-Proposal trailer. */
   async commitsSince(base: string, tip: string): Promise<CommitInfo[]> {
-    const out = await this.git.raw(['log', '--reverse', '--format=%H%x1f%s%x1f%(trailers:key=Curator-Proposal,valueonly,separator=)%x1e', `${base}..${tip}`]);
+    const out = await this.git.raw([
+      'log',
+      '--reverse',
+      '--format=%H%x1f%s%x1f%(trailers:key=Curator-Proposal,valueonly,separator=)%x1e',
+      `${base}..${tip}`,
+    ]);
     return out
       .split('\x1e')
       .map((l) => l.trim())
@@ -143,9 +170,18 @@ export class GitWork {
    */
   async pushBranch(branch: string, prefix: string, expected: string | undefined): Promise<void> {
     if (branch === this.tracked || !branch.startsWith(`${prefix}/`)) {
-      throw new CaduceusError('CuratorRefusedPush', `refusing to push ${branch}: the curator only pushes its own ${prefix}/ branches`);
+      throw new CaduceusError(
+        'CuratorRefusedPush',
+        `refusing to push ${branch}: the curator only pushes its own ${prefix}/ branches`,
+      );
     }
-    await this.git.raw(['push', '--quiet', `--force-with-lease=refs/heads/${branch}:${expected ?? ''}`, 'origin', `refs/heads/${branch}:refs/heads/${branch}`]);
+    await this.git.raw([
+      'push',
+      '--quiet',
+      `--force-with-lease=refs/heads/${branch}:${expected ?? ''}`,
+      'origin',
+      `refs/heads/${branch}:refs/heads/${branch}`,
+    ]);
     await this.git.raw(['fetch', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
   }
 }
@@ -153,7 +189,17 @@ export class GitWork {
 /** The environment git commands get when the curator sets one (simple-git refuses editor and pager variables). */
 function baseEnv(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const k of ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TMPDIR', 'SSH_AUTH_SOCK', 'GIT_CONFIG_NOSYSTEM', 'GIT_CONFIG_GLOBAL']) {
+  for (const k of [
+    'PATH',
+    'HOME',
+    'USER',
+    'LANG',
+    'LC_ALL',
+    'TMPDIR',
+    'SSH_AUTH_SOCK',
+    'GIT_CONFIG_NOSYSTEM',
+    'GIT_CONFIG_GLOBAL',
+  ]) {
     const v = process.env[k];
     if (v !== undefined) out[k] = v;
   }
@@ -194,7 +240,16 @@ export async function firstCommitTimes(dir: string): Promise<Map<string, number>
   }
   let log: string;
   try {
-    log = await git.raw(['log', '--no-renames', '--diff-filter=A', '--format=%x00%ct', '--name-only', 'HEAD', '--', '.']);
+    log = await git.raw([
+      'log',
+      '--no-renames',
+      '--diff-filter=A',
+      '--format=%x00%ct',
+      '--name-only',
+      'HEAD',
+      '--',
+      '.',
+    ]);
   } catch {
     return out;
   }

@@ -9,9 +9,12 @@ export async function acquireLock(cstore: CuratorStore, holder: string, waitMs: 
   for (;;) {
     if (cstore.tryLock(holder, ttlMs)) return;
     if (Date.now() >= deadline) {
-      throw new CaduceusError('CuratorBusy', `another curator run (${cstore.lockHolder() ?? 'unknown'}) holds the lock`, { hint: 'wait for it to finish; a lock older than 30 minutes is taken over' });
+      throw new CaduceusError(
+        'CuratorBusy',
+        `another curator run (${cstore.lockHolder() ?? 'unknown'}) holds the lock`,
+        { hint: 'wait for it to finish; a lock older than 30 minutes is taken over' },
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-

@@ -13,8 +13,12 @@ export interface LshOptions {
 export const DEFAULT_LSH: LshOptions = { bands: 16, rows: 8 };
 
 /** Candidate pairs [i, j] with i < j, each once. */
-export function candidatePairs(signatures: readonly Uint32Array[], opts: LshOptions = DEFAULT_LSH): Array<[number, number]> {
-  if (opts.bands * opts.rows > SIGNATURE_SIZE) throw new Error(`bands × rows exceeds the signature size ${SIGNATURE_SIZE}`);
+export function candidatePairs(
+  signatures: readonly Uint32Array[],
+  opts: LshOptions = DEFAULT_LSH,
+): Array<[number, number]> {
+  if (opts.bands * opts.rows > SIGNATURE_SIZE)
+    throw new Error(`bands × rows exceeds the signature size ${SIGNATURE_SIZE}`);
   const seen = new Set<number>();
   const pairs: Array<[number, number]> = [];
   const n = signatures.length;

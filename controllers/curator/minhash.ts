@@ -30,14 +30,20 @@ function mix(x: number, seed: number): number {
 const SEEDS = Array.from({ length: SIGNATURE_SIZE }, (_, i) => mix(i + 1, 0x9e3779b9));
 
 function tokens(text: string): string[] {
-  return text.toLowerCase().split(/[^a-z0-9_$.{}/-]+/).filter((t) => t.length > 0);
+  return text
+    .toLowerCase()
+    .split(/[^a-z0-9_$.{}/-]+/)
+    .filter((t) => t.length > 0);
 }
 
 function stepText(s: SkillStep): string {
   if (s.run !== undefined) return `run ${s.run}`;
   if (s.http) return `http ${s.http.method} ${s.http.url} ${s.http.body ?? ''}`;
   if (s.file) return `file ${s.file.action} ${s.file.path} ${s.file.content ?? ''}`;
-  if (s.skill) return `skill ${s.skill.name} ${Object.keys(s.skill.params ?? {}).sort().join(' ')}`;
+  if (s.skill)
+    return `skill ${s.skill.name} ${Object.keys(s.skill.params ?? {})
+      .sort()
+      .join(' ')}`;
   return '';
 }
 

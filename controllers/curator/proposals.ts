@@ -64,7 +64,11 @@ function offer(input: PlanInput, out: Plan, p: Omit<Proposal, 'id' | 'files'>): 
   const id = proposalId(p.action, p.skillHashes);
   const closed = input.closed.get(id);
   if (closed) {
-    out.skipped.push({ action: p.action, skills: p.skills, reason: `closed without merging${closed.prNumber ? ` in PR #${closed.prNumber}` : ` on branch ${closed.branch}`}; proposed again only when one of the skills changes` });
+    out.skipped.push({
+      action: p.action,
+      skills: p.skills,
+      reason: `closed without merging${closed.prNumber ? ` in PR #${closed.prNumber}` : ` on branch ${closed.branch}`}; proposed again only when one of the skills changes`,
+    });
     return false;
   }
   out.proposals.push({ ...p, id, files: [] });
@@ -106,39 +110,71 @@ function planConsolidations(input: PlanInput, out: Plan, involved: Set<string>):
     const keep = group[0] as SkillSignal;
     const merged = group.slice(1);
     const keepSpec = (input.skills.get(keep.name) as Resource<'Skill'>).spec;
-    const conflict = paramConflict(keepSpec, merged.map((m) => (input.skills.get(m.name) as Resource<'Skill'>).spec), keep.name, merged.map((m) => m.name));
-    const calls = merged.find((m) => m.referencedBy.includes(`Skill/${keep.name}`) || keep.referencedBy.includes(`Skill/${m.name}`));
+    const conflict = paramConflict(
+      keepSpec,
+      merged.map((m) => (input.skills.get(m.name) as Resource<'Skill'>).spec),
+      keep.name,
+      merged.map((m) => m.name),
+    );
+    const calls = merged.find(
+      (m) => m.referencedBy.includes(`Skill/${keep.name}`) || keep.referencedBy.includes(`Skill/${m.name}`),
+    );
     const names = group.map((s) => s.name);
     if (conflict || calls) {
-      out.skipped.push({ action: 'consolidate', skills: names, reason: conflict ?? `${keep.name} and ${calls?.name} call each other` });
+      out.skipped.push({
+        action: 'consolidate',
+        skills: names,
+        reason: conflict ?? `${keep.name} and ${calls?.name} call each other`,
+      });
       continue;
     }
     const simOf = (m: SkillSignal): number => {
       const a = candidates.indexOf(keep);
       const b = candidates.indexOf(m);
-      return score.get(`${Math.min(a, b)},${Math.max(a, b)}`) ?? jaccard(sets[a] as Set<number>, sets[b] as Set<number>);
+      return (
+        score.get(`${Math.min(a, b)},${Math.max(a, b)}`) ?? jaccard(sets[a] as Set<number>, sets[b] as Set<number>)
+      );
     };
     const evidenceLines = [
       `keep ${keep.name}: ${keep.runs} runs in the window, last used ${day(keep.lastUsed)}`,
-      ...merged.map((m) => `merge ${m.name}: similarity ${simOf(m).toFixed(2)} (threshold ${threshold}), ${m.runs} runs in the window, last used ${day(m.lastUsed)}`),
-      ...merged.filter((m) => m.referencedBy.length > 0).map((m) => `references to ${m.name} rewritten in ${m.referencedBy.join(', ')}`),
+      ...merged.map(
+        (m) =>
+          `merge ${m.name}: similarity ${simOf(m).toFixed(2)} (threshold ${threshold}), ${m.runs} runs in the window, last used ${day(m.lastUsed)}`,
+      ),
+      ...merged
+        .filter((m) => m.referencedBy.length > 0)
+        .map((m) => `references to ${m.name} rewritten in ${m.referencedBy.join(', ')}`),
     ];
     const offered = offer(input, out, {
       action: 'consolidate',
       skills: names,
       skillHashes: Object.fromEntries(group.map((s) => [s.name, s.hash])),
-      title: merged.length === 1 ? `merge skill ${(merged[0] as SkillSignal).name} into ${keep.name}` : `merge skills ${merged.map((m) => m.name).join(', ')} into ${keep.name}`,
+      title:
+        merged.length === 1
+          ? `merge skill ${(merged[0] as SkillSignal).name} into ${keep.name}`
+          : `merge skills ${merged.map((m) => m.name).join(', ')} into ${keep.name}`,
       evidenceLines,
       evidence: {
         keep: { name: keep.name, runs: keep.runs, lastUsed: keep.lastUsed },
-        merged: merged.map((m) => ({ name: m.name, similarity: Number(simOf(m).toFixed(3)), runs: m.runs, lastUsed: m.lastUsed, referencedBy: m.referencedBy })),
+        merged: merged.map((m) => ({
+          name: m.name,
+          similarity: Number(simOf(m).toFixed(3)),
+          runs: m.runs,
+          lastUsed: m.lastUsed,
+          referencedBy: m.referencedBy,
+        })),
       },
     });
     if (offered) for (const n of names) involved.add(n);
   }
 }
 
-function paramConflict(keep: Resource<'Skill'>['spec'], others: Array<Resource<'Skill'>['spec']>, keepName: string, otherNames: string[]): string | undefined {
+function paramConflict(
+  keep: Resource<'Skill'>['spec'],
+  others: Array<Resource<'Skill'>['spec']>,
+  keepName: string,
+  otherNames: string[],
+): string | undefined {
   const types = new Map((keep.params ?? []).map((p) => [p.name, { type: p.type, from: keepName }]));
   for (let i = 0; i < others.length; i++) {
     for (const p of others[i]?.params ?? []) {
@@ -184,7 +220,12 @@ function planPrunes(input: PlanInput, out: Plan, involved: Set<string>): void {
         `no runs since ${day(s.lastUsed)} (pruneAfter ${input.spec.thresholds.pruneAfter}); first committed ${day(s.firstSeen)}`,
         `referenced by no task, skill, proxy or gateway policy; ${archive}`,
       ],
-      evidence: { runs: s.runs, lastUsed: s.lastUsed, firstSeen: s.firstSeen, pruneAfter: input.spec.thresholds.pruneAfter },
+      evidence: {
+        runs: s.runs,
+        lastUsed: s.lastUsed,
+        firstSeen: s.firstSeen,
+        pruneAfter: input.spec.thresholds.pruneAfter,
+      },
     });
   }
 }
@@ -200,7 +241,11 @@ function markStale(input: PlanInput, out: Plan, involved: Set<string>): void {
 function capProposals(out: Plan, max: number): void {
   if (out.proposals.length <= max) return;
   for (const p of out.proposals.slice(max)) {
-    out.skipped.push({ action: p.action, skills: p.skills, reason: `over maxProposals (${max}) for one run; proposed once earlier ones are reviewed` });
+    out.skipped.push({
+      action: p.action,
+      skills: p.skills,
+      reason: `over maxProposals (${max}) for one run; proposed once earlier ones are reviewed`,
+    });
   }
   out.proposals.length = max;
 }

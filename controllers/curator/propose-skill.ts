@@ -33,8 +33,13 @@ export interface NewSkillResult {
  * branch with a pull request. Throws CaduceusError SkillInvalid / SkillExists /
  * ProposalClosed with what to change.
  */
-export async function proposeNewSkill(env: CuratorEnv, yamlText: string, opts: { reason: string; curator?: string; spec?: CuratorSpec; lockWaitMs?: number; proposedBy?: string }): Promise<NewSkillResult> {
-  if (!('repo' in env.source)) throw new CaduceusError('CuratorNeedsRepo', 'proposing a skill needs the git repository the reconciler follows');
+export async function proposeNewSkill(
+  env: CuratorEnv,
+  yamlText: string,
+  opts: { reason: string; curator?: string; spec?: CuratorSpec; lockWaitMs?: number; proposedBy?: string },
+): Promise<NewSkillResult> {
+  if (!('repo' in env.source))
+    throw new CaduceusError('CuratorNeedsRepo', 'proposing a skill needs the git repository the reconciler follows');
   const name = skillName(yamlText);
   const cstore = new CuratorStore(env.store);
   const holder = randomUUID();
@@ -50,23 +55,45 @@ export async function proposeNewSkill(env: CuratorEnv, yamlText: string, opts: {
     const base = await loader.load(tree.sourceFiles());
     const { spec, curator } = chooseCurator(base.resources, opts);
 
-    const clash = base.resources.find((r) => r.kind === 'Skill' && (r.metadata.name === name || (r as Resource<'Skill'>).spec.aliases?.includes(name)));
-    if (clash) throw new CaduceusError('SkillExists', `skill "${name}" already exists at ${clash.source.file}:${clash.source.line}`, { hint: 'choose another name, or change the existing skill' });
-    const file = tree.diskFiles().some((f) => f.startsWith('skills/')) || existsSync(join(root, 'skills')) ? `skills/${name}.yaml` : `${name}.yaml`;
-    if (tree.exists(file)) throw new CaduceusError('SkillExists', `${file} already exists`, { hint: 'choose another name' });
+    const clash = base.resources.find(
+      (r) => r.kind === 'Skill' && (r.metadata.name === name || (r as Resource<'Skill'>).spec.aliases?.includes(name)),
+    );
+    if (clash)
+      throw new CaduceusError(
+        'SkillExists',
+        `skill "${name}" already exists at ${clash.source.file}:${clash.source.line}`,
+        { hint: 'choose another name, or change the existing skill' },
+      );
+    const file =
+      tree.diskFiles().some((f) => f.startsWith('skills/')) || existsSync(join(root, 'skills'))
+        ? `skills/${name}.yaml`
+        : `${name}.yaml`;
+    if (tree.exists(file))
+      throw new CaduceusError('SkillExists', `${file} already exists`, { hint: 'choose another name' });
     const text = yamlText.endsWith('\n') ? yamlText : yamlText + '\n';
     tree.write(file, text);
     const errors = (await loader.load(tree.sourceFiles())).findings.filter((f) => f.severity === 'error');
     const mine = errors.filter((f) => f.file === file);
     if (errors.length > 0) {
-      const shown = (mine.length ? mine : errors).slice(0, 10).map((f) => `${f.file}:${f.line}:${f.column}: ${f.message} (${f.rule})`);
-      throw new CaduceusError('SkillInvalid', `the proposed skill does not pass validation:\n${shown.join('\n')}`, { hint: mine.length ? 'fix the skill YAML and propose it again' : 'the tracked revision itself does not validate; fix it first' });
+      const shown = (mine.length ? mine : errors)
+        .slice(0, 10)
+        .map((f) => `${f.file}:${f.line}:${f.column}: ${f.message} (${f.rule})`);
+      throw new CaduceusError('SkillInvalid', `the proposed skill does not pass validation:\n${shown.join('\n')}`, {
+        hint: mine.length
+          ? 'fix the skill YAML and propose it again'
+          : 'the tracked revision itself does not validate; fix it first',
+      });
     }
 
     const hash = createHash('sha256').update(text).digest('hex');
     const id = createHash('sha256').update(`create\0${name}\0${hash}`).digest('hex').slice(0, 12);
     const known = cstore.proposal(id);
-    if (known && known.state === 'closed') throw new CaduceusError('ProposalClosed', `this skill was proposed before and the pull request was closed without merging`, { hint: 'change the skill before proposing it again' });
+    if (known && known.state === 'closed')
+      throw new CaduceusError(
+        'ProposalClosed',
+        `this skill was proposed before and the pull request was closed without merging`,
+        { hint: 'change the skill before proposing it again' },
+      );
 
     const forge = makeForge(env, spec, git, cstore, curator);
     const branch = `${spec.branchPrefix}/new-skill-${name}`;
@@ -76,12 +103,19 @@ export async function proposeNewSkill(env: CuratorEnv, yamlText: string, opts: {
     const head = await git.commit(writeChanges(git, path, [[file, text]]), message, dayStamp(now));
     const remote = await git.remoteSha(branch);
     let outcome: NewSkillResult['outcome'] = 'proposed';
-    if (remote && (await git.parentOf(remote)) === tip && (await git.tree(remote)) === (await git.tree(head))) outcome = 'unchanged';
+    if (remote && (await git.parentOf(remote)) === tip && (await git.tree(remote)) === (await git.tree(head)))
+      outcome = 'unchanged';
     else await git.pushBranch(branch, spec.branchPrefix, remote);
 
     const title = `Curator: new skill ${name}`;
     const body = `The agent proposes a new skill \`${name}\` in \`${file}\`.\n\n**Why:** ${opts.reason}\n\nIt passes validation against \`${tip.slice(0, 12)}\`. Merge to make it available; close to reject it.\n\n<!-- caduceus-curator -->\n`;
-    const { pr } = await upsertPr(forge, git, { branch, title, body, labels: spec.labels, changed: outcome === 'proposed' });
+    const { pr } = await upsertPr(forge, git, {
+      branch,
+      title,
+      body,
+      labels: spec.labels,
+      changed: outcome === 'proposed',
+    });
     const commit = outcome === 'unchanged' ? (remote as string) : await git.head();
     cstore.upsertProposal({
       id,
@@ -111,11 +145,14 @@ export async function proposeNewSkill(env: CuratorEnv, yamlText: string, opts: {
 function skillName(yamlText: string): string {
   const docs = parseAllDocuments(yamlText);
   const real = docs.filter((d) => d.contents !== null);
-  if (real.length !== 1) throw new CaduceusError('SkillInvalid', `expected one YAML document with a Skill, found ${real.length}`);
+  if (real.length !== 1)
+    throw new CaduceusError('SkillInvalid', `expected one YAML document with a Skill, found ${real.length}`);
   const doc = real[0] as (typeof docs)[number];
-  if (doc.errors.length > 0) throw new CaduceusError('SkillInvalid', `the skill is not valid YAML: ${doc.errors[0]?.message ?? ''}`);
+  if (doc.errors.length > 0)
+    throw new CaduceusError('SkillInvalid', `the skill is not valid YAML: ${doc.errors[0]?.message ?? ''}`);
   if (doc.get('kind') !== 'Skill') throw new CaduceusError('SkillInvalid', 'the document is not a Skill (kind: Skill)');
   const name = doc.getIn(['metadata', 'name']);
-  if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new CaduceusError('SkillInvalid', 'metadata.name must be a DNS label (lower-case letters, digits and -)');
+  if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
+    throw new CaduceusError('SkillInvalid', 'metadata.name must be a DNS label (lower-case letters, digits and -)');
   return name;
 }

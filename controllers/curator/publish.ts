@@ -21,7 +21,11 @@ export function dayStamp(now: number): string {
 }
 
 /** Writes (or removes, for null) config-relative files into the clone; returns their repository paths. */
-export function writeChanges(git: GitWork, path: string, changes: ReadonlyArray<readonly [string, string | null]>): string[] {
+export function writeChanges(
+  git: GitWork,
+  path: string,
+  changes: ReadonlyArray<readonly [string, string | null]>,
+): string[] {
   const repoPath = (rel: string): string => (path ? posix.join(path, rel) : rel);
   return changes.map(([rel, text]) => {
     const abs = join(git.dir, ...repoPath(rel).split('/'));
@@ -38,7 +42,11 @@ export function writeChanges(git: GitWork, path: string, changes: ReadonlyArray<
  * Finds the pull request of `branch` and updates it when `changed`, or opens it (with the
  * labels) when there is none open. Returns it and whether it was newly opened.
  */
-export async function upsertPr(forge: Forge, git: GitWork, pr: { branch: string; title: string; body: string; labels: string[]; changed: boolean }): Promise<{ pr: PullRequest; opened: boolean }> {
+export async function upsertPr(
+  forge: Forge,
+  git: GitWork,
+  pr: { branch: string; title: string; body: string; labels: string[]; changed: boolean },
+): Promise<{ pr: PullRequest; opened: boolean }> {
   const found = await forge.findPr(pr.branch, git.tracked);
   if (found && found.state === 'open') {
     if (pr.changed) await forge.updatePr(found, { title: pr.title, body: pr.body });
@@ -49,7 +57,13 @@ export async function upsertPr(forge: Forge, git: GitWork, pr: { branch: string;
   return { pr: created, opened: true };
 }
 
-export function makeForge(env: CuratorEnv, spec: CuratorSpec, git: GitWork, cstore: CuratorStore, curator: string): Forge {
+export function makeForge(
+  env: CuratorEnv,
+  spec: CuratorSpec,
+  git: GitWork,
+  cstore: CuratorStore,
+  curator: string,
+): Forge {
   const branchHeads = (): Map<string, string> => {
     const heads = new Map<string, { pos: number; commit: string }>();
     for (const p of cstore.proposals({ curator })) {
@@ -71,7 +85,15 @@ export function makeForge(env: CuratorEnv, spec: CuratorSpec, git: GitWork, csto
 }
 
 /** Commits each proposal on the curator branch and pushes it when it differs from the remote. */
-export async function publishBranch(git: GitWork, path: string, cstore: CuratorStore, loaded: Loaded, applied: Applied[], report: CuratorReport, now: number): Promise<string> {
+export async function publishBranch(
+  git: GitWork,
+  path: string,
+  cstore: CuratorStore,
+  loaded: Loaded,
+  applied: Applied[],
+  report: CuratorReport,
+  now: number,
+): Promise<string> {
   const tip = report.revision;
   const branch = await chooseBranch(git, cstore, loaded, now);
   report.branch = branch;
@@ -93,7 +115,13 @@ export async function publishBranch(git: GitWork, path: string, cstore: CuratorS
   return branch;
 }
 
-async function sameProposals(git: GitWork, tip: string, remote: string, head: string, applied: Applied[]): Promise<boolean> {
+async function sameProposals(
+  git: GitWork,
+  tip: string,
+  remote: string,
+  head: string,
+  applied: Applied[],
+): Promise<boolean> {
   const commits = await git.commitsSince(tip, remote);
   if (commits.length !== applied.length || commits.length === 0) return false;
   if ((await git.parentOf((commits[0] as { sha: string }).sha)) !== tip) return false;
@@ -112,21 +140,53 @@ async function chooseBranch(git: GitWork, cstore: CuratorStore, loaded: Loaded, 
   for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
 }
 
-export async function publishPr(forge: Forge, git: GitWork, cstore: CuratorStore, loaded: Loaded, decided: Plan, applied: Applied[], branch: string, report: CuratorReport, now: number): Promise<void> {
-  const body = prBody({ proposals: decided.proposals, stale: decided.stale, flagged: decided.flagged, thresholds: loaded.spec.thresholds, revision: report.revision });
-  const bodyHash = createHash('sha256').update(PR_TITLE + '\0' + body).digest('hex');
+export async function publishPr(
+  forge: Forge,
+  git: GitWork,
+  cstore: CuratorStore,
+  loaded: Loaded,
+  decided: Plan,
+  applied: Applied[],
+  branch: string,
+  report: CuratorReport,
+  now: number,
+): Promise<void> {
+  const body = prBody({
+    proposals: decided.proposals,
+    stale: decided.stale,
+    flagged: decided.flagged,
+    thresholds: loaded.spec.thresholds,
+    revision: report.revision,
+  });
+  const bodyHash = createHash('sha256')
+    .update(PR_TITLE + '\0' + body)
+    .digest('hex');
   const last = cstore.lastReport(loaded.curator);
   // Recorded before talking to the forge, so a failing forge leaves the branch known as ours.
   await recordProposals(git, cstore, loaded, applied, branch, undefined, now);
   const changed = report.outcome !== 'unchanged' || last?.prBodyHash !== bodyHash || last?.branch !== branch;
-  const { pr, opened } = await upsertPr(forge, git, { branch, title: PR_TITLE, body, labels: loaded.spec.labels, changed });
+  const { pr, opened } = await upsertPr(forge, git, {
+    branch,
+    title: PR_TITLE,
+    body,
+    labels: loaded.spec.labels,
+    changed,
+  });
   if (opened && report.outcome === 'unchanged') report.outcome = 'proposed';
   report.pr = { number: pr.number, url: pr.url };
   report.prBodyHash = bodyHash;
   await recordProposals(git, cstore, loaded, applied, branch, pr, now);
 }
 
-async function recordProposals(git: GitWork, cstore: CuratorStore, loaded: Loaded, applied: Applied[], branch: string, pr: PullRequest | undefined, now: number): Promise<void> {
+async function recordProposals(
+  git: GitWork,
+  cstore: CuratorStore,
+  loaded: Loaded,
+  applied: Applied[],
+  branch: string,
+  pr: PullRequest | undefined,
+  now: number,
+): Promise<void> {
   const commits = await git.commitsSince(await git.trackedTip(), await git.head());
   const current = new Set(applied.map((a) => a.proposal.id));
   const existing = new Map(cstore.proposals({ curator: loaded.curator }).map((p) => [p.id, p]));
@@ -155,10 +215,11 @@ async function recordProposals(git: GitWork, cstore: CuratorStore, loaded: Loade
     });
   }
   // Open proposals no longer made (a skill was used again, pinned, …) were never reviewed: forget them.
-  const dropped = [...existing.values()].filter((p) => p.state === 'open' && p.action !== 'create' && !current.has(p.id)).map((p) => p.id);
+  const dropped = [...existing.values()]
+    .filter((p) => p.state === 'open' && p.action !== 'create' && !current.has(p.id))
+    .map((p) => p.id);
   cstore.store.tx(() => {
     for (const r of records) cstore.upsertProposal(r);
     cstore.deleteProposals(dropped);
   });
 }
-

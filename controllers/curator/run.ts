@@ -96,7 +96,13 @@ export async function runCurator(env: CuratorEnv, opts: CuratorRunOptions = {}):
   return report;
 }
 
-async function curate(env: CuratorEnv, opts: CuratorRunOptions, cstore: CuratorStore, report: CuratorReport, cleanups: Array<() => void>): Promise<void> {
+async function curate(
+  env: CuratorEnv,
+  opts: CuratorRunOptions,
+  cstore: CuratorStore,
+  report: CuratorReport,
+  cleanups: Array<() => void>,
+): Promise<void> {
   const t = timer(report);
   const now = (env.now ?? Date.now)();
   const workspace = await prepareWorkspace(env, opts, cleanups);
@@ -106,7 +112,8 @@ async function curate(env: CuratorEnv, opts: CuratorRunOptions, cstore: CuratorS
   report.curator = loaded.curator;
   t('load');
   // A dry-run needs no forge (nor its token).
-  const forge = workspace.git && !opts.dryRun ? makeForge(env, loaded.spec, workspace.git, cstore, loaded.curator) : undefined;
+  const forge =
+    workspace.git && !opts.dryRun ? makeForge(env, loaded.spec, workspace.git, cstore, loaded.curator) : undefined;
   if (forge && workspace.git) await refreshPrStates(cstore, forge, workspace.git, loaded.curator);
   t('forge-state');
   const signals = await gatherSignals(env, loaded, workspace.root, now);
@@ -115,7 +122,13 @@ async function curate(env: CuratorEnv, opts: CuratorRunOptions, cstore: CuratorS
   fillReport(report, signals, decided);
   t('plan');
   const applied = applyAll(loaded, signals, decided.proposals);
-  report.proposals = decided.proposals.map((p) => ({ id: p.id, action: p.action, skills: p.skills, title: p.title, files: p.files }));
+  report.proposals = decided.proposals.map((p) => ({
+    id: p.id,
+    action: p.action,
+    skills: p.skills,
+    title: p.title,
+    files: p.files,
+  }));
   t('edit');
   if (!(await validateResult(loaded, decided.proposals, report))) return;
   t('validate');
@@ -146,10 +159,17 @@ interface Workspace {
   path: string;
 }
 
-async function prepareWorkspace(env: CuratorEnv, opts: CuratorRunOptions, cleanups: Array<() => void>): Promise<Workspace> {
+async function prepareWorkspace(
+  env: CuratorEnv,
+  opts: CuratorRunOptions,
+  cleanups: Array<() => void>,
+): Promise<Workspace> {
   const src = env.source;
   if ('dir' in src) {
-    if (!opts.dryRun) throw new CaduceusError('CuratorNeedsRepo', 'a curator run that pushes needs a git repository', { hint: 'pass --repo, or --dry-run to only print the proposals' });
+    if (!opts.dryRun)
+      throw new CaduceusError('CuratorNeedsRepo', 'a curator run that pushes needs a git repository', {
+        hint: 'pass --repo, or --dry-run to only print the proposals',
+      });
     return { root: src.dir, revision: 'worktree', path: '' };
   }
   // A dry-run uses a throw-away clone so that not even the curator's clone changes.
@@ -179,10 +199,16 @@ async function refreshPrStates(cstore: CuratorStore, forge: Forge, git: GitWork,
   for (const p of open) byBranch.set(p.branch, [...(byBranch.get(p.branch) ?? []), p]);
   for (const [branch, recs] of byBranch) {
     const first = recs[0] as ProposalRecord;
-    const known: PullRequest | undefined = first.prNumber ? { number: first.prNumber, url: first.prUrl ?? '', state: 'open', branch, title: '' } : await forge.findPr(branch, git.tracked);
+    const known: PullRequest | undefined = first.prNumber
+      ? { number: first.prNumber, url: first.prUrl ?? '', state: 'open', branch, title: '' }
+      : await forge.findPr(branch, git.tracked);
     // No pull request yet but the branch is there: the last run pushed and could not open one.
     const state = known ? await forge.getPrState(known) : (await git.remoteSha(branch)) ? 'open' : 'closed';
-    if (state !== 'open') cstore.setProposalState(recs.map((r) => r.id), state);
+    if (state !== 'open')
+      cstore.setProposalState(
+        recs.map((r) => r.id),
+        state,
+      );
   }
 }
 
@@ -205,8 +231,15 @@ async function gatherSignals(env: CuratorEnv, loaded: Loaded, root: string, now:
 }
 
 function decide(cstore: CuratorStore, loaded: Loaded, signals: Signals, now: number): Plan {
-  const skills = new Map(loaded.resources.filter((r): r is Resource<'Skill'> => r.kind === 'Skill').map((r) => [r.metadata.name, r]));
-  const done = new Map(cstore.proposals({ curator: loaded.curator }).filter((p) => p.state !== 'open').map((p) => [p.id, p]));
+  const skills = new Map(
+    loaded.resources.filter((r): r is Resource<'Skill'> => r.kind === 'Skill').map((r) => [r.metadata.name, r]),
+  );
+  const done = new Map(
+    cstore
+      .proposals({ curator: loaded.curator })
+      .filter((p) => p.state !== 'open')
+      .map((p) => [p.id, p]),
+  );
   return plan({ signals, skills, spec: loaded.spec, now, closed: done });
 }
 
@@ -215,7 +248,10 @@ function applyAll(loaded: Loaded, signals: Signals, proposals: Proposal[]): Appl
   const ctx = { tree: loaded.tree, resources, signals, spec: loaded.spec };
   return proposals.map((p) => {
     p.files = applyProposal(ctx, p);
-    return { proposal: p, changes: p.files.map((f): [string, string | null] => [f, loaded.tree.exists(f) ? loaded.tree.read(f) : null]) };
+    return {
+      proposal: p,
+      changes: p.files.map((f): [string, string | null] => [f, loaded.tree.exists(f) ? loaded.tree.read(f) : null]),
+    };
   });
 }
 
@@ -224,16 +260,23 @@ async function validateResult(loaded: Loaded, proposals: Proposal[], report: Cur
   const result = await loaded.loader.load(loaded.tree.sourceFiles());
   const errors = result.findings.filter((f) => f.severity === 'error');
   // Retired skills must really be gone: an archive folder the loader reads would keep them.
-  const retired = new Set(proposals.flatMap((p) => (p.action === 'prune' ? p.skills : p.action === 'consolidate' ? p.skills.slice(1) : [])));
+  const retired = new Set(
+    proposals.flatMap((p) => (p.action === 'prune' ? p.skills : p.action === 'consolidate' ? p.skills.slice(1) : [])),
+  );
   const lingering = result.resources.filter((r) => r.kind === 'Skill' && retired.has(r.metadata.name));
   if (errors.length === 0 && lingering.length > 0) {
     report.outcome = 'invalid';
-    report.findings = lingering.map((r) => `${r.source.file}:${r.source.line}:${r.source.column}  Skill/${r.metadata.name} would still be loaded after archiving`);
+    report.findings = lingering.map(
+      (r) =>
+        `${r.source.file}:${r.source.line}:${r.source.column}  Skill/${r.metadata.name} would still be loaded after archiving`,
+    );
     report.message = `archiveDir "${loaded.spec.archiveDir}" is read by the loader, so archived skills would stay active; use "archive" (or a dot-folder); nothing was pushed`;
     return false;
   }
   if (errors.length === 0) return true;
-  const before = new Set(loaded.findings.filter((f) => f.severity === 'error').map((f) => `${f.file}:${f.rule}:${f.message}`));
+  const before = new Set(
+    loaded.findings.filter((f) => f.severity === 'error').map((f) => `${f.file}:${f.rule}:${f.message}`),
+  );
   const introduced = errors.filter((f) => !before.has(`${f.file}:${f.rule}:${f.message}`));
   report.outcome = 'invalid';
   report.findings = errors.slice(0, 50).map((f) => `${f.file}:${f.line}:${f.column}  ${f.message}  (${f.rule})`);
@@ -283,8 +326,15 @@ function fillReport(report: CuratorReport, signals: Signals, decided: Plan): voi
   report.mostUsed = usage.most;
   report.leastUsed = usage.least;
   report.skipped = decided.skipped.slice(0, 500);
-  report.stale = decided.stale.slice(0, 500).map((s) => ({ name: s.name, lastUsed: s.lastUsed === null ? null : new Date(s.lastUsed).toISOString() }));
-  report.flagged = decided.flagged.map((s) => ({ name: s.name, runs: s.runs, failures: s.failures, failureRate: Number(s.failureRate.toFixed(3)) }));
+  report.stale = decided.stale
+    .slice(0, 500)
+    .map((s) => ({ name: s.name, lastUsed: s.lastUsed === null ? null : new Date(s.lastUsed).toISOString() }));
+  report.flagged = decided.flagged.map((s) => ({
+    name: s.name,
+    runs: s.runs,
+    failures: s.failures,
+    failureRate: Number(s.failureRate.toFixed(3)),
+  }));
 }
 
 function timer(report: CuratorReport): (phase: string) => void {

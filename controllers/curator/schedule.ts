@@ -37,7 +37,9 @@ export class CuratorScheduler {
     const existing = this.entries.get(curator);
     if (existing?.signature === signature) return existing.next();
     existing?.stop();
-    const entry = schedule.cron ? this.cronEntry(curator, schedule.cron, schedule.timezone, signature) : this.timerEntry(curator, parseDuration(schedule.every), signature);
+    const entry = schedule.cron
+      ? this.cronEntry(curator, schedule.cron, schedule.timezone, signature)
+      : this.timerEntry(curator, parseDuration(schedule.every), signature);
     this.entries.set(curator, entry);
     return entry.next();
   }
@@ -57,7 +59,8 @@ export class CuratorScheduler {
   }
 
   private timerEntry(curator: string, everyMs: number, signature: string): Entry {
-    if (everyMs <= 0) throw new CaduceusError('InvalidSchedule', `schedule.every must be positive`, { field: 'spec.schedule.every' });
+    if (everyMs <= 0)
+      throw new CaduceusError('InvalidSchedule', `schedule.every must be positive`, { field: 'spec.schedule.every' });
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
     const due = (): number => {
@@ -71,7 +74,10 @@ export class CuratorScheduler {
         wait = Math.max(0, due() - this.now());
       } catch (err) {
         // The state store could not be read (busy, disk): try again soon rather than drop the schedule.
-        this.log.warn('curator schedule could not read its anchor; retrying in a minute', { curator, error: errorMessage(err) });
+        this.log.warn('curator schedule could not read its anchor; retrying in a minute', {
+          curator,
+          error: errorMessage(err),
+        });
         wait = RETRY_MS;
       }
       timer = setTimeout(() => void fire(), Math.min(wait, MAX_TIMER));
@@ -102,7 +108,11 @@ export class CuratorScheduler {
   }
 
   private cronEntry(curator: string, expr: string, timezone: string, signature: string): Entry {
-    if (!cron.validate(expr)) throw new CaduceusError('InvalidSchedule', `"${expr}" is not a cron expression`, { field: 'spec.schedule.cron', hint: 'five or six fields, e.g. "0 6 * * 1"' });
+    if (!cron.validate(expr))
+      throw new CaduceusError('InvalidSchedule', `"${expr}" is not a cron expression`, {
+        field: 'spec.schedule.cron',
+        hint: 'five or six fields, e.g. "0 6 * * 1"',
+      });
     this.cstore.scheduleAnchor(curator, this.now());
     const task: ScheduledTask = cron.schedule(
       expr,

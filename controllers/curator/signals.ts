@@ -66,9 +66,12 @@ export function collectSignals(input: SignalInput): Signals {
   for (const r of input.resources) {
     const by = `${r.kind}/${r.metadata.name}`;
     if (r.kind === 'Task') for (const st of (r as Resource<'Task'>).spec.subtasks ?? []) addRef(st.skill, by);
-    else if (r.kind === 'Skill') for (const step of (r as Resource<'Skill'>).spec.steps ?? []) addRef(step.skill?.name, by);
+    else if (r.kind === 'Skill')
+      for (const step of (r as Resource<'Skill'>).spec.steps ?? []) addRef(step.skill?.name, by);
     else if (r.kind === 'Proxy') for (const p of (r as Resource<'Proxy'>).spec.preload ?? []) addRef(p, by);
-    else if (r.kind === 'GatewayPolicy') for (const role of (r as Resource<'GatewayPolicy'>).spec.roles ?? []) for (const s of role.permissions?.skills ?? []) addRef(s, by);
+    else if (r.kind === 'GatewayPolicy')
+      for (const role of (r as Resource<'GatewayPolicy'>).spec.roles ?? [])
+        for (const s of role.permissions?.skills ?? []) addRef(s, by);
   }
 
   const out: SkillSignal[] = skills.map((s) => {

@@ -102,7 +102,9 @@ export class CuratorStore {
   /** Takes the run lock unless another live holder has it; a lock past its expiry is stale and taken over. */
   tryLock(holder: string, ttlMs: number, now = Date.now()): boolean {
     return this.store.tx(() => {
-      const row = this.store.db.prepare('SELECT holder, expires_at FROM curator_lock WHERE name = ?').get('run') as { holder: string; expires_at: number } | undefined;
+      const row = this.store.db.prepare('SELECT holder, expires_at FROM curator_lock WHERE name = ?').get('run') as
+        | { holder: string; expires_at: number }
+        | undefined;
       if (row && row.expires_at > now && row.holder !== holder) return false;
       this.store.db
         .prepare(`INSERT INTO curator_lock (name, holder, acquired_at, expires_at) VALUES ('run', ?, ?, ?)
@@ -117,7 +119,9 @@ export class CuratorStore {
   }
 
   lockHolder(now = Date.now()): string | undefined {
-    const row = this.store.db.prepare(`SELECT holder, expires_at FROM curator_lock WHERE name = 'run'`).get() as { holder: string; expires_at: number } | undefined;
+    const row = this.store.db.prepare(`SELECT holder, expires_at FROM curator_lock WHERE name = 'run'`).get() as
+      | { holder: string; expires_at: number }
+      | undefined;
     return row && row.expires_at > now ? row.holder : undefined;
   }
 
@@ -129,13 +133,23 @@ export class CuratorStore {
         `INSERT INTO curator_runs (id, curator, started_at, finished_at, outcome, trigger, report) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, outcome = excluded.outcome, report = excluded.report`,
       )
-      .run(report.runId, report.curator, report.startedAt, report.finishedAt, report.outcome, report.trigger, JSON.stringify(report));
+      .run(
+        report.runId,
+        report.curator,
+        report.startedAt,
+        report.finishedAt,
+        report.outcome,
+        report.trigger,
+        JSON.stringify(report),
+      );
   }
 
   lastReport(curator?: string): CuratorReport | undefined {
     const row = (
       curator
-        ? this.store.db.prepare('SELECT report FROM curator_runs WHERE curator = ? ORDER BY started_at DESC, rowid DESC LIMIT 1').get(curator)
+        ? this.store.db
+            .prepare('SELECT report FROM curator_runs WHERE curator = ? ORDER BY started_at DESC, rowid DESC LIMIT 1')
+            .get(curator)
         : this.store.db.prepare('SELECT report FROM curator_runs ORDER BY started_at DESC, rowid DESC LIMIT 1').get()
     ) as { report: string } | undefined;
     return row ? (JSON.parse(row.report) as CuratorReport) : undefined;
@@ -146,17 +160,21 @@ export class CuratorStore {
   proposals(filter: { state?: ProposalState; curator?: string } = {}): ProposalRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.state) (where.push('state = ?'), args.push(filter.state));
-    if (filter.curator) (where.push('curator = ?'), args.push(filter.curator));
+    if (filter.state) where.push('state = ?'), args.push(filter.state);
+    if (filter.curator) where.push('curator = ?'), args.push(filter.curator);
     const sql = `SELECT * FROM curator_proposals ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, position, id`;
     return (this.store.db.prepare(sql).all(...args) as ProposalRow[]).map(fromRow);
   }
 
   proposal(id: string): ProposalRecord | undefined {
-    const exact = this.store.db.prepare('SELECT * FROM curator_proposals WHERE id = ?').get(id) as ProposalRow | undefined;
+    const exact = this.store.db.prepare('SELECT * FROM curator_proposals WHERE id = ?').get(id) as
+      | ProposalRow
+      | undefined;
     if (exact) return fromRow(exact);
     // A unique prefix is enough, like git's short SHAs.
-    const rows = this.store.db.prepare('SELECT * FROM curator_proposals WHERE id LIKE ? LIMIT 2').all(`${id}%`) as ProposalRow[];
+    const rows = this.store.db
+      .prepare('SELECT * FROM curator_proposals WHERE id LIKE ? LIMIT 2')
+      .all(`${id}%`) as ProposalRow[];
     return rows.length === 1 && rows[0] ? fromRow(rows[0]) : undefined;
   }
 
@@ -169,7 +187,25 @@ export class CuratorStore {
            pr_number = excluded.pr_number, pr_url = excluded.pr_url, title = excluded.title, evidence = excluded.evidence,
            files = excluded.files, diff = excluded.diff, position = excluded.position, updated_at = excluded.updated_at`,
       )
-      .run(p.id, p.curator, p.action, JSON.stringify(p.skills), JSON.stringify(p.skillHashes), p.state, p.branch, p.commit, p.prNumber, p.prUrl, p.title, JSON.stringify(p.evidence), JSON.stringify(p.files), p.diff, p.position, p.createdAt, p.updatedAt);
+      .run(
+        p.id,
+        p.curator,
+        p.action,
+        JSON.stringify(p.skills),
+        JSON.stringify(p.skillHashes),
+        p.state,
+        p.branch,
+        p.commit,
+        p.prNumber,
+        p.prUrl,
+        p.title,
+        JSON.stringify(p.evidence),
+        JSON.stringify(p.files),
+        p.diff,
+        p.position,
+        p.createdAt,
+        p.updatedAt,
+      );
   }
 
   setProposalState(ids: readonly string[], state: ProposalState, now = Date.now()): void {
@@ -189,9 +225,16 @@ export class CuratorStore {
   // ---- schedule anchor ----
 
   /** When this curator was first seen (inserted on first call); the first scheduled run waits a cycle from it. */
-  scheduleAnchor(curator: string, now = Date.now()): { createdAt: number; lastRunAt: number | null; firstTickAt: number | null } {
-    this.store.db.prepare('INSERT OR IGNORE INTO curator_schedule (curator, created_at) VALUES (?, ?)').run(curator, now);
-    const r = this.store.db.prepare('SELECT created_at, last_run_at, first_tick_at FROM curator_schedule WHERE curator = ?').get(curator) as {
+  scheduleAnchor(
+    curator: string,
+    now = Date.now(),
+  ): { createdAt: number; lastRunAt: number | null; firstTickAt: number | null } {
+    this.store.db
+      .prepare('INSERT OR IGNORE INTO curator_schedule (curator, created_at) VALUES (?, ?)')
+      .run(curator, now);
+    const r = this.store.db
+      .prepare('SELECT created_at, last_run_at, first_tick_at FROM curator_schedule WHERE curator = ?')
+      .get(curator) as {
       created_at: number;
       last_run_at: number | null;
       first_tick_at: number | null;
@@ -204,7 +247,9 @@ export class CuratorStore {
   }
 
   markFirstTick(curator: string, at: number): void {
-    this.store.db.prepare('UPDATE curator_schedule SET first_tick_at = ? WHERE curator = ? AND first_tick_at IS NULL').run(at, curator);
+    this.store.db
+      .prepare('UPDATE curator_schedule SET first_tick_at = ? WHERE curator = ? AND first_tick_at IS NULL')
+      .run(at, curator);
   }
 
   forgetSchedule(curator: string): void {

@@ -89,7 +89,15 @@ export interface CuratorReport {
   /** Why, for invalid / failed / nothing. */
   message: string;
   revision: string;
-  counts: { skills: number; runsInWindow: number; proposals: number; skipped: number; stale: number; flagged: number; pinned: number };
+  counts: {
+    skills: number;
+    runsInWindow: number;
+    proposals: number;
+    skipped: number;
+    stale: number;
+    flagged: number;
+    pinned: number;
+  };
   mostUsed: UsageLine[];
   leastUsed: UsageLine[];
   proposals: Array<{ id: string; action: CuratorAction; skills: string[]; title: string; files: string[] }>;

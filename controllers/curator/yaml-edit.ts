@@ -3,7 +3,18 @@
 // order, quoting and indentation everywhere else stay byte-for-byte as they were and a
 // reviewer sees only the intended lines change.
 
-import { parseAllDocuments, stringify, isMap, isScalar, isSeq, type Document, type Node, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  parseAllDocuments,
+  stringify,
+  isMap,
+  isScalar,
+  isSeq,
+  type Document,
+  type Node,
+  type Scalar,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 
 interface Splice {
   start: number;
@@ -67,7 +78,10 @@ export class YamlEditor {
     const items = seq.items as Node[];
     const [start, end] = rangeOf(seq);
     if (seq.flow || items.length === 0) {
-      const all = [...items.map((it) => this.sourceOf(it)), ...values.map((v) => stringify(v, { collectionStyle: 'flow' }).trim())];
+      const all = [
+        ...items.map((it) => this.sourceOf(it)),
+        ...values.map((v) => stringify(v, { collectionStyle: 'flow' }).trim()),
+      ];
       this.splices.push({ start, end, text: `[${all.join(', ')}]` });
       return;
     }
@@ -130,7 +144,9 @@ export class YamlEditor {
   /** The edited text. Splices must not overlap. */
   result(): string {
     // From the end backwards; inserts at one spot go in the order they were made.
-    const sorted = this.splices.map((s, i) => ({ ...s, i })).sort((a, b) => b.start - a.start || b.end - a.end || b.i - a.i);
+    const sorted = this.splices
+      .map((s, i) => ({ ...s, i }))
+      .sort((a, b) => b.start - a.start || b.end - a.end || b.i - a.i);
     let out = this.text;
     let floor = Infinity;
     for (const s of sorted) {
@@ -179,7 +195,11 @@ function renderScalar(value: string, type: Scalar['type']): string {
 /** One block-sequence item: `- ` at dashCol, continuation lines at contentCol. */
 function renderItem(value: unknown, dashCol: number, contentCol: number): string {
   const body = stringify(value, { indent: 2 }).replace(/\n$/, '').split('\n');
-  const lines = body.map((l, i) => (i === 0 ? `${' '.repeat(dashCol)}-${' '.repeat(Math.max(1, contentCol - dashCol - 1))}${l}` : `${' '.repeat(contentCol)}${l}`));
+  const lines = body.map((l, i) =>
+    i === 0
+      ? `${' '.repeat(dashCol)}-${' '.repeat(Math.max(1, contentCol - dashCol - 1))}${l}`
+      : `${' '.repeat(contentCol)}${l}`,
+  );
   return lines.join('\n') + '\n';
 }
 

@@ -3,4 +3,6 @@
 
 import type { CommandSpec } from '../../reconciler/types.js';
 
-export const commands: readonly CommandSpec[] = [{ name: 'sandbox', summary: 'sandbox build: make the local Docker sandbox image', load: () => import('./cli.js') }];
+export const commands: readonly CommandSpec[] = [
+  { name: 'sandbox', summary: 'sandbox build: make the local Docker sandbox image', load: () => import('./cli.js') },
+];

@@ -29,7 +29,13 @@ export function register(deps: ControllerDeps): Registration {
   const docker = new DockerBackend({ log, ...(deps.configDir ? { configDir: deps.configDir } : {}) });
   const metrics = executionMetrics(deps.metrics);
   const backends = { local: measured('local', local, metrics), docker: measured('docker', docker, metrics) };
-  const engine = new SkillEngine({ snapshot: deps.snapshot, runs: new RunStore(deps.store), stateDir: deps.stateDir, backends, log });
+  const engine = new SkillEngine({
+    snapshot: deps.snapshot,
+    runs: new RunStore(deps.store),
+    stateDir: deps.stateDir,
+    backends,
+    log,
+  });
 
   sweepWorkspaces(deps.stateDir);
   collectLeftovers(docker, log);

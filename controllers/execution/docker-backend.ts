@@ -39,7 +39,7 @@ export function connectDocker(): Docker {
 export function dockerError(err: unknown, image?: string): unknown {
   const e = err as { statusCode?: number; code?: string; message?: string; json?: { message?: string } };
   const msg = e?.json?.message ?? e?.message ?? '';
-  if (image && (e?.statusCode === 404 && /image/i.test(msg) || /no such image/i.test(msg))) {
+  if (image && ((e?.statusCode === 404 && /image/i.test(msg)) || /no such image/i.test(msg))) {
     return imageNotFound(image);
   }
   if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOENT' || e?.code === 'EACCES') {
@@ -52,10 +52,17 @@ export function dockerError(err: unknown, image?: string): unknown {
 }
 
 export function imageNotFound(image: string): CaduceusError {
-  return new CaduceusError('ImageNotFound', `Docker image ${image} is not on this engine (no registry is reachable to pull it)`, {
-    field: 'isolation.image',
-    hint: image === 'caduceus-sandbox:latest' ? 'run `caduceus sandbox build`' : `run \`caduceus sandbox build --tag ${image}\` or load the image`,
-  });
+  return new CaduceusError(
+    'ImageNotFound',
+    `Docker image ${image} is not on this engine (no registry is reachable to pull it)`,
+    {
+      field: 'isolation.image',
+      hint:
+        image === 'caduceus-sandbox:latest'
+          ? 'run `caduceus sandbox build`'
+          : `run \`caduceus sandbox build --tag ${image}\` or load the image`,
+    },
+  );
 }
 
 export class DockerBackend implements Backend {
@@ -82,11 +89,16 @@ export class DockerBackend implements Backend {
 
   async run(spec: ProcessSpec, iso: EffectiveIsolation): Promise<ExecResult> {
     const t0 = performance.now();
-    if (spec.signal?.aborted) return { status: 'cancelled', exitCode: null, durationMs: 0, output: '', droppedBytes: 0 };
+    if (spec.signal?.aborted)
+      return { status: 'cancelled', exitCode: null, durationMs: 0, output: '', droppedBytes: 0 };
     const out = new OutputBuffer(spec.outputLimitBytes);
     // One splitter per stream, so a partial stdout line never merges with stderr.
     const lines = spec.onLine ? [new LineSplitter(spec.onLine), new LineSplitter(spec.onLine)] : undefined;
-    const env = { ...spec.env, CADUCEUS_WORKSPACE: WORKSPACE, ...(this.opts.configDir ? { CADUCEUS_CONFIG_DIR: CONFIG } : {}) };
+    const env = {
+      ...spec.env,
+      CADUCEUS_WORKSPACE: WORKSPACE,
+      ...(this.opts.configDir ? { CADUCEUS_CONFIG_DIR: CONFIG } : {}),
+    };
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer({
@@ -173,7 +185,10 @@ export class DockerBackend implements Backend {
         // 404: gone already; 409: the engine is removing it (AutoRemove).
         const status = (err as { statusCode?: number }).statusCode;
         if (status !== 404 && status !== 409) {
-          this.opts.log.warn('could not remove a run container', { container: container.id.slice(0, 12), error: errorMessage(err) });
+          this.opts.log.warn('could not remove a run container', {
+            container: container.id.slice(0, 12),
+            error: errorMessage(err),
+          });
         }
       })
       .finally(() => {
@@ -218,14 +233,21 @@ export class DockerBackend implements Backend {
     for (const info of list) {
       const [ownerHost, ownerPid] = (info.Labels?.[LABEL_OWNER] ?? '').split(':');
       const pid = Number(ownerPid);
-      const orphan = !ownerHost || !Number.isInteger(pid) || (ownerHost === host && pid !== process.pid && !processAlive(pid));
+      const orphan =
+        !ownerHost || !Number.isInteger(pid) || (ownerHost === host && pid !== process.pid && !processAlive(pid));
       if (!orphan) continue;
       try {
         await this.docker.getContainer(info.Id).remove({ force: true, v: true });
         removed++;
-        this.opts.log.info('removed a container left by a crashed run', { container: info.Id.slice(0, 12), run: info.Labels?.[LABEL_RUN] });
+        this.opts.log.info('removed a container left by a crashed run', {
+          container: info.Id.slice(0, 12),
+          run: info.Labels?.[LABEL_RUN],
+        });
       } catch (err) {
-        this.opts.log.warn('could not remove a leftover container', { container: info.Id.slice(0, 12), error: errorMessage(err) });
+        this.opts.log.warn('could not remove a leftover container', {
+          container: info.Id.slice(0, 12),
+          error: errorMessage(err),
+        });
       }
     }
     return removed;

@@ -7,7 +7,13 @@ import type { FileStep } from '../../reconciler/specs.js';
 import { interpolate, type Scope } from './interpolate.js';
 import { resolveInWorkspace } from './workspace.js';
 
-export function runFileStep(step: FileStep, scope: Scope, workspace: string, outputLimitBytes: number, shareMode: boolean): string {
+export function runFileStep(
+  step: FileStep,
+  scope: Scope,
+  workspace: string,
+  outputLimitBytes: number,
+  shareMode: boolean,
+): string {
   const rel = interpolate(step.path, scope, (s) => s, 'file.path');
   const path = resolveInWorkspace(workspace, rel, 'file.path');
   if (step.action === 'read') return readTail(path, outputLimitBytes);

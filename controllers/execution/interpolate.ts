@@ -13,7 +13,12 @@ export interface Scope {
   steps: Record<string, string>;
 }
 
-export function interpolate(text: string, scope: Scope, encode: (v: string) => string = (v) => v, field = 'step'): string {
+export function interpolate(
+  text: string,
+  scope: Scope,
+  encode: (v: string) => string = (v) => v,
+  field = 'step',
+): string {
   return text.replace(REF, (_m, _all: string, param: string | undefined, step: string | undefined) => {
     if (param !== undefined) {
       if (!(param in scope.params)) {
@@ -23,7 +28,9 @@ export function interpolate(text: string, scope: Scope, encode: (v: string) => s
     }
     const id = step as string;
     if (!(id in scope.steps)) {
-      throw new CaduceusError('UnknownReference', `\${{ steps.${id}.output }} names no earlier step with that id`, { field });
+      throw new CaduceusError('UnknownReference', `\${{ steps.${id}.output }} names no earlier step with that id`, {
+        field,
+      });
     }
     return encode(scope.steps[id] as string);
   });

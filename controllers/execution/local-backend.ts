@@ -19,7 +19,11 @@ export interface LocalBackendOptions {
   hostEnv?: NodeJS.ProcessEnv;
 }
 
-export function buildLocalEnv(allow: readonly string[], hostEnv: NodeJS.ProcessEnv, extra: Record<string, string>): Record<string, string> {
+export function buildLocalEnv(
+  allow: readonly string[],
+  hostEnv: NodeJS.ProcessEnv,
+  extra: Record<string, string>,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of allow) {
     const v = hostEnv[name];
@@ -82,14 +86,17 @@ export class LocalBackend implements Backend {
         ending = why;
         terminate();
       };
-      const timer = spec.timeoutMs !== undefined ? setTimeout(() => stop('timedOut'), timerDelay(spec.timeoutMs)) : undefined;
+      const timer =
+        spec.timeoutMs !== undefined ? setTimeout(() => stop('timedOut'), timerDelay(spec.timeoutMs)) : undefined;
       const onAbort = (): void => stop('cancelled');
       spec.signal?.addEventListener('abort', onAbort, { once: true });
 
-      const onData = (which: 0 | 1) => (chunk: Buffer): void => {
-        out.push(chunk);
-        lines?.[which]?.push(chunk);
-      };
+      const onData =
+        (which: 0 | 1) =>
+        (chunk: Buffer): void => {
+          out.push(chunk);
+          lines?.[which]?.push(chunk);
+        };
       child.stdout.on('data', onData(0));
       child.stderr.on('data', onData(1));
       child.on('error', (err) => {

@@ -15,20 +15,39 @@ function once<T>(registry: Registry, name: string, make: () => T): T {
 
 export function executionMetrics(registry: Registry): ExecutionMetrics {
   return {
-    processes: once(registry, 'caduceus_exec_processes_total', () =>
-      new Counter({ name: 'caduceus_exec_processes_total', help: 'Shell processes run, by backend and outcome', labelNames: ['mode', 'status'], registers: [registry] }),
+    processes: once(
+      registry,
+      'caduceus_exec_processes_total',
+      () =>
+        new Counter({
+          name: 'caduceus_exec_processes_total',
+          help: 'Shell processes run, by backend and outcome',
+          labelNames: ['mode', 'status'],
+          registers: [registry],
+        }),
     ),
-    processSeconds: once(registry, 'caduceus_exec_process_duration_seconds', () =>
-      new Histogram({
-        name: 'caduceus_exec_process_duration_seconds',
-        help: 'Wall time of one shell process, by backend',
-        labelNames: ['mode'],
-        buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-        registers: [registry],
-      }),
+    processSeconds: once(
+      registry,
+      'caduceus_exec_process_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'caduceus_exec_process_duration_seconds',
+          help: 'Wall time of one shell process, by backend',
+          labelNames: ['mode'],
+          buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+          registers: [registry],
+        }),
     ),
-    skillRuns: once(registry, 'caduceus_skill_runs_total', () =>
-      new Counter({ name: 'caduceus_skill_runs_total', help: 'Skill runs, by skill and outcome', labelNames: ['skill', 'status'], registers: [registry] }),
+    skillRuns: once(
+      registry,
+      'caduceus_skill_runs_total',
+      () =>
+        new Counter({
+          name: 'caduceus_skill_runs_total',
+          help: 'Skill runs, by skill and outcome',
+          labelNames: ['skill', 'status'],
+          registers: [registry],
+        }),
     ),
   };
 }

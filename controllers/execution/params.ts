@@ -27,12 +27,18 @@ function envSuffix(name: string): string {
  * Returns every declared param with its value (given, else default). Strings from the CLI
  * (`-p count=3`) are coerced to the declared number or boolean type.
  */
-export function validateParams(skill: string, declared: readonly SkillParam[], given: Record<string, ParamValue>): Record<string, ParamValue> {
+export function validateParams(
+  skill: string,
+  declared: readonly SkillParam[],
+  given: Record<string, ParamValue>,
+): Record<string, ParamValue> {
   const byName = new Map(declared.map((p) => [p.name, p]));
   for (const name of Object.keys(given)) {
     if (!byName.has(name)) {
       const known = declared.map((p) => p.name).join(', ') || 'none';
-      throw new CaduceusError('UnknownParam', `skill ${skill} has no param "${name}" (declared: ${known})`, { field: `params.${name}` });
+      throw new CaduceusError('UnknownParam', `skill ${skill} has no param "${name}" (declared: ${known})`, {
+        field: `params.${name}`,
+      });
     }
   }
   const out: Record<string, ParamValue> = {};
@@ -75,7 +81,8 @@ function coerce(skill: string, p: SkillParam, v: ParamValue): ParamValue {
     }
     case 'enum': {
       const s = String(v);
-      if (!(p.values ?? []).includes(s)) throw bad(`must be one of ${(p.values ?? []).join(', ')}, got ${JSON.stringify(v)}`);
+      if (!(p.values ?? []).includes(s))
+        throw bad(`must be one of ${(p.values ?? []).join(', ')}, got ${JSON.stringify(v)}`);
       return s;
     }
     case 'duration': {

@@ -10,7 +10,11 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Debian package names and the commands they provide, where the two differ. */
-const COMMANDS_OF: Record<string, string[]> = { 'fd-find': ['fdfind', 'fd'], ripgrep: ['rg'], 'busybox-static': ['busybox'] };
+const COMMANDS_OF: Record<string, string[]> = {
+  'fd-find': ['fdfind', 'fd'],
+  ripgrep: ['rg'],
+  'busybox-static': ['busybox'],
+};
 const PACKAGE_OF: Record<string, string> = { rg: 'ripgrep', fd: 'fd-find', fdfind: 'fd-find' };
 
 export async function isDpkgInstalled(pkg: string): Promise<boolean> {
@@ -60,7 +64,12 @@ export async function aptInstall(names: readonly string[], signal?: AbortSignal)
   const apt = async (args: string[]): Promise<InstallResult> => {
     const [cmd, ...rest] = [...sudo, 'apt-get', ...args];
     try {
-      const { stdout, stderr } = await run(cmd as string, rest, { env, timeout: 600_000, maxBuffer: 16 * 1024 * 1024, ...(signal ? { signal } : {}) });
+      const { stdout, stderr } = await run(cmd as string, rest, {
+        env,
+        timeout: 600_000,
+        maxBuffer: 16 * 1024 * 1024,
+        ...(signal ? { signal } : {}),
+      });
       return { ok: true, output: (stdout + stderr).slice(-2000) };
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };

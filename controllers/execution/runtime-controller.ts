@@ -19,7 +19,10 @@ export function readyReason(observed: Observed): string | undefined {
 }
 
 /** Checks the image of a docker-mode resource; returns the condition to report when it is not usable. */
-export async function checkImage(docker: DockerBackend, image: string): Promise<{ reason: string; message: string } | undefined> {
+export async function checkImage(
+  docker: DockerBackend,
+  image: string,
+): Promise<{ reason: string; message: string } | undefined> {
   try {
     if (await docker.imageExists(image)) return undefined;
     return { reason: 'ImageNotFound', message: `Docker image ${image} is missing: run \`caduceus sandbox build\`` };
@@ -55,16 +58,30 @@ export function createRuntimeController(docker: () => DockerBackend): Controller
             ctx.event('Normal', 'PrerequisitesInstalled', `installed ${key}`);
           } else {
             failedInstalls.set(key, Date.now());
-            ctx.event('Warning', 'PrerequisiteInstallFailed', `apt-get install ${key} failed: ${lastLines(res.output)}`);
+            ctx.event(
+              'Warning',
+              'PrerequisiteInstallFailed',
+              `apt-get install ${key} failed: ${lastLines(res.output)}`,
+            );
           }
-          ctx.setObserved({ lastInstall: { packages: key, ok: res.ok && missing.length === 0, at: new Date().toISOString(), output: lastLines(res.output) } });
+          ctx.setObserved({
+            lastInstall: {
+              packages: key,
+              ok: res.ok && missing.length === 0,
+              at: new Date().toISOString(),
+              output: lastLines(res.output),
+            },
+          });
         }
       }
       ctx.setObserved({ missingPackages: missing });
       if (missing.length > 0) {
-        const how = spec.prerequisites.autoInstall ? 'automatic install failed; see events' : 'install them or set prerequisites.autoInstall: true';
+        const how = spec.prerequisites.autoInstall
+          ? 'automatic install failed; see events'
+          : 'install them or set prerequisites.autoInstall: true';
         ctx.setCondition('Ready', 'False', 'MissingPrerequisite', `missing packages: ${missing.join(', ')} (${how})`);
-        if (before !== 'MissingPrerequisite') ctx.event('Warning', 'MissingPrerequisite', `missing packages: ${missing.join(', ')}`);
+        if (before !== 'MissingPrerequisite')
+          ctx.event('Warning', 'MissingPrerequisite', `missing packages: ${missing.join(', ')}`);
         return { requeueAfter: RECHECK_MS };
       }
 
@@ -76,10 +93,18 @@ export function createRuntimeController(docker: () => DockerBackend): Controller
           return { requeueAfter: RECHECK_MS };
         }
       }
-      const where = spec.execution.mode === 'docker' ? `docker (${iso.image}, network ${iso.network})` : 'local processes';
-      ctx.setCondition('Ready', 'True', 'Ready', `runs work as ${where}; ${spec.prerequisites.packages.length} prerequisites present`);
+      const where =
+        spec.execution.mode === 'docker' ? `docker (${iso.image}, network ${iso.network})` : 'local processes';
+      ctx.setCondition(
+        'Ready',
+        'True',
+        'Ready',
+        `runs work as ${where}; ${spec.prerequisites.packages.length} prerequisites present`,
+      );
       if (before !== undefined && before !== 'Ready') ctx.event('Normal', 'Ready', `runtime ready: ${where}`);
-      return spec.prerequisites.packages.length > 0 || spec.execution.mode === 'docker' ? { requeueAfter: 10 * RECHECK_MS } : undefined;
+      return spec.prerequisites.packages.length > 0 || spec.execution.mode === 'docker'
+        ? { requeueAfter: 10 * RECHECK_MS }
+        : undefined;
     },
   };
 }

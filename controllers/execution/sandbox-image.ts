@@ -3,7 +3,19 @@
 // and /workspace, streamed as a tar into `docker import` through dockerode.
 
 import { spawn, execFile } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -46,9 +58,13 @@ export async function ensureStaticBusybox(log: (line: string) => void): Promise<
   const res = await aptInstall(['busybox-static']);
   const after = findStaticBusybox();
   if (!after) {
-    throw new CaduceusError('BusyboxMissing', `could not install busybox-static: ${res.output.trim().split('\n').slice(-3).join(' | ')}`, {
-      hint: 'install Debian\'s busybox-static (as root: apt-get install -y busybox-static) and run `caduceus sandbox build` again',
-    });
+    throw new CaduceusError(
+      'BusyboxMissing',
+      `could not install busybox-static: ${res.output.trim().split('\n').slice(-3).join(' | ')}`,
+      {
+        hint: "install Debian's busybox-static (as root: apt-get install -y busybox-static) and run `caduceus sandbox build` again",
+      },
+    );
   }
   return after;
 }
@@ -56,27 +72,36 @@ export async function ensureStaticBusybox(log: (line: string) => void): Promise<
 /** Lays out the rootfs in a fresh temp directory and returns its path. */
 export async function makeRootfs(busybox: string): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'caduceus-rootfs-'));
-  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'workspace', 'config', 'root']) mkdirSync(join(root, d), { recursive: true });
+  for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'workspace', 'config', 'root'])
+    mkdirSync(join(root, d), { recursive: true });
   mkdirSync(join(root, 'tmp'));
   chmodSync(join(root, 'tmp'), 0o1777);
   chmodSync(join(root, 'workspace'), 0o777);
   copyFileSync(busybox, join(root, 'bin/busybox'));
   chmodSync(join(root, 'bin/busybox'), 0o755);
   const { stdout } = await run(busybox, ['--list-full']);
-  for (const applet of stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
+  for (const applet of stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (applet === 'bin/busybox') continue;
     const target = join(root, applet);
     if (existsSync(target)) continue;
     mkdirSync(dirname(target), { recursive: true });
     symlinkSync('/bin/busybox', target);
   }
-  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  writeFileSync(
+    join(root, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+  );
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
   return root;
 }
 
 /** Builds the image from the rootfs; returns its id. Replaces an existing tag. */
-export async function buildSandboxImage(opts: { tag?: string; docker?: Docker; log?: (line: string) => void } = {}): Promise<string> {
+export async function buildSandboxImage(
+  opts: { tag?: string; docker?: Docker; log?: (line: string) => void } = {},
+): Promise<string> {
   const tag = opts.tag ?? SANDBOX_IMAGE;
   const log = opts.log ?? (() => undefined);
   const docker = opts.docker ?? connectDocker();
@@ -89,12 +114,19 @@ export async function buildSandboxImage(opts: { tag?: string; docker?: Docker; l
   const root = await makeRootfs(busybox);
   try {
     const [repo, version] = splitTag(tag);
-    const tar = spawn('tar', ['-C', root, '--numeric-owner', '--owner=0', '--group=0', '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tar = spawn('tar', ['-C', root, '--numeric-owner', '--owner=0', '--group=0', '-c', '.'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let tarErr = '';
     tar.stderr.on('data', (c: Buffer) => (tarErr += c.toString()));
     const tarDone = new Promise<number>((resolve) => tar.on('close', (code) => resolve(code ?? 1)));
     log(`docker import ${tag} (busybox from ${busybox})`);
-    const changes = ['ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', 'WORKDIR /workspace', `LABEL ${LABEL_MANAGED}=true`, 'CMD ["/bin/sh"]'];
+    const changes = [
+      'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
+      'WORKDIR /workspace',
+      `LABEL ${LABEL_MANAGED}=true`,
+      'CMD ["/bin/sh"]',
+    ];
     const progress = await docker.importImage(tar.stdout, { repo, tag: version, changes } as object);
     const answer = await readAll(progress);
     if ((await tarDone) !== 0) throw new CaduceusError('SandboxBuildFailed', `tar failed: ${tarErr.trim()}`);

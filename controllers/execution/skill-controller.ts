@@ -19,7 +19,9 @@ export function createSkillController(docker: () => DockerBackend): Controller {
       const before = readyReason(observed);
       ctx.setObserved({ version: spec.version, mode: iso.mode, steps: spec.steps.length, aliases: spec.aliases ?? [] });
 
-      const unknown = spec.steps.flatMap((s) => (s.skill && !findSkill(ctx.snapshot, s.skill.name) ? [s.skill.name] : []));
+      const unknown = spec.steps.flatMap((s) =>
+        s.skill && !findSkill(ctx.snapshot, s.skill.name) ? [s.skill.name] : [],
+      );
       if (unknown.length > 0) {
         ctx.setCondition('Ready', 'False', 'UnknownSkill', `calls skills that do not exist: ${unknown.join(', ')}`);
         return;
@@ -28,11 +30,17 @@ export function createSkillController(docker: () => DockerBackend): Controller {
         const problem = await checkImage(docker(), iso.image);
         if (problem) {
           ctx.setCondition('Ready', 'False', problem.reason, problem.message);
-          if (before !== problem.reason) ctx.event('Warning', problem.reason, `skill ${desired.metadata.name}: ${problem.message}`);
+          if (before !== problem.reason)
+            ctx.event('Warning', problem.reason, `skill ${desired.metadata.name}: ${problem.message}`);
           return { requeueAfter: 60_000 };
         }
       }
-      ctx.setCondition('Ready', 'True', 'Ready', `version ${spec.version}, ${spec.steps.length} steps, runs ${iso.mode === 'docker' ? `in ${iso.image}` : 'locally'}`);
+      ctx.setCondition(
+        'Ready',
+        'True',
+        'Ready',
+        `version ${spec.version}, ${spec.steps.length} steps, runs ${iso.mode === 'docker' ? `in ${iso.image}` : 'locally'}`,
+      );
     },
   };
 }

@@ -65,21 +65,34 @@ export class SkillEngine {
     return this.call(nameOrAlias, params, opts, undefined);
   }
 
-  private async call(nameOrAlias: string, given: Record<string, ParamValue>, opts: RunOptions, frame: CallFrame | undefined): Promise<SkillRunResult> {
+  private async call(
+    nameOrAlias: string,
+    given: Record<string, ParamValue>,
+    opts: RunOptions,
+    frame: CallFrame | undefined,
+  ): Promise<SkillRunResult> {
     const snap = this.deps.snapshot();
     const skill = findSkill(snap, nameOrAlias);
     if (!skill) {
-      throw new CaduceusError('UnknownSkill', `no skill named "${nameOrAlias}" in revision ${snap.revision || '(none applied)'}`, {
-        field: 'skill',
-        hint: 'caduceus status lists the applied skills',
-      });
+      throw new CaduceusError(
+        'UnknownSkill',
+        `no skill named "${nameOrAlias}" in revision ${snap.revision || '(none applied)'}`,
+        {
+          field: 'skill',
+          hint: 'caduceus status lists the applied skills',
+        },
+      );
     }
     const depth = (frame?.depth ?? 0) + 1;
     const maxDepth = this.deps.maxDepth ?? MAX_SKILL_DEPTH;
     if (depth > maxDepth) {
-      throw new CaduceusError('SkillDepthExceeded', `skill calls nest deeper than ${maxDepth} (at ${skill.metadata.name})`, {
-        hint: 'a skill probably calls itself through its steps',
-      });
+      throw new CaduceusError(
+        'SkillDepthExceeded',
+        `skill calls nest deeper than ${maxDepth} (at ${skill.metadata.name})`,
+        {
+          hint: 'a skill probably calls itself through its steps',
+        },
+      );
     }
     const name = skill.metadata.name;
     const spec = skill.spec;
@@ -169,7 +182,10 @@ export class SkillEngine {
         continue;
       }
       const stepTimeout = step.timeout !== undefined ? Math.min(parseDuration(step.timeout), remaining) : remaining;
-      run.opts.onProgress?.({ state: 'running', message: `step ${index + 1}/${steps.length} ${step.name ?? step.id ?? kind}` });
+      run.opts.onProgress?.({
+        state: 'running',
+        message: `step ${index + 1}/${steps.length} ${step.name ?? step.id ?? kind}`,
+      });
       const r = await this.runStep(step, kind, scope, run, stepTimeout);
       // Outputs may echo a secret resolved elsewhere in the process: redact like logs.
       r.outputTail = redact(r.outputTail);
@@ -198,7 +214,11 @@ export class SkillEngine {
     const elapsed = (): number => performance.now() - t0;
     try {
       if (kind === 'run') {
-        const env: Record<string, string> = { ...paramEnv(scope.params), CADUCEUS_RUN_ID: run.runId, CADUCEUS_SKILL: run.skill };
+        const env: Record<string, string> = {
+          ...paramEnv(scope.params),
+          CADUCEUS_RUN_ID: run.runId,
+          CADUCEUS_SKILL: run.skill,
+        };
         for (const [id, out] of Object.entries(scope.steps)) env[stepEnvName(id)] = out;
         const backend = run.iso.mode === 'docker' ? this.deps.backends.docker : this.deps.backends.local;
         const onProgress = run.opts.onProgress;
@@ -211,7 +231,9 @@ export class SkillEngine {
             timeoutMs,
             ...(run.opts.signal ? { signal: run.opts.signal } : {}),
             outputLimitBytes: run.outputLimitBytes,
-            ...(onProgress ? { onLine: (line: string) => onProgress({ state: 'running', message: redact(line) }) } : {}),
+            ...(onProgress
+              ? { onLine: (line: string) => onProgress({ state: 'running', message: redact(line) }) }
+              : {}),
           },
           run.iso,
         );
@@ -225,14 +247,23 @@ export class SkillEngine {
         };
       }
       if (kind === 'http') {
-        const timeout = AbortSignal.timeout(timerDelay(Math.min(timeoutMs, step.timeout !== undefined ? timeoutMs : DEFAULT_HTTP_TIMEOUT_MS)));
+        const timeout = AbortSignal.timeout(
+          timerDelay(Math.min(timeoutMs, step.timeout !== undefined ? timeoutMs : DEFAULT_HTTP_TIMEOUT_MS)),
+        );
         const signal = run.opts.signal ? AbortSignal.any([timeout, run.opts.signal]) : timeout;
         try {
           const r = await runHttpStep(step.http!, scope, signal, run.outputLimitBytes);
-          return { status: r.ok ? 'succeeded' : 'failed', durationMs: elapsed(), outputTail: r.body, ...(r.error ? { error: r.error } : {}) };
+          return {
+            status: r.ok ? 'succeeded' : 'failed',
+            durationMs: elapsed(),
+            outputTail: r.body,
+            ...(r.error ? { error: r.error } : {}),
+          };
         } catch (err) {
-          if (run.opts.signal?.aborted) return { status: 'cancelled', durationMs: elapsed(), outputTail: '', error: 'cancelled' };
-          if (timeout.aborted) return { status: 'timedOut', durationMs: elapsed(), outputTail: '', error: 'HTTP request timed out' };
+          if (run.opts.signal?.aborted)
+            return { status: 'cancelled', durationMs: elapsed(), outputTail: '', error: 'cancelled' };
+          if (timeout.aborted)
+            return { status: 'timedOut', durationMs: elapsed(), outputTail: '', error: 'HTTP request timed out' };
           throw err;
         }
       }
@@ -242,7 +273,8 @@ export class SkillEngine {
       }
       const call = step.skill!;
       const params: Record<string, ParamValue> = {};
-      for (const [k, v] of Object.entries(call.params ?? {})) params[k] = typeof v === 'string' ? interpolate(v, scope, (s) => s, `skill.params.${k}`) : v;
+      for (const [k, v] of Object.entries(call.params ?? {}))
+        params[k] = typeof v === 'string' ? interpolate(v, scope, (s) => s, `skill.params.${k}`) : v;
       const nested = await this.call(call.name, params, run.opts, {
         depth: run.depth,
         workspace: run.workspace,
@@ -250,7 +282,14 @@ export class SkillEngine {
         deadline: Math.min(run.deadline, Date.now() + timeoutMs),
       });
       return {
-        status: nested.status === 'succeeded' ? 'succeeded' : nested.status === 'timedOut' ? 'timedOut' : nested.status === 'cancelled' ? 'cancelled' : 'failed',
+        status:
+          nested.status === 'succeeded'
+            ? 'succeeded'
+            : nested.status === 'timedOut'
+              ? 'timedOut'
+              : nested.status === 'cancelled'
+                ? 'cancelled'
+                : 'failed',
         durationMs: elapsed(),
         outputTail: nested.output,
         ...(nested.error ? { error: `${call.name}: ${nested.error}` } : {}),

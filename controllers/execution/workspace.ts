@@ -2,7 +2,17 @@
 // keeps file steps inside them. A workspace is removed when its run succeeds and kept
 // when it fails (for inspection); kept ones older than a day are swept at start-up.
 
-import { chmodSync, chownSync, mkdirSync, readdirSync, realpathSync, rmdirSync, rmSync, statSync, lstatSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  readdirSync,
+  realpathSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  lstatSync,
+} from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep, dirname } from 'node:path';
 import { CaduceusError } from '../../reconciler/errors.js';
 

@@ -39,7 +39,15 @@ export type AuditLevel = 'info' | 'warn' | 'error';
  * rejected: the request itself was bad (signature, replay, size, shape) ·
  * completed/failed: how the run ended · delivered/delivery-failed: the reply's fate.
  */
-export type AuditDecision = 'accepted' | 'answered' | 'refused' | 'rejected' | 'completed' | 'failed' | 'delivered' | 'delivery-failed';
+export type AuditDecision =
+  | 'accepted'
+  | 'answered'
+  | 'refused'
+  | 'rejected'
+  | 'completed'
+  | 'failed'
+  | 'delivered'
+  | 'delivery-failed';
 
 export interface AuditEntry {
   id: number;
@@ -56,12 +64,16 @@ export interface AuditEntry {
   runId: string | null;
 }
 
-export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at' | 'policy' | 'user' | 'channel' | 'command' | 'requestId' | 'runId'> &
+export type NewAuditEntry = Omit<
+  AuditEntry,
+  'id' | 'at' | 'policy' | 'user' | 'channel' | 'command' | 'requestId' | 'runId'
+> &
   Partial<Pick<AuditEntry, 'at' | 'policy' | 'user' | 'channel' | 'command' | 'requestId' | 'runId'>>;
 
 const RANK: Record<AuditLevel, number> = { info: 0, warn: 1, error: 2 };
 /** The columns under AuditEntry's names, so that a row comes back as an entry. */
-const ENTRY_COLUMNS = 'id, at, level, policy, platform, user, channel, command, decision, reason, request_id AS requestId, run_id AS runId';
+const ENTRY_COLUMNS =
+  'id, at, level, policy, platform, user, channel, command, decision, reason, request_id AS requestId, run_id AS runId';
 const MAX_FIELD = 500;
 
 function clip(s: string | null | undefined): string | null {
@@ -83,11 +95,25 @@ export class AuditStore {
   }
 
   record(e: NewAuditEntry): void {
-    this.insert.run(e.at ?? Date.now(), e.level, e.policy ?? null, e.platform, clip(e.user), clip(e.channel), clip(e.command), e.decision, clip(e.reason) ?? '', e.requestId ?? null, e.runId ?? null);
+    this.insert.run(
+      e.at ?? Date.now(),
+      e.level,
+      e.policy ?? null,
+      e.platform,
+      clip(e.user),
+      clip(e.channel),
+      clip(e.command),
+      e.decision,
+      clip(e.reason) ?? '',
+      e.requestId ?? null,
+      e.runId ?? null,
+    );
   }
 
   /** Newest first; `minLevel` keeps that level and above. */
-  list(filter: { minLevel?: AuditLevel; limit?: number; platform?: string; decision?: AuditDecision } = {}): AuditEntry[] {
+  list(
+    filter: { minLevel?: AuditLevel; limit?: number; platform?: string; decision?: AuditDecision } = {},
+  ): AuditEntry[] {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.minLevel) {
@@ -95,8 +121,8 @@ export class AuditStore {
       where.push(`level IN (${levels.map(() => '?').join(', ')})`);
       args.push(...levels);
     }
-    if (filter.platform) (where.push('platform = ?'), args.push(filter.platform));
-    if (filter.decision) (where.push('decision = ?'), args.push(filter.decision));
+    if (filter.platform) where.push('platform = ?'), args.push(filter.platform);
+    if (filter.decision) where.push('decision = ?'), args.push(filter.decision);
     const sql = `SELECT ${ENTRY_COLUMNS} FROM gateway_audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
     return this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as AuditEntry[];
   }
@@ -104,7 +130,9 @@ export class AuditStore {
   /** Rows per platform and decision, for `gateway status`. */
   counts(since = 0): Array<{ platform: string; decision: AuditDecision; count: number }> {
     return this.store.db
-      .prepare('SELECT platform, decision, COUNT(*) AS count FROM gateway_audit WHERE at >= ? GROUP BY platform, decision ORDER BY platform, decision')
+      .prepare(
+        'SELECT platform, decision, COUNT(*) AS count FROM gateway_audit WHERE at >= ? GROUP BY platform, decision ORDER BY platform, decision',
+      )
       .all(since) as Array<{ platform: string; decision: AuditDecision; count: number }>;
   }
 }

@@ -3,4 +3,6 @@
 
 import type { CommandSpec } from '../../reconciler/types.js';
 
-export const commands: readonly CommandSpec[] = [{ name: 'gateway', summary: 'gateway log | status', load: () => import('./cli.js') }];
+export const commands: readonly CommandSpec[] = [
+  { name: 'gateway', summary: 'gateway log | status', load: () => import('./cli.js') },
+];

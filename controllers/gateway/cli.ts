@@ -29,23 +29,51 @@ function time(ms: number): string {
 async function log(argv: string[]): Promise<number> {
   const args = parse(
     argv,
-    { 'state-dir': { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' }, level: { type: 'string' }, platform: { type: 'string' } },
+    {
+      'state-dir': { type: 'string' },
+      json: { type: 'boolean' },
+      limit: { type: 'string' },
+      level: { type: 'string' },
+      platform: { type: 'string' },
+    },
     HELP,
   );
   if (!args) return 0;
   const limit = Number(args.values.limit ?? 50);
   if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive integer\n\n${HELP}`);
   const level = args.values.level;
-  if (level !== undefined && !['info', 'warn', 'error'].includes(level)) throw new UsageError(`--level must be info, warn or error\n\n${HELP}`);
+  if (level !== undefined && !['info', 'warn', 'error'].includes(level))
+    throw new UsageError(`--level must be info, warn or error\n\n${HELP}`);
   const { store, audit } = openStores(args.values['state-dir'] ?? '.caduceus');
   try {
-    const rows = audit.list({ limit, ...(level ? { minLevel: level as AuditLevel } : {}), ...(args.values.platform ? { platform: args.values.platform } : {}) });
+    const rows = audit.list({
+      limit,
+      ...(level ? { minLevel: level as AuditLevel } : {}),
+      ...(args.values.platform ? { platform: args.values.platform } : {}),
+    });
     if (args.values.json) {
-      process.stdout.write(JSON.stringify(rows.map((r) => ({ ...r, time: new Date(r.at).toISOString() })), null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          rows.map((r) => ({ ...r, time: new Date(r.at).toISOString() })),
+          null,
+          2,
+        ) + '\n',
+      );
       return 0;
     }
-    const body = rows.map((r) => [time(r.at), r.level.toUpperCase(), r.platform, r.user ?? '-', r.channel ?? '-', r.decision, r.command ?? '-', r.reason]);
-    process.stdout.write(table(['TIME', 'LEVEL', 'PLATFORM', 'USER', 'CHANNEL', 'DECISION', 'COMMAND', 'REASON'], body));
+    const body = rows.map((r) => [
+      time(r.at),
+      r.level.toUpperCase(),
+      r.platform,
+      r.user ?? '-',
+      r.channel ?? '-',
+      r.decision,
+      r.command ?? '-',
+      r.reason,
+    ]);
+    process.stdout.write(
+      table(['TIME', 'LEVEL', 'PLATFORM', 'USER', 'CHANNEL', 'DECISION', 'COMMAND', 'REASON'], body),
+    );
     return 0;
   } finally {
     store.close();
@@ -76,7 +104,13 @@ async function status(argv: string[]): Promise<number> {
           reason: ready?.reason ?? '',
           message: ready?.message ?? '',
           users: s.observed.users ?? null,
-          platforms: Object.entries(platforms).map(([platform, p]) => ({ platform, endpoint: p.endpoint ?? `/gateway/${platform}`, ready: p.ready === true, reason: p.reason ?? null, message: p.message ?? null })),
+          platforms: Object.entries(platforms).map(([platform, p]) => ({
+            platform,
+            endpoint: p.endpoint ?? `/gateway/${platform}`,
+            ready: p.ready === true,
+            reason: p.reason ?? null,
+            message: p.message ?? null,
+          })),
         };
       });
     const counts = audit.counts();
@@ -87,12 +121,31 @@ async function status(argv: string[]): Promise<number> {
     const out: string[] = [];
     if (policies.length === 0) out.push('No GatewayPolicy is applied.\n');
     for (const p of policies) {
-      out.push(`GatewayPolicy ${p.name}: Ready=${p.ready} ${p.reason}${p.users !== null ? `, ${String(p.users)} user(s)` : ''}`);
+      out.push(
+        `GatewayPolicy ${p.name}: Ready=${p.ready} ${p.reason}${p.users !== null ? `, ${String(p.users)} user(s)` : ''}`,
+      );
       out.push(`  ${p.message}`);
-      out.push(table(['PLATFORM', 'ENDPOINT', 'READY', 'REASON'], p.platforms.map((x) => [x.platform, `POST ${x.endpoint}`, x.ready ? 'True' : 'False', x.ready ? '' : `${x.reason ?? ''}: ${x.message ?? ''}`])));
+      out.push(
+        table(
+          ['PLATFORM', 'ENDPOINT', 'READY', 'REASON'],
+          p.platforms.map((x) => [
+            x.platform,
+            `POST ${x.endpoint}`,
+            x.ready ? 'True' : 'False',
+            x.ready ? '' : `${x.reason ?? ''}: ${x.message ?? ''}`,
+          ]),
+        ),
+      );
     }
     out.push('Audit rows by decision:');
-    out.push(counts.length === 0 ? '  (none)\n' : table(['PLATFORM', 'DECISION', 'COUNT'], counts.map((c) => [c.platform, c.decision, String(c.count)])));
+    out.push(
+      counts.length === 0
+        ? '  (none)\n'
+        : table(
+            ['PLATFORM', 'DECISION', 'COUNT'],
+            counts.map((c) => [c.platform, c.decision, String(c.count)]),
+          ),
+    );
     process.stdout.write(out.join('\n'));
     return 0;
   } finally {

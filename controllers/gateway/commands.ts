@@ -48,7 +48,10 @@ export function tokenize(text: string): string[] | undefined {
 
 /** Telegram sends `/run@MyBot`, Slack and Discord may pass the root command name; both are noise here. */
 function normaliseVerb(word: string): string {
-  return word.replace(/^\//, '').replace(/@[A-Za-z0-9_]+$/, '').toLowerCase();
+  return word
+    .replace(/^\//, '')
+    .replace(/@[A-Za-z0-9_]+$/, '')
+    .toLowerCase();
 }
 
 export function parseCommand(text: string): ParseResult {
@@ -64,7 +67,8 @@ export function parseCommand(text: string): ParseResult {
   if (verb !== 'run') return { ok: false, error: `unknown command "${verb.slice(0, 40)}"; ${USAGE}` };
 
   const [what, name, ...args] = rest;
-  if ((what !== 'task' && what !== 'skill') || name === undefined) return { ok: false, error: `write \`run task NAME\` or \`run skill NAME key=value …\`` };
+  if ((what !== 'task' && what !== 'skill') || name === undefined)
+    return { ok: false, error: `write \`run task NAME\` or \`run skill NAME key=value …\`` };
   if (!NAME.test(name)) return { ok: false, error: `"${name.slice(0, 40)}" is not a valid ${what} name` };
   if (what === 'task') {
     if (args.length > 0) return { ok: false, error: '`run task NAME` takes no parameters' };
@@ -88,7 +92,11 @@ export function describeCommand(c: Command): string {
     case 'run-task':
       return `run task ${c.name}`;
     case 'run-skill':
-      return ['run skill', c.name, ...Object.entries(c.params).map(([k, v]) => `${k}=${/\s/.test(v) ? JSON.stringify(v) : v}`)].join(' ');
+      return [
+        'run skill',
+        c.name,
+        ...Object.entries(c.params).map(([k, v]) => `${k}=${/\s/.test(v) ? JSON.stringify(v) : v}`),
+      ].join(' ');
     default:
       return c.verb;
   }

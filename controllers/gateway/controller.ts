@@ -3,7 +3,14 @@
 // Pruning removes every binding of the policy, so its routes answer 404 at once. Any
 // problem leaves the affected platform stopped: the gateway never fails open.
 
-import type { Controller, ControllerDeps, ReconcileContext, Registration, Resource, Snapshot } from '../../reconciler/types.js';
+import type {
+  Controller,
+  ControllerDeps,
+  ReconcileContext,
+  Registration,
+  Resource,
+  Snapshot,
+} from '../../reconciler/types.js';
 import { resourcesOfKind, splitKey } from '../../reconciler/types.js';
 import type { GatewayPolicySpec, Platform, SecretRef } from '../../reconciler/specs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
@@ -34,10 +41,18 @@ export function register(deps: ControllerDeps, opts: GatewayOptions = {}): Regis
 const CONFLICT_REQUEUE_MS = 60_000;
 
 export function createController(gw: Gateway, opts: { configDir?: string; env?: NodeJS.ProcessEnv } = {}): Controller {
-  const secret = (ref: SecretRef): string => resolveSecret(ref, { ...(opts.configDir ? { baseDir: opts.configDir } : {}), ...(opts.env ? { env: opts.env } : {}) });
+  const secret = (ref: SecretRef): string =>
+    resolveSecret(ref, {
+      ...(opts.configDir ? { baseDir: opts.configDir } : {}),
+      ...(opts.env ? { env: opts.env } : {}),
+    });
 
   /** Starts one platform, or explains why it stays stopped. */
-  const startPlatform = (p: Platform, spec: NonNullable<GatewayPolicySpec['platforms'][Platform]>, policy: CompiledPolicy): Binding => {
+  const startPlatform = (
+    p: Platform,
+    spec: NonNullable<GatewayPolicySpec['platforms'][Platform]>,
+    policy: CompiledPolicy,
+  ): Binding => {
     const adapter = ADAPTERS[p];
     const unset: string[] = [];
     for (const { field, ref } of adapter.requiredSecrets(spec)) {
@@ -48,7 +63,11 @@ export function createController(gw: Gateway, opts: { configDir?: string; env?: 
       }
     }
     if (unset.length > 0) {
-      return { platform: p, policy, state: { ready: false, reason: 'SecretUnset', message: `${unset.join(', ')} unset or empty` } };
+      return {
+        platform: p,
+        policy,
+        state: { ready: false, reason: 'SecretUnset', message: `${unset.join(', ')} unset or empty` },
+      };
     }
     try {
       return { platform: p, policy, state: { ready: true, runtime: adapter.start(spec, secret) } };
@@ -73,7 +92,12 @@ export function createController(gw: Gateway, opts: { configDir?: string; env?: 
         policy = compilePolicy(name, spec);
       } catch (err) {
         gw.swap(name, []);
-        ctx.setCondition('Ready', 'False', 'InvalidPolicy', `${errorMessage(err)}; every platform of this policy is stopped`);
+        ctx.setCondition(
+          'Ready',
+          'False',
+          'InvalidPolicy',
+          `${errorMessage(err)}; every platform of this policy is stopped`,
+        );
         return;
       }
 
@@ -87,18 +111,34 @@ export function createController(gw: Gateway, opts: { configDir?: string; env?: 
         const rival = claimedBy(ctx.snapshot, name, p);
         if (rival) {
           conflict = true;
-          platforms[p] = { endpoint, ready: false, reason: 'PlatformConflict', message: `${p} is served by GatewayPolicy ${rival} (first by name wins)` };
+          platforms[p] = {
+            endpoint,
+            ready: false,
+            reason: 'PlatformConflict',
+            message: `${p} is served by GatewayPolicy ${rival} (first by name wins)`,
+          };
           continue;
         }
         const b = startPlatform(p, ps, policy);
         bindings.push(b);
-        platforms[p] = b.state.ready ? { endpoint, ready: true } : { endpoint, ready: false, reason: b.state.reason, message: b.state.message };
+        platforms[p] = b.state.ready
+          ? { endpoint, ready: true }
+          : { endpoint, ready: false, reason: b.state.reason, message: b.state.message };
       }
       gw.swap(name, bindings);
 
-      ctx.setObserved({ platforms, users: policy.roles.size, roles: spec.roles?.length ?? 0, auditLevel: policy.auditLevel });
+      ctx.setObserved({
+        platforms,
+        users: policy.roles.size,
+        roles: spec.roles?.length ?? 0,
+        auditLevel: policy.auditLevel,
+      });
       if (policy.invalidUsers.length > 0) {
-        ctx.event('Warning', 'InvalidUser', `users ${policy.invalidUsers.join(', ')} are not platform:id and admit nobody`);
+        ctx.event(
+          'Warning',
+          'InvalidUser',
+          `users ${policy.invalidUsers.join(', ')} are not platform:id and admit nobody`,
+        );
       }
       setReady(ctx, platforms, policy);
       return conflict ? { requeueAfter: CONFLICT_REQUEUE_MS } : undefined;
@@ -127,7 +167,12 @@ function setReady(ctx: ReconcileContext, platforms: Record<string, PlatformStatu
   if (stopped.length > 0) {
     const first = stopped[0]?.[1].reason ?? 'NotStarted';
     const why = stopped.map(([p, s]) => `${p} not started: ${s.message ?? s.reason}`).join('; ');
-    ctx.setCondition('Ready', 'False', first, `${why}${serving.length ? `; serving ${serving.join(', ')}` : ''}${nobody}`);
+    ctx.setCondition(
+      'Ready',
+      'False',
+      first,
+      `${why}${serving.length ? `; serving ${serving.join(', ')}` : ''}${nobody}`,
+    );
     return;
   }
   ctx.setCondition('Ready', 'True', 'Serving', `serving ${serving.join(', ')}${nobody}`);

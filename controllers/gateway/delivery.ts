@@ -51,7 +51,12 @@ export async function deliver(call: HttpCall, opts: DeliveryOptions = DEFAULT_DE
       });
       const text = await res.body.text();
       if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, attempts: attempt, status: res.statusCode };
-      last = { ok: false, attempts: attempt, status: res.statusCode, error: `HTTP ${res.statusCode}: ${text.slice(0, 200)}` };
+      last = {
+        ok: false,
+        attempts: attempt,
+        status: res.statusCode,
+        error: `HTTP ${res.statusCode}: ${text.slice(0, 200)}`,
+      };
       if (res.statusCode !== 429 && res.statusCode < 500) return last;
       const ra = Number(res.headers['retry-after']);
       if (Number.isFinite(ra) && ra >= 0) retryAfterMs = ra * 1000;
@@ -60,7 +65,10 @@ export async function deliver(call: HttpCall, opts: DeliveryOptions = DEFAULT_DE
       if (opts.signal?.aborted) return last;
     }
     if (attempt < opts.attempts) {
-      const delay = retryAfterMs !== undefined ? Math.min(MAX_DELAY_MS, retryAfterMs) : backoffMs(attempt, { initialMs: opts.baseDelayMs, maxMs: MAX_DELAY_MS });
+      const delay =
+        retryAfterMs !== undefined
+          ? Math.min(MAX_DELAY_MS, retryAfterMs)
+          : backoffMs(attempt, { initialMs: opts.baseDelayMs, maxMs: MAX_DELAY_MS });
       opts.onRetry?.(attempt, last.error ?? 'failed', delay);
       try {
         await sleep(delay, undefined, opts.signal ? { signal: opts.signal } : undefined);

@@ -40,7 +40,15 @@ export function helpText(allowed: { tasks: string[]; skills: string[]; status: b
   return parts.join('\n');
 }
 
-export function statusText(info: { revision: string; platforms: Array<{ platform: string; ready: boolean }>; queue: { running: number; waiting: number }; runs: RunRecord[] }, now = Date.now()): string {
+export function statusText(
+  info: {
+    revision: string;
+    platforms: Array<{ platform: string; ready: boolean }>;
+    queue: { running: number; waiting: number };
+    runs: RunRecord[];
+  },
+  now = Date.now(),
+): string {
   const rev = /^[0-9a-f]{40}$/.test(info.revision) ? info.revision.slice(0, 8) : info.revision || 'none';
   const lines = [
     `revision ${rev}; gateway: ${info.platforms.map((p) => `${p.platform} ${p.ready ? 'ready' : 'stopped'}`).join(', ') || 'no platforms'}; ${info.queue.running} running, ${info.queue.waiting} waiting`,

@@ -61,7 +61,12 @@ export const ENDPOINT_PREFIX = '/gateway/';
  * (5 min), so a replay is caught by one or the other; Telegram has no signed timestamp, so
  * its update ids are kept as long as Telegram retries (24 h).
  */
-const REPLAY_TTL_MS: Record<Platform, number> = { slack: 15 * 60_000, discord: 15 * 60_000, webhook: 15 * 60_000, telegram: 25 * 3_600_000 };
+const REPLAY_TTL_MS: Record<Platform, number> = {
+  slack: 15 * 60_000,
+  discord: 15 * 60_000,
+  webhook: 15 * 60_000,
+  telegram: 25 * 3_600_000,
+};
 const STOP_GRACE_MS = 5000;
 
 export class Gateway {
@@ -79,7 +84,10 @@ export class Gateway {
   private readonly requests: Counter<'platform' | 'decision'>;
   private runs: RunStore | undefined;
 
-  constructor(private readonly deps: ControllerDeps, opts: GatewayOptions = {}) {
+  constructor(
+    private readonly deps: ControllerDeps,
+    opts: GatewayOptions = {},
+  ) {
     this.audit = new AuditStore(deps.store);
     this.queue = new JobQueue(opts.concurrency ?? 4);
     this.maxBody = opts.maxBodyBytes ?? 64 * 1024;
@@ -89,11 +97,20 @@ export class Gateway {
     const name = 'caduceus_gateway_requests_total';
     this.requests =
       (deps.metrics.getSingleMetric(name) as Counter<'platform' | 'decision'> | undefined) ??
-      new Counter({ name, help: 'Gateway requests and outcomes by platform and decision', labelNames: ['platform', 'decision'], registers: [deps.metrics] });
+      new Counter({
+        name,
+        help: 'Gateway requests and outcomes by platform and decision',
+        labelNames: ['platform', 'decision'],
+        registers: [deps.metrics],
+      });
   }
 
   routes(): HttpRoute[] {
-    return PLATFORMS.map((p) => ({ method: 'POST' as const, path: ENDPOINT_PREFIX + p, handler: (req: IncomingMessage, res: ServerResponse) => this.handle(p, req, res) }));
+    return PLATFORMS.map((p) => ({
+      method: 'POST' as const,
+      path: ENDPOINT_PREFIX + p,
+      handler: (req: IncomingMessage, res: ServerResponse) => this.handle(p, req, res),
+    }));
   }
 
   /** Replaces every binding `policyName` owns with `next`, in one assignment. */
@@ -134,7 +151,14 @@ export class Gateway {
       body = await readRawBody(req, this.maxBody);
     } catch (err) {
       const tooLarge = err instanceof BodyTooLarge;
-      return this.reject(res, platform, policy, tooLarge ? 413 : 400, tooLarge ? err.message : `could not read the body: ${errorMessage(err)}`, req);
+      return this.reject(
+        res,
+        platform,
+        policy,
+        tooLarge ? 413 : 400,
+        tooLarge ? err.message : `could not read the body: ${errorMessage(err)}`,
+        req,
+      );
     }
     const now = this.now();
     const verdict = runtime.verify(req.headers, body, now);
@@ -163,16 +187,42 @@ export class Gateway {
       case 'message': {
         const outcome = this.decide(platform, runtime, policy, parsed.message, now);
         const later = runtime.respond(res, outcome, parsed.message);
-        if (later !== undefined) void this.sendReply(platform, runtime, parsed.message, later, outcome.kind === 'refused' ? 'refused' : 'succeeded', policy);
+        if (later !== undefined)
+          void this.sendReply(
+            platform,
+            runtime,
+            parsed.message,
+            later,
+            outcome.kind === 'refused' ? 'refused' : 'succeeded',
+            policy,
+          );
       }
     }
   }
 
   /** The policy's answer to one verified message; queues the work when it is allowed. */
-  private decide(platform: Platform, runtime: PlatformRuntime, policy: CompiledPolicy, msg: Inbound, now: number): Outcome {
+  private decide(
+    platform: Platform,
+    runtime: PlatformRuntime,
+    policy: CompiledPolicy,
+    msg: Inbound,
+    now: number,
+  ): Outcome {
     const actor = `${platform}:${msg.user}`;
-    const base = { policy: policy.name, platform, user: msg.user, channel: msg.channel, command: msg.text, requestId: msg.requestId };
-    const refuse = (code: Extract<Outcome, { kind: 'refused' }>['code'], reply: string, reason: string, command?: string): Outcome => {
+    const base = {
+      policy: policy.name,
+      platform,
+      user: msg.user,
+      channel: msg.channel,
+      command: msg.text,
+      requestId: msg.requestId,
+    };
+    const refuse = (
+      code: Extract<Outcome, { kind: 'refused' }>['code'],
+      reply: string,
+      reason: string,
+      command?: string,
+    ): Outcome => {
       this.record(policy, { ...base, ...(command ? { command } : {}), level: 'warn', decision: 'refused', reason });
       return { kind: 'refused', code, text: reply };
     };
@@ -182,7 +232,11 @@ export class Gateway {
       const rl = this.limiter.take(actor, policy.rateLimit, now);
       if (!rl.ok) {
         const secs = Math.ceil(rl.retryAfterMs / 1000);
-        return refuse('rate-limited', `Too many requests; try again in ${secs}s.`, `rate limit of ${policy.rateLimit.requests} per ${policy.rateLimit.perMs} ms exceeded`);
+        return refuse(
+          'rate-limited',
+          `Too many requests; try again in ${secs}s.`,
+          `rate limit of ${policy.rateLimit.requests} per ${policy.rateLimit.perMs} ms exceeded`,
+        );
       }
       const cmd = parseCommand(msg.text);
       if (!cmd.ok) return refuse('bad-command', cmd.error, `unparseable command: ${cmd.error}`);
@@ -194,22 +248,45 @@ export class Gateway {
       const roles = who.roles.map((r) => r.name).join(', ');
       switch (cmd.command.verb) {
         case 'help':
-          this.record(policy, { ...base, command: line, level: 'info', decision: 'answered', reason: `roles ${roles}` });
+          this.record(policy, {
+            ...base,
+            command: line,
+            level: 'info',
+            decision: 'answered',
+            reason: `roles ${roles}`,
+          });
           return { kind: 'answer', text: helpText(allowedSummary(who.roles)) };
         case 'status':
-          this.record(policy, { ...base, command: line, level: 'info', decision: 'answered', reason: `roles ${roles}` });
+          this.record(policy, {
+            ...base,
+            command: line,
+            level: 'info',
+            decision: 'answered',
+            reason: `roles ${roles}`,
+          });
           return { kind: 'answer', text: this.statusReply(snap) };
         default: {
           const job: Job = { platform, runtime, message: msg, command: cmd.command, actor, policyName: policy.name };
-          if (!this.queue.push(() => this.runJob(job))) return refuse('rate-limited', 'The gateway is busy; try again later.', 'gateway queue full', line);
-          this.record(policy, { ...base, command: line, level: 'info', decision: 'accepted', reason: `roles ${roles}` });
+          if (!this.queue.push(() => this.runJob(job)))
+            return refuse('rate-limited', 'The gateway is busy; try again later.', 'gateway queue full', line);
+          this.record(policy, {
+            ...base,
+            command: line,
+            level: 'info',
+            decision: 'accepted',
+            reason: `roles ${roles}`,
+          });
           return { kind: 'accepted', text: `Working on it: ${line}`, requestId: msg.requestId };
         }
       }
     } catch (err) {
       // Fail closed: whatever went wrong, the answer is no.
       this.deps.log.error('gateway authorisation failed', { platform, error: errorMessage(err) });
-      return refuse('forbidden', 'Could not check your permissions; the request was refused.', `authorisation error: ${errorMessage(err)}`);
+      return refuse(
+        'forbidden',
+        'Could not check your permissions; the request was refused.',
+        `authorisation error: ${errorMessage(err)}`,
+      );
     }
   }
 
@@ -218,23 +295,50 @@ export class Gateway {
     const { platform, message, command } = job;
     const line = describeCommand(command);
     const current = this.bindings.get(platform);
-    const base = { platform, user: message.user, channel: message.channel, command: line, requestId: message.requestId };
+    const base = {
+      platform,
+      user: message.user,
+      channel: message.channel,
+      command: line,
+      requestId: message.requestId,
+    };
     let check: { ok: true; target?: string } | Refusal;
     try {
       if (!current || !current.state.ready) {
-        check = { ok: false, reason: `platform ${platform} stopped before the work started`, reply: 'The gateway stopped serving this platform; nothing was run.' };
+        check = {
+          ok: false,
+          reason: `platform ${platform} stopped before the work started`,
+          reply: 'The gateway stopped serving this platform; nothing was run.',
+        };
       } else {
         const who = admit(current.policy, platform, message.user, message.channel);
         check = who.ok ? permit(who.roles, command, this.deps.snapshot()) : who;
       }
     } catch (err) {
-      check = { ok: false, reason: `authorisation error: ${errorMessage(err)}`, reply: 'Could not check your permissions; nothing was run.' };
+      check = {
+        ok: false,
+        reason: `authorisation error: ${errorMessage(err)}`,
+        reply: 'Could not check your permissions; nothing was run.',
+      };
     }
     const policy = current?.policy;
     if (!check.ok || this.abort.signal.aborted) {
       const reason = check.ok ? 'gateway stopping' : check.reason;
-      this.record(policy, { ...base, policy: policy?.name ?? job.policyName, level: 'warn', decision: 'refused', reason: `checked again before start: ${reason}` });
-      await this.sendReply(platform, job.runtime, message, check.ok ? 'The gateway is stopping; nothing was run.' : check.reply, 'refused', policy);
+      this.record(policy, {
+        ...base,
+        policy: policy?.name ?? job.policyName,
+        level: 'warn',
+        decision: 'refused',
+        reason: `checked again before start: ${reason}`,
+      });
+      await this.sendReply(
+        platform,
+        job.runtime,
+        message,
+        check.ok ? 'The gateway is stopping; nothing was run.' : check.reply,
+        'refused',
+        policy,
+      );
       return;
     }
 
@@ -250,7 +354,11 @@ export class Gateway {
         status = report.status === 'succeeded' ? 'succeeded' : 'failed';
         text = formatTaskReport(report);
       } else {
-        const result = await this.deps.runner.runSkill(target, coerceParams(this.deps.snapshot(), target, command.params), opts);
+        const result = await this.deps.runner.runSkill(
+          target,
+          coerceParams(this.deps.snapshot(), target, command.params),
+          opts,
+        );
         runId = result.runId;
         status = result.status === 'succeeded' ? 'succeeded' : 'failed';
         text = formatSkillResult(result);
@@ -270,8 +378,21 @@ export class Gateway {
     await this.sendReply(platform, job.runtime, message, text, status, policy);
   }
 
-  private async sendReply(platform: Platform, runtime: PlatformRuntime, message: Inbound, text: string, status: 'succeeded' | 'failed' | 'refused', policy: CompiledPolicy | undefined): Promise<void> {
-    const base = { policy: policy?.name ?? null, platform, user: message.user, channel: message.channel, requestId: message.requestId };
+  private async sendReply(
+    platform: Platform,
+    runtime: PlatformRuntime,
+    message: Inbound,
+    text: string,
+    status: 'succeeded' | 'failed' | 'refused',
+    policy: CompiledPolicy | undefined,
+  ): Promise<void> {
+    const base = {
+      policy: policy?.name ?? null,
+      platform,
+      user: message.user,
+      channel: message.channel,
+      requestId: message.requestId,
+    };
     const call = runtime.reply(message, truncate(text, runtime.maxReplyChars), status);
     if (!call) {
       this.deps.log.debug('gateway reply has no destination', { platform, requestId: message.requestId });
@@ -282,22 +403,54 @@ export class Gateway {
       ...this.delivery,
       onRetry: (attempt, error, delayMs) => {
         errors.push(error);
-        this.deps.log.warn('gateway reply failed; retrying', { platform, attempt, error: redact(error), retryInMs: delayMs });
+        this.deps.log.warn('gateway reply failed; retrying', {
+          platform,
+          attempt,
+          error: redact(error),
+          retryInMs: delayMs,
+        });
       },
     });
     if (!result.ok) {
-      this.record(undefined, { ...base, level: 'error', decision: 'delivery-failed', reason: `reply not delivered after ${result.attempts} attempt(s): ${result.error ?? 'unknown error'}` });
-      this.deps.log.error('gateway reply not delivered', { platform, attempts: result.attempts, error: redact(result.error ?? '') });
+      this.record(undefined, {
+        ...base,
+        level: 'error',
+        decision: 'delivery-failed',
+        reason: `reply not delivered after ${result.attempts} attempt(s): ${result.error ?? 'unknown error'}`,
+      });
+      this.deps.log.error('gateway reply not delivered', {
+        platform,
+        attempts: result.attempts,
+        error: redact(result.error ?? ''),
+      });
     } else if (result.attempts > 1) {
-      this.record(undefined, { ...base, level: 'warn', decision: 'delivered', reason: `delivered after ${result.attempts} attempts; earlier: ${errors.join('; ')}` });
+      this.record(undefined, {
+        ...base,
+        level: 'warn',
+        decision: 'delivered',
+        reason: `delivered after ${result.attempts} attempts; earlier: ${errors.join('; ')}`,
+      });
     } else {
       this.record(policy, { ...base, level: 'info', decision: 'delivered', reason: 'delivered' });
     }
   }
 
-  private reject(res: ServerResponse, platform: Platform, policy: CompiledPolicy, status: number, reason: string, req: IncomingMessage): void {
+  private reject(
+    res: ServerResponse,
+    platform: Platform,
+    policy: CompiledPolicy,
+    status: number,
+    reason: string,
+    req: IncomingMessage,
+  ): void {
     // Always recorded, whatever audit.level says: these are attacks or misconfiguration.
-    this.record(undefined, { policy: policy.name, platform, level: 'warn', decision: 'rejected', reason: `HTTP ${status}: ${reason} (from ${req.socket.remoteAddress ?? 'unknown address'})` });
+    this.record(undefined, {
+      policy: policy.name,
+      platform,
+      level: 'warn',
+      decision: 'rejected',
+      reason: `HTTP ${status}: ${reason} (from ${req.socket.remoteAddress ?? 'unknown address'})`,
+    });
     this.deps.log.warn('gateway request rejected', { platform, status, reason });
     res.setHeader('connection', 'close');
     sendJson(res, status, { error: reason });

@@ -8,7 +8,10 @@ export class JobQueue {
   private idleWaiters: Array<() => void> = [];
   private stopped = false;
 
-  constructor(private readonly concurrency: number, private readonly maxWaiting = 1000) {}
+  constructor(
+    private readonly concurrency: number,
+    private readonly maxWaiting = 1000,
+  ) {}
 
   /** False when the queue is full or stopped: the caller refuses the request instead. */
   push(job: () => Promise<void>): boolean {

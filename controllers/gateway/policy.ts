@@ -64,27 +64,47 @@ export function compilePolicy(name: string, spec: GatewayPolicySpec): CompiledPo
     channels,
     roles,
     // A missing or nonsensical limit admits nothing rather than everything.
-    rateLimit: { requests: Number.isFinite(requests) && requests > 0 ? requests : 0, perMs: parseDuration(spec.rateLimit?.per ?? '1m') },
+    rateLimit: {
+      requests: Number.isFinite(requests) && requests > 0 ? requests : 0,
+      perMs: parseDuration(spec.rateLimit?.per ?? '1m'),
+    },
     auditLevel: spec.audit?.level ?? 'all',
     invalidUsers,
   };
 }
 
 /** May `user` speak to the gateway from `channel` at all? */
-export function admit(policy: CompiledPolicy, platform: Platform, user: string, channel: string): { ok: true; roles: readonly CompiledRole[] } | Refusal {
+export function admit(
+  policy: CompiledPolicy,
+  platform: Platform,
+  user: string,
+  channel: string,
+): { ok: true; roles: readonly CompiledRole[] } | Refusal {
   const open = policy.channels.get(platform);
   if (!open || !open.has(channel)) {
-    return { ok: false, reason: `channel ${channel} is not on the ${platform} channel list`, reply: 'This channel is not allowed to use Caduceus.' };
+    return {
+      ok: false,
+      reason: `channel ${channel} is not on the ${platform} channel list`,
+      reply: 'This channel is not allowed to use Caduceus.',
+    };
   }
   const roles = policy.roles.get(`${platform}:${user}`);
   if (!roles || roles.length === 0) {
-    return { ok: false, reason: `user ${platform}:${user} is not on the whitelist`, reply: 'You are not allowed to use Caduceus here.' };
+    return {
+      ok: false,
+      reason: `user ${platform}:${user} is not on the whitelist`,
+      reply: 'You are not allowed to use Caduceus here.',
+    };
   }
   return { ok: true, roles };
 }
 
 /** May someone holding `roles` run `command`? Returns the canonical target name for runs. */
-export function permit(roles: readonly CompiledRole[], command: Command, snap: Snapshot): { ok: true; target?: string } | Refusal {
+export function permit(
+  roles: readonly CompiledRole[],
+  command: Command,
+  snap: Snapshot,
+): { ok: true; target?: string } | Refusal {
   const names = roles.map((r) => r.name).join(', ');
   switch (command.verb) {
     case 'help':
@@ -95,10 +115,18 @@ export function permit(roles: readonly CompiledRole[], command: Command, snap: S
         : { ok: false, reason: `roles ${names} may not read status`, reply: 'Your role may not read status.' };
     case 'run-task': {
       if (!roles.some((r) => r.tasks.has(command.name))) {
-        return { ok: false, reason: `roles ${names} may not run task ${command.name}`, reply: `Your role may not run task ${command.name}.` };
+        return {
+          ok: false,
+          reason: `roles ${names} may not run task ${command.name}`,
+          reply: `Your role may not run task ${command.name}.`,
+        };
       }
       if (!getResource(snap, 'Task', command.name)) {
-        return { ok: false, reason: `task ${command.name} does not exist at revision ${snap.revision.slice(0, 8)}`, reply: `There is no task named ${command.name}.` };
+        return {
+          ok: false,
+          reason: `task ${command.name} does not exist at revision ${snap.revision.slice(0, 8)}`,
+          reply: `There is no task named ${command.name}.`,
+        };
       }
       return { ok: true, target: command.name };
     }
@@ -107,10 +135,18 @@ export function permit(roles: readonly CompiledRole[], command: Command, snap: S
       const canon = (n: string): string => findSkill(snap, n)?.metadata.name ?? n;
       const wanted = canon(command.name);
       if (!roles.some((r) => r.skills.some((s) => canon(s) === wanted))) {
-        return { ok: false, reason: `roles ${names} may not run skill ${wanted}`, reply: `Your role may not run skill ${command.name}.` };
+        return {
+          ok: false,
+          reason: `roles ${names} may not run skill ${wanted}`,
+          reply: `Your role may not run skill ${command.name}.`,
+        };
       }
       if (!getResource(snap, 'Skill', wanted)) {
-        return { ok: false, reason: `skill ${wanted} does not exist at revision ${snap.revision.slice(0, 8)}`, reply: `There is no skill named ${command.name}.` };
+        return {
+          ok: false,
+          reason: `skill ${wanted} does not exist at revision ${snap.revision.slice(0, 8)}`,
+          reply: `There is no skill named ${command.name}.`,
+        };
       }
       return { ok: true, target: wanted };
     }

@@ -6,7 +6,11 @@ export class RateLimiter {
   private readonly hits = new Map<string, number[]>();
 
   /** Records one request of `key` and says whether it is within the limit. */
-  take(key: string, limit: { requests: number; perMs: number }, now = Date.now()): { ok: true } | { ok: false; retryAfterMs: number } {
+  take(
+    key: string,
+    limit: { requests: number; perMs: number },
+    now = Date.now(),
+  ): { ok: true } | { ok: false; retryAfterMs: number } {
     const since = now - limit.perMs;
     const list = (this.hits.get(key) ?? []).filter((t) => t > since);
     if (list.length >= limit.requests) {

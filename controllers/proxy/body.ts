@@ -48,7 +48,11 @@ export function parseJsonObject(buf: Buffer): Record<string, unknown> {
   try {
     value = JSON.parse(buf.toString('utf8'));
   } catch (err) {
-    throw badRequest(`We could not parse the JSON body of your request: ${(err as Error).message}. Send a JSON object with Content-Type: application/json.`, null, 'invalid_json');
+    throw badRequest(
+      `We could not parse the JSON body of your request: ${(err as Error).message}. Send a JSON object with Content-Type: application/json.`,
+      null,
+      'invalid_json',
+    );
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw badRequest('The request body must be a JSON object.', null, 'invalid_json');

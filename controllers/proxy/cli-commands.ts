@@ -3,4 +3,6 @@
 
 import type { CommandSpec } from '../../reconciler/types.js';
 
-export const commands: readonly CommandSpec[] = [{ name: 'proxy', summary: 'proxy test: send a request to the running proxy', load: () => import('./cli.js') }];
+export const commands: readonly CommandSpec[] = [
+  { name: 'proxy', summary: 'proxy test: send a request to the running proxy', load: () => import('./cli.js') },
+];

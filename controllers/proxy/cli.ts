@@ -33,18 +33,30 @@ function addressFromState(stateDir: string, name: string | undefined): string {
   const core = openState(stateDir) as NonNullable<ReturnType<typeof openState>>;
   const proxies = core.allStatus().filter((r) => r.kind === 'Proxy' && (name === undefined || r.name === name));
   core.store.close();
-  if (proxies.length === 0) throw new UsageError(name ? `no Proxy named ${name} in ${stateDir}` : `no Proxy resource in ${stateDir}: pass --url`);
-  if (proxies.length > 1) throw new UsageError(`several Proxy resources (${proxies.map((p) => p.name).join(', ')}): pass --name`);
+  if (proxies.length === 0)
+    throw new UsageError(
+      name ? `no Proxy named ${name} in ${stateDir}` : `no Proxy resource in ${stateDir}: pass --url`,
+    );
+  if (proxies.length > 1)
+    throw new UsageError(`several Proxy resources (${proxies.map((p) => p.name).join(', ')}): pass --name`);
   const p = proxies[0] as (typeof proxies)[number];
   const address = p.observed.address;
   if (typeof address !== 'string') {
     const ready = p.conditions.find((c) => c.type === 'Ready');
-    throw new UsageError(`Proxy ${p.name} is not serving (${ready?.reason ?? 'Unknown'}: ${ready?.message ?? 'no status yet'})`);
+    throw new UsageError(
+      `Proxy ${p.name} is not serving (${ready?.reason ?? 'Unknown'}: ${ready?.message ?? 'no status yet'})`,
+    );
   }
   return address;
 }
 
-async function send(dispatcher: Dispatcher | undefined, url: string, key: string, method: 'GET' | 'POST', body?: unknown): Promise<Answer> {
+async function send(
+  dispatcher: Dispatcher | undefined,
+  url: string,
+  key: string,
+  method: 'GET' | 'POST',
+  body?: unknown,
+): Promise<Answer> {
   const started = performance.now();
   const res = await request(url, {
     method,
@@ -75,13 +87,20 @@ function summarize(endpoint: string, a: Answer, stream: boolean): string {
       const parts: string[] = [];
       for (const line of a.body.split('\n')) {
         if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
-        const ev = JSON.parse(line.slice(6)) as { choices?: Array<{ delta?: { content?: string } }>; error?: { message: string } };
+        const ev = JSON.parse(line.slice(6)) as {
+          choices?: Array<{ delta?: { content?: string } }>;
+          error?: { message: string };
+        };
         if (ev.error) return `error in stream: ${ev.error.message}`;
         parts.push(ev.choices?.[0]?.delta?.content ?? '');
       }
       return parts.join('');
     }
-    const json = JSON.parse(a.body) as { error?: { message: string; type: string; code: string | null }; data?: Array<{ id: string }>; choices?: Array<{ message?: { content?: string | null } }> };
+    const json = JSON.parse(a.body) as {
+      error?: { message: string; type: string; code: string | null };
+      data?: Array<{ id: string }>;
+      choices?: Array<{ message?: { content?: string | null } }>;
+    };
     if (json.error) return `${json.error.type}${json.error.code ? ` (${json.error.code})` : ''}: ${json.error.message}`;
     if (endpoint === '/v1/models') return (json.data ?? []).map((m) => m.id).join('\n');
     return json.choices?.[0]?.message?.content ?? a.body;
@@ -117,11 +136,15 @@ export function main(argv: string[]): Promise<number> {
     if (!args) return 0;
     const v = args.values;
     const endpoint = v.endpoint ?? '/v1/models';
-    if (endpoint !== '/v1/models' && endpoint !== '/v1/chat/completions') throw new UsageError(`--endpoint must be /v1/models or /v1/chat/completions\n\n${HELP}`);
+    if (endpoint !== '/v1/models' && endpoint !== '/v1/chat/completions')
+      throw new UsageError(`--endpoint must be /v1/models or /v1/chat/completions\n\n${HELP}`);
     const keyEnv = v['key-env'] ?? 'CADUCEUS_PROXY_KEY';
     const key = process.env[keyEnv];
-    if (!key) throw new UsageError(`set ${keyEnv} to a key the proxy accepts (or name another variable with --key-env)`);
-    const base = (v.url ?? addressFromState(v['state-dir'] ?? '.caduceus', v.name)).replace(/\/+$/, '').replace(/\/v1$/, '');
+    if (!key)
+      throw new UsageError(`set ${keyEnv} to a key the proxy accepts (or name another variable with --key-env)`);
+    const base = (v.url ?? addressFromState(v['state-dir'] ?? '.caduceus', v.name))
+      .replace(/\/+$/, '')
+      .replace(/\/v1$/, '');
     const dispatcher = v.ca ? new Agent({ connect: { ca: readFileSync(v.ca) } }) : undefined;
 
     let answer: Answer;
@@ -133,11 +156,18 @@ export function main(argv: string[]): Promise<number> {
       } else {
         if (!model) {
           const list = await send(dispatcher, `${base}/v1/models`, key, 'GET');
-          const ids = list.status === 200 ? ((JSON.parse(list.body) as { data: Array<{ id: string }> }).data ?? []).map((m) => m.id) : [];
+          const ids =
+            list.status === 200
+              ? ((JSON.parse(list.body) as { data: Array<{ id: string }> }).data ?? []).map((m) => m.id)
+              : [];
           model = ids.find((id) => id.startsWith('skill/')) ?? ids[0];
           if (!model) throw new UsageError(`the proxy lists no model (${list.status}): pass --model`);
         }
-        answer = await send(dispatcher, `${base}/v1/chat/completions`, key, 'POST', { model, messages: [{ role: 'user', content: v.message ?? '{}' }], stream });
+        answer = await send(dispatcher, `${base}/v1/chat/completions`, key, 'POST', {
+          model,
+          messages: [{ role: 'user', content: v.message ?? '{}' }],
+          stream,
+        });
       }
     } catch (err) {
       if (err instanceof UsageError) throw err;
@@ -149,7 +179,21 @@ export function main(argv: string[]): Promise<number> {
     const ok = answer.status >= 200 && answer.status < 300;
     const text = summarize(endpoint, answer, stream);
     if (v.json) {
-      process.stdout.write(JSON.stringify({ url: `${base}${endpoint}`, model: model ?? null, status: answer.status, requestId: answer.requestId, latencyMs: Math.round(answer.latencyMs * 10) / 10, firstByteMs: answer.firstByteMs ?? null, answer: text }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          {
+            url: `${base}${endpoint}`,
+            model: model ?? null,
+            status: answer.status,
+            requestId: answer.requestId,
+            latencyMs: Math.round(answer.latencyMs * 10) / 10,
+            firstByteMs: answer.firstByteMs ?? null,
+            answer: text,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     } else {
       const lines = [
         `${endpoint === '/v1/models' ? 'GET ' : 'POST'} ${base}${endpoint}${model ? `  (model ${model}${stream ? ', stream' : ''})` : ''}`,

@@ -4,7 +4,15 @@
 //   restart a dead one) → status. It requeues itself every resync interval, which heals a
 //   dead listener, re-reads file-based keys and reloads changed TLS files.
 
-import type { Controller, ControllerDeps, Observed, ReconcileContext, ReconcileResult, Registration, Resource } from '../../reconciler/types.js';
+import type {
+  Controller,
+  ControllerDeps,
+  Observed,
+  ReconcileContext,
+  ReconcileResult,
+  Registration,
+  Resource,
+} from '../../reconciler/types.js';
 import { splitKey } from '../../reconciler/types.js';
 import type { ProxySpec } from '../../reconciler/specs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
@@ -58,14 +66,21 @@ export class ProxyController implements Controller {
   private readonly portRetryMs: number;
   private stopped = false;
 
-  constructor(private readonly deps: ControllerDeps, opts: ProxyControllerOptions = {}) {
+  constructor(
+    private readonly deps: ControllerDeps,
+    opts: ProxyControllerOptions = {},
+  ) {
     this.metrics = proxyMetrics(deps.metrics);
     this.resyncMs = opts.resyncMs ?? 30_000;
     this.drainCapMs = opts.drainCapMs ?? 30_000;
     this.portRetryMs = opts.portRetryMs ?? 5_000;
   }
 
-  async reconcile(ctx: ReconcileContext, desired: Resource | undefined, _observed: Observed): Promise<ReconcileResult | void> {
+  async reconcile(
+    ctx: ReconcileContext,
+    desired: Resource | undefined,
+    _observed: Observed,
+  ): Promise<ReconcileResult | void> {
     const { name } = splitKey(ctx.key);
     if (!desired) {
       await this.teardown(name, this.drainCapMs);
@@ -87,7 +102,12 @@ export class ProxyController implements Controller {
     if (!bound.ok) {
       // A move that cannot bind leaves the previous listener serving: say so rather than hide it.
       const previous = inst.listener?.listening ? inst.listener.url(spec.bind) : null;
-      ctx.setCondition('Ready', 'False', bound.reason, previous ? `${bound.message}; still serving the previous address ${previous}` : bound.message);
+      ctx.setCondition(
+        'Ready',
+        'False',
+        bound.reason,
+        previous ? `${bound.message}; still serving the previous address ${previous}` : bound.message,
+      );
       ctx.setObserved({ address: previous, listening: previous !== null });
       return { requeueAfter: this.portRetryMs };
     }
@@ -102,7 +122,12 @@ export class ProxyController implements Controller {
       injectSkills: spec.injectSkills,
       draining: this.draining.size,
     });
-    ctx.setCondition('Ready', 'True', 'Listening', `serving ${address} with ${keys.length} key(s)${spec.upstream ? `, forwarding other models to ${safeURL(spec.upstream.baseURL)}` : ''}`);
+    ctx.setCondition(
+      'Ready',
+      'True',
+      'Listening',
+      `serving ${address} with ${keys.length} key(s)${spec.upstream ? `, forwarding other models to ${safeURL(spec.upstream.baseURL)}` : ''}`,
+    );
     return { requeueAfter: this.resyncMs };
   }
 
@@ -110,11 +135,22 @@ export class ProxyController implements Controller {
    * Everything the spec refers to outside git, checked before anything serves: the bind
    * policy, every key reference (fail closed on one unset), the upstream key, TLS files.
    */
-  private readInputs(spec: ProxySpec): { keys: KeyEntry[]; upstreamKey: string | undefined; tls: TlsMaterial | undefined } | { reason: string; message: string } {
+  private readInputs(
+    spec: ProxySpec,
+  ):
+    | { keys: KeyEntry[]; upstreamKey: string | undefined; tls: TlsMaterial | undefined }
+    | { reason: string; message: string } {
     if (!isLoopback(spec.bind) && !spec.tls && !spec.allowPublicBind) {
-      return { reason: 'PublicBindWithoutTLS', message: `bind ${spec.bind} is not loopback and no tls is set: configure spec.tls, or set allowPublicBind: true to serve plain HTTP on purpose` };
+      return {
+        reason: 'PublicBindWithoutTLS',
+        message: `bind ${spec.bind} is not loopback and no tls is set: configure spec.tls, or set allowPublicBind: true to serve plain HTTP on purpose`,
+      };
     }
-    if (spec.keys.length === 0) return { reason: 'KeysUnset', message: 'spec.keys is empty: add at least one key reference; the proxy has no unauthenticated mode' };
+    if (spec.keys.length === 0)
+      return {
+        reason: 'KeysUnset',
+        message: 'spec.keys is empty: add at least one key reference; the proxy has no unauthenticated mode',
+      };
     let keys: KeyEntry[];
     let upstreamKey: string | undefined;
     try {
@@ -122,7 +158,10 @@ export class ProxyController implements Controller {
       upstreamKey = spec.upstream?.apiKey ? resolveSecret(spec.upstream.apiKey, this.secretOpts()) : undefined;
     } catch (err) {
       if (err instanceof CaduceusError && err.code === 'SecretUnset') {
-        return { reason: 'SecretUnset', message: `${err.describe()}; the proxy serves nothing until every key reference is set` };
+        return {
+          reason: 'SecretUnset',
+          message: `${err.describe()}; the proxy serves nothing until every key reference is set`,
+        };
       }
       throw err;
     }
@@ -150,7 +189,16 @@ export class ProxyController implements Controller {
     let inst = this.instances.get(name);
     if (!inst) {
       const limiter = new RateLimiter(spec.limits.requestsPerMinute);
-      const created: Instance = { name, state: undefined, listener: undefined, listenKey: undefined, tlsFingerprint: undefined, keysDigest: undefined, limiter, handler: () => undefined };
+      const created: Instance = {
+        name,
+        state: undefined,
+        listener: undefined,
+        listenKey: undefined,
+        tlsFingerprint: undefined,
+        keysDigest: undefined,
+        limiter,
+        handler: () => undefined,
+      };
       created.handler = createHandler({
         current: () => created.state,
         limiter,
@@ -173,7 +221,11 @@ export class ProxyController implements Controller {
   private rotateKeys(ctx: ReconcileContext, inst: Instance, keys: KeyEntry[]): void {
     const digest = keys.map((k) => k.digest.toString('hex')).join(',');
     if (inst.keysDigest !== undefined && inst.keysDigest !== digest) {
-      ctx.event('Normal', 'KeysRotated', `proxy keys changed (${keys.map((k) => k.id).join(', ')}); applied without a restart`);
+      ctx.event(
+        'Normal',
+        'KeysRotated',
+        `proxy keys changed (${keys.map((k) => k.id).join(', ')}); applied without a restart`,
+      );
     }
     inst.keysDigest = digest;
   }
@@ -188,7 +240,14 @@ export class ProxyController implements Controller {
     }
     // A different upstream: the old pool finishes its requests in the background.
     if (current) void current.close();
-    return want ? new Upstream(want.baseURL, apiKey, parseDuration(want.timeout), this.deps.log.child({ component: 'proxy', proxy: inst.name })) : undefined;
+    return want
+      ? new Upstream(
+          want.baseURL,
+          apiKey,
+          parseDuration(want.timeout),
+          this.deps.log.child({ component: 'proxy', proxy: inst.name }),
+        )
+      : undefined;
   }
 
   private async ensureListener(
@@ -207,7 +266,8 @@ export class ProxyController implements Controller {
       }
       return { ok: true, listener: old };
     }
-    if (old && !old.listening) ctx.event('Warning', 'ListenerDied', `listener ${old.url(spec.bind)} was not listening; starting a new one`);
+    if (old && !old.listening)
+      ctx.event('Warning', 'ListenerDied', `listener ${old.url(spec.bind)} was not listening; starting a new one`);
 
     // Same port: the old socket must let go first. Another port: bind the new one first, so
     // there is no moment without a listener.
@@ -224,16 +284,37 @@ export class ProxyController implements Controller {
       }
       if (samePort) inst.listener = undefined;
       const where = `${spec.bind}:${spec.port}`;
-      if (code === 'EADDRINUSE') return { ok: false, reason: 'PortInUse', message: `${where} is in use by another process; retrying every ${this.portRetryMs / 1000} s (free the port or change spec.port)` };
-      if (code === 'EACCES') return { ok: false, reason: 'PortNotPermitted', message: `not permitted to bind ${where}: use a port above 1023 or grant the capability` };
-      if (code === 'EADDRNOTAVAIL') return { ok: false, reason: 'BindAddressUnavailable', message: `${spec.bind} is not an address of this machine: fix spec.bind` };
+      if (code === 'EADDRINUSE')
+        return {
+          ok: false,
+          reason: 'PortInUse',
+          message: `${where} is in use by another process; retrying every ${this.portRetryMs / 1000} s (free the port or change spec.port)`,
+        };
+      if (code === 'EACCES')
+        return {
+          ok: false,
+          reason: 'PortNotPermitted',
+          message: `not permitted to bind ${where}: use a port above 1023 or grant the capability`,
+        };
+      if (code === 'EADDRNOTAVAIL')
+        return {
+          ok: false,
+          reason: 'BindAddressUnavailable',
+          message: `${spec.bind} is not an address of this machine: fix spec.bind`,
+        };
       return { ok: false, reason: 'ListenFailed', message: `cannot listen on ${where}: ${(err as Error).message}` };
     }
     inst.listener = next;
     inst.listenKey = key;
     inst.tlsFingerprint = tls?.fingerprint;
     if (old && !samePort) this.drainInBackground(old);
-    ctx.event('Normal', old ? 'ListenerMoved' : 'ListenerStarted', old ? `now serving ${next.url(spec.bind)}; the previous listener drains its in-flight requests` : `serving ${next.url(spec.bind)}`);
+    ctx.event(
+      'Normal',
+      old ? 'ListenerMoved' : 'ListenerStarted',
+      old
+        ? `now serving ${next.url(spec.bind)}; the previous listener drains its in-flight requests`
+        : `serving ${next.url(spec.bind)}`,
+    );
     return { ok: true, listener: next };
   }
 
@@ -281,4 +362,3 @@ function safeURL(url: string): string {
     return '(invalid URL)';
   }
 }
-

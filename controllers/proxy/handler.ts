@@ -32,15 +32,34 @@ export function createHandler(env: ProxyEnv): (req: IncomingMessage, res: Server
     handle(env, state, req, res, info).catch((err: unknown) => {
       if (err instanceof ProxyHttpError) return sendError(res, err);
       env.log.error('proxy request failed', { requestId: info.id, error: errorMessage(err) });
-      sendError(res, new ProxyHttpError(500, 'server_error', 'internal_error', `The proxy failed while handling request ${info.id}; see the Caduceus log.`));
+      sendError(
+        res,
+        new ProxyHttpError(
+          500,
+          'server_error',
+          'internal_error',
+          `The proxy failed while handling request ${info.id}; see the Caduceus log.`,
+        ),
+      );
     });
   };
 }
 
-async function handle(env: ProxyEnv, state: ProxyState | undefined, req: IncomingMessage, res: ServerResponse, info: RequestInfo): Promise<void> {
+async function handle(
+  env: ProxyEnv,
+  state: ProxyState | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: RequestInfo,
+): Promise<void> {
   if (!state) {
     res.setHeader('connection', 'close');
-    throw new ProxyHttpError(503, 'server_error', 'proxy_unavailable', 'This proxy is not serving: see `caduceus status` for the Proxy resource.');
+    throw new ProxyHttpError(
+      503,
+      'server_error',
+      'proxy_unavailable',
+      'This proxy is not serving: see `caduceus status` for the Proxy resource.',
+    );
   }
   const token = bearerToken(req);
   if (!token) throw invalidKey("You didn't provide an API key. Send it in the Authorization header as `Bearer <key>`.");

@@ -18,33 +18,53 @@ function once<T>(registry: Registry, name: string, make: () => T): T {
 
 export function proxyMetrics(registry: Registry): ProxyMetrics {
   return {
-    requests: once(registry, 'caduceus_proxy_requests_total', () => new Counter({
-      name: 'caduceus_proxy_requests_total',
-      help: 'Proxy requests by Proxy resource, model and HTTP status.',
-      labelNames: ['proxy', 'model', 'status'] as const,
-      registers: [registry],
-    })),
-    latency: once(registry, 'caduceus_proxy_request_duration_seconds', () => new Histogram({
-      name: 'caduceus_proxy_request_duration_seconds',
-      help: 'Time from request to the end of the response, by route.',
-      labelNames: ['proxy', 'route'] as const,
-      buckets: BUCKETS,
-      registers: [registry],
-    })),
-    upstreamLatency: once(registry, 'caduceus_proxy_upstream_duration_seconds', () => new Histogram({
-      name: 'caduceus_proxy_upstream_duration_seconds',
-      help: 'Time until the upstream answered with headers, by upstream status.',
-      labelNames: ['proxy', 'status'] as const,
-      buckets: BUCKETS,
-      registers: [registry],
-    })),
-    firstByte: once(registry, 'caduceus_proxy_stream_first_byte_seconds', () => new Histogram({
-      name: 'caduceus_proxy_stream_first_byte_seconds',
-      help: 'Streaming responses: time from request to the first body byte sent, by target (skill, upstream).',
-      labelNames: ['proxy', 'target'] as const,
-      buckets: BUCKETS,
-      registers: [registry],
-    })),
+    requests: once(
+      registry,
+      'caduceus_proxy_requests_total',
+      () =>
+        new Counter({
+          name: 'caduceus_proxy_requests_total',
+          help: 'Proxy requests by Proxy resource, model and HTTP status.',
+          labelNames: ['proxy', 'model', 'status'] as const,
+          registers: [registry],
+        }),
+    ),
+    latency: once(
+      registry,
+      'caduceus_proxy_request_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'caduceus_proxy_request_duration_seconds',
+          help: 'Time from request to the end of the response, by route.',
+          labelNames: ['proxy', 'route'] as const,
+          buckets: BUCKETS,
+          registers: [registry],
+        }),
+    ),
+    upstreamLatency: once(
+      registry,
+      'caduceus_proxy_upstream_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'caduceus_proxy_upstream_duration_seconds',
+          help: 'Time until the upstream answered with headers, by upstream status.',
+          labelNames: ['proxy', 'status'] as const,
+          buckets: BUCKETS,
+          registers: [registry],
+        }),
+    ),
+    firstByte: once(
+      registry,
+      'caduceus_proxy_stream_first_byte_seconds',
+      () =>
+        new Histogram({
+          name: 'caduceus_proxy_stream_first_byte_seconds',
+          help: 'Streaming responses: time from request to the first body byte sent, by target (skill, upstream).',
+          labelNames: ['proxy', 'target'] as const,
+          buckets: BUCKETS,
+          registers: [registry],
+        }),
+    ),
   };
 }
 

@@ -33,24 +33,53 @@ export class ProxyHttpError extends Error {
 export const badRequest = (message: string, param: string | null = null, code: string | null = null): ProxyHttpError =>
   new ProxyHttpError(400, 'invalid_request_error', code, message, param);
 
-export const invalidKey = (message: string): ProxyHttpError => new ProxyHttpError(401, 'invalid_request_error', 'invalid_api_key', message);
+export const invalidKey = (message: string): ProxyHttpError =>
+  new ProxyHttpError(401, 'invalid_request_error', 'invalid_api_key', message);
 
 export const modelNotFound = (model: string): ProxyHttpError =>
-  new ProxyHttpError(404, 'invalid_request_error', 'model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, 'model');
+  new ProxyHttpError(
+    404,
+    'invalid_request_error',
+    'model_not_found',
+    `The model \`${model}\` does not exist or you do not have access to it.`,
+    'model',
+  );
 
 export const routeNotFound = (method: string, path: string): ProxyHttpError =>
-  new ProxyHttpError(404, 'invalid_request_error', 'unknown_url', `Unknown request URL: ${method} ${path}. This proxy serves GET /v1/models and POST /v1/chat/completions.`);
+  new ProxyHttpError(
+    404,
+    'invalid_request_error',
+    'unknown_url',
+    `Unknown request URL: ${method} ${path}. This proxy serves GET /v1/models and POST /v1/chat/completions.`,
+  );
 
 export const tooLarge = (limit: number): ProxyHttpError =>
-  new ProxyHttpError(413, 'invalid_request_error', 'request_too_large', `Request body exceeds the limit of ${limit} bytes (limits.maxBodyBytes).`);
+  new ProxyHttpError(
+    413,
+    'invalid_request_error',
+    'request_too_large',
+    `Request body exceeds the limit of ${limit} bytes (limits.maxBodyBytes).`,
+  );
 
 export const rateLimited = (limit: number, retryAfterS: number): ProxyHttpError =>
-  new ProxyHttpError(429, 'requests', 'rate_limit_exceeded', `Rate limit reached for this key: ${limit} requests per minute. Retry after ${retryAfterS} s.`, null, {
-    'retry-after': String(retryAfterS),
-  });
+  new ProxyHttpError(
+    429,
+    'requests',
+    'rate_limit_exceeded',
+    `Rate limit reached for this key: ${limit} requests per minute. Retry after ${retryAfterS} s.`,
+    null,
+    {
+      'retry-after': String(retryAfterS),
+    },
+  );
 
 export const upstreamTimeout = (ms: number): ProxyHttpError =>
-  new ProxyHttpError(504, 'upstream_error', 'upstream_timeout', `The upstream did not answer within ${ms} ms (upstream.timeout).`);
+  new ProxyHttpError(
+    504,
+    'upstream_error',
+    'upstream_timeout',
+    `The upstream did not answer within ${ms} ms (upstream.timeout).`,
+  );
 
 export const upstreamUnavailable = (detail: string): ProxyHttpError =>
   new ProxyHttpError(502, 'upstream_error', 'upstream_unavailable', `The upstream could not be reached: ${detail}`);
@@ -62,6 +91,10 @@ export function sendError(res: ServerResponse, err: ProxyHttpError): void {
     return;
   }
   const payload = JSON.stringify(err.body());
-  res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...err.headers });
+  res.writeHead(err.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+    ...err.headers,
+  });
   res.end(payload);
 }

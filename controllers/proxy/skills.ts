@@ -12,7 +12,9 @@ export const SKILL_PREFIX = 'skill/';
 /** Skills in serving order: the Proxy's preload list first, then the rest by name. */
 export function servedSkills(snap: Snapshot, spec: ProxySpec): Resource<'Skill'>[] {
   const all = resourcesOfKind(snap, 'Skill').sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  const first = [...new Set(spec.preload.map((n) => skillByName(snap, n)).filter((s): s is Resource<'Skill'> => s !== undefined))];
+  const first = [
+    ...new Set(spec.preload.map((n) => skillByName(snap, n)).filter((s): s is Resource<'Skill'> => s !== undefined)),
+  ];
   const preloaded = new Set(first.map((s) => s.metadata.name));
   return [...first, ...all.filter((s) => !preloaded.has(s.metadata.name))];
 }
@@ -37,17 +39,28 @@ export function skillsSystemMessage(snap: Snapshot, spec: ProxySpec): string {
 
 function buildSystemMessage(snap: Snapshot, spec: ProxySpec): string {
   const skills = servedSkills(snap, spec);
-  const preloaded = new Set(skills.slice(0, spec.preload.length).filter((s) => spec.preload.includes(s.metadata.name) || s.spec.aliases.some((a) => spec.preload.includes(a))).map((s) => s.metadata.name));
+  const preloaded = new Set(
+    skills
+      .slice(0, spec.preload.length)
+      .filter((s) => spec.preload.includes(s.metadata.name) || s.spec.aliases.some((a) => spec.preload.includes(a)))
+      .map((s) => s.metadata.name),
+  );
   const lines: string[] = [];
   if (spec.projectContext) lines.push(spec.projectContext.trim(), '');
   if (skills.length > 0) {
-    lines.push('The team has these skills. A client runs one by calling the model `skill/<name>` with a JSON object of its params as the user message.');
+    lines.push(
+      'The team has these skills. A client runs one by calling the model `skill/<name>` with a JSON object of its params as the user message.',
+    );
     for (const s of skills) {
       lines.push(`- skill/${s.metadata.name} (v${s.spec.version}): ${s.spec.description}`);
       // Preloaded skills are described in full; the others by one line, to keep the prompt short.
       if (preloaded.has(s.metadata.name) || spec.preload.length === 0) {
         for (const p of s.spec.params) {
-          const extra = [p.required ? 'required' : 'optional', p.default !== undefined ? `default ${JSON.stringify(p.default)}` : '', p.values ? `one of ${p.values.join('|')}` : '']
+          const extra = [
+            p.required ? 'required' : 'optional',
+            p.default !== undefined ? `default ${JSON.stringify(p.default)}` : '',
+            p.values ? `one of ${p.values.join('|')}` : '',
+          ]
             .filter(Boolean)
             .join(', ');
           lines.push(`    - ${p.name}: ${p.type} (${extra})${p.description ? ` ${p.description}` : ''}`);

@@ -7,7 +7,10 @@ export class SseWriter {
   private heartbeat: NodeJS.Timeout | undefined;
   private firstByteAt: number | undefined;
 
-  constructor(private readonly res: ServerResponse, private readonly onFirstByte?: () => void) {}
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly onFirstByte?: () => void,
+  ) {}
 
   open(headers: Record<string, string> = {}): void {
     this.res.writeHead(200, {

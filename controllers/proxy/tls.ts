@@ -19,10 +19,14 @@ export function readTls(files: { cert: string; key: string }, baseDir: string | 
     try {
       return readFileSync(p);
     } catch (err) {
-      throw new CaduceusError('TLSFileUnreadable', `cannot read tls.${what} ${files[what]}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-        field: `spec.tls.${what}`,
-        hint: 'paths are relative to the configuration directory; create the file or fix the path',
-      });
+      throw new CaduceusError(
+        'TLSFileUnreadable',
+        `cannot read tls.${what} ${files[what]}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        {
+          field: `spec.tls.${what}`,
+          hint: 'paths are relative to the configuration directory; create the file or fix the path',
+        },
+      );
     }
   };
   const cert = read('cert');

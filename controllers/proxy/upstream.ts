@@ -32,7 +32,12 @@ export class Upstream {
   private authorization: string | undefined;
   private models: { at: number; data: UpstreamModel[] } | undefined;
 
-  constructor(readonly baseURL: string, apiKey: string | undefined, public timeoutMs: number, private readonly log: Logger) {
+  constructor(
+    readonly baseURL: string,
+    apiKey: string | undefined,
+    public timeoutMs: number,
+    private readonly log: Logger,
+  ) {
     const u = new URL(baseURL);
     this.origin = u.origin;
     this.basePath = u.pathname.replace(/\/+$/, '');
@@ -46,10 +51,20 @@ export class Upstream {
   }
 
   private options(opts: UpstreamRequest): Dispatcher.DispatchOptions & { headersTimeout: number; bodyTimeout: number } {
-    const headers: Record<string, string> = { accept: opts.accept ?? 'application/json', 'x-request-id': opts.requestId };
+    const headers: Record<string, string> = {
+      accept: opts.accept ?? 'application/json',
+      'x-request-id': opts.requestId,
+    };
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     if (this.authorization) headers.authorization = this.authorization;
-    return { method: opts.method, path: this.basePath + opts.path, headers, body: opts.body ?? null, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs };
+    return {
+      method: opts.method,
+      path: this.basePath + opts.path,
+      headers,
+      body: opts.body ?? null,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    };
   }
 
   /** Sends one request; maps timeouts to 504 and connection failures to 502. */
@@ -71,7 +86,11 @@ export class Upstream {
   }
 
   mapError(err: unknown): unknown {
-    if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
+    if (
+      err instanceof undiciErrors.HeadersTimeoutError ||
+      err instanceof undiciErrors.BodyTimeoutError ||
+      err instanceof undiciErrors.ConnectTimeoutError
+    ) {
       return upstreamTimeout(this.timeoutMs);
     }
     if (err instanceof ProxyHttpError || (err instanceof Error && err.name === 'AbortError')) return err;
@@ -90,7 +109,9 @@ export class Upstream {
         return [];
       }
       const parsed = JSON.parse(text) as { data?: unknown };
-      const data = Array.isArray(parsed.data) ? (parsed.data.filter((m) => m && typeof (m as UpstreamModel).id === 'string') as UpstreamModel[]) : [];
+      const data = Array.isArray(parsed.data)
+        ? (parsed.data.filter((m) => m && typeof (m as UpstreamModel).id === 'string') as UpstreamModel[])
+        : [];
       this.models = { at: Date.now(), data };
       return data;
     } catch (err) {

@@ -19,7 +19,9 @@ export class WaitingQueue {
       throw new CaduceusError(
         'QueueFull',
         `queue full: ${what} would add ${count} waiting subtask(s) to the ${this.waiting} already waiting, beyond the queue limit of ${limit}`,
-        { hint: 'wait for running tasks to finish and try again, lower the number of subtasks, or raise spec.concurrency.queueLimit in the Runtime' },
+        {
+          hint: 'wait for running tasks to finish and try again, lower the number of subtasks, or raise spec.concurrency.queueLimit in the Runtime',
+        },
       );
     }
     this.waiting += count;
@@ -48,7 +50,12 @@ export interface Reservation {
  * onStart(index) is called as each item leaves the queue. work must not throw: its
  * result (a failure included) is the value.
  */
-export async function runPool<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>, onStart?: (index: number) => void): Promise<R[]> {
+export async function runPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+  onStart?: (index: number) => void,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

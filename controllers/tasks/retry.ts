@@ -14,7 +14,13 @@ export interface ResolvedRetry {
   jitter: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 3,
+  initialDelay: '1s',
+  maxDelay: '1m',
+  factor: 2,
+  jitter: 0.2,
+};
 
 export function resolveRetry(runtime: RetryPolicy | undefined, task: Partial<RetryPolicy> | undefined): ResolvedRetry {
   const p: RetryPolicy = { ...DEFAULT_RETRY, ...(runtime ?? {}), ...(task ?? {}) };
@@ -29,7 +35,13 @@ export function resolveRetry(runtime: RetryPolicy | undefined, task: Partial<Ret
 
 /** The delay before the next attempt, after `failedAttempt` (1-based) failed. */
 export function backoffDelay(p: ResolvedRetry, failedAttempt: number, random: () => number = Math.random): number {
-  return backoffMs(failedAttempt, { initialMs: p.initialDelayMs, factor: p.factor, maxMs: p.maxDelayMs, jitter: p.jitter, random });
+  return backoffMs(failedAttempt, {
+    initialMs: p.initialDelayMs,
+    factor: p.factor,
+    maxMs: p.maxDelayMs,
+    jitter: p.jitter,
+    random,
+  });
 }
 
 /** The smallest and largest delay backoffDelay can return after `failedAttempt`. */

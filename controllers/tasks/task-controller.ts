@@ -4,7 +4,14 @@
 // registered on node-cron; its concurrencyPolicy decides what a firing does while a run
 // is still going. Pruning a task stops its schedule and cancels its runs.
 
-import type { Controller, ControllerDeps, Observed, ReconcileContext, ReconcileResult, Resource } from '../../reconciler/types.js';
+import type {
+  Controller,
+  ControllerDeps,
+  Observed,
+  ReconcileContext,
+  ReconcileResult,
+  Resource,
+} from '../../reconciler/types.js';
 import { keyOf, splitKey } from '../../reconciler/types.js';
 import type { RunRecord } from '../../reconciler/state/runs.js';
 import { CoreStore } from '../../reconciler/state/core-store.js';
@@ -34,7 +41,11 @@ export class TaskController implements Controller {
     this.core = new CoreStore(deps.store);
   }
 
-  async reconcile(ctx: ReconcileContext, desired: Resource | undefined, _observed: Observed): Promise<ReconcileResult | void> {
+  async reconcile(
+    ctx: ReconcileContext,
+    desired: Resource | undefined,
+    _observed: Observed,
+  ): Promise<ReconcileResult | void> {
     const { name } = splitKey(ctx.key);
     if (!desired) return this.prune(ctx, name);
     const task = desired as Resource<'Task'>;
@@ -58,7 +69,8 @@ export class TaskController implements Controller {
     const name = task.metadata.name;
     const inFlight = this.svc.active.forTask(name);
     // An older spec's run is outdated: the new spec replaces it.
-    for (const r of inFlight) if (r.specHash !== task.hash && r.trigger === 'apply') r.cancel('superseded by a new spec of the task');
+    for (const r of inFlight)
+      if (r.specHash !== task.hash && r.trigger === 'apply') r.cancel('superseded by a new spec of the task');
     const current = inFlight.find((r) => r.specHash === task.hash);
     ctx.setObserved({ schedule: null, nextRun: null });
     if (current) return this.reportRunning(ctx, current);
@@ -78,12 +90,21 @@ export class TaskController implements Controller {
         throw err;
       }
       this.announce(run, ctx.revision);
-      ctx.event('Normal', 'TaskStarted', `run ${short(run.runId)} started for spec ${task.hash.slice(0, 12)}${interrupted ? ' (the previous run was interrupted)' : ''}`);
+      ctx.event(
+        'Normal',
+        'TaskStarted',
+        `run ${short(run.runId)} started for spec ${task.hash.slice(0, 12)}${interrupted ? ' (the previous run was interrupted)' : ''}`,
+      );
       return this.reportRunning(ctx, run);
     }
     ctx.setObserved({ lastRun: summary(last) });
     if (last.status === 'running') {
-      ctx.setCondition('Ready', 'True', 'Running', `run ${short(last.id)} (${last.trigger}) is in progress in another process`);
+      ctx.setCondition(
+        'Ready',
+        'True',
+        'Running',
+        `run ${short(last.id)} (${last.trigger}) is in progress in another process`,
+      );
       return { requeueAfter: 5 * RUNNING_POLL_MS };
     }
     ctx.setCondition('Ready', 'True', last.status === 'succeeded' ? 'Completed' : 'Failed', describeRun(last));
@@ -91,8 +112,20 @@ export class TaskController implements Controller {
   }
 
   private reportRunning(ctx: ReconcileContext, run: AdmittedRun): ReconcileResult {
-    ctx.setObserved({ lastRun: { id: run.runId, status: 'running', trigger: run.trigger, startedAt: new Date(run.startedAt).toISOString() } });
-    ctx.setCondition('Ready', 'True', 'Running', `run ${short(run.runId)} started ${formatDuration(Date.now() - run.startedAt)} ago is in progress`);
+    ctx.setObserved({
+      lastRun: {
+        id: run.runId,
+        status: 'running',
+        trigger: run.trigger,
+        startedAt: new Date(run.startedAt).toISOString(),
+      },
+    });
+    ctx.setCondition(
+      'Ready',
+      'True',
+      'Running',
+      `run ${short(run.runId)} started ${formatDuration(Date.now() - run.startedAt)} ago is in progress`,
+    );
     return { requeueAfter: RUNNING_POLL_MS };
   }
 
@@ -103,7 +136,11 @@ export class TaskController implements Controller {
     this.scheduled.set(name, task);
     try {
       if (this.schedules.ensure(name, schedule, () => this.fire(name))) {
-        ctx.event('Normal', 'Scheduled', `task ${name} runs on "${schedule.cron}" (${schedule.timezone}), concurrencyPolicy ${schedule.concurrencyPolicy}`);
+        ctx.event(
+          'Normal',
+          'Scheduled',
+          `task ${name} runs on "${schedule.cron}" (${schedule.timezone}), concurrencyPolicy ${schedule.concurrencyPolicy}`,
+        );
       }
     } catch (err) {
       if (!(err instanceof CaduceusError)) throw err;
@@ -114,9 +151,18 @@ export class TaskController implements Controller {
     }
     const next = this.schedules.nextRun(name);
     const last = this.svc.runs.list({ kind: 'task', name, limit: 1 })[0];
-    ctx.setObserved({ schedule: { ...schedule }, nextRun: next ? next.toISOString() : null, lastRun: last ? summary(last) : null });
+    ctx.setObserved({
+      schedule: { ...schedule },
+      nextRun: next ? next.toISOString() : null,
+      lastRun: last ? summary(last) : null,
+    });
     const lastText = last ? `; last run ${describeRun(last)}` : '';
-    ctx.setCondition('Ready', 'True', 'Scheduled', `next run ${next ? next.toISOString() : 'unknown'} on "${schedule.cron}" (${schedule.timezone})${lastText}`);
+    ctx.setCondition(
+      'Ready',
+      'True',
+      'Scheduled',
+      `next run ${next ? next.toISOString() : 'unknown'} on "${schedule.cron}" (${schedule.timezone})${lastText}`,
+    );
     // Refresh nextRun/lastRun in status after the next firing, without polling fast schedules hard.
     const msToNext = next ? next.getTime() - Date.now() : 600_000;
     return { requeueAfter: Math.min(600_000, Math.max(5000, msToNext + 500)) };
@@ -139,13 +185,23 @@ export class TaskController implements Controller {
     }
     if (running.length > 0 && policy === 'Replace') {
       for (const r of running) r.cancel('replaced by a newer scheduled run (concurrencyPolicy Replace)');
-      this.core.event({ type: 'Normal', reason: 'RunReplaced', object, message: `run ${running.map((r) => short(r.runId)).join(', ')} of ${name} cancelled for a newer scheduled run` });
+      this.core.event({
+        type: 'Normal',
+        reason: 'RunReplaced',
+        object,
+        message: `run ${running.map((r) => short(r.runId)).join(', ')} of ${name} cancelled for a newer scheduled run`,
+      });
     }
     try {
       this.announce(this.svc.start(task, this.deps.snapshot(), { trigger: { source: 'schedule' } }));
     } catch (err) {
       this.deps.log.warn('scheduled run rejected', { task: name, error: errorMessage(err) });
-      this.core.event({ type: 'Warning', reason: 'RunRejected', object, message: `scheduled run of ${name} rejected: ${errorMessage(err)}` });
+      this.core.event({
+        type: 'Warning',
+        reason: 'RunRejected',
+        object,
+        message: `scheduled run of ${name} rejected: ${errorMessage(err)}`,
+      });
     }
   }
 
@@ -158,13 +214,19 @@ export class TaskController implements Controller {
         const failed = report.subtasks.filter((s) => s.status !== 'succeeded').map((s) => `${s.name} ${s.status}`);
         this.core.event({
           type: report.status === 'succeeded' ? 'Normal' : 'Warning',
-          reason: report.status === 'succeeded' ? 'TaskSucceeded' : report.status === 'cancelled' ? 'TaskCancelled' : 'TaskFailed',
+          reason:
+            report.status === 'succeeded'
+              ? 'TaskSucceeded'
+              : report.status === 'cancelled'
+                ? 'TaskCancelled'
+                : 'TaskFailed',
           object,
           message: `run ${short(run.runId)} (${run.trigger}) ${report.status} in ${formatDuration(report.durationMs)}${failed.length ? `: ${failed.join(', ')}` : ''}`,
           ...(revision ? { revision } : {}),
         });
       },
-      (err: unknown) => this.deps.log.error('task run crashed', { task: run.task, run: run.runId, error: errorMessage(err) }),
+      (err: unknown) =>
+        this.deps.log.error('task run crashed', { task: run.task, run: run.runId, error: errorMessage(err) }),
     );
   }
 
@@ -181,7 +243,15 @@ function short(id: string): string {
 }
 
 function summary(r: RunRecord): Record<string, unknown> {
-  return { id: r.id, status: r.status, trigger: r.trigger, startedAt: new Date(r.startedAt).toISOString(), durationMs: r.durationMs, attempts: r.attempts, ...(r.error ? { error: r.error } : {}) };
+  return {
+    id: r.id,
+    status: r.status,
+    trigger: r.trigger,
+    startedAt: new Date(r.startedAt).toISOString(),
+    durationMs: r.durationMs,
+    attempts: r.attempts,
+    ...(r.error ? { error: r.error } : {}),
+  };
 }
 
 function describeRun(r: RunRecord): string {

@@ -3,7 +3,16 @@
 // subtasks through runner.runSkill, shell subtasks through runner.exec), retry failures
 // with backoff, enforce per-subtask and whole-task timeouts, and aggregate a TaskReport.
 
-import type { Logger, Resource, RunOptions, RunProgress, Runner, Snapshot, SubtaskReport, TaskReport } from '../../reconciler/types.js';
+import type {
+  Logger,
+  Resource,
+  RunOptions,
+  RunProgress,
+  Runner,
+  Snapshot,
+  SubtaskReport,
+  TaskReport,
+} from '../../reconciler/types.js';
 import type { Subtask } from '../../reconciler/specs.js';
 import type { RunStore, RunStatus } from '../../reconciler/state/runs.js';
 import { parseDuration, formatDuration, timerDelay } from '../../reconciler/duration.js';
@@ -59,11 +68,20 @@ export const PROMPT_NOT_SUPPORTED =
  * Admits and starts a run of `task`. Throws QueueFull (synchronously, nothing recorded)
  * when its waiting subtasks would exceed the Runtime's queue limit.
  */
-export function admitTask(deps: TaskRunDeps, task: Resource<'Task'>, snapshot: Snapshot, opts: RunOptions): AdmittedRun {
+export function admitTask(
+  deps: TaskRunDeps,
+  task: Resource<'Task'>,
+  snapshot: Snapshot,
+  opts: RunOptions,
+): AdmittedRun {
   const name = task.metadata.name;
   const settings = taskSettings(task.spec, runtimeOf(snapshot)?.spec);
   const subtasks = task.spec.subtasks;
-  const reservation = deps.queue.reserve(Math.max(0, subtasks.length - settings.concurrency), settings.queueLimit, `task "${name}"`);
+  const reservation = deps.queue.reserve(
+    Math.max(0, subtasks.length - settings.concurrency),
+    settings.queueLimit,
+    `task "${name}"`,
+  );
   const startedAt = Date.now();
   let runId: string;
   try {
@@ -88,15 +106,21 @@ export function admitTask(deps: TaskRunDeps, task: Resource<'Task'>, snapshot: S
   if (opts.signal?.aborted) onOuterAbort();
   else opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const timer = setTimeout(() => {
-    if (!abort.signal.aborted) abort.abort(new Stop('timedOut', `task timed out after ${formatDuration(settings.timeoutMs)}`));
+    if (!abort.signal.aborted)
+      abort.abort(new Stop('timedOut', `task timed out after ${formatDuration(settings.timeoutMs)}`));
   }, timerDelay(settings.timeoutMs));
 
   const run = new TaskRun(deps, task, settings, runId, abort.signal, opts);
   for (const st of subtasks) run.progress({ subtask: st.name, state: 'queued' });
-  const done = runPool(subtasks, settings.concurrency, (st) => run.subtask(st), (i) => {
-    // The first `concurrency` subtasks never waited; each later one leaves the queue now.
-    if (i >= settings.concurrency) reservation.release(1);
-  })
+  const done = runPool(
+    subtasks,
+    settings.concurrency,
+    (st) => run.subtask(st),
+    (i) => {
+      // The first `concurrency` subtasks never waited; each later one leaves the queue now.
+      if (i >= settings.concurrency) reservation.release(1);
+    },
+  )
     .then((reports) => run.finish(reports, startedAt))
     .finally(() => {
       clearTimeout(timer);
@@ -139,12 +163,21 @@ class TaskRun {
     const started = performance.now();
     const report = (status: Outcome, attempts: number, output: string, error?: string): SubtaskReport => {
       this.progress({ subtask: st.name, state: status, attempt: attempts, ...(error ? { message: error } : {}) });
-      return { name: st.name, status, attempts, durationMs: Math.round(performance.now() - started), output, ...(error !== undefined ? { error } : {}) };
+      return {
+        name: st.name,
+        status,
+        attempts,
+        durationMs: Math.round(performance.now() - started),
+        output,
+        ...(error !== undefined ? { error } : {}),
+      };
     };
     const early = this.stopReason();
-    if (early) return report(early.kind === 'timedOut' ? 'timedOut' : 'cancelled', 0, '', `not started: ${early.message}`);
+    if (early)
+      return report(early.kind === 'timedOut' ? 'timedOut' : 'cancelled', 0, '', `not started: ${early.message}`);
     if (st.prompt !== undefined) return report('failed', 1, '', PROMPT_NOT_SUPPORTED);
-    if (st.skill === undefined && st.run === undefined) return report('failed', 1, '', 'InvalidSubtask: a subtask needs one of skill, run or prompt');
+    if (st.skill === undefined && st.run === undefined)
+      return report('failed', 1, '', 'InvalidSubtask: a subtask needs one of skill, run or prompt');
 
     const retry = this.settings.retry;
     let attempts = 0;
@@ -153,9 +186,21 @@ class TaskRun {
       attempts++;
       this.progress({ subtask: st.name, state: 'running', attempt: attempts });
       last = await this.attempt(st, attempts);
-      if (last.status === 'succeeded' || last.status === 'cancelled' || last.permanent || this.signal.aborted || attempts >= retry.maxAttempts) break;
+      if (
+        last.status === 'succeeded' ||
+        last.status === 'cancelled' ||
+        last.permanent ||
+        this.signal.aborted ||
+        attempts >= retry.maxAttempts
+      )
+        break;
       const delay = backoffDelay(retry, attempts);
-      this.progress({ subtask: st.name, state: 'retrying', attempt: attempts, message: `attempt ${attempts} ${last.status}${last.error ? `: ${last.error}` : ''}; retrying in ${formatDuration(delay)}` });
+      this.progress({
+        subtask: st.name,
+        state: 'retrying',
+        attempt: attempts,
+        message: `attempt ${attempts} ${last.status}${last.error ? `: ${last.error}` : ''}; retrying in ${formatDuration(delay)}`,
+      });
       if (!(await sleep(delay, this.signal))) break;
     }
     const stop = this.stopReason();
@@ -172,8 +217,17 @@ class TaskRun {
     let timedOut = false;
     // Exec enforces its own timeout (and reports timedOut); this timer is the bound for
     // skills, and a fallback for exec should a backend overrun.
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), ac.abort()), timerDelay(st.skill !== undefined ? timeoutMs : timeoutMs + 2000));
-    const trigger = { source: `task:${this.task.metadata.name}`, ...(this.opts.trigger.actor ? { actor: this.opts.trigger.actor } : {}) };
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () => ((timedOut = true), ac.abort()),
+            timerDelay(st.skill !== undefined ? timeoutMs : timeoutMs + 2000),
+          );
+    const trigger = {
+      source: `task:${this.task.metadata.name}`,
+      ...(this.opts.trigger.actor ? { actor: this.opts.trigger.actor } : {}),
+    };
     try {
       if (st.skill !== undefined) {
         const r = await this.deps.runner.runSkill(st.skill, st.params ?? {}, {
@@ -185,12 +239,19 @@ class TaskRun {
           ...(this.opts.onProgress
             ? {
                 onProgress: (p: RunProgress) => {
-                  if (p.state === 'running' || p.state === 'failed') this.progress({ subtask: st.name, state: 'running', attempt, message: `${p.subtask ?? 'step'} ${p.state}${p.message ? `: ${p.message}` : ''}` });
+                  if (p.state === 'running' || p.state === 'failed')
+                    this.progress({
+                      subtask: st.name,
+                      state: 'running',
+                      attempt,
+                      message: `${p.subtask ?? 'step'} ${p.state}${p.message ? `: ${p.message}` : ''}`,
+                    });
                 },
               }
             : {}),
         });
-        if (timedOut && r.status === 'cancelled') return { status: 'timedOut', output: r.output, error: `timed out after ${formatDuration(timeoutMs ?? 0)}` };
+        if (timedOut && r.status === 'cancelled')
+          return { status: 'timedOut', output: r.output, error: `timed out after ${formatDuration(timeoutMs ?? 0)}` };
         return { status: r.status, output: r.output, ...(r.error !== undefined ? { error: r.error } : {}) };
       }
       const r = await this.deps.runner.exec(
@@ -205,19 +266,32 @@ class TaskRun {
           signal: ac.signal,
           // The latest output line is the subtask's live progress message (only split
           // into lines when someone is watching).
-          ...(this.opts.onProgress ? { onProgress: (p: RunProgress) => p.message && this.progress({ subtask: st.name, state: 'running', attempt, message: p.message }) } : {}),
+          ...(this.opts.onProgress
+            ? {
+                onProgress: (p: RunProgress) =>
+                  p.message && this.progress({ subtask: st.name, state: 'running', attempt, message: p.message }),
+              }
+            : {}),
         },
       );
       const status = timedOut && r.status === 'cancelled' ? 'timedOut' : r.status;
       const error =
-        status === 'succeeded' ? undefined
-        : status === 'timedOut' ? `timed out after ${formatDuration(timeoutMs ?? r.durationMs)}`
-        : status === 'cancelled' ? 'cancelled'
-        : `exit code ${r.exitCode ?? 'unknown'}${lastLine(r.output) ? `: ${lastLine(r.output)}` : ''}`;
+        status === 'succeeded'
+          ? undefined
+          : status === 'timedOut'
+            ? `timed out after ${formatDuration(timeoutMs ?? r.durationMs)}`
+            : status === 'cancelled'
+              ? 'cancelled'
+              : `exit code ${r.exitCode ?? 'unknown'}${lastLine(r.output) ? `: ${lastLine(r.output)}` : ''}`;
       return { status, output: r.output, ...(error !== undefined ? { error } : {}) };
     } catch (err) {
       const permanent = err instanceof CaduceusError && PERMANENT.has(err.code);
-      return { status: timedOut ? 'timedOut' : ac.signal.aborted ? 'cancelled' : 'failed', output: '', error: errorMessage(err), ...(permanent ? { permanent } : {}) };
+      return {
+        status: timedOut ? 'timedOut' : ac.signal.aborted ? 'cancelled' : 'failed',
+        output: '',
+        error: errorMessage(err),
+        ...(permanent ? { permanent } : {}),
+      };
     } finally {
       if (timer) clearTimeout(timer);
       this.signal.removeEventListener('abort', onStop);
@@ -231,7 +305,8 @@ class TaskRun {
       CADUCEUS_ATTEMPT: String(attempt),
       CADUCEUS_RUN_ID: this.runId,
     };
-    for (const [k, v] of Object.entries(st.params ?? {})) env[`PARAM_${k.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = String(v);
+    for (const [k, v] of Object.entries(st.params ?? {}))
+      env[`PARAM_${k.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = String(v);
     return env;
   }
 
@@ -241,7 +316,9 @@ class TaskRun {
     const failed = subtasks.filter((s) => s.status !== 'succeeded');
     let status: TaskReport['status'] = failed.length === 0 ? 'succeeded' : 'failed';
     let runStatus: Exclude<RunStatus, 'running'> = status;
-    let error = failed.length ? `${failed.length} of ${subtasks.length} subtask(s) did not succeed: ${failed.map((s) => `${s.name} (${s.status})`).join(', ')}` : undefined;
+    let error = failed.length
+      ? `${failed.length} of ${subtasks.length} subtask(s) did not succeed: ${failed.map((s) => `${s.name} (${s.status})`).join(', ')}`
+      : undefined;
     if (stop && failed.length > 0) {
       status = stop.kind === 'cancelled' ? 'cancelled' : 'failed';
       runStatus = stop.kind;

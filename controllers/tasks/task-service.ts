@@ -24,7 +24,12 @@ export class TaskService {
 
   /** Admits and starts a run in the background; throws QueueFull when the queue is full. */
   start(task: Resource<'Task'>, snapshot: Snapshot, opts: RunOptions): AdmittedRun {
-    const run = admitTask({ runner: this.deps.runner, runs: this.runs, queue: this.queue, log: this.deps.log }, task, snapshot, opts);
+    const run = admitTask(
+      { runner: this.deps.runner, runs: this.runs, queue: this.queue, log: this.deps.log },
+      task,
+      snapshot,
+      opts,
+    );
     this.active.add(run);
     return run;
   }

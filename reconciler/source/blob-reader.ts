@@ -26,7 +26,8 @@ export class BlobReader {
 
   read(sha: string): Promise<Buffer> {
     if (this.closed) return Promise.reject(new CaduceusError('GitSourceClosed', 'the git source was stopped'));
-    if (!/^[0-9a-f]{40,64}$/.test(sha)) return Promise.reject(new CaduceusError('GitBadObject', `not an object id: ${sha}`));
+    if (!/^[0-9a-f]{40,64}$/.test(sha))
+      return Promise.reject(new CaduceusError('GitBadObject', `not an object id: ${sha}`));
     return new Promise((resolve, reject) => {
       const child = this.process();
       this.pending.push({ sha, resolve, reject });
@@ -46,7 +47,11 @@ export class BlobReader {
 
   private process(): ChildProcessWithoutNullStreams {
     if (this.child) return this.child;
-    const child = spawn('git', ['cat-file', '--batch'], { cwd: this.gitDir, env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', ['cat-file', '--batch'], {
+      cwd: this.gitDir,
+      env: gitEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child = child;
     this.chunks = [];
     this.buffered = 0;
@@ -63,7 +68,8 @@ export class BlobReader {
   private setRef(on: boolean): void {
     const c = this.child;
     if (!c) return;
-    for (const h of [c, c.stdout, c.stderr, c.stdin] as Array<{ ref?(): void; unref?(): void }>) (on ? h.ref : h.unref)?.call(h);
+    for (const h of [c, c.stdout, c.stderr, c.stdin] as Array<{ ref?(): void; unref?(): void }>)
+      (on ? h.ref : h.unref)?.call(h);
   }
 
   private onExit(child: ChildProcessWithoutNullStreams, why: string): void {
@@ -92,7 +98,14 @@ export class BlobReader {
         const m = /^(\S+) (\S+) (\d+)$/.exec(header);
         if (!m) {
           // `<sha> missing` (or `ambiguous`): answer this request and go on.
-          this.pending.shift()?.reject(new CaduceusError('GitObjectMissing', `git object ${header.split(' ')[0]} is ${header.split(' ')[1] ?? 'unreadable'}`));
+          this.pending
+            .shift()
+            ?.reject(
+              new CaduceusError(
+                'GitObjectMissing',
+                `git object ${header.split(' ')[0]} is ${header.split(' ')[1] ?? 'unreadable'}`,
+              ),
+            );
           if (this.pending.length === 0) this.setRef(false);
           continue;
         }

@@ -32,7 +32,12 @@ export function gitEnv(): NodeJS.ProcessEnv {
 
 /** A simple-git client for `dir`; `blockMs` kills a command that prints nothing for that long. */
 export function gitClient(dir: string, blockMs = 120_000): SimpleGit {
-  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 4, timeout: { block: blockMs }, unsafe: TRUSTED_ENVIRONMENT }).env(gitEnv());
+  return simpleGit({
+    baseDir: dir,
+    maxConcurrentProcesses: 4,
+    timeout: { block: blockMs },
+    unsafe: TRUSTED_ENVIRONMENT,
+  }).env(gitEnv());
 }
 
 /** The message of a git failure, one line per stderr line, credentials removed. */

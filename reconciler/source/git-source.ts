@@ -22,12 +22,21 @@ export function isRemoteRepo(repo: string): boolean {
 export function createSource(opts: SourceOptions): Source {
   const common = { log: opts.log, ...(opts.path !== undefined ? { path: opts.path } : {}) };
   if (opts.worktree) {
-    if (isRemoteRepo(opts.repo)) throw new CaduceusError('WorktreeNeedsLocalRepo', '--worktree watches files on disk and needs a local --repo', { hint: 'drop --worktree or give a local path' });
+    if (isRemoteRepo(opts.repo))
+      throw new CaduceusError('WorktreeNeedsLocalRepo', '--worktree watches files on disk and needs a local --repo', {
+        hint: 'drop --worktree or give a local path',
+      });
     return new WorktreeSource({ repo: opts.repo, ...common });
   }
   const branch = opts.branch !== undefined ? { branch: opts.branch } : {};
   if (isRemoteRepo(opts.repo)) {
-    return new RemoteSource({ url: opts.repo, stateDir: opts.stateDir, ...common, ...branch, ...(opts.interval !== undefined ? { interval: opts.interval } : {}) });
+    return new RemoteSource({
+      url: opts.repo,
+      stateDir: opts.stateDir,
+      ...common,
+      ...branch,
+      ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
+    });
   }
   return new LocalSource({ repo: opts.repo, ...common, ...branch });
 }
@@ -35,7 +44,9 @@ export function createSource(opts: SourceOptions): Source {
 /** Any revision (branch, tag, SHA) of a local repository, for `caduceus plan --repo --rev`. */
 export async function readRevision(repo: string, rev: string, path?: string): Promise<Revision> {
   if (isRemoteRepo(repo)) {
-    throw new CaduceusError('PlanNeedsLocalRepo', `plan --repo reads a local repository, got ${repo}`, { hint: 'clone it first and pass the clone' });
+    throw new CaduceusError('PlanNeedsLocalRepo', `plan --repo reads a local repository, got ${repo}`, {
+      hint: 'clone it first and pass the clone',
+    });
   }
   const r = await openLocalRepo(repo);
   return readCommit(r, new BlobReader(r.dir), rev, normalizeSubPath(path), 'revision');

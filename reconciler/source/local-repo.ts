@@ -22,19 +22,35 @@ export interface LocalRepo {
 export async function openLocalRepo(repo: string): Promise<LocalRepo> {
   const dir = resolve(repo);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new CaduceusError('GitRepoNotFound', `repository ${dir} does not exist`, { hint: 'pass --repo the path of a git repository or a remote URL' });
+    throw new CaduceusError('GitRepoNotFound', `repository ${dir} does not exist`, {
+      hint: 'pass --repo the path of a git repository or a remote URL',
+    });
   }
   const git = gitClient(dir);
   let out: string;
   try {
-    out = await git.raw(['rev-parse', '--is-bare-repository', '--absolute-git-dir', '--path-format=absolute', '--git-common-dir', '--show-prefix']);
+    out = await git.raw([
+      'rev-parse',
+      '--is-bare-repository',
+      '--absolute-git-dir',
+      '--path-format=absolute',
+      '--git-common-dir',
+      '--show-prefix',
+    ]);
   } catch (err) {
     throw new CaduceusError('GitRepoNotFound', `${dir} is not a git repository (${gitMessage(err)})`, {
       hint: `run 'git init && git add -A && git commit -m init' there, or use 'caduceus init'`,
     });
   }
   const [bare, gitDir, commonDir, prefix] = out.split('\n');
-  return { git, dir, bare: bare === 'true', gitDir: gitDir ?? '', commonDir: commonDir ?? gitDir ?? '', prefix: bare === 'true' ? '' : (prefix ?? '') };
+  return {
+    git,
+    dir,
+    bare: bare === 'true',
+    gitDir: gitDir ?? '',
+    commonDir: commonDir ?? gitDir ?? '',
+    prefix: bare === 'true' ? '' : (prefix ?? ''),
+  };
 }
 
 const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;

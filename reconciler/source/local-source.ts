@@ -23,17 +23,33 @@ export interface LocalSourceOptions {
 }
 
 /** The tip of `branch` (or HEAD) in `repo`, as a Revision; throws a clear error when missing. */
-export async function readCommit(r: LocalRepo, blobs: BlobReader, rev: string, subPath: string, what: string): Promise<Revision> {
+export async function readCommit(
+  r: LocalRepo,
+  blobs: BlobReader,
+  rev: string,
+  subPath: string,
+  what: string,
+): Promise<Revision> {
   const sha = await resolveCommit(r.git, rev);
   if (!sha) throw missingRevision(r, rev, what);
   return { id: sha, files: await readTree(r.git, blobs, sha, normalizeSubPath(r.prefix + subPath)) };
 }
 
 function missingRevision(r: LocalRepo, rev: string, what: string): CaduceusError {
-  if (rev === 'HEAD') return new CaduceusError('GitNoCommits', `${r.dir} has no commit yet`, { hint: "commit the configuration first: git add -A && git commit -m 'initial configuration'" });
-  return new CaduceusError(what === 'branch' ? 'GitBranchNotFound' : 'GitRevisionNotFound', `${what} "${rev.replace(/^refs\/heads\//, '')}" does not exist in ${r.dir}`, {
-    hint: what === 'branch' ? "check --branch, or create it with 'git switch -c NAME'" : 'give a branch, tag or commit SHA',
-  });
+  if (rev === 'HEAD')
+    return new CaduceusError('GitNoCommits', `${r.dir} has no commit yet`, {
+      hint: "commit the configuration first: git add -A && git commit -m 'initial configuration'",
+    });
+  return new CaduceusError(
+    what === 'branch' ? 'GitBranchNotFound' : 'GitRevisionNotFound',
+    `${what} "${rev.replace(/^refs\/heads\//, '')}" does not exist in ${r.dir}`,
+    {
+      hint:
+        what === 'branch'
+          ? "check --branch, or create it with 'git switch -c NAME'"
+          : 'give a branch, tag or commit SHA',
+    },
+  );
 }
 
 function headBranch(r: LocalRepo): string | undefined {
@@ -81,7 +97,9 @@ export class LocalSource implements Source {
     // Same commit, same files: the loop compares ids and stops there.
     if (this.last?.id === sha) return this.last;
     const sub = normalizeSubPath(repo.prefix + this.subPath);
-    const files = this.last ? await readTreeSince(repo.git, blobs, this.last, sha, sub) : await readTree(repo.git, blobs, sha, sub);
+    const files = this.last
+      ? await readTreeSince(repo.git, blobs, this.last, sha, sub)
+      : await readTree(repo.git, blobs, sha, sub);
     this.last = { id: sha, files };
     return this.last;
   }
@@ -113,7 +131,7 @@ export class LocalSource implements Source {
     return {
       mode: 'local',
       repo: this.repo?.dir ?? this.opts.repo,
-      ...(this.opts.branch ?? this.headBranch ? { branch: this.opts.branch ?? this.headBranch } : {}),
+      ...((this.opts.branch ?? this.headBranch) ? { branch: this.opts.branch ?? this.headBranch } : {}),
       ...(this.subPath ? { path: this.subPath } : {}),
       fetchErrors: 0,
       ...(this.last ? { revision: this.last.id } : {}),

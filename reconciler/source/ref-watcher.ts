@@ -32,7 +32,11 @@ function ready(w: FSWatcher): Promise<void> {
 const TRAILING_CHECK_MS = 100;
 
 /** Calls onChange on each change of HEAD, packed-refs or a branch ref, and once more shortly after. */
-export async function watchRefs(dirs: RefDirs, onChange: (file: string) => void, onError: (err: unknown) => void): Promise<RefWatcher> {
+export async function watchRefs(
+  dirs: RefDirs,
+  onChange: (file: string) => void,
+  onError: (err: unknown) => void,
+): Promise<RefWatcher> {
   let trailing: NodeJS.Timeout | undefined;
   const changed = (path: string): void => {
     onChange(path);

@@ -77,7 +77,16 @@ export class RemoteSource implements Source {
   private async fetchOnce(): Promise<void> {
     const git = await this.mirror();
     const refspec = `+${this.opts.branch ? `refs/heads/${this.opts.branch}` : 'HEAD'}:${TIP}`;
-    const args = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', ...(this.shallow ? ['--depth', '1'] : []), '--end-of-options', this.opts.url, refspec];
+    const args = [
+      'fetch',
+      '--quiet',
+      '--no-tags',
+      '--no-write-fetch-head',
+      ...(this.shallow ? ['--depth', '1'] : []),
+      '--end-of-options',
+      this.opts.url,
+      refspec,
+    ];
     try {
       await git.raw(args);
     } catch (err) {
@@ -99,7 +108,9 @@ export class RemoteSource implements Source {
     const msg = gitMessage(err);
     const url = redactUrl(this.opts.url);
     if (this.opts.branch && /couldn't find remote ref/i.test(msg)) {
-      return new CaduceusError('GitBranchNotFound', `branch "${this.opts.branch}" does not exist in ${url}`, { hint: 'check --branch' });
+      return new CaduceusError('GitBranchNotFound', `branch "${this.opts.branch}" does not exist in ${url}`, {
+        hint: 'check --branch',
+      });
     }
     return gitError('GitFetchFailed', `fetching ${url} failed`, err, 'check the URL, the network and the credentials');
   }
@@ -108,13 +119,18 @@ export class RemoteSource implements Source {
   private async recordedFetch(): Promise<void> {
     try {
       await this.fetchOnce();
-      if (this.fetchErrors > 0) this.opts.log.info('git fetch works again', { repo: redactUrl(this.opts.url), after: this.fetchErrors });
+      if (this.fetchErrors > 0)
+        this.opts.log.info('git fetch works again', { repo: redactUrl(this.opts.url), after: this.fetchErrors });
       this.fetchErrors = 0;
       this.lastFetchError = undefined;
     } catch (err) {
       this.fetchErrors++;
       this.lastFetchError = errorMessage(err);
-      this.opts.log.warn('git fetch failed', { repo: redactUrl(this.opts.url), failures: this.fetchErrors, error: this.lastFetchError });
+      this.opts.log.warn('git fetch failed', {
+        repo: redactUrl(this.opts.url),
+        failures: this.fetchErrors,
+        error: this.lastFetchError,
+      });
       throw err;
     } finally {
       this.lastFetchAt = new Date().toISOString();
@@ -165,7 +181,9 @@ export class RemoteSource implements Source {
     const tip = this.tip as string;
     if (this.last?.id === tip) return this.last;
     const blobs = this.blobs as BlobReader;
-    const files = this.last ? await readTreeSince(git, blobs, this.last, tip, this.subPath) : await readTree(git, blobs, tip, this.subPath);
+    const files = this.last
+      ? await readTreeSince(git, blobs, this.last, tip, this.subPath)
+      : await readTree(git, blobs, tip, this.subPath);
     this.last = { id: tip, files };
     return this.last;
   }

@@ -20,14 +20,17 @@ export function normalizeSubPath(path: string | undefined): string {
     .split('/')
     .filter((s) => s !== '' && s !== '.')
     .join('/');
-  if (p.split('/').includes('..')) throw new CaduceusError('GitBadPath', `--path must stay inside the repository, got "${path}"`);
+  if (p.split('/').includes('..'))
+    throw new CaduceusError('GitBadPath', `--path must stay inside the repository, got "${path}"`);
   return p;
 }
 
 /** Resolves a revision (branch, tag, SHA, HEAD) to a commit SHA, or undefined when it does not exist. */
 export async function resolveCommit(git: SimpleGit, rev: string): Promise<string | undefined> {
   try {
-    return (await git.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`])).trim() || undefined;
+    return (
+      (await git.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`])).trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -44,10 +47,26 @@ function keep(mode: string | undefined, path: string): boolean {
  * in a 10,000-file tree). Falls back to a full listing if the diff cannot be made (the
  * older commit was pruned from a shallow mirror).
  */
-export async function readTreeSince(git: SimpleGit, blobs: BlobReader, prev: { id: string; files: SourceFile[] }, commit: string, subPath: string): Promise<SourceFile[]> {
+export async function readTreeSince(
+  git: SimpleGit,
+  blobs: BlobReader,
+  prev: { id: string; files: SourceFile[] },
+  commit: string,
+  subPath: string,
+): Promise<SourceFile[]> {
   let out: string;
   try {
-    out = await git.raw(['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', ...(subPath ? [`--relative=${subPath}/`] : []), '--end-of-options', prev.id, commit]);
+    out = await git.raw([
+      'diff-tree',
+      '-r',
+      '-z',
+      '--no-renames',
+      '--no-commit-id',
+      ...(subPath ? [`--relative=${subPath}/`] : []),
+      '--end-of-options',
+      prev.id,
+      commit,
+    ]);
   } catch {
     return readTree(git, blobs, commit, subPath);
   }
@@ -72,7 +91,12 @@ export async function readTreeSince(git: SimpleGit, blobs: BlobReader, prev: { i
 }
 
 /** The config files of `commit` under `subPath`, paths relative to the sub-path. */
-export async function readTree(git: SimpleGit, blobs: BlobReader, commit: string, subPath: string): Promise<SourceFile[]> {
+export async function readTree(
+  git: SimpleGit,
+  blobs: BlobReader,
+  commit: string,
+  subPath: string,
+): Promise<SourceFile[]> {
   const treeish = subPath ? `${commit}:${subPath}` : `${commit}^{tree}`;
   let out: string;
   try {

@@ -45,7 +45,9 @@ export class WorktreeSource implements Source {
 
   private check(): void {
     if (!existsSync(this.dir) || !statSync(this.dir).isDirectory()) {
-      throw new CaduceusError('GitPathNotFound', `configuration directory ${this.dir} does not exist`, { hint: 'check --repo and --path' });
+      throw new CaduceusError('GitPathNotFound', `configuration directory ${this.dir} does not exist`, {
+        hint: 'check --repo and --path',
+      });
     }
   }
 
@@ -90,7 +92,12 @@ export class WorktreeSource implements Source {
       files.push({ path, id: entry.id, read: async () => content });
     }
     for (const p of this.cache.keys()) if (!seen.has(p)) this.cache.delete(p);
-    const id = 'worktree:' + createHash('sha256').update(files.map((f) => `${f.path}\0${f.id}\n`).join('')).digest('hex').slice(0, 16);
+    const id =
+      'worktree:' +
+      createHash('sha256')
+        .update(files.map((f) => `${f.path}\0${f.id}\n`).join(''))
+        .digest('hex')
+        .slice(0, 16);
     if (this.last?.id === id) return this.last;
     this.last = { id, files };
     return this.last;
@@ -101,13 +108,16 @@ export class WorktreeSource implements Source {
     const root = this.dir;
     const w = watch(root, {
       ignoreInitial: true,
-      ignored: (p: string, stats?: { isFile(): boolean }) => p !== root && (skipDir(basename(p)) || (stats?.isFile() === true && !isConfigFile(p))),
+      ignored: (p: string, stats?: { isFile(): boolean }) =>
+        p !== root && (skipDir(basename(p)) || (stats?.isFile() === true && !isConfigFile(p))),
     });
     w.on('all', () => {
       if (this.debounce) clearTimeout(this.debounce);
       this.debounce = setTimeout(onChange, this.opts.debounceMs ?? DEBOUNCE_MS);
     });
-    w.on('error', (err) => this.opts.log.warn('watching the configuration directory failed', { error: errorMessage(err) }));
+    w.on('error', (err) =>
+      this.opts.log.warn('watching the configuration directory failed', { error: errorMessage(err) }),
+    );
     await new Promise<void>((r) => w.once('ready', () => r()));
     this.watcher = w;
   }
@@ -122,6 +132,12 @@ export class WorktreeSource implements Source {
   }
 
   status(): SourceStatus {
-    return { mode: 'worktree', repo: resolve(this.opts.repo), ...(this.opts.path ? { path: normalizeSubPath(this.opts.path) } : {}), fetchErrors: 0, ...(this.last ? { revision: this.last.id } : {}) };
+    return {
+      mode: 'worktree',
+      repo: resolve(this.opts.repo),
+      ...(this.opts.path ? { path: normalizeSubPath(this.opts.path) } : {}),
+      fetchErrors: 0,
+      ...(this.last ? { revision: this.last.id } : {}),
+    };
   }
 }

@@ -203,7 +203,6 @@ export function mergeConditions(
   });
 }
 
-
 export class CoreStore {
   /** Prepared once: compiling SQL on every write costs more than the write itself. */
   private readonly statements = new Map<string, Database.Statement>();
@@ -240,9 +239,12 @@ export class CoreStore {
   }
 
   sourceHealth(): SourceHealth | undefined {
-    const r = this.sql('SELECT * FROM source_health WHERE id = 1').get() as Record<string, string | number | null> | undefined;
+    const r = this.sql('SELECT * FROM source_health WHERE id = 1').get() as
+      | Record<string, string | number | null>
+      | undefined;
     if (!r) return undefined;
-    const opt = (name: string, v: string | number | null | undefined): Record<string, string> => (typeof v === 'string' ? { [name]: v } : {});
+    const opt = (name: string, v: string | number | null | undefined): Record<string, string> =>
+      typeof v === 'string' ? { [name]: v } : {};
     return {
       mode: r.mode as SourceHealth['mode'],
       repo: r.repo as string,
@@ -285,7 +287,12 @@ export class CoreStore {
   }
 
   /** Records an attempted revision (accepted or rejected) and trims history to the last 10. */
-  recordAttempt(revision: string, outcome: 'accepted' | 'rejected', info: { message?: string; errors?: Finding[]; summary?: Record<string, number> }, events: NewEvent[]): void {
+  recordAttempt(
+    revision: string,
+    outcome: 'accepted' | 'rejected',
+    info: { message?: string; errors?: Finding[]; summary?: Record<string, number> },
+    events: NewEvent[],
+  ): void {
     const now = new Date().toISOString();
     this.store.tx(() => {
       this.sql(
@@ -300,15 +307,29 @@ export class CoreStore {
   recordApplied(revision: string, summary: Record<string, number>, events: NewEvent[]): void {
     const now = new Date().toISOString();
     this.store.tx(() => {
-      this.sql('UPDATE source_state SET last_applied_revision = ?, last_applied_at = ? WHERE id = 1').run(revision, now);
+      this.sql('UPDATE source_state SET last_applied_revision = ?, last_applied_at = ? WHERE id = 1').run(
+        revision,
+        now,
+      );
       this.pushHistory(revision, 'applied', now, { summary });
       this.insertEvents(events, now);
     });
   }
 
-  private pushHistory(revision: string, outcome: string, now: string, info: { message?: string; errors?: Finding[]; summary?: Record<string, number> }): void {
-    this.sql('INSERT INTO revisions (revision, at, outcome, message, errors, summary) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(revision, now, outcome, info.message ?? null, info.errors?.length ? JSON.stringify(info.errors) : null, info.summary ? JSON.stringify(info.summary) : null);
+  private pushHistory(
+    revision: string,
+    outcome: string,
+    now: string,
+    info: { message?: string; errors?: Finding[]; summary?: Record<string, number> },
+  ): void {
+    this.sql('INSERT INTO revisions (revision, at, outcome, message, errors, summary) VALUES (?, ?, ?, ?, ?, ?)').run(
+      revision,
+      now,
+      outcome,
+      info.message ?? null,
+      info.errors?.length ? JSON.stringify(info.errors) : null,
+      info.summary ? JSON.stringify(info.summary) : null,
+    );
     // Keep the entries of the last HISTORY distinct revisions.
     this.sql(
       `DELETE FROM revisions WHERE revision NOT IN (
@@ -317,7 +338,9 @@ export class CoreStore {
   }
 
   history(): RevisionRecord[] {
-    const rows = this.sql('SELECT * FROM revisions ORDER BY seq DESC').all() as Array<Record<string, string | number | null>>;
+    const rows = this.sql('SELECT * FROM revisions ORDER BY seq DESC').all() as Array<
+      Record<string, string | number | null>
+    >;
     return rows.map((r) => ({
       seq: r.seq as number,
       revision: r.revision as string,
@@ -330,8 +353,18 @@ export class CoreStore {
   }
 
   appliedRows(): Map<ResourceKey, AppliedRow> {
-    const rows = this.sql('SELECT key, hash, revision, resource FROM applied').all() as Array<{ key: string; hash: string; revision: string; resource: string }>;
-    return new Map(rows.map((r) => [r.key, { key: r.key, hash: r.hash, revision: r.revision, resource: JSON.parse(r.resource) as Resource }]));
+    const rows = this.sql('SELECT key, hash, revision, resource FROM applied').all() as Array<{
+      key: string;
+      hash: string;
+      revision: string;
+      resource: string;
+    }>;
+    return new Map(
+      rows.map((r) => [
+        r.key,
+        { key: r.key, hash: r.hash, revision: r.revision, resource: JSON.parse(r.resource) as Resource },
+      ]),
+    );
   }
 
   /** Only keys and hashes: cheap enough to call on every revision of a large repository. */
@@ -394,7 +427,11 @@ export class CoreStore {
     }
     const prev = this.status(step.key);
     // Condition messages carry error text (a controller's or the loop's): redacted like events.
-    const conditions = mergeConditions(prev?.conditions ?? [], step.conditions.map((c) => ({ ...c, message: redactUrl(c.message) })), now);
+    const conditions = mergeConditions(
+      prev?.conditions ?? [],
+      step.conditions.map((c) => ({ ...c, message: redactUrl(c.message) })),
+      now,
+    );
     const observed = { ...(prev?.observed ?? {}), ...(step.observed ?? {}) };
     this.sql(
       `INSERT INTO status (key, kind, name, conditions, observed, last_applied_revision, applied_hash, created_at, updated_at)
@@ -434,10 +471,11 @@ export class CoreStore {
   events(filter: { object?: string; limit?: number; type?: 'Normal' | 'Warning' } = {}): EventRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.object) (where.push('object = ?'), args.push(filter.object));
-    if (filter.type) (where.push('type = ?'), args.push(filter.type));
-    const rows = this.sql(`SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`)
-      .all(...args, filter.limit ?? 50) as EventRecord[];
+    if (filter.object) where.push('object = ?'), args.push(filter.object);
+    if (filter.type) where.push('type = ?'), args.push(filter.type);
+    const rows = this.sql(
+      `SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`,
+    ).all(...args, filter.limit ?? 50) as EventRecord[];
     return rows.reverse();
   }
 }

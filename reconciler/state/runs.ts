@@ -114,14 +114,40 @@ export class RunStore {
         `INSERT INTO runs (id, kind, name, version, spec_hash, parent_id, trigger, actor, started_at, status)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
       )
-      .run(id, run.kind, run.name, run.version ?? null, run.specHash ?? null, run.parentId ?? null, run.trigger, run.actor ?? null, run.startedAt ?? Date.now());
+      .run(
+        id,
+        run.kind,
+        run.name,
+        run.version ?? null,
+        run.specHash ?? null,
+        run.parentId ?? null,
+        run.trigger,
+        run.actor ?? null,
+        run.startedAt ?? Date.now(),
+      );
     return id;
   }
 
-  finish(id: string, result: { status: Exclude<RunStatus, 'running'>; durationMs: number; attempts?: number; error?: string; report?: unknown }): void {
+  finish(
+    id: string,
+    result: {
+      status: Exclude<RunStatus, 'running'>;
+      durationMs: number;
+      attempts?: number;
+      error?: string;
+      report?: unknown;
+    },
+  ): void {
     this.store.db
       .prepare('UPDATE runs SET status = ?, duration_ms = ?, attempts = ?, error = ?, report = ? WHERE id = ?')
-      .run(result.status, Math.round(result.durationMs), result.attempts ?? 1, result.error ?? null, result.report === undefined ? null : JSON.stringify(result.report), id);
+      .run(
+        result.status,
+        Math.round(result.durationMs),
+        result.attempts ?? 1,
+        result.error ?? null,
+        result.report === undefined ? null : JSON.stringify(result.report),
+        id,
+      );
   }
 
   get(id: string): RunRecord | undefined {
@@ -132,9 +158,9 @@ export class RunStore {
   list(filter: { kind?: 'skill' | 'task'; name?: string; parentId?: string; limit?: number } = {}): RunRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.kind) (where.push('kind = ?'), args.push(filter.kind));
-    if (filter.name) (where.push('name = ?'), args.push(filter.name));
-    if (filter.parentId) (where.push('parent_id = ?'), args.push(filter.parentId));
+    if (filter.kind) where.push('kind = ?'), args.push(filter.kind);
+    if (filter.name) where.push('name = ?'), args.push(filter.name);
+    if (filter.parentId) where.push('parent_id = ?'), args.push(filter.parentId);
     const sql = `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_at DESC, rowid DESC LIMIT ?`;
     return (this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(fromRow);
   }
@@ -149,7 +175,8 @@ export class RunStore {
 
   /** Marks runs left `running` by a crashed process as cancelled (called at start-up). */
   abandonRunning(error = 'process exited while the run was in progress'): number {
-    return this.store.db.prepare(`UPDATE runs SET status = 'cancelled', error = ? WHERE status = 'running'`).run(error).changes;
+    return this.store.db.prepare(`UPDATE runs SET status = 'cancelled', error = ? WHERE status = 'running'`).run(error)
+      .changes;
   }
 
   /** Per skill and version: runs, failures and last use since `since` (epoch ms). */
@@ -166,7 +193,9 @@ export class RunStore {
 
   /** Last use of every skill ever run, regardless of window. */
   lastUsedBySkill(): Map<string, number> {
-    const rows = this.store.db.prepare(`SELECT name, MAX(started_at) AS t FROM runs WHERE kind = 'skill' GROUP BY name`).all() as Array<{ name: string; t: number }>;
+    const rows = this.store.db
+      .prepare(`SELECT name, MAX(started_at) AS t FROM runs WHERE kind = 'skill' GROUP BY name`)
+      .all() as Array<{ name: string; t: number }>;
     return new Map(rows.map((r) => [r.name, r.t]));
   }
 }

@@ -22,7 +22,10 @@ export function configDir(files: Record<string, string>, prefix = 'caduceus-conf
 export async function loadSnapshot(dir: string, revision = `dir:${dir}`): Promise<Snapshot> {
   const { resources, findings } = await loadDirectory(dir);
   const errors = findings.filter((f) => f.severity === 'error');
-  if (errors.length) throw new Error(`test configuration is invalid: ${errors.map((f) => `${f.file}:${f.line}:${f.column} ${f.message}`).join('; ')}`);
+  if (errors.length)
+    throw new Error(
+      `test configuration is invalid: ${errors.map((f) => `${f.file}:${f.line}:${f.column} ${f.message}`).join('; ')}`,
+    );
   const map = new Map<ResourceKey, Resource>();
   for (const r of resources) map.set(keyOf(r), r);
   return { revision, resources: map };

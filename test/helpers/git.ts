@@ -33,7 +33,10 @@ export function makeRepo(files: Record<string, string> = {}, opts: { dir?: strin
 }
 
 /** A bare remote plus a clone of it on main, seeded with files in one commit (dated `at`, when given) and pushed. */
-export function makeRemote(files: Record<string, string>, opts: { message?: string; at?: number } = {}): { bare: string; clone: string } {
+export function makeRemote(
+  files: Record<string, string>,
+  opts: { message?: string; at?: number } = {},
+): { bare: string; clone: string } {
   const bare = tempDir('caduceus-bare-');
   git(bare, 'init', '-q', '--bare', '-b', 'main');
   const clone = tempDir('caduceus-clone-');
@@ -64,7 +67,11 @@ export function commitAll(dir: string, message: string, at?: number): string {
   if (at === undefined) git(dir, ...args);
   else {
     const date = new Date(at).toISOString();
-    execFileSync('git', args, { cwd: dir, env: { ...GIT_ENV, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date }, stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('git', args, {
+      cwd: dir,
+      env: { ...GIT_ENV, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   }
   return git(dir, 'rev-parse', 'HEAD');
 }
@@ -83,7 +90,11 @@ export function exampleRepo(): string {
  * `extra` is spec lines placed before the steps (params, aliases, …); `steps` replaces
  * the step lines as written.
  */
-export function skillYaml(name: string, run = `echo ${name}`, opts: { description?: string; extra?: string; steps?: string } = {}): string {
+export function skillYaml(
+  name: string,
+  run = `echo ${name}`,
+  opts: { description?: string; extra?: string; steps?: string } = {},
+): string {
   return `apiVersion: caduceus.dev/v1
 kind: Skill
 metadata:

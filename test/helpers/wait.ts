@@ -21,7 +21,12 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_
  * Calls `probe` until it returns something other than undefined or false, and returns
  * that; after `timeoutMs`, throws "timed out waiting for <what>".
  */
-export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, what = 'condition', intervalMs = 25): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  what = 'condition',
+  intervalMs = 25,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await probe();

@@ -21,7 +21,9 @@ describe('reconciler end to end (local repository)', () => {
     expect(app.core.status('Skill/a')?.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
 
     // A bad commit: the second document has an unknown field on line 7.
-    writeFiles(repo, { 'skills/b.yaml': skillYaml('b').replace('  version: "1.0.0"\n', '  version: "1.0.0"\n  bogus: 1\n') });
+    writeFiles(repo, {
+      'skills/b.yaml': skillYaml('b').replace('  version: "1.0.0"\n', '  version: "1.0.0"\n  bogus: 1\n'),
+    });
     const bad = commitAll(repo, 'bad');
     await eventually(() => expect(app.core.sourceState().lastAttemptedRevision).toBe(bad));
     const state = app.core.sourceState();
@@ -37,7 +39,9 @@ describe('reconciler end to end (local repository)', () => {
     const fixed = commitAll(repo, 'fix');
     await app.waitForRevision(fixed, 5000);
     expect(app.core.status('Skill/b')?.lastAppliedRevision).toBe(fixed);
-    expect(app.core.events({ limit: 100 }).map((e) => e.reason)).toEqual(expect.arrayContaining(['RevisionRejected', 'RevisionApplied', 'Created']));
+    expect(app.core.events({ limit: 100 }).map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['RevisionRejected', 'RevisionApplied', 'Created']),
+    );
   });
 
   it('prunes resources removed from git through their controller', async () => {
@@ -184,7 +188,12 @@ describe('reconciler end to end (remote repository)', () => {
   it('fetches at once on a correctly signed webhook and ignores a bad signature', async () => {
     const { bare, clone } = makeRemote({ 'skills/a.yaml': skillYaml('a') });
     const secret = 'webhook-secret-for-tests';
-    const app = await start({ repo: `file://${bare}`, stateDir: tempDir(), interval: 600_000, env: { CADUCEUS_WEBHOOK_SECRET: secret } });
+    const app = await start({
+      repo: `file://${bare}`,
+      stateDir: tempDir(),
+      interval: 600_000,
+      env: { CADUCEUS_WEBHOOK_SECRET: secret },
+    });
     await app.waitForRevision(git(clone, 'rev-parse', 'HEAD'));
     writeFiles(clone, { 'skills/b.yaml': skillYaml('b') });
     const head = commitAll(clone, 'add b');
@@ -192,7 +201,12 @@ describe('reconciler end to end (remote repository)', () => {
     const body = JSON.stringify({ ref: 'refs/heads/main', after: head });
     const bad = await fetch(`${app.url}/hooks/git`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'd-1', 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) },
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': 'd-1',
+        'x-hub-signature-256': 'sha256=' + '0'.repeat(64),
+      },
       body,
     });
     expect(bad.status).toBe(401);
@@ -201,7 +215,12 @@ describe('reconciler end to end (remote repository)', () => {
     const sig = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
     const good = await fetch(`${app.url}/hooks/git`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': 'd-2', 'x-hub-signature-256': sig },
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': 'd-2',
+        'x-hub-signature-256': sig,
+      },
       body,
     });
     expect(good.status).toBeLessThan(300);

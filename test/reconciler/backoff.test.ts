@@ -6,7 +6,9 @@ describe('backoffMs', () => {
     const random = (): number => {
       throw new Error('random must not be called');
     };
-    expect([1, 2, 3, 4, 5].map((n) => backoffMs(n, { initialMs: 100, maxMs: 1000, random }))).toEqual([100, 200, 400, 800, 1000]);
+    expect([1, 2, 3, 4, 5].map((n) => backoffMs(n, { initialMs: 100, maxMs: 1000, random }))).toEqual([
+      100, 200, 400, 800, 1000,
+    ]);
   });
 
   it('limits the exponent so a long failure streak stays finite', () => {

@@ -16,13 +16,25 @@ afterEach(() => {
 });
 
 function cli(args: string[], cwd?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: GIT_ENV, timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: GIT_ENV,
+    timeout: 30_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts `caduceus up` and resolves with its server URL once it logs that it is up. */
-function up(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'up', '--listen', '127.0.0.1:0', ...args], { env: { ...GIT_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function up(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; url: string; logs: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'up', '--listen', '127.0.0.1:0', ...args], {
+    env: { ...GIT_ENV, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let logs = '';
   return new Promise((resolve, reject) => {
@@ -56,17 +68,23 @@ describe('caduceus up (compiled CLI)', () => {
     const docs: string[] = [];
     for (let i = 0; i < N; i++) docs.push(skillYaml(`skill-${i}`));
     const files: Record<string, string> = {};
-    for (let f = 0; f < 10; f++) files[`skills/batch-${f}.yaml`] = docs.slice(f * (N / 10), (f + 1) * (N / 10)).join('---\n');
+    for (let f = 0; f < 10; f++)
+      files[`skills/batch-${f}.yaml`] = docs.slice(f * (N / 10), (f + 1) * (N / 10)).join('---\n');
     const repo = makeRepo(files);
     const head = git(repo, 'rev-parse', 'HEAD');
     const stateDir = tempDir();
 
     const first = await up(['--repo', repo, '--state-dir', stateDir]);
     // Polled every 5 ms: the process must be killed between the first status rows and the last.
-    const partial = await waitFor(() => {
-      const n = statusCount(stateDir);
-      return n > 0 ? n : undefined;
-    }, 20_000, 'the first status rows', 5);
+    const partial = await waitFor(
+      () => {
+        const n = statusCount(stateDir);
+        return n > 0 ? n : undefined;
+      },
+      20_000,
+      'the first status rows',
+      5,
+    );
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
     const afterKill = statusCount(stateDir);
@@ -74,8 +92,15 @@ describe('caduceus up (compiled CLI)', () => {
     expect(afterKill).toBeLessThan(N);
 
     const second = await up(['--repo', repo, '--state-dir', stateDir]);
-    await waitFor(async () => ((await fetch(`${second.url}/readyz`)).status === 200 ? true : undefined), 30_000, 'readiness after restart');
-    const status = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as { lastAppliedRevision: string; resources: unknown[] };
+    await waitFor(
+      async () => ((await fetch(`${second.url}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+      'readiness after restart',
+    );
+    const status = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as {
+      lastAppliedRevision: string;
+      resources: unknown[];
+    };
     expect(status.lastAppliedRevision).toBe(head);
     expect(status.resources).toHaveLength(N);
   });
@@ -83,19 +108,37 @@ describe('caduceus up (compiled CLI)', () => {
   it('brings up examples/repo ready, and a committed edit shows in status within a second', async () => {
     const repo = exampleRepo();
     const stateDir = tempDir();
-    const app = await up([repo, '--state-dir', stateDir], { CADUCEUS_PROXY_KEY: 'example-proxy-key-for-tests', DISCORD_PUBLIC_KEY: '' });
-    await waitFor(async () => ((await fetch(`${app.url}/readyz`)).status === 200 ? true : undefined), 30_000, 'readiness');
-    const before = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as { resources: Array<{ kind: string; name: string }> };
+    const app = await up([repo, '--state-dir', stateDir], {
+      CADUCEUS_PROXY_KEY: 'example-proxy-key-for-tests',
+      DISCORD_PUBLIC_KEY: '',
+    });
+    await waitFor(
+      async () => ((await fetch(`${app.url}/readyz`)).status === 200 ? true : undefined),
+      30_000,
+      'readiness',
+    );
+    const before = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as {
+      resources: Array<{ kind: string; name: string }>;
+    };
     expect(before.resources.some((r) => r.kind === 'Runtime')).toBe(true);
     expect(before.resources.filter((r) => r.kind === 'Skill').length).toBeGreaterThanOrEqual(6);
 
     writeFiles(repo, { 'skills/hello-newcomer.yaml': skillYaml('hello-newcomer') });
     const head = commitAll(repo, 'add a skill');
     const t0 = Date.now();
-    await waitFor(() => {
-      const s = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as { lastAppliedRevision: string; resources: Array<{ name: string }> };
-      return s.lastAppliedRevision === head && s.resources.some((r) => r.name === 'hello-newcomer') ? true : undefined;
-    }, 5000, 'the commit in status');
+    await waitFor(
+      () => {
+        const s = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as {
+          lastAppliedRevision: string;
+          resources: Array<{ name: string }>;
+        };
+        return s.lastAppliedRevision === head && s.resources.some((r) => r.name === 'hello-newcomer')
+          ? true
+          : undefined;
+      },
+      5000,
+      'the commit in status',
+    );
     // The status command itself costs a process start per poll; the apply is well inside a second.
     expect(Date.now() - t0).toBeLessThan(2000);
     const events = cli(['events', '--state-dir', stateDir]);
@@ -110,14 +153,20 @@ describe('caduceus up shutdown', () => {
       const repo = makeRepo({ 'skills/a.yaml': skillYaml('a') });
       const stateDir = tempDir();
       const app = await up(['--repo', repo, '--state-dir', stateDir]);
-      await waitFor(async () => ((await fetch(`${app.url}/readyz`)).status === 200 ? true : undefined), 20_000, 'readiness');
+      await waitFor(
+        async () => ((await fetch(`${app.url}/readyz`)).status === 200 ? true : undefined),
+        20_000,
+        'readiness',
+      );
       const exited = new Promise<number | null>((r) => app.child.once('exit', (code) => r(code)));
       app.child.kill(signal);
       expect(await exited).toBe(0);
       expect(app.logs()).toContain('shutting down');
       expect(app.logs()).toMatch(/INFO\s+stopped/);
       // The state is intact and readable after the shutdown.
-      const status = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as { lastAppliedRevision: string };
+      const status = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as {
+        lastAppliedRevision: string;
+      };
       expect(status.lastAppliedRevision).toBe(git(repo, 'rev-parse', 'HEAD'));
     });
   }
@@ -132,14 +181,23 @@ describe('caduceus plan, status, init', () => {
     expect(fresh.stdout).toContain('+ Skill "a" will be created');
 
     const app = await up(['--repo', repo, '--state-dir', stateDir]);
-    await waitFor(async () => ((await fetch(`${app.url}/readyz`)).status === 200 ? true : undefined), 20_000, 'readiness');
+    await waitFor(
+      async () => ((await fetch(`${app.url}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'readiness',
+    );
     expect(cli(['plan', '--repo', repo, '--rev', 'HEAD', '--state-dir', stateDir]).code).toBe(0);
 
     writeFiles(repo, { 'skills/a.yaml': skillYaml('a', 'echo changed') });
     const changed = cli(['plan', join(repo), '--state-dir', stateDir, '--json']);
     expect(changed.code).toBe(1);
-    const p = JSON.parse(changed.stdout) as { entries: Array<{ name: string; action: string; changes?: Array<{ path: string }> }> };
-    expect(p.entries.find((e) => e.name === 'a')).toMatchObject({ action: 'update', changes: [{ path: 'spec.steps[0].run' }] });
+    const p = JSON.parse(changed.stdout) as {
+      entries: Array<{ name: string; action: string; changes?: Array<{ path: string }> }>;
+    };
+    expect(p.entries.find((e) => e.name === 'a')).toMatchObject({
+      action: 'update',
+      changes: [{ path: 'spec.steps[0].run' }],
+    });
 
     writeFiles(repo, { 'skills/a.yaml': 'kind: Nope\n' });
     expect(cli(['plan', repo, '--state-dir', stateDir]).code).toBe(2);

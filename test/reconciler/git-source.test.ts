@@ -134,10 +134,18 @@ describe('local repository source', () => {
   it('gives a clear error for a missing branch or repository', async () => {
     const repo = makeRepo({ 'a.yaml': 'a: 1\n' });
     const missingBranch = local(repo, { branch: 'nope' });
-    await expect(missingBranch.start(() => undefined)).rejects.toMatchObject({ code: 'GitBranchNotFound', message: expect.stringContaining('"nope"') });
+    await expect(missingBranch.start(() => undefined)).rejects.toMatchObject({
+      code: 'GitBranchNotFound',
+      message: expect.stringContaining('"nope"'),
+    });
     await expect(local(join(tempDir(), 'absent')).current()).rejects.toMatchObject({ code: 'GitRepoNotFound' });
-    await expect(local(tempDir()).current()).rejects.toMatchObject({ code: 'GitRepoNotFound', hint: expect.stringContaining('git init') });
-    const err = await local(makeRepo()).current().catch((e: unknown) => e);
+    await expect(local(tempDir()).current()).rejects.toMatchObject({
+      code: 'GitRepoNotFound',
+      hint: expect.stringContaining('git init'),
+    });
+    const err = await local(makeRepo())
+      .current()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CaduceusError);
     expect((err as CaduceusError).code).toBe('GitNoCommits');
   });
@@ -180,7 +188,13 @@ describe('local repository source', () => {
   });
 
   it('lists the same files incrementally (diff against the last commit) as from scratch', async () => {
-    const repo = makeRepo({ 'cfg/a.yaml': 'a: 1\n', 'cfg/b.yml': 'b: 1\n', 'cfg/deep/c.yaml': 'c: 1\n', 'cfg2/x.yaml': 'x: 1\n', 'top.yaml': 't: 1\n' });
+    const repo = makeRepo({
+      'cfg/a.yaml': 'a: 1\n',
+      'cfg/b.yml': 'b: 1\n',
+      'cfg/deep/c.yaml': 'c: 1\n',
+      'cfg2/x.yaml': 'x: 1\n',
+      'top.yaml': 't: 1\n',
+    });
     const src = local(repo, { path: 'cfg' });
     await src.current();
     const steps: Array<() => void> = [
@@ -288,7 +302,15 @@ describe('remote repository source', () => {
 
   it('records an unreachable remote, keeps the last revision and recovers with backoff', async () => {
     const { bare, clone } = makeRemote({ 'a.yaml': 'a: 1\n' });
-    const src = track(new RemoteSource({ url: `file://${bare}`, stateDir: tempDir(), log: silentLogger, interval: 600_000, retryBaseMs: 50 }));
+    const src = track(
+      new RemoteSource({
+        url: `file://${bare}`,
+        stateDir: tempDir(),
+        log: silentLogger,
+        interval: 600_000,
+        retryBaseMs: 50,
+      }),
+    );
     const head = git(clone, 'rev-parse', 'HEAD');
     expect((await src.current()).id).toBe(head);
     let changes = 0;

@@ -99,7 +99,12 @@ spec:
     - name: none
 `;
     const { findings } = await load({ 'a.yaml': s, 't.yaml': t });
-    expect(findings.map(at)).toEqual(['a.yaml:9:7 schema', 'a.yaml:11:7 schema', 't.yaml:7:7 schema', 't.yaml:10:7 schema']);
+    expect(findings.map(at)).toEqual([
+      'a.yaml:9:7 schema',
+      'a.yaml:11:7 schema',
+      't.yaml:7:7 schema',
+      't.yaml:10:7 schema',
+    ]);
     expect(findings[0]?.message).toBe('spec.steps[0]: sets run and file; keep exactly one of run, http, file, skill');
     expect(findings[1]?.message).toBe('spec.steps[1]: needs exactly one of run, http, file, skill');
     expect(findings[3]?.message).toBe('spec.subtasks[1]: needs exactly one of skill, run, prompt');
@@ -140,14 +145,24 @@ describe('files that are not sound YAML', () => {
   });
 
   it('reports syntax errors with their position and keeps loading the other files', async () => {
-    const { findings, resources } = await load({ 'bad.yaml': 'spec:\n  steps: [1, 2\nkind: "open\n', 'good.yaml': skill('good') });
+    const { findings, resources } = await load({
+      'bad.yaml': 'spec:\n  steps: [1, 2\nkind: "open\n',
+      'good.yaml': skill('good'),
+    });
     expect(findings.map(at)).toEqual(['bad.yaml:3:1 yaml-syntax', 'bad.yaml:4:1 yaml-syntax']);
     expect(resources.map((r) => r.metadata.name)).toEqual(['good']);
   });
 
   it('refuses an alias bomb at its first alias instead of expanding it', async () => {
     const rows = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (const [n, p] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']] as const) rows.push(`${n}: &${n} [${Array(10).fill(`*${p}`).join(', ')}]`);
+    for (const [n, p] of [
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'c'],
+      ['e', 'd'],
+      ['f', 'e'],
+    ] as const)
+      rows.push(`${n}: &${n} [${Array(10).fill(`*${p}`).join(', ')}]`);
     const { findings } = await load({ 'bomb.yaml': rows.join('\n') + '\n' });
     expect(findings.map(at)).toEqual(['bomb.yaml:2:8 alias-limit']);
   });
@@ -159,13 +174,20 @@ describe('files that are not sound YAML', () => {
   });
 
   it('reports the first byte that is not UTF-8', async () => {
-    const bytes = Buffer.concat([Buffer.from('apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+    const bytes = Buffer.concat([
+      Buffer.from('apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('\n'),
+    ]);
     const { findings } = await load({ 'latin1.yaml': bytes });
     expect(findings.map(at)).toEqual(['latin1.yaml:4:12 encoding']);
   });
 
   it('skips empty documents and comment-only files', async () => {
-    const { findings, resources } = await load({ 'a.yaml': `---\n# nothing\n---\n${skill('a')}---\n`, 'notes.yaml': '# only a comment\n' });
+    const { findings, resources } = await load({
+      'a.yaml': `---\n# nothing\n---\n${skill('a')}---\n`,
+      'notes.yaml': '# only a comment\n',
+    });
     expect(findings).toEqual([]);
     expect(resources.map((r) => [r.metadata.name, r.source.line])).toEqual([['a', 4]]);
   });
@@ -211,7 +233,12 @@ spec:
   keys: [{valueFrom: {env: KEY}}]
   preload: [report, old-report, ghost]
 `;
-    const { findings } = await load({ 'report.yaml': skill('report', PARAMS), 'task.yaml': task, 'gateway.yaml': gateway, 'proxy.yaml': proxy });
+    const { findings } = await load({
+      'report.yaml': skill('report', PARAMS),
+      'task.yaml': task,
+      'gateway.yaml': gateway,
+      'proxy.yaml': proxy,
+    });
     expect(findings.map(at)).toEqual([
       'gateway.yaml:9:25 unknown-task',
       'gateway.yaml:10:30 unknown-skill',
@@ -221,7 +248,11 @@ spec:
   });
 
   it('checks the parameters of skill calls from steps and subtasks', async () => {
-    const caller = skill('caller', '', '    - skill:\n        name: report\n        params:\n          limit: many\n          extra: 1\n          mode: slow\n');
+    const caller = skill(
+      'caller',
+      '',
+      '    - skill:\n        name: report\n        params:\n          limit: many\n          extra: 1\n          mode: slow\n',
+    );
     const task = `apiVersion: caduceus.dev/v1
 kind: Task
 metadata:
@@ -259,11 +290,15 @@ spec:
     const c = skill('c', '  aliases: [old-c]\n', '    - skill: {name: a}\n');
     const self = skill('self', '', '    - skill: {name: self}\n');
     const { findings } = await load({ 'a.yaml': a, 'b.yaml': b, 'c.yaml': c, 'self.yaml': self });
-    expect(findings.map((f) => `${at(f)} ${f.message}`)).toEqual(['c.yaml:10:21 skill-cycle skill call cycle: a → b → c → a', 'self.yaml:9:21 skill-cycle skill call cycle: self → self']);
+    expect(findings.map((f) => `${at(f)} ${f.message}`)).toEqual([
+      'c.yaml:10:21 skill-cycle skill call cycle: a → b → c → a',
+      'self.yaml:9:21 skill-cycle skill call cycle: self → self',
+    ]);
   });
 
   it('allows one Runtime and caps task concurrency at its maximum', async () => {
-    const runtime = (name: string, max: number): string => `apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: ${name}\nspec:\n  concurrency:\n    maximum: ${max}\n`;
+    const runtime = (name: string, max: number): string =>
+      `apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: ${name}\nspec:\n  concurrency:\n    maximum: ${max}\n`;
     const task = `apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: t\nspec:\n  concurrency: 5\n  subtasks:\n    - {name: x, run: echo}\n`;
     const one = await load({ 'r.yaml': runtime('main', 4), 't.yaml': task });
     expect(one.findings.map(at)).toEqual(['t.yaml:6:16 concurrency-limit']);
@@ -289,13 +324,18 @@ spec:
   });
 
   it('turns a file that cannot be read into a finding', async () => {
-    const broken: SourceFile = { path: 'gone.yaml', id: 'x', read: async () => Promise.reject(new Error('EACCES: permission denied')) };
+    const broken: SourceFile = {
+      path: 'gone.yaml',
+      id: 'x',
+      read: async () => Promise.reject(new Error('EACCES: permission denied')),
+    };
     const { findings } = await new Loader().load([broken, ...sources({ 'ok.yaml': skill('ok') })]);
     expect(findings.map(at)).toEqual(['gone.yaml:1:1 unreadable']);
   });
 
   it('refuses a public proxy bind without tls unless allowPublicBind is set', async () => {
-    const proxy = (extra: string): string => `apiVersion: caduceus.dev/v1\nkind: Proxy\nmetadata:\n  name: p\nspec:\n  bind: 0.0.0.0\n  keys: [{valueFrom: {env: KEY}}]\n${extra}`;
+    const proxy = (extra: string): string =>
+      `apiVersion: caduceus.dev/v1\nkind: Proxy\nmetadata:\n  name: p\nspec:\n  bind: 0.0.0.0\n  keys: [{valueFrom: {env: KEY}}]\n${extra}`;
     expect((await load({ 'p.yaml': proxy('') })).findings.map(at)).toEqual(['p.yaml:6:9 public-bind']);
     expect((await load({ 'p.yaml': proxy('  allowPublicBind: true\n') })).findings).toEqual([]);
     expect((await load({ 'p.yaml': proxy('  tls: {cert: c.pem, key: k.pem}\n') })).findings).toEqual([]);
@@ -387,7 +427,10 @@ describe('the content cache', () => {
     const loader = new Loader();
     await loader.load(sources({ 'report.yaml': skill('report', PARAMS), 't.yaml': task }));
     // The skill now requires a parameter the unchanged task does not pass.
-    const stricter = PARAMS.replace('    - name: mode\n', '    - name: region\n      required: true\n    - name: mode\n');
+    const stricter = PARAMS.replace(
+      '    - name: mode\n',
+      '    - name: region\n      required: true\n    - name: mode\n',
+    );
     const { findings } = await loader.load(sources({ 'report.yaml': skill('report', stricter), 't.yaml': task }));
     expect(loader.lastParsed).toBe(1);
     expect(findings.map(at)).toEqual(['t.yaml:9:15 missing-param']);
@@ -417,7 +460,11 @@ describe('loadDirectory', () => {
     put('notes.txt', 'not yaml');
     const { resources, findings } = await loadDirectory(dir);
     expect(findings).toEqual([]);
-    expect(resources.map((r) => `${r.source.file} ${r.metadata.name}`)).toEqual(['skills/a.yaml a', 'skills/archive/c.yaml c', 'skills/b.yml b']);
+    expect(resources.map((r) => `${r.source.file} ${r.metadata.name}`)).toEqual([
+      'skills/a.yaml a',
+      'skills/archive/c.yaml c',
+      'skills/b.yml b',
+    ]);
   });
 
   it('rejects a missing directory with a CaduceusError', async () => {
@@ -425,7 +472,11 @@ describe('loadDirectory', () => {
   });
 
   it('applies the same path rules to source files from git', () => {
-    expect(['a.yaml', 'x/b.YML', 'archive/a.yaml', '.github/w.yml', 'x/.hidden.yaml', 'x/archive/a.yaml', 'a.json'].filter(isConfigPath)).toEqual(['a.yaml', 'x/b.YML', 'x/archive/a.yaml']);
+    expect(
+      ['a.yaml', 'x/b.YML', 'archive/a.yaml', '.github/w.yml', 'x/.hidden.yaml', 'x/archive/a.yaml', 'a.json'].filter(
+        isConfigPath,
+      ),
+    ).toEqual(['a.yaml', 'x/b.YML', 'x/archive/a.yaml']);
     expect(gitBlobId(Buffer.from('hello\n'))).toBe('ce013625030ba8dba906f756967f9e9ca394464a');
   });
 });

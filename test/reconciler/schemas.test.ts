@@ -19,7 +19,12 @@ const schemaOf = (kind: Kind): Json => JSON.parse(readFileSync(`${root}schemas/$
 /** The smallest valid document of each kind: only what has no default. */
 const MINIMAL: Record<Kind, Json> = {
   Runtime: {},
-  Skill: { version: '1', description: 'd', steps: [{ run: 'true' }, { http: { url: 'http://127.0.0.1/' } }], params: [{ name: 'p' }] },
+  Skill: {
+    version: '1',
+    description: 'd',
+    steps: [{ run: 'true' }, { http: { url: 'http://127.0.0.1/' } }],
+    params: [{ name: 'p' }],
+  },
   Task: { subtasks: [{ name: 's', run: 'true' }], schedule: { cron: '0 6 * * 1' } },
   GatewayPolicy: {
     platforms: {
@@ -36,7 +41,11 @@ const MINIMAL: Record<Kind, Json> = {
 
 function strictAjv(): { ajv: Ajv2020; warnings: string[] } {
   const warnings: string[] = [];
-  const logger = { log: (...a: unknown[]) => warnings.push(a.join(' ')), warn: (...a: unknown[]) => warnings.push(a.join(' ')), error: (...a: unknown[]) => warnings.push(a.join(' ')) };
+  const logger = {
+    log: (...a: unknown[]) => warnings.push(a.join(' ')),
+    warn: (...a: unknown[]) => warnings.push(a.join(' ')),
+    error: (...a: unknown[]) => warnings.push(a.join(' ')),
+  };
   return { ajv: new Ajv2020({ strict: true, allErrors: true, useDefaults: true, logger }), warnings };
 }
 
@@ -49,11 +58,16 @@ function requiredPaths(): Record<Kind, (value: unknown) => string[]> {
   const moduleSymbol = checker.getSymbolAtLocation(source) as ts.Symbol;
   const exports = new Map(checker.getExportsOfModule(moduleSymbol).map((s) => [s.name, s]));
   const isLeaf = (t: ts.Type): boolean =>
-    !(t.flags & ts.TypeFlags.Object) || checker.isArrayType(t) || t.isUnion() || checker.getPropertiesOfType(t).length === 0 || !!checker.getIndexInfosOfType(t).length;
+    !(t.flags & ts.TypeFlags.Object) ||
+    checker.isArrayType(t) ||
+    t.isUnion() ||
+    checker.getPropertiesOfType(t).length === 0 ||
+    !!checker.getIndexInfosOfType(t).length;
   const missing = (t: ts.Type, value: unknown, path: string, out: string[]): void => {
     if (checker.isArrayType(t)) {
       const item = checker.getTypeArguments(t as ts.TypeReference)[0];
-      if (item && Array.isArray(value)) value.forEach((v, i) => !isLeaf(item) && missing(item, v, `${path}[${i}]`, out));
+      if (item && Array.isArray(value))
+        value.forEach((v, i) => !isLeaf(item) && missing(item, v, `${path}[${i}]`, out));
       return;
     }
     if (isLeaf(t)) return;
@@ -107,7 +121,8 @@ describe('resource schemas', () => {
       if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}/${i}`));
       if (node === null || typeof node !== 'object') return;
       const n = node as Json;
-      if (n.type === 'object' && n.properties && n.additionalProperties !== false) problems.push(`${path}: additionalProperties is not false`);
+      if (n.type === 'object' && n.properties && n.additionalProperties !== false)
+        problems.push(`${path}: additionalProperties is not false`);
       if (n.properties) {
         for (const [key, sub] of Object.entries(n.properties as Json)) {
           if (sub === true) continue; // `{required: [x], properties: {x: true}}` branches of oneOf
@@ -125,9 +140,16 @@ describe('resource schemas', () => {
     const check = requiredPaths();
     // The check itself sees what an empty spec lacks.
     expect(check.Runtime({})).toEqual(expect.arrayContaining(['spec.execution', 'spec.concurrency', 'spec.retry']));
-    expect(check.Skill({ steps: [] })).toEqual(expect.arrayContaining(['spec.version', 'spec.timeout', 'spec.aliases']));
+    expect(check.Skill({ steps: [] })).toEqual(
+      expect.arrayContaining(['spec.version', 'spec.timeout', 'spec.aliases']),
+    );
     for (const kind of KINDS) {
-      const doc = { apiVersion: 'caduceus.dev/v1', kind, metadata: { name: 'x' }, spec: structuredClone(MINIMAL[kind]) };
+      const doc = {
+        apiVersion: 'caduceus.dev/v1',
+        kind,
+        metadata: { name: 'x' },
+        spec: structuredClone(MINIMAL[kind]),
+      };
       const validate = ajv.compile(schemaOf(kind));
       expect(validate(doc), `${kind}: ${JSON.stringify(validate.errors)}`).toBe(true);
       expect(check[kind](doc.spec), kind).toEqual([]);
@@ -137,7 +159,12 @@ describe('resource schemas', () => {
   it('uses the documented defaults', () => {
     const { ajv } = strictAjv();
     const spec = (kind: Kind): Json => {
-      const doc = { apiVersion: 'caduceus.dev/v1', kind, metadata: { name: 'x' }, spec: structuredClone(MINIMAL[kind]) };
+      const doc = {
+        apiVersion: 'caduceus.dev/v1',
+        kind,
+        metadata: { name: 'x' },
+        spec: structuredClone(MINIMAL[kind]),
+      };
       ajv.compile(schemaOf(kind))(doc);
       return doc.spec;
     };
@@ -148,10 +175,26 @@ describe('resource schemas', () => {
       retry: { maxAttempts: 3, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 },
       skills: { autoCreateThreshold: 7 },
     });
-    expect(spec('Skill')).toMatchObject({ timeout: '10m', aliases: [], params: [{ name: 'p', type: 'string', required: false }] });
+    expect(spec('Skill')).toMatchObject({
+      timeout: '10m',
+      aliases: [],
+      params: [{ name: 'p', type: 'string', required: false }],
+    });
     expect(spec('Task')).toMatchObject({ timeout: '1h', schedule: { timezone: 'UTC', concurrencyPolicy: 'Forbid' } });
-    expect(spec('Proxy')).toMatchObject({ bind: '127.0.0.1', port: 8080, preload: [], allowPublicBind: false, injectSkills: false, limits: { maxBodyBytes: 10485760, requestsPerMinute: 600 }, upstream: { timeout: '60s' } });
-    expect(spec('GatewayPolicy')).toMatchObject({ rateLimit: { requests: 10, per: '1m' }, audit: { level: 'all' }, platforms: { discord: { channels: [] } } });
+    expect(spec('Proxy')).toMatchObject({
+      bind: '127.0.0.1',
+      port: 8080,
+      preload: [],
+      allowPublicBind: false,
+      injectSkills: false,
+      limits: { maxBodyBytes: 10485760, requestsPerMinute: 600 },
+      upstream: { timeout: '60s' },
+    });
+    expect(spec('GatewayPolicy')).toMatchObject({
+      rateLimit: { requests: 10, per: '1m' },
+      audit: { level: 'all' },
+      platforms: { discord: { channels: [] } },
+    });
     expect(spec('Curator')).toMatchObject({
       schedule: { every: '7d', timezone: 'UTC' },
       actions: ['consolidate', 'prune', 'update'],
@@ -188,7 +231,10 @@ describe('resource schemas', () => {
     for (const [kind, spec] of cases) {
       const validate = ajv.compile(schemaOf(kind));
       expect(validate({ apiVersion: 'caduceus.dev/v1', kind, metadata: { name: 'x' }, spec }), kind).toBe(false);
-      expect(validate.errors?.some((e) => e.schemaPath === '#/$defs/secretRef/type'), kind).toBe(true);
+      expect(
+        validate.errors?.some((e) => e.schemaPath === '#/$defs/secretRef/type'),
+        kind,
+      ).toBe(true);
     }
   });
 });

@@ -14,7 +14,10 @@ function skill(name: string, aliases: string[]): Resource {
 }
 
 function snapshot(resources: Resource[]): Snapshot {
-  return { revision: 'r1', resources: new Map(resources.map((r) => [`${r.kind}/${r.metadata.name}` as ResourceKey, r])) };
+  return {
+    revision: 'r1',
+    resources: new Map(resources.map((r) => [`${r.kind}/${r.metadata.name}` as ResourceKey, r])),
+  };
 }
 
 describe('findSkill', () => {
@@ -27,7 +30,7 @@ describe('findSkill', () => {
     expect(findSkill(snapshot([]), 'deploy')).toBeUndefined();
   });
 
-  it('prefers a canonical name over another skill\'s alias spelled the same', () => {
+  it("prefers a canonical name over another skill's alias spelled the same", () => {
     const snap = snapshot([skill('a', ['b']), skill('b', [])]);
     expect(findSkill(snap, 'b')?.metadata.name).toBe('b');
   });

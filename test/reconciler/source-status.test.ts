@@ -16,7 +16,11 @@ const CLI = join(import.meta.dirname, '..', '..', 'dist', 'app', 'cli.js');
 const start = appStarter();
 
 function status(stateDir: string): string {
-  const r = spawnSync(process.execPath, [CLI, 'status', '--state-dir', stateDir], { encoding: 'utf8', env: GIT_ENV, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [CLI, 'status', '--state-dir', stateDir], {
+    encoding: 'utf8',
+    env: GIT_ENV,
+    timeout: 30_000,
+  });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return r.stdout;
@@ -28,7 +32,11 @@ interface StatusJson {
 }
 
 function statusJson(stateDir: string): StatusJson {
-  const r = spawnSync(process.execPath, [CLI, 'status', '--state-dir', stateDir, '--json'], { encoding: 'utf8', env: GIT_ENV, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [CLI, 'status', '--state-dir', stateDir, '--json'], {
+    encoding: 'utf8',
+    env: GIT_ENV,
+    timeout: 30_000,
+  });
   expect(r.status).toBe(0);
   return JSON.parse(r.stdout) as StatusJson;
 }
@@ -44,7 +52,12 @@ describe('caduceus status shows the git source', () => {
     const healthy = status(stateDir);
     expect(healthy).toContain(`Source:             file://${bare}  (branch main, remote)`);
     expect(healthy).not.toContain('fetch failing');
-    expect(statusJson(stateDir).source).toMatchObject({ mode: 'remote', repo: `file://${bare}`, branch: 'main', fetchErrors: 0 });
+    expect(statusJson(stateDir).source).toMatchObject({
+      mode: 'remote',
+      repo: `file://${bare}`,
+      branch: 'main',
+      fetchErrors: 0,
+    });
 
     renameSync(bare, `${bare}-gone`);
     try {
@@ -52,7 +65,9 @@ describe('caduceus status shows the git source', () => {
       await app.reconciler.requestSync();
 
       const failing = status(stateDir);
-      expect(failing).toMatch(/fetch failing since \d{4}-\d\d-\d\dT[^ ]+ \(\d+s ago\): fetching file:\/\/\S+ failed: .+ \(\d+ attempts?\); the applied revision keeps running/);
+      expect(failing).toMatch(
+        /fetch failing since \d{4}-\d\d-\d\dT[^ ]+ \(\d+s ago\): fetching file:\/\/\S+ failed: .+ \(\d+ attempts?\); the applied revision keeps running/,
+      );
       expect(failing).toContain(`Applied revision:   ${head}`);
       const json = statusJson(stateDir);
       expect(json.lastAppliedRevision).toBe(head);
@@ -127,15 +142,29 @@ describe('source health in the state database', () => {
         mode: 'remote',
         repo: 'https://deploy:s3cr3t-token@git.example.invalid/org/config.git',
         fetchErrors: 2,
-        lastFetchError: 'fetching https://deploy:s3cr3t-token@git.example.invalid/org/config.git failed: connection refused',
+        lastFetchError:
+          'fetching https://deploy:s3cr3t-token@git.example.invalid/org/config.git failed: connection refused',
         failingSince: '2026-01-01T00:00:00.000Z',
       },
-      [{ type: 'Warning', reason: 'GitFetchFailed', message: 'https://deploy:s3cr3t-token@git.example.invalid/x failed' }],
+      [
+        {
+          type: 'Warning',
+          reason: 'GitFetchFailed',
+          message: 'https://deploy:s3cr3t-token@git.example.invalid/x failed',
+        },
+      ],
     );
     const h = core.sourceHealth();
-    expect(h).toMatchObject({ repo: 'https://***@git.example.invalid/org/config.git', fetchErrors: 2, failingSince: '2026-01-01T00:00:00.000Z' });
-    expect(h?.lastFetchError).toBe('fetching https://***@git.example.invalid/org/config.git failed: connection refused');
-    const raw = JSON.stringify(core.store.db.prepare('SELECT * FROM source_health').all()) + JSON.stringify(core.events());
+    expect(h).toMatchObject({
+      repo: 'https://***@git.example.invalid/org/config.git',
+      fetchErrors: 2,
+      failingSince: '2026-01-01T00:00:00.000Z',
+    });
+    expect(h?.lastFetchError).toBe(
+      'fetching https://***@git.example.invalid/org/config.git failed: connection refused',
+    );
+    const raw =
+      JSON.stringify(core.store.db.prepare('SELECT * FROM source_health').all()) + JSON.stringify(core.events());
     expect(raw).not.toContain('s3cr3t-token');
     core.store.close();
   });

@@ -7,7 +7,14 @@ import { resolveSecret } from '../../reconciler/secrets.js';
 import type { Resource } from '../../reconciler/types.js';
 
 const res = (name: string, hash: string): Resource =>
-  ({ apiVersion: 'caduceus.dev/v1', kind: 'Skill', metadata: { name }, spec: {}, source: { file: 'a.yaml', line: 1, column: 1 }, hash }) as unknown as Resource;
+  ({
+    apiVersion: 'caduceus.dev/v1',
+    kind: 'Skill',
+    metadata: { name },
+    spec: {},
+    source: { file: 'a.yaml', line: 1, column: 1 },
+    hash,
+  }) as unknown as Resource;
 
 describe('state store', () => {
   it('runs namespaced migrations once and survives reopening', () => {
@@ -25,7 +32,13 @@ describe('state store', () => {
 
   it('writes a reconcile step as one transaction: a failing write leaves the old state whole', () => {
     const core = new CoreStore(new StateStore({ stateDir: tempDir() }));
-    core.writeStep({ key: 'Skill/a', revision: 'r1', applied: res('a', 'h1'), conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: 'ok' }], events: [] });
+    core.writeStep({
+      key: 'Skill/a',
+      revision: 'r1',
+      applied: res('a', 'h1'),
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: 'ok' }],
+      events: [],
+    });
     expect(() =>
       core.writeStep({
         key: 'Skill/a',
@@ -45,7 +58,13 @@ describe('state store', () => {
     const core = new CoreStore(new StateStore({ stateDir: tempDir() }));
     const token = resolveSecret({ valueFrom: { env: 'T' } }, { env: { T: 'tok-4f9a2c-secret' } });
     const message = `call failed with ${token} at https://bot:pw@example.invalid/x`;
-    core.writeStep({ key: 'Skill/a', revision: 'r1', applied: res('a', 'h1'), conditions: [{ type: 'Ready', status: 'False', reason: 'Failed', message }], events: [{ type: 'Warning', reason: 'Failed', object: 'Skill/a', message }] });
+    core.writeStep({
+      key: 'Skill/a',
+      revision: 'r1',
+      applied: res('a', 'h1'),
+      conditions: [{ type: 'Ready', status: 'False', reason: 'Failed', message }],
+      events: [{ type: 'Warning', reason: 'Failed', object: 'Skill/a', message }],
+    });
     core.event({ type: 'Warning', reason: 'Other', message });
     const stored = [core.status('Skill/a')?.conditions[0]?.message, ...core.events().map((e) => e.message)];
     expect(stored).toHaveLength(3);
@@ -56,12 +75,29 @@ describe('state store', () => {
 
   it('keeps lastTransitionTime when a condition status does not change', async () => {
     const core = new CoreStore(new StateStore({ stateDir: tempDir() }));
-    core.writeStep({ key: 'Skill/a', revision: 'r1', applied: res('a', 'h1'), conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: 'ok' }], events: [] });
+    core.writeStep({
+      key: 'Skill/a',
+      revision: 'r1',
+      applied: res('a', 'h1'),
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: 'ok' }],
+      events: [],
+    });
     const t1 = core.status('Skill/a')?.conditions[0]?.lastTransitionTime;
     await new Promise((r) => setTimeout(r, 10));
-    core.writeStep({ key: 'Skill/a', revision: 'r2', applied: res('a', 'h2'), conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: 'again' }], events: [] });
+    core.writeStep({
+      key: 'Skill/a',
+      revision: 'r2',
+      applied: res('a', 'h2'),
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: 'again' }],
+      events: [],
+    });
     expect(core.status('Skill/a')?.conditions[0]?.lastTransitionTime).toBe(t1);
-    core.writeStep({ key: 'Skill/a', revision: 'r3', conditions: [{ type: 'Ready', status: 'False', reason: 'Broken', message: 'x' }], events: [] });
+    core.writeStep({
+      key: 'Skill/a',
+      revision: 'r3',
+      conditions: [{ type: 'Ready', status: 'False', reason: 'Broken', message: 'x' }],
+      events: [],
+    });
     expect(core.status('Skill/a')?.conditions[0]?.lastTransitionTime).not.toBe(t1);
     expect(core.status('Skill/a')?.lastAppliedRevision).toBe('r2');
     core.store.close();

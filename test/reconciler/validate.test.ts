@@ -74,7 +74,9 @@ describe('caduceus validate', () => {
     const dir = repoWith({ 'skills/hello.yaml': GOOD, 'tasks/review.yaml': BAD_TASK.replace('  colour: red\n', '') });
     const r = validate([dir]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('tasks/review.yaml:9:14  error  subtask "greet" calls skill "goodbye", which is not defined  (unknown-skill)');
+    expect(r.stdout).toContain(
+      'tasks/review.yaml:9:14  error  subtask "greet" calls skill "goodbye", which is not defined  (unknown-skill)',
+    );
   });
 
   it('writes a JSON array of findings with --format json', () => {
@@ -133,14 +135,24 @@ describe('caduceus validate', () => {
   it('points every example file at the schema of its kind for editors', () => {
     const base = join(root, 'examples/repo');
     const walk = (d: string): string[] =>
-      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.name.startsWith('.') ? [] : e.isDirectory() ? walk(join(d, e.name)) : /\.ya?ml$/.test(e.name) ? [join(d, e.name)] : []));
+      readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+        e.name.startsWith('.')
+          ? []
+          : e.isDirectory()
+            ? walk(join(d, e.name))
+            : /\.ya?ml$/.test(e.name)
+              ? [join(d, e.name)]
+              : [],
+      );
     const files = walk(base);
     expect(files.length).toBeGreaterThanOrEqual(11);
     for (const f of files) {
       const text = readFileSync(f, 'utf8');
       const m = /^# yaml-language-server: \$schema=(\S+)\n/.exec(text);
       expect(m, relative(base, f)).not.toBeNull();
-      const schema = JSON.parse(readFileSync(join(dirname(f), m?.[1] ?? ''), 'utf8')) as { properties: { kind: { const: string } } };
+      const schema = JSON.parse(readFileSync(join(dirname(f), m?.[1] ?? ''), 'utf8')) as {
+        properties: { kind: { const: string } };
+      };
       expect(text).toContain(`\nkind: ${schema.properties.kind.const}\n`);
     }
   });

@@ -14,21 +14,45 @@ afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-async function serve(secret: string | undefined, opts: { maxBodyBytes?: number } = {}): Promise<{ url: string; pushes: PushInfo[]; logs: string[] }> {
+async function serve(
+  secret: string | undefined,
+  opts: { maxBodyBytes?: number } = {},
+): Promise<{ url: string; pushes: PushInfo[]; logs: string[] }> {
   const pushes: PushInfo[] = [];
   const logs: string[] = [];
   const log = createLogger({ level: 'debug', write: (l) => logs.push(l) });
   const route = createGitWebhookRoute({ secret: () => secret, onPush: (p) => pushes.push(p), log, ...opts });
-  const s = await startServer({ listen: '127.0.0.1:0', routes: [route], metrics: new Registry(), ready: () => true, status: () => ({}), log });
+  const s = await startServer({
+    listen: '127.0.0.1:0',
+    routes: [route],
+    metrics: new Registry(),
+    ready: () => true,
+    status: () => ({}),
+    log,
+  });
   closers.push(s.close);
   return { url: `${s.url}/hooks/git`, pushes, logs };
 }
 
-const push = JSON.stringify({ ref: 'refs/heads/main', before: '0'.repeat(40), after: 'a'.repeat(40), object_kind: 'push' });
+const push = JSON.stringify({
+  ref: 'refs/heads/main',
+  before: '0'.repeat(40),
+  after: 'a'.repeat(40),
+  object_kind: 'push',
+});
 const hmac = (body: string, secret = SECRET): string => createHmac('sha256', secret).update(body).digest('hex');
 
 function github(body: string, delivery: string, sig = 'sha256=' + hmac(body), event = 'push'): RequestInit {
-  return { method: 'POST', headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': delivery, 'x-hub-signature-256': sig }, body };
+  return {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': event,
+      'x-github-delivery': delivery,
+      'x-hub-signature-256': sig,
+    },
+    body,
+  };
 }
 
 describe('git webhook receiver', () => {
@@ -42,7 +66,16 @@ describe('git webhook receiver', () => {
   it('accepts GitHub form-encoded payloads, signed over the raw body', async () => {
     const { url, pushes } = await serve(SECRET);
     const body = new URLSearchParams({ payload: push }).toString();
-    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-github-event': 'push', 'x-github-delivery': 'gh-form', 'x-hub-signature-256': 'sha256=' + hmac(body) }, body });
+    const r = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-github-event': 'push',
+        'x-github-delivery': 'gh-form',
+        'x-hub-signature-256': 'sha256=' + hmac(body),
+      },
+      body,
+    });
     expect(r.status).toBe(202);
     expect(pushes[0]?.ref).toBe('refs/heads/main');
   });
@@ -52,13 +85,25 @@ describe('git webhook receiver', () => {
     // Gitea also sends GitHub-style event headers; its own signature is the one checked.
     const gitea = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-gitea-event': 'push', 'x-gitea-delivery': 'gt-1', 'x-github-event': 'push', 'x-gitea-signature': hmac(push) },
+      headers: {
+        'content-type': 'application/json',
+        'x-gitea-event': 'push',
+        'x-gitea-delivery': 'gt-1',
+        'x-github-event': 'push',
+        'x-gitea-signature': hmac(push),
+      },
       body: push,
     });
     expect(gitea.status).toBe(202);
     const forgejo = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-forgejo-event': 'push', 'x-forgejo-delivery': 'fj-1', 'x-forgejo-signature': hmac(push), 'x-gitea-signature': hmac(push) },
+      headers: {
+        'content-type': 'application/json',
+        'x-forgejo-event': 'push',
+        'x-forgejo-delivery': 'fj-1',
+        'x-forgejo-signature': hmac(push),
+        'x-gitea-signature': hmac(push),
+      },
       body: push,
     });
     expect(forgejo.status).toBe(202);
@@ -70,7 +115,16 @@ describe('git webhook receiver', () => {
 
   it('accepts a GitLab Push Hook whose X-Gitlab-Token equals the secret', async () => {
     const { url, pushes } = await serve(SECRET);
-    const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': 'gl-1', 'x-gitlab-token': SECRET }, body: push });
+    const r = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-gitlab-event': 'Push Hook',
+        'x-gitlab-event-uuid': 'gl-1',
+        'x-gitlab-token': SECRET,
+      },
+      body: push,
+    });
     expect(r.status).toBe(202);
     expect(pushes).toEqual([{ provider: 'gitlab', ref: 'refs/heads/main', after: 'a'.repeat(40), deliveryId: 'gl-1' }]);
   });
@@ -112,7 +166,11 @@ describe('git webhook receiver', () => {
     const r = await fetch(url, github(ping, 'ping-1', 'sha256=' + hmac(ping), 'ping'));
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({ ignored: 'event ping' });
-    const tag = await fetch(url, { method: 'POST', headers: { 'x-gitlab-event': 'Tag Push Hook', 'x-gitlab-token': SECRET }, body: push });
+    const tag = await fetch(url, {
+      method: 'POST',
+      headers: { 'x-gitlab-event': 'Tag Push Hook', 'x-gitlab-token': SECRET },
+      body: push,
+    });
     expect(tag.status).toBe(200);
     expect(pushes).toEqual([]);
   });

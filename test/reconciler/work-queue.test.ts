@@ -41,7 +41,12 @@ describe('work queue', () => {
         order.push(key);
         await sleep(5);
       },
-      { concurrency: 1, baseDelayMs: 10, maxDelayMs: 100, priority: (k) => (k.startsWith('Runtime') ? 0 : k.startsWith('Skill') ? 1 : 2) },
+      {
+        concurrency: 1,
+        baseDelayMs: 10,
+        maxDelayMs: 100,
+        priority: (k) => (k.startsWith('Runtime') ? 0 : k.startsWith('Skill') ? 1 : 2),
+      },
     );
     q.add('Task/t'); // starts at once: the queue was empty
     q.add('Task/u');
@@ -52,7 +57,12 @@ describe('work queue', () => {
   });
 
   it('backs off exponentially per key up to the cap and forgets on success', () => {
-    const q = new WorkQueue(async () => undefined, { concurrency: 1, baseDelayMs: 500, maxDelayMs: 5000, priority: () => 0 });
+    const q = new WorkQueue(async () => undefined, {
+      concurrency: 1,
+      baseDelayMs: 500,
+      maxDelayMs: 5000,
+      priority: () => 0,
+    });
     expect(q.backoff('k').delayMs).toBe(500);
     expect(q.backoff('k').delayMs).toBe(1000);
     expect(q.backoff('k').delayMs).toBe(2000);

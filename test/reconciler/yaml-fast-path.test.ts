@@ -15,7 +15,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [prefix];
   if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...prefix, i])));
-  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
   return out;
 }
 
@@ -23,21 +24,28 @@ function expectSame(text: string): 'fast' | 'fallback' {
   const fast = parseFastPath(text);
   if (!fast) return 'fallback';
   const slow = parseYamlFile(Buffer.from(text), { fastPath: false });
-  expect(slow.findings.filter((f) => f.severity === 'error'), text).toEqual([]);
-  expect(fast.map((d) => d.value), text).toEqual(slow.documents.map((d) => d.value));
+  expect(
+    slow.findings.filter((f) => f.severity === 'error'),
+    text,
+  ).toEqual([]);
+  expect(
+    fast.map((d) => d.value),
+    text,
+  ).toEqual(slow.documents.map((d) => d.value));
   fast.forEach((d: YamlDocument, i) => {
     const s = slow.documents[i] as YamlDocument;
     expect(d.start, `${text}\nstart`).toEqual(s.start);
     for (const p of paths(d.value)) {
       expect(d.locate(p), `${text}\nvalue at ${p.join('/')}`).toEqual(s.locate(p));
-      if (p.length > 0 && typeof p[p.length - 1] === 'string') expect(d.locate(p, 'key'), `${text}\nkey at ${p.join('/')}`).toEqual(s.locate(p, 'key'));
+      if (p.length > 0 && typeof p[p.length - 1] === 'string')
+        expect(d.locate(p, 'key'), `${text}\nkey at ${p.join('/')}`).toEqual(s.locate(p, 'key'));
     }
   });
   return 'fast';
 }
 
 const ACCEPTED = [
-  'a: 1\nb: -2\nc: 1.5\nd: .5\ne: 1e3\nf: +7\ng: 0012\nh: "x"\ni: \'it\'\'s\'\nj: ~\nk: null\nl:\nm: true\nn: False\no: 1_000\np: 12:30\nq: http://x/y#z\n',
+  "a: 1\nb: -2\nc: 1.5\nd: .5\ne: 1e3\nf: +7\ng: 0012\nh: \"x\"\ni: 'it''s'\nj: ~\nk: null\nl:\nm: true\nn: False\no: 1_000\np: 12:30\nq: http://x/y#z\n",
   '# comment\n\n---\na: [1, "two", {b: c, d: [e, f]}, []]\nb: {}\n--- \nc: d # trailing\n---\n',
   'list:\n- a\n- b: 1\n  c: 2\n-\n  - x\n  - y\n- - z\n  - w\nafter: 1\n',
   'steps:\n  - id: one\n    run: |\n      echo "$A"\n\n      echo b\n    timeout: 30s\n  - run: >-\n      folded\n      text here\n  - run: |-\n      kept\n  - run: |\n      trailing\n\n\nnext: x\n',
@@ -106,8 +114,51 @@ describe('fast YAML reader', () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed % n;
     };
-    const pick = <T,>(a: T[]): T => a[rnd(a.length)] as T;
-    const scalars = ['a', 'b c', '1', '-2', '1.5', 'true', 'null', '~', '"q"', "'s'", '"a: b"', 'x#y', 'x #c', 'http://h:1/p', '0x1', '.5', '1e3', '', 'yes', 'a:b', '[1, 2]', '{k: v}', '[]', '{}', '"\\u00e9"', "'it''s'", '-x', '|', '>', '|-', ': x', '- y', '&a x', '*a', '!t x', '"open', '[a, b', 'a, b', '@x', '`x`', '%x', '? x'];
+    const pick = <T>(a: T[]): T => a[rnd(a.length)] as T;
+    const scalars = [
+      'a',
+      'b c',
+      '1',
+      '-2',
+      '1.5',
+      'true',
+      'null',
+      '~',
+      '"q"',
+      "'s'",
+      '"a: b"',
+      'x#y',
+      'x #c',
+      'http://h:1/p',
+      '0x1',
+      '.5',
+      '1e3',
+      '',
+      'yes',
+      'a:b',
+      '[1, 2]',
+      '{k: v}',
+      '[]',
+      '{}',
+      '"\\u00e9"',
+      "'it''s'",
+      '-x',
+      '|',
+      '>',
+      '|-',
+      ': x',
+      '- y',
+      '&a x',
+      '*a',
+      '!t x',
+      '"open',
+      '[a, b',
+      'a, b',
+      '@x',
+      '`x`',
+      '%x',
+      '? x',
+    ];
     const keys = ['a', 'b', 'name', 'x_y', 'k-1', 'a.b', '1', 'true', 'a b', '"q"', 'dup', 'dup'];
     const block = (indent: number, depth: number): string => {
       const pad = ' '.repeat(indent);
@@ -116,9 +167,14 @@ describe('fast YAML reader', () => {
       for (let i = 0, n = 1 + rnd(4); i < n; i++) {
         const head = isSeq ? `${pad}-` : `${pad}${pick(keys)}:`;
         const r = rnd(10);
-        if (depth < 3 && r < 3) out += head + (rnd(4) === 0 ? ' # c' : '') + '\n' + block(indent + pick([2, 2, 4, 1]), depth + 1);
-        else if (r === 3) out += `${head} ${pick(['|', '|-', '>', '>-', '|+'])}\n${pad}  line one\n${pad}  ${pick(['line two', '  more', '', 'x  '])}\n` + (rnd(2) ? '\n' : '');
-        else if (isSeq && r === 4 && depth < 3) out += `${pad}- ${pick(keys)}: ${pick(scalars)}\n${pad}  ${pick(keys)}: ${pick(scalars)}\n`;
+        if (depth < 3 && r < 3)
+          out += head + (rnd(4) === 0 ? ' # c' : '') + '\n' + block(indent + pick([2, 2, 4, 1]), depth + 1);
+        else if (r === 3)
+          out +=
+            `${head} ${pick(['|', '|-', '>', '>-', '|+'])}\n${pad}  line one\n${pad}  ${pick(['line two', '  more', '', 'x  '])}\n` +
+            (rnd(2) ? '\n' : '');
+        else if (isSeq && r === 4 && depth < 3)
+          out += `${pad}- ${pick(keys)}: ${pick(scalars)}\n${pad}  ${pick(keys)}: ${pick(scalars)}\n`;
         else out += head + (rnd(8) === 0 ? '' : ' ' + pick(scalars)) + (rnd(6) === 0 ? ' # c' : '') + '\n';
         if (rnd(15) === 0) out += pick(['\n', '# comment\n', '---\n', `${pad}   stray\n`]);
       }

@@ -10,7 +10,13 @@ export interface JsonResponse<T> {
   body: T;
 }
 
-export async function jsonRequest<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT', url: string, headers: Record<string, string>, body?: unknown, okStatuses: number[] = []): Promise<JsonResponse<T>> {
+export async function jsonRequest<T>(
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT',
+  url: string,
+  headers: Record<string, string>,
+  body?: unknown,
+  okStatuses: number[] = [],
+): Promise<JsonResponse<T>> {
   let res;
   try {
     res = await request(url, {
@@ -21,12 +27,19 @@ export async function jsonRequest<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT', u
       bodyTimeout: 30_000,
     });
   } catch (err) {
-    throw new CaduceusError('ForgeUnreachable', `${method} ${url}: ${redact((err as Error).message)}`, { hint: 'check forge.url and the network', cause: err });
+    throw new CaduceusError('ForgeUnreachable', `${method} ${url}: ${redact((err as Error).message)}`, {
+      hint: 'check forge.url and the network',
+      cause: err,
+    });
   }
   const text = await res.body.text();
   if ((res.statusCode < 200 || res.statusCode >= 300) && !okStatuses.includes(res.statusCode)) {
     const hint = res.statusCode === 401 || res.statusCode === 403 ? 'check the token and its scopes' : undefined;
-    throw new CaduceusError('ForgeRequestFailed', `${method} ${url} answered ${res.statusCode}: ${redact(text.slice(0, 300))}`, hint ? { hint } : {});
+    throw new CaduceusError(
+      'ForgeRequestFailed',
+      `${method} ${url} answered ${res.statusCode}: ${redact(text.slice(0, 300))}`,
+      hint ? { hint } : {},
+    );
   }
   let parsed: unknown = undefined;
   if (text) {
@@ -42,7 +55,10 @@ export async function jsonRequest<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT', u
 /** `owner/repo` → [owner, repo]. */
 export function splitRepo(repo: string | undefined, what: string): [string, string] {
   const m = repo ? /^([^/]+)\/([^/]+)$/.exec(repo) : null;
-  if (!m) throw new CaduceusError('ForgeMisconfigured', `${what} needs forge.repo as owner/name`, { field: 'spec.forge.repo' });
+  if (!m)
+    throw new CaduceusError('ForgeMisconfigured', `${what} needs forge.repo as owner/name`, {
+      field: 'spec.forge.repo',
+    });
   return [m[1] as string, m[2] as string];
 }
 

@@ -18,9 +18,22 @@ const FORGES = {
   gitlab: createGitLabForge,
 } as const;
 
-export function createForge(spec: CuratorSpec['forge'], branches: BranchState, remote: string, secrets: SecretOptions = {}): Forge {
+export function createForge(
+  spec: CuratorSpec['forge'],
+  branches: BranchState,
+  remote: string,
+  secrets: SecretOptions = {},
+): Forge {
   if (spec.type === 'none') return createNoneForge(branches, remote);
-  if (!spec.token) throw new CaduceusError('ForgeMisconfigured', `forge ${spec.type} needs a token reference`, { field: 'spec.forge.token', hint: 'token: {valueFrom: {env: FORGE_TOKEN}}' });
+  if (!spec.token)
+    throw new CaduceusError('ForgeMisconfigured', `forge ${spec.type} needs a token reference`, {
+      field: 'spec.forge.token',
+      hint: 'token: {valueFrom: {env: FORGE_TOKEN}}',
+    });
   const token = resolveSecret(spec.token, secrets);
-  return FORGES[spec.type]({ token, ...(spec.url !== undefined ? { url: spec.url } : {}), ...(spec.repo !== undefined ? { repo: spec.repo } : {}) });
+  return FORGES[spec.type]({
+    token,
+    ...(spec.url !== undefined ? { url: spec.url } : {}),
+    ...(spec.repo !== undefined ? { repo: spec.repo } : {}),
+  });
 }

@@ -42,15 +42,25 @@ function parseDiscord(body: Buffer, applicationId: string): Parsed {
   const i = jsonObject(body, 'interaction');
   if (typeof i === 'string') return { kind: 'malformed', reason: i };
   if (i.type === 1) return { kind: 'ping' };
-  if (i.type !== 2 && i.type !== 3) return { kind: 'ignore', reason: `interaction type ${String(i.type)} is not handled` };
-  if (String(i.application_id) !== applicationId) return { kind: 'malformed', reason: `interaction for application ${String(i.application_id)}, not ${applicationId}` };
+  if (i.type !== 2 && i.type !== 3)
+    return { kind: 'ignore', reason: `interaction type ${String(i.type)} is not handled` };
+  if (String(i.application_id) !== applicationId)
+    return {
+      kind: 'malformed',
+      reason: `interaction for application ${String(i.application_id)}, not ${applicationId}`,
+    };
   const member = i.member as { user?: { id?: unknown } } | undefined;
   const user = (member?.user?.id ?? (i.user as { id?: unknown } | undefined)?.id) as unknown;
   const channel = (i.channel_id ?? (i.channel as { id?: unknown } | undefined)?.id) as unknown;
   const token = i.token;
   const data = (i.data ?? {}) as { name?: unknown; options?: CommandOption[]; custom_id?: unknown };
   const text = i.type === 2 ? commandText(data) : typeof data.custom_id === 'string' ? data.custom_id : '';
-  if (typeof user !== 'string' || typeof channel !== 'string' || typeof token !== 'string' || typeof i.id !== 'string') {
+  if (
+    typeof user !== 'string' ||
+    typeof channel !== 'string' ||
+    typeof token !== 'string' ||
+    typeof i.id !== 'string'
+  ) {
     return { kind: 'malformed', reason: 'interaction lacks id, token, user id or channel id' };
   }
   return { kind: 'message', message: { user, channel, text, requestId: i.id, replyTo: { token } } };
@@ -68,12 +78,14 @@ export const discord: PlatformAdapter<DiscordSpec> = {
         const sig = header(headers, 'x-signature-ed25519');
         const ts = header(headers, 'x-signature-timestamp');
         const fresh = freshTimestamp(ts, now, DISCORD_WINDOW_MS);
-        if (fresh === 'missing' || !sig) return { ok: false, status: 401, reason: 'missing X-Signature-Ed25519 or X-Signature-Timestamp' };
+        if (fresh === 'missing' || !sig)
+          return { ok: false, status: 401, reason: 'missing X-Signature-Ed25519 or X-Signature-Timestamp' };
         if (!ed25519Verify(key, Buffer.concat([Buffer.from(ts as string, 'utf8'), body]), sig)) {
           return { ok: false, status: 401, reason: 'invalid request signature' };
         }
         // Checked after the signature: the timestamp is signed, so only then is it Discord's.
-        if (fresh === 'stale') return { ok: false, status: 401, reason: 'X-Signature-Timestamp is more than 5 minutes away' };
+        if (fresh === 'stale')
+          return { ok: false, status: 401, reason: 'X-Signature-Timestamp is more than 5 minutes away' };
         let id: unknown;
         try {
           id = (JSON.parse(body.toString('utf8')) as { id?: unknown }).id;
@@ -95,7 +107,10 @@ export const discord: PlatformAdapter<DiscordSpec> = {
             sendJson(res, 200, { type: 4, data: { content: 'This interaction is not supported.', flags: EPHEMERAL } });
             break;
           default:
-            sendJson(res, 200, { type: 4, data: { content: outcome.text.slice(0, 2000), flags: EPHEMERAL, allowed_mentions: { parse: [] } } });
+            sendJson(res, 200, {
+              type: 4,
+              data: { content: outcome.text.slice(0, 2000), flags: EPHEMERAL, allowed_mentions: { parse: [] } },
+            });
         }
         return undefined;
       },

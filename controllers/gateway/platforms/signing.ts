@@ -15,7 +15,10 @@ export function freshTimestamp(value: string | undefined, now: number, windowMs:
 export function ed25519PublicKeyFromHex(hex: string): KeyObject {
   const clean = hex.trim();
   if (!/^[0-9a-fA-F]{64}$/.test(clean)) throw new Error('the Ed25519 public key must be 64 hex characters');
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(clean, 'hex').toString('base64url') }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(clean, 'hex').toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 export function ed25519Verify(key: KeyObject, message: Buffer, signatureHex: string): boolean {

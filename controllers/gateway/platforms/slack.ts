@@ -39,23 +39,53 @@ function parseSlack(body: Buffer): Parsed {
     } catch {
       return { kind: 'malformed', reason: 'interactivity payload is not JSON' };
     }
-    if (typeof p !== 'object' || p === null) return { kind: 'malformed', reason: 'interactivity payload is not an object' };
-    const o = p as { type?: unknown; user?: { id?: unknown }; channel?: { id?: unknown }; container?: { channel_id?: unknown }; response_url?: unknown; actions?: Array<{ value?: unknown; action_id?: unknown }>; trigger_id?: unknown };
-    if (o.type !== 'block_actions') return { kind: 'ignore', reason: `interactivity type ${String(o.type)} is not handled` };
+    if (typeof p !== 'object' || p === null)
+      return { kind: 'malformed', reason: 'interactivity payload is not an object' };
+    const o = p as {
+      type?: unknown;
+      user?: { id?: unknown };
+      channel?: { id?: unknown };
+      container?: { channel_id?: unknown };
+      response_url?: unknown;
+      actions?: Array<{ value?: unknown; action_id?: unknown }>;
+      trigger_id?: unknown;
+    };
+    if (o.type !== 'block_actions')
+      return { kind: 'ignore', reason: `interactivity type ${String(o.type)} is not handled` };
     const user = str(o.user?.id);
     const channel = str(o.channel?.id) ?? str(o.container?.channel_id);
     const responseUrl = str(o.response_url);
     const text = str(o.actions?.[0]?.value);
-    if (!user || !channel || !responseUrl || !text) return { kind: 'malformed', reason: 'block_actions payload lacks user.id, channel, response_url or actions[0].value' };
-    return { kind: 'message', message: { user, channel, text, requestId: str(o.trigger_id) ?? '', replyTo: { responseUrl, mode: 'interactive' } } };
+    if (!user || !channel || !responseUrl || !text)
+      return {
+        kind: 'malformed',
+        reason: 'block_actions payload lacks user.id, channel, response_url or actions[0].value',
+      };
+    return {
+      kind: 'message',
+      message: {
+        user,
+        channel,
+        text,
+        requestId: str(o.trigger_id) ?? '',
+        replyTo: { responseUrl, mode: 'interactive' },
+      },
+    };
   }
   const user = str(form.get('user_id'));
   const channel = str(form.get('channel_id'));
   const responseUrl = str(form.get('response_url'));
-  if (!form.get('command') || !user || !channel || !responseUrl) return { kind: 'malformed', reason: 'slash command lacks command, user_id, channel_id or response_url' };
+  if (!form.get('command') || !user || !channel || !responseUrl)
+    return { kind: 'malformed', reason: 'slash command lacks command, user_id, channel_id or response_url' };
   return {
     kind: 'message',
-    message: { user, channel, text: form.get('text') ?? '', requestId: str(form.get('trigger_id')) ?? '', replyTo: { responseUrl, mode: 'slash' } },
+    message: {
+      user,
+      channel,
+      text: form.get('text') ?? '',
+      requestId: str(form.get('trigger_id')) ?? '',
+      replyTo: { responseUrl, mode: 'slash' },
+    },
   };
 }
 
@@ -70,8 +100,10 @@ export const slack: PlatformAdapter<SlackSpec> = {
         const ts = header(headers, 'x-slack-request-timestamp');
         const sig = header(headers, 'x-slack-signature');
         const fresh = freshTimestamp(ts, now, SLACK_WINDOW_MS);
-        if (fresh === 'missing' || !sig) return { ok: false, status: 401, reason: 'missing X-Slack-Signature or X-Slack-Request-Timestamp' };
-        if (fresh === 'stale') return { ok: false, status: 401, reason: 'X-Slack-Request-Timestamp is more than 5 minutes away' };
+        if (fresh === 'missing' || !sig)
+          return { ok: false, status: 401, reason: 'missing X-Slack-Signature or X-Slack-Request-Timestamp' };
+        if (fresh === 'stale')
+          return { ok: false, status: 401, reason: 'X-Slack-Request-Timestamp is more than 5 minutes away' };
         const expected = 'v0=' + hmacSha256Hex(signingSecret, `v0:${ts}:`, body);
         if (!safeEqual(sig, expected)) return { ok: false, status: 401, reason: 'X-Slack-Signature does not match' };
         return { ok: true, replayKey: `slack:${sig}` };
@@ -98,4 +130,3 @@ export const slack: PlatformAdapter<SlackSpec> = {
     };
   },
 };
-

@@ -18,20 +18,37 @@ function parseTelegram(body: Buffer): Parsed {
   const u = jsonObject(body, 'update');
   if (typeof u === 'string') return { kind: 'malformed', reason: u };
   if (!Number.isSafeInteger(u.update_id)) return { kind: 'malformed', reason: 'update lacks update_id' };
-  const m = u.message as { message_id?: unknown; from?: { id?: unknown; is_bot?: unknown }; chat?: { id?: unknown; type?: unknown }; text?: unknown } | undefined;
+  const m = u.message as
+    | {
+        message_id?: unknown;
+        from?: { id?: unknown; is_bot?: unknown };
+        chat?: { id?: unknown; type?: unknown };
+        text?: unknown;
+      }
+    | undefined;
   if (!m || typeof m !== 'object') return { kind: 'ignore', reason: 'update carries no message' };
   if (typeof m.text !== 'string') return { kind: 'ignore', reason: 'message has no text' };
   if (m.from?.is_bot === true) return { kind: 'ignore', reason: 'message from a bot' };
   const user = m.from?.id;
   const chat = m.chat?.id;
-  if ((typeof user !== 'number' && typeof user !== 'string') || (typeof chat !== 'number' && typeof chat !== 'string')) {
+  if (
+    (typeof user !== 'number' && typeof user !== 'string') ||
+    (typeof chat !== 'number' && typeof chat !== 'string')
+  ) {
     return { kind: 'malformed', reason: 'message lacks from.id or chat.id' };
   }
   // In groups people talk to each other; only /commands are meant for the bot.
-  if (m.chat?.type !== 'private' && !m.text.startsWith('/')) return { kind: 'ignore', reason: 'group message that is not a /command' };
+  if (m.chat?.type !== 'private' && !m.text.startsWith('/'))
+    return { kind: 'ignore', reason: 'group message that is not a /command' };
   return {
     kind: 'message',
-    message: { user: String(user), channel: String(chat), text: m.text, requestId: String(u.update_id), replyTo: { chatId: String(chat), messageId: String(m.message_id ?? '') } },
+    message: {
+      user: String(user),
+      channel: String(chat),
+      text: m.text,
+      requestId: String(u.update_id),
+      replyTo: { chatId: String(chat), messageId: String(m.message_id ?? '') },
+    },
   };
 }
 
@@ -49,7 +66,8 @@ export const telegram: PlatformAdapter<TelegramSpec> = {
       verify(headers, body, now) {
         const got = header(headers, 'x-telegram-bot-api-secret-token');
         if (!got) return { ok: false, status: 401, reason: 'missing X-Telegram-Bot-Api-Secret-Token' };
-        if (!safeEqual(got, secretToken)) return { ok: false, status: 401, reason: 'X-Telegram-Bot-Api-Secret-Token does not match' };
+        if (!safeEqual(got, secretToken))
+          return { ok: false, status: 401, reason: 'X-Telegram-Bot-Api-Secret-Token does not match' };
         let id: unknown;
         let date: unknown;
         try {
@@ -62,7 +80,12 @@ export const telegram: PlatformAdapter<TelegramSpec> = {
         if (typeof date === 'number' && now - date * 1000 > TELEGRAM_MAX_AGE_MS) {
           return { ok: false, status: 401, reason: 'message is older than Telegram retries updates (24 hours)' };
         }
-        return { ok: true, replayKey: Number.isSafeInteger(id) ? `telegram:${String(id)}` : `telegram-body:${createHash('sha256').update(body).digest('hex')}` };
+        return {
+          ok: true,
+          replayKey: Number.isSafeInteger(id)
+            ? `telegram:${String(id)}`
+            : `telegram-body:${createHash('sha256').update(body).digest('hex')}`,
+        };
       },
       parse: (_headers, body) => parseTelegram(body),
       respond(res, outcome) {
@@ -79,7 +102,9 @@ export const telegram: PlatformAdapter<TelegramSpec> = {
           body: JSON.stringify({
             chat_id: /^-?\d+$/.test(chatId) ? Number(chatId) : chatId,
             text,
-            ...(Number.isSafeInteger(messageId) && messageId > 0 ? { reply_parameters: { message_id: messageId, allow_sending_without_reply: true } } : {}),
+            ...(Number.isSafeInteger(messageId) && messageId > 0
+              ? { reply_parameters: { message_id: messageId, allow_sending_without_reply: true } }
+              : {}),
           }),
         };
       },

@@ -22,11 +22,16 @@ export function signWebhook(secret: string, body: string, now = Date.now()): Rec
 function parseWebhook(body: Buffer): Parsed {
   const o = jsonObject(body, 'body');
   if (typeof o === 'string') return { kind: 'malformed', reason: o };
-  const idOf = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
+  const idOf = (v: unknown): string | undefined =>
+    typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
   const user = idOf(o.user);
   const channel = idOf(o.channel);
-  if (!user || !channel || typeof o.text !== 'string') return { kind: 'malformed', reason: 'body needs string fields user, channel and text' };
-  const requestId = typeof o.id === 'string' && o.id.length <= 200 ? o.id : createHash('sha256').update(body).digest('hex').slice(0, 16);
+  if (!user || !channel || typeof o.text !== 'string')
+    return { kind: 'malformed', reason: 'body needs string fields user, channel and text' };
+  const requestId =
+    typeof o.id === 'string' && o.id.length <= 200
+      ? o.id
+      : createHash('sha256').update(body).digest('hex').slice(0, 16);
   return { kind: 'message', message: { user, channel, text: o.text, requestId, replyTo: { id: requestId } } };
 }
 
@@ -41,8 +46,10 @@ export const webhook: PlatformAdapter<WebhookSpec> = {
         const ts = header(headers, 'x-caduceus-timestamp');
         const sig = header(headers, 'x-caduceus-signature');
         const fresh = freshTimestamp(ts, now, WEBHOOK_WINDOW_MS);
-        if (fresh === 'missing' || !sig) return { ok: false, status: 401, reason: 'missing X-Caduceus-Signature or X-Caduceus-Timestamp' };
-        if (fresh === 'stale') return { ok: false, status: 401, reason: 'X-Caduceus-Timestamp is more than 5 minutes away' };
+        if (fresh === 'missing' || !sig)
+          return { ok: false, status: 401, reason: 'missing X-Caduceus-Signature or X-Caduceus-Timestamp' };
+        if (fresh === 'stale')
+          return { ok: false, status: 401, reason: 'X-Caduceus-Timestamp is more than 5 minutes away' };
         const expected = 'sha256=' + hmacSha256Hex(key, `${ts}.`, body);
         if (!safeEqual(sig, expected)) return { ok: false, status: 401, reason: 'X-Caduceus-Signature does not match' };
         return { ok: true, replayKey: `webhook:${sig}` };
@@ -51,13 +58,22 @@ export const webhook: PlatformAdapter<WebhookSpec> = {
       respond(res, outcome, message) {
         switch (outcome.kind) {
           case 'accepted':
-            sendJson(res, 202, { status: 'accepted', id: outcome.requestId, message: outcome.text, callback: callbackURL !== undefined });
+            sendJson(res, 202, {
+              status: 'accepted',
+              id: outcome.requestId,
+              message: outcome.text,
+              callback: callbackURL !== undefined,
+            });
             break;
           case 'answer':
             sendJson(res, 200, { status: 'ok', id: message?.requestId, text: outcome.text });
             break;
           case 'refused':
-            sendJson(res, outcome.code === 'rate-limited' ? 429 : outcome.code === 'bad-command' ? 400 : 403, { status: 'refused', id: message?.requestId, error: outcome.text });
+            sendJson(res, outcome.code === 'rate-limited' ? 429 : outcome.code === 'bad-command' ? 400 : 403, {
+              status: 'refused',
+              id: message?.requestId,
+              error: outcome.text,
+            });
             break;
           default:
             sendJson(res, 200, { status: 'ok' });

@@ -20,19 +20,36 @@ export interface ChatRequest {
 
 export function checkChatRequest(body: Record<string, unknown>, raw: Buffer): ChatRequest {
   const { model, messages, stream } = body;
-  if (model === undefined) throw badRequest('you must provide a model parameter', 'model', 'missing_required_parameter');
-  if (typeof model !== 'string' || model === '') throw badRequest('model must be a non-empty string', 'model', 'invalid_type');
-  if (messages === undefined) throw badRequest("Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
-  if (!Array.isArray(messages)) throw badRequest("Invalid type for 'messages': expected an array.", 'messages', 'invalid_type');
+  if (model === undefined)
+    throw badRequest('you must provide a model parameter', 'model', 'missing_required_parameter');
+  if (typeof model !== 'string' || model === '')
+    throw badRequest('model must be a non-empty string', 'model', 'invalid_type');
+  if (messages === undefined)
+    throw badRequest("Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
+  if (!Array.isArray(messages))
+    throw badRequest("Invalid type for 'messages': expected an array.", 'messages', 'invalid_type');
   messages.forEach((m, i) => {
-    if (m === null || typeof m !== 'object' || Array.isArray(m)) throw badRequest(`Invalid type for 'messages[${i}]': expected an object.`, `messages[${i}]`, 'invalid_type');
-    if (typeof (m as { role?: unknown }).role !== 'string') throw badRequest(`Missing required parameter: 'messages[${i}].role'.`, `messages[${i}].role`, 'missing_required_parameter');
+    if (m === null || typeof m !== 'object' || Array.isArray(m))
+      throw badRequest(`Invalid type for 'messages[${i}]': expected an object.`, `messages[${i}]`, 'invalid_type');
+    if (typeof (m as { role?: unknown }).role !== 'string')
+      throw badRequest(
+        `Missing required parameter: 'messages[${i}].role'.`,
+        `messages[${i}].role`,
+        'missing_required_parameter',
+      );
   });
-  if (stream !== undefined && stream !== null && typeof stream !== 'boolean') throw badRequest("Invalid type for 'stream': expected a boolean.", 'stream', 'invalid_type');
+  if (stream !== undefined && stream !== null && typeof stream !== 'boolean')
+    throw badRequest("Invalid type for 'stream': expected a boolean.", 'stream', 'invalid_type');
   return { model, messages: messages as Array<Record<string, unknown>>, stream: stream === true, body, raw };
 }
 
-export async function chatCompletions(env: ProxyEnv, state: ProxyState, req: IncomingMessage, res: ServerResponse, info: RequestInfo): Promise<void> {
+export async function chatCompletions(
+  env: ProxyEnv,
+  state: ProxyState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: RequestInfo,
+): Promise<void> {
   const raw = await readBody(req, state.spec.limits.maxBodyBytes);
   const chat = checkChatRequest(parseJsonObject(raw), raw);
   info.model = chat.model;

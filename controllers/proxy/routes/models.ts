@@ -21,14 +21,25 @@ function skillModel(s: Resource<'Skill'>): { id: string; object: 'model'; create
   return { id: SKILL_PREFIX + s.metadata.name, object: 'model', created, owned_by: 'caduceus' };
 }
 
-export async function listModels(env: ProxyEnv, state: ProxyState, res: ServerResponse, info: RequestInfo): Promise<void> {
+export async function listModels(
+  env: ProxyEnv,
+  state: ProxyState,
+  res: ServerResponse,
+  info: RequestInfo,
+): Promise<void> {
   const skills = servedSkills(env.snapshot(), state.spec).map(skillModel);
   const upstream = state.upstream ? await state.upstream.listModels(info.id) : [];
   const names = new Set(skills.map((m) => m.id));
   sendJson(res, 200, { object: 'list', data: [...skills, ...upstream.filter((m) => !names.has(m.id))] });
 }
 
-export async function retrieveModel(env: ProxyEnv, state: ProxyState, res: ServerResponse, info: RequestInfo, id: string): Promise<void> {
+export async function retrieveModel(
+  env: ProxyEnv,
+  state: ProxyState,
+  res: ServerResponse,
+  info: RequestInfo,
+  id: string,
+): Promise<void> {
   info.model = id;
   if (id.startsWith(SKILL_PREFIX)) {
     const skill = findSkill(env.snapshot(), id);

@@ -19,9 +19,15 @@ const ERROR_TAIL = 2000;
 
 function failure(result: SkillRunResult): ProxyHttpError {
   const tail = result.output.length > ERROR_TAIL ? `…${result.output.slice(-ERROR_TAIL)}` : result.output;
-  const why = result.error ?? result.steps.find((s) => s.status !== 'succeeded' && s.status !== 'skipped')?.error ?? 'no detail';
+  const why =
+    result.error ?? result.steps.find((s) => s.status !== 'succeeded' && s.status !== 'skipped')?.error ?? 'no detail';
   const status = result.status === 'timedOut' ? 504 : 500;
-  return new ProxyHttpError(status, 'skill_error', `skill_${result.status === 'timedOut' ? 'timed_out' : result.status}`, `skill ${result.skill} ${result.status} (run ${result.runId}): ${why}${tail ? `\n${tail}` : ''}`);
+  return new ProxyHttpError(
+    status,
+    'skill_error',
+    `skill_${result.status === 'timedOut' ? 'timed_out' : result.status}`,
+    `skill ${result.skill} ${result.status} (run ${result.runId}): ${why}${tail ? `\n${tail}` : ''}`,
+  );
 }
 
 /** A runner that refuses to start the run (unknown skill, bad params, queue full). */
@@ -30,19 +36,31 @@ function refused(err: unknown, model: string): ProxyHttpError {
   const code = err instanceof CaduceusError ? err.code : '';
   const message = err instanceof CaduceusError ? err.describe() : err instanceof Error ? err.message : String(err);
   if (/NotFound|UnknownSkill/i.test(code)) return modelNotFound(model);
-  if (/Param/i.test(code)) return badRequest(message, err instanceof CaduceusError && err.field ? err.field : null, 'invalid_params');
-  if (/Queue|Busy|Concurrency/i.test(code)) return new ProxyHttpError(429, 'requests', 'queue_full', message, null, { 'retry-after': '5' });
+  if (/Param/i.test(code))
+    return badRequest(message, err instanceof CaduceusError && err.field ? err.field : null, 'invalid_params');
+  if (/Queue|Busy|Concurrency/i.test(code))
+    return new ProxyHttpError(429, 'requests', 'queue_full', message, null, { 'retry-after': '5' });
   if (code === 'RunnerUnavailable') return new ProxyHttpError(503, 'server_error', 'runner_unavailable', message);
   return new ProxyHttpError(500, 'skill_error', 'skill_failed', message);
 }
 
-function completionBase(info: RequestInfo, model: string): { id: string; created: number; model: string; system_fingerprint: null } {
+function completionBase(
+  info: RequestInfo,
+  model: string,
+): { id: string; created: number; model: string; system_fingerprint: null } {
   return { id: `chatcmpl-${info.id}`, created: Math.floor(Date.now() / 1000), model, system_fingerprint: null };
 }
 
 const ZERO_USAGE = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
-export async function skillCompletion(env: ProxyEnv, state: ProxyState, skill: Resource<'Skill'>, chat: ChatRequest, res: ServerResponse, info: RequestInfo): Promise<void> {
+export async function skillCompletion(
+  env: ProxyEnv,
+  state: ProxyState,
+  skill: Resource<'Skill'>,
+  chat: ChatRequest,
+  res: ServerResponse,
+  info: RequestInfo,
+): Promise<void> {
   const params = skillParams(chat.body, chat.messages, skill);
   const abort = new AbortController();
   res.once('close', () => {
@@ -68,13 +86,26 @@ export async function skillCompletion(env: ProxyEnv, state: ProxyState, skill: R
     return sendJson(res, 200, {
       ...base,
       object: 'chat.completion',
-      choices: [{ index: 0, message: { role: 'assistant', content: result.output, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: result.output, refusal: null },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
       usage: ZERO_USAGE,
     });
   }
 
-  const sse = new SseWriter(res, () => env.metrics.firstByte.observe({ proxy: state.name, target: 'skill' }, (performance.now() - info.started) / 1000));
-  const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  const sse = new SseWriter(res, () =>
+    env.metrics.firstByte.observe({ proxy: state.name, target: 'skill' }, (performance.now() - info.started) / 1000),
+  );
+  const chunk = (
+    delta: Record<string, unknown>,
+    finish: string | null,
+    extra: Record<string, unknown> = {},
+  ): Record<string, unknown> => ({
     ...base,
     object: 'chat.completion.chunk',
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
@@ -92,7 +123,8 @@ export async function skillCompletion(env: ProxyEnv, state: ProxyState, skill: R
       if (result.output !== '') sse.event(chunk({ content: result.output }, null));
       sse.event(chunk({}, 'stop'));
       const opts = chat.body.stream_options as { include_usage?: unknown } | undefined;
-      if (opts?.include_usage === true) sse.event({ ...base, object: 'chat.completion.chunk', choices: [], usage: ZERO_USAGE });
+      if (opts?.include_usage === true)
+        sse.event({ ...base, object: 'chat.completion.chunk', choices: [], usage: ZERO_USAGE });
     }
   } catch (err) {
     sse.event(refused(err, chat.model).body());

@@ -15,9 +15,21 @@ import { skillsSystemMessage } from '../skills.js';
 /** Non-streamed answers up to this size are collected and written once; larger ones go out as they arrive. */
 const SMALL_BODY = 256 * 1024;
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'x-request-id']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+  'x-request-id',
+]);
 
-function responseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+function responseHeaders(
+  headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const k in headers) {
     const v = headers[k];
@@ -36,7 +48,14 @@ function outgoingBody(env: ProxyEnv, state: ProxyState, chat: ChatRequest): Buff
   return JSON.stringify({ ...chat.body, messages: [{ role: 'system', content: system }, ...chat.messages] });
 }
 
-export function forwardCompletion(env: ProxyEnv, state: ProxyState, upstream: Upstream, chat: ChatRequest, res: ServerResponse, info: RequestInfo): Promise<void> {
+export function forwardCompletion(
+  env: ProxyEnv,
+  state: ProxyState,
+  upstream: Upstream,
+  chat: ChatRequest,
+  res: ServerResponse,
+  info: RequestInfo,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const sent = performance.now();
     let controller: Dispatcher.DispatchController | undefined;
@@ -84,7 +103,10 @@ export function forwardCompletion(env: ProxyEnv, state: ProxyState, upstream: Up
         },
         onResponseStart(c, statusCode, headers) {
           if (statusCode < 200 || settled) return; // 1xx informational answers are not forwarded
-          env.metrics.upstreamLatency.observe({ proxy: state.name, status: String(statusCode) }, (performance.now() - sent) / 1000);
+          env.metrics.upstreamLatency.observe(
+            { proxy: state.name, status: String(statusCode) },
+            (performance.now() - sent) / 1000,
+          );
           const out = responseHeaders(headers);
           const length = Number(headers['content-length']);
           if (!chat.stream && Number.isFinite(length) && length <= SMALL_BODY) {
@@ -108,7 +130,11 @@ export function forwardCompletion(env: ProxyEnv, state: ProxyState, upstream: Up
           }
           if (!wrote) {
             wrote = true;
-            if (chat.stream) env.metrics.firstByte.observe({ proxy: state.name, target: 'upstream' }, (performance.now() - info.started) / 1000);
+            if (chat.stream)
+              env.metrics.firstByte.observe(
+                { proxy: state.name, target: 'upstream' },
+                (performance.now() - info.started) / 1000,
+              );
           }
           // Corked for the rest of this tick: the SSE events of one upstream read (and the
           // end of the response, when it came in the same read) leave in one write.

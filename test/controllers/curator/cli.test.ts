@@ -24,14 +24,36 @@ describe('caduceus curator (CLI)', () => {
     const f = makeFixture();
     fixtures.push(f);
     usualRuns(f.runs);
-    const dry = cli(['run', '--dry-run', '--repo', f.bare, '--path', 'config', '--branch', 'main', '--state-dir', f.stateDir]);
+    const dry = cli([
+      'run',
+      '--dry-run',
+      '--repo',
+      f.bare,
+      '--path',
+      'config',
+      '--branch',
+      'main',
+      '--state-dir',
+      f.stateDir,
+    ]);
     expect(dry.stderr).toBe('');
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/Curator default: dry-run \(dry run\)/);
     expect(dry.stdout).toContain('-      skill: deploy-app\n+      skill: deploy');
     expect(git(f.bare, 'for-each-ref', '--format=%(refname)')).toBe('refs/heads/main');
 
-    const run = cli(['run', '--repo', f.bare, '--path', 'config', '--branch', 'main', '--state-dir', f.stateDir, '--json']);
+    const run = cli([
+      'run',
+      '--repo',
+      f.bare,
+      '--path',
+      'config',
+      '--branch',
+      'main',
+      '--state-dir',
+      f.stateDir,
+      '--json',
+    ]);
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as { outcome: string; branch: string; proposals: Array<{ id: string }> };
     expect(report.outcome).toBe('proposed');
@@ -40,7 +62,9 @@ describe('caduceus curator (CLI)', () => {
     const list = cli(['proposals', '--state-dir', f.stateDir]);
     expect(list.code).toBe(0);
     expect(list.stdout.split('\n')[0]).toMatch(/^ID\s+ACTION\s+SKILLS\s+STATE\s+BRANCH\s+PULL REQUEST\s+TITLE$/);
-    expect(list.stdout).toMatch(new RegExp(`${report.proposals[0]!.id}\\s+consolidate\\s+deploy,deploy-app\\s+open\\s+${report.branch}`));
+    expect(list.stdout).toMatch(
+      new RegExp(`${report.proposals[0]!.id}\\s+consolidate\\s+deploy,deploy-app\\s+open\\s+${report.branch}`),
+    );
 
     const show = cli(['show', report.proposals[0]!.id.slice(0, 6), '--state-dir', f.stateDir]);
     expect(show.code).toBe(0);
@@ -65,7 +89,9 @@ describe('caduceus curator (CLI)', () => {
     const run = cli(['run', join(f.work, 'config'), '--state-dir', f.stateDir]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(git(f.work, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/curator/')).toMatch(/^curator\/\d{4}-\d{2}-\d{2}$/);
+    expect(git(f.work, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/curator/')).toMatch(
+      /^curator\/\d{4}-\d{2}-\d{2}$/,
+    );
     expect(git(f.work, 'status', '--porcelain')).toBe('');
     expect(cli(['frobnicate']).code).toBe(2);
     expect(cli(['show', 'nope', '--state-dir', f.stateDir]).stderr).toMatch(/no proposal nope/);

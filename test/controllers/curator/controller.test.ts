@@ -36,7 +36,14 @@ function setup(): { f: Fixture; reg: Registration; deps: ControllerDeps } {
 }
 
 function curator(spec: Partial<CuratorSpec>): Resource<'Curator'> {
-  return { apiVersion: 'caduceus.dev/v1', kind: 'Curator', metadata: { name: 'weekly' }, spec: { ...defaultCuratorSpec(), ...spec }, source: { file: 'curator.yaml', line: 1, column: 1 }, hash: 'h' };
+  return {
+    apiVersion: 'caduceus.dev/v1',
+    kind: 'Curator',
+    metadata: { name: 'weekly' },
+    spec: { ...defaultCuratorSpec(), ...spec },
+    source: { file: 'curator.yaml', line: 1, column: 1 },
+    hash: 'h',
+  };
 }
 
 function context(): { ctx: ReconcileContext; conditions: Condition[]; observed: Record<string, unknown> } {
@@ -48,7 +55,8 @@ function context(): { ctx: ReconcileContext; conditions: Condition[]; observed: 
     snapshot: { revision: 'r1', resources: new Map() },
     signal: new AbortController().signal,
     log: silentLogger,
-    setCondition: (type, status, reason, message) => conditions.push({ type, status, reason, message, lastTransitionTime: new Date().toISOString() }),
+    setCondition: (type, status, reason, message) =>
+      conditions.push({ type, status, reason, message, lastTransitionTime: new Date().toISOString() }),
     setObserved: (fields) => Object.assign(observed, fields),
     event: () => {},
   };
@@ -62,7 +70,9 @@ describe('curator controller', () => {
     expect(controller.kind).toBe('Curator');
     const { ctx, conditions, observed } = context();
     const t0 = Date.now();
-    const result = await controller.reconcile(ctx, curator({ schedule: { every: '2s', timezone: 'UTC' } }), { status: undefined });
+    const result = await controller.reconcile(ctx, curator({ schedule: { every: '2s', timezone: 'UTC' } }), {
+      status: undefined,
+    });
     expect(conditions.at(-1)).toMatchObject({ type: 'Ready', status: 'True', reason: 'Scheduled' });
     expect(observed.schedule).toBe('every 2s');
     expect(Date.parse(observed.nextRunAt as string)).toBeGreaterThanOrEqual(t0 + 1900);
@@ -79,7 +89,9 @@ describe('curator controller', () => {
     expect(report.outcome).toBe('proposed');
 
     const after = context();
-    await controller.reconcile(after.ctx, curator({ schedule: { every: '7d', timezone: 'UTC' } }), { status: undefined });
+    await controller.reconcile(after.ctx, curator({ schedule: { every: '7d', timezone: 'UTC' } }), {
+      status: undefined,
+    });
     expect(after.observed.schedule).toBe('every 7d');
     expect(after.observed.lastRun).toMatchObject({ outcome: 'proposed', proposals: 2 });
   });
@@ -87,7 +99,11 @@ describe('curator controller', () => {
   it('skips the first cron tick after creation and runs on the next', async () => {
     const { f, reg } = setup();
     const { ctx, observed } = context();
-    await reg.controllers[0]!.reconcile(ctx, curator({ schedule: { every: '7d', cron: '*/2 * * * * *', timezone: 'UTC' } }), { status: undefined });
+    await reg.controllers[0]!.reconcile(
+      ctx,
+      curator({ schedule: { every: '7d', cron: '*/2 * * * * *', timezone: 'UTC' } }),
+      { status: undefined },
+    );
     expect(observed.schedule).toBe('cron */2 * * * * * UTC');
     const cstore = new CuratorStore(f.store);
     const report = await waitFor(() => cstore.lastReport('weekly'), 30_000);
@@ -100,10 +116,16 @@ describe('curator controller', () => {
     const { reg, deps } = setup();
     const c = reg.controllers[0]!;
     let x = context();
-    await c.reconcile(x.ctx, curator({ forge: { type: 'github', repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_TEST_UNSET' } } } }), { status: undefined });
+    await c.reconcile(
+      x.ctx,
+      curator({ forge: { type: 'github', repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_TEST_UNSET' } } } }),
+      { status: undefined },
+    );
     expect(x.conditions.at(-1)).toMatchObject({ status: 'False', reason: 'SecretUnset' });
     x = context();
-    await c.reconcile(x.ctx, curator({ schedule: { every: '7d', cron: 'not a cron', timezone: 'UTC' } }), { status: undefined });
+    await c.reconcile(x.ctx, curator({ schedule: { every: '7d', cron: 'not a cron', timezone: 'UTC' } }), {
+      status: undefined,
+    });
     expect(x.conditions.at(-1)).toMatchObject({ status: 'False', reason: 'InvalidSchedule' });
     await c.reconcile(x.ctx, undefined, { status: undefined });
     const noGit = register({ ...deps, gitSource: undefined });

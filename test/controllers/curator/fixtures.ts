@@ -136,7 +136,12 @@ export function makeFixture(files: Record<string, string> = FILES, opts: { path?
   const stateDir = tempDir('curator-state-');
   const store = new StateStore({ stateDir });
   const runs = new RunStore(store);
-  const env: CuratorEnv = { store, log: silentLogger, stateDir, source: { repo: bare, path: opts.path ?? 'config', branch: 'main' } };
+  const env: CuratorEnv = {
+    store,
+    log: silentLogger,
+    stateDir,
+    source: { repo: bare, path: opts.path ?? 'config', branch: 'main' },
+  };
   return {
     bare,
     work,
@@ -158,7 +163,12 @@ export function makeFixture(files: Record<string, string> = FILES, opts: { path?
 /** Inserts finished skill runs: `count` runs of `name`, the newest `newestDaysAgo` days ago. */
 export function addRuns(runs: RunStore, name: string, count: number, newestDaysAgo: number, failures = 0): void {
   for (let i = 0; i < count; i++) {
-    const id = runs.start({ kind: 'skill', name, trigger: 'cli', startedAt: Date.now() - newestDaysAgo * DAY - i * 60_000 });
+    const id = runs.start({
+      kind: 'skill',
+      name,
+      trigger: 'cli',
+      startedAt: Date.now() - newestDaysAgo * DAY - i * 60_000,
+    });
     runs.finish(id, { status: i < failures ? 'failed' : 'succeeded', durationMs: 100 });
   }
 }

@@ -27,7 +27,12 @@ export async function startForgeServer(handler: Handler): Promise<ForgeServer> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      const rec: Recorded = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
+      const rec: Recorded = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: text ? (JSON.parse(text) as unknown) : undefined,
+      };
       requests.push(rec);
       let out: { status: number; body?: unknown };
       try {
@@ -49,6 +54,14 @@ export async function startForgeServer(handler: Handler): Promise<ForgeServer> {
 }
 
 /** The request without volatile headers, for exact comparisons. */
-export function summary(r: Recorded, headerNames: string[]): { method: string; path: string; headers: Record<string, string | undefined>; body: unknown } {
-  return { method: r.method, path: r.path, headers: Object.fromEntries(headerNames.map((h) => [h, r.headers[h] as string | undefined])), body: r.body };
+export function summary(
+  r: Recorded,
+  headerNames: string[],
+): { method: string; path: string; headers: Record<string, string | undefined>; body: unknown } {
+  return {
+    method: r.method,
+    path: r.path,
+    headers: Object.fromEntries(headerNames.map((h) => [h, r.headers[h] as string | undefined])),
+    body: r.body,
+  };
 }

@@ -8,7 +8,10 @@ import { FILES, makeFixture, usualRuns, type Fixture } from './fixtures.js';
 import { startForgeServer, type ForgeServer, type Recorded } from './forge-server.js';
 
 /** Enough of GitHub's pulls API to hold pull requests between runs. */
-function fakeGitHub(): { handler: (r: Recorded) => { status: number; body?: unknown }; pulls: Array<Record<string, unknown>> } {
+function fakeGitHub(): {
+  handler: (r: Recorded) => { status: number; body?: unknown };
+  pulls: Array<Record<string, unknown>>;
+} {
   const pulls: Array<Record<string, unknown>> = [];
   const handler = (r: Recorded): { status: number; body?: unknown } => {
     if (r.headers.authorization !== 'Bearer ghp_test') return { status: 401, body: { message: 'Bad credentials' } };
@@ -19,7 +22,16 @@ function fakeGitHub(): { handler: (r: Recorded) => { status: number; body?: unkn
     }
     if (r.method === 'POST' && url.pathname === '/repos/acme/config/pulls') {
       const b = r.body as { title: string; head: string; base: string; body: string };
-      const pr = { number: pulls.length + 1, html_url: `https://github.example/acme/config/pull/${pulls.length + 1}`, state: 'open', merged_at: null, title: b.title, body: b.body, head: { ref: b.head }, base: { ref: b.base } };
+      const pr = {
+        number: pulls.length + 1,
+        html_url: `https://github.example/acme/config/pull/${pulls.length + 1}`,
+        state: 'open',
+        merged_at: null,
+        title: b.title,
+        body: b.body,
+        head: { ref: b.head },
+        base: { ref: b.base },
+      };
       pulls.push(pr);
       return { status: 201, body: pr };
     }
@@ -28,7 +40,8 @@ function fakeGitHub(): { handler: (r: Recorded) => { status: number; body?: unkn
     if (!pr) return { status: 404, body: { message: 'Not Found' } };
     if (r.method === 'GET') return { status: 200, body: pr };
     if (r.method === 'PATCH') return { status: 200, body: Object.assign(pr, r.body as object) };
-    if (r.method === 'POST' && m?.[3]) return { status: 200, body: (r.body as { labels: string[] }).labels.map((name) => ({ name })) };
+    if (r.method === 'POST' && m?.[3])
+      return { status: 200, body: (r.body as { labels: string[] }).labels.map((name) => ({ name })) };
     return { status: 405 };
   };
   return { handler, pulls };
@@ -44,9 +57,21 @@ describe('curator run with the GitHub forge', () => {
     const gh = fakeGitHub();
     const server: ForgeServer = await startForgeServer(gh.handler);
     const f: Fixture = makeFixture();
-    cleanup.push(() => server.close(), () => f.store.close());
+    cleanup.push(
+      () => server.close(),
+      () => f.store.close(),
+    );
     usualRuns(f.runs);
-    const spec: CuratorSpec = { ...defaultCuratorSpec(), forge: { type: 'github', url: server.url, repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_GH_TOKEN' } } }, labels: ['curator', 'skills'] };
+    const spec: CuratorSpec = {
+      ...defaultCuratorSpec(),
+      forge: {
+        type: 'github',
+        url: server.url,
+        repo: 'acme/config',
+        token: { valueFrom: { env: 'CURATOR_GH_TOKEN' } },
+      },
+      labels: ['curator', 'skills'],
+    };
     const env = { ...f.env, env: { CURATOR_GH_TOKEN: 'ghp_test' } };
 
     const first = await runCurator(env, { spec });
@@ -72,7 +97,10 @@ describe('curator run with the GitHub forge', () => {
     server.requests.length = 0;
     const second = await runCurator(env, { spec });
     expect(second.outcome).toBe('unchanged');
-    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /repos/acme/config/pulls/1', `GET /repos/acme/config/pulls?head=${head}&state=all`]);
+    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /repos/acme/config/pulls/1',
+      `GET /repos/acme/config/pulls?head=${head}&state=all`,
+    ]);
     expect(gh.pulls).toHaveLength(1);
 
     // The reviewer closes the pull request without merging.
@@ -89,11 +117,24 @@ describe('curator run with the GitHub forge', () => {
   it('updates its open pull request when the branch is rebuilt, and recovers from a forge outage after pushing', async () => {
     const gh = fakeGitHub();
     let down = true;
-    const server: ForgeServer = await startForgeServer((r) => (down && r.method === 'POST' ? { status: 502, body: { message: 'Bad Gateway' } } : gh.handler(r)));
+    const server: ForgeServer = await startForgeServer((r) =>
+      down && r.method === 'POST' ? { status: 502, body: { message: 'Bad Gateway' } } : gh.handler(r),
+    );
     const f: Fixture = makeFixture();
-    cleanup.push(() => server.close(), () => f.store.close());
+    cleanup.push(
+      () => server.close(),
+      () => f.store.close(),
+    );
     usualRuns(f.runs);
-    const spec: CuratorSpec = { ...defaultCuratorSpec(), forge: { type: 'github', url: server.url, repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_GH_TOKEN' } } } };
+    const spec: CuratorSpec = {
+      ...defaultCuratorSpec(),
+      forge: {
+        type: 'github',
+        url: server.url,
+        repo: 'acme/config',
+        token: { valueFrom: { env: 'CURATOR_GH_TOKEN' } },
+      },
+    };
     const env = { ...f.env, env: { CURATOR_GH_TOKEN: 'ghp_test' } };
 
     const first = await runCurator(env, { spec });
@@ -107,9 +148,15 @@ describe('curator run with the GitHub forge', () => {
     const second = await runCurator(env, { spec });
     expect(second.branch).toBe(branch);
     expect(second.pr?.number).toBe(1);
-    expect(server.requests.map((r) => `${r.method} ${r.path}`).filter((x) => x.startsWith('POST'))).toEqual(['POST /repos/acme/config/pulls', 'POST /repos/acme/config/issues/1/labels']);
+    expect(server.requests.map((r) => `${r.method} ${r.path}`).filter((x) => x.startsWith('POST'))).toEqual([
+      'POST /repos/acme/config/pulls',
+      'POST /repos/acme/config/issues/1/labels',
+    ]);
 
-    f.pushMain({ 'config/skills/old-report.yaml': FILES['config/skills/old-report.yaml']!.replace('0.1.0', '0.2.0') }, 'touch old-report');
+    f.pushMain(
+      { 'config/skills/old-report.yaml': FILES['config/skills/old-report.yaml']!.replace('0.1.0', '0.2.0') },
+      'touch old-report',
+    );
     server.requests.length = 0;
     const third = await runCurator(env, { spec });
     expect(third.outcome).toBe('proposed');
@@ -126,7 +173,15 @@ describe('curator run with the GitHub forge', () => {
     cleanup.push(() => f.store.close());
     usualRuns(f.runs);
     const refs = f.remoteRefs();
-    const spec: CuratorSpec = { ...defaultCuratorSpec(), forge: { type: 'github', url: 'http://127.0.0.1:9', repo: 'acme/config', token: { valueFrom: { env: 'CURATOR_UNSET_TOKEN' } } } };
+    const spec: CuratorSpec = {
+      ...defaultCuratorSpec(),
+      forge: {
+        type: 'github',
+        url: 'http://127.0.0.1:9',
+        repo: 'acme/config',
+        token: { valueFrom: { env: 'CURATOR_UNSET_TOKEN' } },
+      },
+    };
     const report = await runCurator({ ...f.env, env: {} }, { spec });
     expect(report.outcome).toBe('failed');
     expect(report.message).toMatch(/CURATOR_UNSET_TOKEN is unset/);

@@ -59,8 +59,12 @@ describe('curator run (branch-only forge)', () => {
         '+    - name: region',
         '+      type: string',
         '+      required: false',
-        ...git(f.bare, 'show', `${mainBefore}:config/skills/deploy-app.yaml`).split('\n').map((l) => `+${l}`),
-        ...git(f.bare, 'show', `${mainBefore}:config/skills/deploy-app.yaml`).split('\n').map((l) => `-${l}`),
+        ...git(f.bare, 'show', `${mainBefore}:config/skills/deploy-app.yaml`)
+          .split('\n')
+          .map((l) => `+${l}`),
+        ...git(f.bare, 'show', `${mainBefore}:config/skills/deploy-app.yaml`)
+          .split('\n')
+          .map((l) => `-${l}`),
       ]
         .filter((l) => l !== '+' && l !== '-')
         .sort(),
@@ -69,9 +73,13 @@ describe('curator run (branch-only forge)', () => {
     expect(deploy).toContain('# Deploys the app. Owned by the platform team.');
     expect(deploy).toContain('    # build first');
     expect(git(f.bare, 'show', `${branch}:config/archive/skills/deploy-app.yaml`)).toContain('an older copy of deploy');
-    expect(git(f.bare, 'show', `${branch}:config/tasks/release.yaml`)).toContain('    - name: ship   # the main step\n      skill: deploy\n');
+    expect(git(f.bare, 'show', `${branch}:config/tasks/release.yaml`)).toContain(
+      '    - name: ship   # the main step\n      skill: deploy\n',
+    );
 
-    expect(git(f.bare, 'show', '--format=', '--name-status', prune)).toBe('R100\tconfig/skills/old-report.yaml\tconfig/archive/skills/old-report.yaml');
+    expect(git(f.bare, 'show', '--format=', '--name-status', prune)).toBe(
+      'R100\tconfig/skills/old-report.yaml\tconfig/archive/skills/old-report.yaml',
+    );
     // Pinned and referenced skills are never touched.
     const touched = git(f.bare, 'diff', '--name-only', `main...${branch}`);
     expect(touched).not.toContain('keepsake');
@@ -127,12 +135,17 @@ describe('curator re-runs and reviews', () => {
     git(f.bare, 'branch', '-D', first.branch as string);
     const second = await runCurator(f.env);
     expect(second.outcome).toBe('nothing');
-    expect(second.skipped.filter((s) => s.reason.startsWith('closed without merging')).map((s) => s.skills[0])).toEqual(['deploy', 'old-report']);
+    expect(second.skipped.filter((s) => s.reason.startsWith('closed without merging')).map((s) => s.skills[0])).toEqual(
+      ['deploy', 'old-report'],
+    );
     expect(git(f.bare, 'for-each-ref', '--format=%(refname)', 'refs/heads/curator/')).toBe('');
     const cstore = new CuratorStore(f.store);
     expect(cstore.proposals({ state: 'closed' })).toHaveLength(2);
 
-    f.pushMain({ 'config/skills/old-report.yaml': FILES['config/skills/old-report.yaml']!.replace('0.1.0', '0.1.1') }, 'bump old-report');
+    f.pushMain(
+      { 'config/skills/old-report.yaml': FILES['config/skills/old-report.yaml']!.replace('0.1.0', '0.1.1') },
+      'bump old-report',
+    );
     const third = await runCurator(f.env);
     expect(third.outcome).toBe('proposed');
     expect(third.proposals.map((p) => p.title)).toEqual(['archive unused skill old-report']);
@@ -143,7 +156,13 @@ describe('curator re-runs and reviews', () => {
   it('pushes nothing when the resulting tree does not pass validation, and says why', async () => {
     const f = fixture();
     usualRuns(f.runs);
-    f.pushMain({ 'config/tasks/broken.yaml': 'apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: broken\nspec:\n  subtasks:\n    - name: a\n      skill: ghost\n' }, 'broken task');
+    f.pushMain(
+      {
+        'config/tasks/broken.yaml':
+          'apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: broken\nspec:\n  subtasks:\n    - name: a\n      skill: ghost\n',
+      },
+      'broken task',
+    );
     const refs = f.remoteRefs();
     const report = await runCurator(f.env);
     expect(report.outcome).toBe('invalid');
@@ -156,12 +175,20 @@ describe('curator re-runs and reviews', () => {
   });
 
   it('never proposes a pinned skill, even as a near-duplicate', async () => {
-    const files = { ...FILES, 'config/skills/deploy-app.yaml': FILES['config/skills/deploy-app.yaml']!.replace('metadata:\n', 'metadata:\n  labels:\n    caduceus.dev/pinned: "true"\n') };
+    const files = {
+      ...FILES,
+      'config/skills/deploy-app.yaml': FILES['config/skills/deploy-app.yaml']!.replace(
+        'metadata:\n',
+        'metadata:\n  labels:\n    caduceus.dev/pinned: "true"\n',
+      ),
+    };
     const f = fixture(files);
     usualRuns(f.runs);
     const report = await runCurator(f.env);
     expect(report.proposals.map((p) => p.title)).toEqual(['archive unused skill old-report']);
-    expect(git(f.bare, 'diff', '--no-renames', '--name-only', `main...${report.branch}`)).toBe('config/archive/skills/old-report.yaml\nconfig/skills/old-report.yaml');
+    expect(git(f.bare, 'diff', '--no-renames', '--name-only', `main...${report.branch}`)).toBe(
+      'config/archive/skills/old-report.yaml\nconfig/skills/old-report.yaml',
+    );
   });
 });
 

@@ -33,7 +33,9 @@ describe('YamlEditor', () => {
     ed.setFlowItems(preload, ['a', 'x y', 'c']);
     ed.removeSeqItem(list, 1);
     ed.replaceScalar(list.items[2] as Scalar, 'tres');
-    expect(ed.result()).toBe(SRC.replace(`['a', "b", c]`, `[a, x y, c]`).replace('  - two   # second\n', '').replace('  - three', '  - tres'));
+    expect(ed.result()).toBe(
+      SRC.replace(`['a', "b", c]`, `[a, x y, c]`).replace('  - two   # second\n', '').replace('  - three', '  - tres'),
+    );
   });
 
   it('appends items and adds keys with the indentation the file already uses', () => {
@@ -44,7 +46,11 @@ describe('YamlEditor', () => {
     ed.addMapPair(spec, 'aliases', ['old-s'], ed.seqIndent(index));
     expect(ed.seqIndent(0)).toBe(0);
     const out = ed.result();
-    expect(out.endsWith(`spec:\n  steps:\n    - run: echo hi\n    - run: echo bye\n      timeout: 5s\n  aliases:\n    - old-s\n`)).toBe(true);
+    expect(
+      out.endsWith(
+        `spec:\n  steps:\n    - run: echo hi\n    - run: echo bye\n      timeout: 5s\n  aliases:\n    - old-s\n`,
+      ),
+    ).toBe(true);
     expect(out.startsWith(SRC.slice(0, SRC.indexOf('---')))).toBe(true);
   });
 
@@ -54,6 +60,8 @@ describe('YamlEditor', () => {
     expect(ed.documentSource(index)).toBe('kind: Skill\nmetadata:\n  name: s\nspec:\n  steps:\n    - run: echo hi\n');
     ed.removeDocument(index);
     expect(ed.result()).toBe(SRC.slice(0, SRC.indexOf('---')));
-    expect(isMap(ed.docs[0]!.contents) && isScalar(ed.docs[0]!.get('kind', true)) && !isSeq(ed.docs[0]!.contents)).toBe(true);
+    expect(isMap(ed.docs[0]!.contents) && isScalar(ed.docs[0]!.get('kind', true)) && !isSeq(ed.docs[0]!.contents)).toBe(
+      true,
+    );
   });
 });

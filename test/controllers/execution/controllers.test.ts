@@ -52,7 +52,9 @@ describe('Runtime prerequisites', () => {
     const rt = runtime({ prerequisites: { packages: ['caduceus-no-such-package-x2'], autoInstall: true } });
     h = harness([rt]);
     const { rec } = await reconcile('Runtime', rt, [rt]);
-    expect(rec.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['InstallingPrerequisites', 'PrerequisiteInstallFailed']));
+    expect(rec.events.map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['InstallingPrerequisites', 'PrerequisiteInstallFailed']),
+    );
     expect(rec.ready()).toMatchObject({ status: 'False', reason: 'MissingPrerequisite' });
     expect(rec.observed.lastInstall).toMatchObject({ ok: false, packages: 'caduceus-no-such-package-x2' });
     // The failed install is remembered: the next reconcile reports without running apt-get again.
@@ -67,7 +69,10 @@ describe('Skill controller', () => {
     const broken = skill('broken', { steps: [{ skill: { name: 'ghost' } }] });
     h = harness([ok, broken]);
     expect((await reconcile('Skill', ok, [ok, broken])).rec.ready()).toMatchObject({ status: 'True', reason: 'Ready' });
-    expect((await reconcile('Skill', broken, [ok, broken])).rec.ready()).toMatchObject({ status: 'False', reason: 'UnknownSkill' });
+    expect((await reconcile('Skill', broken, [ok, broken])).rec.ready()).toMatchObject({
+      status: 'False',
+      reason: 'UnknownSkill',
+    });
   });
 
   it('does nothing when a skill is pruned', async () => {

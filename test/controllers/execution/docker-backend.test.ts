@@ -21,8 +21,9 @@ afterEach(async () => {
   h = undefined;
 });
 
-const dockerRuntime = (iso: Parameters<typeof runtime>[0] extends infer T ? T extends { isolation?: infer I } ? I : never : never = {}) =>
-  runtime({ execution: { mode: 'docker' }, isolation: { image: SANDBOX, ...iso } });
+const dockerRuntime = (
+  iso: Parameters<typeof runtime>[0] extends infer T ? (T extends { isolation?: infer I } ? I : never) : never = {},
+) => runtime({ execution: { mode: 'docker' }, isolation: { image: SANDBOX, ...iso } });
 
 /** Containers this test process made, with the given command marker. */
 async function ourContainers(marker: string): Promise<Docker.ContainerInfo[]> {
@@ -39,7 +40,8 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     h = harness([dockerRuntime()]);
     const res = await h.runner.exec(
       {
-        command: 'id -u; id -g; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; touch /rootfile 2>/dev/null && echo root-writable || echo root-readonly; touch /tmp/t && echo tmp-ok; echo data > out && echo ws-ok; pwd; echo "$CADUCEUS_WORKSPACE"; echo oops >&2',
+        command:
+          'id -u; id -g; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; touch /rootfile 2>/dev/null && echo root-writable || echo root-readonly; touch /tmp/t && echo tmp-ok; echo data > out && echo ws-ok; pwd; echo "$CADUCEUS_WORKSPACE"; echo oops >&2',
       },
       cli,
     );
@@ -47,12 +49,24 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     // stderr is captured too; its place among stdout lines depends on the engine's pipes.
     const lines = res.output.trim().split('\n');
     expect(lines).toContain('oops');
-    expect(lines.filter((l) => l !== 'oops')).toEqual(['65534', '65534', 'lo', 'root-readonly', 'tmp-ok', 'ws-ok', '/workspace', '/workspace']);
+    expect(lines.filter((l) => l !== 'oops')).toEqual([
+      '65534',
+      '65534',
+      'lo',
+      'root-readonly',
+      'tmp-ok',
+      'ws-ok',
+      '/workspace',
+      '/workspace',
+    ]);
   });
 
   it('has a network interface besides lo only when the spec asks for bridge', async () => {
     h = harness([dockerRuntime({ network: 'bridge' })]);
-    const res = await h.runner.exec({ command: 'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " " | sort' }, cli);
+    const res = await h.runner.exec(
+      { command: 'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " " | sort' },
+      cli,
+    );
     expect(res.output.trim().split('\n')).toContain('eth0');
   });
 
@@ -62,7 +76,10 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     writeFileSync(join(configDir, 'hello.txt'), 'config file\n');
     h = harness([dockerRuntime({ memory: '64Mi', cpus: 0.5, pids: 32 })], { configDir });
     const marker = 'limits-marker-1';
-    const running = h.runner.exec({ command: `cat /config/hello.txt; (echo x > /config/new) 2>/dev/null || echo config-ro; sleep 3 # ${marker}` }, cli);
+    const running = h.runner.exec(
+      { command: `cat /config/hello.txt; (echo x > /config/new) 2>/dev/null || echo config-ro; sleep 3 # ${marker}` },
+      cli,
+    );
     const info = await waitFor(async () => (await ourContainers(marker))[0]);
     const c = await docker.getContainer(info.Id).inspect();
     const res = await running;
@@ -77,9 +94,15 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
       ReadonlyRootfs: true,
     });
     expect(Object.keys(c.HostConfig.Tmpfs ?? {})).toEqual(['/tmp']);
-    expect(c.HostConfig.Binds).toEqual(expect.arrayContaining([expect.stringMatching(/:\/workspace:rw$/), `${configDir}:/config:ro`]));
+    expect(c.HostConfig.Binds).toEqual(
+      expect.arrayContaining([expect.stringMatching(/:\/workspace:rw$/), `${configDir}:/config:ro`]),
+    );
     expect(c.Config.User).toBe('65534:65534');
-    expect(c.Config.Labels).toMatchObject({ 'caduceus.managed': 'true', 'caduceus.owner': owner, 'caduceus.run': expect.any(String) });
+    expect(c.Config.Labels).toMatchObject({
+      'caduceus.managed': 'true',
+      'caduceus.owner': owner,
+      'caduceus.run': expect.any(String),
+    });
     rmSync(configDir, { recursive: true, force: true });
   });
 
@@ -107,7 +130,10 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
   it('streams demultiplexed stdout and stderr lines to onProgress', async () => {
     h = harness([dockerRuntime()]);
     const lines: string[] = [];
-    const res = await h.runner.exec({ command: 'echo out-1; echo err-1 >&2; echo out-2' }, { ...cli, onProgress: (p) => p.message && lines.push(p.message) });
+    const res = await h.runner.exec(
+      { command: 'echo out-1; echo err-1 >&2; echo out-2' },
+      { ...cli, onProgress: (p) => p.message && lines.push(p.message) },
+    );
     expect(res.status).toBe('succeeded');
     expect(lines.sort()).toEqual(['err-1', 'out-1', 'out-2']);
   });
@@ -124,7 +150,12 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
   it('collects containers a crashed process left behind at start-up, and spares those of live processes', async () => {
     const dead = spawnSync('true').pid as number;
     const make = (labels: Record<string, string>) =>
-      docker.createContainer({ Image: SANDBOX, Cmd: ['sleep', '300'], Labels: { 'caduceus.managed': 'true', 'caduceus.run': 'crashed-run', ...labels }, HostConfig: { NetworkMode: 'none' } });
+      docker.createContainer({
+        Image: SANDBOX,
+        Cmd: ['sleep', '300'],
+        Labels: { 'caduceus.managed': 'true', 'caduceus.run': 'crashed-run', ...labels },
+        HostConfig: { NetworkMode: 'none' },
+      });
     const crashed = await make({ 'caduceus.owner': `${hostname()}:${dead}` });
     await crashed.start();
     const unowned = await make({});
@@ -163,7 +194,10 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
             { file: { path: 'in.txt', action: 'write', content: 'from host\n' } },
             { file: { path: 'made/by/host/x.txt', action: 'write', content: 'x' } },
             { run: 'echo y > made/by/host/y.txt && echo > made/z.txt' },
-            { id: 'greet', run: 'echo "$(cat $CADUCEUS_CONFIG_DIR/greeting) $PARAM_WHO"; cat in.txt; echo container >> in.txt' },
+            {
+              id: 'greet',
+              run: 'echo "$(cat $CADUCEUS_CONFIG_DIR/greeting) $PARAM_WHO"; cat in.txt; echo container >> in.txt',
+            },
             { file: { path: 'in.txt', action: 'read' } },
             { run: 'echo "[$STEP_GREET_OUTPUT]" | head -1' },
           ],
@@ -199,7 +233,10 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
 
     const none: Observed = { status: undefined };
     const snap = snapshot([rt, sk]);
-    for (const [kind, res] of [['Runtime', rt], ['Skill', sk]] as const) {
+    for (const [kind, res] of [
+      ['Runtime', rt],
+      ['Skill', sk],
+    ] as const) {
       const rec = recordingContext(`${kind}/${res.metadata.name}`, snap);
       await h.reg.controllers.find((c) => c.kind === kind)?.reconcile(rec.ctx, res, none);
       expect(rec.ready()).toMatchObject({ status: 'False', reason: 'ImageNotFound' });

@@ -10,7 +10,10 @@ export const SANDBOX = 'caduceus-sandbox:latest';
 
 export async function dockerReady(): Promise<boolean> {
   try {
-    execFileSync('bash', [join(process.cwd(), 'test/env/ensure-docker.sh')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 });
+    execFileSync('bash', [join(process.cwd(), 'test/env/ensure-docker.sh')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 300_000,
+    });
   } catch {
     // Reported by the script itself; the checks below decide.
   }
@@ -18,7 +21,8 @@ export async function dockerReady(): Promise<boolean> {
     await new Docker().getImage(SANDBOX).inspect();
     return true;
   } catch {
-    if (process.env.CI !== 'true') process.stderr.write('\n!! Docker tests SKIPPED: no engine or no sandbox image (they fail under CI=true)\n\n');
+    if (process.env.CI !== 'true')
+      process.stderr.write('\n!! Docker tests SKIPPED: no engine or no sandbox image (they fail under CI=true)\n\n');
     return false;
   }
 }

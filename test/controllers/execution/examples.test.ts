@@ -15,7 +15,8 @@ const sample: Record<string, string> = { pattern: 'Failed password', query: 'dis
 
 function paramsFor(s: Resource<'Skill'>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const p of s.spec.params) if (p.required && p.default === undefined) out[p.name] = sample[p.name] ?? (p.values?.[0] ?? 'x');
+  for (const p of s.spec.params)
+    if (p.required && p.default === undefined) out[p.name] = sample[p.name] ?? p.values?.[0] ?? 'x';
   return out;
 }
 
@@ -27,7 +28,11 @@ afterAll(async () => {
 function withMode(mode: 'local' | 'docker'): Harness {
   const resources = loaded.resources
     .filter((r) => r.kind === 'Runtime' || r.kind === 'Skill')
-    .map((r) => (r.kind === 'Runtime' ? ({ ...r, spec: { ...r.spec, execution: { ...(r as Resource<'Runtime'>).spec.execution, mode } } } as Resource) : r));
+    .map((r) =>
+      r.kind === 'Runtime'
+        ? ({ ...r, spec: { ...r.spec, execution: { ...(r as Resource<'Runtime'>).spec.execution, mode } } } as Resource)
+        : r,
+    );
   const h = harness(resources, { configDir });
   harnesses.push(h);
   return h;

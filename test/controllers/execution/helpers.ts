@@ -7,7 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Registry } from 'prom-client';
-import type { ControllerDeps, Kind, Resource, Snapshot, ReconcileContext, ConditionStatus, Runner, Registration } from '../../../reconciler/types.js';
+import type {
+  ControllerDeps,
+  Kind,
+  Resource,
+  Snapshot,
+  ReconcileContext,
+  ConditionStatus,
+  Runner,
+  Registration,
+} from '../../../reconciler/types.js';
 import { keyOf } from '../../../reconciler/types.js';
 import type { SkillSpec, RuntimeSpec } from '../../../reconciler/specs.js';
 import { StateStore } from '../../../reconciler/state/store.js';
@@ -17,14 +26,31 @@ import { DEFAULT_RUNTIME } from '../../../controllers/execution/runtime-config.j
 
 export function resource<K extends Kind>(kind: K, name: string, spec: Resource<K>['spec']): Resource<K> {
   const body = { apiVersion: 'caduceus.dev/v1' as const, kind, metadata: { name }, spec };
-  return { ...body, source: { file: `${name}.yaml`, line: 1, column: 1 }, hash: createHash('sha256').update(JSON.stringify(body)).digest('hex') };
+  return {
+    ...body,
+    source: { file: `${name}.yaml`, line: 1, column: 1 },
+    hash: createHash('sha256').update(JSON.stringify(body)).digest('hex'),
+  };
 }
 
 export function skill(name: string, spec: Partial<SkillSpec> & Pick<SkillSpec, 'steps'>): Resource<'Skill'> {
-  return resource('Skill', name, { version: '1.0.0', description: name, params: [], timeout: '10m', aliases: [], ...spec });
+  return resource('Skill', name, {
+    version: '1.0.0',
+    description: name,
+    params: [],
+    timeout: '10m',
+    aliases: [],
+    ...spec,
+  });
 }
 
-export function runtime(spec: { execution?: Partial<RuntimeSpec['execution']>; isolation?: Partial<RuntimeSpec['isolation']>; prerequisites?: Partial<RuntimeSpec['prerequisites']> } = {}): Resource<'Runtime'> {
+export function runtime(
+  spec: {
+    execution?: Partial<RuntimeSpec['execution']>;
+    isolation?: Partial<RuntimeSpec['isolation']>;
+    prerequisites?: Partial<RuntimeSpec['prerequisites']>;
+  } = {},
+): Resource<'Runtime'> {
   return resource('Runtime', 'default', {
     ...DEFAULT_RUNTIME,
     execution: { ...DEFAULT_RUNTIME.execution, ...spec.execution },

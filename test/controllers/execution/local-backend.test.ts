@@ -73,8 +73,20 @@ describe('local backend', () => {
       expect(res.output).not.toContain('do-not-leak');
       expect(res.output).not.toMatch(/^HOME=/m);
       // Only what was allowed or given, plus what sh itself sets (PWD, SHLVL, _).
-      const names = res.output.trim().split('\n').map((l) => l.split('=')[0]);
-      const expected = new Set(['CADUCEUS_TEST_ALLOWED', 'CADUCEUS_WORKSPACE', 'EXTRA', 'PATH', 'PWD', 'SHLVL', '_', 'OLDPWD']);
+      const names = res.output
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=')[0]);
+      const expected = new Set([
+        'CADUCEUS_TEST_ALLOWED',
+        'CADUCEUS_WORKSPACE',
+        'EXTRA',
+        'PATH',
+        'PWD',
+        'SHLVL',
+        '_',
+        'OLDPWD',
+      ]);
       expect(names.filter((n) => !expected.has(n as string))).toEqual([]);
     } finally {
       delete process.env.CADUCEUS_TEST_SECRET;
@@ -130,7 +142,10 @@ describe('local backend', () => {
   it('streams output lines to onProgress as they arrive', async () => {
     h = harness([runtime()]);
     const lines: string[] = [];
-    await h.runner.exec({ command: 'echo one; echo two >&2; printf three' }, { ...cli, onProgress: (p) => p.message && lines.push(p.message) });
+    await h.runner.exec(
+      { command: 'echo one; echo two >&2; printf three' },
+      { ...cli, onProgress: (p) => p.message && lines.push(p.message) },
+    );
     // stdout and stderr are separate pipes: lines stay whole, their order across pipes is free.
     expect(lines.sort()).toEqual(['one', 'three', 'two']);
   });

@@ -40,12 +40,35 @@ describe.runIf(runDockerTests(ready))('caduceus sandbox build', () => {
     try {
       const id = await buildSandboxImage({ tag, docker });
       expect(id).toMatch(/^sha256:/);
-      const out = execFileSync('docker', ['run', '--rm', '--network', 'none', '--user', '65534:65534', tag, 'sh', '-c', 'id -un; ls /bin/sh; echo $PATH; pwd'], { encoding: 'utf8' });
-      expect(out.trim().split('\n')).toEqual(['nobody', '/bin/sh', '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', '/workspace']);
+      const out = execFileSync(
+        'docker',
+        [
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          '--user',
+          '65534:65534',
+          tag,
+          'sh',
+          '-c',
+          'id -un; ls /bin/sh; echo $PATH; pwd',
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(out.trim().split('\n')).toEqual([
+        'nobody',
+        '/bin/sh',
+        '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin',
+        '/workspace',
+      ]);
       const info = await docker.getImage(tag).inspect();
       expect(info.Config.Labels).toMatchObject({ 'caduceus.managed': 'true' });
     } finally {
-      await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getImage(tag)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   });
 

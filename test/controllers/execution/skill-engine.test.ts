@@ -73,10 +73,22 @@ describe('skill params', () => {
 
   it('resolves an alias and records the run under the canonical name with version, hash and trigger', async () => {
     h = harness([greet]);
-    const r = await h.runner.runSkill('hello', { who: 'bob' }, { trigger: { source: 'gateway:discord', actor: 'discord:42' } });
+    const r = await h.runner.runSkill(
+      'hello',
+      { who: 'bob' },
+      { trigger: { source: 'gateway:discord', actor: 'discord:42' } },
+    );
     expect(r.skill).toBe('greet');
     const rec = new RunStore(h.store).get(r.runId);
-    expect(rec).toMatchObject({ kind: 'skill', name: 'greet', version: '1.0.0', specHash: greet.hash, trigger: 'gateway:discord', actor: 'discord:42', status: 'succeeded' });
+    expect(rec).toMatchObject({
+      kind: 'skill',
+      name: 'greet',
+      version: '1.0.0',
+      specHash: greet.hash,
+      trigger: 'gateway:discord',
+      actor: 'discord:42',
+      status: 'succeeded',
+    });
     expect(rec?.durationMs).toBeGreaterThanOrEqual(0);
   });
 
@@ -96,7 +108,13 @@ describe('injection', () => {
         steps: [{ run: 'echo "got: $PARAM_MSG"' }, { run: 'printf "%s" "$PARAM_MSG" > value.txt; cat value.txt' }],
       }),
     ]);
-    const payloads = [`; rm -rf ${victim} #`, '$(touch pwned)', '`touch pwned`', `"; rm -rf ${victim}; echo "`, `' && touch pwned && '`];
+    const payloads = [
+      `; rm -rf ${victim} #`,
+      '$(touch pwned)',
+      '`touch pwned`',
+      `"; rm -rf ${victim}; echo "`,
+      `' && touch pwned && '`,
+    ];
     for (const p of payloads) {
       const r = await h.runner.runSkill('echo', { msg: p }, cli);
       expect(r.status).toBe('succeeded');
@@ -149,7 +167,10 @@ describe('steps', () => {
   it('times out a step by its own timeout and the whole skill by its timeout', async () => {
     h = harness([
       skill('slow-step', { steps: [{ run: 'sleep 20', timeout: '300ms' }, { run: 'echo after' }] }),
-      skill('slow-skill', { timeout: '400ms', steps: [{ run: 'sleep 0.1' }, { run: 'sleep 20' }, { run: 'echo never' }] }),
+      skill('slow-skill', {
+        timeout: '400ms',
+        steps: [{ run: 'sleep 0.1' }, { run: 'sleep 20' }, { run: 'echo never' }],
+      }),
     ]);
     const a = await h.runner.runSkill('slow-step', {}, cli);
     expect(a.status).toBe('timedOut');
@@ -174,7 +195,12 @@ describe('secrets', () => {
   it('redacts a resolved secret from step outputs and the recorded run', async () => {
     process.env.CADUCEUS_TEST_TOKEN = 'tok-9f8e7d6c5b4a';
     resolveSecret({ valueFrom: { env: 'CADUCEUS_TEST_TOKEN' } });
-    h = harness([skill('leaky', { params: [{ name: 't', type: 'string', required: true }], steps: [{ run: 'echo "token is $PARAM_T"' }] })]);
+    h = harness([
+      skill('leaky', {
+        params: [{ name: 't', type: 'string', required: true }],
+        steps: [{ run: 'echo "token is $PARAM_T"' }],
+      }),
+    ]);
     const r = await h.runner.runSkill('leaky', { t: 'tok-9f8e7d6c5b4a' }, cli);
     expect(r.output.trim()).toBe('token is [REDACTED]');
     expect(JSON.stringify(new RunStore(h.store).get(r.runId))).not.toContain('tok-9f8e7d6c5b4a');
@@ -185,10 +211,16 @@ describe('secrets', () => {
 describe('skill steps', () => {
   it('calls another skill with interpolated params and records it as a child run', async () => {
     h = harness([
-      skill('inner', { params: [{ name: 'x', type: 'string', required: true }], steps: [{ run: 'echo "inner got $PARAM_X"; echo shared > from-inner' }] }),
+      skill('inner', {
+        params: [{ name: 'x', type: 'string', required: true }],
+        steps: [{ run: 'echo "inner got $PARAM_X"; echo shared > from-inner' }],
+      }),
       skill('outer', {
         params: [{ name: 'name', type: 'string', required: true }],
-        steps: [{ id: 'call', skill: { name: 'inner', params: { x: 'hi ${{ params.name }}' } } }, { run: 'echo "$STEP_CALL_OUTPUT / $(cat from-inner)"' }],
+        steps: [
+          { id: 'call', skill: { name: 'inner', params: { x: 'hi ${{ params.name }}' } } },
+          { run: 'echo "$STEP_CALL_OUTPUT / $(cat from-inner)"' },
+        ],
       }),
     ]);
     const r = await h.runner.runSkill('outer', { name: '$(touch pwned)' }, cli);
@@ -255,7 +287,10 @@ describe('file steps', () => {
   it('allows a symlink that stays inside the workspace', async () => {
     h = harness([
       skill('inside-link', {
-        steps: [{ run: 'mkdir real && echo ok > real/f && ln -s real alias' }, { file: { path: 'alias/f', action: 'read' } }],
+        steps: [
+          { run: 'mkdir real && echo ok > real/f && ln -s real alias' },
+          { file: { path: 'alias/f', action: 'read' } },
+        ],
       }),
     ]);
     expect((await h.runner.runSkill('inside-link', {}, cli)).output).toBe('ok\n');
@@ -293,7 +328,12 @@ describe('http steps', () => {
         steps: [
           {
             id: 'call',
-            http: { method: 'POST', url: `${base}/search?q=\${{ params.q }}`, headers: { 'content-type': 'application/json', 'x-q': 'v' }, body: '{"q":"${{ params.q }}"}' },
+            http: {
+              method: 'POST',
+              url: `${base}/search?q=\${{ params.q }}`,
+              headers: { 'content-type': 'application/json', 'x-q': 'v' },
+              body: '{"q":"${{ params.q }}"}',
+            },
           },
           { run: 'echo "got $STEP_CALL_OUTPUT"' },
         ],

@@ -13,7 +13,10 @@ let h: GatewayHarness;
 beforeAll(async () => {
   h = await startGateway({ unsetEnv: ['discord'] });
   const send = (user: string, text: string, id: string, secret = h.secrets.slack) =>
-    post(h.url('slack'), slackCommand(secret, { user, channel: 'C1', text, responseUrl: `${h.fake.url}/slack/r/${id}` }));
+    post(
+      h.url('slack'),
+      slackCommand(secret, { user, channel: 'C1', text, responseUrl: `${h.fake.url}/slack/r/${id}` }),
+    );
   await send('U1', 'run task mark', 'c1');
   await h.fake.waitFor((r) => r.path.endsWith('/c1'));
   await eventually(() => expect(h.audit().some((a) => a.decision === 'delivered')).toBe(true));
@@ -30,7 +33,12 @@ function cli(...args: string[]): string {
 
 describe('caduceus gateway', () => {
   it('log --json lists every decision newest first; --level warn keeps refusals and rejections', () => {
-    const all = JSON.parse(cli('log', '--json')) as Array<{ decision: string; user: string | null; platform: string; time: string }>;
+    const all = JSON.parse(cli('log', '--json')) as Array<{
+      decision: string;
+      user: string | null;
+      platform: string;
+      time: string;
+    }>;
     expect(all.map((r) => r.decision)).toEqual(['rejected', 'refused', 'delivered', 'completed', 'accepted']);
     expect(all[1]).toMatchObject({ user: 'U9', platform: 'slack' });
     const warn = JSON.parse(cli('log', '--json', '--level', 'warn')) as Array<{ decision: string }>;
@@ -44,7 +52,12 @@ describe('caduceus gateway', () => {
 
   it('status shows each platform, its endpoint and why a stopped one is stopped, with counts', () => {
     const s = JSON.parse(cli('status', '--json')) as {
-      policies: Array<{ name: string; ready: string; reason: string; platforms: Array<{ platform: string; endpoint: string; ready: boolean; reason: string | null }> }>;
+      policies: Array<{
+        name: string;
+        ready: string;
+        reason: string;
+        platforms: Array<{ platform: string; endpoint: string; ready: boolean; reason: string | null }>;
+      }>;
       counts: Array<{ platform: string; decision: string; count: number }>;
     };
     expect(s.policies).toHaveLength(1);
@@ -52,20 +65,34 @@ describe('caduceus gateway', () => {
     expect(s.policies[0]?.platforms).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ platform: 'slack', endpoint: '/gateway/slack', ready: true }),
-        expect.objectContaining({ platform: 'discord', endpoint: '/gateway/discord', ready: false, reason: 'SecretUnset' }),
+        expect.objectContaining({
+          platform: 'discord',
+          endpoint: '/gateway/discord',
+          ready: false,
+          reason: 'SecretUnset',
+        }),
       ]),
     );
-    expect(s.counts).toEqual(expect.arrayContaining([{ platform: 'slack', decision: 'refused', count: 1 }, { platform: 'slack', decision: 'accepted', count: 1 }]));
+    expect(s.counts).toEqual(
+      expect.arrayContaining([
+        { platform: 'slack', decision: 'refused', count: 1 },
+        { platform: 'slack', decision: 'accepted', count: 1 },
+      ]),
+    );
     const text = cli('status');
     expect(text).toMatch(/GatewayPolicy team: Ready=False SecretUnset/);
-    expect(text).toMatch(/discord\s+POST \/gateway\/discord\s+False\s+SecretUnset: publicKey \(env GW_DISCORD_\w+\) unset or empty/);
+    expect(text).toMatch(
+      /discord\s+POST \/gateway\/discord\s+False\s+SecretUnset: publicKey \(env GW_DISCORD_\w+\) unset or empty/,
+    );
   });
 
   it('exits 2 with the usage for an unknown subcommand or a bad flag', () => {
     const r = spawnSync(process.execPath, [CLI, 'gateway', 'frobnicate'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown gateway command "frobnicate"/);
-    const bad = spawnSync(process.execPath, [CLI, 'gateway', 'log', '--level', 'loud', '--state-dir', h.stateDir], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [CLI, 'gateway', 'log', '--level', 'loud', '--state-dir', h.stateDir], {
+      encoding: 'utf8',
+    });
     expect(bad.status).toBe(2);
   });
 });

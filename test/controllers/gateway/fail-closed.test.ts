@@ -29,13 +29,16 @@ let policy: Resource;
 
 beforeAll(async () => {
   process.env[SECRET_ENV] = secret;
-  const dir = configDir({
-    'task.yaml': doc('Task', 'mark', { schedule: { cron: '0 0 1 1 *' }, subtasks: [{ name: 'x', run: 'true' }] }),
-    'gateway.yaml': doc('GatewayPolicy', 'team', {
-      platforms: { webhook: { channels: ['ci'], secret: { valueFrom: { env: SECRET_ENV } } } },
-      roles: [{ name: 'ops', users: ['webhook:robot'], permissions: { tasks: ['mark'], status: true } }],
-    }),
-  }, 'caduceus-gw-failclosed-');
+  const dir = configDir(
+    {
+      'task.yaml': doc('Task', 'mark', { schedule: { cron: '0 0 1 1 *' }, subtasks: [{ name: 'x', run: 'true' }] }),
+      'gateway.yaml': doc('GatewayPolicy', 'team', {
+        platforms: { webhook: { channels: ['ci'], secret: { valueFrom: { env: SECRET_ENV } } } },
+        roles: [{ name: 'ops', users: ['webhook:robot'], permissions: { tasks: ['mark'], status: true } }],
+      }),
+    },
+    'caduceus-gw-failclosed-',
+  );
   const snap = await loadSnapshot(dir, 'test');
   store = new StateStore({ stateDir: tempDir('caduceus-gw-failclosed-state-') });
   const { runner, provide } = lateBoundRunner();
@@ -51,7 +54,14 @@ beforeAll(async () => {
     metrics: new Registry(),
   };
   const composition = compose(deps, provide, [execution, subagents, gateway]);
-  const server = await startServer({ listen: '127.0.0.1:0', routes: composition.routes, metrics: deps.metrics, ready: () => true, status: () => ({}), log: silentLogger });
+  const server = await startServer({
+    listen: '127.0.0.1:0',
+    routes: composition.routes,
+    metrics: deps.metrics,
+    ready: () => true,
+    status: () => ({}),
+    log: silentLogger,
+  });
   url = server.url;
   const ctl = composition.controllers.find((c) => c.kind === 'GatewayPolicy')!;
   reconcile = async (desired) => {
@@ -62,7 +72,8 @@ beforeAll(async () => {
       snapshot: snap,
       signal: new AbortController().signal,
       log: silentLogger,
-      setCondition: (type, status, reason, message) => conditions.push({ type, status, reason, message, lastTransitionTime: '' }),
+      setCondition: (type, status, reason, message) =>
+        conditions.push({ type, status, reason, message, lastTransitionTime: '' }),
       setObserved: () => undefined,
       event: () => undefined,
     };
@@ -70,7 +81,10 @@ beforeAll(async () => {
     return conditions;
   };
   policy = snap.resources.get('GatewayPolicy/team') as Resource;
-  expect((await reconcile(policy)).find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Serving' });
+  expect((await reconcile(policy)).find((c) => c.type === 'Ready')).toMatchObject({
+    status: 'True',
+    reason: 'Serving',
+  });
   close = async () => {
     await composition.stop();
     await server.close();
@@ -89,7 +103,10 @@ describe('gateway fails closed', () => {
     const res = await post(`${url}/gateway/webhook`, webhookSigned(secret, body));
     breakSnapshot = false;
     expect(res.status).toBe(403);
-    expect(res.json()).toMatchObject({ status: 'refused', error: 'Could not check your permissions; the request was refused.' });
+    expect(res.json()).toMatchObject({
+      status: 'refused',
+      error: 'Could not check your permissions; the request was refused.',
+    });
     const row = new AuditStore(store).list({ limit: 1 })[0];
     expect(row).toMatchObject({ decision: 'refused', user: 'robot' });
     expect(row?.reason).toMatch(/^authorisation error: snapshot unavailable/);

@@ -73,7 +73,10 @@ export async function startFakePlatform(): Promise<FakePlatform> {
       for (;;) {
         const hit = requests.find((r) => r.status === 200 && pred(r));
         if (hit) return hit;
-        if (Date.now() - start > timeoutMs) throw new Error(`no matching request within ${timeoutMs} ms; saw ${JSON.stringify(requests.map((r) => [r.path, r.raw.slice(0, 200)]))}`);
+        if (Date.now() - start > timeoutMs)
+          throw new Error(
+            `no matching request within ${timeoutMs} ms; saw ${JSON.stringify(requests.map((r) => [r.path, r.raw.slice(0, 200)]))}`,
+          );
         await new Promise((r) => setTimeout(r, 25));
       }
     },

@@ -32,7 +32,11 @@ export interface Secrets {
 }
 
 export interface PolicyShape {
-  roles?: Array<{ name: string; users: string[]; permissions: { tasks?: string[]; skills?: string[]; status?: boolean } }>;
+  roles?: Array<{
+    name: string;
+    users: string[];
+    permissions: { tasks?: string[]; skills?: string[]; status?: boolean };
+  }>;
   rateLimit?: { requests: number; per: string };
   audit?: 'all' | 'refused' | 'none';
   /** Platforms to leave out of the policy. */
@@ -40,7 +44,11 @@ export interface PolicyShape {
 }
 
 export const DEFAULT_ROLES: NonNullable<PolicyShape['roles']> = [
-  { name: 'ops', users: ['slack:U1', 'discord:11', 'telegram:21', 'webhook:robot', 'slack:U3'], permissions: { tasks: ['mark', 'slow'], skills: ['hello'], status: true } },
+  {
+    name: 'ops',
+    users: ['slack:U1', 'discord:11', 'telegram:21', 'webhook:robot', 'slack:U3'],
+    permissions: { tasks: ['mark', 'slow'], skills: ['hello'], status: true },
+  },
   { name: 'viewer', users: ['slack:U2', 'discord:12', 'telegram:22', 'webhook:viewer'], permissions: { status: true } },
 ];
 
@@ -65,7 +73,9 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
-export async function startGateway(opts: { shape?: PolicyShape; gateway?: GatewayOptions; unsetEnv?: Array<keyof Secrets['env']> } = {}): Promise<GatewayHarness> {
+export async function startGateway(
+  opts: { shape?: PolicyShape; gateway?: GatewayOptions; unsetEnv?: Array<keyof Secrets['env']> } = {},
+): Promise<GatewayHarness> {
   const fake = await startFakePlatform();
   const markers = tempDir('caduceus-gw-markers-');
   const tag = randomBytes(4).toString('hex').toUpperCase();
@@ -98,8 +108,18 @@ export async function startGateway(opts: { shape?: PolicyShape; gateway?: Gatewa
   const policyYaml = (shape: PolicyShape): string => {
     const platforms: Record<string, unknown> = {
       slack: { channels: ['C1'], apiBaseURL: `${fake.url}/slack/`, signingSecret: ref(secrets.env.slack) },
-      discord: { channels: ['100'], apiBaseURL: `${fake.url}/discord/api`, applicationId: DISCORD_APP, publicKey: ref(secrets.env.discord) },
-      telegram: { channels: ['-200'], apiBaseURL: `${fake.url}/telegram`, secretToken: ref(secrets.env.telegramSecret), botToken: ref(secrets.env.telegramBot) },
+      discord: {
+        channels: ['100'],
+        apiBaseURL: `${fake.url}/discord/api`,
+        applicationId: DISCORD_APP,
+        publicKey: ref(secrets.env.discord),
+      },
+      telegram: {
+        channels: ['-200'],
+        apiBaseURL: `${fake.url}/telegram`,
+        secretToken: ref(secrets.env.telegramSecret),
+        botToken: ref(secrets.env.telegramBot),
+      },
       webhook: { channels: ['ci'], secret: ref(secrets.env.webhook), callbackURL: `${fake.url}/callback` },
     };
     for (const w of shape.without ?? []) delete platforms[w];
@@ -116,10 +136,18 @@ export async function startGateway(opts: { shape?: PolicyShape; gateway?: Gatewa
   const never = { cron: '0 0 1 1 *', timezone: 'UTC', concurrencyPolicy: 'Allow' };
   const repo = makeRepo({
     'runtime.yaml': doc('Runtime', 'default', { execution: { mode: 'local' } }),
-    'tasks/mark.yaml': doc('Task', 'mark', { schedule: never, subtasks: [{ name: 'write', run: `echo ran >> ${m('mark')}` }] }),
+    'tasks/mark.yaml': doc('Task', 'mark', {
+      schedule: never,
+      subtasks: [{ name: 'write', run: `echo ran >> ${m('mark')}` }],
+    }),
     'tasks/slow.yaml': doc('Task', 'slow', {
       schedule: never,
-      subtasks: [{ name: 'wait', run: `touch ${m('slow-started')}; while [ ! -f ${m('release')} ]; do sleep 0.05; done; echo slow >> ${m('slow')}` }],
+      subtasks: [
+        {
+          name: 'wait',
+          run: `touch ${m('slow-started')}; while [ ! -f ${m('release')} ]; do sleep 0.05; done; echo slow >> ${m('slow')}`,
+        },
+      ],
     }),
     'skills/greet.yaml': doc('Skill', 'greet', {
       version: '1.0.0',
@@ -136,7 +164,11 @@ export async function startGateway(opts: { shape?: PolicyShape; gateway?: Gatewa
       repo,
       stateDir,
       listen: '127.0.0.1:0',
-      registrations: [execution, subagents, (deps) => gateway(deps, { delivery: { baseDelayMs: 20 }, ...opts.gateway })],
+      registrations: [
+        execution,
+        subagents,
+        (deps) => gateway(deps, { delivery: { baseDelayMs: 20 }, ...opts.gateway }),
+      ],
     });
     await started.waitForRevision(git(repo, 'rev-parse', 'HEAD'), 20_000);
     return started;
@@ -156,8 +188,14 @@ export async function startGateway(opts: { shape?: PolicyShape; gateway?: Gatewa
     markers,
     stateDir,
     url: (p) => `${app.url}/gateway/${p}`,
-    markCount: () => read('mark').split('\n').filter((l) => l === 'ran').length,
-    skillLines: () => read('greet').split('\n').filter((l) => l !== ''),
+    markCount: () =>
+      read('mark')
+        .split('\n')
+        .filter((l) => l === 'ran').length,
+    skillLines: () =>
+      read('greet')
+        .split('\n')
+        .filter((l) => l !== ''),
     runs: (filter = {}) => runStore.list({ ...filter, limit: 1000 }),
     audit: () => auditStore.list({ limit: 1000 }),
     policyYaml,

@@ -22,7 +22,10 @@ function ready(g: GatewayHarness): { status: string; reason: string; message: st
 }
 
 const slackRun = (g: GatewayHarness, user: string, text: string, id: string) =>
-  post(g.url('slack'), slackCommand(g.secrets.slack, { user, channel: 'C1', text, responseUrl: `${g.fake.url}/slack/r/${id}` }));
+  post(
+    g.url('slack'),
+    slackCommand(g.secrets.slack, { user, channel: 'C1', text, responseUrl: `${g.fake.url}/slack/r/${id}` }),
+  );
 
 describe('gateway policy from git', () => {
   it('applies a whitelist change committed to git without a restart', async () => {
@@ -50,7 +53,10 @@ describe('gateway policy from git', () => {
     const queued = await slackRun(g, 'U3', 'run task mark', 'q2');
     expect((queued.json() as { text: string }).text).toBe('Working on it: run task mark');
 
-    const roles = [{ ...DEFAULT_ROLES[0]!, users: DEFAULT_ROLES[0]!.users.filter((u) => u !== 'slack:U3') }, DEFAULT_ROLES[1]!];
+    const roles = [
+      { ...DEFAULT_ROLES[0]!, users: DEFAULT_ROLES[0]!.users.filter((u) => u !== 'slack:U3') },
+      DEFAULT_ROLES[1]!,
+    ];
     await g.commitPolicy({ roles }, 'remove U3');
     writeFileSync(join(g.markers, 'release'), '');
 
@@ -65,12 +71,19 @@ describe('gateway policy from git', () => {
 
   it('keeps a platform whose secret is unset stopped (503, SecretUnset) while the others serve', async () => {
     const g = (h = await startGateway({ unsetEnv: ['telegramBot'] }));
-    const res = await post(g.url('telegram'), telegramUpdate(g.secrets.telegramSecret, { user: 21, chat: -200, text: '/run task mark' }));
+    const res = await post(
+      g.url('telegram'),
+      telegramUpdate(g.secrets.telegramSecret, { user: 21, chat: -200, text: '/run task mark' }),
+    );
     expect(res.status).toBe(503);
     expect(res.text).toMatch(new RegExp(`botToken \\(env ${g.secrets.env.telegramBot}\\) unset`));
     expect(ready(g)).toMatchObject({ status: 'False', reason: 'SecretUnset' });
-    expect(ready(g)?.message).toMatch(/telegram not started: botToken \(env GW_TG_BOT_\w+\) unset or empty; serving slack at \/gateway\/slack/);
-    const observed = g.app.core.status('GatewayPolicy/team')?.observed as { platforms: Record<string, { ready: boolean; reason?: string }> };
+    expect(ready(g)?.message).toMatch(
+      /telegram not started: botToken \(env GW_TG_BOT_\w+\) unset or empty; serving slack at \/gateway\/slack/,
+    );
+    const observed = g.app.core.status('GatewayPolicy/team')?.observed as {
+      platforms: Record<string, { ready: boolean; reason?: string }>;
+    };
     expect(observed.platforms.telegram).toMatchObject({ ready: false, reason: 'SecretUnset' });
     expect(observed.platforms.slack).toMatchObject({ ready: true });
     expect((await slackRun(g, 'U1', 'run task mark', 'u1')).status).toBe(200);
@@ -78,22 +91,30 @@ describe('gateway policy from git', () => {
   });
 
   it('admits nobody when the policy lists no users', async () => {
-    const g = (h = await startGateway({ shape: { roles: [{ name: 'empty', users: [], permissions: { tasks: ['mark'], status: true } }] } }));
+    const g = (h = await startGateway({
+      shape: { roles: [{ name: 'empty', users: [], permissions: { tasks: ['mark'], status: true } }] },
+    }));
     expect(ready(g)?.message).toMatch(/nobody is admitted/);
     const res = await slackRun(g, 'U1', 'status', 'n1');
     expect((res.json() as { text: string }).text).toBe('You are not allowed to use Caduceus here.');
-    const hook = await post(g.url('webhook'), webhookSigned(g.secrets.webhook, JSON.stringify({ user: 'robot', channel: 'ci', text: 'help' })));
+    const hook = await post(
+      g.url('webhook'),
+      webhookSigned(g.secrets.webhook, JSON.stringify({ user: 'robot', channel: 'ci', text: 'help' })),
+    );
     expect(hook.status).toBe(403);
   });
 
   it('limits each user to rateLimit.requests per window', async () => {
     const g = (h = await startGateway({ shape: { rateLimit: { requests: 2, per: '1m' } } }));
-    for (const id of ['l1', 'l2']) expect(((await slackRun(g, 'U1', 'help', id)).json() as { text: string }).text).toMatch(/^commands:/);
+    for (const id of ['l1', 'l2'])
+      expect(((await slackRun(g, 'U1', 'help', id)).json() as { text: string }).text).toMatch(/^commands:/);
     const third = await slackRun(g, 'U1', 'run task mark', 'l3');
     expect((third.json() as { text: string }).text).toMatch(/^Too many requests; try again in \d+s\.$/);
     // Another user has a budget of their own.
     expect(((await slackRun(g, 'U3', 'help', 'l4')).json() as { text: string }).text).toMatch(/^commands:/);
-    expect(g.audit().find((a) => a.user === 'U1' && a.decision === 'refused')?.reason).toMatch(/rate limit of 2 per 60000 ms exceeded/);
+    expect(g.audit().find((a) => a.user === 'U1' && a.decision === 'refused')?.reason).toMatch(
+      /rate limit of 2 per 60000 ms exceeded/,
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(g.markCount()).toBe(0);
   });
@@ -105,7 +126,11 @@ describe('gateway policy from git', () => {
     const ok = await g.fake.waitFor((r) => r.path.endsWith('/d1'));
     expect(String(ok.body.text)).toMatch(/^task mark succeeded/);
     expect(g.fake.requests.filter((r) => r.path.endsWith('/d1')).map((r) => r.status)).toEqual([502, 502, 200]);
-    await eventually(() => expect(g.audit().find((a) => a.decision === 'delivered' && a.level === 'warn')?.reason).toMatch(/^delivered after 3 attempts; earlier: HTTP 502/));
+    await eventually(() =>
+      expect(g.audit().find((a) => a.decision === 'delivered' && a.level === 'warn')?.reason).toMatch(
+        /^delivered after 3 attempts; earlier: HTTP 502/,
+      ),
+    );
 
     g.fake.failNext(3, 503);
     await slackRun(g, 'U1', 'run task mark', 'd2');
@@ -129,8 +154,23 @@ describe('gateway policy from git', () => {
     await slackRun(g, 'U1', 'run task mark', 'v1');
     await g.fake.waitFor((r) => r.path.endsWith('/v1'));
     await slackRun(g, 'U9', 'run task mark', 'v2');
-    expect((await post(g.url('slack'), slackCommand('forged', { user: 'U1', channel: 'C1', text: 'status', responseUrl: `${g.fake.url}/slack/r/v3` }))).status).toBe(401);
-    const decisions = g.audit().map((a) => a.decision).sort();
+    expect(
+      (
+        await post(
+          g.url('slack'),
+          slackCommand('forged', {
+            user: 'U1',
+            channel: 'C1',
+            text: 'status',
+            responseUrl: `${g.fake.url}/slack/r/v3`,
+          }),
+        )
+      ).status,
+    ).toBe(401);
+    const decisions = g
+      .audit()
+      .map((a) => a.decision)
+      .sort();
     expect(decisions).toEqual(['refused', 'rejected']);
   });
 

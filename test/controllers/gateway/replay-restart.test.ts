@@ -16,8 +16,16 @@ afterAll(async () => {
 
 describe('gateway: replay protection across restarts', () => {
   it('refuses after a restart the exact signed requests the previous app accepted, and runs nothing', async () => {
-    const hook = webhookSigned(h.secrets.webhook, JSON.stringify({ id: 'job-r1', user: 'robot', channel: 'ci', text: 'run task mark' }));
-    const slack = slackCommand(h.secrets.slack, { user: 'U1', channel: 'C1', text: 'run task mark', responseUrl: `${h.fake.url}/slack/respond/r1` });
+    const hook = webhookSigned(
+      h.secrets.webhook,
+      JSON.stringify({ id: 'job-r1', user: 'robot', channel: 'ci', text: 'run task mark' }),
+    );
+    const slack = slackCommand(h.secrets.slack, {
+      user: 'U1',
+      channel: 'C1',
+      text: 'run task mark',
+      responseUrl: `${h.fake.url}/slack/respond/r1`,
+    });
     const tg = telegramUpdate(h.secrets.telegramSecret, { user: 21, chat: -200, text: '/run task mark' });
     expect((await post(h.url('webhook'), hook)).status).toBe(202);
     expect((await post(h.url('slack'), slack)).status).toBe(200);
@@ -33,11 +41,16 @@ describe('gateway: replay protection across restarts', () => {
     expect((await post(h.url('webhook'), hook)).status).toBe(409);
     expect((await post(h.url('slack'), slack)).status).toBe(409);
     expect((await post(h.url('telegram'), tg)).status).toBe(409);
-    const rejected = h.audit().filter((a) => a.decision === 'rejected' && a.reason.startsWith('HTTP 409: replayed request'));
+    const rejected = h
+      .audit()
+      .filter((a) => a.decision === 'rejected' && a.reason.startsWith('HTTP 409: replayed request'));
     expect(rejected.map((a) => a.platform).sort()).toEqual(['slack', 'telegram', 'webhook']);
 
     // The new app does serve: a newly signed request runs, and only that one.
-    const fresh = webhookSigned(h.secrets.webhook, JSON.stringify({ id: 'job-r2', user: 'robot', channel: 'ci', text: 'run task mark' }));
+    const fresh = webhookSigned(
+      h.secrets.webhook,
+      JSON.stringify({ id: 'job-r2', user: 'robot', channel: 'ci', text: 'run task mark' }),
+    );
     expect((await post(h.url('webhook'), fresh)).status).toBe(202);
     await eventually(() => expect(h.markCount()).toBe(4));
     await new Promise((r) => setTimeout(r, 300));

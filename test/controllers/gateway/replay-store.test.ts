@@ -18,7 +18,8 @@ afterEach(() => {
   for (const s of opened.splice(0)) s.close();
 });
 
-const rows = (s: StateStore): number => (s.db.prepare('SELECT COUNT(*) AS n FROM gateway_replay').get() as { n: number }).n;
+const rows = (s: StateStore): number =>
+  (s.db.prepare('SELECT COUNT(*) AS n FROM gateway_replay').get() as { n: number }).n;
 
 describe('gateway replay store', () => {
   it('lets a key through once, refuses it until it expires, then lets it through again', () => {

@@ -11,7 +11,11 @@ export interface SignedRequest {
 
 const secs = (now: number): string => String(Math.floor(now / 1000));
 
-export function slackCommand(secret: string, fields: { user: string; channel: string; text: string; responseUrl: string; triggerId?: string }, now = Date.now()): SignedRequest {
+export function slackCommand(
+  secret: string,
+  fields: { user: string; channel: string; text: string; responseUrl: string; triggerId?: string },
+  now = Date.now(),
+): SignedRequest {
   const body = new URLSearchParams({
     token: 'deprecated-verification-token',
     team_id: 'T0001',
@@ -32,7 +36,14 @@ export function slackCommand(secret: string, fields: { user: string; channel: st
 export function slackSigned(secret: string, body: string | Buffer, now = Date.now()): SignedRequest {
   const ts = secs(now);
   const sig = 'v0=' + createHmac('sha256', secret).update(`v0:${ts}:`).update(body).digest('hex');
-  return { body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': sig } };
+  return {
+    body,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': ts,
+      'x-slack-signature': sig,
+    },
+  };
 }
 
 export interface DiscordKeys {
@@ -49,11 +60,18 @@ export function discordKeys(): DiscordKeys {
 export function discordSigned(keys: DiscordKeys, body: string, now = Date.now()): SignedRequest {
   const ts = secs(now);
   const sig = sign(null, Buffer.from(ts + body, 'utf8'), keys.privateKey).toString('hex');
-  return { body, headers: { 'content-type': 'application/json', 'x-signature-ed25519': sig, 'x-signature-timestamp': ts } };
+  return {
+    body,
+    headers: { 'content-type': 'application/json', 'x-signature-ed25519': sig, 'x-signature-timestamp': ts },
+  };
 }
 
 let interactionSeq = 0;
-export function discordCommand(keys: DiscordKeys, fields: { applicationId: string; user: string; channel: string; command: string; id?: string }, now = Date.now()): SignedRequest & { token: string; id: string } {
+export function discordCommand(
+  keys: DiscordKeys,
+  fields: { applicationId: string; user: string; channel: string; command: string; id?: string },
+  now = Date.now(),
+): SignedRequest & { token: string; id: string } {
   const id = fields.id ?? `${Date.now()}${++interactionSeq}`;
   const token = `itok-${id}`;
   const body = JSON.stringify({
@@ -71,7 +89,10 @@ export function discordCommand(keys: DiscordKeys, fields: { applicationId: strin
 }
 
 let updateSeq = 1000;
-export function telegramUpdate(secretToken: string, fields: { user: number; chat: number; text: string; chatType?: string; updateId?: number }): SignedRequest & { updateId: number } {
+export function telegramUpdate(
+  secretToken: string,
+  fields: { user: number; chat: number; text: string; chatType?: string; updateId?: number },
+): SignedRequest & { updateId: number } {
   const updateId = fields.updateId ?? ++updateSeq;
   const body = JSON.stringify({
     update_id: updateId,
@@ -83,16 +104,26 @@ export function telegramUpdate(secretToken: string, fields: { user: number; chat
       text: fields.text,
     },
   });
-  return { body, headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secretToken }, updateId };
+  return {
+    body,
+    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secretToken },
+    updateId,
+  };
 }
 
 export function webhookSigned(secret: string, body: string | Buffer, now = Date.now()): SignedRequest {
   const ts = secs(now);
   const sig = 'sha256=' + createHmac('sha256', secret).update(`${ts}.`).update(body).digest('hex');
-  return { body, headers: { 'content-type': 'application/json', 'x-caduceus-timestamp': ts, 'x-caduceus-signature': sig } };
+  return {
+    body,
+    headers: { 'content-type': 'application/json', 'x-caduceus-timestamp': ts, 'x-caduceus-signature': sig },
+  };
 }
 
-export async function post(url: string, req: SignedRequest): Promise<{ status: number; text: string; json: () => unknown }> {
+export async function post(
+  url: string,
+  req: SignedRequest,
+): Promise<{ status: number; text: string; json: () => unknown }> {
   const res = await fetch(url, { method: 'POST', headers: req.headers, body: req.body });
   const text = await res.text();
   return { status: res.status, text, json: () => JSON.parse(text) as unknown };

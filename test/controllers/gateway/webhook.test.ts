@@ -19,7 +19,10 @@ const body = (o: Record<string, unknown>): string => JSON.stringify(o);
 
 describe('gateway: generic webhook', () => {
   it('accepts a signed command with 202 and POSTs the signed result to callbackURL', async () => {
-    const res = await post(h.url('webhook'), webhookSigned(h.secrets.webhook, body({ id: 'job-1', user: 'robot', channel: 'ci', text: 'run task mark' })));
+    const res = await post(
+      h.url('webhook'),
+      webhookSigned(h.secrets.webhook, body({ id: 'job-1', user: 'robot', channel: 'ci', text: 'run task mark' })),
+    );
     expect(res.status).toBe(202);
     expect(res.json()).toMatchObject({ status: 'accepted', id: 'job-1' });
     const cb = await h.fake.waitFor((r) => r.path === '/callback' && r.body.id === 'job-1');
@@ -31,11 +34,20 @@ describe('gateway: generic webhook', () => {
   });
 
   it('answers refusals with 403 and bad commands with 400, audited, running nothing', async () => {
-    const unknown = await post(h.url('webhook'), webhookSigned(h.secrets.webhook, body({ user: 'mallory', channel: 'ci', text: 'run task mark' })));
+    const unknown = await post(
+      h.url('webhook'),
+      webhookSigned(h.secrets.webhook, body({ user: 'mallory', channel: 'ci', text: 'run task mark' })),
+    );
     expect(unknown.status).toBe(403);
-    const role = await post(h.url('webhook'), webhookSigned(h.secrets.webhook, body({ user: 'viewer', channel: 'ci', text: 'run task slow' })));
+    const role = await post(
+      h.url('webhook'),
+      webhookSigned(h.secrets.webhook, body({ user: 'viewer', channel: 'ci', text: 'run task slow' })),
+    );
     expect(role.status).toBe(403);
-    const bad = await post(h.url('webhook'), webhookSigned(h.secrets.webhook, body({ user: 'robot', channel: 'ci', text: 'rm -rf /' })));
+    const bad = await post(
+      h.url('webhook'),
+      webhookSigned(h.secrets.webhook, body({ user: 'robot', channel: 'ci', text: 'rm -rf /' })),
+    );
     expect(bad.status).toBe(400);
     expect(bad.json()).toMatchObject({ status: 'refused', error: expect.stringMatching(/unknown command "rm"/) });
     expect(h.audit().filter((a) => a.platform === 'webhook' && a.decision === 'refused')).toHaveLength(3);
@@ -49,8 +61,17 @@ describe('gateway: generic webhook', () => {
     expect((await post(h.url('webhook'), webhookSigned('wrong', ok))).status).toBe(401);
     expect((await post(h.url('webhook'), webhookSigned(h.secrets.webhook, ok, Date.now() - 301_000))).status).toBe(401);
     expect((await post(h.url('webhook'), webhookSigned(h.secrets.webhook, '[1,2'))).status).toBe(400);
-    expect((await post(h.url('webhook'), webhookSigned(h.secrets.webhook, body({ user: 'robot', channel: 'ci' })))).status).toBe(400);
-    expect((await post(h.url('webhook'), webhookSigned(h.secrets.webhook, body({ user: 'robot', channel: 'ci', text: 'x'.repeat(66 * 1024) })))).status).toBe(413);
+    expect(
+      (await post(h.url('webhook'), webhookSigned(h.secrets.webhook, body({ user: 'robot', channel: 'ci' })))).status,
+    ).toBe(400);
+    expect(
+      (
+        await post(
+          h.url('webhook'),
+          webhookSigned(h.secrets.webhook, body({ user: 'robot', channel: 'ci', text: 'x'.repeat(66 * 1024) })),
+        )
+      ).status,
+    ).toBe(413);
     const signed = webhookSigned(h.secrets.webhook, ok);
     expect((await post(h.url('webhook'), signed)).status).toBe(202);
     expect((await post(h.url('webhook'), signed)).status).toBe(409);

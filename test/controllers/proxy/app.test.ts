@@ -45,11 +45,20 @@ describe('proxy driven from git', () => {
     process.env.PROXY_APP_KEY = KEY;
     const [p1, p2] = [await freePort(), await freePort()];
     const repo = makeRepo({
-      'skills/slow.yaml': skillYaml('slow', 'sleep 1.5; printf "finished %s" "$PARAM_TAG"', '  params:\n    - name: tag\n      type: string\n      required: true\n'),
+      'skills/slow.yaml': skillYaml(
+        'slow',
+        'sleep 1.5; printf "finished %s" "$PARAM_TAG"',
+        '  params:\n    - name: tag\n      type: string\n      required: true\n',
+      ),
       'proxy.yaml': proxyYaml('edge', `port: ${p1}\nkeys:\n  - valueFrom: {env: PROXY_APP_KEY}`),
     });
     const stateDir = tempDir();
-    const app = await startApp({ repo, stateDir, listen: '127.0.0.1:0', registrations: [executionRegister, proxyRegister] });
+    const app = await startApp({
+      repo,
+      stateDir,
+      listen: '127.0.0.1:0',
+      registrations: [executionRegister, proxyRegister],
+    });
     apps.push(app);
     await app.waitForRevision(app.reconciler.snapshot().revision, 10_000);
     const status = app.core.status('Proxy/edge');
@@ -57,7 +66,11 @@ describe('proxy driven from git', () => {
     expect(status?.observed.address).toBe(`http://127.0.0.1:${p1}`);
 
     const oldClient = new OpenAI({ apiKey: KEY, baseURL: `http://127.0.0.1:${p1}/v1`, maxRetries: 0 });
-    const stream = await oldClient.chat.completions.create({ model: 'skill/slow', messages: [{ role: 'user', content: '{"tag":"old"}' }], stream: true });
+    const stream = await oldClient.chat.completions.create({
+      model: 'skill/slow',
+      messages: [{ role: 'user', content: '{"tag":"old"}' }],
+      stream: true,
+    });
 
     writeFiles(repo, { 'proxy.yaml': proxyYaml('edge', `port: ${p2}\nkeys:\n  - valueFrom: {env: PROXY_APP_KEY}`) });
     const head = commitAll(repo, 'move the proxy to another port');
@@ -65,7 +78,10 @@ describe('proxy driven from git', () => {
     expect(app.core.status('Proxy/edge')?.observed.address).toBe(`http://127.0.0.1:${p2}`);
 
     const newClient = new OpenAI({ apiKey: KEY, baseURL: `http://127.0.0.1:${p2}/v1`, maxRetries: 0 });
-    const fresh = await newClient.chat.completions.create({ model: 'skill/slow', messages: [{ role: 'user', content: '{"tag":"new"}' }] });
+    const fresh = await newClient.chat.completions.create({
+      model: 'skill/slow',
+      messages: [{ role: 'user', content: '{"tag":"new"}' }],
+    });
     expect(fresh.choices[0]?.message.content).toBe('finished new');
     expect(await refused(p1)).toBe(true);
 
@@ -76,7 +92,9 @@ describe('proxy driven from git', () => {
     // The same process serves the proxy's metrics on /metrics.
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toMatch(/caduceus_proxy_requests_total\{proxy="edge",model="skill\/slow",status="200"\} 2/);
-    expect(app.core.events({ limit: 100 }).map((e) => e.reason)).toEqual(expect.arrayContaining(['ListenerStarted', 'ListenerMoved']));
+    expect(app.core.events({ limit: 100 }).map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['ListenerStarted', 'ListenerMoved']),
+    );
 
     // `caduceus proxy test` finds the address in the state directory and reports the answer.
     process.env.CADUCEUS_PROXY_KEY = KEY;
@@ -86,10 +104,30 @@ describe('proxy driven from git', () => {
     expect(models.out).toMatch(/request id: req_[0-9a-f]{32}/);
     expect(models.out).toContain('skill/slow');
     expect(models.out).not.toContain(KEY);
-    const chat = await runCli(['test', '--state-dir', stateDir, '--endpoint', '/v1/chat/completions', '--message', '{"tag":"cli"}', '--json']);
+    const chat = await runCli([
+      'test',
+      '--state-dir',
+      stateDir,
+      '--endpoint',
+      '/v1/chat/completions',
+      '--message',
+      '{"tag":"cli"}',
+      '--json',
+    ]);
     expect(chat.code).toBe(0);
     expect(JSON.parse(chat.out)).toMatchObject({ status: 200, model: 'skill/slow', answer: 'finished cli' });
-    const streamed = await runCli(['test', '--state-dir', stateDir, '--endpoint', '/v1/chat/completions', '--model', 'skill/slow', '--message', '{"tag":"sse"}', '--stream']);
+    const streamed = await runCli([
+      'test',
+      '--state-dir',
+      stateDir,
+      '--endpoint',
+      '/v1/chat/completions',
+      '--model',
+      'skill/slow',
+      '--message',
+      '{"tag":"sse"}',
+      '--stream',
+    ]);
     expect(streamed.code).toBe(0);
     expect(streamed.out).toMatch(/first byte [\d.]+ ms/);
     expect(streamed.out).toContain('  finished sse');
@@ -104,9 +142,16 @@ describe('proxy driven from git', () => {
   it('reports a Proxy whose key is unset as Ready=False SecretUnset in status, and proxy test says why', async () => {
     delete process.env.PROXY_APP_MISSING;
     const port = await freePort();
-    const repo = makeRepo({ 'proxy.yaml': proxyYaml('edge', `port: ${port}\nkeys:\n  - valueFrom: {env: PROXY_APP_MISSING}`) });
+    const repo = makeRepo({
+      'proxy.yaml': proxyYaml('edge', `port: ${port}\nkeys:\n  - valueFrom: {env: PROXY_APP_MISSING}`),
+    });
     const stateDir = tempDir();
-    const app = await startApp({ repo, stateDir, listen: '127.0.0.1:0', registrations: [executionRegister, proxyRegister] });
+    const app = await startApp({
+      repo,
+      stateDir,
+      listen: '127.0.0.1:0',
+      registrations: [executionRegister, proxyRegister],
+    });
     apps.push(app);
     await app.waitForRevision(app.reconciler.snapshot().revision, 10_000);
     const ready = app.core.status('Proxy/edge')?.conditions.find((c) => c.type === 'Ready');

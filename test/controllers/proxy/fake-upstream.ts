@@ -56,23 +56,49 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       res.end(JSON.stringify(payload));
     };
     if (req.headers.authorization !== `Bearer ${KEY}`) {
-      return json(401, { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+      return json(401, {
+        error: {
+          message: 'Incorrect API key provided.',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'invalid_api_key',
+        },
+      });
     }
     if (req.method === 'GET' && req.url === '/v1/models') {
-      return json(200, { object: 'list', data: [{ id: 'gpt-test', object: 'model', created: 1700000000, owned_by: 'upstream' }] });
+      return json(200, {
+        object: 'list',
+        data: [{ id: 'gpt-test', object: 'model', created: 1700000000, owned_by: 'upstream' }],
+      });
     }
-    if (req.method !== 'POST' || req.url !== '/v1/chat/completions' || !body) return json(404, { error: { message: 'not found', type: 'invalid_request_error', param: null, code: null } });
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions' || !body)
+      return json(404, { error: { message: 'not found', type: 'invalid_request_error', param: null, code: null } });
     const model = String(body.model);
     const messages = body.messages as Array<{ role: string; content: string }>;
     const last = messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
     if (model === 'broken') {
-      return json(500, { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: 'upstream_exploded' } }, { 'x-upstream-marker': 'kept' });
+      return json(
+        500,
+        {
+          error: {
+            message: 'The server had an error while processing your request.',
+            type: 'server_error',
+            param: null,
+            code: 'upstream_exploded',
+          },
+        },
+        { 'x-upstream-marker': 'kept' },
+      );
     }
     if (model === 'slow') await new Promise((r) => setTimeout(r, 3000));
     if (model === 'hold' && !released) await new Promise<void>((r) => releases.push(r));
     const tools = Array.isArray(body.tools) && body.tools.length > 0;
     const base = { id: 'chatcmpl-up1', created: 1700000000, model, system_fingerprint: 'fp_test' };
-    const toolCall = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+    const toolCall = {
+      id: 'call_1',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+    };
     if (body.stream === true) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       if (model === 'big') {
@@ -88,10 +114,19 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         await new Promise<void>((r) => streamGates.push(r));
       }
       const send = (delta: Record<string, unknown>, finish: string | null): boolean =>
-        res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`,
+        );
       send({ role: 'assistant', content: '' }, null);
       if (tools) {
-        send({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }, null);
+        send(
+          {
+            tool_calls: [
+              { index: 0, id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '' } },
+            ],
+          },
+          null,
+        );
         send({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }, null);
         send({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }, null);
         send({}, 'tool_calls');
@@ -105,7 +140,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       res.end('data: [DONE]\n\n');
       return;
     }
-    const message = tools ? { role: 'assistant', content: null, tool_calls: [toolCall], refusal: null } : { role: 'assistant', content: `echo: ${last}`, refusal: null };
+    const message = tools
+      ? { role: 'assistant', content: null, tool_calls: [toolCall], refusal: null }
+      : { role: 'assistant', content: `echo: ${last}`, refusal: null };
     json(200, {
       ...base,
       object: 'chat.completion',

@@ -13,7 +13,13 @@ import { StateStore } from '../../../reconciler/state/store.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import { register as executionRegister } from '../../../controllers/execution/index.js';
 import { register as proxyRegister, type ProxyController } from '../../../controllers/proxy/index.js';
-import type { ConditionStatus, ControllerDeps, ReconcileContext, Resource, Snapshot } from '../../../reconciler/types.js';
+import type {
+  ConditionStatus,
+  ControllerDeps,
+  ReconcileContext,
+  Resource,
+  Snapshot,
+} from '../../../reconciler/types.js';
 import { keyOf } from '../../../reconciler/types.js';
 import { skillYaml as gitSkillYaml, writeFiles } from '../../helpers/git.js';
 
@@ -84,7 +90,10 @@ export async function harness(opts: { log?: import('../../../reconciler/types.js
     metrics,
     configDir: dir,
   };
-  const composition = compose(deps, provide, [executionRegister, (d) => proxyRegister(d, { resyncMs: 30_000, drainCapMs: 10_000, portRetryMs: 200 })]);
+  const composition = compose(deps, provide, [
+    executionRegister,
+    (d) => proxyRegister(d, { resyncMs: 30_000, drainCapMs: 10_000, portRetryMs: 200 }),
+  ]);
   h.deps = deps;
   h.composition = composition;
   h.proxy = composition.controllers.find((c) => c.kind === 'Proxy') as ProxyController;
@@ -93,7 +102,10 @@ export async function harness(opts: { log?: import('../../../reconciler/types.js
     writeFiles(dir, files);
     const { resources, findings } = await loadDirectory(dir);
     const errors = findings.filter((f) => f.severity === 'error');
-    if (errors.length > 0) throw new Error(`test configuration rejected: ${errors.map((e) => `${e.file}:${e.line} ${e.message}`).join('; ')}`);
+    if (errors.length > 0)
+      throw new Error(
+        `test configuration rejected: ${errors.map((e) => `${e.file}:${e.line} ${e.message}`).join('; ')}`,
+      );
     const map = new Map<string, Resource>();
     for (const r of resources) map.set(keyOf(r), r);
     h.snapshot = { revision: `r${++rev}`, resources: map };

@@ -34,7 +34,8 @@ function refused(port: number): Promise<boolean> {
   });
 }
 
-const sdk = (address: string, key: string): OpenAI => new OpenAI({ apiKey: key, baseURL: `${address}/v1`, maxRetries: 0 });
+const sdk = (address: string, key: string): OpenAI =>
+  new OpenAI({ apiKey: key, baseURL: `${address}/v1`, maxRetries: 0 });
 
 describe('proxy lifecycle', () => {
   it('fails closed while a key reference is unset: Ready=False SecretUnset naming the reference, nothing listening', async () => {
@@ -63,7 +64,10 @@ describe('proxy lifecycle', () => {
 
   it('rotates file-based keys on the next reconcile without restarting the listener', async () => {
     const port = await freePort();
-    await h.load({ 'secrets/proxy.key': 'sk-file-key-A\n', 'proxy.yaml': proxyYaml('p', `port: ${port}\nkeys:\n  - valueFrom: {file: secrets/proxy.key}`) });
+    await h.load({
+      'secrets/proxy.key': 'sk-file-key-A\n',
+      'proxy.yaml': proxyYaml('p', `port: ${port}\nkeys:\n  - valueFrom: {file: secrets/proxy.key}`),
+    });
     const first = await h.reconcile('p');
     const address = String(first.observed.address);
     const listener = h.proxy.listenerOf('p');
@@ -73,7 +77,9 @@ describe('proxy lifecycle', () => {
     const second = await h.reconcile('p');
     expect(second.events.map((e) => e.reason)).toContain('KeysRotated');
     expect(h.proxy.listenerOf('p')).toBe(listener);
-    const old = (await sdk(address, 'sk-file-key-A').models.list().catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const old = (await sdk(address, 'sk-file-key-A')
+      .models.list()
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(old.status).toBe(401);
     expect((await sdk(address, 'sk-file-key-B').models.list()).object).toBe('list');
   });
@@ -89,7 +95,10 @@ describe('proxy lifecycle', () => {
     expect(r.conditions.get('Ready')).toMatchObject({ status: 'False', reason: 'PublicBindWithoutTLS' });
     expect(h.proxy.listenerOf('p')).toBeUndefined();
 
-    h.snapshot = { revision: 'manual2', resources: new Map([['Proxy/p', { ...pub, spec: { ...pub.spec, allowPublicBind: true } }]]) };
+    h.snapshot = {
+      revision: 'manual2',
+      resources: new Map([['Proxy/p', { ...pub, spec: { ...pub.spec, allowPublicBind: true } }]]),
+    };
     const allowed = await h.reconcile('p');
     expect(allowed.conditions.get('Ready')?.reason).toBe('Listening');
     expect(String(allowed.observed.address)).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
@@ -98,7 +107,9 @@ describe('proxy lifecycle', () => {
   it('reports PortInUse while another process holds the port and binds once it is free', async () => {
     process.env.PROXY_LC_KEY = 'sk-lc-key-0001';
     const squatter = createServer();
-    const port = await new Promise<number>((r) => squatter.listen(0, '127.0.0.1', () => r((squatter.address() as { port: number }).port)));
+    const port = await new Promise<number>((r) =>
+      squatter.listen(0, '127.0.0.1', () => r((squatter.address() as { port: number }).port)),
+    );
     await h.load({ 'proxy.yaml': proxyYaml('p', `port: ${port}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`) });
     const busy = await h.reconcile('p');
     expect(busy.conditions.get('Ready')).toMatchObject({ status: 'False', reason: 'PortInUse' });
@@ -113,13 +124,17 @@ describe('proxy lifecycle', () => {
     process.env.PROXY_LC_KEY = 'sk-lc-key-0001';
     const p1 = await freePort();
     const squatter = createServer();
-    const p2 = await new Promise<number>((r) => squatter.listen(0, '127.0.0.1', () => r((squatter.address() as { port: number }).port)));
+    const p2 = await new Promise<number>((r) =>
+      squatter.listen(0, '127.0.0.1', () => r((squatter.address() as { port: number }).port)),
+    );
     await h.load({ 'proxy.yaml': proxyYaml('p', `port: ${p1}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`) });
     await h.reconcile('p');
     await h.load({ 'proxy.yaml': proxyYaml('p', `port: ${p2}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`) });
     const blocked = await h.reconcile('p');
     expect(blocked.conditions.get('Ready')).toMatchObject({ status: 'False', reason: 'PortInUse' });
-    expect(blocked.conditions.get('Ready')?.message).toContain(`still serving the previous address http://127.0.0.1:${p1}`);
+    expect(blocked.conditions.get('Ready')?.message).toContain(
+      `still serving the previous address http://127.0.0.1:${p1}`,
+    );
     expect(blocked.observed.address).toBe(`http://127.0.0.1:${p1}`);
     expect((await sdk(`http://127.0.0.1:${p1}`, 'sk-lc-key-0001').models.list()).object).toBe('list');
     await new Promise<void>((r) => squatter.close(() => r()));
@@ -132,10 +147,16 @@ describe('proxy lifecycle', () => {
     process.env.PROXY_LC_KEY = 'sk-lc-key-0001';
     const [p1, p2] = [await freePort(), await freePort()];
     const skill = skillYaml('slow', 'sleep 1; echo slow-done');
-    await h.load({ 'skills/slow.yaml': skill, 'proxy.yaml': proxyYaml('p', `port: ${p1}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`) });
+    await h.load({
+      'skills/slow.yaml': skill,
+      'proxy.yaml': proxyYaml('p', `port: ${p1}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`),
+    });
     const first = await h.reconcile('p');
     const oldClient = sdk(String(first.observed.address), 'sk-lc-key-0001');
-    const inFlight = oldClient.chat.completions.create({ model: 'skill/slow', messages: [{ role: 'user', content: '{}' }] });
+    const inFlight = oldClient.chat.completions.create({
+      model: 'skill/slow',
+      messages: [{ role: 'user', content: '{}' }],
+    });
     await new Promise((r) => setTimeout(r, 300));
 
     await h.load({ 'proxy.yaml': proxyYaml('p', `port: ${p2}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`) });
@@ -143,7 +164,9 @@ describe('proxy lifecycle', () => {
     expect(moved.conditions.get('Ready')?.reason).toBe('Listening');
     expect(moved.observed.address).toBe(`http://127.0.0.1:${p2}`);
     expect(moved.events.map((e) => e.reason)).toContain('ListenerMoved');
-    expect((await sdk(`http://127.0.0.1:${p2}`, 'sk-lc-key-0001').models.list()).data.map((m) => m.id)).toEqual(['skill/slow']);
+    expect((await sdk(`http://127.0.0.1:${p2}`, 'sk-lc-key-0001').models.list()).data.map((m) => m.id)).toEqual([
+      'skill/slow',
+    ]);
     expect(await refused(p1)).toBe(true);
     const done = await inFlight;
     expect(done.choices[0]?.message.content?.trim()).toBe('slow-done');
@@ -173,11 +196,36 @@ describe('proxy lifecycle', () => {
   it('serves TLS from cert and key files and reloads a changed certificate without a new listener', async () => {
     process.env.PROXY_LC_KEY = 'sk-lc-key-0001';
     const makeCert = (cn: string): void => {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(h.dir, 'tls.key'), '-out', join(h.dir, 'tls.crt'), '-days', '1', '-subj', `/CN=${cn}`, '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          join(h.dir, 'tls.key'),
+          '-out',
+          join(h.dir, 'tls.crt'),
+          '-days',
+          '1',
+          '-subj',
+          `/CN=${cn}`,
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
     };
     makeCert('first');
     const port = await freePort();
-    await h.load({ 'proxy.yaml': proxyYaml('p', `port: ${port}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}\ntls:\n  cert: tls.crt\n  key: tls.key`) });
+    await h.load({
+      'proxy.yaml': proxyYaml(
+        'p',
+        `port: ${port}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}\ntls:\n  cert: tls.crt\n  key: tls.key`,
+      ),
+    });
     const r = await h.reconcile('p');
     expect(r.observed.address).toBe(`https://127.0.0.1:${port}`);
     const listener = h.proxy.listenerOf('p');
@@ -185,7 +233,10 @@ describe('proxy lifecycle', () => {
     const call = async (): Promise<number> => {
       const agent = new Agent({ connect: { ca: readFileSync(join(h.dir, 'tls.crt')) } });
       try {
-        const res = await request(`https://127.0.0.1:${port}/v1/models`, { headers: { authorization: 'Bearer sk-lc-key-0001' }, dispatcher: agent });
+        const res = await request(`https://127.0.0.1:${port}/v1/models`, {
+          headers: { authorization: 'Bearer sk-lc-key-0001' },
+          dispatcher: agent,
+        });
         await res.body.text();
         return res.statusCode;
       } finally {
@@ -213,8 +264,18 @@ describe('proxy lifecycle', () => {
     // `caduceus proxy test` trusts the self-signed certificate it is given with --ca.
     process.env.PROXY_LC_CLI_KEY = 'sk-lc-key-0001';
     let out = '';
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-    const code = await proxyCommand(['test', '--url', `https://127.0.0.1:${port}`, '--key-env', 'PROXY_LC_CLI_KEY', '--ca', join(h.dir, 'tls.crt')]).finally(() => spy.mockRestore());
+    const spy = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+    const code = await proxyCommand([
+      'test',
+      '--url',
+      `https://127.0.0.1:${port}`,
+      '--key-env',
+      'PROXY_LC_CLI_KEY',
+      '--ca',
+      join(h.dir, 'tls.crt'),
+    ]).finally(() => spy.mockRestore());
     expect(code).toBe(0);
     expect(out).toContain('status:     200');
   });

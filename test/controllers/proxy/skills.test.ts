@@ -19,8 +19,16 @@ beforeAll(async () => {
   h = await harness({ log: createLogger({ level: 'debug', format: 'json', write: (l) => logLines.push(l) }) });
   const port = await freePort();
   await h.load({
-    'skills/echo.yaml': skillYaml('echo', 'printf "said: %s" "$PARAM_TEXT"', '  params:\n    - name: text\n      type: string\n      required: true\n'),
-    'skills/greet.yaml': skillYaml('greet', 'printf "hello %s x%s" "$PARAM_WHO" "$PARAM_TIMES"', '  params:\n    - name: who\n      type: string\n      required: true\n    - name: times\n      type: number\n      default: 1\n'),
+    'skills/echo.yaml': skillYaml(
+      'echo',
+      'printf "said: %s" "$PARAM_TEXT"',
+      '  params:\n    - name: text\n      type: string\n      required: true\n',
+    ),
+    'skills/greet.yaml': skillYaml(
+      'greet',
+      'printf "hello %s x%s" "$PARAM_WHO" "$PARAM_TIMES"',
+      '  params:\n    - name: who\n      type: string\n      required: true\n    - name: times\n      type: number\n      default: 1\n',
+    ),
     'skills/fails.yaml': skillYaml('fails', 'echo boom >&2; exit 3'),
     'skills/zeta.yaml': skillYaml('zeta', 'echo z'),
     'skills/steps.yaml': `apiVersion: caduceus.dev/v1
@@ -63,7 +71,13 @@ describe('proxy serving skills', () => {
 
   it('runs a skill with params from a JSON object in the last user message and answers a chat.completion', async () => {
     const res = await client.chat.completions
-      .create({ model: 'skill/greet', messages: [{ role: 'user', content: 'ignored' }, { role: 'user', content: '{"who": "ada", "times": 2}' }] })
+      .create({
+        model: 'skill/greet',
+        messages: [
+          { role: 'user', content: 'ignored' },
+          { role: 'user', content: '{"who": "ada", "times": 2}' },
+        ],
+      })
       .withResponse();
     expect(res.data.object).toBe('chat.completion');
     expect(res.data.choices[0]?.message).toMatchObject({ role: 'assistant', content: 'hello ada x2' });
@@ -72,14 +86,25 @@ describe('proxy serving skills', () => {
   });
 
   it('takes params from metadata.params and plain text for a skill with one string param', async () => {
-    const viaMeta = await client.chat.completions.create({ model: 'skill/greet', messages: [{ role: 'user', content: 'hi' }], metadata: { params: '{"who":"bob"}' } });
+    const viaMeta = await client.chat.completions.create({
+      model: 'skill/greet',
+      messages: [{ role: 'user', content: 'hi' }],
+      metadata: { params: '{"who":"bob"}' },
+    });
     expect(viaMeta.choices[0]?.message.content).toBe('hello bob x1');
-    const viaText = await client.chat.completions.create({ model: 'skill/echo', messages: [{ role: 'user', content: 'plain words' }] });
+    const viaText = await client.chat.completions.create({
+      model: 'skill/echo',
+      messages: [{ role: 'user', content: 'plain words' }],
+    });
     expect(viaText.choices[0]?.message.content).toBe('said: plain words');
   });
 
   it('streams a skill run as chat.completion.chunk events ending with [DONE]', async () => {
-    const stream = await client.chat.completions.create({ model: 'skill/echo', messages: [{ role: 'user', content: '{"text":"streamed"}' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'skill/echo',
+      messages: [{ role: 'user', content: '{"text":"streamed"}' }],
+      stream: true,
+    });
     const chunks = [];
     for await (const c of stream) chunks.push(c);
     expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === 'skill/echo')).toBe(true);
@@ -91,7 +116,11 @@ describe('proxy serving skills', () => {
     const raw = await fetch(`${base}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'skill/echo', messages: [{ role: 'user', content: '{"text":"x"}' }], stream: true }),
+      body: JSON.stringify({
+        model: 'skill/echo',
+        messages: [{ role: 'user', content: '{"text":"x"}' }],
+        stream: true,
+      }),
     });
     expect(raw.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const text = await raw.text();
@@ -99,19 +128,31 @@ describe('proxy serving skills', () => {
   });
 
   it('streams the run progress as chunks with a caduceus_progress field before the output', async () => {
-    const stream = await client.chat.completions.create({ model: 'skill/steps', messages: [{ role: 'user', content: '{}' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'skill/steps',
+      messages: [{ role: 'user', content: '{}' }],
+      stream: true,
+    });
     const chunks: Array<Record<string, unknown>> = [];
     for await (const c of stream) chunks.push(c as unknown as Record<string, unknown>);
-    const progress = chunks.filter((c) => c.caduceus_progress).map((c) => (c.caduceus_progress as { message?: string }).message ?? '');
+    const progress = chunks
+      .filter((c) => c.caduceus_progress)
+      .map((c) => (c.caduceus_progress as { message?: string }).message ?? '');
     expect(progress.some((m) => m.includes('prepare'))).toBe(true);
-    const firstContent = chunks.findIndex((c) => ((c.choices as Array<{ delta: { content?: string } }>)[0]?.delta.content ?? '') !== '');
+    const firstContent = chunks.findIndex(
+      (c) => ((c.choices as Array<{ delta: { content?: string } }>)[0]?.delta.content ?? '') !== '',
+    );
     expect(firstContent).toBeGreaterThan(chunks.findIndex((c) => c.caduceus_progress));
-    expect(((chunks[firstContent]?.choices as Array<{ delta: { content: string } }>)[0]?.delta.content ?? '').trim()).toBe('answered');
+    expect(
+      ((chunks[firstContent]?.choices as Array<{ delta: { content: string } }>)[0]?.delta.content ?? '').trim(),
+    ).toBe('answered');
   });
 
   it('cancels the skill run when the client goes away, and records the key id as the actor, never the key', async () => {
     const ac = new AbortController();
-    const pending = client.chat.completions.create({ model: 'skill/sleepy', messages: [{ role: 'user', content: '{}' }] }, { signal: ac.signal }).catch((e: unknown) => e);
+    const pending = client.chat.completions
+      .create({ model: 'skill/sleepy', messages: [{ role: 'user', content: '{}' }] }, { signal: ac.signal })
+      .catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 500));
     ac.abort();
     expect(await pending).toBeInstanceOf(OpenAI.APIUserAbortError);
@@ -127,7 +168,9 @@ describe('proxy serving skills', () => {
   });
 
   it('answers a failed skill with a 500 skill_error carrying the run output, plain and streamed', async () => {
-    const err = await client.chat.completions.create({ model: 'skill/fails', messages: [{ role: 'user', content: '{}' }] }).catch((e: unknown) => e);
+    const err = await client.chat.completions
+      .create({ model: 'skill/fails', messages: [{ role: 'user', content: '{}' }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.InternalServerError);
     const api = err as InstanceType<typeof OpenAI.APIError>;
     expect(api.status).toBe(500);
@@ -135,7 +178,11 @@ describe('proxy serving skills', () => {
     expect(api.code).toBe('skill_failed');
     expect(api.message).toContain('boom');
 
-    const stream = await client.chat.completions.create({ model: 'skill/fails', messages: [{ role: 'user', content: '{}' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'skill/fails',
+      messages: [{ role: 'user', content: '{}' }],
+      stream: true,
+    });
     const streamed = await (async () => {
       for await (const _ of stream) void _;
     })().catch((e: unknown) => e);
@@ -144,22 +191,30 @@ describe('proxy serving skills', () => {
   });
 
   it('rejects params the skill does not take with a 400 naming the field', async () => {
-    const err = (await client.chat.completions.create({ model: 'skill/greet', messages: [{ role: 'user', content: '{"who":"a","colour":"red"}' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const err = (await client.chat.completions
+      .create({ model: 'skill/greet', messages: [{ role: 'user', content: '{"who":"a","colour":"red"}' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.param).toBe('messages[0].content.colour');
-    const missing = (await client.chat.completions.create({ model: 'skill/greet', messages: [{ role: 'user', content: '{}' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const missing = (await client.chat.completions
+      .create({ model: 'skill/greet', messages: [{ role: 'user', content: '{}' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(missing.status).toBe(400);
     expect(missing.code).toBe('missing_required_parameter');
     expect(missing.param).toBe('messages[0].content.who');
   });
 
   it('answers an unknown skill model with 404 model_not_found', async () => {
-    const err = (await client.chat.completions.create({ model: 'skill/nope', messages: [{ role: 'user', content: '{}' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const err = (await client.chat.completions
+      .create({ model: 'skill/nope', messages: [{ role: 'user', content: '{}' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err).toBeInstanceOf(OpenAI.NotFoundError);
     expect(err.code).toBe('model_not_found');
     expect(err.param).toBe('model');
     // Without an upstream, any other model is unknown too.
-    const other = (await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const other = (await client.chat.completions
+      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(other.status).toBe(404);
   });
 
@@ -178,11 +233,18 @@ describe('proxy serving skills', () => {
 
   it('answers malformed JSON and missing fields with 400 in the OpenAI error shape', async () => {
     const post = (body: string): Promise<Response> =>
-      fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-request-id': 'client-id-42' }, body });
+      fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-request-id': 'client-id-42' },
+        body,
+      });
     const bad = await post('{"model": ');
     expect(bad.status).toBe(400);
     expect(bad.headers.get('x-request-id')).toBe('client-id-42');
-    expect(((await bad.json()) as { error: { type: string; code: string } }).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json' });
+    expect(((await bad.json()) as { error: { type: string; code: string } }).error).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'invalid_json',
+    });
     const noModel = await post('{"messages": []}');
     expect(((await noModel.json()) as { error: { param: string } }).error.param).toBe('model');
     const noMessages = await post('{"model": "skill/echo"}');
@@ -192,7 +254,9 @@ describe('proxy serving skills', () => {
 
   it('answers a body over limits.maxBodyBytes with 413', async () => {
     const big = 'x'.repeat(11 * 1024 * 1024);
-    const err = (await client.chat.completions.create({ model: 'skill/echo', messages: [{ role: 'user', content: big }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const err = (await client.chat.completions
+      .create({ model: 'skill/echo', messages: [{ role: 'user', content: big }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err.status).toBe(413);
     expect(err.code).toBe('request_too_large');
     // The connection is still usable afterwards.

@@ -14,7 +14,14 @@ let client: OpenAI;
 let base: string;
 
 const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [
-  { type: 'function', function: { name: 'get_weather', description: 'Weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
+  {
+    type: 'function',
+    function: {
+      name: 'get_weather',
+      description: 'Weather of a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    },
+  },
 ];
 
 beforeAll(async () => {
@@ -24,7 +31,11 @@ beforeAll(async () => {
   h = await harness();
   const [port, limitedPort] = [await freePort(), await freePort()];
   await h.load({
-    'skills/deploy.yaml': skillYaml('deploy', 'echo deployed', '  params:\n    - name: env\n      type: string\n      required: true\n'),
+    'skills/deploy.yaml': skillYaml(
+      'deploy',
+      'echo deployed',
+      '  params:\n    - name: env\n      type: string\n      required: true\n',
+    ),
     'proxy.yaml': proxyYaml(
       'main',
       `port: ${port}
@@ -37,7 +48,10 @@ upstream:
 injectSkills: true
 projectContext: "Project Caduceus: be brief."`,
     ),
-    'limited.yaml': proxyYaml('limited', `port: ${limitedPort}\nkeys:\n  - valueFrom: {env: PROXY_UP_CLIENT_KEY}\nlimits:\n  requestsPerMinute: 2`),
+    'limited.yaml': proxyYaml(
+      'limited',
+      `port: ${limitedPort}\nkeys:\n  - valueFrom: {env: PROXY_UP_CLIENT_KEY}\nlimits:\n  requestsPerMinute: 2`,
+    ),
   });
   const r = await h.reconcile('main');
   expect(r.conditions.get('Ready')?.reason).toBe('Listening');
@@ -61,7 +75,9 @@ describe('proxy forwarding to an upstream', () => {
 
   it('forwards a completion with the upstream key in place of the client key and the skills injected', async () => {
     const before = up.seen.length;
-    const res = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hello there' }] }).withResponse();
+    const res = await client.chat.completions
+      .create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hello there' }] })
+      .withResponse();
     expect(res.data.choices[0]?.message.content).toBe('echo: hello there');
     expect(res.data.usage?.total_tokens).toBe(8);
     expect(res.response.headers.get('x-request-id')).toMatch(/^req_/);
@@ -79,7 +95,11 @@ describe('proxy forwarding to an upstream', () => {
   });
 
   it('passes a stream through chunk by chunk, ending with [DONE]', async () => {
-    const stream = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'one two three' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-test',
+      messages: [{ role: 'user', content: 'one two three' }],
+      stream: true,
+    });
     const deltas: string[] = [];
     for await (const c of stream) deltas.push(c.choices[0]?.delta.content ?? '');
     expect(deltas.filter(Boolean).length).toBeGreaterThan(2);
@@ -107,7 +127,11 @@ describe('proxy forwarding to an upstream', () => {
     const deltas = text
       .split('\n\n')
       .filter((e) => e.startsWith('data: {'))
-      .map((e) => (JSON.parse(e.slice('data: '.length)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]?.delta.content ?? '');
+      .map(
+        (e) =>
+          (JSON.parse(e.slice('data: '.length)) as { choices: Array<{ delta: { content?: string } }> }).choices[0]
+            ?.delta.content ?? '',
+      );
     expect(deltas.join('')).toBe('echo: a b');
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
   });
@@ -130,13 +154,26 @@ describe('proxy forwarding to an upstream', () => {
     const text = Buffer.concat(parts).toString('utf8');
     const events = text.split('\n\n').filter(Boolean);
     expect(events).toHaveLength(513);
-    expect(events.slice(0, -1).every((e) => (JSON.parse(e.slice('data: '.length)) as { choices: Array<{ delta: { content: string } }> }).choices[0]?.delta.content.length === 8000)).toBe(true);
+    expect(
+      events
+        .slice(0, -1)
+        .every(
+          (e) =>
+            (JSON.parse(e.slice('data: '.length)) as { choices: Array<{ delta: { content: string } }> }).choices[0]
+              ?.delta.content.length === 8000,
+        ),
+    ).toBe(true);
     expect(events.at(-1)).toBe('data: [DONE]');
   });
 
   it('cancels the upstream stream when the client goes away after the headers', async () => {
     // A proxy with the default 60 s upstream timeout, so only the cancellation can end the call.
-    await h.load({ 'patient-stream.yaml': proxyYaml('patient-stream', `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_UP_CLIENT_KEY}}]\nupstream:\n  baseURL: ${up.url}\n  apiKey: {valueFrom: {env: PROXY_UP_UPSTREAM_KEY}}`) });
+    await h.load({
+      'patient-stream.yaml': proxyYaml(
+        'patient-stream',
+        `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_UP_CLIENT_KEY}}]\nupstream:\n  baseURL: ${up.url}\n  apiKey: {valueFrom: {env: PROXY_UP_UPSTREAM_KEY}}`,
+      ),
+    });
     const address = String((await h.reconcile('patient-stream')).observed.address);
     const before = up.abandoned();
     const ac = new AbortController();
@@ -156,20 +193,35 @@ describe('proxy forwarding to an upstream', () => {
   });
 
   it('passes tool calls through unchanged, plain and streamed', async () => {
-    const plain = await client.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'weather?' }], tools });
+    const plain = await client.chat.completions.create({
+      model: 'gpt-test',
+      messages: [{ role: 'user', content: 'weather?' }],
+      tools,
+    });
     expect(plain.choices[0]?.finish_reason).toBe('tool_calls');
-    expect(plain.choices[0]?.message.tool_calls).toEqual([{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }]);
+    expect(plain.choices[0]?.message.tool_calls).toEqual([
+      { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+    ]);
     const sent = up.seen.at(-1);
     expect(sent?.body?.tools).toEqual(tools);
 
-    const runner = client.chat.completions.stream({ model: 'gpt-test', messages: [{ role: 'user', content: 'weather?' }], tools });
+    const runner = client.chat.completions.stream({
+      model: 'gpt-test',
+      messages: [{ role: 'user', content: 'weather?' }],
+      tools,
+    });
     const final = await runner.finalChatCompletion();
-    expect(final.choices[0]?.message.tool_calls?.[0]).toMatchObject({ id: 'call_1', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
+    expect(final.choices[0]?.message.tool_calls?.[0]).toMatchObject({
+      id: 'call_1',
+      function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+    });
     expect(final.choices[0]?.finish_reason).toBe('tool_calls');
   });
 
   it('keeps the status, body and headers of an upstream error', async () => {
-    const err = (await client.chat.completions.create({ model: 'broken', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const err = (await client.chat.completions
+      .create({ model: 'broken', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err).toBeInstanceOf(OpenAI.InternalServerError);
     expect(err.code).toBe('upstream_exploded');
     expect(err.type).toBe('server_error');
@@ -177,7 +229,9 @@ describe('proxy forwarding to an upstream', () => {
   });
 
   it('answers 504 when the upstream does not answer within upstream.timeout', async () => {
-    const err = (await client.chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const err = (await client.chat.completions
+      .create({ model: 'slow', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err.status).toBe(504);
     expect(err.code).toBe('upstream_timeout');
     expect(err.headers?.get('x-request-id')).toBeTruthy();
@@ -186,24 +240,45 @@ describe('proxy forwarding to an upstream', () => {
   it('answers 502 in the OpenAI shape when the upstream is down, and skills keep working', async () => {
     const port = await freePort();
     process.env.PROXY_DOWN_KEY = KEY;
-    await h.load({ 'down.yaml': proxyYaml('down', `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_DOWN_KEY}}]\nupstream:\n  baseURL: http://127.0.0.1:${port}/v1`) });
+    await h.load({
+      'down.yaml': proxyYaml(
+        'down',
+        `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_DOWN_KEY}}]\nupstream:\n  baseURL: http://127.0.0.1:${port}/v1`,
+      ),
+    });
     const r = await h.reconcile('down');
     const c = new OpenAI({ apiKey: KEY, baseURL: `${String(r.observed.address)}/v1`, maxRetries: 0 });
-    const err = (await c.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const err = (await c.chat.completions
+      .create({ model: 'gpt-test', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err.status).toBe(502);
     expect(err.code).toBe('upstream_unavailable');
     expect((await c.models.list()).data.map((m) => m.id)).toEqual(['skill/deploy']);
-    const ok = await c.chat.completions.create({ model: 'skill/deploy', messages: [{ role: 'user', content: 'prod' }] });
+    const ok = await c.chat.completions.create({
+      model: 'skill/deploy',
+      messages: [{ role: 'user', content: 'prod' }],
+    });
     expect(ok.choices[0]?.message.content?.trim()).toBe('deployed');
   });
 
   it('cancels the upstream request when the client goes away', async () => {
     // A proxy with the default 60 s upstream timeout, so only the cancellation can end the call.
-    await h.load({ 'patient.yaml': proxyYaml('patient', `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_UP_CLIENT_KEY}}]\nupstream:\n  baseURL: ${up.url}\n  apiKey: {valueFrom: {env: PROXY_UP_UPSTREAM_KEY}}`) });
-    const patient = new OpenAI({ apiKey: KEY, baseURL: `${String((await h.reconcile('patient')).observed.address)}/v1`, maxRetries: 0 });
+    await h.load({
+      'patient.yaml': proxyYaml(
+        'patient',
+        `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_UP_CLIENT_KEY}}]\nupstream:\n  baseURL: ${up.url}\n  apiKey: {valueFrom: {env: PROXY_UP_UPSTREAM_KEY}}`,
+      ),
+    });
+    const patient = new OpenAI({
+      apiKey: KEY,
+      baseURL: `${String((await h.reconcile('patient')).observed.address)}/v1`,
+      maxRetries: 0,
+    });
     const before = up.abandoned();
     const ac = new AbortController();
-    const pending = patient.chat.completions.create({ model: 'hold', messages: [{ role: 'user', content: 'x' }] }, { signal: ac.signal }).catch((e: unknown) => e);
+    const pending = patient.chat.completions
+      .create({ model: 'hold', messages: [{ role: 'user', content: 'x' }] }, { signal: ac.signal })
+      .catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 200));
     expect(up.abandoned()).toBe(before);
     ac.abort();

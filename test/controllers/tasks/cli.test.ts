@@ -24,9 +24,15 @@ interface Result {
   stderr: string;
 }
 
-function caduceus(args: string[], opts: { cwd?: string; onStart?: (pid: number, kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<Result> {
+function caduceus(
+  args: string[],
+  opts: { cwd?: string; onStart?: (pid: number, kill: (s: NodeJS.Signals) => void) => void } = {},
+): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? tempDir(), env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd ?? tempDir(),
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -38,7 +44,10 @@ function caduceus(args: string[], opts: { cwd?: string; onStart?: (pid: number, 
 
 const pids = tempDir('caduceus-cli-pids-');
 const config = configDir({
-  'runtime.yaml': runtimeYaml({ execution: { mode: 'local' }, retry: { maxAttempts: 1, initialDelay: '100ms', maxDelay: '1s', factor: 2, jitter: 0.2 } }),
+  'runtime.yaml': runtimeYaml({
+    execution: { mode: 'local' },
+    retry: { maxAttempts: 1, initialDelay: '100ms', maxDelay: '1s', factor: 2, jitter: 0.2 },
+  }),
   'skills/greet.yaml': doc('Skill', 'greet', {
     version: '2.0.0',
     description: 'Greets someone',
@@ -55,7 +64,10 @@ const config = configDir({
   'tasks/broken.yaml': taskYaml('broken', { subtasks: [{ name: 'nope', run: 'echo "disk full" >&2; exit 7' }] }),
   'tasks/long.yaml': taskYaml('long', {
     concurrency: 2,
-    subtasks: ['a', 'b', 'c'].map((name) => ({ name, run: `sh -c 'echo $$ > ${pids}/${name}.pid; exec sleep 60' & wait` })),
+    subtasks: ['a', 'b', 'c'].map((name) => ({
+      name,
+      run: `sh -c 'echo $$ > ${pids}/${name}.pid; exec sleep 60' & wait`,
+    })),
   }),
 });
 
@@ -73,7 +85,17 @@ describe('caduceus run / runs', () => {
   });
 
   it('runs a skill with -p params and prints JSON', async () => {
-    const r = await caduceus(['run', 'skill', 'greet', '-p', 'who=World; echo injected', config, '--state-dir', state, '--json']);
+    const r = await caduceus([
+      'run',
+      'skill',
+      'greet',
+      '-p',
+      'who=World; echo injected',
+      config,
+      '--state-dir',
+      state,
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as { status: string; output: string; version: string };
     expect(result).toMatchObject({ status: 'succeeded', version: '2.0.0' });
@@ -91,14 +113,21 @@ describe('caduceus run / runs', () => {
     const all = await caduceus(['runs', '--state-dir', state, '--json']);
     expect(all.code).toBe(0);
     const runs = JSON.parse(all.stdout) as Array<{ kind: string; name: string; status: string; trigger: string }>;
-    expect(runs.filter((r) => r.kind === 'task').map((r) => `${r.name}:${r.status}`).sort()).toEqual(['broken:failed', 'pair:succeeded']);
+    expect(
+      runs
+        .filter((r) => r.kind === 'task')
+        .map((r) => `${r.name}:${r.status}`)
+        .sort(),
+    ).toEqual(['broken:failed', 'pair:succeeded']);
     expect(runs.filter((r) => r.kind === 'skill' && r.name === 'greet')).toHaveLength(2);
     const table = await caduceus(['runs', '--task', 'pair', '--state-dir', state]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^STARTED\s+KIND\s+NAME/);
     expect(table.stdout.trim().split('\n')).toHaveLength(2);
     expect(table.stdout).toMatch(/task\s+pair\s+cli/);
-    const skills = JSON.parse((await caduceus(['runs', '--skill', 'greet', '--limit', '1', '--state-dir', state, '--json'])).stdout) as unknown[];
+    const skills = JSON.parse(
+      (await caduceus(['runs', '--skill', 'greet', '--limit', '1', '--state-dir', state, '--json'])).stdout,
+    ) as unknown[];
     expect(skills).toHaveLength(1);
     expect((await caduceus(['runs', '--task', 'a', '--skill', 'b', '--state-dir', state])).code).toBe(2);
   });
@@ -122,7 +151,10 @@ describe('caduceus run / runs', () => {
     let started: number[] = [];
     const r = await caduceus(['run', 'task', 'long', config, '--state-dir', s], {
       onStart: (_pid, kill) => {
-        void eventually(() => expect(existsSync(join(pids, 'a.pid')) && existsSync(join(pids, 'b.pid'))).toBe(true), 20_000).then(() => {
+        void eventually(
+          () => expect(existsSync(join(pids, 'a.pid')) && existsSync(join(pids, 'b.pid'))).toBe(true),
+          20_000,
+        ).then(() => {
           started = ['a', 'b'].map((n) => Number(readFileSync(join(pids, `${n}.pid`), 'utf8')));
           kill('SIGINT');
         });
@@ -133,43 +165,58 @@ describe('caduceus run / runs', () => {
     expect(started).toHaveLength(2);
     expect(started.filter(alive)).toEqual([]);
     expect(existsSync(join(pids, 'c.pid'))).toBe(false);
-    const runs = JSON.parse((await caduceus(['runs', '--task', 'long', '--state-dir', s, '--json'])).stdout) as Array<{ status: string }>;
+    const runs = JSON.parse((await caduceus(['runs', '--task', 'long', '--state-dir', s, '--json'])).stdout) as Array<{
+      status: string;
+    }>;
     expect(runs.map((x) => x.status)).toEqual(['cancelled']);
   });
 
   const noDocker = dockerUnavailable();
-  it.skipIf(noDocker !== undefined && process.env.CI !== 'true')('cancels on SIGTERM in Docker mode and removes the containers before exiting 130', async () => {
-    expect(noDocker).toBeUndefined();
-    const marker = `sigterm-${randomUUID()}`;
-    const boxed = configDir({
-      'runtime.yaml': runtimeYaml({ execution: { mode: 'docker' } }),
-      'tasks/boxes.yaml': taskYaml('boxes', { concurrency: 2, subtasks: ['a', 'b', 'c'].map((name) => ({ name, run: `: ${marker}; echo started; sleep 60` })) }),
-    });
-    const containers = (): string[] =>
-      execFileSync('docker', ['ps', '-a', '--no-trunc', '--filter', 'label=caduceus.managed=true', '--format', '{{.ID}} {{.Command}}'], { encoding: 'utf8' })
-        .split('\n')
-        .filter((l) => l.includes(marker));
-    let seen = 0;
-    let stderr = '';
-    const r = await new Promise<Result>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'run', 'task', 'boxes', boxed, '--state-dir', tempDir()], { cwd: tempDir() });
-      let stdout = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        // Both containers printed their first line: they run, with output attached.
-        if ((stderr.match(/: running \(attempt 1\) - started/g) ?? []).length === 2 && seen === 0) {
-          seen = containers().length;
-          child.kill('SIGTERM');
-        }
+  it.skipIf(noDocker !== undefined && process.env.CI !== 'true')(
+    'cancels on SIGTERM in Docker mode and removes the containers before exiting 130',
+    async () => {
+      expect(noDocker).toBeUndefined();
+      const marker = `sigterm-${randomUUID()}`;
+      const boxed = configDir({
+        'runtime.yaml': runtimeYaml({ execution: { mode: 'docker' } }),
+        'tasks/boxes.yaml': taskYaml('boxes', {
+          concurrency: 2,
+          subtasks: ['a', 'b', 'c'].map((name) => ({ name, run: `: ${marker}; echo started; sleep 60` })),
+        }),
       });
-      // Never leave the CLI (and its containers) behind if the test goes wrong.
-      const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('close', (code) => (clearTimeout(guard), resolve({ code, stdout, stderr })));
-    });
-    expect(seen).toBe(2);
-    expect(r.code).toBe(130);
-    expect(r.stderr).toMatch(/SIGTERM received/);
-    expect(containers()).toEqual([]);
-  }, 90_000);
+      const containers = (): string[] =>
+        execFileSync(
+          'docker',
+          ['ps', '-a', '--no-trunc', '--filter', 'label=caduceus.managed=true', '--format', '{{.ID}} {{.Command}}'],
+          { encoding: 'utf8' },
+        )
+          .split('\n')
+          .filter((l) => l.includes(marker));
+      let seen = 0;
+      let stderr = '';
+      const r = await new Promise<Result>((resolve) => {
+        const child = spawn(process.execPath, [CLI, 'run', 'task', 'boxes', boxed, '--state-dir', tempDir()], {
+          cwd: tempDir(),
+        });
+        let stdout = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          // Both containers printed their first line: they run, with output attached.
+          if ((stderr.match(/: running \(attempt 1\) - started/g) ?? []).length === 2 && seen === 0) {
+            seen = containers().length;
+            child.kill('SIGTERM');
+          }
+        });
+        // Never leave the CLI (and its containers) behind if the test goes wrong.
+        const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.on('close', (code) => (clearTimeout(guard), resolve({ code, stdout, stderr })));
+      });
+      expect(seen).toBe(2);
+      expect(r.code).toBe(130);
+      expect(r.stderr).toMatch(/SIGTERM received/);
+      expect(containers()).toEqual([]);
+    },
+    90_000,
+  );
 });

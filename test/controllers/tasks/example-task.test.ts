@@ -15,13 +15,25 @@ const setup = harnessPerTest();
 
 async function fourSubtaskTask(): Promise<Resource<'Task'>> {
   const snap = await loadSnapshot(EXAMPLE);
-  const tasks = resourcesOfKind(snap, 'Task').filter((t) => t.source.file.startsWith('tasks/') && t.spec.subtasks.length === 4);
-  expect(tasks.map((t) => t.metadata.name), 'examples/repo/tasks/ declares a Task with four subtasks').not.toHaveLength(0);
+  const tasks = resourcesOfKind(snap, 'Task').filter(
+    (t) => t.source.file.startsWith('tasks/') && t.spec.subtasks.length === 4,
+  );
+  expect(
+    tasks.map((t) => t.metadata.name),
+    'examples/repo/tasks/ declares a Task with four subtasks',
+  ).not.toHaveLength(0);
   return tasks[0] as Resource<'Task'>;
 }
 
 /** Runs the example task with the Runtime's execution mode set to `mode`. */
-async function runExample(mode: 'local' | 'docker'): Promise<{ task: Resource<'Task'>; inFlight: number; report: Awaited<ReturnType<Harness['runner']['runTask']>>; snapshot: Snapshot }> {
+async function runExample(
+  mode: 'local' | 'docker',
+): Promise<{
+  task: Resource<'Task'>;
+  inFlight: number;
+  report: Awaited<ReturnType<Harness['runner']['runTask']>>;
+  snapshot: Snapshot;
+}> {
   const task = await fourSubtaskTask();
   const dir = tempDir('caduceus-example-copy-');
   cpSync(EXAMPLE, dir, { recursive: true });
@@ -48,20 +60,26 @@ describe('examples/repo four-subtask task', () => {
     const { task, inFlight, report, snapshot } = await runExample('local');
     expect(taskSettings(task.spec, resourcesOfKind(snapshot, 'Runtime')[0]?.spec).concurrency).toBe(4);
     expect(inFlight).toBe(4);
-    expect(report.subtasks.map((s) => [s.name, s.status])).toEqual(task.spec.subtasks.map((s) => [s.name, 'succeeded']));
+    expect(report.subtasks.map((s) => [s.name, s.status])).toEqual(
+      task.spec.subtasks.map((s) => [s.name, 'succeeded']),
+    );
     for (const s of report.subtasks) expect(s.output.trim().length, `output of ${s.name}`).toBeGreaterThan(0);
     expect(report.status).toBe('succeeded');
   });
 
   const noDocker = dockerUnavailable();
-  it.skipIf(noDocker !== undefined && process.env.CI !== 'true')('runs at concurrency 4 with real output in Docker containers', async () => {
-    expect(noDocker).toBeUndefined();
-    const { inFlight, report } = await runExample('docker');
-    expect(inFlight).toBe(4);
-    for (const s of report.subtasks) {
-      expect(s.status, `${s.name}: ${s.error ?? ''}`).toBe('succeeded');
-      expect(s.output.trim().length, `output of ${s.name}`).toBeGreaterThan(0);
-    }
-    expect(report.status).toBe('succeeded');
-  }, 120_000);
+  it.skipIf(noDocker !== undefined && process.env.CI !== 'true')(
+    'runs at concurrency 4 with real output in Docker containers',
+    async () => {
+      expect(noDocker).toBeUndefined();
+      const { inFlight, report } = await runExample('docker');
+      expect(inFlight).toBe(4);
+      for (const s of report.subtasks) {
+        expect(s.status, `${s.name}: ${s.error ?? ''}`).toBe('succeeded');
+        expect(s.output.trim().length, `output of ${s.name}`).toBeGreaterThan(0);
+      }
+      expect(report.status).toBe('succeeded');
+    },
+    120_000,
+  );
 });

@@ -37,14 +37,25 @@ export interface Harness {
 }
 
 /** Loads `files` (or an existing configuration directory) and composes execution + subagents over a fresh state directory. */
-export async function harness(files: Record<string, string> | string, edit?: (snap: Snapshot) => void): Promise<Harness> {
+export async function harness(
+  files: Record<string, string> | string,
+  edit?: (snap: Snapshot) => void,
+): Promise<Harness> {
   const dir = typeof files === 'string' ? files : configDir(files);
   const snapshot = await loadSnapshot(dir);
   edit?.(snapshot);
   const stateDir = tempDir('caduceus-subagents-state-');
   const store = new StateStore({ stateDir });
   const { runner, provide } = lateBoundRunner();
-  const deps: ControllerDeps = { store, log: silentLogger, stateDir, snapshot: () => snapshot, runner, metrics: new Registry(), configDir: dir };
+  const deps: ControllerDeps = {
+    store,
+    log: silentLogger,
+    stateDir,
+    snapshot: () => snapshot,
+    runner,
+    metrics: new Registry(),
+    configDir: dir,
+  };
   const composition = compose(deps, provide, [execution, subagents]);
   return {
     runner,

@@ -7,8 +7,20 @@ import { backoffDelay, delayBounds, resolveRetry, sleep } from '../../../control
 describe('retry policy', () => {
   it('lets the task override the Runtime field by field, over built-in defaults', () => {
     const runtime = { maxAttempts: 5, initialDelay: '2s', maxDelay: '30s', factor: 3, jitter: 0.1 };
-    expect(resolveRetry(runtime, { maxAttempts: 2 })).toEqual({ maxAttempts: 2, initialDelayMs: 2000, maxDelayMs: 30_000, factor: 3, jitter: 0.1 });
-    expect(resolveRetry(undefined, undefined)).toEqual({ maxAttempts: 3, initialDelayMs: 1000, maxDelayMs: 60_000, factor: 2, jitter: 0.2 });
+    expect(resolveRetry(runtime, { maxAttempts: 2 })).toEqual({
+      maxAttempts: 2,
+      initialDelayMs: 2000,
+      maxDelayMs: 30_000,
+      factor: 3,
+      jitter: 0.1,
+    });
+    expect(resolveRetry(undefined, undefined)).toEqual({
+      maxAttempts: 3,
+      initialDelayMs: 1000,
+      maxDelayMs: 60_000,
+      factor: 2,
+      jitter: 0.2,
+    });
   });
 
   it('doubles the delay each attempt, within ±jitter, and never beyond maxDelay', () => {

@@ -21,7 +21,12 @@ describe('run progress view', () => {
     view.onProgress({ subtask: 'alpha', state: 'queued' });
     view.onProgress({ subtask: 'beta', state: 'queued' });
     view.onProgress({ subtask: 'alpha', state: 'running', attempt: 1 });
-    view.onProgress({ subtask: 'alpha', state: 'retrying', attempt: 1, message: 'attempt 1 failed: exit code 1; retrying in 1.0s' });
+    view.onProgress({
+      subtask: 'alpha',
+      state: 'retrying',
+      attempt: 1,
+      message: 'attempt 1 failed: exit code 1; retrying in 1.0s',
+    });
     view.onProgress({ subtask: 'alpha', state: 'succeeded', attempt: 2 });
     view.stop();
     const frames = text().split('\x1b[2F');

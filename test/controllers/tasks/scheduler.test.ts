@@ -35,8 +35,12 @@ describe('task schedules', () => {
   });
 
   it('rejects a bad cron expression or time zone with InvalidSchedule and what to write', () => {
-    expect(() => checkSchedule({ cron: 'every day', timezone: 'UTC' })).toThrow(expect.objectContaining({ code: 'InvalidSchedule', field: 'spec.schedule.cron' }));
-    expect(() => checkSchedule({ cron: '0 3 * * *', timezone: 'Mars/Olympus' })).toThrow(expect.objectContaining({ code: 'InvalidSchedule', field: 'spec.schedule.timezone' }));
+    expect(() => checkSchedule({ cron: 'every day', timezone: 'UTC' })).toThrow(
+      expect.objectContaining({ code: 'InvalidSchedule', field: 'spec.schedule.cron' }),
+    );
+    expect(() => checkSchedule({ cron: '0 3 * * *', timezone: 'Mars/Olympus' })).toThrow(
+      expect.objectContaining({ code: 'InvalidSchedule', field: 'spec.schedule.timezone' }),
+    );
     expect(() => checkSchedule({ cron: '0 3 * * *', timezone: 'Europe/Paris' })).not.toThrow();
   });
 });

@@ -19,10 +19,14 @@ async function up(repo: string, stateDir = tempDir()): Promise<App> {
   return app;
 }
 
-const taskRuns = (app: App, name: string): RunRecord[] => new RunStore(app.store).list({ kind: 'task', name, limit: 1000 });
+const taskRuns = (app: App, name: string): RunRecord[] =>
+  new RunStore(app.store).list({ kind: 'task', name, limit: 1000 });
 const ready = (app: App, name: string) => app.core.status(`Task/${name}`)?.conditions.find((c) => c.type === 'Ready');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const span = (r: RunRecord): [number, number] => [r.startedAt, r.startedAt + (r.durationMs ?? Date.now() - r.startedAt)];
+const span = (r: RunRecord): [number, number] => [
+  r.startedAt,
+  r.startedAt + (r.durationMs ?? Date.now() - r.startedAt),
+];
 const everySecond = (policy: string) => ({ cron: '*/1 * * * * *', timezone: 'UTC', concurrencyPolicy: policy });
 
 describe('Task controller: tasks without a schedule', () => {
@@ -36,24 +40,37 @@ describe('Task controller: tasks without a schedule', () => {
     await eventually(() => expect(ready(app, 'job')?.reason).toBe('Completed'));
     const first = taskRuns(app, 'job');
     expect(first).toHaveLength(1);
-    expect(first[0]).toMatchObject({ trigger: 'apply', status: 'succeeded', specHash: app.reconciler.snapshot().resources.get('Task/job')?.hash });
+    expect(first[0]).toMatchObject({
+      trigger: 'apply',
+      status: 'succeeded',
+      specHash: app.reconciler.snapshot().resources.get('Task/job')?.hash,
+    });
     expect(ready(app, 'job')).toMatchObject({ status: 'True', message: expect.stringContaining('succeeded') });
-    expect(app.core.status('Task/job')?.observed).toMatchObject({ lastRun: { id: first[0]?.id, status: 'succeeded' }, nextRun: null });
+    expect(app.core.status('Task/job')?.observed).toMatchObject({
+      lastRun: { id: first[0]?.id, status: 'succeeded' },
+      nextRun: null,
+    });
 
     // An unrelated change does not run it again.
-    writeFiles(repo, { 'skills/s.yaml': doc('Skill', 'other', { version: '1.0.1', description: 'x', steps: [{ run: 'true' }] }) });
+    writeFiles(repo, {
+      'skills/s.yaml': doc('Skill', 'other', { version: '1.0.1', description: 'x', steps: [{ run: 'true' }] }),
+    });
     await app.waitForRevision(commitAll(repo, 'skill'), 15_000);
     await sleep(1500);
     expect(taskRuns(app, 'job')).toHaveLength(1);
 
     // A changed spec runs once more.
-    writeFiles(repo, { 'tasks/job.yaml': taskYaml('job', { subtasks: [{ name: 'hello', run: 'echo "v2 from $CADUCEUS_TASK"' }] }) });
+    writeFiles(repo, {
+      'tasks/job.yaml': taskYaml('job', { subtasks: [{ name: 'hello', run: 'echo "v2 from $CADUCEUS_TASK"' }] }),
+    });
     await app.waitForRevision(commitAll(repo, 'v2'), 15_000);
     await eventually(() => expect(taskRuns(app, 'job')).toHaveLength(2));
     await eventually(() => expect(taskRuns(app, 'job')[0]?.status).toBe('succeeded'));
     const report = taskRuns(app, 'job')[0]?.report as { subtasks: Array<{ output: string }> };
     expect(report.subtasks[0]?.output).toContain('v2 from job');
-    expect(app.core.events({ object: 'Task/job', limit: 50 }).map((e) => e.reason)).toEqual(expect.arrayContaining(['TaskStarted', 'TaskSucceeded']));
+    expect(app.core.events({ object: 'Task/job', limit: 50 }).map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['TaskStarted', 'TaskSucceeded']),
+    );
 
     // A restart on the same state does not run the same spec again.
     await app.stop();
@@ -77,22 +94,37 @@ describe('Task controller: tasks without a schedule', () => {
   });
 
   it('reports a failed run as Failed with its error and a warning event', async () => {
-    const repo = makeRepo({ 'tasks/bad.yaml': taskYaml('bad', { retry: { maxAttempts: 1 }, subtasks: [{ name: 'boom', run: 'echo kaput; exit 4' }] }) });
+    const repo = makeRepo({
+      'tasks/bad.yaml': taskYaml('bad', {
+        retry: { maxAttempts: 1 },
+        subtasks: [{ name: 'boom', run: 'echo kaput; exit 4' }],
+      }),
+    });
     const app = await up(repo);
     await eventually(() => expect(ready(app, 'bad')?.reason).toBe('Failed'));
     expect(ready(app, 'bad')?.message).toMatch(/failed.*boom \(failed\)/);
-    expect(app.core.events({ object: 'Task/bad', type: 'Warning', limit: 10 }).map((e) => e.reason)).toContain('TaskFailed');
+    expect(app.core.events({ object: 'Task/bad', type: 'Warning', limit: 10 }).map((e) => e.reason)).toContain(
+      'TaskFailed',
+    );
   });
 });
 
 describe('Task controller: cron schedules', () => {
   it('Forbid skips a firing while a run is in progress and records the skip', async () => {
-    const repo = makeRepo({ 'tasks/f.yaml': taskYaml('f', { schedule: everySecond('Forbid'), subtasks: [{ name: 'slow', run: 'sleep 2.5' }] }) });
+    const repo = makeRepo({
+      'tasks/f.yaml': taskYaml('f', {
+        schedule: everySecond('Forbid'),
+        subtasks: [{ name: 'slow', run: 'sleep 2.5' }],
+      }),
+    });
     const app = await up(repo);
     const observed = app.core.status('Task/f')?.observed as { nextRun: string; schedule: { cron: string } };
     expect(Date.parse(observed.nextRun)).toBeGreaterThan(Date.now() - 1000);
     expect(observed.schedule.cron).toBe('*/1 * * * * *');
-    await eventually(() => expect(taskRuns(app, 'f').filter((r) => r.status === 'skipped').length).toBeGreaterThanOrEqual(2), 8000);
+    await eventually(
+      () => expect(taskRuns(app, 'f').filter((r) => r.status === 'skipped').length).toBeGreaterThanOrEqual(2),
+      8000,
+    );
     const runs = taskRuns(app, 'f');
     const real = runs.filter((r) => r.status !== 'skipped');
     expect(real.length).toBeGreaterThanOrEqual(1);
@@ -103,16 +135,26 @@ describe('Task controller: cron schedules', () => {
   });
 
   it('Allow lets runs overlap', async () => {
-    const repo = makeRepo({ 'tasks/a.yaml': taskYaml('a', { schedule: everySecond('Allow'), subtasks: [{ name: 'slow', run: 'sleep 2.5' }] }) });
+    const repo = makeRepo({
+      'tasks/a.yaml': taskYaml('a', { schedule: everySecond('Allow'), subtasks: [{ name: 'slow', run: 'sleep 2.5' }] }),
+    });
     const app = await up(repo);
     await eventually(() => expect(maxOverlap(taskRuns(app, 'a').map(span))).toBeGreaterThanOrEqual(2), 8000);
     expect(taskRuns(app, 'a').some((r) => r.status === 'skipped' || r.status === 'cancelled')).toBe(false);
   });
 
   it('Replace cancels the running run and starts a new one', async () => {
-    const repo = makeRepo({ 'tasks/r.yaml': taskYaml('r', { schedule: everySecond('Replace'), subtasks: [{ name: 'slow', run: 'sleep 2.5' }] }) });
+    const repo = makeRepo({
+      'tasks/r.yaml': taskYaml('r', {
+        schedule: everySecond('Replace'),
+        subtasks: [{ name: 'slow', run: 'sleep 2.5' }],
+      }),
+    });
     const app = await up(repo);
-    await eventually(() => expect(taskRuns(app, 'r').filter((r) => r.status === 'cancelled').length).toBeGreaterThanOrEqual(2), 8000);
+    await eventually(
+      () => expect(taskRuns(app, 'r').filter((r) => r.status === 'cancelled').length).toBeGreaterThanOrEqual(2),
+      8000,
+    );
     const cancelled = taskRuns(app, 'r').filter((r) => r.status === 'cancelled');
     expect(cancelled[0]?.error).toMatch(/replaced by a newer scheduled run/);
     expect(taskRuns(app, 'r').some((r) => r.status === 'succeeded')).toBe(false);
@@ -120,12 +162,19 @@ describe('Task controller: cron schedules', () => {
   });
 
   it('reschedules when the schedule changes in git and stops when it is removed or the task is pruned', async () => {
-    const repo = makeRepo({ 'tasks/t.yaml': taskYaml('t', { schedule: everySecond('Allow'), subtasks: [{ name: 'tick', run: 'echo tick' }] }) });
+    const repo = makeRepo({
+      'tasks/t.yaml': taskYaml('t', { schedule: everySecond('Allow'), subtasks: [{ name: 'tick', run: 'echo tick' }] }),
+    });
     const app = await up(repo);
     await eventually(() => expect(taskRuns(app, 't').length).toBeGreaterThanOrEqual(2), 8000);
 
     // A yearly schedule: no more firings now, and status shows the new next run.
-    writeFiles(repo, { 'tasks/t.yaml': taskYaml('t', { schedule: { cron: '0 0 1 1 *', timezone: 'Europe/Paris', concurrencyPolicy: 'Allow' }, subtasks: [{ name: 'tick', run: 'echo tick' }] }) });
+    writeFiles(repo, {
+      'tasks/t.yaml': taskYaml('t', {
+        schedule: { cron: '0 0 1 1 *', timezone: 'Europe/Paris', concurrencyPolicy: 'Allow' },
+        subtasks: [{ name: 'tick', run: 'echo tick' }],
+      }),
+    });
     await app.waitForRevision(commitAll(repo, 'yearly'), 15_000);
     await sleep(300);
     const afterChange = taskRuns(app, 't').length;
@@ -135,7 +184,9 @@ describe('Task controller: cron schedules', () => {
     expect(next.getUTCMonth() === 11 || next.getUTCMonth() === 0).toBe(true);
 
     // Back to every second, then the schedule removed: the task runs once as a job and stops.
-    writeFiles(repo, { 'tasks/t.yaml': taskYaml('t', { schedule: everySecond('Allow'), subtasks: [{ name: 'tick', run: 'echo tick' }] }) });
+    writeFiles(repo, {
+      'tasks/t.yaml': taskYaml('t', { schedule: everySecond('Allow'), subtasks: [{ name: 'tick', run: 'echo tick' }] }),
+    });
     await app.waitForRevision(commitAll(repo, 'again'), 15_000);
     await eventually(() => expect(taskRuns(app, 't').length).toBeGreaterThan(afterChange + 1), 8000);
     writeFiles(repo, { 'tasks/t.yaml': taskYaml('t', { subtasks: [{ name: 'tick', run: 'echo once' }] }) });
@@ -154,7 +205,10 @@ describe('Task controller: cron schedules', () => {
       'tasks/keep.yaml': taskYaml('keep', { subtasks: [{ name: 'k', run: 'true' }] }),
     });
     const app = await up(repo);
-    await eventually(() => expect(taskRuns(app, 'p').filter((r) => r.status === 'running').length).toBeGreaterThanOrEqual(1), 8000);
+    await eventually(
+      () => expect(taskRuns(app, 'p').filter((r) => r.status === 'running').length).toBeGreaterThanOrEqual(1),
+      8000,
+    );
     removeFiles(repo, 'tasks/p.yaml');
     await app.waitForRevision(commitAll(repo, 'prune'), 15_000);
     await eventually(() => expect(taskRuns(app, 'p').filter((r) => r.status === 'running')).toEqual([]), 10_000);

@@ -29,50 +29,58 @@ describe('task isolation for skill subtasks', () => {
   const noDocker = dockerUnavailable();
   const runIt = it.skipIf(noDocker !== undefined && process.env.CI !== 'true');
 
-  runIt('runs a skill subtask in a container when the task isolation says docker, though the Runtime and the skill say nothing', async () => {
-    expect(noDocker).toBeUndefined();
-    const h = await setup({
-      'runtime.yaml': runtimeYaml({ execution: { mode: 'local' } }),
-      'skills.yaml': probe('probe'),
-      'tasks.yaml': [
-        taskYaml('boxed', { isolation: { mode: 'docker' }, subtasks: [{ name: 'inside', skill: 'probe' }] }),
-        taskYaml('plain', { subtasks: [{ name: 'outside', skill: 'probe' }] }),
-      ].join('---\n'),
-    });
-    // Without the task's isolation the same skill runs on the host: the test can fail.
-    const plain = await h.runner.runTask('plain', cli);
-    expect(plain.subtasks[0]?.status).toBe('succeeded');
-    expect(where(plain.subtasks[0]?.output ?? '')).toEqual(onHost);
+  runIt(
+    'runs a skill subtask in a container when the task isolation says docker, though the Runtime and the skill say nothing',
+    async () => {
+      expect(noDocker).toBeUndefined();
+      const h = await setup({
+        'runtime.yaml': runtimeYaml({ execution: { mode: 'local' } }),
+        'skills.yaml': probe('probe'),
+        'tasks.yaml': [
+          taskYaml('boxed', { isolation: { mode: 'docker' }, subtasks: [{ name: 'inside', skill: 'probe' }] }),
+          taskYaml('plain', { subtasks: [{ name: 'outside', skill: 'probe' }] }),
+        ].join('---\n'),
+      });
+      // Without the task's isolation the same skill runs on the host: the test can fail.
+      const plain = await h.runner.runTask('plain', cli);
+      expect(plain.subtasks[0]?.status).toBe('succeeded');
+      expect(where(plain.subtasks[0]?.output ?? '')).toEqual(onHost);
 
-    const boxed = await h.runner.runTask('boxed', cli);
-    expect(boxed.subtasks[0]?.status, boxed.subtasks[0]?.error).toBe('succeeded');
-    const output = boxed.subtasks[0]?.output ?? '';
-    const seen = where(output);
-    expect(seen).toEqual(inContainer);
-    expect(seen?.host).not.toBe(hostname());
-    // With cgroup v1 (as here) PID 1's cgroup names the container the step ran in.
-    if (cgroupV1) expect(output).toContain(`/docker/${seen?.host}`);
-    // The skill run is recorded as a child of the task run.
-    const skillRun = h.runs.list({ kind: 'skill', name: 'probe' }).find((r) => r.parentId === boxed.runId);
-    expect(skillRun?.status).toBe('succeeded');
-  }, 60_000);
+      const boxed = await h.runner.runTask('boxed', cli);
+      expect(boxed.subtasks[0]?.status, boxed.subtasks[0]?.error).toBe('succeeded');
+      const output = boxed.subtasks[0]?.output ?? '';
+      const seen = where(output);
+      expect(seen).toEqual(inContainer);
+      expect(seen?.host).not.toBe(hostname());
+      // With cgroup v1 (as here) PID 1's cgroup names the container the step ran in.
+      if (cgroupV1) expect(output).toContain(`/docker/${seen?.host}`);
+      // The skill run is recorded as a child of the task run.
+      const skillRun = h.runs.list({ kind: 'skill', name: 'probe' }).find((r) => r.parentId === boxed.runId);
+      expect(skillRun?.status).toBe('succeeded');
+    },
+    60_000,
+  );
 
-  runIt('never moves a skill that asks for docker to local, while the task still moves other skills', async () => {
-    expect(noDocker).toBeUndefined();
-    const h = await setup({
-      'runtime.yaml': runtimeYaml({ execution: { mode: 'docker' } }),
-      'skills.yaml': [probe('sandboxed', { mode: 'docker' }), probe('anywhere')].join('---\n'),
-      'tasks.yaml': taskYaml('on-host', {
-        isolation: { mode: 'local' },
-        subtasks: [
-          { name: 'needs-box', skill: 'sandboxed' },
-          { name: 'follows-task', skill: 'anywhere' },
-        ],
-      }),
-    });
-    const report = await h.runner.runTask('on-host', cli);
-    expect(report.status, JSON.stringify(report.subtasks)).toBe('succeeded');
-    const byName = Object.fromEntries(report.subtasks.map((s) => [s.name, where(s.output)]));
-    expect(byName).toEqual({ 'needs-box': inContainer, 'follows-task': onHost });
-  }, 60_000);
+  runIt(
+    'never moves a skill that asks for docker to local, while the task still moves other skills',
+    async () => {
+      expect(noDocker).toBeUndefined();
+      const h = await setup({
+        'runtime.yaml': runtimeYaml({ execution: { mode: 'docker' } }),
+        'skills.yaml': [probe('sandboxed', { mode: 'docker' }), probe('anywhere')].join('---\n'),
+        'tasks.yaml': taskYaml('on-host', {
+          isolation: { mode: 'local' },
+          subtasks: [
+            { name: 'needs-box', skill: 'sandboxed' },
+            { name: 'follows-task', skill: 'anywhere' },
+          ],
+        }),
+      });
+      const report = await h.runner.runTask('on-host', cli);
+      expect(report.status, JSON.stringify(report.subtasks)).toBe('succeeded');
+      const byName = Object.fromEntries(report.subtasks.map((s) => [s.name, where(s.output)]));
+      expect(byName).toEqual({ 'needs-box': inContainer, 'follows-task': onHost });
+    },
+    60_000,
+  );
 });

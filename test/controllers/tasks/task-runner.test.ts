@@ -10,7 +10,18 @@ import type { RunProgress, TaskReport } from '../../../reconciler/types.js';
 import { CaduceusError } from '../../../reconciler/errors.js';
 import { resolveRetry, delayBounds } from '../../../controllers/tasks/retry.js';
 import { tempDir } from '../../helpers/git.js';
-import { alive, doc, dockerUnavailable, eventually, harnessPerTest, interval, maxOverlap, runtimeYaml, taskYaml, timedSleep } from './helpers.js';
+import {
+  alive,
+  doc,
+  dockerUnavailable,
+  eventually,
+  harnessPerTest,
+  interval,
+  maxOverlap,
+  runtimeYaml,
+  taskYaml,
+  timedSleep,
+} from './helpers.js';
 
 const setup = harnessPerTest();
 const cli = { trigger: { source: 'cli' } };
@@ -20,7 +31,10 @@ describe('runTask: parallel subtasks', () => {
   it('never runs more subtasks at once than the task concurrency, and reaches it', async () => {
     const h = await setup({
       'runtime.yaml': runtimeYaml({ execution: { mode: 'local' } }),
-      'task.yaml': taskYaml('fan', { concurrency: 2, subtasks: names(6).map((name) => ({ name, run: timedSleep(0.4) })) }),
+      'task.yaml': taskYaml('fan', {
+        concurrency: 2,
+        subtasks: names(6).map((name) => ({ name, run: timedSleep(0.4) })),
+      }),
     });
     const report = await h.runner.runTask('fan', cli);
     expect(report.status).toBe('succeeded');
@@ -34,7 +48,10 @@ describe('runTask: parallel subtasks', () => {
     const h = await setup(
       {
         'runtime.yaml': runtimeYaml({ concurrency: { default: 1, maximum: 2, queueLimit: 100 } }),
-        'task.yaml': taskYaml('greedy', { concurrency: 2, subtasks: names(5).map((name) => ({ name, run: timedSleep(0.4) })) }),
+        'task.yaml': taskYaml('greedy', {
+          concurrency: 2,
+          subtasks: names(5).map((name) => ({ name, run: timedSleep(0.4) })),
+        }),
       },
       (snap) => {
         (snap.resources.get('Task/greedy')?.spec as { concurrency?: number }).concurrency = 5;
@@ -71,7 +88,10 @@ describe('runTask: parallel subtasks', () => {
       }),
     });
     const progress: RunProgress[] = [];
-    const report = await h.runner.runTask('mixed', { trigger: { source: 'cli', actor: 'user:test' }, onProgress: (p) => progress.push(p) });
+    const report = await h.runner.runTask('mixed', {
+      trigger: { source: 'cli', actor: 'user:test' },
+      onProgress: (p) => progress.push(p),
+    });
     expect(report.status).toBe('succeeded');
     const by = Object.fromEntries(report.subtasks.map((s) => [s.name, s]));
     expect(by['greet-ann']?.output).toContain('hello Ann; rm -rf /');
@@ -87,15 +107,30 @@ describe('runTask: parallel subtasks', () => {
 
     const rec = h.runs.get(report.runId);
     const task = h.snapshot.resources.get('Task/mixed');
-    expect(rec).toMatchObject({ kind: 'task', name: 'mixed', status: 'succeeded', trigger: 'cli', actor: 'user:test', specHash: task?.hash, attempts: 3 });
+    expect(rec).toMatchObject({
+      kind: 'task',
+      name: 'mixed',
+      status: 'succeeded',
+      trigger: 'cli',
+      actor: 'user:test',
+      specHash: task?.hash,
+      attempts: 3,
+    });
     expect((rec?.report as TaskReport).subtasks).toHaveLength(3);
     // The skill subtask's own run is recorded by the execution engine.
-    expect(h.runs.list({ kind: 'skill', name: 'greet' }).map((r) => [r.parentId, r.trigger])).toEqual([[report.runId, 'task:mixed']]);
+    expect(h.runs.list({ kind: 'skill', name: 'greet' }).map((r) => [r.parentId, r.trigger])).toEqual([
+      [report.runId, 'task:mixed'],
+    ]);
   });
 
   it('fails a prompt subtask at once with a clear message and still runs the others', async () => {
     const h = await setup({
-      'task.yaml': taskYaml('ask', { subtasks: [{ name: 'think', prompt: 'Summarise the logs' }, { name: 'ok', run: 'echo fine' }] }),
+      'task.yaml': taskYaml('ask', {
+        subtasks: [
+          { name: 'think', prompt: 'Summarise the logs' },
+          { name: 'ok', run: 'echo fine' },
+        ],
+      }),
     });
     const t0 = Date.now();
     const report = await h.runner.runTask('ask', cli);
@@ -109,7 +144,10 @@ describe('runTask: parallel subtasks', () => {
 
   it('rejects an unknown task with the names it knows', async () => {
     const h = await setup({ 'task.yaml': taskYaml('real', { subtasks: [{ name: 'a', run: 'true' }] }) });
-    await expect(h.runner.runTask('nope', cli)).rejects.toMatchObject({ code: 'TaskNotFound', hint: expect.stringContaining('real') });
+    await expect(h.runner.runTask('nope', cli)).rejects.toMatchObject({
+      code: 'TaskNotFound',
+      hint: expect.stringContaining('real'),
+    });
   });
 });
 
@@ -134,7 +172,12 @@ describe('runTask: bounded queue', () => {
     await expect(h.runner.runTask('big', cli)).rejects.toMatchObject({ code: 'QueueFull' });
     expect((await running).status).toBe('succeeded');
     expect((await h.runner.runTask('b', cli)).status).toBe('succeeded');
-    expect(h.runs.list({ kind: 'task' }).map((r) => r.name).sort()).toEqual(['a', 'b']);
+    expect(
+      h.runs
+        .list({ kind: 'task' })
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['a', 'b']);
   });
 });
 
@@ -143,10 +186,17 @@ describe('runTask: retries', () => {
     const marks = tempDir('caduceus-retry-');
     const retry = { maxAttempts: 4, initialDelay: '300ms', maxDelay: '10s', factor: 2, jitter: 0.2 };
     const h = await setup({
-      'runtime.yaml': runtimeYaml({ retry: { maxAttempts: 1, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 } }),
+      'runtime.yaml': runtimeYaml({
+        retry: { maxAttempts: 1, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 },
+      }),
       'task.yaml': taskYaml('flaky', {
         retry,
-        subtasks: [{ name: 'flaky', run: `date +%s%3N >> ${marks}/times; echo "attempt $CADUCEUS_ATTEMPT"; [ "$CADUCEUS_ATTEMPT" -ge 3 ]` }],
+        subtasks: [
+          {
+            name: 'flaky',
+            run: `date +%s%3N >> ${marks}/times; echo "attempt $CADUCEUS_ATTEMPT"; [ "$CADUCEUS_ATTEMPT" -ge 3 ]`,
+          },
+        ],
       }),
     });
     const progress: RunProgress[] = [];
@@ -176,21 +226,35 @@ describe('runTask: retries', () => {
     const h = await setup({
       'task.yaml': taskYaml('doomed', {
         retry: { maxAttempts: 2, initialDelay: '50ms' },
-        subtasks: [{ name: 'bad', run: 'echo "broken pipe"; exit 3' }, { name: 'good', run: 'echo ok' }],
+        subtasks: [
+          { name: 'bad', run: 'echo "broken pipe"; exit 3' },
+          { name: 'good', run: 'echo ok' },
+        ],
       }),
     });
     const report = await h.runner.runTask('doomed', cli);
     expect(report.status).toBe('failed');
-    expect(report.subtasks[0]).toMatchObject({ name: 'bad', status: 'failed', attempts: 2, error: 'exit code 3: broken pipe' });
+    expect(report.subtasks[0]).toMatchObject({
+      name: 'bad',
+      status: 'failed',
+      attempts: 2,
+      error: 'exit code 3: broken pipe',
+    });
     expect(report.subtasks[1]).toMatchObject({ name: 'good', status: 'succeeded', attempts: 1 });
-    expect(h.runs.get(report.runId)).toMatchObject({ status: 'failed', attempts: 3, error: expect.stringContaining('bad (failed)') });
+    expect(h.runs.get(report.runId)).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      error: expect.stringContaining('bad (failed)'),
+    });
   });
 });
 
 describe('runTask: timeouts and cancellation', () => {
   it('times out a subtask after its own timeout, and the whole task after the task timeout', async () => {
     const h = await setup({
-      'runtime.yaml': runtimeYaml({ retry: { maxAttempts: 1, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 } }),
+      'runtime.yaml': runtimeYaml({
+        retry: { maxAttempts: 1, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 },
+      }),
       'skill.yaml': doc('Skill', 'snooze', { version: '1.0.0', description: 'Sleeps', steps: [{ run: 'sleep 20' }] }),
       'slow.yaml': taskYaml('slow', {
         subtasks: [
@@ -199,7 +263,14 @@ describe('runTask: timeouts and cancellation', () => {
           { name: 'skill-nap', skill: 'snooze', timeout: '400ms' },
         ],
       }),
-      'whole.yaml': taskYaml('whole', { timeout: '700ms', concurrency: 1, subtasks: [{ name: 'first', run: 'sleep 20' }, { name: 'second', run: 'echo never' }] }),
+      'whole.yaml': taskYaml('whole', {
+        timeout: '700ms',
+        concurrency: 1,
+        subtasks: [
+          { name: 'first', run: 'sleep 20' },
+          { name: 'second', run: 'echo never' },
+        ],
+      }),
     });
     let t0 = Date.now();
     const slow = await h.runner.runTask('slow', cli);
@@ -224,7 +295,10 @@ describe('runTask: timeouts and cancellation', () => {
     const h = await setup({
       'task.yaml': taskYaml('long', {
         concurrency: 2,
-        subtasks: names(4).map((name) => ({ name, run: `sh -c 'echo $$ > ${pids}/${name}.pid; exec sleep 60' & wait` })),
+        subtasks: names(4).map((name) => ({
+          name,
+          run: `sh -c 'echo $$ > ${pids}/${name}.pid; exec sleep 60' & wait`,
+        })),
       }),
     });
     const abort = new AbortController();
@@ -253,38 +327,52 @@ describe('runTask in Docker', () => {
       .split('\n')
       .filter((l) => l.includes(marker));
 
-  it.skipIf(noDocker !== undefined && process.env.CI !== 'true')('runs shell subtasks in containers when the task isolation says docker', async () => {
-    expect(noDocker).toBeUndefined();
-    const h = await setup({
-      'runtime.yaml': runtimeYaml({ execution: { mode: 'local' } }),
-      'task.yaml': taskYaml('boxed', { isolation: { mode: 'docker' }, subtasks: [{ name: 'inside', run: 'echo "pid $$ user $(id -u)"' }] }),
-    });
-    const report = await h.runner.runTask('boxed', cli);
-    expect(report.subtasks[0]).toMatchObject({ status: 'succeeded' });
-    // sh is PID 1 of its own container and runs as the unprivileged sandbox user.
-    expect(report.subtasks[0]?.output.trim()).toBe('pid 1 user 65534');
-  }, 60_000);
+  it.skipIf(noDocker !== undefined && process.env.CI !== 'true')(
+    'runs shell subtasks in containers when the task isolation says docker',
+    async () => {
+      expect(noDocker).toBeUndefined();
+      const h = await setup({
+        'runtime.yaml': runtimeYaml({ execution: { mode: 'local' } }),
+        'task.yaml': taskYaml('boxed', {
+          isolation: { mode: 'docker' },
+          subtasks: [{ name: 'inside', run: 'echo "pid $$ user $(id -u)"' }],
+        }),
+      });
+      const report = await h.runner.runTask('boxed', cli);
+      expect(report.subtasks[0]).toMatchObject({ status: 'succeeded' });
+      // sh is PID 1 of its own container and runs as the unprivileged sandbox user.
+      expect(report.subtasks[0]?.output.trim()).toBe('pid 1 user 65534');
+    },
+    60_000,
+  );
 
-  it.skipIf(noDocker !== undefined && process.env.CI !== 'true')('cancelling removes every container of the run', async () => {
-    expect(noDocker).toBeUndefined();
-    const marker = `cancel-${randomUUID()}`;
-    const h = await setup({
-      'runtime.yaml': runtimeYaml({ execution: { mode: 'docker' } }),
-      'task.yaml': taskYaml('boxes', { concurrency: 2, subtasks: names(3).map((name) => ({ name, run: `: ${marker}; echo started; sleep 60` })) }),
-    });
-    const abort = new AbortController();
-    const started = new Set<string>();
-    const onProgress = (p: RunProgress): void => {
-      if (p.message === 'started' && p.subtask) started.add(p.subtask);
-    };
-    const run = h.runner.runTask('boxes', { ...cli, signal: abort.signal, onProgress });
-    // Both containers are running (their first line arrived) before the cancel.
-    await eventually(() => expect([...started].sort()).toEqual(['s1', 's2']), 30_000);
-    expect(containersWith(marker)).toHaveLength(2);
-    abort.abort();
-    const report = await run;
-    expect(report.status).toBe('cancelled');
-    expect(report.subtasks.map((s) => s.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
-    await eventually(() => expect(containersWith(marker)).toEqual([]), 15_000);
-  }, 90_000);
+  it.skipIf(noDocker !== undefined && process.env.CI !== 'true')(
+    'cancelling removes every container of the run',
+    async () => {
+      expect(noDocker).toBeUndefined();
+      const marker = `cancel-${randomUUID()}`;
+      const h = await setup({
+        'runtime.yaml': runtimeYaml({ execution: { mode: 'docker' } }),
+        'task.yaml': taskYaml('boxes', {
+          concurrency: 2,
+          subtasks: names(3).map((name) => ({ name, run: `: ${marker}; echo started; sleep 60` })),
+        }),
+      });
+      const abort = new AbortController();
+      const started = new Set<string>();
+      const onProgress = (p: RunProgress): void => {
+        if (p.message === 'started' && p.subtask) started.add(p.subtask);
+      };
+      const run = h.runner.runTask('boxes', { ...cli, signal: abort.signal, onProgress });
+      // Both containers are running (their first line arrived) before the cancel.
+      await eventually(() => expect([...started].sort()).toEqual(['s1', 's2']), 30_000);
+      expect(containersWith(marker)).toHaveLength(2);
+      abort.abort();
+      const report = await run;
+      expect(report.status).toBe('cancelled');
+      expect(report.subtasks.map((s) => s.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+      await eventually(() => expect(containersWith(marker)).toEqual([]), 15_000);
+    },
+    90_000,
+  );
 });

@@ -18,15 +18,32 @@ export function createGiteaForge(opts: { url?: string; repo?: string; token: str
   const root = trimSlash(opts.url ?? 'http://127.0.0.1:3000');
   const base = `${root}/api/v1/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
   const headers = { accept: 'application/json', authorization: `token ${opts.token}` };
-  const toPr = (p: GtPull): PullRequest => ({ number: p.number, url: p.html_url, state: p.state === 'open' ? 'open' : p.merged ? 'merged' : 'closed', branch: p.head.ref, title: p.title });
+  const toPr = (p: GtPull): PullRequest => ({
+    number: p.number,
+    url: p.html_url,
+    state: p.state === 'open' ? 'open' : p.merged ? 'merged' : 'closed',
+    branch: p.head.ref,
+    title: p.title,
+  });
   return {
     description: `Gitea ${owner}/${repo}`,
     async findPr(branch: string, baseBranch: string): Promise<PullRequest | undefined> {
-      const res = await jsonRequest<GtPull>('GET', `${base}/pulls/${encodeURIComponent(baseBranch)}/${encodeURIComponent(branch)}`, headers, undefined, [404]);
+      const res = await jsonRequest<GtPull>(
+        'GET',
+        `${base}/pulls/${encodeURIComponent(baseBranch)}/${encodeURIComponent(branch)}`,
+        headers,
+        undefined,
+        [404],
+      );
       return res.status === 404 ? undefined : toPr(res.body);
     },
     async createPr(input: PrInput): Promise<PullRequest> {
-      const res = await jsonRequest<GtPull>('POST', `${base}/pulls`, headers, { title: input.title, head: input.branch, base: input.base, body: input.body });
+      const res = await jsonRequest<GtPull>('POST', `${base}/pulls`, headers, {
+        title: input.title,
+        head: input.branch,
+        base: input.base,
+        body: input.body,
+      });
       return toPr(res.body);
     },
     async updatePr(pr: PullRequest, input: Pick<PrInput, 'title' | 'body'>): Promise<void> {
@@ -38,7 +55,13 @@ export function createGiteaForge(opts: { url?: string; repo?: string; token: str
       const ids: number[] = [];
       for (const name of labels) {
         let label = existing.find((l) => l.name === name);
-        if (!label) label = (await jsonRequest<{ id: number; name: string }>('POST', `${base}/labels`, headers, { name, color: '#0e8a16' })).body;
+        if (!label)
+          label = (
+            await jsonRequest<{ id: number; name: string }>('POST', `${base}/labels`, headers, {
+              name,
+              color: '#0e8a16',
+            })
+          ).body;
         ids.push(label.id);
       }
       await jsonRequest('POST', `${base}/issues/${pr.number}/labels`, headers, { labels: ids });

@@ -23,7 +23,13 @@ export function createGitHubForge(opts: { url?: string; repo?: string; token: st
     'x-github-api-version': '2022-11-28',
     'user-agent': 'caduceus-curator',
   };
-  const toPr = (p: GhPull): PullRequest => ({ number: p.number, url: p.html_url, state: p.state === 'open' ? 'open' : p.merged_at ? 'merged' : 'closed', branch: p.head.ref, title: p.title });
+  const toPr = (p: GhPull): PullRequest => ({
+    number: p.number,
+    url: p.html_url,
+    state: p.state === 'open' ? 'open' : p.merged_at ? 'merged' : 'closed',
+    branch: p.head.ref,
+    title: p.title,
+  });
   return {
     description: `GitHub ${owner}/${repo}`,
     async findPr(branch: string): Promise<PullRequest | undefined> {
@@ -33,7 +39,12 @@ export function createGitHubForge(opts: { url?: string; repo?: string; token: st
       return first ? toPr(first) : undefined;
     },
     async createPr(input: PrInput): Promise<PullRequest> {
-      const res = await jsonRequest<GhPull>('POST', `${base}/pulls`, headers, { title: input.title, head: input.branch, base: input.base, body: input.body });
+      const res = await jsonRequest<GhPull>('POST', `${base}/pulls`, headers, {
+        title: input.title,
+        head: input.branch,
+        base: input.base,
+        body: input.body,
+      });
       return toPr(res.body);
     },
     async updatePr(pr: PullRequest, input: Pick<PrInput, 'title' | 'body'>): Promise<void> {

@@ -15,7 +15,13 @@ export interface BranchState {
 }
 
 export function createNoneForge(state: BranchState, remote: string): Forge {
-  const pr = (branch: string, title: string, s: PrState): PullRequest => ({ number: 0, url: `${remote}#${branch}`, state: s, branch, title });
+  const pr = (branch: string, title: string, s: PrState): PullRequest => ({
+    number: 0,
+    url: `${remote}#${branch}`,
+    state: s,
+    branch,
+    title,
+  });
   const stateOf = async (branch: string): Promise<PrState | undefined> => {
     const sha = await state.remoteSha(branch);
     if (sha) return (await state.merged(sha)) ? 'merged' : 'open';
