@@ -95,12 +95,21 @@ export interface SkillCallStep {
   params?: Record<string, string | number | boolean>;
 }
 
+/**
+ * The shell of a `run` step or subtask. Both are strict, as in CI: `bash` runs
+ * `bash --noprofile --norc -eo pipefail`, `sh` runs `sh -e`; unset is bash (in a container:
+ * the image's sh with `-eo pipefail`).
+ */
+export type StepShell = 'bash' | 'sh';
+
 /** Exactly one of run, http, file, skill is set. */
 export interface SkillStep {
   /** Identifier later steps use to read this step's output (STEP_<ID>_OUTPUT). */
   id?: string;
   name?: string;
   run?: string;
+  /** Shell of a `run` step (see StepShell). */
+  shell?: StepShell;
   http?: HttpStep;
   file?: FileStep;
   skill?: SkillCallStep;
@@ -125,6 +134,8 @@ export interface Subtask {
   skill?: string;
   params?: Record<string, string | number | boolean>;
   run?: string;
+  /** Shell of a `run` subtask (see StepShell). */
+  shell?: StepShell;
   prompt?: string;
   timeout?: Duration;
 }

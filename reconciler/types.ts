@@ -225,6 +225,8 @@ export interface RunOptions {
 export interface ExecRequest {
   /** Shell command (sh -c). Values reach it through env, never pasted into the string. */
   command: string;
+  /** The shell that runs it (strict either way); unset is bash -eo pipefail. */
+  shell?: import('./specs.js').StepShell;
   env?: Record<string, string>;
   timeoutMs?: number;
   /** Overrides the Runtime's execution mode and isolation for this process. */

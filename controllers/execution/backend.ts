@@ -3,11 +3,14 @@
 
 import type { ExecResult } from '../../reconciler/types.js';
 import type { EffectiveIsolation } from './runtime-config.js';
+import type { StepShell } from '../../reconciler/specs.js';
 
 export interface ProcessSpec {
   runId: string;
-  /** Run by `sh -c`; values reach it only through env. */
+  /** Run by the shell (see shell.ts); values reach it only through env. */
   command: string;
+  /** The shell a step chose; unset is the strict default. */
+  shell?: StepShell;
   /** Variables for this process (params, step outputs, request env). */
   env: Record<string, string>;
   /** Host path of the run's workspace. */

@@ -53,6 +53,7 @@ export function register(deps: ControllerDeps): Registration {
         {
           runId,
           command: req.command,
+          ...(req.shell !== undefined ? { shell: req.shell } : {}),
           env: req.env ?? {},
           workspace,
           ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),

@@ -14,6 +14,7 @@ import type { Backend, ProcessSpec } from './backend.js';
 import { LineSplitter, OutputBuffer } from './output-buffer.js';
 import type { EffectiveIsolation } from './runtime-config.js';
 import { parseMemory } from './quantity.js';
+import { shellArgv } from './shell.js';
 
 export const LABEL_MANAGED = 'caduceus.managed';
 export const LABEL_RUN = 'caduceus.run';
@@ -103,7 +104,7 @@ export class DockerBackend implements Backend {
     try {
       container = await this.docker.createContainer({
         Image: iso.image,
-        Cmd: ['/bin/sh', '-c', spec.command],
+        Cmd: shellArgv(spec.shell, spec.command, 'docker'),
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         WorkingDir: WORKSPACE,
         User: iso.user,

@@ -1,52 +1,121 @@
 // The `file` step: read, write or append one file inside the run's workspace. The path
-// guard (workspace.ts) rejects absolute paths, `..` and symlinks that lead outside.
+// guard (workspace.ts) rejects absolute paths, `..` and symlinks that lead outside; this
+// file refuses anything but a regular file (a FIFO, socket or device could block a read
+// forever or stream without end) and does all I/O asynchronously with O_NONBLOCK opens,
+// so no step can freeze the daemon's event loop.
 
-import { appendFileSync, mkdirSync, openSync, readSync, closeSync, fstatSync, writeFileSync, chmodSync } from 'node:fs';
+import { constants } from 'node:fs';
+import { chmod, mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FileStep } from '../../reconciler/specs.js';
+import { CaduceusError } from '../../reconciler/errors.js';
 import { interpolate, type Scope } from './interpolate.js';
 import { resolveInWorkspace } from './workspace.js';
 
-export function runFileStep(
+export async function runFileStep(
   step: FileStep,
   scope: Scope,
   workspace: string,
   outputLimitBytes: number,
   shareMode: boolean,
-): string {
+): Promise<string> {
   const rel = interpolate(step.path, scope, (s) => s, 'file.path');
   const path = resolveInWorkspace(workspace, rel, 'file.path');
-  if (step.action === 'read') return readTail(path, outputLimitBytes);
+  if (step.action === 'read') return readTail(path, rel, outputLimitBytes);
   const content = interpolate(step.content ?? '', scope, (s) => s, 'file.content');
-  const firstNewDir = mkdirSync(dirname(path), { recursive: true });
-  if (step.action === 'write') writeFileSync(path, content);
-  else appendFileSync(path, content);
+  const firstNewDir = await mkdir(dirname(path), { recursive: true });
+  const flags = constants.O_WRONLY | constants.O_CREAT | (step.action === 'append' ? constants.O_APPEND : 0);
+  const fh = await openRegular(path, rel, flags);
+  try {
+    if (step.action === 'write') await fh.truncate(0);
+    await fh.writeFile(content);
+  } finally {
+    await fh.close();
+  }
   // A container user (docker mode) must be able to change what the host wrote.
   if (shareMode) {
-    chmodSync(path, 0o666);
-    if (firstNewDir) openUp(firstNewDir, dirname(path));
+    await chmod(path, 0o666);
+    if (firstNewDir) await openUp(firstNewDir, dirname(path));
   }
   return content;
 }
 
-/** The last `limit` bytes of a file, without reading a huge file whole. */
-function readTail(path: string, limit: number): string {
-  const fd = openSync(path, 'r');
+/** The last `limit` bytes of a regular file, without reading a huge file whole. */
+async function readTail(path: string, rel: string, limit: number): Promise<string> {
+  const fh = await openRegular(path, rel, constants.O_RDONLY);
   try {
-    const size = fstatSync(fd).size;
-    const len = Math.min(size, limit);
+    const st = await fh.stat();
+    const len = Math.min(st.size, limit);
     const buf = Buffer.alloc(len);
-    readSync(fd, buf, 0, len, size - len);
-    return buf.toString('utf8');
+    const { bytesRead } = await fh.read(buf, 0, len, st.size - len);
+    return buf.subarray(0, bytesRead).toString('utf8');
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
 
+/**
+ * Opens a regular file, or refuses: the type is checked before the open (opening a FIFO
+ * or a device can block or have effects) and again on the open descriptor (the path may
+ * have been swapped in between). O_NONBLOCK makes even that open return at once.
+ */
+async function openRegular(path: string, rel: string, flags: number): Promise<FileHandle> {
+  const before = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    if (!(flags & constants.O_CREAT))
+      throw new CaduceusError('FileNotFound', `file path "${rel}" does not exist in the workspace`, {
+        field: 'file.path',
+        hint: 'an earlier step must write it first',
+      });
+    return undefined;
+  });
+  if (before) refuseUnlessRegular(before, rel);
+  const fh = await open(path, flags | constants.O_NONBLOCK | constants.O_NOCTTY, 0o644).catch(
+    (err: NodeJS.ErrnoException) => {
+      throw err.code === 'ENXIO' ? notRegular(rel, 'a FIFO or socket') : err;
+    },
+  );
+  try {
+    refuseUnlessRegular(await fh.stat(), rel);
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+  return fh;
+}
+
+function refuseUnlessRegular(st: Stats, rel: string): void {
+  if (st.isFile()) return;
+  if (st.isDirectory())
+    throw new CaduceusError('NotARegularFile', `file path "${rel}" is a directory`, {
+      field: 'file.path',
+      hint: 'name a file inside it',
+    });
+  const what = st.isFIFO()
+    ? 'a FIFO'
+    : st.isSocket()
+      ? 'a socket'
+      : st.isCharacterDevice() || st.isBlockDevice()
+        ? 'a device'
+        : 'not a regular file';
+  throw notRegular(rel, what);
+}
+
+function notRegular(rel: string, what: string): CaduceusError {
+  return new CaduceusError(
+    'NotARegularFile',
+    `file path "${rel}" is ${what}; file steps read and write regular files only`,
+    {
+      field: 'file.path',
+    },
+  );
+}
+
 /** chmod 0777 on every directory from `from` down to `to`, all created by this step. */
-function openUp(from: string, to: string): void {
+async function openUp(from: string, to: string): Promise<void> {
   for (let d = to; d.length >= from.length; d = dirname(d)) {
-    chmodSync(d, 0o777);
+    await chmod(d, 0o777);
     if (d === from) break;
   }
 }

@@ -10,7 +10,10 @@ const REF = /\$\{\{\s*(params\.([A-Za-z0-9_-]+)|steps\.([A-Za-z0-9_-]+)\.output)
 
 export interface Scope {
   params: Record<string, ParamValue>;
+  /** Output of each earlier step by id; empty for a step that failed (continueOnError). */
   steps: Record<string, string>;
+  /** Status of each earlier step by id (`succeeded`, `failed`, `timedOut`, …). */
+  outcomes: Record<string, string>;
 }
 
 export function interpolate(

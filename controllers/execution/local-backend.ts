@@ -1,6 +1,8 @@
-// Runs one shell process on this machine: in its own process group (so a timeout or a
-// cancellation kills everything it started), in the run's workspace, with an environment
-// built only from the Runtime's allow-list plus the variables of the request.
+// Runs one shell process on this machine: contained (containment.ts: its own PID
+// namespace where the host allows, else its own process group), so a timeout, a
+// cancellation or the end of the shell kills everything it started; in the run's
+// workspace, with an environment built only from the Runtime's allow-list plus the
+// variables of the request.
 
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -9,6 +11,8 @@ import type { Backend, ProcessSpec } from './backend.js';
 import { KILL_GRACE_MS } from './backend.js';
 import { timerDelay } from '../../reconciler/duration.js';
 import { LineSplitter, OutputBuffer } from './output-buffer.js';
+import { localContainment, type Containment } from './containment.js';
+import { shellArgv } from './shell.js';
 
 export interface LocalBackendOptions {
   /** Names of host variables a process may inherit. */
@@ -17,6 +21,8 @@ export interface LocalBackendOptions {
   configDir?: string;
   killGraceMs?: number;
   hostEnv?: NodeJS.ProcessEnv;
+  /** How processes are contained (default: the strongest this host allows, see containment.ts). */
+  containment?: Containment;
 }
 
 export function buildLocalEnv(
@@ -44,8 +50,9 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 export class LocalBackend implements Backend {
   constructor(private readonly opts: LocalBackendOptions) {}
 
-  run(spec: ProcessSpec): Promise<ExecResult> {
+  async run(spec: ProcessSpec): Promise<ExecResult> {
     const started = performance.now();
+    const containment = this.opts.containment ?? (await localContainment());
     const env = buildLocalEnv(this.opts.envAllowlist(), this.opts.hostEnv ?? process.env, {
       ...spec.env,
       CADUCEUS_WORKSPACE: spec.workspace,
@@ -61,7 +68,8 @@ export class LocalBackend implements Backend {
         resolvePromise({ status: 'cancelled', exitCode: null, durationMs: 0, output: '', droppedBytes: 0 });
         return;
       }
-      const child = spawn('/bin/sh', ['-c', spec.command], {
+      const argv = [...containment.prefix, ...shellArgv(spec.shell, spec.command, 'local')];
+      const child = spawn(argv[0] as string, argv.slice(1), {
         cwd: spec.workspace,
         env,
         detached: true,
@@ -116,7 +124,7 @@ export class LocalBackend implements Backend {
         if (timer) clearTimeout(timer);
         spec.signal?.removeEventListener('abort', onAbort);
         for (const l of lines ?? []) l.flush();
-        if (spawnError) out.push(`\ncaduceus: could not start /bin/sh: ${spawnError.message}\n`);
+        if (spawnError) out.push(`\ncaduceus: could not start ${argv[0]}: ${spawnError.message}\n`);
         const exitCode = spawnError ? null : (code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null));
         resolvePromise({
           status: ending ?? (code === 0 ? 'succeeded' : 'failed'),

@@ -14,9 +14,9 @@ export function paramEnvName(name: string): string {
   return 'PARAM_' + envSuffix(name);
 }
 
-/** `STEP_<ID>_OUTPUT`, with the same spelling rule as params. */
-export function stepEnvName(id: string): string {
-  return `STEP_${envSuffix(id)}_OUTPUT`;
+/** `STEP_<ID>_OUTPUT` (or `_OUTCOME`), with the same spelling rule as params. */
+export function stepEnvName(id: string, what: 'OUTPUT' | 'OUTCOME' = 'OUTPUT'): string {
+  return `STEP_${envSuffix(id)}_${what}`;
 }
 
 function envSuffix(name: string): string {

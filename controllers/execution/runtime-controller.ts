@@ -9,6 +9,7 @@ import type { RuntimeSpec } from '../../reconciler/specs.js';
 import { effectiveIsolation, withDefaults } from './runtime-config.js';
 import { aptInstall, missingPackages } from './prerequisites.js';
 import type { DockerBackend } from './docker-backend.js';
+import { localContainment } from './containment.js';
 
 const RECHECK_MS = 60_000;
 /** A failed automatic install is not retried sooner than this. */
@@ -43,7 +44,16 @@ export function createRuntimeController(docker: () => DockerBackend): Controller
       const spec = withDefaults(desired.spec as RuntimeSpec);
       const iso = effectiveIsolation(spec);
       const before = readyReason(observed);
-      ctx.setObserved({ mode: spec.execution.mode, image: iso.image, network: iso.network });
+      // How local steps are contained (a PID namespace, or only a process group on hosts
+      // that forbid namespaces) is part of what this Runtime promises; say which.
+      const containment = await localContainment();
+      ctx.setObserved({
+        mode: spec.execution.mode,
+        image: iso.image,
+        network: iso.network,
+        localContainment: containment.kind,
+        ...(containment.reason !== undefined ? { localContainmentLimit: containment.reason } : {}),
+      });
 
       let missing = await missingPackages(spec.prerequisites.packages);
       if (missing.length > 0 && spec.prerequisites.autoInstall) {

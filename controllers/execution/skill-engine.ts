@@ -163,7 +163,7 @@ export class SkillEngine {
     run: SkillRunContext,
   ): Promise<Pick<SkillRunResult, 'status' | 'steps' | 'output' | 'error'>> {
     const results: StepResult[] = [];
-    const scope: Scope = { params: run.values, steps: {} };
+    const scope: Scope = { params: run.values, steps: {}, outcomes: {} };
     let status: SkillRunResult['status'] = 'succeeded';
     let error: string | undefined;
     let output = '';
@@ -191,9 +191,16 @@ export class SkillEngine {
       r.outputTail = redact(r.outputTail);
       const res: StepResult = { ...base, ...r, outputTail: r.outputTail.slice(-STEP_TAIL_LIMIT) };
       results.push(res);
-      if (res.status === 'succeeded' || step.continueOnError) {
+      if (step.id !== undefined) scope.outcomes[step.id] = res.status;
+      if (res.status === 'succeeded') {
         if (step.id !== undefined) scope.steps[step.id] = trimBlankEdges(r.outputTail).slice(-STEP_ENV_LIMIT);
         output = r.outputTail;
+        continue;
+      }
+      // A failed step's text is its error, not an output: the next step sees an empty
+      // output and the outcome (STEP_<ID>_OUTCOME), as GitHub Actions' steps.<id>.outcome.
+      if (step.continueOnError) {
+        if (step.id !== undefined) scope.steps[step.id] = '';
         continue;
       }
       status = res.status === 'timedOut' ? 'timedOut' : res.status === 'cancelled' ? 'cancelled' : 'failed';
@@ -220,12 +227,14 @@ export class SkillEngine {
           CADUCEUS_SKILL: run.skill,
         };
         for (const [id, out] of Object.entries(scope.steps)) env[stepEnvName(id)] = out;
+        for (const [id, outcome] of Object.entries(scope.outcomes)) env[stepEnvName(id, 'OUTCOME')] = outcome;
         const backend = run.iso.mode === 'docker' ? this.deps.backends.docker : this.deps.backends.local;
         const onProgress = run.opts.onProgress;
         const res = await backend.run(
           {
             runId: run.runId,
             command: step.run as string,
+            ...(step.shell !== undefined ? { shell: step.shell } : {}),
             env,
             workspace: run.workspace,
             timeoutMs,
@@ -268,8 +277,19 @@ export class SkillEngine {
         }
       }
       if (kind === 'file') {
-        const out = runFileStep(step.file!, scope, run.workspace, run.outputLimitBytes, run.iso.mode === 'docker');
-        return { status: 'succeeded', durationMs: elapsed(), outputTail: out };
+        const out = await withinDeadline(
+          runFileStep(step.file!, scope, run.workspace, run.outputLimitBytes, run.iso.mode === 'docker'),
+          timeoutMs,
+          run.opts.signal,
+        );
+        if (out === 'timedOut' || out === 'cancelled')
+          return {
+            status: out,
+            durationMs: elapsed(),
+            outputTail: '',
+            error: out === 'cancelled' ? 'cancelled' : `timed out after ${Math.round(timeoutMs)}ms`,
+          };
+        return { status: 'succeeded', durationMs: elapsed(), outputTail: out.value };
       }
       const call = step.skill!;
       const params: Record<string, ParamValue> = {};
@@ -297,6 +317,30 @@ export class SkillEngine {
     } catch (err) {
       return { status: 'failed', durationMs: elapsed(), outputTail: '', error: redact(errorMessage(err)) };
     }
+  }
+}
+
+/** The step's own outcome, or why it was given up: its timeout or the caller's cancellation always win. */
+async function withinDeadline<T>(
+  work: Promise<T>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ value: T } | 'timedOut' | 'cancelled'> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<'timedOut' | 'cancelled'>((resolve) => {
+    timer = setTimeout(() => resolve('timedOut'), timerDelay(timeoutMs));
+    onAbort = () => resolve('cancelled');
+    if (signal?.aborted) resolve('cancelled');
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work.then((value) => ({ value })), stop]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    // A write given up on may still fail later; that failure has no one left to tell.
+    work.catch(() => undefined);
   }
 }
 

@@ -257,6 +257,7 @@ class TaskRun {
       const r = await this.deps.runner.exec(
         {
           command: st.run as string,
+          ...(st.shell !== undefined ? { shell: st.shell } : {}),
           env: this.env(st, attempt),
           ...(timeoutMs !== undefined ? { timeoutMs } : {}),
           ...(this.task.spec.isolation ? { isolation: this.task.spec.isolation } : {}),

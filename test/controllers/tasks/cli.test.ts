@@ -3,11 +3,12 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { tempDir } from '../../helpers/git.js';
-import { alive, configDir, doc, dockerUnavailable, eventually, runtimeYaml, taskYaml } from './helpers.js';
+import { pidsWith, sleepMarker } from '../../helpers/processes.js';
+import { configDir, doc, dockerUnavailable, eventually, runtimeYaml, taskYaml } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const CLI = join(ROOT, 'dist', 'app', 'cli.js');
@@ -43,6 +44,7 @@ function caduceus(
 }
 
 const pids = tempDir('caduceus-cli-pids-');
+const sleepers: Record<string, string> = { a: sleepMarker(), b: sleepMarker(), c: sleepMarker() };
 const config = configDir({
   'runtime.yaml': runtimeYaml({
     execution: { mode: 'local' },
@@ -66,7 +68,7 @@ const config = configDir({
     concurrency: 2,
     subtasks: ['a', 'b', 'c'].map((name) => ({
       name,
-      run: `sh -c 'echo $$ > ${pids}/${name}.pid; exec sleep 60' & wait`,
+      run: `touch ${pids}/${name}.started; exec sleep ${sleepers[name]}`,
     })),
   }),
 });
@@ -148,23 +150,18 @@ describe('caduceus run / runs', () => {
 
   it('cancels on SIGINT, removes its processes and exits 130', async () => {
     const s = tempDir('caduceus-cli-sigint-');
-    let started: number[] = [];
+    const started = ['a', 'b'].map((n) => sleepers[n] as string);
     const r = await caduceus(['run', 'task', 'long', config, '--state-dir', s], {
       onStart: (_pid, kill) => {
-        void eventually(
-          () => expect(existsSync(join(pids, 'a.pid')) && existsSync(join(pids, 'b.pid'))).toBe(true),
-          20_000,
-        ).then(() => {
-          started = ['a', 'b'].map((n) => Number(readFileSync(join(pids, `${n}.pid`), 'utf8')));
-          kill('SIGINT');
-        });
+        void eventually(() => expect(started.map((m) => pidsWith(m).length)).toEqual([1, 1]), 20_000).then(() =>
+          kill('SIGINT'),
+        );
       },
     });
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/SIGINT received, cancelling/);
-    expect(started).toHaveLength(2);
-    expect(started.filter(alive)).toEqual([]);
-    expect(existsSync(join(pids, 'c.pid'))).toBe(false);
+    expect(started.flatMap(pidsWith)).toEqual([]);
+    expect(existsSync(join(pids, 'c.started'))).toBe(false);
     const runs = JSON.parse((await caduceus(['runs', '--task', 'long', '--state-dir', s, '--json'])).stdout) as Array<{
       status: string;
     }>;

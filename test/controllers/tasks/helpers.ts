@@ -4,7 +4,6 @@
 
 import { afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { compose, lateBoundRunner, type Composition } from '../../../app/compose.js';
 import { StateStore } from '../../../reconciler/state/store.js';
@@ -108,21 +107,6 @@ export function interval(output: string): [number, number] {
   const e = /end (\d+)/.exec(output);
   if (!s || !e) throw new Error(`no timestamps in output: ${output}`);
   return [Number(s[1]), Number(e[1])];
-}
-
-/** True while the process runs; a zombie (dead, waiting for its reaper) counts as gone. */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** Docker with the sandbox image, or why not (tests skip outside CI and fail in CI). */

@@ -10,8 +10,8 @@ import type { RunProgress, TaskReport } from '../../../reconciler/types.js';
 import { CaduceusError } from '../../../reconciler/errors.js';
 import { resolveRetry, delayBounds } from '../../../controllers/tasks/retry.js';
 import { tempDir } from '../../helpers/git.js';
+import { pidsWith, sleepMarker } from '../../helpers/processes.js';
 import {
-  alive,
   doc,
   dockerUnavailable,
   eventually,
@@ -292,20 +292,20 @@ describe('runTask: timeouts and cancellation', () => {
 
   it('cancels running and queued subtasks on abort and leaves no process behind', async () => {
     const pids = tempDir('caduceus-cancel-');
+    const sleepers: Record<string, string> = Object.fromEntries(names(4).map((n) => [n, sleepMarker()]));
     const h = await setup({
       'task.yaml': taskYaml('long', {
         concurrency: 2,
         subtasks: names(4).map((name) => ({
           name,
-          run: `sh -c 'echo $$ > ${pids}/${name}.pid; exec sleep 60' & wait`,
+          run: `touch ${pids}/${name}.started; exec sleep ${sleepers[name]}`,
         })),
       }),
     });
     const abort = new AbortController();
     const run = h.runner.runTask('long', { ...cli, signal: abort.signal });
-    await eventually(() => expect(existsSync(join(pids, 's1.pid')) && existsSync(join(pids, 's2.pid'))).toBe(true));
-    const started = ['s1', 's2'].map((n) => Number(readFileSync(join(pids, `${n}.pid`), 'utf8')));
-    expect(started.every(alive)).toBe(true);
+    const started = ['s1', 's2'].map((n) => sleepers[n] as string);
+    await eventually(() => expect(started.map((m) => pidsWith(m).length)).toEqual([1, 1]));
     const t0 = Date.now();
     abort.abort();
     const report = await run;
@@ -313,8 +313,8 @@ describe('runTask: timeouts and cancellation', () => {
     expect(report.status).toBe('cancelled');
     expect(report.subtasks.map((s) => s.status)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled']);
     expect(report.subtasks.slice(2).map((s) => s.attempts)).toEqual([0, 0]);
-    expect(existsSync(join(pids, 's3.pid'))).toBe(false);
-    await eventually(() => expect(started.filter(alive)).toEqual([]), 5000);
+    expect(existsSync(join(pids, 's3.started'))).toBe(false);
+    expect(started.flatMap(pidsWith)).toEqual([]);
     expect(h.runs.get(report.runId)?.status).toBe('cancelled');
   });
 });
