@@ -3,7 +3,7 @@
 // concurrency ceiling). It works on cached DocFacts only, in time linear in their size,
 // so it runs on every load without re-reading any YAML.
 
-import type { CallSite, DocFacts } from './resource-facts.js';
+import type { CallSite, Claim, DocFacts } from './resource-facts.js';
 import { paramValueProblem } from './resource-facts.js';
 import type { Finding } from './types.js';
 import type { LineCol } from './yaml-documents.js';
@@ -155,7 +155,57 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
   }
 
   findCycles(docs, rejected, skills, at);
+  claimConflicts(docs, rejected, at);
   return { findings, rejected };
+}
+
+/**
+ * Two resources holding what only one can (a gateway platform's endpoint, a proxy port)
+ * would leave one of them Ready=False at apply time. The controllers let the first by
+ * name win, so the later one by name is the one reported.
+ */
+function claimConflicts(
+  docs: readonly PlacedFacts[],
+  rejected: Set<PlacedFacts>,
+  at: (file: string, pos: LineCol, rule: string, message: string) => void,
+): void {
+  const byName = docs
+    .filter((d) => !rejected.has(d) && d.facts.claims.length > 0)
+    .sort((a, b) => (a.facts.name < b.facts.name ? -1 : a.facts.name > b.facts.name ? 1 : 0));
+  const held: Array<{ d: PlacedFacts; claim: Claim }> = [];
+  for (const d of byName) {
+    for (const claim of d.facts.claims) {
+      const rival = held.find((h) => h.d.facts.kind === d.facts.kind && clash(h.claim, claim));
+      if (!rival) {
+        held.push({ d, claim });
+        continue;
+      }
+      const where = `${rival.d.file}:${rival.claim.pos.line}:${rival.claim.pos.column}`;
+      if (claim.kind === 'platform')
+        at(
+          d.file,
+          claim.pos,
+          'platform-conflict',
+          `platform ${claim.platform} is already served by GatewayPolicy/${rival.d.facts.name} at ${where}; one policy per platform`,
+        );
+      else
+        at(
+          d.file,
+          claim.pos,
+          'port-conflict',
+          `port ${claim.port} is already taken by Proxy/${rival.d.facts.name} at ${where}; give each proxy its own port`,
+        );
+    }
+  }
+}
+
+const WILDCARD = new Set(['0.0.0.0', '::', '[::]', '']);
+
+function clash(a: Claim, b: Claim): boolean {
+  if (a.kind === 'platform' && b.kind === 'platform') return a.platform === b.platform;
+  if (a.kind === 'port' && b.kind === 'port')
+    return a.port === b.port && (a.bind === b.bind || WILDCARD.has(a.bind) || WILDCARD.has(b.bind));
+  return false;
 }
 
 /** Iterative depth-first search; each cycle is reported once, at the call that closes it. */

@@ -2,13 +2,14 @@
 
 import { CaduceusError } from './errors.js';
 
-export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h|d))+$';
+/** A positive duration: `0s` would switch off what it bounds (a rate window, a timeout, a schedule). */
+export const DURATION_PATTERN = '^(?=.*[1-9])([0-9]+(ms|s|m|h|d))+$';
 const PART = /([0-9]+)(ms|s|m|h|d)/g;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export function parseDuration(text: string): number {
   if (!new RegExp(DURATION_PATTERN).test(text)) {
-    throw new CaduceusError('InvalidDuration', `"${text}" is not a duration`, {
+    throw new CaduceusError('InvalidDuration', `"${text}" is not a duration greater than zero`, {
       hint: 'write e.g. 500ms, 30s, 5m, 1h30m, 14d',
     });
   }

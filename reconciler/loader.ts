@@ -10,11 +10,12 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CaduceusError } from './errors.js';
+import { CaduceusError, errorMessage } from './errors.js';
 import { checkDocument } from './schema-check.js';
 import { crossReferenceFindings, type PlacedFacts } from './cross-refs.js';
 import { docFacts, type DocFacts } from './resource-facts.js';
 import { parseYamlFile, type FileFinding } from './yaml-documents.js';
+import { cronProblem, cronValidator } from './schedule-check.js';
 import { API_VERSION, type Finding, type Resource } from './types.js';
 
 export interface SourceFile {
@@ -111,7 +112,19 @@ export class Loader {
         fresh: true,
       };
     }
-    return { file: parseFile(bytes), fresh: true };
+    try {
+      const file = parseFile(bytes);
+      await checkCrons(file);
+      return { file, fresh: true };
+    } catch (err) {
+      // Whatever one file makes a later stage do, it is that file's finding: the revision
+      // is rejected with it, instead of every sync failing on the same exception.
+      const message = `cannot check this file: ${errorMessage(err)}`;
+      return {
+        file: { docs: [], findings: [{ line: 1, column: 1, severity: 'error', rule: 'unreadable', message }] },
+        fresh: true,
+      };
+    }
   }
 }
 
@@ -126,6 +139,17 @@ export function parseFile(bytes: Buffer): ParsedFile {
     if (facts) docs.push(facts);
   }
   return { docs, findings };
+}
+
+/** node-cron's verdict on the file's cron expressions, as findings cached with the file. */
+async function checkCrons(file: ParsedFile): Promise<void> {
+  const crons = file.docs.flatMap((d) => d.crons);
+  if (crons.length === 0) return;
+  const validate = await cronValidator();
+  for (const c of crons) {
+    const problem = cronProblem(validate, c.expr);
+    if (problem) file.findings.push({ ...c.pos, severity: 'error', rule: 'schedule', message: problem });
+  }
 }
 
 export function compareFindings(a: Finding, b: Finding): number {

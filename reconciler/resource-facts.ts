@@ -5,10 +5,20 @@
 // checks in cross-refs.ts never touch YAML again.
 
 import { createHash } from 'node:crypto';
-import type { GatewayPolicySpec, ProxySpec, SkillParam, SkillSpec, TaskSpec } from './specs.js';
+import type {
+  CuratorSpec,
+  GatewayPolicySpec,
+  IsolationSpec,
+  ProxySpec,
+  RuntimeSpec,
+  SkillParam,
+  SkillSpec,
+  TaskSpec,
+} from './specs.js';
 import type { Kind, Metadata } from './types.js';
 import type { CheckedDocument } from './schema-check.js';
 import { DURATION_PATTERN } from './duration.js';
+import { timeZoneProblem } from './schedule-check.js';
 import type { FileFinding, LineCol, YamlDocument } from './yaml-documents.js';
 
 export interface CallSite {
@@ -43,7 +53,15 @@ export interface DocFacts {
   refs: NameRef[];
   concurrency?: { value: number; pos: LineCol };
   runtimeMaximum?: number;
+  /** Cron expressions to check with node-cron (the loader does, asynchronously). */
+  crons: Array<{ expr: string; pos: LineCol }>;
+  /** What only one resource may hold: a gateway platform, a proxy's port. */
+  claims: Claim[];
 }
+
+export type Claim =
+  | { kind: 'platform'; platform: string; pos: LineCol }
+  | { kind: 'port'; port: number; bind: string; pos: LineCol };
 
 export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: FileFinding[]): DocFacts | undefined {
   const { kind, value } = checked;
@@ -58,6 +76,8 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     params: [],
     calls: [],
     refs: [],
+    crons: [],
+    claims: [],
   };
   if (kind === 'Skill' && Array.isArray((value.spec as SkillSpec | undefined)?.aliases)) {
     (value.spec as SkillSpec).aliases.forEach(
@@ -80,11 +100,15 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     if (checked.valid) throw e;
     facts.calls = [];
     facts.refs = [];
+    facts.crons = [];
+    facts.claims = [];
     delete facts.concurrency;
     return facts;
   }
   if (checked.valid) findings.push(...local);
   else {
+    facts.crons = [];
+    facts.claims = [];
     facts.calls = facts.calls.filter((c) => typeof c.target === 'string');
     facts.refs = facts.refs.filter((r) => typeof r.name === 'string');
     if (typeof facts.concurrency?.value !== 'number') delete facts.concurrency;
@@ -121,9 +145,13 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
         );
       });
       uniqueNames((spec as GatewayPolicySpec).roles, ['spec', 'roles'], 'role', err);
+      for (const platform of Object.keys((spec as GatewayPolicySpec).platforms ?? {}))
+        facts.claims.push({ kind: 'platform', platform, pos: doc.locate(['spec', 'platforms', platform], 'key') });
       break;
     case 'Proxy': {
       const p = spec as ProxySpec;
+      if (p.port > 0)
+        facts.claims.push({ kind: 'port', port: p.port, bind: p.bind, pos: doc.locate(['spec', 'port']) });
       p.preload.forEach((s, i) =>
         facts.refs.push({ kind: 'Skill', name: s, pos: doc.locate(['spec', 'preload', i]), what: 'preload' }),
       );
@@ -136,7 +164,13 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
       }
       break;
     }
+    case 'Curator': {
+      const sch = (spec as CuratorSpec).schedule;
+      schedule(doc, sch?.cron, sch?.timezone, facts, err);
+      break;
+    }
     case 'Runtime': {
+      isolationLimits((spec as RuntimeSpec).isolation, ['spec', 'isolation'], err);
       const c = (spec as { concurrency: { default: number; maximum: number } }).concurrency;
       facts.runtimeMaximum = c.maximum;
       if (c.default > c.maximum)
@@ -155,6 +189,19 @@ type Err = (path: (string | number)[], rule: string, message: string) => void;
 function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Err): void {
   facts.params = spec.params;
   uniqueNames(spec.params, ['spec', 'params'], 'parameter', err);
+  // foo-bar, foo_bar and FOO_BAR all arrive as PARAM_FOO_BAR: one would hide the others.
+  const envs = new Map<string, number>();
+  spec.params.forEach((p, i) => {
+    const first = envs.get(envName(p.name));
+    if (first === undefined) envs.set(envName(p.name), i);
+    else if (spec.params[first]?.name !== p.name)
+      err(
+        ['spec', 'params', i, 'name'],
+        'param-env-collision',
+        `parameter "${p.name}" reaches shell steps as PARAM_${envName(p.name)}, like parameter "${spec.params[first]?.name}"; rename one of them`,
+      );
+  });
+  isolationLimits(spec.isolation, ['spec', 'isolation'], err);
   spec.params.forEach((p, i) => {
     if (p.values && p.type !== 'enum')
       err(
@@ -196,6 +243,7 @@ function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Er
 
 function taskFacts(doc: YamlDocument, spec: TaskSpec, facts: DocFacts, err: Err): void {
   uniqueNames(spec.subtasks, ['spec', 'subtasks'], 'subtask', err);
+  isolationLimits(spec.isolation, ['spec', 'isolation'], err);
   spec.subtasks.forEach((s, i) => {
     if (s.skill !== undefined)
       facts.calls.push(
@@ -204,6 +252,14 @@ function taskFacts(doc: YamlDocument, spec: TaskSpec, facts: DocFacts, err: Err)
   });
   if (spec.concurrency !== undefined)
     facts.concurrency = { value: spec.concurrency, pos: doc.locate(['spec', 'concurrency']) };
+  if (spec.schedule) schedule(doc, spec.schedule.cron, spec.schedule.timezone, facts, err);
+}
+
+/** The time zone now; the cron expression is queued for the loader's node-cron check. */
+function schedule(doc: YamlDocument, cron: unknown, tz: unknown, facts: DocFacts, err: Err): void {
+  const problem = typeof tz === 'string' ? timeZoneProblem(tz) : undefined;
+  if (problem) err(['spec', 'schedule', 'timezone'], 'schedule', problem);
+  if (typeof cron === 'string') facts.crons.push({ expr: cron, pos: doc.locate(['spec', 'schedule', 'cron']) });
 }
 
 function callSite(
@@ -241,6 +297,20 @@ function uniqueNames(items: Array<{ name: string }>, path: (string | number)[], 
       );
     else seen.set(item.name, i);
   });
+}
+
+/** Docker refuses a memory limit under 6 MiB when it creates the container, long after validation. */
+const MIN_MEMORY = 6 * 1024 * 1024;
+const MEMORY_UNIT: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+function isolationLimits(iso: IsolationSpec | undefined, path: (string | number)[], err: Err): void {
+  const m = typeof iso?.memory === 'string' ? /^([0-9]+)(Ki|Mi|Gi)?$/.exec(iso.memory) : null;
+  if (m && Number(m[1]) * (MEMORY_UNIT[m[2] ?? ''] ?? 1) < MIN_MEMORY)
+    err(
+      [...path, 'memory'],
+      'isolation-limit',
+      `memory ${iso?.memory} is below Docker's minimum of 6Mi; write at least 6Mi (or unlimited)`,
+    );
 }
 
 const DURATION_RE = new RegExp(DURATION_PATTERN);

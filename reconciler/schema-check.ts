@@ -219,7 +219,8 @@ function describe(e: ErrorObject, root: JsonSchema): Described {
 
 const DNS_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 function patternMessage(pattern: string): string {
-  if (pattern === DURATION_PATTERN) return 'must be a duration such as 500ms, 30s, 5m, 1h30m or 14d';
+  if (pattern === DURATION_PATTERN)
+    return 'must be a duration greater than zero, such as 500ms, 30s, 5m, 1h30m or 14d (0 would switch off what it bounds)';
   if (pattern === DNS_PATTERN)
     return 'must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit';
   if (pattern === '^https?://') return 'must be an http:// or https:// URL';

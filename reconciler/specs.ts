@@ -26,10 +26,10 @@ export interface IsolationSpec {
   mode?: 'local' | 'docker';
   image?: string;
   network?: 'none' | 'bridge';
-  /** Memory limit such as `512Mi`, `1Gi`. */
+  /** Memory limit such as `512Mi`, `1Gi`, or `unlimited` (never 0). */
   memory?: string;
-  cpus?: number;
-  pids?: number;
+  cpus?: number | 'unlimited';
+  pids?: number | 'unlimited';
   readOnly?: boolean;
   /** uid:gid the container runs as (default 65534:65534). */
   user?: string;
@@ -43,8 +43,9 @@ export interface RuntimeSpec {
     /** Bytes of stdout+stderr kept per process (default 1 MiB); the rest is counted, not kept. */
     outputLimitBytes: number;
   };
-  isolation: Required<Pick<IsolationSpec, 'image' | 'network' | 'readOnly'>> &
-    Pick<IsolationSpec, 'memory' | 'cpus' | 'pids' | 'user'>;
+  /** Limits default to 512Mi, 1 CPU and 256 processes; only `unlimited` switches one off. */
+  isolation: Required<Pick<IsolationSpec, 'image' | 'network' | 'readOnly' | 'memory' | 'cpus' | 'pids'>> &
+    Pick<IsolationSpec, 'user'>;
   prerequisites: { packages: string[]; autoInstall: boolean };
   concurrency: {
     /** Subtasks in flight when a task does not say (default 3). */

@@ -6,6 +6,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { parseFastPath } from './yaml-fast-path.js';
+import { MAX_NESTING, tooDeep } from './yaml-depth.js';
 import {
   Alias,
   LineCounter,
@@ -75,6 +76,25 @@ export function parseYamlFile(bytes: Buffer, opts: { fastPath?: boolean } = {}):
     return { documents: [], findings };
   }
   const text = bytes.toString('utf8');
+  const deep = tooDeep(text);
+  if (deep) {
+    findings.push({ ...deep, severity: 'error', rule: 'nesting-depth', message: nestingMessage });
+    return { documents: [], findings };
+  }
+  try {
+    return parseText(text, findings, opts);
+  } catch (err) {
+    // The pre-scan errs towards depth, so this is a safety net: a recursion the scan did
+    // not foresee is still a finding of this file, never an exception that stops the sync.
+    if (!(err instanceof RangeError)) throw err;
+    findings.push({ line: 1, column: 1, severity: 'error', rule: 'nesting-depth', message: nestingMessage });
+    return { documents: [], findings };
+  }
+}
+
+const nestingMessage = `nesting deeper than ${MAX_NESTING} levels; no configuration needs that, flatten the structure`;
+
+function parseText(text: string, findings: FileFinding[], opts: { fastPath?: boolean }): ParsedYaml {
   const fast = opts.fastPath === false ? undefined : parseFastPath(text);
   if (fast) return { documents: fast, findings };
   const lineCounter = new LineCounter();

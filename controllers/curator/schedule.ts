@@ -4,6 +4,7 @@
 // the cycle, and the first run after a Curator appears waits one full cycle.
 
 import cron, { type ScheduledTask } from 'node-cron';
+import { cronProblem, timeZoneProblem } from '../../reconciler/schedule-check.js';
 import type { CuratorSpec } from '../../reconciler/specs.js';
 import type { Logger } from '../../reconciler/types.js';
 import { parseDuration } from '../../reconciler/duration.js';
@@ -108,11 +109,8 @@ export class CuratorScheduler {
   }
 
   private cronEntry(curator: string, expr: string, timezone: string, signature: string): Entry {
-    if (!cron.validate(expr))
-      throw new CaduceusError('InvalidSchedule', `"${expr}" is not a cron expression`, {
-        field: 'spec.schedule.cron',
-        hint: 'five or six fields, e.g. "0 6 * * 1"',
-      });
+    const problem = cronProblem(cron.validate, expr) ?? timeZoneProblem(timezone);
+    if (problem) throw new CaduceusError('InvalidSchedule', problem, { field: 'spec.schedule' });
     this.cstore.scheduleAnchor(curator, this.now());
     const task: ScheduledTask = cron.schedule(
       expr,

@@ -9,6 +9,7 @@ import { RunStore } from '../../reconciler/state/runs.js';
 import { errorMessage } from '../../reconciler/errors.js';
 import { redact } from '../../reconciler/secrets.js';
 import { LocalBackend } from './local-backend.js';
+import { ConfigView } from './config-view.js';
 import { DockerBackend } from './docker-backend.js';
 import { SkillEngine } from './skill-engine.js';
 import { effectiveIsolation, effectiveRuntime, layerIsolation } from './runtime-config.js';
@@ -26,7 +27,11 @@ export function register(deps: ControllerDeps): Registration {
     ...(deps.configDir ? { configDir: deps.configDir } : {}),
   });
   // dockerode only connects on the first call, so constructing it costs nothing.
-  const docker = new DockerBackend({ log, ...(deps.configDir ? { configDir: deps.configDir } : {}) });
+  const view = deps.configDir ? new ConfigView(deps.configDir, deps.stateDir) : undefined;
+  const docker = new DockerBackend({
+    log,
+    ...(view ? { configMount: () => view.dirFor(deps.snapshot().revision) } : {}),
+  });
   const metrics = executionMetrics(deps.metrics);
   const backends = { local: measured('local', local, metrics), docker: measured('docker', docker, metrics) };
   const engine = new SkillEngine({

@@ -27,7 +27,8 @@ const DRAIN_MS = 2000;
 
 export interface DockerBackendOptions {
   docker?: Docker;
-  configDir?: string;
+  /** The host directory mounted read-only at /config: configuration files only (config-view.ts). */
+  configMount?: () => Promise<string>;
   log: Logger;
 }
 
@@ -98,10 +99,11 @@ export class DockerBackend implements Backend {
     const env = {
       ...spec.env,
       CADUCEUS_WORKSPACE: WORKSPACE,
-      ...(this.opts.configDir ? { CADUCEUS_CONFIG_DIR: CONFIG } : {}),
+      ...(this.opts.configMount ? { CADUCEUS_CONFIG_DIR: CONFIG } : {}),
     };
     let container: Docker.Container;
     try {
+      const configDir = await this.opts.configMount?.();
       container = await this.docker.createContainer({
         Image: iso.image,
         Cmd: shellArgv(spec.shell, spec.command, 'docker'),
@@ -112,7 +114,7 @@ export class DockerBackend implements Backend {
         AttachStdout: true,
         AttachStderr: true,
         Tty: false,
-        HostConfig: this.hostConfig(spec, iso),
+        HostConfig: this.hostConfig(spec, iso, configDir),
       });
     } catch (err) {
       throw dockerError(err, iso.image);
@@ -200,9 +202,9 @@ export class DockerBackend implements Backend {
     return p;
   }
 
-  private hostConfig(spec: ProcessSpec, iso: EffectiveIsolation): Docker.HostConfig {
+  private hostConfig(spec: ProcessSpec, iso: EffectiveIsolation, configDir: string | undefined): Docker.HostConfig {
     const binds = [`${spec.workspace}:${WORKSPACE}:rw`];
-    if (this.opts.configDir) binds.push(`${this.opts.configDir}:${CONFIG}:ro`);
+    if (configDir) binds.push(`${configDir}:${CONFIG}:ro`);
     return {
       AutoRemove: true,
       NetworkMode: iso.network,
@@ -211,9 +213,10 @@ export class DockerBackend implements Backend {
       ReadonlyRootfs: iso.readOnly,
       Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m,mode=1777' },
       Binds: binds,
-      ...(iso.memory !== undefined ? { Memory: parseMemory(iso.memory), MemorySwap: parseMemory(iso.memory) } : {}),
-      ...(iso.cpus !== undefined ? { NanoCpus: Math.round(iso.cpus * 1e9) } : {}),
-      ...(iso.pids !== undefined ? { PidsLimit: iso.pids } : {}),
+      // Docker reads 0 as "no limit": only a written-out `unlimited` leaves one off.
+      ...(iso.memory !== 'unlimited' ? { Memory: parseMemory(iso.memory), MemorySwap: parseMemory(iso.memory) } : {}),
+      ...(iso.cpus !== 'unlimited' ? { NanoCpus: Math.round(iso.cpus * 1e9) } : {}),
+      ...(iso.pids !== 'unlimited' ? { PidsLimit: iso.pids } : {}),
     };
   }
 

@@ -11,7 +11,7 @@ export const DEFAULT_USER = '65534:65534';
 
 export const DEFAULT_RUNTIME: RuntimeSpec = {
   execution: { mode: 'local', envAllowlist: ['PATH', 'HOME', 'LANG', 'TZ'], outputLimitBytes: 1024 * 1024 },
-  isolation: { image: SANDBOX_IMAGE, network: 'none', readOnly: true },
+  isolation: { image: SANDBOX_IMAGE, network: 'none', readOnly: true, memory: '512Mi', cpus: 1, pids: 256 },
   prerequisites: { packages: [], autoInstall: false },
   concurrency: { default: 3, maximum: 6, queueLimit: 100 },
   retry: { maxAttempts: 3, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 },
@@ -41,9 +41,10 @@ export interface EffectiveIsolation {
   network: 'none' | 'bridge';
   readOnly: boolean;
   user: string;
-  memory?: string;
-  cpus?: number;
-  pids?: number;
+  /** Always set: a limit, or `unlimited` where someone wrote that out. */
+  memory: string;
+  cpus: number | 'unlimited';
+  pids: number | 'unlimited';
 }
 
 export function effectiveIsolation(rt: RuntimeSpec, override?: IsolationSpec): EffectiveIsolation {
@@ -54,9 +55,9 @@ export function effectiveIsolation(rt: RuntimeSpec, override?: IsolationSpec): E
     network: iso.network,
     readOnly: iso.readOnly,
     user: iso.user ?? DEFAULT_USER,
-    ...(iso.memory !== undefined ? { memory: iso.memory } : {}),
-    ...(iso.cpus !== undefined ? { cpus: iso.cpus } : {}),
-    ...(iso.pids !== undefined ? { pids: iso.pids } : {}),
+    memory: iso.memory,
+    cpus: iso.cpus,
+    pids: iso.pids,
   };
 }
 

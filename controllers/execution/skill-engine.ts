@@ -256,6 +256,14 @@ export class SkillEngine {
         };
       }
       if (kind === 'http') {
+        // The request would leave from this process, on the host's network: a sandbox
+        // without network must not be able to reach out through its http steps either.
+        if (run.iso.mode === 'docker' && run.iso.network === 'none')
+          throw new CaduceusError(
+            'NetworkDisabled',
+            `http steps cannot run in a sandbox without network (skill ${run.skill} runs in Docker with network: none)`,
+            { field: 'http', hint: 'set isolation.network: bridge on the skill (or its Runtime) if it must call out' },
+          );
         const timeout = AbortSignal.timeout(
           timerDelay(Math.min(timeoutMs, step.timeout !== undefined ? timeoutMs : DEFAULT_HTTP_TIMEOUT_MS)),
         );

@@ -3,6 +3,7 @@
 // same revision twice leaves the running job alone.
 
 import cron, { type ScheduledTask } from 'node-cron';
+import { cronProblem, timeZoneProblem } from '../../reconciler/schedule-check.js';
 import { CaduceusError } from '../../reconciler/errors.js';
 import type { Logger } from '../../reconciler/types.js';
 
@@ -66,20 +67,10 @@ export class Schedules {
   }
 }
 
-/** Throws InvalidSchedule with what to write instead. */
+/** Throws InvalidSchedule with what to write instead (validation applies the same rule first). */
 export function checkSchedule(spec: ScheduleSpec): void {
-  if (!cron.validate(spec.cron)) {
-    throw new CaduceusError('InvalidSchedule', `"${spec.cron}" is not a valid cron expression`, {
-      field: 'spec.schedule.cron',
-      hint: 'write five fields (minute hour day month weekday) or six with seconds first, e.g. "0 3 * * *"',
-    });
-  }
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: spec.timezone });
-  } catch {
-    throw new CaduceusError('InvalidSchedule', `"${spec.timezone}" is not a known time zone`, {
-      field: 'spec.schedule.timezone',
-      hint: 'use an IANA name such as UTC or Europe/Paris',
-    });
-  }
+  const badCron = cronProblem(cron.validate, spec.cron);
+  if (badCron) throw new CaduceusError('InvalidSchedule', badCron, { field: 'spec.schedule.cron' });
+  const badZone = timeZoneProblem(spec.timezone);
+  if (badZone) throw new CaduceusError('InvalidSchedule', badZone, { field: 'spec.schedule.timezone' });
 }

@@ -116,7 +116,7 @@ spec:
     expect(findings.map(at)).toEqual(['a.yaml:4:9 schema', 'a.yaml:8:12 schema', 'a.yaml:9:12 schema']);
     expect(findings.map((f) => f.message)).toEqual([
       'metadata.name: must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit',
-      'spec.timeout: must be a duration such as 500ms, 30s, 5m, 1h30m or 14d',
+      'spec.timeout: must be a duration greater than zero, such as 500ms, 30s, 5m, 1h30m or 14d (0 would switch off what it bounds)',
       'spec.aliases: must be an array',
     ]);
   });

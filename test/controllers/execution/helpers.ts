@@ -73,10 +73,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function harness(resources: Resource[] = [], opts: { configDir?: string } = {}): Harness {
-  const stateDir = mkdtempSync(join(tmpdir(), 'caduceus-exec-'));
+export function harness(
+  resources: Resource[] = [],
+  opts: { configDir?: string; stateDir?: string; revision?: string } = {},
+): Harness {
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'caduceus-exec-'));
   const store = new StateStore({ stateDir });
-  let snap = snapshot(resources);
+  let snap = snapshot(resources, opts.revision);
   const deps: ControllerDeps = {
     store,
     log: silentLogger,

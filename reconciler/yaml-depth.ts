@@ -1,0 +1,92 @@
+// A linear pre-scan of YAML text for nesting depth, run before any parser: the parsers
+// and every later stage (schema, hashing, JSON) recurse per level, and a file nested a
+// few thousand levels deep would overflow the stack (or take seconds in the one parser
+// that does not). Deeper than MAX_NESTING is a finding at the place it gets too deep.
+// The count errs on the side of more depth (a `[` inside a plain scalar counts), never less.
+
+import type { LineCol } from './yaml-documents.js';
+
+/** Far beyond any configuration (a skill's deepest field is about 8 levels down). */
+export const MAX_NESTING = 64;
+
+/** Where the text first nests deeper than `max` levels, or undefined. */
+export function tooDeep(text: string, max = MAX_NESTING): LineCol | undefined {
+  const blocks: number[] = []; // columns of the open block collections
+  let flow = 0;
+  let quote: '"' | "'" | undefined;
+  let scalarIndent = -1; // inside a block scalar: content lines are indented deeper than this
+  const lines = text.split('\n');
+  for (let ln = 0; ln < lines.length; ln++) {
+    const line = lines[ln] as string;
+    const indent = line.length - line.trimStart().length;
+    const blank = line.trim() === '' || line.trimStart().startsWith('#');
+    if (scalarIndent >= 0) {
+      if (blank || indent > scalarIndent) continue;
+      scalarIndent = -1;
+    }
+    if (quote === undefined && flow === 0) {
+      if (blank) continue;
+      if (/^(---|\.\.\.)(\s|$)/.test(line)) {
+        blocks.length = 0;
+        continue;
+      }
+      // Block structure: pop what this line closes, open what it starts.
+      while (blocks.length > 0 && (blocks[blocks.length - 1] as number) > indent) blocks.pop();
+      if (blocks[blocks.length - 1] !== indent) blocks.push(indent);
+      let col = indent;
+      while (/^-(\s|$)/.test(line.slice(col))) {
+        col += 1 + (line.slice(col + 1).length - line.slice(col + 1).trimStart().length);
+        if (col < line.length) blocks.push(col);
+        if (blocks.length > max) return { line: ln + 1, column: col + 1 };
+      }
+      if (blocks.length > max) return { line: ln + 1, column: col + 1 };
+    }
+    for (let i = quote === undefined && flow === 0 ? indent : 0; i < line.length; i++) {
+      const c = line[i];
+      if (quote === '"') {
+        if (c === '\\') i++;
+        else if (c === '"') quote = undefined;
+        continue;
+      }
+      if (quote === "'") {
+        if (c === "'" && line[i + 1] === "'") i++;
+        else if (c === "'") quote = undefined;
+        continue;
+      }
+      if (c === '#' && (i === 0 || /\s/.test(line[i - 1] as string))) break;
+      if (c === '"' || c === "'") {
+        // A quote opens a scalar only where a node starts (`key: "`, `- '`, `[ "`), not
+        // inside a plain scalar (`echo it's`): else a stray quote would hide what follows.
+        if (startsNode(line, i, indent)) quote = c;
+      } else if (c === '[' || c === '{') {
+        flow++;
+        if (blocks.length + flow > max) return { line: ln + 1, column: i + 1 };
+      } else if ((c === ']' || c === '}') && flow > 0) {
+        flow--;
+      }
+    }
+    // `key: |`, `- >-`, `key: |2 # comment`: the lines indented deeper than the key are the
+    // scalar's text (for a key after `- `, deeper than the key, not than the dash).
+    if (quote === undefined && flow === 0 && /(^|[\s:-])[|>][-+0-9]*\s*(#.*)?$/.test(line))
+      scalarIndent = nodeColumn(line, indent);
+  }
+  return undefined;
+}
+
+/** The column of the last node a block line starts: past its `- ` indicators. */
+function nodeColumn(line: string, indent: number): number {
+  let col = indent;
+  while (/^-(\s|$)/.test(line.slice(col)))
+    col += 1 + (line.slice(col + 1).length - line.slice(col + 1).trimStart().length);
+  return col;
+}
+
+function startsNode(line: string, i: number, indent: number): boolean {
+  let j = i - 1;
+  while (j >= indent && (line[j] === ' ' || line[j] === '\t')) j--;
+  if (j < indent) return true;
+  const prev = line[j] as string;
+  if (prev === '[' || prev === '{' || prev === ',') return true;
+  // `key: "` and `- "`, where the indicator is followed by white space.
+  return (prev === ':' || prev === '-' || prev === '?') && j < i - 1;
+}
