@@ -94,7 +94,7 @@ export const ERROR_CODES = {
   },
   InvalidParam: { meaning: 'a param value does not match its declared type', action: 'pass a value of the right type' },
   UnknownReference: {
-    meaning: '`${{ params.X }}` or `${{ steps.ID.output }}` names nothing with a value',
+    meaning: 'a `{{ params.X }}` or `{{ steps.ID.output }}` interpolation names nothing with a value',
     action: 'fix the reference in the skill step',
   },
   SkillDepthExceeded: {
