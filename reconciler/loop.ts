@@ -13,7 +13,7 @@ import type {
   Resource,
   ResourceKey,
   Snapshot,
-  Condition,
+  ConditionUpdate,
 } from './types.js';
 import { APPLY_ORDER, keyOf, splitKey } from './types.js';
 import type { CoreStore, NewEvent } from './state/core-store.js';
@@ -248,7 +248,7 @@ export class Reconciler {
     const desired = snap.resources.get(key);
     const { kind, name } = splitKey(key);
     const controller = this.controllers.get(kind);
-    const conditions: Array<Pick<Condition, 'type' | 'status' | 'reason' | 'message'>> = [];
+    const conditions: ConditionUpdate[] = [];
     const observed: Record<string, unknown> = {};
     const events: NewEvent[] = [];
     const log = this.opts.log.child({ resource: key });

@@ -11,6 +11,7 @@ import type {
   ReconcileContext,
   Resource,
   Observed,
+  Reason,
   ReconcileResult,
   Runner,
   SkillProposal,
@@ -167,7 +168,10 @@ export function register(deps: ControllerDeps): Registration {
   return { controllers: [controller], runner: { proposeSkill }, stop: async () => scheduler.stopAll() };
 }
 
-function checkForge(spec: CuratorSpec, configDir: string | undefined): { reason: string; message: string } | undefined {
+function checkForge(
+  spec: CuratorSpec,
+  configDir: string | undefined,
+): { reason: Extract<Reason, 'ForgeMisconfigured' | 'SecretUnset'>; message: string } | undefined {
   if (spec.forge.type === 'none') return undefined;
   if (!spec.forge.repo)
     return { reason: 'ForgeMisconfigured', message: `forge ${spec.forge.type} needs spec.forge.repo (owner/name)` };

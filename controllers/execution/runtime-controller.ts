@@ -3,7 +3,7 @@
 // Docker engine holding the sandbox image — and reports it as the Ready condition.
 // A missing package or image is a state to report, not an error to retry.
 
-import type { Controller, Observed, ReconcileContext, Resource } from '../../reconciler/types.js';
+import type { Controller, Observed, Reason, ReconcileContext, Resource } from '../../reconciler/types.js';
 import { errorMessage, CaduceusError } from '../../reconciler/errors.js';
 import type { RuntimeSpec } from '../../reconciler/specs.js';
 import { effectiveIsolation, withDefaults } from './runtime-config.js';
@@ -22,13 +22,15 @@ export function readyReason(observed: Observed): string | undefined {
 export async function checkImage(
   docker: DockerBackend,
   image: string,
-): Promise<{ reason: string; message: string } | undefined> {
+): Promise<{ reason: Extract<Reason, 'ImageNotFound' | 'DockerUnavailable'>; message: string } | undefined> {
   try {
     if (await docker.imageExists(image)) return undefined;
     return { reason: 'ImageNotFound', message: `Docker image ${image} is missing: run \`caduceus sandbox build\`` };
   } catch (err) {
-    const code = err instanceof CaduceusError ? err.code : 'DockerUnavailable';
-    return { reason: code, message: errorMessage(err) };
+    // dockerError() turns what the engine says into ImageNotFound or DockerUnavailable; anything else
+    // it passes through is an engine that does not answer as expected.
+    const reason = err instanceof CaduceusError && err.code === 'ImageNotFound' ? 'ImageNotFound' : 'DockerUnavailable';
+    return { reason, message: errorMessage(err) };
   }
 }
 

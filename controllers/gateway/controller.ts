@@ -6,6 +6,7 @@
 import type {
   Controller,
   ControllerDeps,
+  Reason,
   ReconcileContext,
   Registration,
   Resource,
@@ -22,7 +23,7 @@ import { ENDPOINT_PREFIX, Gateway, type Binding, type GatewayOptions } from './g
 export interface PlatformStatus {
   endpoint: string;
   ready: boolean;
-  reason?: string;
+  reason?: Reason;
   message?: string;
 }
 

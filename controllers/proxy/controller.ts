@@ -8,6 +8,7 @@ import type {
   Controller,
   ControllerDeps,
   Observed,
+  Reason,
   ReconcileContext,
   ReconcileResult,
   Registration,
@@ -139,7 +140,7 @@ export class ProxyController implements Controller {
     spec: ProxySpec,
   ):
     | { keys: KeyEntry[]; upstreamKey: string | undefined; tls: TlsMaterial | undefined }
-    | { reason: string; message: string } {
+    | { reason: Reason; message: string } {
     if (!isLoopback(spec.bind) && !spec.tls && !spec.allowPublicBind) {
       return {
         reason: 'PublicBindWithoutTLS',
@@ -255,7 +256,7 @@ export class ProxyController implements Controller {
     inst: Instance,
     spec: ProxySpec,
     tls: TlsMaterial | undefined,
-  ): Promise<{ ok: true; listener: Listener } | { ok: false; reason: string; message: string }> {
+  ): Promise<{ ok: true; listener: Listener } | { ok: false; reason: Reason; message: string }> {
     const key = `${spec.bind}|${spec.port}|${spec.tls ? `${spec.tls.cert}|${spec.tls.key}` : 'plain'}`;
     const old = inst.listener;
     if (old && old.listening && inst.listenKey === key) {
@@ -325,7 +326,7 @@ export class ProxyController implements Controller {
   }
 
   /** Stops serving (a listener keeps draining what it already accepted) and reports why. */
-  private failClosed(ctx: ReconcileContext, inst: Instance, reason: string, message: string): ReconcileResult {
+  private failClosed(ctx: ReconcileContext, inst: Instance, reason: Reason, message: string): ReconcileResult {
     const upstream = inst.state?.upstream;
     inst.state = undefined;
     if (upstream) void upstream.close();

@@ -9,6 +9,7 @@ import type { CuratorSpec } from '../../../reconciler/specs.js';
 import type { Condition, ControllerDeps, ReconcileContext, Registration, Resource } from '../../../reconciler/types.js';
 import { waitFor } from '../../helpers/wait.js';
 import { makeFixture, usualRuns, type Fixture } from './fixtures.js';
+import { CoreStore } from '../../../reconciler/state/core-store.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -20,6 +21,7 @@ function setup(): { f: Fixture; reg: Registration; deps: ControllerDeps } {
   usualRuns(f.runs);
   const deps: ControllerDeps = {
     store: f.store,
+    events: new CoreStore(f.store),
     log: silentLogger,
     stateDir: f.stateDir,
     snapshot: () => ({ revision: '', resources: new Map() }),

@@ -22,6 +22,7 @@ import type {
 } from '../../../reconciler/types.js';
 import { keyOf } from '../../../reconciler/types.js';
 import { skillYaml as gitSkillYaml, writeFiles } from '../../helpers/git.js';
+import { CoreStore } from '../../../reconciler/state/core-store.js';
 
 export interface Recorded {
   conditions: Map<string, { status: ConditionStatus; reason: string; message: string }>;
@@ -81,8 +82,10 @@ export async function harness(opts: { log?: import('../../../reconciler/types.js
     metrics,
     snapshot: { revision: 'r0', resources: new Map() } as Snapshot,
   } as Harness;
+  const store = new StateStore({ stateDir });
   const deps: ControllerDeps = {
-    store: new StateStore({ stateDir }),
+    store,
+    events: new CoreStore(store),
     log: opts.log ?? silentLogger,
     stateDir,
     snapshot: () => h.snapshot,
