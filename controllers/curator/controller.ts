@@ -11,7 +11,6 @@ import type {
   ReconcileContext,
   Resource,
   Observed,
-  Reason,
   ReconcileResult,
   Runner,
   SkillProposal,
@@ -79,21 +78,25 @@ export function register(deps: ControllerDeps): Registration {
       specs.set(name, spec);
       if (!deps.gitSource) {
         scheduler.remove(name);
-        ctx.setCondition(
-          'Ready',
-          'False',
-          'NoGitSource',
-          'the curator proposes changes through git, but no git repository is configured; run `caduceus up --repo …`',
-        );
-        return;
+        return {
+          terminal: {
+            reason: 'NoGitSource',
+            message:
+              'the curator proposes changes through git, but no git repository is configured; run `caduceus up --repo …`',
+          },
+        };
+      }
+      const misconfigured = forgeMisconfigured(spec);
+      if (misconfigured) {
+        scheduler.remove(name);
+        return { terminal: { reason: 'ForgeMisconfigured', message: misconfigured } };
       }
       let next: number | undefined;
       try {
         next = scheduler.ensure(name, spec.schedule);
       } catch (err) {
         scheduler.remove(name);
-        ctx.setCondition('Ready', 'False', 'InvalidSchedule', errorMessage(err));
-        return;
+        return { terminal: { reason: 'InvalidSchedule', message: errorMessage(err) } };
       }
       const last = cstore.lastReport(name);
       ctx.setObserved({
@@ -110,8 +113,8 @@ export function register(deps: ControllerDeps): Registration {
             }
           : null,
       });
-      const forgeProblem = checkForge(spec, deps.configDir);
-      if (forgeProblem) ctx.setCondition('Ready', 'False', forgeProblem.reason, forgeProblem.message);
+      const tokenProblem = forgeTokenUnset(spec, deps.configDir);
+      if (tokenProblem) ctx.setCondition('Ready', 'False', 'SecretUnset', tokenProblem);
       else if (last && (last.outcome === 'invalid' || last.outcome === 'failed')) {
         ctx.setCondition(
           'Ready',
@@ -168,22 +171,21 @@ export function register(deps: ControllerDeps): Registration {
   return { controllers: [controller], runner: { proposeSkill }, stop: async () => scheduler.stopAll() };
 }
 
-function checkForge(
-  spec: CuratorSpec,
-  configDir: string | undefined,
-): { reason: Extract<Reason, 'ForgeMisconfigured' | 'SecretUnset'>; message: string } | undefined {
+/** What the forge settings lack, which only a spec change can add. */
+function forgeMisconfigured(spec: CuratorSpec): string | undefined {
   if (spec.forge.type === 'none') return undefined;
-  if (!spec.forge.repo)
-    return { reason: 'ForgeMisconfigured', message: `forge ${spec.forge.type} needs spec.forge.repo (owner/name)` };
-  if (!spec.forge.token)
-    return {
-      reason: 'ForgeMisconfigured',
-      message: `forge ${spec.forge.type} needs spec.forge.token (valueFrom env or file)`,
-    };
+  if (!spec.forge.repo) return `forge ${spec.forge.type} needs spec.forge.repo (owner/name)`;
+  if (!spec.forge.token) return `forge ${spec.forge.type} needs spec.forge.token (valueFrom env or file)`;
+  return undefined;
+}
+
+/** Why the forge token cannot be read now; it may be set later without a commit. */
+function forgeTokenUnset(spec: CuratorSpec, configDir: string | undefined): string | undefined {
+  if (spec.forge.type === 'none' || !spec.forge.token) return undefined;
   try {
     resolveSecret(spec.forge.token, configDir ? { baseDir: configDir } : {});
   } catch (err) {
-    return { reason: 'SecretUnset', message: errorMessage(err) };
+    return errorMessage(err);
   }
   return undefined;
 }

@@ -15,6 +15,7 @@ import type {
   Resource,
 } from '../../reconciler/types.js';
 import { splitKey } from '../../reconciler/types.js';
+import { isTerminal } from '../../reconciler/reasons.js';
 import type { ProxySpec } from '../../reconciler/specs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
@@ -337,9 +338,11 @@ export class ProxyController implements Controller {
     inst.listener = undefined;
     inst.listenKey = undefined;
     ctx.setObserved({ address: null, listening: false });
+    // A public bind without TLS or an empty key list is what the spec says: stalled until it changes.
+    if (isTerminal(reason)) return { terminal: { reason, message } };
     ctx.setCondition('Ready', 'False', reason, message);
     // Secrets in files and TLS files can appear without a commit: look again at the resync.
-    return reason === 'PublicBindWithoutTLS' ? {} : { requeueAfter: this.resyncMs };
+    return { requeueAfter: this.resyncMs };
   }
 
   private async teardown(name: string, capMs: number): Promise<void> {

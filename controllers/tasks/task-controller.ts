@@ -140,11 +140,12 @@ export class TaskController implements Controller {
         );
       }
     } catch (err) {
+      // The scheduler throws CaduceusError InvalidSchedule for what the spec says; only a new spec fixes it.
       if (!(err instanceof CaduceusError)) throw err;
       this.schedules.remove(name);
+      this.scheduled.delete(name);
       ctx.setObserved({ schedule: null, nextRun: null });
-      ctx.setCondition('Ready', 'False', 'InvalidSchedule', err.describe());
-      return {};
+      return { terminal: { reason: 'InvalidSchedule', message: err.describe() } };
     }
     const next = this.schedules.nextRun(name);
     const last = this.svc.runs.list({ kind: 'task', name, limit: 1 })[0];

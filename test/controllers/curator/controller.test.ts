@@ -114,7 +114,7 @@ describe('curator controller', () => {
     expect(report.startedAt).toBeGreaterThan(anchor.firstTickAt as number);
   });
 
-  it('says why it cannot run: no git source, an unset forge token, an invalid cron, and forgets a deleted curator', async () => {
+  it('says why it cannot run: an unset forge token (retried), an invalid cron, a forge without repo and no git source (terminal), and forgets a deleted curator', async () => {
     const { reg, deps } = setup();
     const c = reg.controllers[0]!;
     let x = context();
@@ -124,16 +124,30 @@ describe('curator controller', () => {
       { status: undefined },
     );
     expect(x.conditions.at(-1)).toMatchObject({ status: 'False', reason: 'SecretUnset' });
+    // What only a spec change (or another `up`) can fix is terminal: the loop stalls it, no requeue.
     x = context();
-    await c.reconcile(x.ctx, curator({ schedule: { every: '7d', cron: 'not a cron', timezone: 'UTC' } }), {
+    const badCron = await c.reconcile(
+      x.ctx,
+      curator({ schedule: { every: '7d', cron: 'not a cron', timezone: 'UTC' } }),
+      {
+        status: undefined,
+      },
+    );
+    expect(badCron).toEqual({
+      terminal: { reason: 'InvalidSchedule', message: expect.stringContaining('not a cron') },
+    });
+    const noRepo = await c.reconcile(x.ctx, curator({ forge: { type: 'gitea', token: { valueFrom: { env: 'T' } } } }), {
       status: undefined,
     });
-    expect(x.conditions.at(-1)).toMatchObject({ status: 'False', reason: 'InvalidSchedule' });
+    expect(noRepo).toEqual({
+      terminal: { reason: 'ForgeMisconfigured', message: expect.stringContaining('spec.forge.repo') },
+    });
     await c.reconcile(x.ctx, undefined, { status: undefined });
     const noGit = register({ ...deps, gitSource: undefined });
     x = context();
-    await noGit.controllers[0]!.reconcile(x.ctx, curator({}), { status: undefined });
-    expect(x.conditions.at(-1)).toMatchObject({ status: 'False', reason: 'NoGitSource' });
+    const noSource = await noGit.controllers[0]!.reconcile(x.ctx, curator({}), { status: undefined });
+    expect(noSource).toEqual({ terminal: { reason: 'NoGitSource', message: expect.stringContaining('--repo') } });
+    expect(x.conditions).toEqual([]);
     await noGit.stop?.();
   });
 });
