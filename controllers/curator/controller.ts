@@ -7,6 +7,7 @@
 import type {
   ControllerDeps,
   Controller,
+  EventRecorder,
   Registration,
   ReconcileContext,
   Resource,
@@ -22,6 +23,7 @@ import { resolveSecret } from '../../reconciler/secrets.js';
 import { CuratorStore } from './store.js';
 import { CuratorScheduler } from './schedule.js';
 import { runCurator, type CuratorEnv } from './run.js';
+import type { CuratorReport } from './types.js';
 import { proposeNewSkill } from './propose-skill.js';
 
 /** Re-check status at least this often after a scheduled run could have happened. */
@@ -48,7 +50,14 @@ export function register(deps: ControllerDeps): Registration {
       const env = envFor();
       const spec = specs.get(name);
       if (!env || !spec) return;
-      const report = await runCurator(env, { curator: name, spec, trigger: 'schedule' });
+      const object = `Curator/${name}`;
+      let report: CuratorReport;
+      try {
+        report = await runCurator(env, { curator: name, spec, trigger: 'schedule' });
+      } catch (err) {
+        deps.events.record(object, 'Warning', 'CuratorRunFailed', `scheduled run failed: ${errorMessage(err)}`);
+        throw err;
+      }
       log.info('curator run finished', {
         curator: name,
         outcome: report.outcome,
@@ -56,6 +65,7 @@ export function register(deps: ControllerDeps): Registration {
         branch: report.branch,
         message: report.message,
       });
+      announce(deps.events, object, report);
     },
     log,
   );
@@ -169,6 +179,29 @@ export function register(deps: ControllerDeps): Registration {
     };
   };
   return { controllers: [controller], runner: { proposeSkill }, stop: async () => scheduler.stopAll() };
+}
+
+/** A scheduled run's outcome as an event; `busy` (another run held the lock) is only logged. */
+function announce(events: EventRecorder, object: string, report: CuratorReport): void {
+  const run = `run ${report.runId.slice(0, 8)}`;
+  if (report.outcome === 'invalid' || report.outcome === 'failed') {
+    events.record(object, 'Warning', 'CuratorRunFailed', `${run} ${report.outcome}: ${report.message}`);
+  } else if (report.outcome === 'proposed') {
+    const where = report.pr ? report.pr.url : `branch ${report.branch ?? '?'}`;
+    events.record(
+      object,
+      'Normal',
+      'CuratorRunSucceeded',
+      `${run}: ${report.counts.proposals} proposal(s) on ${where}`,
+    );
+  } else if (report.outcome !== 'busy') {
+    events.record(
+      object,
+      'Normal',
+      'CuratorRunSucceeded',
+      `${run}: ${report.outcome}${report.message ? ` (${report.message})` : ''}`,
+    );
+  }
 }
 
 /** What the forge settings lack, which only a spec change can add. */

@@ -89,6 +89,11 @@ describe('curator controller', () => {
     expect(report.trigger).toBe('schedule');
     expect(report.startedAt - cstore.scheduleAnchor('weekly').createdAt).toBeGreaterThanOrEqual(2000);
     expect(report.outcome).toBe('proposed');
+    // The finished run is an event on the Curator, recorded through ControllerDeps.events.
+    const ran = await waitFor(() =>
+      new CoreStore(f.store).events({ object: 'Curator/weekly' }).find((e) => e.reason === 'CuratorRunSucceeded'),
+    );
+    expect(ran).toMatchObject({ type: 'Normal', message: expect.stringMatching(/2 proposal\(s\) on /) });
 
     const after = context();
     await controller.reconcile(after.ctx, curator({ schedule: { every: '7d', timezone: 'UTC' } }), {
