@@ -92,7 +92,8 @@ export function register(deps: ControllerDeps): Registration {
           terminal: {
             reason: 'NoGitSource',
             message:
-              'the curator proposes changes through git, but no git repository is configured; run `caduceus up --repo …`',
+              'the curator proposes changes through git, but no git repository is configured; ' +
+              'run `caduceus up --repo …`',
           },
         };
       }

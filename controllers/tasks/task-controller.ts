@@ -218,7 +218,8 @@ export class TaskController implements Controller {
             : report.status === 'cancelled'
               ? 'TaskCancelled'
               : 'TaskFailed',
-          `run ${short(run.runId)} (${run.trigger}) ${report.status} in ${formatDuration(report.durationMs)}${failed.length ? `: ${failed.join(', ')}` : ''}`,
+          `run ${short(run.runId)} (${run.trigger}) ${report.status} in ${formatDuration(report.durationMs)}` +
+            (failed.length ? `: ${failed.join(', ')}` : ''),
           revision,
         );
       },

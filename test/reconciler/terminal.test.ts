@@ -38,7 +38,7 @@ function eventsOf(app: App, key: string): string[] {
 }
 
 describe('terminal outcomes', () => {
-  it('records a terminal reason once with Stalled=True and retries it neither on resync nor after a restart', async () => {
+  it('records a terminal reason once with Stalled=True, retried neither on resync nor after a restart', async () => {
     const calls = new Map<string, number>();
     const repo = makeRepo({ 'skills/bad.yaml': skillYaml('bad', 'echo never'), 'skills/good.yaml': skillYaml('good') });
     const head = git(repo, 'rev-parse', 'HEAD');

@@ -25,10 +25,10 @@ function reasonTables(): string {
     '',
     '| reason | means | what to do |',
     '|---|---|---|',
-    ...problems.map(
-      ([name, r]) =>
-        `| \`${name}\` | ${cell(r.meaning)} | ${r.terminal ? '**Stalled until the spec changes**: ' : ''}${cell(r.action ?? '')} |`,
-    ),
+    ...problems.map(([name, r]) => {
+      const stalls = r.terminal ? '**Stalled until the spec changes**: ' : '';
+      return `| \`${name}\` | ${cell(r.meaning)} | ${stalls}${cell(r.action ?? '')} |`;
+    }),
     '',
     'Reasons that report progress, for the record:',
     '',

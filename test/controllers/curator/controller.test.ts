@@ -119,7 +119,7 @@ describe('curator controller', () => {
     expect(report.startedAt).toBeGreaterThan(anchor.firstTickAt as number);
   });
 
-  it('says why it cannot run: an unset forge token (retried), an invalid cron, a forge without repo and no git source (terminal), and forgets a deleted curator', async () => {
+  it('says why it cannot run: unset token (retried); bad cron, no forge repo, no git (terminal)', async () => {
     const { reg, deps } = setup();
     const c = reg.controllers[0]!;
     let x = context();

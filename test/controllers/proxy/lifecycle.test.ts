@@ -84,7 +84,7 @@ describe('proxy lifecycle', () => {
     expect((await sdk(address, 'sk-file-key-B').models.list()).object).toBe('list');
   });
 
-  it('refuses a non-loopback bind without TLS as terminal (PublicBindWithoutTLS) unless allowPublicBind is set', async () => {
+  it('refuses a public bind without TLS, terminally (PublicBindWithoutTLS), unless allowPublicBind', async () => {
     process.env.PROXY_LC_KEY = 'sk-lc-key-0001';
     await h.load({ 'proxy.yaml': proxyYaml('p', `port: 0\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`) });
     // The loader rejects this spec, so the resource is edited by hand to reach the controller's own check.
