@@ -121,8 +121,12 @@ export const ERROR_CODES = {
     action: 'set `isolation.network: bridge` if the skill must call out, or drop the http step',
   },
   QueueFull: {
-    meaning: 'starting the run would exceed the Runtime queue limit of waiting subtasks',
+    meaning: 'starting the run would exceed the Runtime queue limit of waiting work (subtasks, or runs waiting for a slot)',
     action: 'wait for running tasks, or raise `spec.concurrency.queueLimit` in the Runtime',
+  },
+  RunCancelled: {
+    meaning: 'the run was cancelled (or timed out) while it waited in the queue for a free slot',
+    action: 'nothing: it never started; run it again when the queue is shorter',
   },
   RunnerUnavailable: {
     meaning: 'no registered controller provides the runner method that was called',

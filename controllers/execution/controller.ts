@@ -8,6 +8,7 @@ import type { ControllerDeps, ExecRequest, ExecResult, Registration, RunOptions 
 import { RunStore } from '../../reconciler/state/runs.js';
 import { errorMessage } from '../../reconciler/errors.js';
 import { redact } from '../../reconciler/secrets.js';
+import { WorkSlots } from '../../reconciler/work-slots.js';
 import { LocalBackend } from './local-backend.js';
 import { ConfigView } from './config-view.js';
 import { DockerBackend } from './docker-backend.js';
@@ -45,7 +46,14 @@ export function register(deps: ControllerDeps): Registration {
   sweepWorkspaces(deps.stateDir);
   collectLeftovers(docker, log);
 
-  const exec = async (req: ExecRequest, opts: RunOptions): Promise<ExecResult> => {
+  // The one limit on work in flight, whoever asks (see reconciler/work-slots.ts).
+  const slots = new WorkSlots(() => runtime().concurrency);
+  metrics.observeSlots(() => slots.inFlight);
+
+  const exec = async (req: ExecRequest, opts: RunOptions): Promise<ExecResult> =>
+    slots.run('a shell process', opts.signal, () => execNow(req, opts));
+
+  const execNow = async (req: ExecRequest, opts: RunOptions): Promise<ExecResult> => {
     const rt = runtime();
     const iso = effectiveIsolation(rt, layerIsolation(opts.isolation, req.isolation));
     const runId = randomUUID();
@@ -79,7 +87,7 @@ export function register(deps: ControllerDeps): Registration {
     controllers: [createRuntimeController(() => docker), createSkillController(() => docker)],
     runner: {
       runSkill: async (name, params, opts) => {
-        const r = await engine.run(name, params, opts);
+        const r = await slots.run(`skill ${name}`, opts.signal, () => engine.run(name, params, opts));
         metrics.skillRuns.inc({ skill: r.skill, status: r.status });
         return r;
       },

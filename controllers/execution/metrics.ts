@@ -1,12 +1,14 @@
 // Prometheus series of the execution controller: processes and skill runs by backend and
 // outcome, and how long they took. Registered once per registry.
 
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface ExecutionMetrics {
   processes: Counter<'mode' | 'status'>;
   processSeconds: Histogram<'mode'>;
   skillRuns: Counter<'skill' | 'status'>;
+  /** Reports the work slots in use and the runs waiting for one, read at each scrape. */
+  observeSlots(read: () => { running: number; waiting: number }): void;
 }
 
 function once<T>(registry: Registry, name: string, make: () => T): T {
@@ -14,7 +16,27 @@ function once<T>(registry: Registry, name: string, make: () => T): T {
 }
 
 export function executionMetrics(registry: Registry): ExecutionMetrics {
+  let readSlots: () => { running: number; waiting: number } = () => ({ running: 0, waiting: 0 });
+  once(
+    registry,
+    'caduceus_work_slots',
+    () =>
+      new Gauge({
+        name: 'caduceus_work_slots',
+        help: 'Runs holding a work slot (state="running") and waiting for one (state="waiting")',
+        labelNames: ['state'],
+        registers: [registry],
+        collect() {
+          const s = readSlots();
+          this.set({ state: 'running' }, s.running);
+          this.set({ state: 'waiting' }, s.waiting);
+        },
+      }),
+  );
   return {
+    observeSlots: (read) => {
+      readSlots = read;
+    },
     processes: once(
       registry,
       'caduceus_exec_processes_total',
