@@ -9,6 +9,7 @@ import type { Logger, ControllerDeps } from '../reconciler/types.js';
 import { StateStore } from '../reconciler/state/store.js';
 import { CoreStore, type NewEvent } from '../reconciler/state/core-store.js';
 import { Loader } from '../reconciler/loader.js';
+import { rememberSecret, rememberSecretsIn, type SecretOptions } from '../reconciler/secrets.js';
 import { createSource, isRemoteRepo, type Source } from '../reconciler/source/git-source.js';
 import { createGitWebhookRoute } from './webhook.js';
 import { Reconciler } from '../reconciler/loop.js';
@@ -117,7 +118,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const rec = new Reconciler({
     core,
     source,
-    loader: new Loader(),
+    loader: new SecretAwareLoader({ env, ...(configDir ? { baseDir: configDir } : {}) }),
     controllers: composition.controllers,
     log: log.child({ component: 'loop' }),
     metrics: loopMetrics,
@@ -128,8 +129,14 @@ export async function startApp(opts: AppOptions): Promise<App> {
   reconciler = rec;
 
   const secretEnv = opts.webhookSecretEnv ?? 'CADUCEUS_WEBHOOK_SECRET';
+  // Redacted from the start, not only once the first webhook has read it.
+  rememberSecret(env[secretEnv]);
   const webhook = createGitWebhookRoute({
-    secret: () => env[secretEnv],
+    secret: () => {
+      const value = env[secretEnv];
+      rememberSecret(value);
+      return value;
+    },
     secretName: secretEnv,
     onPush: (info) => {
       // A push to another branch cannot change what is followed; tags neither.
@@ -208,6 +215,26 @@ export async function startApp(opts: AppOptions): Promise<App> {
       store.close();
     },
   };
+}
+
+/**
+ * The loader of `up`: every secret a loaded revision references is resolved once and so
+ * redacted from then on, also the ones no controller reads (an LLM key, a variable a
+ * Runtime puts on the step allow-list).
+ */
+class SecretAwareLoader extends Loader {
+  constructor(private readonly secretOpts: SecretOptions) {
+    super();
+  }
+
+  override async load(files: Parameters<Loader['load']>[0]): ReturnType<Loader['load']> {
+    const result = await super.load(files);
+    rememberSecretsIn(
+      result.resources.map((r) => r.spec),
+      this.secretOpts,
+    );
+    return result;
+  }
 }
 
 /**

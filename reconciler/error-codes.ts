@@ -121,7 +121,8 @@ export const ERROR_CODES = {
     action: 'set `isolation.network: bridge` if the skill must call out, or drop the http step',
   },
   QueueFull: {
-    meaning: 'starting the run would exceed the Runtime queue limit of waiting work (subtasks, or runs waiting for a slot)',
+    meaning:
+      'starting the run would exceed the Runtime queue limit of waiting work (subtasks, or runs waiting for a slot)',
     action: 'wait for running tasks, or raise `spec.concurrency.queueLimit` in the Runtime',
   },
   RunCancelled: {

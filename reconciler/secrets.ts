@@ -39,18 +39,65 @@ export function resolveSecret(ref: SecretRef, opts: SecretOptions = {}): string 
       hint: 'env' in ref.valueFrom ? `export ${ref.valueFrom.env}=…` : `write the secret to ${ref.valueFrom.file}`,
     });
   }
-  if (value.length >= 4) known.add(value);
+  rememberSecret(value);
   return value;
 }
 
-/** Replaces `user:password@` in URLs by `***@`, then any known secret value (see redact). */
-export function redactUrl(text: string): string {
-  return redact(text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@'));
+/**
+ * Adds a value this process holds as a secret to what redact() hides: one not read
+ * through a reference (the git webhook secret) is registered here by whoever reads it.
+ */
+export function rememberSecret(value: string | undefined): void {
+  if (value !== undefined && value.length >= 4) known.add(value);
 }
 
-/** Replaces every secret value resolved so far with `[REDACTED]`. */
+/**
+ * Resolves every secret reference in these specs, so that each value is redacted from the
+ * start, also where no controller resolves it (`caduceus run`, an LLM key the agent reads
+ * later, a variable also on a step's allow-list). An unset one is skipped: its controller
+ * reports it.
+ */
+export function rememberSecretsIn(specs: Iterable<unknown>, opts: SecretOptions = {}): void {
+  const visit = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      for (const x of v) visit(x);
+      return;
+    }
+    const o = v as Record<string, unknown>;
+    const from = o.valueFrom as Record<string, unknown> | undefined;
+    if (from && typeof from === 'object' && (typeof from.env === 'string' || typeof from.file === 'string')) {
+      try {
+        resolveSecret(o as SecretRef, opts);
+      } catch {
+        // Unset: nothing to hide yet.
+      }
+      return;
+    }
+    for (const x of Object.values(o)) visit(x);
+  };
+  for (const spec of specs) visit(spec);
+}
+
+/** Credentials in URLs: `user:password@` and tokens in the query string. */
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi;
+const QUERY_TOKEN =
+  /([?&;](?:private_token|access_token|refresh_token|id_token|token|api[_-]?key|apikey|key|secret|client_secret|password|passwd|sig|signature|auth|code)=)[^&#\s"'<>]+/gi;
+
+/** Same as redact(); kept for callers that name what they redact. */
+export function redactUrl(text: string): string {
+  return redact(text);
+}
+
+/**
+ * Replaces every secret value resolved so far with `[REDACTED]`, credentials in URLs
+ * (`user:password@`) with `***@`, and tokens in URL query strings (`?access_token=`,
+ * `?private_token=`, `?token=`, …) with `***`.
+ */
 export function redact(text: string): string {
   let out = text;
+  if (out.includes('://')) out = out.replace(URL_USERINFO, '$1***@');
+  if (out.includes('=')) out = out.replace(QUERY_TOKEN, '$1***');
   for (const v of known) if (out.includes(v)) out = out.split(v).join('[REDACTED]');
   return out;
 }

@@ -21,6 +21,7 @@ import type {
 import { keyOf } from '../../reconciler/types.js';
 import { createLogger } from '../../reconciler/log.js';
 import { errorMessage } from '../../reconciler/errors.js';
+import { redact, rememberSecretsIn } from '../../reconciler/secrets.js';
 import { formatDuration } from '../../reconciler/duration.js';
 
 const HELP = `usage: caduceus run skill NAME [-p key=value ...] [DIR] [options]
@@ -61,6 +62,11 @@ export function main(argv: string[]): Promise<number> {
     const configDir = resolve(dir);
     const snapshot = await loadSnapshot(configDir);
     if (!snapshot) return 1;
+    // What the configuration references is secret here too, whether or not a controller reads it.
+    rememberSecretsIn(
+      [...snapshot.resources.values()].map((r) => r.spec),
+      { baseDir: configDir },
+    );
     return runNow({
       what,
       name,
@@ -165,7 +171,7 @@ async function runNow(req: RunRequest): Promise<number> {
     return result.status === 'succeeded' ? 0 : 1;
   } catch (err) {
     view.stop();
-    process.stderr.write(`caduceus: ${errorMessage(err)}\n`);
+    process.stderr.write(`caduceus: ${redact(errorMessage(err))}\n`);
     return interrupted ? 130 : 1;
   } finally {
     await composition.stop();

@@ -4,6 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { StateStore } from './store.js';
+import { redact } from '../secrets.js';
 
 export const RUNS_MIGRATIONS = [
   `CREATE TABLE runs (
@@ -144,8 +145,9 @@ export class RunStore {
         result.status,
         Math.round(result.durationMs),
         result.attempts ?? 1,
-        result.error ?? null,
-        result.report === undefined ? null : JSON.stringify(result.report),
+        // The last step before the disk: whatever a run printed, no secret is kept.
+        result.error === undefined ? null : redact(result.error),
+        result.report === undefined ? null : redact(JSON.stringify(result.report)),
         id,
       );
   }
