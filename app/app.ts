@@ -6,12 +6,15 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger, ControllerDeps } from '../reconciler/types.js';
+import { resourcesOfKind } from '../reconciler/types.js';
+import { applyRetention, retentionLimits } from '../reconciler/state/retention.js';
 import { StateStore } from '../reconciler/state/store.js';
 import { CoreStore, type NewEvent } from '../reconciler/state/core-store.js';
 import { Loader } from '../reconciler/loader.js';
 import { rememberSecret, rememberSecretsIn, type SecretOptions } from '../reconciler/secrets.js';
 import { createSource, isRemoteRepo, type Source } from '../reconciler/source/git-source.js';
 import { createGitWebhookRoute } from './webhook.js';
+import { DeliveryLog } from './webhook-deliveries.js';
 import { Reconciler } from '../reconciler/loop.js';
 import { createLoopMetrics } from '../reconciler/metrics.js';
 import { compose, lateBoundRunner, ALL_REGISTRATIONS, type Register } from './compose.js';
@@ -39,6 +42,8 @@ export interface AppOptions {
   /** Environment variable holding the git webhook secret (default CADUCEUS_WEBHOOK_SECRET). */
   webhookSecretEnv?: string;
   env?: NodeJS.ProcessEnv;
+  /** How often the Runtime's retention runs (default 1 h; also once at start). */
+  retentionIntervalMs?: number;
   /** Controllers to register (default: all). */
   registrations?: readonly Register[];
 }
@@ -156,6 +161,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         .catch((err: unknown) => log.warn('fetch after webhook failed', { error: errorMessage(err) }));
     },
     log: log.child({ component: 'webhook' }),
+    deliveries: new DeliveryLog(store),
   });
 
   // Anything started before a failure is released, so a bad --listen or a missing
@@ -194,6 +200,19 @@ export async function startApp(opts: AppOptions): Promise<App> {
   // The remote source fetches on its own timer and tells no one when a fetch fails, so
   // its in-memory status is compared each second; the database is written only on change.
   const healthTimer = rawSource.status().mode === 'remote' ? setInterval(recordHealth, 1000).unref() : undefined;
+  // The logs stay bounded: the Runtime's retention at start and every hour.
+  const retain = (): void => {
+    try {
+      const rt = resourcesOfKind(rec.snapshot(), 'Runtime')[0];
+      const r = applyRetention(store, retentionLimits(rt?.spec.retention));
+      if (Object.keys(r.deleted).length > 0)
+        log.info('old log rows deleted', { ...r.deleted, freedPages: r.freedPages });
+    } catch (err) {
+      log.warn('retention failed; it is tried again in an hour', { error: errorMessage(err) });
+    }
+  };
+  retain();
+  const retentionTimer = setInterval(retain, opts.retentionIntervalMs ?? 3_600_000).unref();
 
   return {
     url: srv.url,
@@ -207,6 +226,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       if (stopped) return;
       stopped = true;
       clearInterval(healthTimer);
+      clearInterval(retentionTimer);
       // The loop first, so no sync reads from a source that is already closed.
       await rec.stop();
       await source.stop();

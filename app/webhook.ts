@@ -2,13 +2,16 @@
 // revision is fetched at once instead of on the next poll. Each provider signs its own
 // way (GitHub: X-Hub-Signature-256 = sha256=HMAC; Gitea/Forgejo: X-Gitea-Signature /
 // X-Forgejo-Signature = hex HMAC; GitLab: X-Gitlab-Token = the secret), always checked in
-// constant time over the raw body. Without a configured secret every request is refused;
-// a delivery id seen before is acknowledged without fetching (replay protection).
+// constant time over the raw body. Without a configured secret every request is refused.
+// Every forge names each delivery (X-GitHub-Delivery, X-Gitea-Delivery, GitLab's
+// Idempotency-Key or X-Gitlab-Event-UUID): a request without one is refused, and so is a
+// delivery id seen before, whatever its body, also after a restart (webhook-deliveries.ts).
 
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpRoute, Logger } from '../reconciler/types.js';
 import { hmacSha256Hex, safeEqual } from '../reconciler/signatures.js';
+import type { DeliveryLog } from './webhook-deliveries.js';
 
 export interface PushInfo {
   provider: 'github' | 'gitea' | 'gitlab';
@@ -26,8 +29,8 @@ export interface GitWebhookOptions {
   secretName?: string;
   /** Largest accepted body (default 1 MiB). */
   maxBodyBytes?: number;
-  /** Delivery ids remembered for replay protection (default 4096). */
-  rememberDeliveries?: number;
+  /** Delivery ids already received (replay protection). */
+  deliveries: DeliveryLog;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -78,6 +81,8 @@ interface Verified {
   provider: PushInfo['provider'];
   event: string;
   deliveryId: string | undefined;
+  /** The header(s) the forge names its deliveries with, for the refusal of a request without. */
+  deliveryHeader: string;
   isPush(payload: Record<string, unknown>): boolean;
 }
 
@@ -102,6 +107,7 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
       provider: 'gitea',
       event: giteaEvent,
       deliveryId: header(req, 'x-forgejo-delivery') ?? header(req, 'x-gitea-delivery'),
+      deliveryHeader: 'X-Gitea-Delivery',
       isPush: () => giteaEvent === 'push',
     };
   }
@@ -116,7 +122,10 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
     return {
       provider: 'gitlab',
       event: gitlabEvent,
-      deliveryId: header(req, 'x-gitlab-event-uuid') ?? header(req, 'idempotency-key'),
+      // Idempotency-Key stays the same across GitLab's retries of one delivery (17.4+);
+      // X-Gitlab-Event-UUID is sent by every version since 14.
+      deliveryId: header(req, 'idempotency-key') ?? header(req, 'x-gitlab-event-uuid'),
+      deliveryHeader: 'Idempotency-Key or X-Gitlab-Event-UUID',
       // System hooks carry pushes too, told apart by object_kind.
       isPush: (p) => gitlabEvent === 'Push Hook' || (gitlabEvent === 'System Hook' && p.object_kind === 'push'),
     };
@@ -136,6 +145,7 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
       provider: 'github',
       event: githubEvent,
       deliveryId: header(req, 'x-github-delivery'),
+      deliveryHeader: 'X-GitHub-Delivery',
       isPush: () => githubEvent === 'push',
     };
   }
@@ -157,8 +167,6 @@ function parsePayload(req: IncomingMessage, body: Buffer): Record<string, unknow
 
 export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
   const max = opts.maxBodyBytes ?? MAX_BODY;
-  const remember = opts.rememberDeliveries ?? 4096;
-  const seen = new Set<string>(); // insertion-ordered: the oldest id is dropped first
   return {
     method: 'POST',
     path: '/hooks/git',
@@ -188,11 +196,17 @@ export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
         return reply(res, 401, { error: `signature check failed: ${v.reason}` });
       }
       // Only verified deliveries are remembered, so a forger cannot block a real one.
-      if (v.deliveryId !== undefined) {
-        const key = `${v.provider}:${v.deliveryId}`;
-        if (seen.has(key)) return reply(res, 200, { ignored: 'duplicate delivery' });
-        seen.add(key);
-        if (seen.size > remember) seen.delete(seen.values().next().value as string);
+      if (!v.deliveryId) {
+        opts.log.warn('git webhook refused: no delivery id', { provider: v.provider });
+        return reply(res, 400, { error: `missing ${v.deliveryHeader}: every ${v.provider} delivery carries one` });
+      }
+      if (!opts.deliveries.firstTime(`${v.provider}:${v.deliveryId}`)) {
+        opts.log.warn('git webhook refused: delivery received before (a replay)', {
+          provider: v.provider,
+          delivery: v.deliveryId,
+          remote: req.socket.remoteAddress,
+        });
+        return reply(res, 409, { error: `delivery ${v.deliveryId} was received before` });
       }
       const payload = parsePayload(req, body);
       if (!payload) return reply(res, 400, { error: 'body is not a JSON object' });
@@ -200,9 +214,9 @@ export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
       const info: PushInfo = { provider: v.provider };
       if (typeof payload.ref === 'string') info.ref = payload.ref;
       if (typeof payload.after === 'string') info.after = payload.after;
-      if (v.deliveryId !== undefined) info.deliveryId = v.deliveryId;
+      info.deliveryId = v.deliveryId;
       opts.onPush(info);
-      return reply(res, 202, { accepted: true, ...(v.deliveryId !== undefined ? { delivery: v.deliveryId } : {}) });
+      return reply(res, 202, { accepted: true, delivery: v.deliveryId });
     },
   };
 }

@@ -110,7 +110,6 @@ export class Reconciler {
   resync(): void {
     this.requestSync();
     for (const key of this.snapshot().resources.keys()) this.queue.add(key);
-    this.opts.core.trimEvents();
   }
 
   /** Coalesces sync requests: at most one running and one queued. */

@@ -61,6 +61,18 @@ export interface RuntimeSpec {
     /** Tool calls in one agent turn after which a new skill is proposed (default 7). */
     autoCreateThreshold: number;
   };
+  /** How long the state database keeps its logs (see reconciler/state/retention.ts). */
+  retention: Record<RetentionClass, RetentionLimit>;
+}
+
+/** The logs the state database bounds: events, audit rows, finished runs. */
+export type RetentionClass = 'events' | 'audit' | 'runs';
+
+export interface RetentionLimit {
+  /** Rows older than this go (defaults: events 30d, audit 90d, runs 90d). */
+  maxAge: Duration;
+  /** Only the newest this many rows stay (defaults: events 10000, audit and runs 100000). */
+  maxRows: number;
 }
 
 export type ParamType = 'string' | 'number' | 'boolean' | 'enum' | 'duration';

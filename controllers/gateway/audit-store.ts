@@ -30,7 +30,12 @@ export const GATEWAY_MIGRATIONS = [
      expires_at INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX gateway_replay_by_expiry ON gateway_replay (expires_at);`,
+  // 3: rejected requests are aggregated per source and minute (see recordRejection).
+  `ALTER TABLE gateway_audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;`,
 ];
+
+/** Rows of their own per platform and minute (a source and reason each); the rest share one. */
+const SOURCES_PER_MINUTE = 50;
 
 export type AuditLevel = 'info' | 'warn' | 'error';
 
@@ -62,18 +67,20 @@ export interface AuditEntry {
   reason: string;
   requestId: string | null;
   runId: string | null;
+  /** Requests this row stands for: more than 1 for rejections aggregated per source and minute. */
+  count: number;
 }
 
 export type NewAuditEntry = Omit<
   AuditEntry,
-  'id' | 'at' | 'policy' | 'user' | 'channel' | 'command' | 'requestId' | 'runId'
+  'id' | 'at' | 'policy' | 'user' | 'channel' | 'command' | 'requestId' | 'runId' | 'count'
 > &
   Partial<Pick<AuditEntry, 'at' | 'policy' | 'user' | 'channel' | 'command' | 'requestId' | 'runId'>>;
 
 const RANK: Record<AuditLevel, number> = { info: 0, warn: 1, error: 2 };
 /** The columns under AuditEntry's names, so that a row comes back as an entry. */
 const ENTRY_COLUMNS =
-  'id, at, level, policy, platform, user, channel, command, decision, reason, request_id AS requestId, run_id AS runId';
+  'id, at, level, policy, platform, user, channel, command, decision, reason, request_id AS requestId, run_id AS runId, count';
 const MAX_FIELD = 500;
 
 function clip(s: string | null | undefined): string | null {
@@ -85,17 +92,58 @@ function clip(s: string | null | undefined): string | null {
 export class AuditStore {
   /** Prepared once: a row is written for every gateway request. */
   private readonly insert: Statement;
+  private readonly bump: Statement<[number]>;
+  /** The rejection rows of the current minute, by platform and source. */
+  private readonly buckets = new Map<string, number>();
+  private minute = -1;
 
   constructor(private readonly store: StateStore) {
+    store.retain({ table: 'gateway_audit', class: 'audit', time: 'at', unit: 'ms' });
     store.migrate('gateway', GATEWAY_MIGRATIONS);
     this.insert = store.db.prepare(
       `INSERT INTO gateway_audit (at, level, policy, platform, user, channel, command, decision, reason, request_id, run_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.bump = store.db.prepare('UPDATE gateway_audit SET count = count + 1 WHERE id = ?');
+  }
+
+  /**
+   * Records a request refused before anyone was authenticated. Unauthenticated senders
+   * must not grow the database with every request: the first one from a source for a
+   * reason in a minute writes a row, the rest of that minute add to its count. Past
+   * SOURCES_PER_MINUTE such rows, the others share one row per platform.
+   */
+  recordRejection(e: NewAuditEntry, source: string): void {
+    const at = e.at ?? Date.now();
+    const minute = Math.floor(at / 60_000);
+    if (minute !== this.minute) {
+      this.minute = minute;
+      this.buckets.clear();
+    }
+    // The reason is one of the gateway's own few (bad signature, stale, replay, too large, …).
+    let key = `${e.platform}\0${source}\0${e.reason}`;
+    if (!this.buckets.has(key) && this.bucketCount(e.platform) >= SOURCES_PER_MINUTE) key = `${e.platform}\0*`;
+    const id = this.buckets.get(key);
+    if (id !== undefined) {
+      this.bump.run(id);
+      return;
+    }
+    const reason = key.endsWith('\0*') ? `${e.reason} (from many sources)` : `${e.reason} (from ${source})`;
+    this.buckets.set(key, Number(this.write({ ...e, at, reason })));
   }
 
   record(e: NewAuditEntry): void {
-    this.insert.run(
+    this.write(e);
+  }
+
+  private bucketCount(platform: string): number {
+    let n = 0;
+    for (const k of this.buckets.keys()) if (k.startsWith(`${platform}\0`)) n++;
+    return n;
+  }
+
+  private write(e: NewAuditEntry): number | bigint {
+    return this.insert.run(
       e.at ?? Date.now(),
       e.level,
       e.policy ?? null,
@@ -107,7 +155,7 @@ export class AuditStore {
       clip(e.reason) ?? '',
       e.requestId ?? null,
       e.runId ?? null,
-    );
+    ).lastInsertRowid;
   }
 
   /** Newest first; `minLevel` keeps that level and above. */
@@ -127,11 +175,11 @@ export class AuditStore {
     return this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as AuditEntry[];
   }
 
-  /** Rows per platform and decision, for `gateway status`. */
+  /** Requests per platform and decision (aggregated rows counted in full), for `gateway status`. */
   counts(since = 0): Array<{ platform: string; decision: AuditDecision; count: number }> {
     return this.store.db
       .prepare(
-        'SELECT platform, decision, COUNT(*) AS count FROM gateway_audit WHERE at >= ? GROUP BY platform, decision ORDER BY platform, decision',
+        'SELECT platform, decision, SUM(count) AS count FROM gateway_audit WHERE at >= ? GROUP BY platform, decision ORDER BY platform, decision',
       )
       .all(since) as Array<{ platform: string; decision: AuditDecision; count: number }>;
   }

@@ -71,7 +71,7 @@ async function log(argv: string[]): Promise<number> {
       r.channel ?? '-',
       r.decision,
       r.command ?? '-',
-      r.reason,
+      r.count > 1 ? `${r.reason} (×${r.count})` : r.reason,
     ]);
     process.stdout.write(
       table(['TIME', 'LEVEL', 'PLATFORM', 'USER', 'CHANNEL', 'DECISION', 'COMMAND', 'REASON'], body),

@@ -443,14 +443,24 @@ export class Gateway {
     reason: string,
     req: IncomingMessage,
   ): void {
-    // Always recorded, whatever audit.level says: these are attacks or misconfiguration.
-    this.record(undefined, {
-      policy: policy.name,
-      platform,
-      level: 'warn',
-      decision: 'rejected',
-      reason: `HTTP ${status}: ${reason} (from ${req.socket.remoteAddress ?? 'unknown address'})`,
-    });
+    // Always recorded, whatever audit.level says: these are attacks or misconfiguration;
+    // counted one by one, stored aggregated per source and minute.
+    const source = req.socket.remoteAddress ?? 'unknown address';
+    this.requests.inc({ platform, decision: 'rejected' });
+    try {
+      this.audit.recordRejection(
+        {
+          policy: policy.name,
+          platform,
+          level: 'warn',
+          decision: 'rejected',
+          reason: `HTTP ${status}: ${reason}`,
+        },
+        source,
+      );
+    } catch (err) {
+      this.deps.log.error('gateway audit write failed', { error: errorMessage(err) });
+    }
     this.deps.log.warn('gateway request rejected', { platform, status, reason });
     res.setHeader('connection', 'close');
     sendJson(res, status, { error: reason });

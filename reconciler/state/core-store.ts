@@ -88,7 +88,6 @@ export const CORE_MIGRATIONS = [
 ];
 
 const HISTORY = 10;
-const EVENTS_KEPT = 5000;
 
 export interface SourceState {
   lastAppliedRevision: string | null;
@@ -223,6 +222,7 @@ export class CoreStore implements EventRecorder {
   private writeStepTx: Database.Transaction<(s: StepWrite) => void> | undefined;
 
   constructor(readonly store: StateStore) {
+    store.retain({ table: 'events', class: 'events', time: 'at', unit: 'iso' });
     store.migrate('core', CORE_MIGRATIONS);
   }
 
@@ -471,11 +471,6 @@ export class CoreStore implements EventRecorder {
     if (events.length === 0) return;
     const ins = this.sql('INSERT INTO events (at, type, reason, object, message, revision) VALUES (?, ?, ?, ?, ?, ?)');
     for (const e of events) ins.run(now, e.type, e.reason, e.object ?? null, redactUrl(e.message), e.revision ?? null);
-  }
-
-  /** Drops events beyond the newest EVENTS_KEPT (called on resync, not per write). */
-  trimEvents(): void {
-    this.sql('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?').run(EVENTS_KEPT);
   }
 
   events(filter: { object?: string; limit?: number; type?: 'Normal' | 'Warning' } = {}): EventRecord[] {

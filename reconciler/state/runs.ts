@@ -94,6 +94,8 @@ function fromRow(r: Row): RunRecord {
 
 export class RunStore {
   constructor(private readonly store: StateStore) {
+    // A run in progress is never dropped: its process is still there to finish it.
+    store.retain({ table: 'runs', class: 'runs', time: 'started_at', unit: 'ms', keep: "status = 'running'" });
     store.migrate('runs', RUNS_MIGRATIONS);
   }
 

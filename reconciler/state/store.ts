@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RetainedTable } from './retention.js';
 
 export type Db = Database.Database;
 
@@ -21,6 +22,7 @@ export interface StoreOptions {
 export class StateStore {
   readonly db: Db;
   readonly path: string;
+  private readonly retained = new Map<string, RetainedTable>();
 
   constructor(opts: StoreOptions) {
     if (opts.stateDir === ':memory:') {
@@ -30,7 +32,19 @@ export class StateStore {
       this.path = join(opts.stateDir, 'state.db');
     }
     this.db = new Database(this.path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
+    this.db.pragma('busy_timeout = 5000');
     if (!opts.readonly) {
+      // Pages freed by retention go back to the file system (see vacuum()). A database
+      // made before this setting existed is converted once, by a full VACUUM; while
+      // another process holds it, the conversion waits for a later start.
+      if (this.db.pragma('auto_vacuum', { simple: true }) !== 2) {
+        this.db.pragma('auto_vacuum = INCREMENTAL');
+        try {
+          this.db.exec('VACUUM');
+        } catch {
+          // Busy: retention still bounds the rows; the file shrinks after the conversion.
+        }
+      }
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
     }
@@ -66,6 +80,22 @@ export class StateStore {
   /** Runs fn in one IMMEDIATE transaction; it commits whole or not at all. */
   tx<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+
+  /** Puts a table under the Runtime's retention limits (see retention.ts). */
+  retain(table: RetainedTable): void {
+    this.retained.set(table.table, table);
+  }
+
+  retainedTables(): RetainedTable[] {
+    return [...this.retained.values()];
+  }
+
+  /** Returns free pages to the file system; how many it freed. */
+  vacuum(): number {
+    const before = this.db.pragma('freelist_count', { simple: true }) as number;
+    this.db.pragma('incremental_vacuum');
+    return before - (this.db.pragma('freelist_count', { simple: true }) as number);
   }
 
   close(): void {

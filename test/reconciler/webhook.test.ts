@@ -7,6 +7,9 @@ import { startServer } from '../../app/server.js';
 import { createGitWebhookRoute, type PushInfo } from '../../app/webhook.js';
 import { createLogger } from '../../reconciler/log.js';
 import { Registry } from 'prom-client';
+import { StateStore } from '../../reconciler/state/store.js';
+import { DeliveryLog } from '../../app/webhook-deliveries.js';
+import { tempDir } from '../helpers/git.js';
 
 const SECRET = 'shared-webhook-secret';
 const closers: Array<() => Promise<void>> = [];
@@ -16,12 +19,20 @@ afterEach(async () => {
 
 async function serve(
   secret: string | undefined,
-  opts: { maxBodyBytes?: number } = {},
+  opts: { maxBodyBytes?: number; store?: StateStore } = {},
 ): Promise<{ url: string; pushes: PushInfo[]; logs: string[] }> {
   const pushes: PushInfo[] = [];
   const logs: string[] = [];
   const log = createLogger({ level: 'debug', write: (l) => logs.push(l) });
-  const route = createGitWebhookRoute({ secret: () => secret, onPush: (p) => pushes.push(p), log, ...opts });
+  const store = opts.store ?? new StateStore({ stateDir: ':memory:' });
+  if (!opts.store) closers.push(async () => store.close());
+  const route = createGitWebhookRoute({
+    secret: () => secret,
+    onPush: (p) => pushes.push(p),
+    log,
+    deliveries: new DeliveryLog(store),
+    ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+  });
   const s = await startServer({
     listen: '127.0.0.1:0',
     routes: [route],
@@ -147,17 +158,52 @@ describe('git webhook receiver', () => {
     expect(logs.join('\n')).not.toContain(SECRET);
   });
 
-  it('ignores a replayed delivery id without fetching again', async () => {
+  it('refuses a replayed delivery id whatever its body, without fetching again', async () => {
     const { url, pushes } = await serve(SECRET);
     expect((await fetch(url, github(push, 'same-id'))).status).toBe(202);
     const replay = await fetch(url, github(push, 'same-id'));
-    expect(replay.status).toBe(200);
-    expect(await replay.json()).toEqual({ ignored: 'duplicate delivery' });
+    expect(replay.status).toBe(409);
+    expect(await replay.json()).toEqual({ error: 'delivery same-id was received before' });
+    // Signed anew, a different body under the same id is the same delivery.
+    const other = JSON.stringify({ ref: 'refs/heads/main', after: 'b'.repeat(40) });
+    expect((await fetch(url, github(other, 'same-id'))).status).toBe(409);
     expect(pushes).toHaveLength(1);
     // A forged request with a known id does not count as that delivery, nor poison a new one.
     expect((await fetch(url, github(push, 'fresh-id', 'sha256=' + '1'.repeat(64)))).status).toBe(401);
     expect((await fetch(url, github(push, 'fresh-id'))).status).toBe(202);
     expect(pushes).toHaveLength(2);
+  });
+
+  it('refuses a replay after a restart, and after thousands of other deliveries', async () => {
+    const stateDir = tempDir();
+    const first = new StateStore({ stateDir });
+    const a = await serve(SECRET, { store: first });
+    expect((await fetch(a.url, github(push, 'before-restart'))).status).toBe(202);
+    const log = new DeliveryLog(first);
+    for (let i = 0; i < 5000; i++) log.firstTime(`github:filler-${i}`);
+    first.close();
+    const second = new StateStore({ stateDir });
+    closers.push(async () => second.close());
+    const b = await serve(SECRET, { store: second });
+    expect((await fetch(b.url, github(push, 'before-restart'))).status).toBe(409);
+    expect(b.pushes).toEqual([]);
+  });
+
+  it.each([
+    ['GitHub', { 'x-github-event': 'push', 'x-hub-signature-256': 'sha256=' + hmac(push) }, 'X-GitHub-Delivery'],
+    ['Gitea', { 'x-gitea-event': 'push', 'x-gitea-signature': hmac(push) }, 'X-Gitea-Delivery'],
+    ['Forgejo', { 'x-forgejo-event': 'push', 'x-forgejo-signature': hmac(push) }, 'X-Gitea-Delivery'],
+    ['GitLab', { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': SECRET }, 'X-Gitlab-Event-UUID'],
+  ])('refuses a signed %s push without a delivery id', async (_forge, headers, named) => {
+    const { url, pushes } = await serve(SECRET);
+    const r = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: push,
+    });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: string }).error).toContain(named);
+    expect(pushes).toEqual([]);
   });
 
   it('acknowledges a ping and other events without fetching', async () => {
@@ -168,7 +214,7 @@ describe('git webhook receiver', () => {
     expect(await r.json()).toEqual({ ignored: 'event ping' });
     const tag = await fetch(url, {
       method: 'POST',
-      headers: { 'x-gitlab-event': 'Tag Push Hook', 'x-gitlab-token': SECRET },
+      headers: { 'x-gitlab-event': 'Tag Push Hook', 'x-gitlab-token': SECRET, 'x-gitlab-event-uuid': 'tag-1' },
       body: push,
     });
     expect(tag.status).toBe(200);

@@ -35,11 +35,15 @@ describe('gateway: Slack', () => {
     expect(h.markCount()).toBe(1);
     const run = h.runs({ kind: 'task', name: 'mark' })[0];
     expect(run).toMatchObject({ trigger: 'gateway:slack', actor: 'slack:U1', status: 'succeeded' });
-    const decisions = h
-      .audit()
-      .filter((a) => a.user === 'U1')
-      .map((a) => a.decision);
-    expect(decisions).toEqual(expect.arrayContaining(['accepted', 'completed', 'delivered']));
+    // The fake platform has the reply before the gateway has its answer and records it.
+    await eventually(() =>
+      expect(
+        h
+          .audit()
+          .filter((a) => a.user === 'U1')
+          .map((a) => a.decision),
+      ).toEqual(expect.arrayContaining(['accepted', 'completed', 'delivered'])),
+    );
   });
 
   it('runs a skill by its alias with key=value parameters under the canonical name', async () => {
