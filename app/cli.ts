@@ -55,6 +55,14 @@ async function main(argv: string[]): Promise<number> {
   return mod.main(rest);
 }
 
+// A reader that went away (`caduceus events | head -1`) ends the command quietly, with the
+// code it had so far, instead of an unhandled EPIPE and its stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    process.exit(err.code === 'EPIPE' ? (typeof process.exitCode === 'number' ? process.exitCode : 0) : 2);
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

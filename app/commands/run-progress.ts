@@ -2,6 +2,7 @@
 // elapsed time) redrawn in place; otherwise one plain line each time a state changes,
 // which is what CI logs and pipes want.
 
+import { escapeControl } from '../../reconciler/cli/escape.js';
 import type { RunProgress } from '../../reconciler/types.js';
 import { formatDuration } from '../../reconciler/duration.js';
 
@@ -41,7 +42,7 @@ export function progressView(
   const render = (name: string, l: Line, width: number): string => {
     const elapsed = l.startedAt === undefined ? '' : formatDuration((l.endedAt ?? Date.now()) - l.startedAt);
     const attempt = l.attempt && l.attempt > 1 ? ` attempt ${l.attempt}` : '';
-    const text = `${MARK[l.state]} ${name.padEnd(width)}  ${l.state.padEnd(9)} ${elapsed.padStart(6)}${attempt}${l.message ? `  ${l.message.replace(/\s+/g, ' ')}` : ''}`;
+    const text = `${MARK[l.state]} ${name.padEnd(width)}  ${l.state.padEnd(9)} ${elapsed.padStart(6)}${attempt}${l.message ? `  ${escapeControl(l.message.replace(/\s+/g, ' '))}` : ''}`;
     const cols = out.columns || 120;
     return text.length > cols - 1 ? text.slice(0, cols - 2) + '…' : text;
   };
@@ -72,7 +73,7 @@ export function progressView(
       if (prev && prev.state === l.state && prev.attempt === l.attempt && prev.message === l.message) return;
       const attempt = l.attempt ? ` (attempt ${l.attempt})` : '';
       out.write(
-        `[${formatDuration(Date.now() - t0).padStart(6)}] ${name}: ${l.state}${attempt}${l.message ? ` - ${l.message}` : ''}\n`,
+        `[${formatDuration(Date.now() - t0).padStart(6)}] ${escapeControl(name)}: ${l.state}${attempt}${l.message ? ` - ${escapeControl(l.message)}` : ''}\n`,
       );
     },
     stop() {

@@ -23,6 +23,7 @@ import { createLogger } from '../../reconciler/log.js';
 import { errorMessage } from '../../reconciler/errors.js';
 import { redact, rememberSecretsIn } from '../../reconciler/secrets.js';
 import { formatDuration } from '../../reconciler/duration.js';
+import { escapeControl } from '../../reconciler/cli/escape.js';
 
 const HELP = `usage: caduceus run skill NAME [-p key=value ...] [DIR] [options]
        caduceus run task NAME [DIR] [options]
@@ -190,11 +191,12 @@ function localUser(): string {
   }
 }
 
+/** The last lines of an output, indented; each line's control characters escaped (its newlines stay). */
 function tail(text: string, lines = 20): string {
   const all = text.trimEnd().split('\n');
   return all
     .slice(-lines)
-    .map((l) => `    ${l}`)
+    .map((l) => `    ${escapeControl(l)}`)
     .join('\n');
 }
 
@@ -206,9 +208,9 @@ function describeTask(r: TaskReport): string {
     formatDuration(s.durationMs),
     (s.error ?? '').slice(0, 100),
   ]);
-  let out = `task ${r.task} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId})\n\n`;
+  let out = `task ${escapeControl(r.task)} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId})\n\n`;
   out += table(['SUBTASK', 'STATUS', 'ATTEMPTS', 'DURATION', 'ERROR'], rows);
-  for (const s of r.subtasks) if (s.output.trim()) out += `\n${s.name}:\n${tail(s.output)}\n`;
+  for (const s of r.subtasks) if (s.output.trim()) out += `\n${escapeControl(s.name)}:\n${tail(s.output)}\n`;
   return out;
 }
 
@@ -222,7 +224,7 @@ function describeSkill(r: SkillRunResult): string {
     formatDuration(s.durationMs),
     (s.error ?? '').slice(0, 100),
   ]);
-  let out = `skill ${r.skill}@${r.version} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId})${r.error ? `: ${r.error}` : ''}\n\n`;
+  let out = `skill ${escapeControl(`${r.skill}@${r.version}`)} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId})${r.error ? `: ${escapeControl(r.error)}` : ''}\n\n`;
   out += table(['STEP', 'ID', 'KIND', 'STATUS', 'EXIT', 'DURATION', 'ERROR'], rows);
   if (r.output.trim()) out += `\noutput:\n${tail(r.output)}\n`;
   return out;

@@ -4,6 +4,7 @@
 import { parse, runCommand } from '../../reconciler/cli/args.js';
 import { openState, age, table } from '../../reconciler/cli/state-access.js';
 import type { SourceHealth } from '../../reconciler/state/core-store.js';
+import { escapeControl } from '../../reconciler/cli/escape.js';
 
 const HELP = `usage: caduceus status [--state-dir DIR] [--json]
 
@@ -27,13 +28,15 @@ export function main(argv: string[]): Promise<number> {
     const out: string[] = [];
     if (source) out.push(...sourceLines(source));
     out.push(
-      `Applied revision:   ${state.lastAppliedRevision ?? '(none)'}${state.lastAppliedAt ? `  (${age(state.lastAppliedAt)} ago)` : ''}`,
+      `Applied revision:   ${escapeControl(state.lastAppliedRevision ?? '(none)')}${state.lastAppliedAt ? `  (${age(state.lastAppliedAt)} ago)` : ''}`,
     );
-    out.push(`Attempted revision: ${state.lastAttemptedRevision ?? '(none)'}  ${state.lastAttemptOutcome ?? ''}`);
+    out.push(
+      `Attempted revision: ${escapeControl(state.lastAttemptedRevision ?? '(none)')}  ${state.lastAttemptOutcome ?? ''}`,
+    );
     if (state.lastAttemptOutcome === 'rejected') {
       out.push(`  rejected with ${state.lastAttemptErrors.length} error(s); the applied revision keeps running:`);
       for (const e of state.lastAttemptErrors)
-        out.push(`    ${e.file}:${e.line}:${e.column}  ${e.message}  (${e.rule})`);
+        out.push(`    ${escapeControl(e.file)}:${e.line}:${e.column}  ${escapeControl(e.message)}  (${e.rule})`);
     }
     out.push('');
     const rows = resources.map((r) => {
@@ -59,11 +62,11 @@ function sourceLines(s: SourceHealth): string[] {
   const where = [s.branch ? `branch ${s.branch}` : '', s.path ? `path ${s.path}` : '', s.mode]
     .filter(Boolean)
     .join(', ');
-  const lines = [`Source:             ${s.repo}  (${where})`];
+  const lines = [`Source:             ${escapeControl(s.repo)}  (${escapeControl(where)})`];
   if (s.fetchErrors > 0) {
     const since = s.failingSince ?? s.lastFetchAt;
     lines.push(
-      `  fetch failing since ${since ?? '?'}${since ? ` (${age(since)} ago)` : ''}: ${s.lastFetchError ?? 'unknown error'} ` +
+      `  fetch failing since ${since ?? '?'}${since ? ` (${age(since)} ago)` : ''}: ${escapeControl(s.lastFetchError ?? 'unknown error')} ` +
         `(${s.fetchErrors} attempt${s.fetchErrors === 1 ? '' : 's'}); the applied revision keeps running`,
     );
   }

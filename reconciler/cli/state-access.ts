@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { StateStore } from '../state/store.js';
 import { CoreStore } from '../state/core-store.js';
 import { UsageError } from './args.js';
+import { escapeControl } from './escape.js';
 
 export function openState(stateDir: string, opts: { mustExist: boolean } = { mustExist: true }): CoreStore | undefined {
   if (!existsSync(join(stateDir, 'state.db'))) {
@@ -24,8 +25,13 @@ export function age(iso: string | null | undefined, now = Date.now()): string {
   return `${Math.round(s / 86400)}d`;
 }
 
-/** Left-aligned columns, for tables printed to a terminal. */
-export function table(header: string[], rows: string[][]): string {
+/**
+ * Left-aligned columns, for tables printed to a terminal. Cells come from repositories,
+ * requests and run output: their control characters are escaped (escape.ts), so a row is
+ * one line and nothing drives the terminal.
+ */
+export function table(header: string[], unsafeRows: string[][]): string {
+  const rows = unsafeRows.map((r) => r.map(escapeControl));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (r: string[]): string =>
     r
