@@ -15,7 +15,7 @@ import { rememberSecret, rememberSecretsIn, type SecretOptions } from '../reconc
 import { createSource, isRemoteRepo, type Source } from '../reconciler/source/git-source.js';
 import { createGitWebhookRoute } from './webhook.js';
 import { DeliveryLog } from './webhook-deliveries.js';
-import { Reconciler } from '../reconciler/loop.js';
+import { Reconciler, type PruneGuardOptions } from '../reconciler/loop.js';
 import { createLoopMetrics } from '../reconciler/metrics.js';
 import { compose, lateBoundRunner, ALL_REGISTRATIONS, type Register } from './compose.js';
 import { startServer } from './server.js';
@@ -42,6 +42,8 @@ export interface AppOptions {
   /** Environment variable holding the git webhook secret (default CADUCEUS_WEBHOOK_SECRET). */
   webhookSecretEnv?: string;
   env?: NodeJS.ProcessEnv;
+  /** Prune guard: hold revisions that prune more than this share, unless allowed (see loop.ts). */
+  pruneGuard?: PruneGuardOptions;
   /** How often the Runtime's retention runs (default 1 h; also once at start). */
   retentionIntervalMs?: number;
   /** Controllers to register (default: all). */
@@ -130,6 +132,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
     ...(opts.backoffBaseMs !== undefined ? { backoffBaseMs: opts.backoffBaseMs } : {}),
     ...(opts.backoffMaxMs !== undefined ? { backoffMaxMs: opts.backoffMaxMs } : {}),
+    ...(opts.pruneGuard !== undefined ? { pruneGuard: opts.pruneGuard } : {}),
   });
   reconciler = rec;
 
@@ -175,6 +178,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       ready: () => rec.ready(),
       status: () => ({
         ready: rec.ready(),
+        ...(rec.syncProblem() ? { syncProblem: rec.syncProblem() } : {}),
         source: source.status(),
         ...core.sourceState(),
         history: core.history(),

@@ -11,11 +11,18 @@ import { plan, type Plan } from './planner.js';
 import { WorkQueue } from './work-queue.js';
 import type { LoopMetrics } from './metrics.js';
 import { errorMessage } from './errors.js';
+import { backoffMs } from './backoff.js';
+import { redactUrl } from './secrets.js';
 import { short, summarise, type Outcome, type SummaryInput } from './summarise.js';
 
 /** What the loop needs of a source: the tip as a list of files (see reconciler/source/). */
 export interface RevisionProvider {
-  current(): Promise<{ id: string; files: Array<{ path: string; id: string; read(): Promise<Buffer> }> }>;
+  current(): Promise<{
+    id: string;
+    files: Array<{ path: string; id: string; read(): Promise<Buffer> }>;
+    /** The commit has no directory at the followed path: rejected, never read as empty. */
+    missingPath?: string;
+  }>;
 }
 
 /** What the loop needs of the loader (see reconciler/loader.ts). */
@@ -38,14 +45,46 @@ export interface LoopOptions {
   backoffMaxMs?: number;
   /** Every resource is reconciled again at this interval to heal drift (default 10 min). */
   resyncMs?: number;
+  /** Guards against pruning by accident (see pruneGuard()). */
+  pruneGuard?: PruneGuardOptions;
+}
+
+export interface PruneGuardOptions {
+  /** Hold a revision that prunes more than this share of the applied resources (default 0.5). */
+  maxShare?: number;
+  /** Let every prune through (`up --allow-prune`). */
+  allow?: boolean;
+}
+
+/** A resource of the revision annotated with this ("true") lets that revision's prunes through. */
+export const ALLOW_PRUNE_ANNOTATION = 'caduceus.dev/allow-prune';
+
+/** Why the loop cannot move on: a sync or the applied record that the state store refused. */
+export interface SyncProblem {
+  message: string;
+  since: string;
+  failures: number;
+  retryInMs: number;
 }
 
 export type SyncOutcome = {
-  outcome: 'applied' | 'accepted' | 'rejected' | 'unchanged';
+  outcome: 'applied' | 'accepted' | 'rejected' | 'held' | 'unchanged';
   revision: string;
   plan?: Plan;
   errors?: Finding[];
 };
+
+/** A commit without the followed directory, as the finding it is rejected with. */
+function missingPathFinding(path: string): Finding {
+  return {
+    file: path,
+    line: 1,
+    column: 1,
+    severity: 'error',
+    rule: 'path-not-found',
+    message: `this commit has no directory "${path}" (the --path that up follows); nothing is pruned. Restore it, or restart up with the new --path`,
+  };
+}
 
 /** How long stop() waits for in-flight reconciles to notice the abort. */
 const STOP_GRACE_MS = 5_000;
@@ -67,6 +106,8 @@ export class Reconciler {
   private readonly stalled = new Map<ResourceKey, string>();
   private appliedRevision: string | undefined;
   private stopped = false;
+  private problem: SyncProblem | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: LoopOptions) {
     for (const c of opts.controllers) this.controllers.set(c.kind, c);
@@ -95,9 +136,19 @@ export class Reconciler {
     return this.appliedRevision;
   }
 
-  /** True once the first revision of this process has been fully applied. */
+  /** True once the first revision of this process has been fully applied, and nothing is failing to be recorded. */
   ready(): boolean {
-    return this.snap !== undefined && this.pending.size === 0 && this.appliedRevision === this.snap.revision;
+    return (
+      this.problem === undefined &&
+      this.snap !== undefined &&
+      this.pending.size === 0 &&
+      this.appliedRevision === this.snap.revision
+    );
+  }
+
+  /** Set while a sync (or recording a revision as applied) fails; cleared once one goes through. */
+  syncProblem(): SyncProblem | undefined {
+    return this.problem;
   }
 
   start(): void {
@@ -120,13 +171,58 @@ export class Reconciler {
     this.syncChain = this.syncChain.then(async () => {
       this.syncQueued = false;
       try {
-        return await this.sync();
+        const outcome = await this.sync();
+        this.recovered();
+        return outcome;
       } catch (err) {
-        this.opts.log.error('sync failed', { error: errorMessage(err) });
+        this.failed(err, () => void this.requestSync());
         return undefined;
       }
     });
     return this.syncChain;
+  }
+
+  /**
+   * A sync that threw (a state-store write refused, a source that failed) left the loop as
+   * it was; it is tried again with backoff until it goes through, and /status and /readyz
+   * say why meanwhile.
+   */
+  private failed(err: unknown, retry: () => void): void {
+    const failures = (this.problem?.failures ?? 0) + 1;
+    const retryInMs = backoffMs(failures, {
+      initialMs: this.opts.backoffBaseMs ?? 500,
+      maxMs: this.opts.backoffMaxMs ?? 300_000,
+      maxExponent: 20,
+    });
+    this.problem = {
+      message: redactUrl(errorMessage(err)),
+      since: this.problem?.since ?? new Date().toISOString(),
+      failures,
+      retryInMs,
+    };
+    this.opts.log.error('sync failed; the loop stays on the revision it had and tries again', {
+      error: this.problem.message,
+      failures,
+      retryInMs,
+    });
+    if (this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(retry, retryInMs);
+    this.retryTimer.unref();
+  }
+
+  private recovered(): void {
+    if (!this.problem) return;
+    const p = this.problem;
+    this.problem = undefined;
+    clearTimeout(this.retryTimer);
+    const message = `${p.failures} attempt(s) since ${p.since} failed (${p.message}); the state takes writes again`;
+    this.opts.log.info('sync works again', { failures: p.failures });
+    try {
+      this.opts.core.recordLoopEvent('Warning', 'StateWriteFailed', message);
+    } catch {
+      // Nothing more to do: the next failure is reported the same way.
+    }
   }
 
   /** One revision, start to finish of the accept step; reconciles continue on the queue. */
@@ -137,10 +233,48 @@ export class Reconciler {
     // Shutting down: a revision read meanwhile is left for the next start.
     if (this.stopped) return { outcome: 'unchanged', revision: rev.id };
     const errors = findings.filter((f) => f.severity === 'error');
+    if (rev.missingPath !== undefined) errors.unshift(missingPathFinding(rev.missingPath));
     if (errors.length > 0) return this.reject(rev.id, errors);
     const p = plan(resources, this.opts.core.appliedHashes(), (k) => this.opts.core.appliedResource(k));
+    const held = this.pruneGuard(resources, p);
+    if (held) return this.hold(rev.id, held, p);
     this.accept(rev.id, resources, p);
     return { outcome: this.ready() ? 'applied' : 'accepted', revision: rev.id, plan: p };
+  }
+
+  /**
+   * Like Argo CD's allowEmpty: false, a revision that would prune every applied resource,
+   * or more than maxShare of them, is held until someone allows it (`up --allow-prune`, or
+   * a resource of the revision annotated caduceus.dev/allow-prune: "true"). Returns the
+   * message saying what would go, or undefined when the revision may proceed.
+   */
+  private pruneGuard(resources: Resource[], p: Plan): string | undefined {
+    const doomed = p.entries.filter((e) => e.action === 'delete').map((e) => e.key);
+    if (doomed.length === 0 || this.opts.pruneGuard?.allow) return undefined;
+    if (resources.some((r) => r.metadata.annotations?.[ALLOW_PRUNE_ANNOTATION] === 'true')) return undefined;
+    const applied = this.opts.core.appliedHashes().size;
+    const maxShare = this.opts.pruneGuard?.maxShare ?? 0.5;
+    const everything = resources.length === 0;
+    if (!everything && (doomed.length < 2 || doomed.length / Math.max(1, applied) <= maxShare)) return undefined;
+    const names =
+      doomed.length > 20 ? `${doomed.slice(0, 20).join(', ')} and ${doomed.length - 20} more` : doomed.join(', ');
+    const why = everything
+      ? 'it has no resources and would prune every one'
+      : `it would prune ${doomed.length} of ${applied} resources, more than ${Math.round(maxShare * 100)}%`;
+    return `${why}: ${names}. Nothing of it is applied. If that is intended, start up with --allow-prune or annotate a resource of the revision ${ALLOW_PRUNE_ANNOTATION}: "true"`;
+  }
+
+  private hold(revision: string, message: string, p: Plan): SyncOutcome {
+    const state = this.opts.core.sourceState();
+    if (state.lastAttemptedRevision === revision && state.lastAttemptOutcome === 'held')
+      return { outcome: 'held', revision, plan: p };
+    const text = `revision ${short(revision)} held by the prune guard: ${message}`;
+    this.opts.log.warn('revision held by the prune guard', { revision: short(revision), prune: p.summary.delete });
+    this.opts.core.recordAttempt(revision, 'held', { message: text, summary: p.summary }, [
+      { type: 'Warning', reason: 'PruneGuard', message: text, revision },
+    ]);
+    this.opts.metrics?.revisions.inc({ outcome: 'held' });
+    return { outcome: 'held', revision, plan: p };
   }
 
   private reject(revision: string, errors: Finding[]): SyncOutcome {
@@ -165,12 +299,14 @@ export class Reconciler {
   private accept(revision: string, resources: Resource[], p: Plan): void {
     const map = new Map<ResourceKey, Resource>();
     for (const r of resources) map.set(keyOf(r), r);
-    this.snap = { revision, resources: map };
     const summary = { ...p.summary, resources: resources.length };
     const message = `revision ${short(revision)}: ${p.summary.create} to create, ${p.summary.update} to update, ${p.summary.delete} to prune`;
+    // Recorded first: when the store refuses the write this throws before anything moved,
+    // so no controller sees the new snapshot and the sync is retried as a whole.
     this.opts.core.recordAttempt(revision, 'accepted', { message, summary }, [
       { type: 'Normal', reason: 'RevisionAccepted', message, revision },
     ]);
+    this.snap = { revision, resources: map };
     this.opts.metrics?.revisions.inc({ outcome: 'accepted' });
     this.opts.log.info('revision accepted', { revision: short(revision), ...p.summary });
 
@@ -193,15 +329,24 @@ export class Reconciler {
   private maybeApplied(): void {
     if (this.pending.size > 0 || !this.pendingRevision) return;
     const revision = this.pendingRevision;
-    this.pendingRevision = undefined;
-    if (this.opts.core.sourceState().lastAppliedRevision !== revision) {
-      const message = `revision ${short(revision)} applied`;
-      this.opts.core.recordApplied(revision, this.pendingSummary, [
-        { type: 'Normal', reason: 'RevisionApplied', message, revision },
-      ]);
-      this.opts.metrics?.revisions.inc({ outcome: 'applied' });
-      this.opts.log.info('revision applied', { revision: short(revision) });
+    try {
+      if (this.opts.core.sourceState().lastAppliedRevision !== revision) {
+        const message = `revision ${short(revision)} applied`;
+        this.opts.core.recordApplied(revision, this.pendingSummary, [
+          { type: 'Normal', reason: 'RevisionApplied', message, revision },
+        ]);
+        this.opts.metrics?.revisions.inc({ outcome: 'applied' });
+        this.opts.log.info('revision applied', { revision: short(revision) });
+      }
+    } catch (err) {
+      // Not recorded, not applied: tried again with backoff (a new revision may replace it).
+      this.failed(err, () => {
+        this.maybeApplied();
+        if (!this.pendingRevision) this.recovered();
+      });
+      return;
     }
+    this.pendingRevision = undefined;
     this.appliedRevision = revision;
     const waiters = this.appliedWaiters.get(revision) ?? [];
     this.appliedWaiters.delete(revision);
@@ -328,6 +473,7 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    clearTimeout(this.retryTimer);
     this.queue.stop();
     this.abort.abort();
     // In-flight reconciles see the aborted signal; wait for them and a running sync

@@ -31,7 +31,7 @@ export function createLoopMetrics(
   });
   const revisions = new Counter({
     name: 'caduceus_revisions_total',
-    help: 'Revisions seen by outcome (accepted, rejected, applied).',
+    help: 'Revisions seen by outcome (accepted, rejected, held, applied).',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

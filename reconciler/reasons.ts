@@ -50,6 +50,15 @@ export const REASONS = {
     meaning: 'a revision failed validation; the last good one keeps running',
     action: 'run `caduceus validate` and fix every file:line:column it lists',
   },
+  PruneGuard: {
+    meaning: 'a revision would prune every resource, or more than the allowed share; it is held, nothing applied',
+    action:
+      'if the prune is intended, start `up` with `--allow-prune` or annotate a resource `caduceus.dev/allow-prune: "true"`',
+  },
+  StateWriteFailed: {
+    meaning: 'the state database refused a write (disk full, I/O error); the revision is retried with backoff',
+    action: 'free disk space or fix the file system; nothing of the revision applies until the write goes through',
+  },
   GitFetchFailed: {
     meaning: 'fetching the remote failed; the last fetched revision keeps running',
     action: 'check the URL, the network and the credentials; fetches are retried',

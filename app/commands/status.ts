@@ -33,6 +33,8 @@ export function main(argv: string[]): Promise<number> {
     out.push(
       `Attempted revision: ${escapeControl(state.lastAttemptedRevision ?? '(none)')}  ${state.lastAttemptOutcome ?? ''}`,
     );
+    if (state.lastAttemptOutcome === 'held' && state.lastAttemptMessage)
+      out.push(`  ${escapeControl(state.lastAttemptMessage)}`);
     if (state.lastAttemptOutcome === 'rejected') {
       out.push(`  rejected with ${state.lastAttemptErrors.length} error(s); the applied revision keeps running:`);
       for (const e of state.lastAttemptErrors)

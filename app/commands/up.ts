@@ -18,6 +18,10 @@ revision, and serves /healthz, /readyz, /metrics, /status and POST /hooks/git.
   --path SUBDIR           configuration directory inside the repository
   --branch NAME           branch to track (default: the checked-out branch / remote HEAD)
   --worktree              dev mode: apply uncommitted edits of a local repository
+  --allow-prune           apply revisions that prune everything or most resources
+                          (otherwise held with a PruneGuard event until allowed)
+  --prune-limit PERCENT   hold a revision that prunes more than this share of the
+                          applied resources (default 50)
   --interval DURATION     remote fetch interval (default 60s)
   --resync DURATION       reconcile everything again at this interval (default 10m)
   --state-dir DIR         state directory (default .caduceus)
@@ -50,6 +54,8 @@ export function main(argv: string[]): Promise<number> {
         path: { type: 'string' },
         branch: { type: 'string' },
         worktree: { type: 'boolean' },
+        'allow-prune': { type: 'boolean' },
+        'prune-limit': { type: 'string' },
         interval: { type: 'string' },
         resync: { type: 'string' },
         'state-dir': { type: 'string' },
@@ -73,6 +79,9 @@ export function main(argv: string[]): Promise<number> {
       repo = top;
       path = relative(top, resolve(dir)) || undefined;
     }
+    const limit = v['prune-limit'] === undefined ? 50 : Number(v['prune-limit'].replace(/%$/, ''));
+    if (!Number.isFinite(limit) || limit < 0 || limit > 100)
+      throw new UsageError(`--prune-limit must be a percentage from 0 to 100\n\n${HELP}`);
     const log = createLogger({ format, level });
     const { startApp } = await import('../app.js');
     const app = await startApp({
@@ -83,6 +92,7 @@ export function main(argv: string[]): Promise<number> {
       ...(path !== undefined ? { path } : {}),
       ...(v.branch !== undefined ? { branch: v.branch } : {}),
       ...(v.worktree ? { worktree: true } : {}),
+      pruneGuard: { maxShare: limit / 100, allow: v['allow-prune'] === true },
       ...(v.interval !== undefined ? { interval: parseDuration(v.interval) } : {}),
       ...(v.resync !== undefined ? { resyncMs: parseDuration(v.resync) } : {}),
     });

@@ -9,7 +9,7 @@ import { CaduceusError, errorMessage } from '../errors.js';
 import { BlobReader } from './blob-reader.js';
 import { openLocalRepo, readRefFile, type LocalRepo } from './local-repo.js';
 import { watchRefs, type RefWatcher } from './ref-watcher.js';
-import { normalizeSubPath, readTree, readTreeSince, resolveCommit } from './tree-reader.js';
+import { missingDirectory, normalizeSubPath, readRevision, readTree, resolveCommit } from './tree-reader.js';
 import type { Revision, Source, SourceStatus } from './source-types.js';
 
 /** Safety poll: the ref watcher is the fast path, this only heals a missed event. */
@@ -97,16 +97,17 @@ export class LocalSource implements Source {
     // Same commit, same files: the loop compares ids and stops there.
     if (this.last?.id === sha) return this.last;
     const sub = normalizeSubPath(repo.prefix + this.subPath);
-    const files = this.last
-      ? await readTreeSince(repo.git, blobs, this.last, sha, sub)
-      : await readTree(repo.git, blobs, sha, sub);
-    this.last = { id: sha, files };
-    return this.last;
+    const rev = await readRevision(repo.git, blobs, this.last, sha, sub);
+    // A commit without the directory is not a base for the next incremental read.
+    if (rev.missingPath === undefined) this.last = rev;
+    return rev;
   }
 
   async start(onChange: () => void): Promise<void> {
     const { repo } = await this.open();
-    await this.current(); // fails fast on a missing branch or path
+    // Fails fast on a missing branch or path: at start there is no applied revision to keep.
+    const first = await this.current();
+    if (first.missingPath !== undefined) throw missingDirectory(first.id, first.missingPath);
     this.watcher = await watchRefs(
       { gitDir: repo.gitDir, commonDir: repo.commonDir },
       () => onChange(),

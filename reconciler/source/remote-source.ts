@@ -15,7 +15,7 @@ import { backoffMs } from '../backoff.js';
 import { BlobReader } from './blob-reader.js';
 import { redactUrl } from '../secrets.js';
 import { gitClient, gitError, gitMessage } from './git-cli.js';
-import { normalizeSubPath, readTree, readTreeSince, resolveCommit } from './tree-reader.js';
+import { normalizeSubPath, readRevision, resolveCommit } from './tree-reader.js';
 import type { Revision, Source, SourceStatus } from './source-types.js';
 
 const TIP = 'refs/caduceus/tip';
@@ -181,11 +181,9 @@ export class RemoteSource implements Source {
     const tip = this.tip as string;
     if (this.last?.id === tip) return this.last;
     const blobs = this.blobs as BlobReader;
-    const files = this.last
-      ? await readTreeSince(git, blobs, this.last, tip, this.subPath)
-      : await readTree(git, blobs, tip, this.subPath);
-    this.last = { id: tip, files };
-    return this.last;
+    const rev = await readRevision(git, blobs, this.last, tip, this.subPath);
+    if (rev.missingPath === undefined) this.last = rev;
+    return rev;
   }
 
   async start(onChange: () => void): Promise<void> {

@@ -9,6 +9,8 @@ export interface Revision {
   /** Commit SHA (or `worktree:<hash>` under --worktree). */
   id: string;
   files: SourceFile[];
+  /** Set when this commit has no configuration directory at the followed path: the loop rejects it. */
+  missingPath?: string;
 }
 
 export interface SourceStatus {
@@ -16,7 +18,7 @@ export interface SourceStatus {
   /** Local path or URL with any credential replaced by `***`. */
   repo: string;
   branch?: string;
-  /** Sub-directory of the repository holding the configuration. */
+  /** Sub-directory of the repository holding the configuration (`.` for the root). */
   path?: string;
   lastFetchAt?: string;
   lastFetchError?: string;

@@ -70,6 +70,10 @@ export async function readTreeSince(
   } catch {
     return readTree(git, blobs, commit, subPath);
   }
+  // A directory renamed or removed shows up as every file deleted: that is a missing
+  // path, never a revision without resources (which would prune everything).
+  if (subPath && out.includes(' D\0') && !(await treeExists(git, commit, subPath)))
+    throw missingDirectory(commit, subPath);
   const byPath = new Map(prev.files.map((f) => [f.path, f]));
   let added = false;
   // Records: `:<old mode> <new mode> <old sha> <new sha> <status>` NUL `<path>` NUL
@@ -90,6 +94,44 @@ export async function readTreeSince(
   return added ? files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) : files;
 }
 
+export function missingDirectory(commit: string, subPath: string): CaduceusError {
+  return new CaduceusError('GitPathNotFound', `commit ${commit.slice(0, 8)} has no directory "${subPath}"`, {
+    hint: 'check --path: it is relative to the repository root',
+  });
+}
+
+async function treeExists(git: SimpleGit, commit: string, subPath: string): Promise<boolean> {
+  try {
+    return (await git.raw(['cat-file', '-t', `${commit}:${subPath}`])).trim() === 'tree';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The revision at `commit`: its files under `subPath` (incrementally from `prev` when
+ * given), or, when the commit has no such directory, a revision marked `missingPath` that
+ * the loop rejects: renaming the followed directory must not read as "delete everything".
+ */
+export async function readRevision(
+  git: SimpleGit,
+  blobs: BlobReader,
+  prev: { id: string; files: SourceFile[] } | undefined,
+  commit: string,
+  subPath: string,
+): Promise<{ id: string; files: SourceFile[]; missingPath?: string }> {
+  try {
+    const files = prev
+      ? await readTreeSince(git, blobs, prev, commit, subPath)
+      : await readTree(git, blobs, commit, subPath);
+    return { id: commit, files };
+  } catch (err) {
+    if (err instanceof CaduceusError && err.code === 'GitPathNotFound')
+      return { id: commit, files: [], missingPath: subPath };
+    throw err;
+  }
+}
+
 /** The config files of `commit` under `subPath`, paths relative to the sub-path. */
 export async function readTree(
   git: SimpleGit,
@@ -104,11 +146,7 @@ export async function readTree(
     out = await git.raw(['ls-tree', '-r', '-z', '--full-tree', '--end-of-options', treeish]);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    if (/not a valid object|not a tree object|invalid object/i.test(msg)) {
-      throw new CaduceusError('GitPathNotFound', `commit ${commit.slice(0, 8)} has no directory "${subPath}"`, {
-        hint: 'check --path: it is relative to the repository root',
-      });
-    }
+    if (/not a valid object|not a tree object|invalid object/i.test(msg)) throw missingDirectory(commit, subPath);
     throw gitError('GitReadFailed', `listing the tree of ${commit.slice(0, 8)} failed`, err);
   }
   const files: SourceFile[] = [];

@@ -85,6 +85,21 @@ export const CORE_MIGRATIONS = [
      failing_since TEXT,
      recorded_at TEXT NOT NULL
    );`,
+  // A revision the prune guard holds is neither accepted nor rejected: 'held', with the
+  // message that says what it would prune and how to allow it.
+  `ALTER TABLE source_state ADD COLUMN last_attempt_message TEXT;
+   CREATE TABLE revisions_v2 (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     revision TEXT NOT NULL,
+     at TEXT NOT NULL,
+     outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'rejected', 'held', 'applied')),
+     message TEXT,
+     errors TEXT,
+     summary TEXT
+   );
+   INSERT INTO revisions_v2 SELECT * FROM revisions;
+   DROP TABLE revisions;
+   ALTER TABLE revisions_v2 RENAME TO revisions;`,
 ];
 
 const HISTORY = 10;
@@ -94,8 +109,10 @@ export interface SourceState {
   lastAppliedAt: string | null;
   lastAttemptedRevision: string | null;
   lastAttemptedAt: string | null;
-  lastAttemptOutcome: string | null;
+  lastAttemptOutcome: 'accepted' | 'rejected' | 'held' | null;
   lastAttemptErrors: Finding[];
+  /** What the last attempt came to, in a sentence (why it was held, what it changes). */
+  lastAttemptMessage: string | null;
 }
 
 /**
@@ -123,7 +140,7 @@ export interface RevisionRecord {
   seq: number;
   revision: string;
   at: string;
-  outcome: 'accepted' | 'rejected' | 'applied';
+  outcome: 'accepted' | 'rejected' | 'held' | 'applied';
   message: string | null;
   errors: Finding[];
   summary: Record<string, number> | null;
@@ -242,8 +259,9 @@ export class CoreStore implements EventRecorder {
       lastAppliedAt: r.last_applied_at ?? null,
       lastAttemptedRevision: r.last_attempted_revision ?? null,
       lastAttemptedAt: r.last_attempted_at ?? null,
-      lastAttemptOutcome: r.last_attempt_outcome ?? null,
+      lastAttemptOutcome: (r.last_attempt_outcome as SourceState['lastAttemptOutcome']) ?? null,
       lastAttemptErrors: r.last_attempt_errors ? (JSON.parse(r.last_attempt_errors) as Finding[]) : [],
+      lastAttemptMessage: r.last_attempt_message ?? null,
     };
   }
 
@@ -298,15 +316,16 @@ export class CoreStore implements EventRecorder {
   /** Records an attempted revision (accepted or rejected) and trims history to the last 10. */
   recordAttempt(
     revision: string,
-    outcome: 'accepted' | 'rejected',
+    outcome: 'accepted' | 'rejected' | 'held',
     info: { message?: string; errors?: Finding[]; summary?: Record<string, number> },
     events: NewEvent[],
   ): void {
     const now = new Date().toISOString();
     this.store.tx(() => {
       this.sql(
-        `UPDATE source_state SET last_attempted_revision = ?, last_attempted_at = ?, last_attempt_outcome = ?, last_attempt_errors = ? WHERE id = 1`,
-      ).run(revision, now, outcome, JSON.stringify(info.errors ?? []));
+        `UPDATE source_state SET last_attempted_revision = ?, last_attempted_at = ?, last_attempt_outcome = ?,
+           last_attempt_errors = ?, last_attempt_message = ? WHERE id = 1`,
+      ).run(revision, now, outcome, JSON.stringify(info.errors ?? []), info.message ? redactUrl(info.message) : null);
       this.pushHistory(revision, outcome, now, info);
       this.insertEvents(events, now);
     });
@@ -464,6 +483,11 @@ export class CoreStore implements EventRecorder {
   /** An event outside a reconcile step; controllers reach it as ControllerDeps.events. */
   record(object: ResourceKey, type: EventType, reason: Reason, message: string, revision?: string): void {
     this.insertEvents([{ object, type, reason, message, revision }], new Date().toISOString());
+  }
+
+  /** An event of the loop itself, about no one resource. */
+  recordLoopEvent(type: EventType, reason: Reason, message: string): void {
+    this.insertEvents([{ type, reason, message }], new Date().toISOString());
   }
 
   /** Every event goes through here: messages carry error text, so credentials are redacted here. */

@@ -108,7 +108,11 @@ describe('local repository source', () => {
     });
     const src = local(repo, { path: './config/' });
     expect(await contents(src)).toEqual({ 'skills/a.yaml': 'a: 1\n', 'tasks/t.yml': 't: 1\n' });
-    await expect(local(repo, { path: 'nope' }).current()).rejects.toMatchObject({ code: 'GitPathNotFound' });
+    // A commit without the path is a revision the loop rejects, never an empty one; at start it is an error.
+    await expect(local(repo, { path: 'nope' }).current()).resolves.toMatchObject({ files: [], missingPath: 'nope' });
+    await expect(local(repo, { path: 'nope' }).start(() => undefined)).rejects.toMatchObject({
+      code: 'GitPathNotFound',
+    });
   });
 
   it('follows the named branch and ignores commits on others', async () => {
