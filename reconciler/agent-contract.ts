@@ -4,6 +4,7 @@
 
 import type { RunTrigger } from './types.js';
 import type { AgentLimitsSpec, IsolationSpec } from './specs.js';
+import { parseDuration } from './duration.js';
 
 /** Tools every run may be given besides the skills; `shell` only when an allow-list names it. */
 export const AGENT_BUILTIN_TOOLS = [
@@ -64,6 +65,20 @@ export const DEFAULT_AGENT_LIMITS: AgentLimitsSpec = {
   toolOutputBytes: 16384,
   delegateTimeout: '5m',
 };
+
+/** A subtask's `agent.limits` (durations as text) in the request's form (ms). */
+export function limitsFromSpec(spec: Partial<AgentLimitsSpec> | undefined): Partial<AgentLimits> {
+  if (!spec) return {};
+  const out: Partial<AgentLimits> = {};
+  if (spec.maxTurns !== undefined) out.maxTurns = spec.maxTurns;
+  if (spec.maxToolCalls !== undefined) out.maxToolCalls = spec.maxToolCalls;
+  if (spec.timeout !== undefined) out.timeoutMs = parseDuration(spec.timeout);
+  if (spec.toolTimeout !== undefined) out.toolTimeoutMs = parseDuration(spec.toolTimeout);
+  if (spec.toolOutputBytes !== undefined) out.toolOutputBytes = spec.toolOutputBytes;
+  if (spec.tokenBudget !== undefined) out.tokenBudget = spec.tokenBudget;
+  if (spec.delegateTimeout !== undefined) out.delegateTimeoutMs = parseDuration(spec.delegateTimeout);
+  return out;
+}
 
 /** A Chat Completions message, as the loop keeps the conversation and stores it in the trace. */
 export interface AgentMessage {
