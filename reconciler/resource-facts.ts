@@ -222,7 +222,10 @@ function taskFacts(doc: YamlDocument, spec: TaskSpec, facts: DocFacts, err: Err)
         callSite(doc, ['spec', 'subtasks', i], ['skill'], ['params'], s.skill, s.params, `subtask "${s.name}"`),
       );
     if (s.prompt !== undefined)
-      facts.agentUses.push({ what: `subtask "${s.name}" is a prompt for the agent`, pos: doc.locate(['spec', 'subtasks', i, 'prompt']) });
+      facts.agentUses.push({
+        what: `subtask "${s.name}" is a prompt for the agent`,
+        pos: doc.locate(['spec', 'subtasks', i, 'prompt']),
+      });
     allowList(doc, s.agent?.tools, ['spec', 'subtasks', i, 'agent', 'tools'], `subtask "${s.name}" agent.tools`, facts);
   });
   if (spec.concurrency !== undefined)

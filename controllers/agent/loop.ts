@@ -360,7 +360,11 @@ export class AgentLoop {
   }
 
   /** Children of one delegate call: a subset of the parent's tools, their own workspace and timeout. */
-  private async delegate(run: RunState, children: readonly ChildRequest[], signal: AbortSignal): Promise<AgentResult[]> {
+  private async delegate(
+    run: RunState,
+    children: readonly ChildRequest[],
+    signal: AbortSignal,
+  ): Promise<AgentResult[]> {
     const parentTools = new Set(run.toolset.names);
     const snap = this.deps.snapshot();
     // Every child's tools are checked before any starts, so a bad list starts nothing.
@@ -474,4 +478,3 @@ function redactMessage(m: AgentMessage): AgentMessage {
       : {}),
   };
 }
-

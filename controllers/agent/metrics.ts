@@ -19,7 +19,10 @@ export function agentMetrics(registry: Registry): AgentMetrics {
   const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
     once(registry, name, () => new Counter({ name, help, labelNames, registers: [registry] }));
   return {
-    runs: counter('caduceus_agent_runs_total', 'Agent runs, by outcome and why they stopped', ['status', 'stop_reason']),
+    runs: counter('caduceus_agent_runs_total', 'Agent runs, by outcome and why they stopped', [
+      'status',
+      'stop_reason',
+    ]),
     turns: counter('caduceus_agent_model_turns_total', 'Model calls made by agent runs', ['model']),
     toolCalls: counter('caduceus_agent_tool_calls_total', 'Tool calls made by agent runs, by tool and outcome', [
       'tool',

@@ -69,7 +69,13 @@ export async function callModel(u: Upstream, call: ModelCall): Promise<ModelRepl
   const message: AgentMessage = { role: 'assistant', content: msg?.content ?? null };
   const calls = (msg?.tool_calls ?? []).flatMap((tc) =>
     tc.type === 'function'
-      ? [{ id: tc.id, type: 'function' as const, function: { name: tc.function.name, arguments: tc.function.arguments } }]
+      ? [
+          {
+            id: tc.id,
+            type: 'function' as const,
+            function: { name: tc.function.name, arguments: tc.function.arguments },
+          },
+        ]
       : [],
   );
   if (calls.length > 0) message.tool_calls = calls;

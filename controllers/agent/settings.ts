@@ -94,7 +94,10 @@ function upstreamOf(llm: LlmSpec | undefined, where: string, configDir: string |
 }
 
 /** Built-in defaults < the Runtime's limits < the request's, field by field. */
-export function limitsOf(runtime: Partial<AgentLimitsSpec> | undefined, req: Partial<AgentLimits> | undefined): AgentLimits {
+export function limitsOf(
+  runtime: Partial<AgentLimitsSpec> | undefined,
+  req: Partial<AgentLimits> | undefined,
+): AgentLimits {
   const spec = { ...DEFAULT_AGENT_LIMITS, ...definedOnly(runtime ?? {}) };
   const base: AgentLimits = {
     maxTurns: spec.maxTurns,

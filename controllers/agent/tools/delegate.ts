@@ -64,7 +64,9 @@ export const delegateTool: AgentTool = {
       status: ok ? 'succeeded' : 'failed',
       text: JSON.stringify(summary, null, 2),
       childRunIds: results.map((r) => r.runId),
-      ...(ok ? {} : { error: `${results.filter((r) => r.status !== 'succeeded').length} child agent(s) did not succeed` }),
+      ...(ok
+        ? {}
+        : { error: `${results.filter((r) => r.status !== 'succeeded').length} child agent(s) did not succeed` }),
     };
   },
 };

@@ -81,7 +81,8 @@ export const writeFileTool: AgentTool = {
       if (run.mode === 'docker') {
         // The sandbox runs as another user, who must be able to change what the host wrote.
         chmodSync(path, 0o666);
-        if (firstNewDir) for (let d = dirname(path); d.length >= firstNewDir.length; d = dirname(d)) chmodSync(d, 0o777);
+        if (firstNewDir)
+          for (let d = dirname(path); d.length >= firstNewDir.length; d = dirname(d)) chmodSync(d, 0o777);
       }
       return { status: 'succeeded', text: `wrote ${Buffer.byteLength(content)} bytes to ${String(args.path)}` };
     }),

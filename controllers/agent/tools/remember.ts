@@ -9,7 +9,9 @@ export const rememberTool: AgentTool = {
     'Keep a short note worth remembering for later runs (a fact about the project, a fix that worked). Notes are reviewed before they become memory.',
   parameters: {
     type: 'object',
-    properties: { note: { type: 'string', minLength: 1, maxLength: 4000, description: 'The note, one or two sentences.' } },
+    properties: {
+      note: { type: 'string', minLength: 1, maxLength: 4000, description: 'The note, one or two sentences.' },
+    },
     required: ['note'],
     additionalProperties: false,
   },

@@ -92,7 +92,5 @@ export function builtinArgumentProblem(tool: AgentTool, args: Record<string, unk
     validators.set(tool.name, validate);
   }
   if (validate(args)) return undefined;
-  return (validate.errors ?? [])
-    .map((e) => `${e.instancePath || 'arguments'} ${e.message ?? 'is invalid'}`)
-    .join('; ');
+  return (validate.errors ?? []).map((e) => `${e.instancePath || 'arguments'} ${e.message ?? 'is invalid'}`).join('; ');
 }
