@@ -306,7 +306,14 @@ export class AgentLoop {
         }
         if (timedOut && !run.stop.signal.aborted && outcome.status !== 'succeeded' && outcome.status !== 'timedOut') {
           const why = `timed out after ${formatDuration(limits.toolTimeoutMs)}`;
-          outcome = { ...outcome, status: 'timedOut', text: `error: ${why}\n${outcome.text}`, error: why };
+          // The tool saw a plain abort ("cancelled"); the model is told what happened instead.
+          const rest = outcome.text.replace(/^(error: )?cancelled\n?/, '');
+          outcome = {
+            ...outcome,
+            status: 'timedOut',
+            text: `timed out after ${formatDuration(limits.toolTimeoutMs)}\n${rest}`,
+            error: why,
+          };
         }
       }
     }
