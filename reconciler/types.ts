@@ -186,8 +186,24 @@ export interface SubtaskReport {
   status: 'succeeded' | 'failed' | 'timedOut' | 'cancelled';
   attempts: number;
   durationMs: number;
+  /** The last output (a prompt subtask's: its final answer). */
   output: string;
   error?: string;
+  /** Prompt subtasks: the agent run of the last attempt (`caduceus runs show <runId>` for the trace). */
+  agent?: SubtaskAgentReport;
+}
+
+export interface SubtaskAgentReport {
+  runId: string;
+  stopReason: import('./agent-contract.js').AgentStopReason;
+  answer: string;
+  toolCalls: Array<{
+    tool: string;
+    status: import('./agent-contract.js').ToolCallStatus;
+    durationMs: number;
+    exitCode?: number;
+  }>;
+  usage: import('./agent-contract.js').AgentUsage;
 }
 
 export interface TaskReport {
