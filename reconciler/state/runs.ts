@@ -192,6 +192,20 @@ export class RunStore {
     return (this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(fromRow);
   }
 
+  /**
+   * The runs whose id is `id` or starts with it (the list shows ids cut to 8 characters),
+   * at most two: more than one means the prefix is ambiguous.
+   */
+  find(id: string): RunRecord[] {
+    if (!/^[0-9A-Za-z-]+$/.test(id)) return [];
+    const rows = this.store.db.prepare('SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 2').all(
+      id,
+      `${id}\uffff`,
+    ) as Row[];
+    const exact = rows.find((r) => r.id === id);
+    return exact ? [fromRow(exact)] : rows.map(fromRow);
+  }
+
   /** The latest run of a task whose spec hash matches, to decide "runs once per spec change". */
   lastForSpec(kind: RunKind, name: string, specHash: string): RunRecord | undefined {
     const r = this.store.db
