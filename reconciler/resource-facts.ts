@@ -102,6 +102,8 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     facts.calls = facts.calls.filter((c) => typeof c.target === 'string');
     facts.refs = facts.refs.filter((r) => typeof r.name === 'string');
     facts.agentTools = facts.agentTools.filter((t) => typeof t.name === 'string');
+    // Whether a broken subtask needs the agent is for after its schema errors are fixed.
+    facts.agentUses = [];
     if (typeof facts.concurrency?.value !== 'number') delete facts.concurrency;
     delete facts.runtimeMaximum;
     delete facts.runtimeLlm;

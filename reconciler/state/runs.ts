@@ -198,10 +198,9 @@ export class RunStore {
    */
   find(id: string): RunRecord[] {
     if (!/^[0-9A-Za-z-]+$/.test(id)) return [];
-    const rows = this.store.db.prepare('SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 2').all(
-      id,
-      `${id}\uffff`,
-    ) as Row[];
+    const rows = this.store.db
+      .prepare('SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 2')
+      .all(id, `${id}\uffff`) as Row[];
     const exact = rows.find((r) => r.id === id);
     return exact ? [fromRow(exact)] : rows.map(fromRow);
   }
