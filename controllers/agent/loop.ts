@@ -183,13 +183,15 @@ export class AgentLoop {
     for (let turn = 1; ; turn++) {
       if (run.stop.signal.aborted) return { status: 'failed', stopReason: 'cancelled', answer: '' };
       run.emit({ type: 'turn', runId: run.runId, depth: run.depth, turn });
+      // A signal per call: the SDK never removes the listener it adds to the one it is given.
+      const call = linked(run.stop.signal);
       const reply = await callModel(upstream, {
         messages: run.messages,
         tools: run.toolset.definitions,
         stream,
-        signal: run.stop.signal,
+        signal: call.signal,
         onDelta: (text) => run.emit({ type: 'answerDelta', runId: run.runId, depth: run.depth, text }),
-      });
+      }).finally(call.dispose);
       const calls = reply.message.tool_calls ?? [];
       m.turns.inc({ model: upstream.model });
       m.upstreamSeconds.observe({ model: upstream.model }, reply.latencyMs / 1000);
@@ -288,7 +290,7 @@ export class AgentLoop {
       else {
         // delegate is bounded by its children's own timeouts, not the per-tool one.
         const bounded = name !== 'delegate';
-        const toolStop = new AbortController();
+        const toolStop = linked(run.stop.signal);
         let timedOut = false;
         const timer = bounded
           ? setTimeout(() => {
@@ -296,13 +298,13 @@ export class AgentLoop {
               toolStop.abort();
             }, timerDelay(limits.toolTimeoutMs))
           : undefined;
-        const signal = AbortSignal.any([run.stop.signal, toolStop.signal]);
         try {
-          outcome = await tool.execute(args, this.toolRun(run, signal));
+          outcome = await tool.execute(args, this.toolRun(run, toolStop.signal));
         } catch (err) {
           outcome = failed(errorMessage(err));
         } finally {
           clearTimeout(timer);
+          toolStop.dispose();
         }
         if (timedOut && !run.stop.signal.aborted && outcome.status !== 'succeeded' && outcome.status !== 'timedOut') {
           const why = `timed out after ${formatDuration(limits.toolTimeoutMs)}`;
@@ -457,6 +459,18 @@ export class AgentLoop {
 }
 
 type ToolCallMsg = NonNullable<AgentMessage['tool_calls']>[number];
+
+/**
+ * A signal aborted with `parent` (or by abort()), whose link to the parent is undone by
+ * dispose(): a run makes hundreds of calls and must not pile listeners on its own signal.
+ */
+function linked(parent: AbortSignal): { signal: AbortSignal; abort(): void; dispose(): void } {
+  const ac = new AbortController();
+  const abort = (): void => ac.abort();
+  if (parent.aborted) ac.abort();
+  else parent.addEventListener('abort', abort, { once: true });
+  return { signal: ac.signal, abort, dispose: () => parent.removeEventListener('abort', abort) };
+}
 
 /** The arguments object, or why the text is not one. Empty text is `{}` (tools without params). */
 function parseArguments(text: string): Record<string, unknown> | string {
