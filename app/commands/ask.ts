@@ -89,7 +89,7 @@ export function main(argv: string[]): Promise<number> {
     } finally {
       await local.close();
     }
-    if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     else if (streamed) process.stdout.write('\n');
     else if (result.answer) process.stdout.write(result.answer.endsWith('\n') ? result.answer : `${result.answer}\n`);
     process.stderr.write(summary(result));

@@ -40,11 +40,11 @@ export interface AgentLoopDeps {
   configDir?: string;
   log: Logger;
   /**
-   * Every finished top-level run (children of delegate too), after its trace is stored.
+   * Every finished run (children of delegate too, at depth 1), after its trace is stored.
    * Stage 2 hooks in here: skill auto-creation (toolCalls.length >= the Runtime's
    * skills.autoCreateThreshold → runner.proposeSkill) and memory proposals from `notes`.
    */
-  onFinished?: (result: AgentResult, req: AgentRequest) => void;
+  onFinished?: (result: AgentResult, req: AgentRequest, depth: number) => void;
 }
 
 const SYSTEM_PROMPT = `You are the agent of Caduceus, working for a platform team. You act only through the tools you are given. Your workspace is a private directory that the file tools and shell commands share. Call several tools in one turn when the calls do not depend on each other. When the work is done, reply with the final answer and call no tool.`;
@@ -450,7 +450,7 @@ export class AgentLoop {
       else log.info('kept the workspace of an agent run that did not succeed', { workspace: run.workspace });
     }
     try {
-      this.deps.onFinished?.(result, run.req);
+      this.deps.onFinished?.(result, run.req, run.depth);
     } catch (err) {
       log.warn('agent run hook failed', { error: errorMessage(err) });
     }

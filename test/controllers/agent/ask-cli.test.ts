@@ -52,6 +52,7 @@ async function setup(script: Script): Promise<{ model: ScriptedModel; dir: strin
       description: 'Reports disk usage of a mount',
       params: [{ name: 'mount', type: 'string', required: true }],
       steps: [{ run: 'echo "$PARAM_MOUNT 42% used"' }],
+      agent: { tools: ['disk-usage', 'read_file'] },
     }),
   });
   const state = tempDir('caduceus-ask-state-');
@@ -116,6 +117,31 @@ describe('caduceus ask', () => {
     expect(result.stopReason).toBe('maxTurns');
     expect(result.toolCalls).toHaveLength(19);
     expect(result.messages.length).toBeGreaterThan(20);
+  });
+
+  it('--skill follows a skill as a playbook with its own allow-list', async () => {
+    const { dir, state, model } = await setup(inOrder([{ content: 'followed' }]));
+    const r = await caduceus(['ask', 'check the disks', dir, '--state-dir', state, '--skill', 'disk-usage']);
+    expect(r.code).toBe(0);
+    const body = model.requests[0]?.body;
+    expect(body?.tools?.map((t) => t.function.name)).toEqual(['read_file', 'disk-usage']);
+    expect(body?.messages.filter((m) => m.role === 'system').at(-1)?.content).toBe(
+      'Follow the team\'s skill "disk-usage" (v1.0.0): Reports disk usage of a mount. You may call it as a tool, or do its work step by step with the other tools.',
+    );
+  });
+
+  it('runs show prints a skill run with its steps', async () => {
+    const { dir, state } = await setup(inOrder([]));
+    const run = await caduceus(['run', 'skill', 'disk-usage', '-p', 'mount=/srv', dir, '--state-dir', state]);
+    expect(run.code).toBe(0);
+    const id = /\(run ([0-9a-f-]{36})\)/.exec(run.stdout)?.[1] as string;
+    const shown = await caduceus(['runs', 'show', id, '--state-dir', state]);
+    expect(shown.stdout).toContain(`skill disk-usage@1.0.0 succeeded in`);
+    expect(shown.stdout).toMatch(/STEP +ID +KIND +STATUS +EXIT +DURATION +ERROR\n1 +run +succeeded +0 /);
+    expect(shown.stdout).toContain('output:\n    /srv 42% used');
+    const missing = await caduceus(['runs', 'show', 'ffffffff', '--state-dir', state]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('caduceus: no run "ffffffff" (caduceus runs lists them)\n');
   });
 
   it('fails closed with exit 1 and the reference to set when the key is unset', async () => {

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentHarness, doc } from './harness.js';
+import { agentHarness } from './harness.js';
 import { inOrder, lastUser, MODEL_KEY, toolResults, type ModelRequest } from './scripted-model.js';
 import type { AgentEvent } from '../../../reconciler/agent-contract.js';
 import { skillYaml } from '../../helpers/git.js';
@@ -297,4 +297,3 @@ describe('agent loop', () => {
   });
 });
 
-export { doc };
