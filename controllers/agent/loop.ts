@@ -22,6 +22,7 @@ import { redact } from '../../reconciler/secrets.js';
 import { createWorkspace, removeWorkspace } from '../../reconciler/workspace.js';
 import { runSettings, type RunSettings } from './settings.js';
 import { loadProjectContext } from './context.js';
+import { learnSecrets } from './known-secrets.js';
 import { callModel, upstreamErrorMessage } from './model-client.js';
 import { builtinArgumentProblem, resolveToolset, type Toolset } from './tools/toolset.js';
 import { failed, type ChildRequest, type ToolOutcome, type ToolRun } from './tools/types.js';
@@ -85,6 +86,7 @@ export class AgentLoop {
       throw new CaduceusError('InvalidAgentRequest', 'an agent run needs a prompt or messages', { field: 'prompt' });
     const snap = this.deps.snapshot();
     const settings = runSettings(snap, req, this.deps.configDir);
+    learnSecrets(snap, this.deps.configDir);
     const toolset = resolveToolset(snap, req.tools ?? settings.defaultTools, depth);
     const started = Date.now();
     const t0 = performance.now();

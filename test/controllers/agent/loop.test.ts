@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentHarness } from './harness.js';
+import { agentHarness, doc } from './harness.js';
 import { inOrder, lastUser, MODEL_KEY, toolResults, type ModelRequest } from './scripted-model.js';
 import type { AgentEvent } from '../../../reconciler/agent-contract.js';
 import { skillYaml } from '../../helpers/git.js';
@@ -250,6 +250,23 @@ describe('agent loop', () => {
     expect(JSON.stringify(h.traces.get(r.runId))).not.toContain(MODEL_KEY);
   });
 
+  it('redacts the secrets of other resources too, even when no controller of this process resolved them', async () => {
+    const h = await start(
+      inOrder([
+        { toolCalls: [{ name: 'shell', arguments: { command: 'cat "$CADUCEUS_CONFIG_DIR/keys/proxy.txt"' } }] },
+      ]),
+      {
+        files: {
+          'keys/proxy.txt': 'proxy-key-4f1c9a7e2b\n',
+          'proxy.yaml': doc('Proxy', 'p', { port: 18080, keys: [{ valueFrom: { file: 'keys/proxy.txt' } }] }),
+        },
+      },
+    );
+    const r = await h.ask({ prompt: 'show me the key', tools: ['shell'] });
+    expect(r.toolCalls[0]?.result).toBe('exit code 0\n[REDACTED]\n');
+    for (const q of h.model.requests) expect(q.raw).not.toContain('proxy-key-4f1c9a7e2b');
+  });
+
   it('injects the project context named in the Runtime into every run', async () => {
     const h = await start(inOrder([{ content: 'ok' }]), {
       runtime: { agent: { context: ['context/*.md', 'AGENTS.md'] } },
@@ -296,4 +313,3 @@ describe('agent loop', () => {
     expect(h.traces.get(r.runId)?.notes).toEqual(r.notes);
   });
 });
-
