@@ -18,6 +18,7 @@ import { Registry } from 'prom-client';
 import { loadDirectory } from '../reconciler/loader.js';
 import { compose, lateBoundRunner } from '../app/compose.js';
 import { StateStore } from '../reconciler/state/store.js';
+import { CoreStore } from '../reconciler/state/core-store.js';
 import { silentLogger } from '../reconciler/log.js';
 import { keyOf, type Resource, type ResourceKey } from '../reconciler/types.js';
 import { register as execution } from '../controllers/execution/index.js';
@@ -113,6 +114,7 @@ const { runner, provide } = lateBoundRunner();
 const composition = compose(
   {
     store,
+    events: new CoreStore(store),
     log: silentLogger,
     stateDir,
     snapshot: () => ({ revision: 'bench', resources: map }),

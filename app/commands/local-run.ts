@@ -36,14 +36,16 @@ export interface LocalRun {
 
 /** Every controller composed over `stateDir` for one run from the terminal. */
 export async function localRun(snapshot: Snapshot, configDir: string, stateDir: string): Promise<LocalRun> {
-  const [{ StateStore }, { compose, lateBoundRunner }] = await Promise.all([
+  const [{ StateStore }, { CoreStore }, { compose, lateBoundRunner }] = await Promise.all([
     import('../../reconciler/state/store.js'),
+    import('../../reconciler/state/core-store.js'),
     import('../compose.js'),
   ]);
   const store = new StateStore({ stateDir });
   const { runner, provide } = lateBoundRunner();
   const deps: ControllerDeps = {
     store,
+    events: new CoreStore(store),
     log: createLogger({ level: 'warn' }),
     stateDir,
     snapshot: () => snapshot,

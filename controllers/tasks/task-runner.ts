@@ -20,6 +20,7 @@ import { limitsFromSpec, type AgentEvent, type AgentResult } from '../../reconci
 import type { RunStore, RunStatus } from '../../reconciler/state/runs.js';
 import { parseDuration, formatDuration, timerDelay } from '../../reconciler/duration.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
+import type { ErrorCode } from '../../reconciler/error-codes.js';
 import { runPool, type WaitingQueue } from './bounded-pool.js';
 import { backoffDelay, sleep } from './retry.js';
 import { runtimeOf, taskSettings, type TaskSettings } from './settings.js';
@@ -63,7 +64,7 @@ interface AttemptResult {
 }
 
 /** Errors the runner throws before anything runs, which no retry can fix. */
-const PERMANENT = new Set([
+const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'UnknownSkill',
   'MissingParam',
   'UnknownParam',

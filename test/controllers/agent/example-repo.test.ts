@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { compose, lateBoundRunner } from '../../../app/compose.js';
 import { StateStore } from '../../../reconciler/state/store.js';
+import { CoreStore } from '../../../reconciler/state/core-store.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import { exampleRepo, tempDir } from '../../helpers/git.js';
 import { loadSnapshot } from '../../helpers/config.js';
@@ -47,6 +48,7 @@ describe('agent on examples/repo', () => {
     const composition = compose(
       {
         store,
+        events: new CoreStore(store),
         log: silentLogger,
         stateDir: state,
         snapshot: () => snapshot,

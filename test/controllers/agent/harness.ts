@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { compose, lateBoundRunner } from '../../../app/compose.js';
 import { StateStore } from '../../../reconciler/state/store.js';
+import { CoreStore } from '../../../reconciler/state/core-store.js';
 import { RunStore } from '../../../reconciler/state/runs.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import type { ControllerDeps, Runner, Snapshot } from '../../../reconciler/types.js';
@@ -72,6 +73,7 @@ export function agentHarness(): (script: Script, opts?: HarnessOptions) => Promi
     const metrics = new Registry();
     const deps: ControllerDeps = {
       store,
+      events: new CoreStore(store),
       log: silentLogger,
       stateDir,
       snapshot: () => snapshot,
