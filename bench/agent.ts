@@ -224,24 +224,35 @@ const f = (ms: number): string => `${ms.toFixed(0)} ms`;
 const ownMs = m('own');
 const ratio = m('ratio');
 const sdkPerCall = (m('upstream') - m('upstreamAlone')) / (CALLS + 1);
+const today = new Date().toISOString().slice(0, 10);
+const cpu = cpus()[0]?.model.trim() ?? '?';
+const load = loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' / ');
 const lines = [
   '',
-  `## Agent loop: 50 tool calls, upstream answering after ${DELAY_MS} ms (issue 11) — ${new Date().toISOString().slice(0, 10)}`,
+  `## Agent loop: 50 tool calls, upstream answering after ${DELAY_MS} ms (issue 11) — ${today}`,
   '',
   'Command: `npm run build && node dist/bench/agent.js`',
-  `Machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}), Node ${process.version}; load average at the end ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' / ')}`,
+  `Machine: ${cpus().length} cores (${cpu}), Node ${process.version}; load average at the end ${load}`,
   '',
-  `One agent run = ${CALLS + 1} model turns (one tool call each, then the answer) through the openai SDK against a loopback upstream that answers after ${DELAY_MS} ms, and ${CALLS} calls of a one-file-step skill through runner.runSkill. Baseline in the same round: the same ${CALLS + 1} request bodies replayed with undici, plus the same ${CALLS} skill runs through runner.runSkill alone. Median of ${ROUNDS} rounds (sides alternate which goes first).`,
+  `One agent run = ${CALLS + 1} model turns (one tool call each, then the answer) through the openai SDK ` +
+    `against a loopback upstream that answers after ${DELAY_MS} ms, and ${CALLS} calls of a one-file-step skill ` +
+    `through runner.runSkill. Baseline in the same round: the same ${CALLS + 1} request bodies replayed with ` +
+    `undici, plus the same ${CALLS} skill runs through runner.runSkill alone. Median of ${ROUNDS} rounds ` +
+    '(sides alternate which goes first).',
   '',
   '| measure | result | baseline in the same run | ratio | target |',
   '|---|---|---|---|---|',
-  `| whole agent run | ${f(m('total'))} | upstream alone ${f(m('upstreamAlone'))} + tools alone ${f(m('toolsAlone'))} | ${ratio.toFixed(3)} | < 1.05 |`,
-  `| the loop's own time per tool call (run minus its timed model calls and tool calls) | ${ownMs.toFixed(2)} ms | | | < 2 ms |`,
-  `| model calls as the loop timed them (SDK included) | ${f(m('upstream'))} | replayed with undici: ${f(m('upstreamAlone'))} | SDK + serialisation: ${sdkPerCall.toFixed(2)} ms per call | |`,
+  `| whole agent run | ${f(m('total'))} | upstream alone ${f(m('upstreamAlone'))} + ` +
+    `tools alone ${f(m('toolsAlone'))} | ${ratio.toFixed(3)} | < 1.05 |`,
+  "| the loop's own time per tool call (run minus its timed model calls and tool calls) | " +
+    `${ownMs.toFixed(2)} ms | | | < 2 ms |`,
+  `| model calls as the loop timed them (SDK included) | ${f(m('upstream'))} | replayed with undici: ` +
+    `${f(m('upstreamAlone'))} | SDK + serialisation: ${sdkPerCall.toFixed(2)} ms per call | |`,
   `| tool calls as the loop timed them | ${f(m('tools'))} | runner.runSkill alone: ${f(m('toolsAlone'))} | | |`,
-  `| all rounds: run / ratio / own per call | ${rounds.map((r) => f(r.total)).join(', ')} | ${rounds.map((r) => r.ratio.toFixed(3)).join(', ')} | ${rounds.map((r) => r.own.toFixed(2)).join(', ')} ms | |`,
+  `| all rounds: run / ratio / own per call | ${rounds.map((r) => f(r.total)).join(', ')} | ` +
+    `${rounds.map((r) => r.ratio.toFixed(3)).join(', ')} | ${rounds.map((r) => r.own.toFixed(2)).join(', ')} ms | |`,
   '',
 ];
 process.stdout.write(lines.join('\n'));

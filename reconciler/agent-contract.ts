@@ -35,7 +35,8 @@ export const DEFAULT_AGENT_TOOLS: readonly string[] = ['skills', 'files', 'http'
 export function unknownToolProblem(entry: string, hasSkill: (name: string) => boolean): string | undefined {
   if ((AGENT_BUILTIN_TOOLS as readonly string[]).includes(entry) || entry in AGENT_TOOL_GROUPS) return undefined;
   if (hasSkill(entry)) return undefined;
-  return `"${entry}" is not an agent tool: use a skill name, one of ${AGENT_BUILTIN_TOOLS.join(', ')}, or a group (skills, files, http)`;
+  const builtins = AGENT_BUILTIN_TOOLS.join(', ');
+  return `"${entry}" is not an agent tool: use a skill name, one of ${builtins}, or a group (skills, files, http)`;
 }
 
 /** Limits of one run as the loop applies them (durations in ms). */

@@ -178,12 +178,15 @@ function agentFindings(
     if (llm !== undefined && llm !== 'ok') {
       for (const use of d.facts.agentUses) {
         const where = runtime ? `Runtime/${runtime.facts.name} (${runtime.file})` : 'a Runtime';
+        const missing = runtime
+          ? `Runtime/${runtime.facts.name} has no spec.llm upstream`
+          : 'the configuration has no Runtime with an llm upstream';
         at(
           d.file,
           use.pos,
           'llm-required',
           llm === 'none'
-            ? `${use.what}, but ${runtime ? `Runtime/${runtime.facts.name} has no spec.llm upstream` : 'the configuration has no Runtime with an llm upstream'}; add spec.llm (baseURL, model, apiKey) to ${where}`
+            ? `${use.what}, but ${missing}; add spec.llm (baseURL, model, apiKey) to ${where}`
             : `${use.what}, but the spec.llm of Runtime/${runtime?.facts.name} names no model; add spec.llm.model`,
         );
       }

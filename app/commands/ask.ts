@@ -59,7 +59,9 @@ export function main(argv: string[]): Promise<number> {
     if (v.skill !== undefined) {
       const skill = getResource(snapshot, 'Skill', v.skill);
       if (!skill) throw new UsageError(`no skill named "${v.skill}" in ${configDir}`);
-      req.instructions = `Follow the team's skill "${v.skill}" (v${skill.spec.version}): ${skill.spec.description}. You may call it as a tool, or do its work step by step with the other tools.`;
+      req.instructions =
+        `Follow the team's skill "${v.skill}" (v${skill.spec.version}): ${skill.spec.description}. ` +
+        'You may call it as a tool, or do its work step by step with the other tools.';
       if (skill.spec.agent?.tools && v.tools === undefined) req.tools = skill.spec.agent.tools;
       req.name = `ask:${v.skill}`;
     }
@@ -101,5 +103,6 @@ export function main(argv: string[]): Promise<number> {
 function summary(r: AgentResult): string {
   const what = `${r.toolCalls.length} tool call(s), ${r.turns.length} turn(s), ${r.usage.totalTokens} tokens`;
   const end = r.status === 'succeeded' ? '' : `: ${r.error ?? r.stopReason}`;
-  return `agent run ${r.runId} ${r.status} in ${formatDuration(r.durationMs)} (${what})${end}; caduceus runs show ${r.runId.slice(0, 8)}\n`;
+  const took = formatDuration(r.durationMs);
+  return `agent run ${r.runId} ${r.status} in ${took} (${what})${end}; caduceus runs show ${r.runId.slice(0, 8)}\n`;
 }

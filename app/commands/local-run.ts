@@ -17,7 +17,8 @@ export async function loadSnapshot(dir: string): Promise<Snapshot | undefined> {
   if (errors.length) {
     for (const f of errors) process.stderr.write(`${formatFinding(f)}\n`);
     process.stderr.write(
-      `caduceus: the configuration in ${dir} has ${errors.length} error(s); fix them (see 'caduceus validate') and run again\n`,
+      `caduceus: the configuration in ${dir} has ${errors.length} error(s); ` +
+        `fix them (see 'caduceus validate') and run again\n`,
     );
     return undefined;
   }

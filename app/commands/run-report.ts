@@ -38,7 +38,8 @@ export function describeSkill(r: SkillRunResult): string {
     formatDuration(s.durationMs),
     (s.error ?? '').slice(0, 100),
   ]);
-  let out = `skill ${r.skill}@${r.version} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId})${r.error ? `: ${r.error}` : ''}\n\n`;
+  const error = r.error ? `: ${r.error}` : '';
+  let out = `skill ${r.skill}@${r.version} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId})${error}\n\n`;
   out += table(['STEP', 'ID', 'KIND', 'STATUS', 'EXIT', 'DURATION', 'ERROR'], rows);
   if (r.output.trim()) out += `\noutput:\n${tail(r.output)}\n`;
   return out;

@@ -34,12 +34,15 @@ export function describeRun(run: RunRecord, trace: AgentTrace | undefined, child
 function describeAgent(run: RunRecord, trace: AgentTrace | undefined): string {
   const took = run.durationMs === null ? '' : ` in ${formatDuration(run.durationMs)}`;
   let out = `agent run ${run.id} (${run.name}) ${run.status}${took}\n`;
-  out += `  trigger ${run.trigger}${run.actor ? ` (${run.actor})` : ''}, started ${new Date(run.startedAt).toISOString()}`;
+  const actor = run.actor ? ` (${run.actor})` : '';
+  out += `  trigger ${run.trigger}${actor}, started ${new Date(run.startedAt).toISOString()}`;
   out += run.parentId ? `, parent ${run.parentId}\n` : '\n';
   if (run.error) out += `  error: ${run.error}\n`;
   if (!trace) return `${out}  (no trace stored${run.status === 'running' ? ': the run is in progress' : ''})\n`;
   const u = trace.usage;
-  out += `  model ${trace.model}, stopped: ${trace.stopReason}; ${trace.turns.length} turn(s), ${trace.toolCalls.length} tool call(s), ${u.totalTokens} tokens (${u.promptTokens} prompt, ${u.completionTokens} completion)\n`;
+  const counts = `${trace.turns.length} turn(s), ${trace.toolCalls.length} tool call(s)`;
+  const tokens = `${u.totalTokens} tokens (${u.promptTokens} prompt, ${u.completionTokens} completion)`;
+  out += `  model ${trace.model}, stopped: ${trace.stopReason}; ${counts}, ${tokens}\n`;
   const prompt = trace.messages.filter((m) => m.role === 'user').at(-1)?.content;
   if (prompt) out += `\nprompt:\n${tail(prompt)}\n`;
   for (const t of trace.turns) {

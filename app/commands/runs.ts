@@ -87,7 +87,9 @@ function show(rest: string[], stateDir: string | undefined, json: boolean): numb
     const found = runs.find(id);
     if (found.length !== 1) {
       process.stderr.write(
-        `caduceus: ${found.length ? `"${id}" names more than one run; give more of the id` : `no run "${id}" (caduceus runs lists them)`}\n`,
+        found.length
+          ? `caduceus: "${id}" names more than one run; give more of the id\n`
+          : `caduceus: no run "${id}" (caduceus runs lists them)\n`,
       );
       return 1;
     }

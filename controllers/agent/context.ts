@@ -38,7 +38,8 @@ export function loadProjectContext(patterns: readonly string[], configDir: strin
     read.push(f);
     text += `\n\n## ${f}\n\n${body}`;
     if (Buffer.byteLength(text) > CONTEXT_LIMIT_BYTES) {
-      text = `${Buffer.from(text).subarray(0, CONTEXT_LIMIT_BYTES).toString('utf8')}\n\n[project context cut at ${CONTEXT_LIMIT_BYTES} bytes]`;
+      const head = Buffer.from(text).subarray(0, CONTEXT_LIMIT_BYTES).toString('utf8');
+      text = `${head}\n\n[project context cut at ${CONTEXT_LIMIT_BYTES} bytes]`;
       break;
     }
   }

@@ -48,7 +48,13 @@ export interface AgentLoopDeps {
   onFinished?: (result: AgentResult, req: AgentRequest, depth: number) => void;
 }
 
-const SYSTEM_PROMPT = `You are the agent of Caduceus, working for a platform team. You act only through the tools you are given. Your workspace is a private directory that the file tools and shell commands share. Call several tools in one turn when the calls do not depend on each other. When the work is done, reply with the final answer and call no tool.`;
+const SYSTEM_PROMPT = [
+  'You are the agent of Caduceus, working for a platform team.',
+  'You act only through the tools you are given.',
+  'Your workspace is a private directory that the file tools and shell commands share.',
+  'Call several tools in one turn when the calls do not depend on each other.',
+  'When the work is done, reply with the final answer and call no tool.',
+].join(' ');
 
 /** Answers kept in the run-history row (the trace keeps the whole answer). */
 const REPORT_ANSWER_LIMIT = 64 * 1024;

@@ -78,7 +78,8 @@ function upstreamOf(llm: LlmSpec | undefined, where: string, configDir: string |
       const hint = err instanceof CaduceusError ? err.hint : undefined;
       throw new CaduceusError(
         'SecretUnset',
-        `the LLM key of ${where} (spec.llm.apiKey, ${describeRef(llm.apiKey)}) is unset or empty; agent runs stay off until it is set`,
+        `the LLM key of ${where} (spec.llm.apiKey, ${describeRef(llm.apiKey)}) is unset or empty; ` +
+          'agent runs stay off until it is set',
         { ...(hint ? { hint } : {}), cause: err },
       );
     }

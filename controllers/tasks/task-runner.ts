@@ -330,7 +330,7 @@ class TaskRun {
     }
   }
 
-  /** A prompt subtask's attempt: one agent run in its own workspace, the task's isolation, its allow-list and limits. */
+  /** A prompt subtask's attempt: one agent run in its own workspace, with the task's isolation and its own tools. */
   private prompt(
     st: Subtask,
     attempt: number,

@@ -188,7 +188,8 @@ export class RunStore {
     if (filter.kind) where.push('kind = ?'), args.push(filter.kind);
     if (filter.name) where.push('name = ?'), args.push(filter.name);
     if (filter.parentId) where.push('parent_id = ?'), args.push(filter.parentId);
-    const sql = `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_at DESC, rowid DESC LIMIT ?`;
+    const filterSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const sql = `SELECT * FROM runs ${filterSql} ORDER BY started_at DESC, rowid DESC LIMIT ?`;
     return (this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(fromRow);
   }
 

@@ -12,7 +12,8 @@ export const MAX_CHILDREN = 16;
 export const delegateTool: AgentTool = {
   name: 'delegate',
   description:
-    'Hand independent pieces of work to child agents that run in parallel, each in its own fresh workspace. Give each a complete, self-contained prompt; you get back each answer.',
+    'Hand independent pieces of work to child agents that run in parallel, each in its own fresh workspace. ' +
+    'Give each a complete, self-contained prompt; you get back each answer.',
   parameters: {
     type: 'object',
     properties: {

@@ -6,7 +6,8 @@ import type { AgentTool } from './types.js';
 export const rememberTool: AgentTool = {
   name: 'remember',
   description:
-    'Keep a short note worth remembering for later runs (a fact about the project, a fix that worked). Notes are reviewed before they become memory.',
+    'Keep a short note worth remembering for later runs (a fact about the project, a fix that worked). ' +
+    'Notes are reviewed before they become memory.',
   parameters: {
     type: 'object',
     properties: {

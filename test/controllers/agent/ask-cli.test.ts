@@ -65,7 +65,7 @@ async function setup(script: Script): Promise<{ model: ScriptedModel; dir: strin
 }
 
 describe('caduceus ask', () => {
-  it('prints each tool call as it starts and ends, the answer on stdout, and keeps the trace for runs show', async () => {
+  it('prints tool calls as they start and end, the answer on stdout, and keeps the trace for runs show', async () => {
     const { dir, state, model } = await setup(
       inOrder([
         { toolCalls: [{ name: 'disk-usage', arguments: { mount: '/var' } }] },
@@ -126,7 +126,8 @@ describe('caduceus ask', () => {
     const body = model.requests[0]?.body;
     expect(body?.tools?.map((t) => t.function.name)).toEqual(['read_file', 'disk-usage']);
     expect(body?.messages.filter((m) => m.role === 'system').at(-1)?.content).toBe(
-      'Follow the team\'s skill "disk-usage" (v1.0.0): Reports disk usage of a mount. You may call it as a tool, or do its work step by step with the other tools.',
+      'Follow the team\'s skill "disk-usage" (v1.0.0): Reports disk usage of a mount. ' +
+        'You may call it as a tool, or do its work step by step with the other tools.',
     );
   });
 
@@ -149,7 +150,8 @@ describe('caduceus ask', () => {
     const r = await caduceus(['ask', 'hi', dir, '--state-dir', state], { [KEY_ENV]: undefined });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      `caduceus: the LLM key of Runtime/default (spec.llm.apiKey, env ${KEY_ENV}) is unset or empty; agent runs stay off until it is set (export ${KEY_ENV}=…)\n`,
+      `caduceus: the LLM key of Runtime/default (spec.llm.apiKey, env ${KEY_ENV}) is unset or empty; ` +
+        `agent runs stay off until it is set (export ${KEY_ENV}=…)\n`,
     );
     expect(model.requests).toHaveLength(0);
   });

@@ -105,7 +105,7 @@ describe('delegate', () => {
 });
 
 describe.runIf(process.env.CI === 'true' || (await dockerReady()))('shell in the Docker sandbox', () => {
-  it('runs shell tools in the sandbox container when the request isolation says docker, sharing the workspace', async () => {
+  it('runs shell in the sandbox container when the isolation says docker, sharing the workspace', async () => {
     const h = await start((_req, n) =>
       n === 0
         ? { toolCalls: [{ name: 'write_file', arguments: { path: 'in/data.txt', content: 'from the host' } }] }

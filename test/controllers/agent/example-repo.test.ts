@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 describe('agent on examples/repo', () => {
-  it('gives the model the team context and the six skills as tools, and runs incident-summary on the sample incidents', async () => {
+  it('gives the model the team context and the six skills as tools, and runs incident-summary', async () => {
     const model = await startScriptedModel(
       inOrder([
         { toolCalls: [{ name: 'incident-summary', arguments: { since: '2026-11-01', severity: 'sev1' } }] },

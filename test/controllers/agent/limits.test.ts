@@ -113,7 +113,8 @@ describe('agent limits', () => {
     const err = await h.ask({ prompt: 'x' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'SecretUnset' });
     expect((err as Error).message).toBe(
-      `the LLM key of Runtime/default (spec.llm.apiKey, env ${KEY_ENV}) is unset or empty; agent runs stay off until it is set`,
+      `the LLM key of Runtime/default (spec.llm.apiKey, env ${KEY_ENV}) is unset or empty; ` +
+        'agent runs stay off until it is set',
     );
     expect((err as { hint?: string }).hint).toBe(`export ${KEY_ENV}=…`);
     expect(h.model.requests).toHaveLength(0);

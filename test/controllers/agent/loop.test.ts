@@ -127,7 +127,7 @@ describe('agent loop', () => {
     expect(metrics).toContain('caduceus_agent_tool_calls_total{tool="shell",outcome="succeeded"} 1');
   });
 
-  it('answers bad tool input with an error the model reads: params the CLI would refuse, unknown tools, escapes', async () => {
+  it('answers bad tool input with an error the model reads: bad params, unknown tools, escapes', async () => {
     const h = await start(
       inOrder([
         {
@@ -173,7 +173,8 @@ describe('agent loop', () => {
   it('runs the tool calls of one turn at the same time, within the Runtime concurrency maximum', async () => {
     // Each call waits until all three have started: run one after the other, they would all fail.
     const barrier = (i: number): string =>
-      `touch started-${i}; for n in $(seq 100); do [ "$(ls started-* | wc -l)" -ge 3 ] && exit 0; sleep 0.05; done; exit 7`;
+      `touch started-${i}; for n in $(seq 100); do ` +
+      '[ "$(ls started-* | wc -l)" -ge 3 ] && exit 0; sleep 0.05; done; exit 7';
     const h = await start(
       inOrder([{ toolCalls: [0, 1, 2].map((i) => ({ name: 'shell', arguments: { command: barrier(i) } })) }]),
     );

@@ -35,7 +35,7 @@ const task = (subtasks: unknown[], extra: Record<string, unknown> = {}): Record<
 });
 
 describe('prompt subtasks', () => {
-  it('runs four prompt subtasks in parallel, each in its own workspace, and reports answers and tool calls', async () => {
+  it('runs four prompt subtasks in parallel, each in its own workspace, reporting answers and tool calls', async () => {
     const h = await start(fourAreas(), {
       files: task(AREAS.map((a) => ({ name: a, prompt: `audit the ${a}`, agent: { tools: ['files'] } }))),
     });
@@ -98,7 +98,8 @@ describe('prompt subtasks', () => {
     const think = report.subtasks.find((s) => s.name === 'think');
     expect(think).toMatchObject({ status: 'failed', attempts: 1 });
     expect(think?.error).toBe(
-      `the LLM key of Runtime/default (spec.llm.apiKey, env ${KEY_ENV}) is unset or empty; agent runs stay off until it is set (export ${KEY_ENV}=…)`,
+      `the LLM key of Runtime/default (spec.llm.apiKey, env ${KEY_ENV}) is unset or empty; ` +
+        `agent runs stay off until it is set (export ${KEY_ENV}=…)`,
     );
     expect(report.subtasks.find((s) => s.name === 'plain')?.status).toBe('succeeded');
     expect(h.model.requests).toHaveLength(0);

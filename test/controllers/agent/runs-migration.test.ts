@@ -27,7 +27,8 @@ describe('runs table migration', () => {
     expect(() =>
       old.db
         .prepare(
-          `INSERT INTO runs (id, kind, name, trigger, started_at, status) VALUES ('x', 'agent', 'a', 'cli', 1, 'running')`,
+          `INSERT INTO runs (id, kind, name, trigger, started_at, status)
+           VALUES ('x', 'agent', 'a', 'cli', 1, 'running')`,
         )
         .run(),
     ).toThrow(/CHECK constraint failed/);

@@ -20,6 +20,10 @@ async function findings(files: Record<string, string>): Promise<string[]> {
 }
 
 const llm = { baseURL: 'http://127.0.0.1:11434/v1', model: 'llama3.1' };
+const NOT_A_TOOL =
+  'is not an agent tool: use a skill name, one of shell, read_file, write_file, list_files, http_get, ' +
+  'delegate, remember, or a group (skills, files, http)';
+const ADD_LLM = 'add spec.llm (baseURL, model, apiKey) to';
 
 const TASK = `apiVersion: caduceus.dev/v1
 kind: Task
@@ -40,15 +44,17 @@ describe('agent validation', () => {
     expect(
       await findings({ 'runtime.yaml': doc('Runtime', 'rt', {}), 'task.yaml': TASK, 'greet.yaml': skillYaml('greet') }),
     ).toEqual([
-      'task.yaml:10:15 llm-required: subtask "think" is a prompt for the agent, but Runtime/rt has no spec.llm upstream; add spec.llm (baseURL, model, apiKey) to Runtime/rt (runtime.yaml)',
-      'task.yaml:12:38 unknown-agent-tool: subtask "think" agent.tools: "kubectl" is not an agent tool: use a skill name, one of shell, read_file, write_file, list_files, http_get, delegate, remember, or a group (skills, files, http)',
+      'task.yaml:10:15 llm-required: subtask "think" is a prompt for the agent, ' +
+        `but Runtime/rt has no spec.llm upstream; ${ADD_LLM} Runtime/rt (runtime.yaml)`,
+      `task.yaml:12:38 unknown-agent-tool: subtask "think" agent.tools: "kubectl" ${NOT_A_TOOL}`,
     ]);
   });
 
   it('rejects a prompt subtask when there is no Runtime at all, or its llm names no model', async () => {
     const noRuntime = await findings({ 'task.yaml': TASK.replace(', kubectl', ''), 'greet.yaml': skillYaml('greet') });
     expect(noRuntime).toEqual([
-      'task.yaml:10:15 llm-required: subtask "think" is a prompt for the agent, but the configuration has no Runtime with an llm upstream; add spec.llm (baseURL, model, apiKey) to a Runtime',
+      'task.yaml:10:15 llm-required: subtask "think" is a prompt for the agent, ' +
+        `but the configuration has no Runtime with an llm upstream; ${ADD_LLM} a Runtime`,
     ]);
     const noModel = await findings({
       'runtime.yaml': doc('Runtime', 'rt', { llm: { baseURL: llm.baseURL } }),
@@ -56,11 +62,12 @@ describe('agent validation', () => {
       'greet.yaml': skillYaml('greet'),
     });
     expect(noModel).toEqual([
-      'task.yaml:10:15 llm-required: subtask "think" is a prompt for the agent, but the spec.llm of Runtime/rt names no model; add spec.llm.model',
+      'task.yaml:10:15 llm-required: subtask "think" is a prompt for the agent, ' +
+        'but the spec.llm of Runtime/rt names no model; add spec.llm.model',
     ]);
   });
 
-  it('accepts prompt subtasks with an upstream, and allow-lists of skills (by alias too), tools and groups', async () => {
+  it('accepts prompt subtasks with an upstream, and allow-lists of skills (aliases too), tools, groups', async () => {
     expect(
       await findings({
         'runtime.yaml': doc('Runtime', 'rt', { llm, agent: { tools: ['skills', 'http'], context: ['context/*.md'] } }),
@@ -79,8 +86,8 @@ describe('agent validation', () => {
         'greet.yaml': skillYaml('greet', 'echo hi', { extra: '  agent:\n    tools: [files, greet-old]\n' }),
       }),
     ).toEqual([
-      'greet.yaml:9:20 unknown-agent-tool: agent.tools: "greet-old" is not an agent tool: use a skill name, one of shell, read_file, write_file, list_files, http_get, delegate, remember, or a group (skills, files, http)',
-      'runtime.yaml:12:9 unknown-agent-tool: agent.tools: "browser" is not an agent tool: use a skill name, one of shell, read_file, write_file, list_files, http_get, delegate, remember, or a group (skills, files, http)',
+      `greet.yaml:9:20 unknown-agent-tool: agent.tools: "greet-old" ${NOT_A_TOOL}`,
+      `runtime.yaml:12:9 unknown-agent-tool: agent.tools: "browser" ${NOT_A_TOOL}`,
     ]);
   });
 
