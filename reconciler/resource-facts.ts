@@ -57,6 +57,16 @@ export interface DocFacts {
   crons: Array<{ expr: string; pos: LineCol }>;
   /** What only one resource may hold: a gateway platform, a proxy's port. */
   claims: Claim[];
+  /**
+   * Places that need the agent and so the Runtime's llm upstream (prompt subtasks). Stage 2
+   * adds its own here: a Proxy enabling `caduceus/agent`, agent permissions of a
+   * GatewayPolicy role; cross-refs.ts then reports each one without an upstream.
+   */
+  agentUses: Array<{ what: string; pos: LineCol }>;
+  /** Entries of agent tool allow-lists, checked against the skills and builtin tools. */
+  agentTools: Array<{ name: string; pos: LineCol; what: string }>;
+  /** The Runtime's upstream for agent runs: absent, without a model, or usable. */
+  runtimeLlm?: 'none' | 'noModel' | 'ok';
 }
 
 export type Claim =
@@ -78,6 +88,8 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     refs: [],
     crons: [],
     claims: [],
+    agentUses: [],
+    agentTools: [],
   };
   if (kind === 'Skill' && Array.isArray((value.spec as SkillSpec | undefined)?.aliases)) {
     (value.spec as SkillSpec).aliases.forEach(
@@ -102,6 +114,8 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     facts.refs = [];
     facts.crons = [];
     facts.claims = [];
+    facts.agentUses = [];
+    facts.agentTools = [];
     delete facts.concurrency;
     return facts;
   }
@@ -111,8 +125,12 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     facts.claims = [];
     facts.calls = facts.calls.filter((c) => typeof c.target === 'string');
     facts.refs = facts.refs.filter((r) => typeof r.name === 'string');
+    facts.agentTools = facts.agentTools.filter((t) => typeof t.name === 'string');
+    // Whether a broken subtask needs the agent is for after its schema errors are fixed.
+    facts.agentUses = [];
     if (typeof facts.concurrency?.value !== 'number') delete facts.concurrency;
     delete facts.runtimeMaximum;
+    delete facts.runtimeLlm;
   }
   return facts;
 }
@@ -171,8 +189,11 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
     }
     case 'Runtime': {
       isolationLimits((spec as RuntimeSpec).isolation, ['spec', 'isolation'], err);
-      const c = (spec as { concurrency: { default: number; maximum: number } }).concurrency;
+      const rt = spec as Pick<RuntimeSpec, 'concurrency' | 'llm' | 'agent'>;
+      const c = rt.concurrency;
       facts.runtimeMaximum = c.maximum;
+      facts.runtimeLlm = rt.llm === undefined ? 'none' : rt.llm.model === undefined ? 'noModel' : 'ok';
+      allowList(doc, rt.agent?.tools, ['spec', 'agent', 'tools'], 'agent.tools', facts);
       if (c.default > c.maximum)
         err(
           ['spec', 'concurrency', 'default'],
@@ -188,6 +209,7 @@ type Err = (path: (string | number)[], rule: string, message: string) => void;
 
 function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Err): void {
   facts.params = spec.params;
+  allowList(doc, spec.agent?.tools, ['spec', 'agent', 'tools'], 'agent.tools', facts);
   uniqueNames(spec.params, ['spec', 'params'], 'parameter', err);
   // foo-bar, foo_bar and FOO_BAR all arrive as PARAM_FOO_BAR: one would hide the others.
   const envs = new Map<string, number>();
@@ -249,6 +271,12 @@ function taskFacts(doc: YamlDocument, spec: TaskSpec, facts: DocFacts, err: Err)
       facts.calls.push(
         callSite(doc, ['spec', 'subtasks', i], ['skill'], ['params'], s.skill, s.params, `subtask "${s.name}"`),
       );
+    if (s.prompt !== undefined)
+      facts.agentUses.push({
+        what: `subtask "${s.name}" is a prompt for the agent`,
+        pos: doc.locate(['spec', 'subtasks', i, 'prompt']),
+      });
+    allowList(doc, s.agent?.tools, ['spec', 'subtasks', i, 'agent', 'tools'], `subtask "${s.name}" agent.tools`, facts);
   });
   if (spec.concurrency !== undefined)
     facts.concurrency = { value: spec.concurrency, pos: doc.locate(['spec', 'concurrency']) };
@@ -260,6 +288,16 @@ function schedule(doc: YamlDocument, cron: unknown, tz: unknown, facts: DocFacts
   const problem = typeof tz === 'string' ? timeZoneProblem(tz) : undefined;
   if (problem) err(['spec', 'schedule', 'timezone'], 'schedule', problem);
   if (typeof cron === 'string') facts.crons.push({ expr: cron, pos: doc.locate(['spec', 'schedule', 'cron']) });
+}
+
+function allowList(
+  doc: YamlDocument,
+  tools: readonly string[] | undefined,
+  path: (string | number)[],
+  what: string,
+  facts: DocFacts,
+): void {
+  tools?.forEach((name, i) => facts.agentTools.push({ name, pos: doc.locate([...path, i]), what }));
 }
 
 function callSite(

@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import type { FileStep } from '../../reconciler/specs.js';
 import { CaduceusError } from '../../reconciler/errors.js';
 import { interpolate, type Scope } from './interpolate.js';
-import { resolveInWorkspace } from './workspace.js';
+import { resolveInWorkspace } from '../../reconciler/workspace.js';
 
 export async function runFileStep(
   step: FileStep,
