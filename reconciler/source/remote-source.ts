@@ -54,6 +54,8 @@ export class RemoteSource implements Source {
   private fetchErrors = 0;
   private lastFetchAt: string | undefined;
   private lastFetchError: string | undefined;
+  /** The branch HEAD names on the remote, when no branch is given. */
+  private headBranch: string | undefined;
   private stopped = false;
 
   constructor(private readonly opts: RemoteSourceOptions) {
@@ -101,7 +103,22 @@ export class RemoteSource implements Source {
     if (!tip) throw new CaduceusError('GitFetchFailed', `fetching ${redactUrl(this.opts.url)} gave no commit`);
     const changed = tip !== this.tip;
     this.tip = tip;
+    if (changed && !this.opts.branch) this.headBranch = await this.remoteHeadBranch(git);
     if (changed) this.onChange?.();
+  }
+
+  /**
+   * The branch the remote's HEAD names, so status says which branch is followed when no
+   * --branch was given. Asked when the tip moves (HEAD may have been pointed elsewhere).
+   */
+  private async remoteHeadBranch(git: SimpleGit): Promise<string | undefined> {
+    try {
+      const out = await git.raw(['ls-remote', '--symref', '--end-of-options', this.opts.url, 'HEAD']);
+      return /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(out)?.[1];
+    } catch {
+      // Not knowing the name changes nothing of what is fetched.
+      return this.headBranch;
+    }
   }
 
   private describeFailure(err: unknown): CaduceusError {
@@ -216,7 +233,7 @@ export class RemoteSource implements Source {
     return {
       mode: 'remote',
       repo: redactUrl(this.opts.url),
-      ...(this.opts.branch ? { branch: this.opts.branch } : {}),
+      ...((this.opts.branch ?? this.headBranch) ? { branch: this.opts.branch ?? this.headBranch } : {}),
       ...(this.subPath ? { path: this.subPath } : {}),
       fetchErrors: this.fetchErrors,
       ...(this.lastFetchAt ? { lastFetchAt: this.lastFetchAt } : {}),

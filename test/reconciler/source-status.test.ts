@@ -134,6 +134,30 @@ describe('caduceus status shows the git source', () => {
   });
 });
 
+describe('caduceus status names what is followed', () => {
+  it('shows the branch HEAD names and the path, when up was given neither a branch nor DIR', async () => {
+    const repo = makeRepo({ 'conf/skills/a.yaml': skillYaml('a') });
+    git(repo, 'checkout', '-q', '-b', 'trunk');
+    const stateDir = tempDir();
+    const app = await start({ repo, path: 'conf', stateDir });
+    await app.waitForRevision(git(repo, 'rev-parse', 'HEAD'));
+    expect(status(stateDir)).toMatch(/^Source: +\S+ +\(branch trunk, path conf, local\)$/m);
+  });
+
+  it('shows the branch the remote HEAD names, and the path, when no --branch was given', async () => {
+    const { bare, clone } = makeRemote({ 'conf/skills/a.yaml': skillYaml('a') });
+    git(clone, 'push', '-q', 'origin', 'main:trunk');
+    git(bare, 'symbolic-ref', 'HEAD', 'refs/heads/trunk');
+    const stateDir = tempDir();
+    const app = await start({ repo: `file://${bare}`, path: 'conf', stateDir, interval: 60_000 });
+    await app.waitForRevision(git(clone, 'rev-parse', 'HEAD'));
+    await eventually(() =>
+      expect(status(stateDir)).toMatch(/^Source: +file:\/\/\S+ +\(branch trunk, path conf, remote\)$/m),
+    );
+    expect(statusJson(stateDir).source).toMatchObject({ mode: 'remote', branch: 'trunk', path: 'conf' });
+  });
+});
+
 describe('source health in the state database', () => {
   it('stores the repository and the error with credentials redacted', () => {
     const core = new CoreStore(new StateStore({ stateDir: tempDir() }));
