@@ -9,6 +9,7 @@ import type { Logger, ControllerDeps } from '../reconciler/types.js';
 import { resourcesOfKind } from '../reconciler/types.js';
 import { applyRetention, retentionLimits } from '../reconciler/state/retention.js';
 import { StateStore } from '../reconciler/state/store.js';
+import { RunStore } from '../reconciler/state/runs.js';
 import { CoreStore, type NewEvent } from '../reconciler/state/core-store.js';
 import { Loader } from '../reconciler/loader.js';
 import { rememberSecret, rememberSecretsIn, type SecretOptions } from '../reconciler/secrets.js';
@@ -65,8 +66,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const log = opts.log ?? silentLogger;
   const env = opts.env ?? process.env;
   const stateDir = resolve(opts.stateDir);
-  const store = new StateStore({ stateDir });
-  const core = new CoreStore(store);
+  // One `up` per state directory; a second one is refused here, naming the first.
+  const store = new StateStore({ stateDir, exclusive: true });
+  let core: CoreStore;
+  try {
+    core = new CoreStore(store);
+    abandonCrashedRuns(store, core, log);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'caduceus_process_' });
 
@@ -175,15 +184,24 @@ export async function startApp(opts: AppOptions): Promise<App> {
       listen: opts.listen ?? '127.0.0.1:9090',
       routes: [webhook, ...composition.routes],
       metrics,
-      ready: () => rec.ready(),
-      status: () => ({
-        ready: rec.ready(),
-        ...(rec.syncProblem() ? { syncProblem: rec.syncProblem() } : {}),
-        source: source.status(),
-        ...core.sourceState(),
-        history: core.history(),
-        resources: core.allStatus(),
-      }),
+      ready: () => rec.ready() && store.health() === undefined,
+      notReady: () => store.health() ?? rec.syncProblem()?.message,
+      status: () => {
+        const stateProblem = store.health();
+        let stored: Record<string, unknown> = {};
+        try {
+          stored = { ...core.sourceState(), history: core.history(), resources: core.allStatus() };
+        } catch {
+          // A damaged database has nothing to say; stateProblem says why.
+        }
+        return {
+          ready: rec.ready() && stateProblem === undefined,
+          ...(stateProblem ? { stateProblem } : {}),
+          ...(rec.syncProblem() ? { syncProblem: rec.syncProblem() } : {}),
+          source: source.status(),
+          ...stored,
+        };
+      },
       log,
     });
     // Starting the source first makes a missing repository, branch or path a startup
@@ -204,6 +222,14 @@ export async function startApp(opts: AppOptions): Promise<App> {
   // The remote source fetches on its own timer and tells no one when a fetch fails, so
   // its in-memory status is compared each second; the database is written only on change.
   const healthTimer = rawSource.status().mode === 'remote' ? setInterval(recordHealth, 1000).unref() : undefined;
+  // A deleted or damaged database is said in the log too, once per new problem.
+  let stateProblem: string | undefined;
+  const stateTimer = setInterval(() => {
+    const p = store.health();
+    if (p !== undefined && p !== stateProblem)
+      log.error('the state database is not usable; /readyz fails', { problem: p });
+    stateProblem = p;
+  }, 5_000).unref();
   // The logs stay bounded: the Runtime's retention at start and every hour.
   const retain = (): void => {
     try {
@@ -230,6 +256,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       if (stopped) return;
       stopped = true;
       clearInterval(healthTimer);
+      clearInterval(stateTimer);
       clearInterval(retentionTimer);
       // The loop first, so no sync reads from a source that is already closed.
       await rec.stop();
@@ -239,6 +266,25 @@ export async function startApp(opts: AppOptions): Promise<App> {
       store.close();
     },
   };
+}
+
+/**
+ * The previous `up` on this state directory crashed (its holder file is still there): its
+ * runs in progress are marked abandoned, so `runs` stops listing them as running and a
+ * task whose run they were is started again. Their processes died with it (local steps
+ * are tied to it) and their containers are removed by the Docker backend's collection.
+ */
+function abandonCrashedRuns(store: StateStore, core: CoreStore, log: Logger): void {
+  const crashed = store.lock?.crashed;
+  // Runs without an owner were written before owners were, so by a process now gone.
+  const n = new RunStore(store).abandonRunning(crashed?.owner ?? '');
+  if (!crashed && n === 0) return;
+  const who = crashed
+    ? `caduceus up pid ${crashed.pid} on host ${crashed.host} (up since ${crashed.since})`
+    : 'an older caduceus';
+  const message = `${who} did not stop cleanly; ${n} run(s) it had in progress are abandoned`;
+  log.warn('the previous process on this state directory did not stop cleanly', { abandonedRuns: n, ...crashed });
+  core.recordLoopEvent('Warning', 'RunsAbandoned', message);
 }
 
 /**

@@ -12,6 +12,8 @@ export interface ServerOptions {
   routes: HttpRoute[];
   metrics: Registry;
   ready(): boolean;
+  /** Why the process is not ready, when it is something other than waiting for the first revision. */
+  notReady?(): string | undefined;
   status(): unknown;
   log: Logger;
 }
@@ -49,7 +51,7 @@ export async function startServer(
       handler: (_q, s) => {
         const ok = opts.ready();
         s.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-        s.end(ok ? 'ready\n' : 'waiting for the first revision to be applied\n');
+        s.end(ok ? 'ready\n' : `${opts.notReady?.() ?? 'waiting for the first revision to be applied'}\n`);
       },
     },
     {

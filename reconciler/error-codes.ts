@@ -133,6 +133,15 @@ export const ERROR_CODES = {
     meaning: 'no registered controller provides the runner method that was called',
     action: 'run it under `caduceus up`, which registers every controller',
   },
+  // The state directory
+  StateDirLocked: {
+    meaning: 'another `caduceus up` holds the state directory (its pid, host and start time are named)',
+    action: 'stop that process first, or give this one another `--state-dir`',
+  },
+  StateCorrupt: {
+    meaning: 'the state database is not a readable SQLite database, or fails its integrity check',
+    action: 'move state.db aside (its revision and status are rebuilt from git; run history is lost) or restore a copy',
+  },
   // The agent
   LlmNotConfigured: {
     meaning: 'an agent run needs `spec.llm` with a `model` in the Runtime, and there is none',

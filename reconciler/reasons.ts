@@ -64,6 +64,10 @@ export const REASONS = {
     action: 'check the URL, the network and the credentials; fetches are retried',
   },
   GitFetchRecovered: { meaning: 'fetching the remote works again' },
+  RunsAbandoned: {
+    meaning: 'the previous `up` on this state directory crashed or was killed; its runs in progress are abandoned',
+    action: 'nothing: their processes ended with it, and tasks whose run was abandoned run again',
+  },
 
   // Runtime and Skill
   Ready: { meaning: 'the Runtime or Skill can run work' },

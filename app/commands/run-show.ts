@@ -16,6 +16,8 @@ export function describeRun(run: RunRecord, trace: AgentTrace | undefined, child
   let out: string;
   if (run.kind === 'agent') out = describeAgent(run, trace);
   else if (run.status === 'running') out = `${run.kind} ${run.name} is running (run ${run.id})\n`;
+  else if (run.status === 'abandoned')
+    out = `${run.kind} ${run.name} was abandoned (run ${run.id}): ${run.error ?? ''}\n`;
   else if (run.kind === 'task' && isTaskReport(run.report)) out = describeTask(run.report);
   else out = describeSkill(skillResult(run));
   if (children.length) {

@@ -22,7 +22,6 @@ import type { AdmittedRun } from './task-runner.js';
 
 /** While a run is in flight, how often reconcile looks again to report its outcome. */
 const RUNNING_POLL_MS = 1000;
-const ABANDONED = 'process exited while the run was in progress';
 
 export class TaskController implements Controller {
   readonly kind = 'Task' as const;
@@ -73,7 +72,8 @@ export class TaskController implements Controller {
     if (current) return this.reportRunning(ctx, current);
 
     const last = this.svc.runs.lastForSpec('task', name, task.hash);
-    const interrupted = last?.status === 'cancelled' && (last.error === INTERRUPTED || last.error === ABANDONED);
+    // A run whose process stopped (INTERRUPTED) or died (abandoned) never finished: the spec runs again.
+    const interrupted = last?.status === 'abandoned' || (last?.status === 'cancelled' && last.error === INTERRUPTED);
     if (!last || interrupted) {
       if (ctx.signal.aborted || this.stopped) return {};
       let run: AdmittedRun;

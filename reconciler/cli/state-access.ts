@@ -4,12 +4,23 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateStore } from '../state/store.js';
+import { isLocked, readHolder } from '../state/state-lock.js';
+import { CaduceusError } from '../errors.js';
 import { CoreStore } from '../state/core-store.js';
 import { UsageError } from './args.js';
 import { escapeControl } from './escape.js';
 
 export function openState(stateDir: string, opts: { mustExist: boolean } = { mustExist: true }): CoreStore | undefined {
   if (!existsSync(join(stateDir, 'state.db'))) {
+    // `up` holds the directory but its database is gone: it was deleted under the process.
+    const h = isLocked(stateDir) ? readHolder(stateDir) : undefined;
+    if (h)
+      throw new CaduceusError(
+        'StateCorrupt',
+        `the state database ${join(stateDir, 'state.db')} was deleted while caduceus up ` +
+          `(pid ${h.pid} on host ${h.host}, up since ${h.since}) was running; it keeps no state now`,
+        { hint: 'restart caduceus up: it rebuilds revision and status from git' },
+      );
     if (opts.mustExist) throw new UsageError(`no state in ${stateDir}: start 'caduceus up' first, or pass --state-dir`);
     return undefined;
   }

@@ -3,7 +3,7 @@
 // runs` lists it. Times are epoch milliseconds.
 
 import { randomUUID } from 'node:crypto';
-import type { StateStore } from './store.js';
+import type { Db, StateStore } from './store.js';
 import { redact } from '../secrets.js';
 
 export const RUNS_MIGRATIONS = [
@@ -53,9 +53,40 @@ export const RUNS_MIGRATIONS = [
    CREATE INDEX runs_by_start ON runs (started_at);
    CREATE INDEX runs_usage ON runs (kind, name, version, started_at, status);
    CREATE INDEX runs_by_parent ON runs (parent_id);`,
+  // 4: which process (StateStore.owner) started a run, so the next `up` on the state
+  // directory abandons exactly the runs of the one that crashed.
+  `ALTER TABLE runs ADD COLUMN owner TEXT;
+   CREATE INDEX runs_by_owner ON runs (status, owner);`,
+  // 5: a run whose process died is `abandoned`, told apart from a cancelled one by status.
+  (db: Db) => widenStatusCheck(db, 'abandoned'),
 ];
 
-export type RunStatus = 'running' | 'succeeded' | 'failed' | 'timedOut' | 'cancelled' | 'skipped';
+/** The error of runs whose process died while they ran. */
+export const ABANDONED = 'the process running it exited (crashed or was killed) while the run was in progress';
+
+/**
+ * SQLite cannot alter a CHECK: the table is rebuilt from its own CREATE statement with one
+ * more allowed status, whatever columns earlier migrations gave it, and its indexes again.
+ */
+function widenStatusCheck(db: Db, status: string): void {
+  const table = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'`).get() as {
+    sql: string;
+  };
+  const indexes = db
+    .prepare(`SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' AND sql IS NOT NULL`)
+    .all() as Array<{ sql: string }>;
+  const widened = table.sql
+    .replace(/^CREATE TABLE "?runs"?/, 'CREATE TABLE runs_widened')
+    .replace(`'cancelled', 'skipped')`, `'cancelled', 'skipped', '${status}')`);
+  if (!widened.includes(`'${status}')`)) throw new Error(`runs migration: status CHECK not found in ${table.sql}`);
+  db.exec(widened);
+  db.exec('INSERT INTO runs_widened SELECT * FROM runs');
+  db.exec('DROP TABLE runs');
+  db.exec('ALTER TABLE runs_widened RENAME TO runs');
+  for (const i of indexes) db.exec(i.sql);
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'timedOut' | 'cancelled' | 'skipped' | 'abandoned';
 export type RunKind = 'skill' | 'task' | 'agent';
 
 export interface RunRecord {
@@ -141,8 +172,8 @@ export class RunStore {
     const id = run.id ?? randomUUID();
     this.store.db
       .prepare(
-        `INSERT INTO runs (id, kind, name, version, spec_hash, parent_id, trigger, actor, started_at, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
+        `INSERT INTO runs (id, kind, name, version, spec_hash, parent_id, trigger, actor, started_at, status, owner)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
       )
       .run(
         id,
@@ -154,6 +185,7 @@ export class RunStore {
         run.trigger,
         run.actor ?? null,
         run.startedAt ?? Date.now(),
+        this.store.owner,
       );
     return id;
   }
@@ -218,10 +250,19 @@ export class RunStore {
     return r ? fromRow(r) : undefined;
   }
 
-  /** Marks runs left `running` by a crashed process as cancelled (called at start-up). */
-  abandonRunning(error = 'process exited while the run was in progress'): number {
-    return this.store.db.prepare(`UPDATE runs SET status = 'cancelled', error = ? WHERE status = 'running'`).run(error)
-      .changes;
+  /**
+   * Marks the runs a crashed process left `running` as abandoned: those it started (its
+   * StateStore.owner), and those of no recorded owner (written before owners were).
+   * Called by the next `up` on the state directory, which holds its lock.
+   */
+  abandonRunning(owner: string, error = ABANDONED): number {
+    return this.store.db
+      .prepare(
+        `UPDATE runs SET status = 'abandoned', error = ?,
+           duration_ms = MAX(0, CAST(? AS INTEGER) - started_at)
+         WHERE status = 'running' AND (owner = ? OR owner IS NULL)`,
+      )
+      .run(error, Date.now(), owner).changes;
   }
 
   /** Per skill and version: runs, failures and last use since `since` (epoch ms). */
