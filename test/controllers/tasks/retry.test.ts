@@ -41,7 +41,8 @@ describe('retry policy', () => {
     const t0 = Date.now();
     setTimeout(() => ac.abort(), 50);
     expect(await sleep(10_000, ac.signal)).toBe(false);
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // Well before the 10 s it was asked to wait, with room for a loaded machine.
+    expect(Date.now() - t0).toBeLessThan(8000);
     expect(await sleep(10, new AbortController().signal)).toBe(true);
   });
 });
