@@ -4,7 +4,7 @@
 // so it runs on every load without re-reading any YAML.
 
 import type { CallSite, DocFacts } from './resource-facts.js';
-import { paramValueProblem } from './resource-facts.js';
+import { paramValueProblem } from './skill-params.js';
 import type { Finding } from './types.js';
 import type { LineCol } from './yaml-documents.js';
 

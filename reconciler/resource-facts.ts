@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import type { GatewayPolicySpec, ProxySpec, SkillParam, SkillSpec, TaskSpec } from './specs.js';
 import type { Kind, Metadata } from './types.js';
 import type { CheckedDocument } from './schema-check.js';
-import { DURATION_PATTERN } from './duration.js';
+import { envSuffix } from './env-names.js';
+import { paramValueProblem } from './skill-params.js';
 import type { FileFinding, LineCol, YamlDocument } from './yaml-documents.js';
 
 export interface CallSite {
@@ -170,7 +171,7 @@ function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Er
   const ids = new Map<string, number>();
   spec.steps.forEach((step, i) => {
     if (step.id !== undefined) {
-      const key = envName(step.id);
+      const key = envSuffix(step.id);
       if (ids.has(key))
         err(
           ['spec', 'steps', i, 'id'],
@@ -241,33 +242,6 @@ function uniqueNames(items: Array<{ name: string }>, path: (string | number)[], 
       );
     else seen.set(item.name, i);
   });
-}
-
-const DURATION_RE = new RegExp(DURATION_PATTERN);
-
-/** Why a value does not fit a parameter, or undefined when it does. */
-export function paramValueProblem(p: SkillParam, value: unknown): string | undefined {
-  switch (p.type) {
-    case 'string':
-      return typeof value === 'string' ? undefined : `must be a string, got ${JSON.stringify(value)}`;
-    case 'number':
-      return typeof value === 'number' ? undefined : `must be a number, got ${JSON.stringify(value)}`;
-    case 'boolean':
-      return typeof value === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(value)}`;
-    case 'duration':
-      return typeof value === 'string' && DURATION_RE.test(value)
-        ? undefined
-        : `must be a duration such as 30s, 5m or 72h, got ${JSON.stringify(value)}`;
-    case 'enum':
-      return typeof value === 'string' && (p.values ?? []).includes(value)
-        ? undefined
-        : `must be one of ${(p.values ?? []).join(', ')}, got ${JSON.stringify(value)}`;
-  }
-}
-
-/** `PARAM_<NAME>` / `STEP_<ID>_OUTPUT` spelling shared with the execution engine. */
-export function envName(name: string): string {
-  return name.toUpperCase().replace(/-/g, '_');
 }
 
 export function isLoopback(bind: string): boolean {

@@ -7,8 +7,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter } from 'prom-client';
-import type { ControllerDeps, HttpRoute, ParamValue, Snapshot } from '../../reconciler/types.js';
-import { getResource } from '../../reconciler/types.js';
+import type { ControllerDeps, HttpRoute, Snapshot } from '../../reconciler/types.js';
 import type { Platform } from '../../reconciler/specs.js';
 import { RunStore } from '../../reconciler/state/runs.js';
 import { errorMessage } from '../../reconciler/errors.js';
@@ -354,11 +353,8 @@ export class Gateway {
         status = report.status === 'succeeded' ? 'succeeded' : 'failed';
         text = formatTaskReport(report);
       } else {
-        const result = await this.deps.runner.runSkill(
-          target,
-          coerceParams(this.deps.snapshot(), target, command.params),
-          opts,
-        );
+        // key=value text: the runner types it as the skill declares (validateParams).
+        const result = await this.deps.runner.runSkill(target, command.params, opts);
         runId = result.runId;
         status = result.status === 'succeeded' ? 'succeeded' : 'failed';
         text = formatSkillResult(result);
@@ -482,17 +478,4 @@ export class Gateway {
       runs: this.runs.list({ limit: 5 }),
     });
   }
-}
-
-/** key=value strings typed as the skill declares its parameters; unknown keys pass as strings for the runner to judge. */
-function coerceParams(snap: Snapshot, skill: string, params: Record<string, string>): Record<string, ParamValue> {
-  const declared = new Map((getResource(snap, 'Skill', skill)?.spec.params ?? []).map((p) => [p.name, p.type]));
-  const out: Record<string, ParamValue> = {};
-  for (const [k, v] of Object.entries(params)) {
-    const t = declared.get(k);
-    if (t === 'number' && v.trim() !== '' && Number.isFinite(Number(v))) out[k] = Number(v);
-    else if (t === 'boolean' && (v === 'true' || v === 'false')) out[k] = v === 'true';
-    else out[k] = v;
-  }
-  return out;
 }

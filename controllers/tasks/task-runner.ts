@@ -16,6 +16,7 @@ import type {
 import type { Subtask } from '../../reconciler/specs.js';
 import type { RunStore, RunStatus } from '../../reconciler/state/runs.js';
 import { parseDuration, formatDuration, timerDelay } from '../../reconciler/duration.js';
+import { paramEnv } from '../../reconciler/env-names.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { runPool, type WaitingQueue } from './bounded-pool.js';
 import { backoffDelay, sleep } from './retry.js';
@@ -305,9 +306,7 @@ class TaskRun {
       CADUCEUS_ATTEMPT: String(attempt),
       CADUCEUS_RUN_ID: this.runId,
     };
-    for (const [k, v] of Object.entries(st.params ?? {}))
-      env[`PARAM_${k.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = String(v);
-    return env;
+    return { ...env, ...paramEnv(st.params ?? {}) };
   }
 
   /** Aggregates the subtask reports and records the outcome in the run history. */

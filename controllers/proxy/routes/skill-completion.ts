@@ -10,7 +10,7 @@ import type { Resource, SkillRunResult } from '../../../reconciler/types.js';
 import { CaduceusError } from '../../../reconciler/errors.js';
 import type { ChatRequest } from './chat-completions.js';
 import { ProxyHttpError, badRequest, modelNotFound } from '../openai-errors.js';
-import { skillParams } from '../skill-params.js';
+import { skillParams } from '../chat-params.js';
 import { SseWriter } from '../sse.js';
 import { sendJson } from './respond.js';
 
