@@ -12,6 +12,8 @@ import type { Platform } from '../../reconciler/specs.js';
 import { RunStore } from '../../reconciler/state/runs.js';
 import { errorMessage } from '../../reconciler/errors.js';
 import { redact } from '../../reconciler/secrets.js';
+import { BodyTooLarge, readCappedBody } from '../../reconciler/http-body.js';
+import { sendJson } from '../../reconciler/http-json.js';
 import { AuditStore, type NewAuditEntry } from './audit-store.js';
 import { describeCommand, parseCommand, type Command } from './commands.js';
 import { deliver, DEFAULT_DELIVERY, type DeliveryOptions } from './delivery.js';
@@ -19,9 +21,8 @@ import { formatSkillResult, formatTaskReport, helpText, statusText, truncate } f
 import { JobQueue } from './job-queue.js';
 import { admit, allowedSummary, permit, PLATFORMS, type CompiledPolicy, type Refusal } from './policy.js';
 import { RateLimiter } from './rate-limit.js';
-import { BodyTooLarge, readRawBody } from './raw-body.js';
 import { ReplayStore } from './replay.js';
-import { sendJson, type Inbound, type Outcome, type PlatformRuntime } from './platforms/types.js';
+import type { Inbound, Outcome, PlatformRuntime } from './platforms/types.js';
 
 export interface GatewayOptions {
   /** Largest request body read (default 64 KiB); larger is a 413 before any parsing. */
@@ -147,7 +148,7 @@ export class Gateway {
 
     let body: Buffer;
     try {
-      body = await readRawBody(req, this.maxBody);
+      body = await readCappedBody(req, this.maxBody);
     } catch (err) {
       const tooLarge = err instanceof BodyTooLarge;
       return this.reject(

@@ -6,7 +6,8 @@
 
 import type { GatewayPolicySpec } from '../../../reconciler/specs.js';
 import { freshTimestamp, hmacSha256Hex, safeEqual } from './signing.js';
-import { header, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { header, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { sendJson } from '../../../reconciler/http-json.js';
 
 export type SlackSpec = NonNullable<GatewayPolicySpec['platforms']['slack']>;
 

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { GatewayPolicySpec } from '../../../reconciler/specs.js';
 import { freshTimestamp, hmacSha256Hex, safeEqual } from './signing.js';
-import { header, jsonObject, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { header, jsonObject, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { sendJson } from '../../../reconciler/http-json.js';
 
 export type WebhookSpec = NonNullable<GatewayPolicySpec['platforms']['webhook']>;
 

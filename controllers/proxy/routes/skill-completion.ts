@@ -12,7 +12,7 @@ import type { ChatRequest } from './chat-completions.js';
 import { ProxyHttpError, badRequest, modelNotFound } from '../openai-errors.js';
 import { skillParams } from '../chat-params.js';
 import { SseWriter } from '../sse.js';
-import { sendJson } from './respond.js';
+import { sendJson } from '../../../reconciler/http-json.js';
 
 const HEARTBEAT_MS = 15_000;
 const ERROR_TAIL = 2000;
