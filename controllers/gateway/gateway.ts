@@ -6,7 +6,7 @@
 // assignment by the controller, so a request sees either the old policy or the new one.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { ControllerDeps, HttpRoute, Snapshot } from '../../reconciler/types.js';
 import type { Platform } from '../../reconciler/specs.js';
 import { RunStore } from '../../reconciler/state/runs.js';
@@ -14,6 +14,7 @@ import { errorMessage } from '../../reconciler/errors.js';
 import { redact } from '../../reconciler/secrets.js';
 import { BodyTooLarge, readCappedBody } from '../../reconciler/http-body.js';
 import { sendJson } from '../../reconciler/http-json.js';
+import { registeredCounter } from '../../reconciler/metric-registry.js';
 import { AuditStore, type NewAuditEntry } from './audit-store.js';
 import { describeCommand, parseCommand, type Command } from './commands.js';
 import { deliver, DEFAULT_DELIVERY, type DeliveryOptions } from './delivery.js';
@@ -94,15 +95,11 @@ export class Gateway {
     this.delivery = { ...DEFAULT_DELIVERY, ...opts.delivery, signal: this.abort.signal };
     this.now = opts.now ?? Date.now;
     this.replays = new ReplayStore(deps.store, this.now());
-    const name = 'caduceus_gateway_requests_total';
-    this.requests =
-      (deps.metrics.getSingleMetric(name) as Counter<'platform' | 'decision'> | undefined) ??
-      new Counter({
-        name,
-        help: 'Gateway requests and outcomes by platform and decision',
-        labelNames: ['platform', 'decision'],
-        registers: [deps.metrics],
-      });
+    this.requests = registeredCounter(deps.metrics, {
+      name: 'caduceus_gateway_requests_total',
+      help: 'Gateway requests and outcomes by platform and decision',
+      labelNames: ['platform', 'decision'] as const,
+    });
   }
 
   routes(): HttpRoute[] {
