@@ -4,6 +4,7 @@
 // so it runs on every load without re-reading any YAML.
 
 import type { CallSite, DocFacts } from './resource-facts.js';
+import { formatPosition } from './finding-format.js';
 import { paramValueProblem } from './skill-params.js';
 import type { Finding } from './types.js';
 import type { LineCol } from './yaml-documents.js';
@@ -29,7 +30,7 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
   const at = (file: string, pos: LineCol, rule: string, message: string): void => {
     findings.push({ file, line: pos.line, column: pos.column, severity: 'error', rule, message });
   };
-  const where = (d: PlacedFacts, pos: LineCol): string => `${d.file}:${pos.line}:${pos.column}`;
+  const where = (d: PlacedFacts, pos: LineCol): string => formatPosition({ file: d.file, ...pos });
 
   // Names: duplicates of kind/name, and skill names reachable through aliases.
   const byKey = new Map<string, PlacedFacts>();

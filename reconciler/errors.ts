@@ -2,6 +2,7 @@
 // YAML position or the HTTP field. `hint` says what to do next.
 
 import type { SourcePos } from './types.js';
+import { formatPosition } from './finding-format.js';
 
 export class CaduceusError extends Error {
   readonly code: string;
@@ -24,11 +25,7 @@ export class CaduceusError extends Error {
 
   /** `file:line:col: message (hint)` for people. */
   describe(): string {
-    const where = this.pos
-      ? `${this.pos.file}:${this.pos.line}:${this.pos.column}: `
-      : this.field
-        ? `${this.field}: `
-        : '';
+    const where = this.pos ? `${formatPosition(this.pos)}: ` : this.field ? `${this.field}: ` : '';
     return `${where}${this.message}${this.hint ? ` (${this.hint})` : ''}`;
   }
 }

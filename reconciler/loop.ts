@@ -21,6 +21,7 @@ import { plan, type Plan } from './planner.js';
 import { WorkQueue } from './work-queue.js';
 import type { LoopMetrics } from './metrics.js';
 import { errorMessage } from './errors.js';
+import { describeFinding } from './finding-format.js';
 
 /** What the loop needs of a source: the tip as a list of files (see reconciler/source/). */
 export interface RevisionProvider {
@@ -160,11 +161,11 @@ export class Reconciler {
       return { outcome: 'rejected', revision, errors };
     }
     const first = errors[0] as Finding;
-    const message = `revision ${short(revision)} rejected with ${errors.length} error(s); ${this.snap ? `revision ${short(this.snap.revision)} keeps running` : 'nothing applied yet'}. First: ${first.file}:${first.line}:${first.column} ${first.message}`;
+    const message = `revision ${short(revision)} rejected with ${errors.length} error(s); ${this.snap ? `revision ${short(this.snap.revision)} keeps running` : 'nothing applied yet'}. First: ${describeFinding(first)}`;
     this.opts.log.warn('revision rejected', {
       revision,
       errors: errors.length,
-      first: `${first.file}:${first.line}:${first.column} ${first.message}`,
+      first: describeFinding(first),
     });
     this.opts.core.recordAttempt(revision, 'rejected', { errors, message }, [
       { type: 'Warning', reason: 'RevisionRejected', message, revision },

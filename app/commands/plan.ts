@@ -3,7 +3,7 @@
 
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { openState } from '../../reconciler/cli/state-access.js';
-import { formatFinding } from './validate.js';
+import { formatFinding } from '../../reconciler/finding-format.js';
 import { plan, formatPlan, hasChanges } from '../../reconciler/planner.js';
 import type { Finding } from '../../reconciler/types.js';
 

@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { progressView } from './run-progress.js';
 import { table } from '../../reconciler/cli/state-access.js';
-import { formatFinding } from './validate.js';
+import { formatFinding } from '../../reconciler/finding-format.js';
 import type {
   ControllerDeps,
   ParamValue,

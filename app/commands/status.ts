@@ -4,6 +4,7 @@
 import { parse, runCommand } from '../../reconciler/cli/args.js';
 import { openState, age, table } from '../../reconciler/cli/state-access.js';
 import type { SourceHealth } from '../../reconciler/state/core-store.js';
+import { formatFinding } from '../../reconciler/finding-format.js';
 
 const HELP = `usage: caduceus status [--state-dir DIR] [--json]
 
@@ -32,8 +33,7 @@ export function main(argv: string[]): Promise<number> {
     out.push(`Attempted revision: ${state.lastAttemptedRevision ?? '(none)'}  ${state.lastAttemptOutcome ?? ''}`);
     if (state.lastAttemptOutcome === 'rejected') {
       out.push(`  rejected with ${state.lastAttemptErrors.length} error(s); the applied revision keeps running:`);
-      for (const e of state.lastAttemptErrors)
-        out.push(`    ${e.file}:${e.line}:${e.column}  ${e.message}  (${e.rule})`);
+      for (const e of state.lastAttemptErrors) out.push(`    ${formatFinding(e)}`);
     }
     out.push('');
     const rows = resources.map((r) => {

@@ -5,6 +5,7 @@
 import { relative, resolve, sep } from 'node:path';
 import { CaduceusError } from '../../reconciler/errors.js';
 import type { Finding } from '../../reconciler/types.js';
+import { formatFinding } from '../../reconciler/finding-format.js';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 
 const HELP = `usage: caduceus validate [DIR] [--format text|json|github]
@@ -78,11 +79,6 @@ export function main(argv: string[]): Promise<number> {
     }
     return errors > 0 ? 1 : 0;
   });
-}
-
-/** `path:line:col  severity  message  (rule)`: how every command prints a finding. */
-export function formatFinding(f: Finding): string {
-  return `${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  (${f.rule})`;
 }
 
 /** GitHub workflow command; paths are made relative to the current directory so the annotation lands on the file. */
