@@ -52,6 +52,8 @@ function checkImports(root: string): Violation[] {
       let rule: string | undefined;
       if (from.layer === 'reconciler' && (to.layer === 'controllers' || to.layer === 'app'))
         rule = `reconciler/ must not import ${to.layer}/`;
+      else if (file.startsWith('reconciler/source/') && target === 'reconciler/loader.js')
+        rule = 'the git source must not import its consumer, the loader (shared types: reconciler/source-file.ts)';
       else if (from.layer === 'controllers' && to.layer === 'app') rule = 'controllers/ must not import app/';
       else if (from.layer === 'controllers' && to.layer === 'controllers' && to.folder !== from.folder) {
         rule = `controllers/${from.folder} must not import controllers/${to.folder} (use the runner)`;
@@ -103,6 +105,28 @@ describe('import directions', () => {
         file: 'reconciler/loop.ts',
         imports: 'controllers/proxy/index.js',
         rule: 'reconciler/ must not import controllers/',
+      },
+    ]);
+  });
+});
+
+describe('the git source', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('does not import the loader that consumes it', () => {
+    const root = mkdtempSync(join(tmpdir(), 'caduceus-layers-'));
+    dirs.push(root);
+    mkdirSync(join(root, 'reconciler/source'), { recursive: true });
+    writeFileSync(join(root, 'reconciler/source/a.ts'), "import type { SourceFile } from '../loader.js';\n");
+    writeFileSync(join(root, 'reconciler/source/b.ts'), "import type { SourceFile } from '../source-file.js';\n");
+    expect(checkImports(root)).toEqual([
+      {
+        file: 'reconciler/source/a.ts',
+        imports: 'reconciler/loader.js',
+        rule: 'the git source must not import its consumer, the loader (shared types: reconciler/source-file.ts)',
       },
     ]);
   });

@@ -21,7 +21,7 @@ import { deliver, DEFAULT_DELIVERY, type DeliveryOptions } from './delivery.js';
 import { formatSkillResult, formatTaskReport, helpText, statusText, truncate } from './format.js';
 import { JobQueue } from './job-queue.js';
 import { admit, allowedSummary, permit, PLATFORMS, type CompiledPolicy, type Refusal } from './policy.js';
-import { RateLimiter } from './rate-limit.js';
+import { SlidingWindowLimiter } from './sliding-window.js';
 import { ReplayStore } from './replay.js';
 import type { Inbound, Outcome, PlatformRuntime } from './platforms/types.js';
 
@@ -76,7 +76,7 @@ export class Gateway {
   /** In the state store, so a restart does not forget them (keys are platform-prefixed). */
   private readonly replays: ReplayStore;
   /** In memory on purpose: a restart forgets the counts, which errs towards the user only. */
-  private readonly limiter = new RateLimiter();
+  private readonly limiter = new SlidingWindowLimiter();
   private readonly queue: JobQueue;
   private readonly abort = new AbortController();
   private readonly maxBody: number;

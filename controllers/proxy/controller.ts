@@ -22,7 +22,7 @@ import { keyEntry, type KeyEntry } from './auth.js';
 import { Listener } from './listener.js';
 import { readTls, type TlsMaterial } from './tls.js';
 import { Upstream } from './upstream.js';
-import { RateLimiter } from './rate-limit.js';
+import { TokenBucketLimiter } from './token-bucket.js';
 import { createHandler } from './handler.js';
 import { ModelLabels, proxyMetrics, type ProxyMetrics } from './metrics.js';
 import type { ProxyState } from './context.js';
@@ -45,7 +45,7 @@ interface Instance {
   listenKey: string | undefined;
   tlsFingerprint: string | undefined;
   keysDigest: string | undefined;
-  limiter: RateLimiter;
+  limiter: TokenBucketLimiter;
   handler: ReturnType<typeof createHandler>;
 }
 
@@ -188,7 +188,7 @@ export class ProxyController implements Controller {
   private instance(name: string, spec: ProxySpec): Instance {
     let inst = this.instances.get(name);
     if (!inst) {
-      const limiter = new RateLimiter(spec.limits.requestsPerMinute);
+      const limiter = new TokenBucketLimiter(spec.limits.requestsPerMinute);
       const created: Instance = {
         name,
         state: undefined,

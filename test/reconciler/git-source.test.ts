@@ -6,7 +6,7 @@ import { existsSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync 
 import { join } from 'node:path';
 import { createSource, readRevision, type Source } from '../../reconciler/source/git-source.js';
 import { RemoteSource, mirrorDir } from '../../reconciler/source/remote-source.js';
-import { gitBlobId } from '../../reconciler/loader.js';
+import { gitBlobId } from '../../reconciler/source-file.js';
 import { BlobReader } from '../../reconciler/source/blob-reader.js';
 import { silentLogger } from '../../reconciler/log.js';
 import { CaduceusError } from '../../reconciler/errors.js';

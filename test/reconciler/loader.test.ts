@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Loader, gitBlobId, isConfigPath, loadDirectory, type SourceFile } from '../../reconciler/loader.js';
+import { Loader, isConfigPath, loadDirectory } from '../../reconciler/loader.js';
+import { gitBlobId, type SourceFile } from '../../reconciler/source-file.js';
 import type { Finding } from '../../reconciler/types.js';
 import { skillYaml, tempDir } from '../helpers/git.js';
 
