@@ -17,7 +17,8 @@ import { Registry } from 'prom-client';
 import { register as execution } from '../controllers/execution/index.js';
 import { register as subagents } from '../controllers/tasks/index.js';
 import { compose, lateBoundRunner } from '../app/compose.js';
-import { DEFAULT_RUNTIME, SANDBOX_IMAGE } from '../controllers/execution/runtime-config.js';
+import { SANDBOX_IMAGE } from '../controllers/execution/runtime-config.js';
+import { defaultRuntime } from '../reconciler/runtime-defaults.js';
 import { StateStore } from '../reconciler/state/store.js';
 import { silentLogger } from '../reconciler/log.js';
 import type { Resource, Snapshot } from '../reconciler/types.js';
@@ -44,7 +45,7 @@ const rt = {
   apiVersion: 'caduceus.dev/v1',
   kind: 'Runtime',
   metadata: { name: 'default' },
-  spec: { ...DEFAULT_RUNTIME, execution: { ...DEFAULT_RUNTIME.execution, mode: 'docker' } },
+  spec: { ...defaultRuntime(), execution: { ...defaultRuntime().execution, mode: 'docker' } },
   source: { file: 'runtime.yaml', line: 1, column: 1 },
   hash: 'bench',
 } as Resource;

@@ -22,7 +22,7 @@ import type { SkillSpec, RuntimeSpec } from '../../../reconciler/specs.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import { register } from '../../../controllers/execution/index.js';
-import { DEFAULT_RUNTIME } from '../../../controllers/execution/runtime-config.js';
+import { defaultRuntime } from '../../../reconciler/runtime-defaults.js';
 
 export function resource<K extends Kind>(kind: K, name: string, spec: Resource<K>['spec']): Resource<K> {
   const body = { apiVersion: 'caduceus.dev/v1' as const, kind, metadata: { name }, spec };
@@ -52,10 +52,10 @@ export function runtime(
   } = {},
 ): Resource<'Runtime'> {
   return resource('Runtime', 'default', {
-    ...DEFAULT_RUNTIME,
-    execution: { ...DEFAULT_RUNTIME.execution, ...spec.execution },
-    isolation: { ...DEFAULT_RUNTIME.isolation, ...spec.isolation },
-    prerequisites: { ...DEFAULT_RUNTIME.prerequisites, ...spec.prerequisites },
+    ...defaultRuntime(),
+    execution: { ...defaultRuntime().execution, ...spec.execution },
+    isolation: { ...defaultRuntime().isolation, ...spec.isolation },
+    prerequisites: { ...defaultRuntime().prerequisites, ...spec.prerequisites },
   });
 }
 
