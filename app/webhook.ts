@@ -174,7 +174,7 @@ export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
       if (typeof payload.after === 'string') info.after = payload.after;
       if (v.deliveryId !== undefined) info.deliveryId = v.deliveryId;
       opts.onPush(info);
-      return reply(res, 202, { accepted: true, ...(v.deliveryId !== undefined ? { delivery: v.deliveryId } : {}) });
+      return reply(res, 202, { accepted: true, delivery: v.deliveryId });
     },
   };
 }

@@ -74,8 +74,8 @@ async function run(positionals: string[], v: Values, stateDir: string, json: boo
   const log = createLogger({ level: json ? 'silent' : 'warn' });
   try {
     const report = await runCurator(
-      { store, log, stateDir, source, ...('dir' in source ? { secretBaseDir: source.dir } : {}) },
-      { dryRun, trigger: 'cli', ...(v.name ? { curator: v.name } : {}) },
+      { store, log, stateDir, source, secretBaseDir: 'dir' in source ? source.dir : undefined },
+      { dryRun, trigger: 'cli', curator: v.name || undefined },
     );
     if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else {
@@ -98,8 +98,8 @@ function sourceFor(dir: string | undefined, v: Values, dryRun: boolean): Curator
     const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(v.repo) || /^[^/\s]+@[^/\s]+:/.test(v.repo);
     return {
       repo: remote ? v.repo : resolve(v.repo),
-      ...(v.path ? { path: v.path } : {}),
-      ...(v.branch ? { branch: v.branch } : {}),
+      path: v.path || undefined,
+      branch: v.branch || undefined,
     };
   }
   const abs = resolve(dir ?? '.');
@@ -122,7 +122,7 @@ function sourceFor(dir: string | undefined, v: Values, dryRun: boolean): Curator
     throw new UsageError(`${abs} is not inside a git repository with a branch checked out: pass --repo, or --dry-run`);
   }
   const path = relative(top, abs).split('\\').join('/');
-  return { repo: top, ...(path ? { path } : {}), ...(branch ? { branch } : {}) };
+  return { repo: top, path: path || undefined, branch: branch || undefined };
 }
 
 async function withStore(stateDir: string, fn: (c: CuratorStore) => number): Promise<number> {

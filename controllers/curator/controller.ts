@@ -39,7 +39,7 @@ export function register(deps: ControllerDeps): Registration {
           log,
           stateDir: deps.stateDir,
           source: deps.gitSource,
-          ...(deps.configDir ? { secretBaseDir: deps.configDir } : {}),
+          secretBaseDir: deps.configDir,
         }
       : undefined;
   const scheduler = new CuratorScheduler(
@@ -161,7 +161,7 @@ export function register(deps: ControllerDeps): Registration {
       file: r.file,
       branch: r.branch,
       outcome: r.outcome,
-      ...(r.pr.number > 0 ? { pullRequest: r.pr.url } : {}),
+      pullRequest: r.pr.number > 0 ? r.pr.url : undefined,
     };
   };
   return { controllers: [controller], runner: { proposeSkill }, stop: async () => scheduler.stopAll() };

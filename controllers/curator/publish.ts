@@ -80,7 +80,7 @@ export function makeForge(
       lastPushed: (b) => branchHeads().get(b),
     },
     'repo' in env.source ? env.source.repo : '',
-    { env: env.env ?? process.env, ...(env.secretBaseDir ? { baseDir: env.secretBaseDir } : {}) },
+    { env: env.env ?? process.env, baseDir: env.secretBaseDir },
   );
 }
 

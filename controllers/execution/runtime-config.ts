@@ -27,9 +27,9 @@ export function effectiveIsolation(rt: RuntimeSpec, override?: IsolationSpec): E
     network: iso.network,
     readOnly: iso.readOnly,
     user: iso.user ?? DEFAULT_USER,
-    ...(iso.memory !== undefined ? { memory: iso.memory } : {}),
-    ...(iso.cpus !== undefined ? { cpus: iso.cpus } : {}),
-    ...(iso.pids !== undefined ? { pids: iso.pids } : {}),
+    memory: iso.memory,
+    cpus: iso.cpus,
+    pids: iso.pids,
   };
 }
 

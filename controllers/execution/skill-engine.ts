@@ -109,8 +109,8 @@ export class SkillEngine {
       version: spec.version,
       specHash: skill.hash,
       trigger: opts.trigger.source,
-      ...(opts.trigger.actor !== undefined ? { actor: opts.trigger.actor } : {}),
-      ...(frame ? { parentId: frame.parentId } : opts.parentRunId !== undefined ? { parentId: opts.parentRunId } : {}),
+      actor: opts.trigger.actor,
+      parentId: frame ? frame.parentId : opts.parentRunId,
       startedAt: started,
     });
     const workspace = frame?.workspace ?? createWorkspace(this.deps.stateDir, runId);
@@ -150,7 +150,7 @@ export class SkillEngine {
       this.deps.runs.finish(runId, {
         status: r.status,
         durationMs: r.durationMs,
-        ...(r.error !== undefined ? { error: r.error } : {}),
+        error: r.error,
         report: { steps: r.steps, output: r.output.slice(-STEP_TAIL_LIMIT) },
       });
       if (!frame) {
@@ -171,7 +171,7 @@ export class SkillEngine {
     let output = '';
     for (const [index, step] of steps.entries()) {
       const kind = stepKind(step);
-      const base = { index, kind, ...(step.id !== undefined ? { id: step.id } : {}) };
+      const base = { index, kind, id: step.id };
       if (status !== 'succeeded') {
         results.push({ ...base, status: 'skipped', durationMs: 0, outputTail: '' });
         continue;
@@ -202,7 +202,7 @@ export class SkillEngine {
       error = `step ${index + 1} (${step.name ?? step.id ?? kind}) ${res.status === 'timedOut' ? 'timed out' : res.status}${res.error ? `: ${res.error}` : ''}`;
       output = r.outputTail;
     }
-    return { status, steps: results, output, ...(error !== undefined ? { error: redact(error) } : {}) };
+    return { status, steps: results, output, error: error !== undefined ? redact(error) : undefined };
   }
 
   private async runStep(
@@ -231,21 +231,23 @@ export class SkillEngine {
             env,
             workspace: run.workspace,
             timeoutMs,
-            ...(run.opts.signal ? { signal: run.opts.signal } : {}),
+            signal: run.opts.signal,
             outputLimitBytes: run.outputLimitBytes,
-            ...(onProgress
-              ? { onLine: (line: string) => onProgress({ state: 'running', message: redact(line) }) }
-              : {}),
+            onLine: onProgress ? (line: string) => onProgress({ state: 'running', message: redact(line) }) : undefined,
           },
           run.iso,
         );
         return {
           status: res.status,
-          ...(res.exitCode !== null ? { exitCode: res.exitCode } : {}),
+          exitCode: res.exitCode ?? undefined,
           durationMs: res.durationMs,
           outputTail: res.output,
-          ...(res.status === 'timedOut' ? { error: `timed out after ${Math.round(timeoutMs)}ms` } : {}),
-          ...(res.status === 'failed' ? { error: `exit code ${res.exitCode}` } : {}),
+          error:
+            res.status === 'timedOut'
+              ? `timed out after ${Math.round(timeoutMs)}ms`
+              : res.status === 'failed'
+                ? `exit code ${res.exitCode}`
+                : undefined,
         };
       }
       if (kind === 'http') {
@@ -259,7 +261,7 @@ export class SkillEngine {
             status: r.ok ? 'succeeded' : 'failed',
             durationMs: elapsed(),
             outputTail: r.body,
-            ...(r.error ? { error: r.error } : {}),
+            error: r.error || undefined,
           };
         } catch (err) {
           if (run.opts.signal?.aborted)
@@ -294,7 +296,7 @@ export class SkillEngine {
                 : 'failed',
         durationMs: elapsed(),
         outputTail: nested.output,
-        ...(nested.error ? { error: `${call.name}: ${nested.error}` } : {}),
+        error: nested.error ? `${call.name}: ${nested.error}` : undefined,
       };
     } catch (err) {
       return { status: 'failed', durationMs: elapsed(), outputTail: '', error: redact(errorMessage(err)) };

@@ -48,8 +48,8 @@ async function log(argv: string[]): Promise<number> {
   try {
     const rows = audit.list({
       limit,
-      ...(level ? { minLevel: level as AuditLevel } : {}),
-      ...(args.values.platform ? { platform: args.values.platform } : {}),
+      minLevel: level as AuditLevel | undefined,
+      platform: args.values.platform,
     });
     if (args.values.json) {
       process.stdout.write(

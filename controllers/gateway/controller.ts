@@ -41,11 +41,7 @@ export function register(deps: ControllerDeps, opts: GatewayOptions = {}): Regis
 const CONFLICT_REQUEUE_MS = 60_000;
 
 export function createController(gw: Gateway, opts: { configDir?: string; env?: NodeJS.ProcessEnv } = {}): Controller {
-  const secret = (ref: SecretRef): string =>
-    resolveSecret(ref, {
-      ...(opts.configDir ? { baseDir: opts.configDir } : {}),
-      ...(opts.env ? { env: opts.env } : {}),
-    });
+  const secret = (ref: SecretRef): string => resolveSecret(ref, { baseDir: opts.configDir, env: opts.env });
 
   /** Starts one platform, or explains why it stays stopped. */
   const startPlatform = (

@@ -220,6 +220,7 @@ export class Gateway {
       reason: string,
       command?: string,
     ): Outcome => {
+      // Without a parsed command the audit keeps the raw text from base.
       this.record(policy, { ...base, ...(command ? { command } : {}), level: 'warn', decision: 'refused', reason });
       return { kind: 'refused', code, text: reply };
     };
@@ -367,7 +368,7 @@ export class Gateway {
       level: status === 'succeeded' ? 'info' : 'warn',
       decision: status === 'succeeded' ? 'completed' : 'failed',
       reason: text.split('\n')[0] ?? '',
-      ...(runId ? { runId } : {}),
+      runId,
     });
     await this.sendReply(platform, job.runtime, message, text, status, policy);
   }

@@ -58,6 +58,7 @@ async function send(
   body?: unknown,
 ): Promise<Answer> {
   const started = performance.now();
+  // undici request options: a body and its content-type only when there is a body.
   const res = await request(url, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -75,7 +76,7 @@ async function send(
     status: res.statusCode,
     requestId: typeof id === 'string' ? id : null,
     latencyMs: performance.now() - started,
-    ...(firstByteMs !== undefined ? { firstByteMs } : {}),
+    firstByteMs,
     body: Buffer.concat(chunks).toString('utf8'),
   };
 }

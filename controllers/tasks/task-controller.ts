@@ -222,7 +222,7 @@ export class TaskController implements Controller {
                 : 'TaskFailed',
           object,
           message: `run ${short(run.runId)} (${run.trigger}) ${report.status} in ${formatDuration(report.durationMs)}${failed.length ? `: ${failed.join(', ')}` : ''}`,
-          ...(revision ? { revision } : {}),
+          revision: revision || undefined,
         });
       },
       (err: unknown) =>
@@ -250,7 +250,7 @@ function summary(r: RunRecord): Record<string, unknown> {
     startedAt: new Date(r.startedAt).toISOString(),
     durationMs: r.durationMs,
     attempts: r.attempts,
-    ...(r.error ? { error: r.error } : {}),
+    error: r.error || undefined,
   };
 }
 

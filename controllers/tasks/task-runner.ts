@@ -92,7 +92,7 @@ export function admitTask(
       specHash: task.hash,
       trigger: opts.trigger.source,
       startedAt,
-      ...(opts.trigger.actor ? { actor: opts.trigger.actor } : {}),
+      actor: opts.trigger.actor || undefined,
     });
   } catch (err) {
     reservation.releaseAll();
@@ -163,14 +163,14 @@ class TaskRun {
   async subtask(st: Subtask): Promise<SubtaskReport> {
     const started = performance.now();
     const report = (status: Outcome, attempts: number, output: string, error?: string): SubtaskReport => {
-      this.progress({ subtask: st.name, state: status, attempt: attempts, ...(error ? { message: error } : {}) });
+      this.progress({ subtask: st.name, state: status, attempt: attempts, message: error });
       return {
         name: st.name,
         status,
         attempts,
         durationMs: Math.round(performance.now() - started),
         output,
-        ...(error !== undefined ? { error } : {}),
+        error,
       };
     };
     const early = this.stopReason();
@@ -227,7 +227,7 @@ class TaskRun {
           );
     const trigger = {
       source: `task:${this.task.metadata.name}`,
-      ...(this.opts.trigger.actor ? { actor: this.opts.trigger.actor } : {}),
+      actor: this.opts.trigger.actor || undefined,
     };
     try {
       if (st.skill !== undefined) {
@@ -236,43 +236,39 @@ class TaskRun {
           signal: ac.signal,
           parentRunId: this.runId,
           // The task's isolation reaches every shell step of the skill (see RunOptions.isolation).
-          ...(this.task.spec.isolation ? { isolation: this.task.spec.isolation } : {}),
-          ...(this.opts.onProgress
-            ? {
-                onProgress: (p: RunProgress) => {
-                  if (p.state === 'running' || p.state === 'failed')
-                    this.progress({
-                      subtask: st.name,
-                      state: 'running',
-                      attempt,
-                      message: `${p.subtask ?? 'step'} ${p.state}${p.message ? `: ${p.message}` : ''}`,
-                    });
-                },
+          isolation: this.task.spec.isolation,
+          onProgress: this.opts.onProgress
+            ? (p: RunProgress) => {
+                if (p.state === 'running' || p.state === 'failed')
+                  this.progress({
+                    subtask: st.name,
+                    state: 'running',
+                    attempt,
+                    message: `${p.subtask ?? 'step'} ${p.state}${p.message ? `: ${p.message}` : ''}`,
+                  });
               }
-            : {}),
+            : undefined,
         });
         if (timedOut && r.status === 'cancelled')
           return { status: 'timedOut', output: r.output, error: `timed out after ${formatDuration(timeoutMs ?? 0)}` };
-        return { status: r.status, output: r.output, ...(r.error !== undefined ? { error: r.error } : {}) };
+        return { status: r.status, output: r.output, error: r.error };
       }
       const r = await this.deps.runner.exec(
         {
           command: st.run as string,
           env: this.env(st, attempt),
-          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-          ...(this.task.spec.isolation ? { isolation: this.task.spec.isolation } : {}),
+          timeoutMs,
+          isolation: this.task.spec.isolation,
         },
         {
           trigger,
           signal: ac.signal,
           // The latest output line is the subtask's live progress message (only split
           // into lines when someone is watching).
-          ...(this.opts.onProgress
-            ? {
-                onProgress: (p: RunProgress) =>
-                  p.message && this.progress({ subtask: st.name, state: 'running', attempt, message: p.message }),
-              }
-            : {}),
+          onProgress: this.opts.onProgress
+            ? (p: RunProgress) =>
+                p.message && this.progress({ subtask: st.name, state: 'running', attempt, message: p.message })
+            : undefined,
         },
       );
       const status = timedOut && r.status === 'cancelled' ? 'timedOut' : r.status;
@@ -284,14 +280,14 @@ class TaskRun {
             : status === 'cancelled'
               ? 'cancelled'
               : `exit code ${r.exitCode ?? 'unknown'}${lastLine(r.output) ? `: ${lastLine(r.output)}` : ''}`;
-      return { status, output: r.output, ...(error !== undefined ? { error } : {}) };
+      return { status, output: r.output, error };
     } catch (err) {
       const permanent = err instanceof CaduceusError && PERMANENT.has(err.code);
       return {
         status: timedOut ? 'timedOut' : ac.signal.aborted ? 'cancelled' : 'failed',
         output: '',
         error: errorMessage(err),
-        ...(permanent ? { permanent } : {}),
+        permanent,
       };
     } finally {
       if (timer) clearTimeout(timer);
@@ -326,7 +322,7 @@ class TaskRun {
     const durationMs = Date.now() - startedAt;
     const report: TaskReport = { runId: this.runId, task: this.task.metadata.name, status, durationMs, subtasks };
     const attempts = subtasks.reduce((n, s) => n + s.attempts, 0);
-    this.deps.runs.finish(this.runId, { status: runStatus, durationMs, attempts, report, ...(error ? { error } : {}) });
+    this.deps.runs.finish(this.runId, { status: runStatus, durationMs, attempts, report, error: error || undefined });
     this.log.info('task run finished', { status: runStatus, durationMs, attempts });
     return report;
   }

@@ -218,12 +218,13 @@ export class RemoteSource implements Source {
     return {
       mode: 'remote',
       repo: redactUrl(this.opts.url),
-      ...(this.opts.branch ? { branch: this.opts.branch } : {}),
-      ...(this.subPath ? { path: this.subPath } : {}),
+      // An empty branch or sub-path is no branch or sub-path.
+      branch: this.opts.branch || undefined,
+      path: this.subPath || undefined,
       fetchErrors: this.fetchErrors,
-      ...(this.lastFetchAt ? { lastFetchAt: this.lastFetchAt } : {}),
-      ...(this.lastFetchError ? { lastFetchError: this.lastFetchError } : {}),
-      ...(this.tip ? { revision: this.tip } : {}),
+      lastFetchAt: this.lastFetchAt,
+      lastFetchError: this.lastFetchError || undefined,
+      revision: this.tip,
     };
   }
 }

@@ -135,9 +135,9 @@ export class WorktreeSource implements Source {
     return {
       mode: 'worktree',
       repo: resolve(this.opts.repo),
-      ...(this.opts.path ? { path: normalizeSubPath(this.opts.path) } : {}),
+      path: this.opts.path ? normalizeSubPath(this.opts.path) : undefined,
       fetchErrors: 0,
-      ...(this.last ? { revision: this.last.id } : {}),
+      revision: this.last?.id,
     };
   }
 }

@@ -19,6 +19,7 @@ export async function jsonRequest<T>(
 ): Promise<JsonResponse<T>> {
   let res;
   try {
+    // undici request options: a body and its content-type only when there is a body.
     res = await request(url, {
       method,
       headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },

@@ -71,7 +71,7 @@ export async function skillCompletion(
     env.runner.runSkill(skill.metadata.name, params, {
       trigger: { source: 'proxy', actor: info.keyId },
       signal: abort.signal,
-      ...(onProgress ? { onProgress } : {}),
+      onProgress,
     });
 
   if (!chat.stream) {

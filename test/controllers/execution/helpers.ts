@@ -84,7 +84,7 @@ export function harness(resources: Resource[] = [], opts: { configDir?: string }
     snapshot: () => snap,
     runner: undefined as unknown as Runner, // the execution registration provides the runner itself
     metrics: new Registry(),
-    ...(opts.configDir ? { configDir: opts.configDir } : {}),
+    configDir: opts.configDir,
   };
   const reg = register(deps);
   const r = reg.runner as Runner;
