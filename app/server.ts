@@ -37,7 +37,10 @@ export async function startServer(
     {
       method: 'GET',
       path: '/healthz',
-      handler: (_q, s) => (s.writeHead(200, { 'content-type': 'text/plain' }), s.end('ok\n')),
+      handler: (_q, s) => {
+        s.writeHead(200, { 'content-type': 'text/plain' });
+        s.end('ok\n');
+      },
     },
     {
       method: 'GET',

@@ -61,7 +61,7 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
       sig !== undefined
         ? safeEqual(Buffer.from(sig.toLowerCase()), hmacHex(secret, body))
         : gh !== undefined &&
-          safeEqual(Buffer.from(gh.toLowerCase()), Buffer.from('sha256=' + hmacHex(secret, body).toString()));
+          safeEqual(Buffer.from(gh.toLowerCase()), Buffer.from(`sha256=${hmacHex(secret, body).toString()}`));
     if (!ok)
       return {
         provider: 'gitea',
@@ -95,7 +95,7 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
     const sig = header(req, 'x-hub-signature-256');
     const ok =
       sig !== undefined &&
-      safeEqual(Buffer.from(sig.toLowerCase()), Buffer.from('sha256=' + hmacHex(secret, body).toString()));
+      safeEqual(Buffer.from(sig.toLowerCase()), Buffer.from(`sha256=${hmacHex(secret, body).toString()}`));
     if (!ok)
       return {
         provider: 'github',

@@ -32,7 +32,10 @@ const WORDS = (
 
 function lcg(seed: number): () => number {
   let s = seed;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 const rand = lcg(20261125);

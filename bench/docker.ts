@@ -156,6 +156,6 @@ const lines = [
   `| ${RUNS} runs through runner.exec alone (docker) | ${oursMs.toFixed(0)} ms (${(oursMs / RUNS).toFixed(0)} ms/run) | same loop | ${(oursMs / cliMs).toFixed(2)} | |`,
   failures ? `\n${failures} run(s) did not print "hi": the figures above are not valid.\n` : '',
 ];
-process.stdout.write(lines.join('\n') + '\n');
+process.stdout.write(`${lines.join('\n')}\n`);
 appendFileSync(join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md'), lines.join('\n'));
 process.exitCode = failures > 0 || ratio >= 1 ? 1 : 0;

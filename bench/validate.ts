@@ -179,7 +179,7 @@ function child(mode: 'baseline' | 'loader', dir: string): ChildResult {
 const argv = process.argv.slice(2);
 if (argv[0] === '--generate') {
   // For profiling: `node --cpu-prof dist/bench/validate.js --child loader $(node dist/bench/validate.js --generate)`.
-  process.stdout.write(generate() + '\n');
+  process.stdout.write(`${generate()}\n`);
 } else if (argv[0] === '--child') {
   const dir = argv[2] as string;
   const result = argv[1] === 'baseline' ? await baselineChild(dir) : await loaderChild(dir);

@@ -61,9 +61,9 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     refs: [],
   };
   if (kind === 'Skill' && Array.isArray((value.spec as SkillSpec | undefined)?.aliases)) {
-    (value.spec as SkillSpec).aliases.forEach(
-      (a, i) => typeof a === 'string' && facts.aliases.push({ name: a, pos: doc.locate(['spec', 'aliases', i]) }),
-    );
+    (value.spec as SkillSpec).aliases.forEach((a, i) => {
+      if (typeof a === 'string') facts.aliases.push({ name: a, pos: doc.locate(['spec', 'aliases', i]) });
+    });
   }
   const { apiVersion, metadata, spec } = value;
   if (checked.valid)
@@ -104,30 +104,30 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
       break;
     case 'GatewayPolicy':
       (spec as GatewayPolicySpec).roles.forEach((role, r) => {
-        role.permissions.tasks.forEach((t, i) =>
+        role.permissions.tasks.forEach((t, i) => {
           facts.refs.push({
             kind: 'Task',
             name: t,
             pos: doc.locate(['spec', 'roles', r, 'permissions', 'tasks', i]),
             what: `role "${role.name}" permissions.tasks`,
-          }),
-        );
-        role.permissions.skills.forEach((s, i) =>
+          });
+        });
+        role.permissions.skills.forEach((s, i) => {
           facts.refs.push({
             kind: 'Skill',
             name: s,
             pos: doc.locate(['spec', 'roles', r, 'permissions', 'skills', i]),
             what: `role "${role.name}" permissions.skills`,
-          }),
-        );
+          });
+        });
       });
       uniqueNames((spec as GatewayPolicySpec).roles, ['spec', 'roles'], 'role', err);
       break;
     case 'Proxy': {
       const p = spec as ProxySpec;
-      p.preload.forEach((s, i) =>
-        facts.refs.push({ kind: 'Skill', name: s, pos: doc.locate(['spec', 'preload', i]), what: 'preload' }),
-      );
+      p.preload.forEach((s, i) => {
+        facts.refs.push({ kind: 'Skill', name: s, pos: doc.locate(['spec', 'preload', i]), what: 'preload' });
+      });
       if (!isLoopback(p.bind) && !p.tls && !p.allowPublicBind) {
         err(
           ['spec', 'bind'],
@@ -259,7 +259,7 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i]);
-    return out + ']';
+    return `${out}]`;
   }
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj).sort();
@@ -268,8 +268,8 @@ export function canonicalJson(value: unknown): string {
   for (const k of keys) {
     const v = obj[k];
     if (v === undefined) continue;
-    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
+    out += `${(first ? '' : ',') + JSON.stringify(k)}:${canonicalJson(v)}`;
     first = false;
   }
-  return out + '}';
+  return `${out}}`;
 }

@@ -114,7 +114,7 @@ function describeErrors(errors: ErrorObject[], root: JsonSchema): Described[] {
   const groups = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
   const inGroup = (e: ErrorObject): boolean =>
     groups.some(
-      (g) => g !== e && e.schemaPath.startsWith(g.schemaPath + '/') && e.instancePath.startsWith(g.instancePath),
+      (g) => g !== e && e.schemaPath.startsWith(`${g.schemaPath}/`) && e.instancePath.startsWith(g.instancePath),
     );
   const out: Described[] = [];
   const seen = new Set<string>();

@@ -16,7 +16,8 @@ export function skillIndex(snap: Snapshot): ReadonlyMap<string, Resource<'Skill'
     const skills = resourcesOfKind(snap, 'Skill');
     for (const s of skills) m.set(s.metadata.name, s);
     for (const s of skills) for (const a of s.spec.aliases ?? []) if (!m.has(a)) m.set(a, s);
-    indexes.set(snap.resources, (index = m));
+    indexes.set(snap.resources, m);
+    index = m;
   }
   return index;
 }

@@ -29,7 +29,7 @@ export function main(argv: string[]): Promise<number> {
     });
     core.store.close();
     if (args.values.json) {
-      process.stdout.write(JSON.stringify(events, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify(events, null, 2)}\n`);
       return 0;
     }
     const rows = events.map((e) => [e.at.replace('T', ' ').slice(0, 19), e.type, e.reason, e.object ?? '-', e.message]);

@@ -43,7 +43,7 @@ export function progressView(
     const attempt = l.attempt && l.attempt > 1 ? ` attempt ${l.attempt}` : '';
     const text = `${MARK[l.state]} ${name.padEnd(width)}  ${l.state.padEnd(9)} ${elapsed.padStart(6)}${attempt}${l.message ? `  ${l.message.replace(/\s+/g, ' ')}` : ''}`;
     const cols = out.columns || 120;
-    return text.length > cols - 1 ? text.slice(0, cols - 2) + '…' : text;
+    return text.length > cols - 1 ? `${text.slice(0, cols - 2)}…` : text;
   };
 
   const redraw = (): void => {

@@ -89,7 +89,7 @@ async function loadSnapshot(dir: string): Promise<Snapshot | undefined> {
   const { resources, findings } = await loadDirectory(dir);
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length) {
-    for (const f of errors) process.stderr.write(formatFinding(f) + '\n');
+    for (const f of errors) process.stderr.write(`${formatFinding(f)}\n`);
     process.stderr.write(
       `caduceus: the configuration in ${dir} has ${errors.length} error(s); fix them (see 'caduceus validate') and run again\n`,
     );
@@ -154,7 +154,7 @@ async function runNow(req: RunRequest): Promise<number> {
     view.stop();
     process.stdout.write(
       req.json
-        ? JSON.stringify(result, null, 2) + '\n'
+        ? `${JSON.stringify(result, null, 2)}\n`
         : 'subtasks' in result
           ? describeTask(result)
           : describeSkill(result),

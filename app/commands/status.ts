@@ -22,7 +22,7 @@ export function main(argv: string[]): Promise<number> {
     const resources = core.allStatus();
     core.store.close();
     if (args.values.json) {
-      process.stdout.write(JSON.stringify({ source, ...state, resources }, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify({ source, ...state, resources }, null, 2)}\n`);
       return 0;
     }
     const out: string[] = [];

@@ -66,7 +66,7 @@ export function register(deps: ControllerDeps): Registration {
       ctx: ReconcileContext,
       desired: Resource | undefined,
       _observed: Observed,
-    ): Promise<ReconcileResult | void> {
+    ): Promise<ReconcileResult | undefined> {
       const name = splitKey(ctx.key).name;
       if (!desired) {
         scheduler.remove(name);

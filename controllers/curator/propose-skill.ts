@@ -71,7 +71,7 @@ export async function proposeNewSkill(
         : `${name}.yaml`;
     if (tree.exists(file))
       throw new CaduceusError('SkillExists', `${file} already exists`, { hint: 'choose another name' });
-    const text = yamlText.endsWith('\n') ? yamlText : yamlText + '\n';
+    const text = yamlText.endsWith('\n') ? yamlText : `${yamlText}\n`;
     tree.write(file, text);
     const errors = (await loader.load(tree.sourceFiles())).findings.filter((f) => f.severity === 'error');
     const mine = errors.filter((f) => f.file === file);

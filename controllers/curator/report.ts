@@ -53,7 +53,7 @@ export function prBody(input: {
       out.push(`- \`${s.name}\`: ${s.failures} of ${s.runs} runs failed (${(s.failureRate * 100).toFixed(0)} %)`);
   }
   out.push('', '<!-- caduceus-curator -->');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 export function usageLines(skills: SkillSignal[], n = 5): { most: UsageLine[]; least: UsageLine[] } {
@@ -78,9 +78,7 @@ export function renderReport(r: CuratorReport): string {
   if (r.message) out.push(`  ${r.message}`);
   if (r.revision) out.push(`  revision ${r.revision}`);
   if (r.branch)
-    out.push(
-      `  branch ${r.branch}${r.pr ? `, pull request ${r.pr.number ? '#' + r.pr.number + ' ' : ''}${r.pr.url}` : ''}`,
-    );
+    out.push(`  branch ${r.branch}${r.pr ? `, pull request ${r.pr.number ? `#${r.pr.number} ` : ''}${r.pr.url}` : ''}`);
   const c = r.counts;
   out.push(
     `  ${c.skills} skills, ${c.runsInWindow} runs in the window; ${c.proposals} proposals, ${c.skipped} skipped, ${c.stale} stale, ${c.flagged} flagged, ${c.pinned} pinned`,
@@ -106,5 +104,5 @@ export function renderReport(r: CuratorReport): string {
     );
   if (r.flagged.length)
     out.push('', `Flagged (failure rate): ${r.flagged.map((f) => `${f.name} ${f.failures}/${f.runs}`).join(', ')}`);
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -160,9 +160,15 @@ export class CuratorStore {
   proposals(filter: { state?: ProposalState; curator?: string } = {}): ProposalRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.state) where.push('state = ?'), args.push(filter.state);
-    if (filter.curator) where.push('curator = ?'), args.push(filter.curator);
-    const sql = `SELECT * FROM curator_proposals ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, position, id`;
+    if (filter.state) {
+      where.push('state = ?');
+      args.push(filter.state);
+    }
+    if (filter.curator) {
+      where.push('curator = ?');
+      args.push(filter.curator);
+    }
+    const sql = `SELECT * FROM curator_proposals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, position, id`;
     return (this.store.db.prepare(sql).all(...args) as ProposalRow[]).map(fromRow);
   }
 

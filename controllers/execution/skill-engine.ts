@@ -250,13 +250,13 @@ export class SkillEngine {
                 : undefined,
         };
       }
-      if (kind === 'http') {
+      if (kind === 'http' && step.http) {
         const timeout = AbortSignal.timeout(
           timerDelay(Math.min(timeoutMs, step.timeout !== undefined ? timeoutMs : DEFAULT_HTTP_TIMEOUT_MS)),
         );
         const signal = run.opts.signal ? AbortSignal.any([timeout, run.opts.signal]) : timeout;
         try {
-          const r = await runHttpStep(step.http!, scope, signal, run.outputLimitBytes);
+          const r = await runHttpStep(step.http, scope, signal, run.outputLimitBytes);
           return {
             status: r.ok ? 'succeeded' : 'failed',
             durationMs: elapsed(),
@@ -271,11 +271,13 @@ export class SkillEngine {
           throw err;
         }
       }
-      if (kind === 'file') {
-        const out = runFileStep(step.file!, scope, run.workspace, run.outputLimitBytes, run.iso.mode === 'docker');
+      if (kind === 'file' && step.file) {
+        const out = runFileStep(step.file, scope, run.workspace, run.outputLimitBytes, run.iso.mode === 'docker');
         return { status: 'succeeded', durationMs: elapsed(), outputTail: out };
       }
-      const call = step.skill!;
+      const call = step.skill;
+      // The schema gives every step exactly one of run, http, file and skill.
+      if (!call) throw new Error(`step ${step.name ?? step.id ?? ''} has no run, http, file or skill`);
       const params: Record<string, ParamValue> = {};
       for (const [k, v] of Object.entries(call.params ?? {}))
         params[k] = typeof v === 'string' ? interpolate(v, scope, (s) => s, `skill.params.${k}`) : v;

@@ -128,5 +128,5 @@ export function resolveInWorkspace(workspace: string, rel: string, field = 'path
 
 function isInside(root: string, p: string): boolean {
   const r = relative(root, p);
-  return r === '' || (!r.startsWith('..' + sep) && r !== '..' && !isAbsolute(r));
+  return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r));
 }

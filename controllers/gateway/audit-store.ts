@@ -79,7 +79,7 @@ const MAX_FIELD = 500;
 function clip(s: string | null | undefined): string | null {
   if (s === undefined || s === null) return null;
   const r = redact(s);
-  return r.length > MAX_FIELD ? r.slice(0, MAX_FIELD) + '…' : r;
+  return r.length > MAX_FIELD ? `${r.slice(0, MAX_FIELD)}…` : r;
 }
 
 export class AuditStore {
@@ -121,9 +121,15 @@ export class AuditStore {
       where.push(`level IN (${levels.map(() => '?').join(', ')})`);
       args.push(...levels);
     }
-    if (filter.platform) where.push('platform = ?'), args.push(filter.platform);
-    if (filter.decision) where.push('decision = ?'), args.push(filter.decision);
-    const sql = `SELECT ${ENTRY_COLUMNS} FROM gateway_audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    if (filter.platform) {
+      where.push('platform = ?');
+      args.push(filter.platform);
+    }
+    if (filter.decision) {
+      where.push('decision = ?');
+      args.push(filter.decision);
+    }
+    const sql = `SELECT ${ENTRY_COLUMNS} FROM gateway_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     return this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as AuditEntry[];
   }
 

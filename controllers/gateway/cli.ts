@@ -53,11 +53,11 @@ async function log(argv: string[]): Promise<number> {
     });
     if (args.values.json) {
       process.stdout.write(
-        JSON.stringify(
+        `${JSON.stringify(
           rows.map((r) => ({ ...r, time: new Date(r.at).toISOString() })),
           null,
           2,
-        ) + '\n',
+        )}\n`,
       );
       return 0;
     }
@@ -115,7 +115,7 @@ async function status(argv: string[]): Promise<number> {
       });
     const counts = audit.counts();
     if (args.values.json) {
-      process.stdout.write(JSON.stringify({ policies, counts }, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify({ policies, counts }, null, 2)}\n`);
       return 0;
     }
     const out: string[] = [];
@@ -157,7 +157,7 @@ export function main(argv: string[]): Promise<number> {
   return runCommand(async () => {
     const [sub, ...rest] = argv;
     if (sub === undefined || sub === '--help' || sub === '-h') {
-      process.stdout.write(HELP + '\n');
+      process.stdout.write(`${HELP}\n`);
       return sub === undefined ? 2 : 0;
     }
     if (sub === 'log') return log(rest);

@@ -17,6 +17,7 @@ import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { describeRef, resolveSecret } from '../../reconciler/secrets.js';
 import { compilePolicy, PLATFORMS, type CompiledPolicy } from './policy.js';
 import { ADAPTERS } from './platforms/index.js';
+import type { PlatformAdapter } from './platforms/types.js';
 import { ENDPOINT_PREFIX, Gateway, type Binding, type GatewayOptions } from './gateway.js';
 
 export interface PlatformStatus {
@@ -49,7 +50,8 @@ export function createController(gw: Gateway, opts: { configDir?: string; env?: 
     spec: NonNullable<GatewayPolicySpec['platforms'][Platform]>,
     policy: CompiledPolicy,
   ): Binding => {
-    const adapter = ADAPTERS[p];
+    // The spec is p's own (the caller read it from platforms[p]); TypeScript cannot correlate the two unions.
+    const adapter = ADAPTERS[p] as PlatformAdapter<typeof spec>;
     const unset: string[] = [];
     for (const { field, ref } of adapter.requiredSecrets(spec)) {
       try {

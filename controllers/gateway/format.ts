@@ -9,7 +9,7 @@ import { redact } from '../../reconciler/secrets.js';
 import { USAGE } from './commands.js';
 
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : text.slice(0, Math.max(0, max - 1)) + '…';
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
 }
 
 function tail(output: string, lines = 5): string {

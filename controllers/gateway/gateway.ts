@@ -302,7 +302,7 @@ export class Gateway {
     };
     let check: { ok: true; target?: string } | Refusal;
     try {
-      if (!current || !current.state.ready) {
+      if (!current?.state.ready) {
         check = {
           ok: false,
           reason: `platform ${platform} stopped before the work started`,

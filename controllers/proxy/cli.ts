@@ -114,7 +114,7 @@ export function main(argv: string[]): Promise<number> {
   return runCommand(async () => {
     const [sub, ...rest] = argv;
     if (sub === '--help' || sub === '-h' || sub === undefined) {
-      process.stdout.write(HELP + '\n');
+      process.stdout.write(`${HELP}\n`);
       return sub === undefined ? 2 : 0;
     }
     if (sub !== 'test') throw new UsageError(`unknown subcommand "${sub}"\n\n${HELP}`);
@@ -181,7 +181,7 @@ export function main(argv: string[]): Promise<number> {
     const text = summarize(endpoint, answer, stream);
     if (v.json) {
       process.stdout.write(
-        JSON.stringify(
+        `${JSON.stringify(
           {
             url: `${base}${endpoint}`,
             model: model ?? null,
@@ -193,7 +193,7 @@ export function main(argv: string[]): Promise<number> {
           },
           null,
           2,
-        ) + '\n',
+        )}\n`,
       );
     } else {
       const lines = [
@@ -204,7 +204,7 @@ export function main(argv: string[]): Promise<number> {
         `answer:`,
         ...text.split('\n').map((l) => `  ${l}`),
       ];
-      process.stdout.write(lines.join('\n') + '\n');
+      process.stdout.write(`${lines.join('\n')}\n`);
     }
     return ok ? 0 : 1;
   });

@@ -80,7 +80,7 @@ export class ProxyController implements Controller {
     ctx: ReconcileContext,
     desired: Resource | undefined,
     _observed: Observed,
-  ): Promise<ReconcileResult | void> {
+  ): Promise<ReconcileResult | undefined> {
     const { name } = splitKey(ctx.key);
     if (!desired) {
       await this.teardown(name, this.drainCapMs);
@@ -258,7 +258,7 @@ export class ProxyController implements Controller {
   ): Promise<{ ok: true; listener: Listener } | { ok: false; reason: string; message: string }> {
     const key = `${spec.bind}|${spec.port}|${spec.tls ? `${spec.tls.cert}|${spec.tls.key}` : 'plain'}`;
     const old = inst.listener;
-    if (old && old.listening && inst.listenKey === key) {
+    if (old?.listening && inst.listenKey === key) {
       if (tls && inst.tlsFingerprint !== tls.fingerprint) {
         old.reloadTls(tls);
         inst.tlsFingerprint = tls.fingerprint;

@@ -31,9 +31,15 @@ const systemMessages = new WeakMap<Snapshot, WeakMap<ProxySpec, string>>();
 /** The system message telling an upstream model which skills the team has. */
 export function skillsSystemMessage(snap: Snapshot, spec: ProxySpec): string {
   let bySpec = systemMessages.get(snap);
-  if (!bySpec) systemMessages.set(snap, (bySpec = new WeakMap()));
+  if (!bySpec) {
+    bySpec = new WeakMap();
+    systemMessages.set(snap, bySpec);
+  }
   let text = bySpec.get(spec);
-  if (text === undefined) bySpec.set(spec, (text = buildSystemMessage(snap, spec)));
+  if (text === undefined) {
+    text = buildSystemMessage(snap, spec);
+    bySpec.set(spec, text);
+  }
   return text;
 }
 

@@ -45,9 +45,12 @@ export class TaskController implements Controller {
     ctx: ReconcileContext,
     desired: Resource | undefined,
     _observed: Observed,
-  ): Promise<ReconcileResult | void> {
+  ): Promise<ReconcileResult | undefined> {
     const { name } = splitKey(ctx.key);
-    if (!desired) return this.prune(ctx, name);
+    if (!desired) {
+      this.prune(ctx, name);
+      return undefined;
+    }
     const task = desired as Resource<'Task'>;
     if (task.spec.schedule) return this.reconcileScheduled(ctx, task);
     if (this.schedules.remove(name)) {

@@ -222,7 +222,10 @@ class TaskRun {
       timeoutMs === undefined
         ? undefined
         : setTimeout(
-            () => ((timedOut = true), ac.abort()),
+            () => {
+              timedOut = true;
+              ac.abort();
+            },
             timerDelay(st.skill !== undefined ? timeoutMs : timeoutMs + 2000),
           );
     const trigger = {

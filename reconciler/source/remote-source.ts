@@ -35,7 +35,7 @@ export interface RemoteSourceOptions {
 
 /** Where the mirror of `url` lives: a name derived from the URL, never the URL itself (it may hold a token). */
 export function mirrorDir(stateDir: string, url: string): string {
-  return join(stateDir, 'git', createHash('sha256').update(url).digest('hex').slice(0, 16) + '.git');
+  return join(stateDir, 'git', `${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`);
 }
 
 export class RemoteSource implements Source {

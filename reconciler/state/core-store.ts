@@ -471,10 +471,16 @@ export class CoreStore {
   events(filter: { object?: string; limit?: number; type?: 'Normal' | 'Warning' } = {}): EventRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.object) where.push('object = ?'), args.push(filter.object);
-    if (filter.type) where.push('type = ?'), args.push(filter.type);
+    if (filter.object) {
+      where.push('object = ?');
+      args.push(filter.object);
+    }
+    if (filter.type) {
+      where.push('type = ?');
+      args.push(filter.type);
+    }
     const rows = this.sql(
-      `SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`,
+      `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
     ).all(...args, filter.limit ?? 50) as EventRecord[];
     return rows.reverse();
   }

@@ -170,8 +170,8 @@ describe('local repository source', () => {
     const head3 = git(repo, 'commit-tree', tree, '-p', head2, '-m', 'packed only');
     const packed = join(repo, '.git', 'packed-refs');
     const { readFileSync } = await import('node:fs');
-    writeFileSync(packed + '.new', readFileSync(packed, 'utf8').replace(head2, head3));
-    renameSync(packed + '.new', packed);
+    writeFileSync(`${packed}.new`, readFileSync(packed, 'utf8').replace(head2, head3));
+    renameSync(`${packed}.new`, packed);
     await waitFor(async () => (await src.current()).id === head3, 5000, 'the packed-only ref change');
   });
 

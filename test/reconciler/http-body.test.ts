@@ -20,15 +20,16 @@ afterEach(async () => {
 
 /** Echoes the body's length, or 413 with the reader's message. */
 async function start(): Promise<number> {
-  server = createServer((req, res) => {
+  const s = createServer((req, res) => {
     readCappedBody(req, LIMIT).then(
       (body) => sendJson(res, 200, { bytes: body.length, head: body.toString('latin1').slice(0, 8) }),
       (err: unknown) =>
         err instanceof BodyTooLarge ? sendJson(res, 413, { error: err.message }) : sendJson(res, 400, {}),
     );
   });
-  await new Promise<void>((r) => server?.listen(0, '127.0.0.1', () => r()));
-  return (server?.address() as AddressInfo).port;
+  server = s;
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  return (s.address() as AddressInfo).port;
 }
 
 describe('capped request body', () => {

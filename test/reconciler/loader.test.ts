@@ -164,7 +164,7 @@ describe('files that are not sound YAML', () => {
       ['f', 'e'],
     ] as const)
       rows.push(`${n}: &${n} [${Array(10).fill(`*${p}`).join(', ')}]`);
-    const { findings } = await load({ 'bomb.yaml': rows.join('\n') + '\n' });
+    const { findings } = await load({ 'bomb.yaml': `${rows.join('\n')}\n` });
     expect(findings.map(at)).toEqual(['bomb.yaml:2:8 alias-limit']);
   });
 

@@ -14,8 +14,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Every path to a node of the value. */
 function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [prefix];
-  if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...prefix, i])));
-  else if (value !== null && typeof value === 'object')
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      out.push(...paths(v, [...prefix, i]));
+    });
+  } else if (value !== null && typeof value === 'object')
     for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
   return out;
 }
@@ -168,14 +171,14 @@ describe('fast YAML reader', () => {
         const head = isSeq ? `${pad}-` : `${pad}${pick(keys)}:`;
         const r = rnd(10);
         if (depth < 3 && r < 3)
-          out += head + (rnd(4) === 0 ? ' # c' : '') + '\n' + block(indent + pick([2, 2, 4, 1]), depth + 1);
+          out += `${head + (rnd(4) === 0 ? ' # c' : '')}\n${block(indent + pick([2, 2, 4, 1]), depth + 1)}`;
         else if (r === 3)
           out +=
             `${head} ${pick(['|', '|-', '>', '>-', '|+'])}\n${pad}  line one\n${pad}  ${pick(['line two', '  more', '', 'x  '])}\n` +
             (rnd(2) ? '\n' : '');
         else if (isSeq && r === 4 && depth < 3)
           out += `${pad}- ${pick(keys)}: ${pick(scalars)}\n${pad}  ${pick(keys)}: ${pick(scalars)}\n`;
-        else out += head + (rnd(8) === 0 ? '' : ' ' + pick(scalars)) + (rnd(6) === 0 ? ' # c' : '') + '\n';
+        else out += `${head + (rnd(8) === 0 ? '' : ` ${pick(scalars)}`) + (rnd(6) === 0 ? ' # c' : '')}\n`;
         if (rnd(15) === 0) out += pick(['\n', '# comment\n', '---\n', `${pad}   stray\n`]);
       }
       return out;

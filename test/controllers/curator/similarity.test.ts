@@ -16,7 +16,10 @@ function randomSkill(rand: () => number): Pick<SkillSpec, 'steps' | 'params' | '
 
 function lcg(seed: number): () => number {
   let s = seed;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 describe('MinHash and LSH', () => {

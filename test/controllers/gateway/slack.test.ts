@@ -163,7 +163,7 @@ describe('gateway: Slack', () => {
     expect((await post(h.url('slack'), stale)).status).toBe(401);
     const malformed = slackSigned(h.secrets.slack, 'text=run+task+mark&user_id=U1');
     expect((await post(h.url('slack'), malformed)).status).toBe(400);
-    const huge = slackSigned(h.secrets.slack, 'command=%2Fcaduceus&text=' + 'a'.repeat(70 * 1024));
+    const huge = slackSigned(h.secrets.slack, `command=%2Fcaduceus&text=${'a'.repeat(70 * 1024)}`);
     expect((await post(h.url('slack'), huge)).status).toBe(413);
 
     expect((await post(h.url('slack'), good)).status).toBe(200);

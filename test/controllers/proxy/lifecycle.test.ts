@@ -264,9 +264,10 @@ describe('proxy lifecycle', () => {
     // `caduceus proxy test` trusts the self-signed certificate it is given with --ca.
     process.env.PROXY_LC_CLI_KEY = 'sk-lc-key-0001';
     let out = '';
-    const spy = vi
-      .spyOn(process.stdout, 'write')
-      .mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
     const code = await proxyCommand([
       'test',
       '--url',

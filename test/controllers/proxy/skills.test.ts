@@ -144,7 +144,9 @@ describe('proxy serving skills', () => {
     );
     expect(firstContent).toBeGreaterThan(chunks.findIndex((c) => c.caduceus_progress));
     expect(
-      ((chunks[firstContent]?.choices as Array<{ delta: { content: string } }>)[0]?.delta.content ?? '').trim(),
+      (
+        (chunks[firstContent]?.choices as Array<{ delta: { content: string } }> | undefined)?.[0]?.delta.content ?? ''
+      ).trim(),
     ).toBe('answered');
   });
 

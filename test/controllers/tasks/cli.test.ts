@@ -210,7 +210,10 @@ describe('caduceus run / runs', () => {
         });
         // Never leave the CLI (and its containers) behind if the test goes wrong.
         const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        child.on('close', (code) => (clearTimeout(guard), resolve({ code, stdout, stderr })));
+        child.on('close', (code) => {
+          clearTimeout(guard);
+          resolve({ code, stdout, stderr });
+        });
       });
       expect(seen).toBe(2);
       expect(r.code).toBe(130);

@@ -94,7 +94,10 @@ export function maxOverlap(intervals: Array<[number, number]>): number {
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let open = 0;
   let max = 0;
-  for (const [, d] of events) max = Math.max(max, (open += d));
+  for (const [, d] of events) {
+    open += d;
+    max = Math.max(max, open);
+  }
   return max;
 }
 

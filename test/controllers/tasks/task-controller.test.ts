@@ -180,7 +180,9 @@ describe('Task controller: cron schedules', () => {
     const afterChange = taskRuns(app, 't').length;
     await sleep(2200);
     expect(taskRuns(app, 't').length).toBe(afterChange);
-    const next = new Date((app.core.status('Task/t')?.observed as { nextRun: string }).nextRun);
+    const next = new Date(
+      (app.core.status('Task/t')?.observed as { nextRun: string } | undefined)?.nextRun ?? Number.NaN,
+    );
     expect(next.getUTCMonth() === 11 || next.getUTCMonth() === 0).toBe(true);
 
     // Back to every second, then the schedule removed: the task runs once as a job and stops.
