@@ -138,8 +138,9 @@ export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
         opts.log.warn('git webhook refused: no secret configured', {
           secret: opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET',
         });
+        const name = opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET';
         return reply(res, 503, {
-          error: `git webhooks are disabled: set ${opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET'} to the secret configured in the forge's webhook`,
+          error: `git webhooks are disabled: set ${name} to the secret configured in the forge's webhook`,
         });
       }
       let body: Buffer;

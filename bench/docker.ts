@@ -22,6 +22,7 @@ import { defaultRuntime } from '../reconciler/runtime-defaults.js';
 import { StateStore } from '../reconciler/state/store.js';
 import { silentLogger } from '../reconciler/log.js';
 import type { Resource, Snapshot } from '../reconciler/types.js';
+import { row } from './markdown.js';
 
 const exec = promisify(execFile);
 const RUNS = 30;
@@ -148,12 +149,26 @@ const lines = [
   'Command: `npm run build && node dist/bench/docker.js`',
   `Machine: ${machine}, Docker engine ${engine.trim()}`,
   '',
-  `${RUNS} runs of \`echo hi\` in ${SANDBOX_IMAGE}, concurrency ${CONCURRENCY} on both sides, in ${ROUNDS} interleaved rounds; the CLI loop uses the same isolation flags (network none, read-only root, tmpfs /tmp, user 65534, cap-drop ALL, no-new-privileges, workspace bind).`,
+  `${RUNS} runs of \`echo hi\` in ${SANDBOX_IMAGE}, concurrency ${CONCURRENCY} on both sides, ` +
+    `in ${ROUNDS} interleaved rounds; the CLI loop uses the same isolation flags (network none, read-only root, ` +
+    'tmpfs /tmp, user 65534, cap-drop ALL, no-new-privileges, workspace bind).',
   '',
   '| measure | result | baseline in the same run | ratio | target |',
   '|---|---|---|---|---|',
-  `| ${RUNS} subtasks through runTask (docker, ${ROUNDS} tasks of ${perRound}) | ${taskMs.toFixed(0)} ms (${(taskMs / RUNS).toFixed(0)} ms/run) | \`docker run --rm\` loop: ${cliMs.toFixed(0)} ms (${(cliMs / RUNS).toFixed(0)} ms/run) | ${ratio.toFixed(2)} | < 1 |`,
-  `| ${RUNS} runs through runner.exec alone (docker) | ${oursMs.toFixed(0)} ms (${(oursMs / RUNS).toFixed(0)} ms/run) | same loop | ${(oursMs / cliMs).toFixed(2)} | |`,
+  row(
+    `${RUNS} subtasks through runTask (docker, ${ROUNDS} tasks of ${perRound})`,
+    `${taskMs.toFixed(0)} ms (${(taskMs / RUNS).toFixed(0)} ms/run)`,
+    `\`docker run --rm\` loop: ${cliMs.toFixed(0)} ms (${(cliMs / RUNS).toFixed(0)} ms/run)`,
+    ratio.toFixed(2),
+    '< 1',
+  ),
+  row(
+    `${RUNS} runs through runner.exec alone (docker)`,
+    `${oursMs.toFixed(0)} ms (${(oursMs / RUNS).toFixed(0)} ms/run)`,
+    'same loop',
+    (oursMs / cliMs).toFixed(2),
+    '',
+  ),
   failures ? `\n${failures} run(s) did not print "hi": the figures above are not valid.\n` : '',
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

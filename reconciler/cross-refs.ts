@@ -73,7 +73,8 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
           d.file,
           a.pos,
           'duplicate-alias',
-          `alias "${a.name}" of skill ${d.facts.name} is already a name or alias of skill ${other.facts.name} at ${where(other, pos)}`,
+          `alias "${a.name}" of skill ${d.facts.name} is already a name or alias ` +
+            `of skill ${other.facts.name} at ${where(other, pos)}`,
         );
       } else {
         skills.set(a.name, d);
@@ -112,7 +113,8 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
           d.file,
           p.pos,
           'unknown-param',
-          `${call.what}: skill ${callee.facts.name} has no parameter "${p.name}"${known.length ? ` (it takes ${known.join(', ')})` : ' (it takes none)'}`,
+          `${call.what}: skill ${callee.facts.name} has no parameter "${p.name}"` +
+            (known.length ? ` (it takes ${known.join(', ')})` : ' (it takes none)'),
         );
         continue;
       }
@@ -150,7 +152,8 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
         d.file,
         c.pos,
         'concurrency-limit',
-        `concurrency ${c.value} is above the Runtime's maximum of ${maximum}; lower it or raise spec.concurrency.maximum of the Runtime`,
+        `concurrency ${c.value} is above the Runtime's maximum of ${maximum}; ` +
+          'lower it or raise spec.concurrency.maximum of the Runtime',
       );
     }
   }

@@ -151,7 +151,10 @@ export async function listConfigFiles(dir: string): Promise<SourceFile[]> {
   );
 }
 
-/** The configuration files of a directory on disk; CaduceusError ConfigDirUnreadable when it is not a readable directory. */
+/**
+ * The configuration files of a directory on disk; CaduceusError ConfigDirUnreadable when it is not a readable
+ * directory.
+ */
 export async function readConfigDirectory(dir: string): Promise<SourceFile[]> {
   const hint = 'pass a configuration directory, e.g. caduceus validate examples/repo';
   let isDir = false;

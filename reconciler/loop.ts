@@ -161,7 +161,10 @@ export class Reconciler {
       return { outcome: 'rejected', revision, errors };
     }
     const first = errors[0] as Finding;
-    const message = `revision ${short(revision)} rejected with ${errors.length} error(s); ${this.snap ? `revision ${short(this.snap.revision)} keeps running` : 'nothing applied yet'}. First: ${describeFinding(first)}`;
+    const running = this.snap ? `revision ${short(this.snap.revision)} keeps running` : 'nothing applied yet';
+    const message =
+      `revision ${short(revision)} rejected with ${errors.length} error(s); ${running}. ` +
+      `First: ${describeFinding(first)}`;
     this.opts.log.warn('revision rejected', {
       revision,
       errors: errors.length,
@@ -179,7 +182,8 @@ export class Reconciler {
     for (const r of resources) map.set(keyOf(r), r);
     this.snap = { revision, resources: map };
     const summary = { ...p.summary, resources: resources.length };
-    const message = `revision ${short(revision)}: ${p.summary.create} to create, ${p.summary.update} to update, ${p.summary.delete} to prune`;
+    const { create, update, delete: prune } = p.summary;
+    const message = `revision ${short(revision)}: ${create} to create, ${update} to update, ${prune} to prune`;
     this.opts.core.recordAttempt(revision, 'accepted', { message, summary }, [
       { type: 'Normal', reason: 'RevisionAccepted', message, revision },
     ]);

@@ -132,7 +132,8 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
         err(
           ['spec', 'bind'],
           'public-bind',
-          `bind ${p.bind} is not a loopback address and the proxy has no tls; add tls (cert and key) or set allowPublicBind: true`,
+          `bind ${p.bind} is not a loopback address and the proxy has no tls; ` +
+            'add tls (cert and key) or set allowPublicBind: true',
         );
       }
       break;

@@ -14,7 +14,9 @@ export function defaultRuntime(): RuntimeSpec {
   return defaults;
 }
 
-/** Each section merged over its defaults, so a partial spec (tests, a revision stored before a default existed) works. */
+/**
+ * Each section merged over its defaults, so a partial spec (tests, a revision stored before a default existed) works.
+ */
 export function runtimeWithDefaults(rt: Partial<RuntimeSpec> | undefined): RuntimeSpec {
   const d = defaultRuntime();
   if (rt === undefined) return d;

@@ -142,7 +142,9 @@ function describe(e: ErrorObject, root: JsonSchema): Described {
           path,
           at: 'value',
           rule: 'literal-secret',
-          message: `${prefix}a secret may not be written in the repository; use valueFrom: {env: NAME} or valueFrom: {file: PATH}`,
+          message:
+            `${prefix}a secret may not be written in the repository; ` +
+            'use valueFrom: {env: NAME} or valueFrom: {file: PATH}',
         };
       }
       return { path, at: 'value', rule: 'schema', message: `${prefix}must be ${article(String(p.type))}` };

@@ -8,7 +8,10 @@ import { resourcesOfKind } from './types.js';
 // Keyed by the resources map rather than the Snapshot so that wrappers sharing one map share the index.
 const indexes = new WeakMap<Snapshot['resources'], ReadonlyMap<string, Resource<'Skill'>>>();
 
-/** Name or alias → skill. A canonical name wins over an alias spelled the same; otherwise the first skill in snapshot order wins. */
+/**
+ * Name or alias → skill. A canonical name wins over an alias spelled the same; otherwise the first skill in snapshot
+ * order wins.
+ */
 export function skillIndex(snap: Snapshot): ReadonlyMap<string, Resource<'Skill'>> {
   let index = indexes.get(snap.resources);
   if (!index) {

@@ -22,7 +22,8 @@ export function defaultSpec<K extends Kind>(kind: K): SpecByKind[K] {
       // Only an edited schema gets here, never a user's configuration.
       throw new CaduceusError(
         'SchemaDefaults',
-        `schemas/${SCHEMA_FILES[kind]} rejects a ${kind} with an empty spec: ${findings.map((f) => f.message).join('; ')}`,
+        `schemas/${SCHEMA_FILES[kind]} rejects a ${kind} with an empty spec: ` +
+          findings.map((f) => f.message).join('; '),
         { hint: `every property of the ${kind} spec needs a default or must be optional` },
       );
     }

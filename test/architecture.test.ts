@@ -11,6 +11,9 @@ import { CONTROLLER_COMMANDS } from '../app/controller-commands.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const LAYERS = ['app', 'reconciler', 'controllers'] as const;
+/** Every folder of TypeScript the line-length rule covers. */
+const TS_FOLDERS = ['app', 'reconciler', 'controllers', 'test', 'bench'] as const;
+const MAX_LINE = 120;
 
 interface Violation {
   file: string;
@@ -76,7 +79,7 @@ describe('import directions', () => {
     expect(checkImports(ROOT)).toEqual([]);
   });
 
-  it('names every wrong arrow: core to controller, core to shell, controller to shell, controller to controller', () => {
+  it('names every wrong arrow: core to controller or shell, controller to shell or another controller', () => {
     const root = mkdtempSync(join(tmpdir(), 'caduceus-layers-'));
     dirs.push(root);
     const write = (file: string, text: string): void => {
@@ -107,6 +110,42 @@ describe('import directions', () => {
         rule: 'reconciler/ must not import controllers/',
       },
     ]);
+  });
+});
+
+/** `file:line (length)` of every line longer than MAX_LINE characters. */
+function longLines(root: string): string[] {
+  const out: string[] = [];
+  for (const file of TS_FOLDERS.flatMap((d) => sourceFiles(root, d))) {
+    readFileSync(join(root, file), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (line.length > MAX_LINE) out.push(`${file}:${i + 1} (${line.length})`);
+      });
+  }
+  return out;
+}
+
+describe('line length', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it(`keeps every line of app, reconciler, controllers, test and bench within ${MAX_LINE} characters`, () => {
+    expect(sourceFiles(ROOT, 'test').length).toBeGreaterThan(50);
+    expect(longLines(ROOT)).toEqual([]);
+  });
+
+  it('names the file and line of a line that is too long, and only that one', () => {
+    const root = mkdtempSync(join(tmpdir(), 'caduceus-layers-'));
+    dirs.push(root);
+    mkdirSync(join(root, 'bench'), { recursive: true });
+    mkdirSync(join(root, 'test/deep'), { recursive: true });
+    writeFileSync(join(root, 'bench/ok.ts'), `${'x'.repeat(MAX_LINE)}\n`);
+    writeFileSync(join(root, 'test/deep/long.ts'), `// fine\nconst s = '${'y'.repeat(MAX_LINE)}';\n`);
+    writeFileSync(join(root, 'test/deep/notes.md'), `${'z'.repeat(MAX_LINE * 2)}\n`);
+    expect(longLines(root)).toEqual([`test/deep/long.ts:2 (${MAX_LINE + 13})`]);
   });
 });
 

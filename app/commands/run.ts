@@ -91,7 +91,8 @@ async function loadSnapshot(dir: string): Promise<Snapshot | undefined> {
   if (errors.length) {
     for (const f of errors) process.stderr.write(`${formatFinding(f)}\n`);
     process.stderr.write(
-      `caduceus: the configuration in ${dir} has ${errors.length} error(s); fix them (see 'caduceus validate') and run again\n`,
+      `caduceus: the configuration in ${dir} has ${errors.length} error(s); ` +
+        `fix them (see 'caduceus validate') and run again\n`,
     );
     return undefined;
   }
@@ -214,7 +215,8 @@ function describeSkill(r: SkillRunResult): string {
     formatDuration(s.durationMs),
     (s.error ?? '').slice(0, 100),
   ]);
-  let out = `skill ${r.skill}@${r.version} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId})${r.error ? `: ${r.error}` : ''}\n\n`;
+  const why = r.error ? `: ${r.error}` : '';
+  let out = `skill ${r.skill}@${r.version} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId})${why}\n\n`;
   out += table(['STEP', 'ID', 'KIND', 'STATUS', 'EXIT', 'DURATION', 'ERROR'], rows);
   if (r.output.trim()) out += `\noutput:\n${tail(r.output)}\n`;
   return out;

@@ -27,9 +27,8 @@ export function main(argv: string[]): Promise<number> {
     }
     const out: string[] = [];
     if (source) out.push(...sourceLines(source));
-    out.push(
-      `Applied revision:   ${state.lastAppliedRevision ?? '(none)'}${state.lastAppliedAt ? `  (${age(state.lastAppliedAt)} ago)` : ''}`,
-    );
+    const appliedAge = state.lastAppliedAt ? `  (${age(state.lastAppliedAt)} ago)` : '';
+    out.push(`Applied revision:   ${state.lastAppliedRevision ?? '(none)'}${appliedAge}`);
     out.push(`Attempted revision: ${state.lastAttemptedRevision ?? '(none)'}  ${state.lastAttemptOutcome ?? ''}`);
     if (state.lastAttemptOutcome === 'rejected') {
       out.push(`  rejected with ${state.lastAttemptErrors.length} error(s); the applied revision keeps running:`);
@@ -63,7 +62,8 @@ function sourceLines(s: SourceHealth): string[] {
   if (s.fetchErrors > 0) {
     const since = s.failingSince ?? s.lastFetchAt;
     lines.push(
-      `  fetch failing since ${since ?? '?'}${since ? ` (${age(since)} ago)` : ''}: ${s.lastFetchError ?? 'unknown error'} ` +
+      `  fetch failing since ${since ?? '?'}${since ? ` (${age(since)} ago)` : ''}: ` +
+        `${s.lastFetchError ?? 'unknown error'} ` +
         `(${s.fetchErrors} attempt${s.fetchErrors === 1 ? '' : 's'}); the applied revision keeps running`,
     );
   }

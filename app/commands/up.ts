@@ -36,7 +36,8 @@ function gitTopLevel(dir: string): string {
     }).trim();
   } catch {
     throw new UsageError(
-      `${dir} is not inside a git repository; run 'git init && git add -A && git commit' there, or use --worktree with --repo`,
+      `${dir} is not inside a git repository; run 'git init && git add -A && git commit' there, ` +
+        'or use --worktree with --repo',
     );
   }
 }

@@ -189,7 +189,8 @@ function show(c: CuratorStore, id: string, json: boolean): number {
     [
       `Proposal ${p.id}: ${p.title}`,
       `  action ${p.action}, skills ${p.skills.join(', ')}, state ${p.state}`,
-      `  branch ${p.branch}${p.commit ? ` at ${p.commit.slice(0, 12)}` : ''}${p.prUrl ? `, pull request ${p.prNumber ? `#${p.prNumber} ` : ''}${p.prUrl}` : ''}`,
+      `  branch ${p.branch}${p.commit ? ` at ${p.commit.slice(0, 12)}` : ''}` +
+        (p.prUrl ? `, pull request ${p.prNumber ? `#${p.prNumber} ` : ''}${p.prUrl}` : ''),
       `  files: ${p.files.join(', ')}`,
       '',
       'Evidence:',

@@ -116,14 +116,16 @@ export function register(deps: ControllerDeps): Registration {
           'Ready',
           'False',
           last.outcome === 'invalid' ? 'ResultInvalid' : 'RunFailed',
-          `last run ${new Date(last.finishedAt).toISOString()}: ${last.message}${last.findings.length ? `: ${last.findings.slice(0, 3).join('; ')}` : ''}`,
+          `last run ${new Date(last.finishedAt).toISOString()}: ${last.message}` +
+            (last.findings.length ? `: ${last.findings.slice(0, 3).join('; ')}` : ''),
         );
       } else {
         ctx.setCondition(
           'Ready',
           'True',
           'Scheduled',
-          `next run ${next === undefined ? 'unknown' : new Date(next).toISOString()}${last ? `; last run ${last.outcome}` : ''}`,
+          `next run ${next === undefined ? 'unknown' : new Date(next).toISOString()}` +
+            (last ? `; last run ${last.outcome}` : ''),
         );
       }
       return next === undefined

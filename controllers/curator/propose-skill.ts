@@ -98,7 +98,11 @@ export async function proposeNewSkill(
     const branch = `${spec.branchPrefix}/new-skill-${name}`;
     await git.checkout(tip, branch);
     const now = (env.now ?? Date.now)();
-    const message = `curator: add skill ${name}\n\n- ${opts.reason.replace(/\n+/g, ' ')}\n- proposed by ${(opts.proposedBy ?? 'the agent').replace(/\n+/g, ' ')}; validated against ${tip.slice(0, 12)}\n\nCurator-Proposal: ${id}\n`;
+    const oneLine = (s: string): string => s.replace(/\n+/g, ' ');
+    const message =
+      `curator: add skill ${name}\n\n- ${oneLine(opts.reason)}\n` +
+      `- proposed by ${oneLine(opts.proposedBy ?? 'the agent')}; validated against ${tip.slice(0, 12)}\n\n` +
+      `Curator-Proposal: ${id}\n`;
     const head = await git.commit(writeChanges(git, path, [[file, text]]), message, dayStamp(now));
     const remote = await git.remoteSha(branch);
     let outcome: NewSkillResult['outcome'] = 'proposed';
@@ -107,7 +111,10 @@ export async function proposeNewSkill(
     else await git.pushBranch(branch, spec.branchPrefix, remote);
 
     const title = `Curator: new skill ${name}`;
-    const body = `The agent proposes a new skill \`${name}\` in \`${file}\`.\n\n**Why:** ${opts.reason}\n\nIt passes validation against \`${tip.slice(0, 12)}\`. Merge to make it available; close to reject it.\n\n<!-- caduceus-curator -->\n`;
+    const body =
+      `The agent proposes a new skill \`${name}\` in \`${file}\`.\n\n**Why:** ${opts.reason}\n\n` +
+      `It passes validation against \`${tip.slice(0, 12)}\`. Merge to make it available; close to reject it.\n\n` +
+      '<!-- caduceus-curator -->\n';
     const { pr } = await upsertPr(forge, git, {
       branch,
       title,

@@ -270,7 +270,9 @@ async function validateResult(loaded: Loaded, proposals: Proposal[], report: Cur
     report.findings = lingering.map(
       (r) => `${formatPosition(r.source)}  Skill/${r.metadata.name} would still be loaded after archiving`,
     );
-    report.message = `archiveDir "${loaded.spec.archiveDir}" is read by the loader, so archived skills would stay active; use "archive" (or a dot-folder); nothing was pushed`;
+    report.message =
+      `archiveDir "${loaded.spec.archiveDir}" is read by the loader, so archived skills would stay active; ` +
+      'use "archive" (or a dot-folder); nothing was pushed';
     return false;
   }
   if (errors.length === 0) return true;
@@ -283,7 +285,8 @@ async function validateResult(loaded: Loaded, proposals: Proposal[], report: Cur
   report.message =
     introduced.length > 0
       ? `the proposals would leave ${introduced.length} validation error(s); nothing was pushed`
-      : `revision ${report.revision.slice(0, 12)} does not pass validation (${errors.length} error(s)); nothing is pushed until it does`;
+      : `revision ${report.revision.slice(0, 12)} does not pass validation (${errors.length} error(s)); ` +
+        'nothing is pushed until it does';
   return false;
 }
 

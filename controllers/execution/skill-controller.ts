@@ -40,7 +40,8 @@ export function createSkillController(docker: () => DockerBackend): Controller {
         'Ready',
         'True',
         'Ready',
-        `version ${spec.version}, ${spec.steps.length} steps, runs ${iso.mode === 'docker' ? `in ${iso.image}` : 'locally'}`,
+        `version ${spec.version}, ${spec.steps.length} steps, ` +
+          `runs ${iso.mode === 'docker' ? `in ${iso.image}` : 'locally'}`,
       );
     },
   };

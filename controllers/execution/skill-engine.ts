@@ -199,7 +199,8 @@ export class SkillEngine {
         continue;
       }
       status = res.status === 'timedOut' ? 'timedOut' : res.status === 'cancelled' ? 'cancelled' : 'failed';
-      error = `step ${index + 1} (${step.name ?? step.id ?? kind}) ${res.status === 'timedOut' ? 'timed out' : res.status}${res.error ? `: ${res.error}` : ''}`;
+      const how = res.status === 'timedOut' ? 'timed out' : res.status;
+      error = `step ${index + 1} (${step.name ?? step.id ?? kind}) ${how}${res.error ? `: ${res.error}` : ''}`;
       output = r.outputTail;
     }
     return { status, steps: results, output, error: error !== undefined ? redact(error) : undefined };

@@ -8,7 +8,9 @@ import type { StateStore } from '../../reconciler/state/store.js';
 import type { CoreStore } from '../../reconciler/state/core-store.js';
 import { AuditStore, type AuditLevel } from './audit-store.js';
 
-const HELP = `usage: caduceus gateway log [--level info|warn|error] [--limit N] [--platform P] [--state-dir DIR] [--json]
+const LOG_USAGE =
+  'caduceus gateway log [--level info|warn|error] [--limit N] [--platform P] [--state-dir DIR] [--json]';
+const HELP = `usage: ${LOG_USAGE}
        caduceus gateway status [--state-dir DIR] [--json]
 
 log     the audit log, newest first: every accepted, refused and rejected chat request
@@ -122,7 +124,8 @@ async function status(argv: string[]): Promise<number> {
     if (policies.length === 0) out.push('No GatewayPolicy is applied.\n');
     for (const p of policies) {
       out.push(
-        `GatewayPolicy ${p.name}: Ready=${p.ready} ${p.reason}${p.users !== null ? `, ${String(p.users)} user(s)` : ''}`,
+        `GatewayPolicy ${p.name}: Ready=${p.ready} ${p.reason}` +
+          (p.users !== null ? `, ${String(p.users)} user(s)` : ''),
       );
       out.push(`  ${p.message}`);
       out.push(

@@ -20,7 +20,8 @@ export function parseJsonObject(buf: Buffer): Record<string, unknown> {
     value = JSON.parse(buf.toString('utf8'));
   } catch (err) {
     throw badRequest(
-      `We could not parse the JSON body of your request: ${(err as Error).message}. Send a JSON object with Content-Type: application/json.`,
+      `We could not parse the JSON body of your request: ${(err as Error).message}. ` +
+        'Send a JSON object with Content-Type: application/json.',
       null,
       'invalid_json',
     );

@@ -66,7 +66,9 @@ function rawParams(
     return { values: { [(strings[0] as { name: string }).name]: text }, param };
   if (skill.spec.params.length === 0) return { values: {}, param };
   throw badRequest(
-    `skill ${skill.metadata.name} takes params ${skill.spec.params.map((p) => p.name).join(', ')}: send them as a JSON object in the last user message, e.g. ${JSON.stringify(Object.fromEntries(skill.spec.params.map((p) => [p.name, p.default ?? '…'])))}`,
+    `skill ${skill.metadata.name} takes params ${skill.spec.params.map((p) => p.name).join(', ')}: ` +
+      'send them as a JSON object in the last user message, e.g. ' +
+      JSON.stringify(Object.fromEntries(skill.spec.params.map((p) => [p.name, p.default ?? '…']))),
     param,
     'invalid_params',
   );

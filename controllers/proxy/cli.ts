@@ -197,10 +197,12 @@ export function main(argv: string[]): Promise<number> {
       );
     } else {
       const lines = [
-        `${endpoint === '/v1/models' ? 'GET ' : 'POST'} ${base}${endpoint}${model ? `  (model ${model}${stream ? ', stream' : ''})` : ''}`,
+        `${endpoint === '/v1/models' ? 'GET ' : 'POST'} ${base}${endpoint}` +
+          (model ? `  (model ${model}${stream ? ', stream' : ''})` : ''),
         `status:     ${answer.status}${ok ? '' : '  (failed)'}`,
         `request id: ${answer.requestId ?? '-'}`,
-        `latency:    ${answer.latencyMs.toFixed(1)} ms${answer.firstByteMs !== undefined ? ` (first byte ${answer.firstByteMs.toFixed(1)} ms)` : ''}`,
+        `latency:    ${answer.latencyMs.toFixed(1)} ms` +
+          (answer.firstByteMs !== undefined ? ` (first byte ${answer.firstByteMs.toFixed(1)} ms)` : ''),
         `answer:`,
         ...text.split('\n').map((l) => `  ${l}`),
       ];

@@ -126,7 +126,8 @@ export class ProxyController implements Controller {
       'Ready',
       'True',
       'Listening',
-      `serving ${address} with ${keys.length} key(s)${spec.upstream ? `, forwarding other models to ${safeURL(spec.upstream.baseURL)}` : ''}`,
+      `serving ${address} with ${keys.length} key(s)` +
+        (spec.upstream ? `, forwarding other models to ${safeURL(spec.upstream.baseURL)}` : ''),
     );
     return { requeueAfter: this.resyncMs };
   }
@@ -143,7 +144,9 @@ export class ProxyController implements Controller {
     if (!isLoopback(spec.bind) && !spec.tls && !spec.allowPublicBind) {
       return {
         reason: 'PublicBindWithoutTLS',
-        message: `bind ${spec.bind} is not loopback and no tls is set: configure spec.tls, or set allowPublicBind: true to serve plain HTTP on purpose`,
+        message:
+          `bind ${spec.bind} is not loopback and no tls is set: configure spec.tls, ` +
+          'or set allowPublicBind: true to serve plain HTTP on purpose',
       };
     }
     if (spec.keys.length === 0)
@@ -288,7 +291,9 @@ export class ProxyController implements Controller {
         return {
           ok: false,
           reason: 'PortInUse',
-          message: `${where} is in use by another process; retrying every ${this.portRetryMs / 1000} s (free the port or change spec.port)`,
+          message:
+            `${where} is in use by another process; retrying every ${this.portRetryMs / 1000} s ` +
+            '(free the port or change spec.port)',
         };
       if (code === 'EACCES')
         return {

@@ -55,7 +55,8 @@ function buildSystemMessage(snap: Snapshot, spec: ProxySpec): string {
   if (spec.projectContext) lines.push(spec.projectContext.trim(), '');
   if (skills.length > 0) {
     lines.push(
-      'The team has these skills. A client runs one by calling the model `skill/<name>` with a JSON object of its params as the user message.',
+      'The team has these skills. A client runs one by calling the model `skill/<name>` ' +
+        'with a JSON object of its params as the user message.',
     );
     for (const s of skills) {
       lines.push(`- skill/${s.metadata.name} (v${s.spec.version}): ${s.spec.description}`);

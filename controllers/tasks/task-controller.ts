@@ -96,7 +96,8 @@ export class TaskController implements Controller {
       ctx.event(
         'Normal',
         'TaskStarted',
-        `run ${short(run.runId)} started for spec ${task.hash.slice(0, 12)}${interrupted ? ' (the previous run was interrupted)' : ''}`,
+        `run ${short(run.runId)} started for spec ${task.hash.slice(0, 12)}` +
+          (interrupted ? ' (the previous run was interrupted)' : ''),
       );
       return this.reportRunning(ctx, run);
     }
@@ -142,7 +143,8 @@ export class TaskController implements Controller {
         ctx.event(
           'Normal',
           'Scheduled',
-          `task ${name} runs on "${schedule.cron}" (${schedule.timezone}), concurrencyPolicy ${schedule.concurrencyPolicy}`,
+          `task ${name} runs on "${schedule.cron}" (${schedule.timezone}), ` +
+            `concurrencyPolicy ${schedule.concurrencyPolicy}`,
         );
       }
     } catch (err) {
@@ -224,7 +226,9 @@ export class TaskController implements Controller {
                 ? 'TaskCancelled'
                 : 'TaskFailed',
           object,
-          message: `run ${short(run.runId)} (${run.trigger}) ${report.status} in ${formatDuration(report.durationMs)}${failed.length ? `: ${failed.join(', ')}` : ''}`,
+          message:
+            `run ${short(run.runId)} (${run.trigger}) ${report.status} in ${formatDuration(report.durationMs)}` +
+            (failed.length ? `: ${failed.join(', ')}` : ''),
           revision: revision || undefined,
         });
       },

@@ -200,7 +200,9 @@ class TaskRun {
         subtask: st.name,
         state: 'retrying',
         attempt: attempts,
-        message: `attempt ${attempts} ${last.status}${last.error ? `: ${last.error}` : ''}; retrying in ${formatDuration(delay)}`,
+        message:
+          `attempt ${attempts} ${last.status}${last.error ? `: ${last.error}` : ''}; ` +
+          `retrying in ${formatDuration(delay)}`,
       });
       if (!(await sleep(delay, this.signal))) break;
     }
@@ -315,7 +317,8 @@ class TaskRun {
     let status: TaskReport['status'] = failed.length === 0 ? 'succeeded' : 'failed';
     let runStatus: Exclude<RunStatus, 'running'> = status;
     let error = failed.length
-      ? `${failed.length} of ${subtasks.length} subtask(s) did not succeed: ${failed.map((s) => `${s.name} (${s.status})`).join(', ')}`
+      ? `${failed.length} of ${subtasks.length} subtask(s) did not succeed: ` +
+        failed.map((s) => `${s.name} (${s.status})`).join(', ')
       : undefined;
     if (stop && failed.length > 0) {
       status = stop.kind === 'cancelled' ? 'cancelled' : 'failed';

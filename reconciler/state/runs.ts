@@ -170,7 +170,8 @@ export class RunStore {
       where.push('parent_id = ?');
       args.push(filter.parentId);
     }
-    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, rowid DESC LIMIT ?`;
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const sql = `SELECT * FROM runs ${whereSql} ORDER BY started_at DESC, rowid DESC LIMIT ?`;
     return (this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(fromRow);
   }
 

@@ -112,7 +112,7 @@ describe('curator controller', () => {
     expect(report.startedAt).toBeGreaterThan(anchor.firstTickAt as number);
   });
 
-  it('says why it cannot run: no git source, an unset forge token, an invalid cron, and forgets a deleted curator', async () => {
+  it('says why it cannot run (no git source, unset forge token, invalid cron); forgets a deleted curator', async () => {
     const { reg, deps } = setup();
     const c = reg.controllers[0]!;
     let x = context();

@@ -114,7 +114,7 @@ describe('curator run with the GitHub forge', () => {
     expect(gh.pulls).toHaveLength(1);
   });
 
-  it('updates its open pull request when the branch is rebuilt, and recovers from a forge outage after pushing', async () => {
+  it('updates its open pull request when the branch is rebuilt; survives a forge outage after a push', async () => {
     const gh = fakeGitHub();
     let down = true;
     const server: ForgeServer = await startForgeServer((r) =>

@@ -104,7 +104,7 @@ describe('isolation precedence: Runtime < skill < caller, field by field, but a 
 });
 
 describe.runIf(runDockerTests(ready))("the caller's isolation in real runs", () => {
-  it('runs every shell step of the skill, nested skill calls included, in a container when the caller says docker', async () => {
+  it('runs every shell step, nested skill calls included, in a container when the caller says docker', async () => {
     const inner = skill('inner', { steps: [{ run: WHERE }] });
     const outer = skill('outer', {
       steps: [
@@ -148,7 +148,7 @@ describe.runIf(runDockerTests(ready))("the caller's isolation in real runs", () 
     expect(where(back.output)).toEqual([onHost()]);
   });
 
-  it("keeps a skill that asks for docker in its container when the caller says local, with the caller's user", async () => {
+  it("keeps a skill that asks for docker in its container when the caller says local (caller's user)", async () => {
     const boxedSkill = skill('needs-sandbox', { isolation: { mode: 'docker' }, steps: [{ run: WHERE }] });
     const plain = skill('plain', { steps: [{ run: WHERE }, { skill: { name: 'needs-sandbox' } }] });
     h = harness([runtime({ execution: { mode: 'docker' }, isolation: { image: SANDBOX } }), boxedSkill, plain]);

@@ -40,8 +40,11 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     h = harness([dockerRuntime()]);
     const res = await h.runner.exec(
       {
-        command:
-          'id -u; id -g; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; touch /rootfile 2>/dev/null && echo root-writable || echo root-readonly; touch /tmp/t && echo tmp-ok; echo data > out && echo ws-ok; pwd; echo "$CADUCEUS_WORKSPACE"; echo oops >&2',
+        command: [
+          'id -u; id -g; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "',
+          'touch /rootfile 2>/dev/null && echo root-writable || echo root-readonly',
+          'touch /tmp/t && echo tmp-ok; echo data > out && echo ws-ok; pwd; echo "$CADUCEUS_WORKSPACE"; echo oops >&2',
+        ].join('; '),
       },
       cli,
     );

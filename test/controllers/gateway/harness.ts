@@ -145,7 +145,9 @@ export async function startGateway(
       subtasks: [
         {
           name: 'wait',
-          run: `touch ${m('slow-started')}; while [ ! -f ${m('release')} ]; do sleep 0.05; done; echo slow >> ${m('slow')}`,
+          run:
+            `touch ${m('slow-started')}; ` +
+            `while [ ! -f ${m('release')} ]; do sleep 0.05; done; echo slow >> ${m('slow')}`,
         },
       ],
     }),

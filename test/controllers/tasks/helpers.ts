@@ -36,7 +36,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Loads `files` (or an existing configuration directory) and composes execution + subagents over a fresh state directory. */
+/**
+ * Loads `files` (or an existing configuration directory) and composes execution + subagents over a fresh state
+ * directory.
+ */
 export async function harness(
   files: Record<string, string> | string,
   edit?: (snap: Snapshot) => void,

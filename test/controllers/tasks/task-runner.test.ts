@@ -71,7 +71,7 @@ describe('runTask: parallel subtasks', () => {
     expect(maxOverlap(report.subtasks.map((s) => interval(s.output)))).toBe(3);
   });
 
-  it('runs skill subtasks with their params and shell subtasks in their own workspace, and records the run', async () => {
+  it('runs skill subtasks with their params and shell subtasks in their workspace; records the run', async () => {
     const h = await setup({
       'skill.yaml': doc('Skill', 'greet', {
         version: '1.2.0',
@@ -152,7 +152,7 @@ describe('runTask: parallel subtasks', () => {
 });
 
 describe('runTask: bounded queue', () => {
-  it('rejects new work with QueueFull while the waiting subtasks fill the queue, and admits it again later', async () => {
+  it('rejects new work with QueueFull while waiting subtasks fill the queue, admits it again later', async () => {
     const h = await setup({
       'runtime.yaml': runtimeYaml({ concurrency: { default: 1, maximum: 6, queueLimit: 2 } }),
       'a.yaml': taskYaml('a', { concurrency: 1, subtasks: names(3).map((name) => ({ name, run: 'sleep 0.3' })) }),
@@ -182,7 +182,7 @@ describe('runTask: bounded queue', () => {
 });
 
 describe('runTask: retries', () => {
-  it('retries a subtask that fails twice, then succeeds, with exponential backoff and jitter between attempts', async () => {
+  it('retries a subtask that fails twice then succeeds, with exponential backoff and jitter', async () => {
     const marks = tempDir('caduceus-retry-');
     const retry = { maxAttempts: 4, initialDelay: '300ms', maxDelay: '10s', factor: 2, jitter: 0.2 };
     const h = await setup({
