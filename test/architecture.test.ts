@@ -2,12 +2,12 @@
 // import each other (they meet through the late-bound runner). Every static and dynamic
 // relative import of every source file is resolved and judged.
 
-import { type Dirent, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type Dirent, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, relative, sep } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ALL_MODULES } from '../app/compose.js';
 import { CONTROLLER_COMMANDS } from '../app/controller-commands.js';
+import { tempDir } from './helpers/temp.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const LAYERS = ['app', 'reconciler', 'controllers'] as const;
@@ -68,11 +68,6 @@ function checkImports(root: string): Violation[] {
 }
 
 describe('import directions', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
-
   it('has no import from the core into controllers or the shell, and none between controllers', () => {
     expect(sourceFiles(ROOT, 'reconciler').length).toBeGreaterThan(20);
     expect(sourceFiles(ROOT, 'controllers').length).toBeGreaterThan(50);
@@ -80,8 +75,7 @@ describe('import directions', () => {
   });
 
   it('names every wrong arrow: core to controller or shell, controller to shell or another controller', () => {
-    const root = mkdtempSync(join(tmpdir(), 'caduceus-layers-'));
-    dirs.push(root);
+    const root = tempDir('caduceus-layers-');
     const write = (file: string, text: string): void => {
       mkdirSync(join(root, dirname(file)), { recursive: true });
       writeFileSync(join(root, file), text);
@@ -127,19 +121,13 @@ function longLines(root: string): string[] {
 }
 
 describe('line length', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
-
   it(`keeps every line of app, reconciler, controllers, test and bench within ${MAX_LINE} characters`, () => {
     expect(sourceFiles(ROOT, 'test').length).toBeGreaterThan(50);
     expect(longLines(ROOT)).toEqual([]);
   });
 
   it('names the file and line of a line that is too long, and only that one', () => {
-    const root = mkdtempSync(join(tmpdir(), 'caduceus-layers-'));
-    dirs.push(root);
+    const root = tempDir('caduceus-layers-');
     mkdirSync(join(root, 'bench'), { recursive: true });
     mkdirSync(join(root, 'test/deep'), { recursive: true });
     writeFileSync(join(root, 'bench/ok.ts'), `${'x'.repeat(MAX_LINE)}\n`);
@@ -150,14 +138,8 @@ describe('line length', () => {
 });
 
 describe('the git source', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
-
   it('does not import the loader that consumes it', () => {
-    const root = mkdtempSync(join(tmpdir(), 'caduceus-layers-'));
-    dirs.push(root);
+    const root = tempDir('caduceus-layers-');
     mkdirSync(join(root, 'reconciler/source'), { recursive: true });
     writeFileSync(join(root, 'reconciler/source/a.ts'), "import type { SourceFile } from '../loader.js';\n");
     writeFileSync(join(root, 'reconciler/source/b.ts'), "import type { SourceFile } from '../source-file.js';\n");

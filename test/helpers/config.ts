@@ -5,7 +5,8 @@ import { stringify } from 'yaml';
 import { describeFinding } from '../../reconciler/finding-format.js';
 import { loadDirectory } from '../../reconciler/loader.js';
 import { keyOf, type Resource, type ResourceKey, type Snapshot } from '../../reconciler/types.js';
-import { tempDir, writeFiles } from './git.js';
+import { writeFiles } from './git.js';
+import { tempDir } from './temp.js';
 
 /** One resource as YAML, written by the `yaml` library from a plain spec object. */
 export function doc(kind: string, name: string, spec: Record<string, unknown>): string {

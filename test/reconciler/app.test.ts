@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import type { Controller, Registration } from '../../reconciler/types.js';
-import { commitAll, git, makeRemote, makeRepo, removeFiles, skillYaml, tempDir, writeFiles } from '../helpers/git.js';
+import { commitAll, git, makeRemote, makeRepo, removeFiles, skillYaml, writeFiles } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { eventually } from '../helpers/wait.js';
 import { appStarter } from '../helpers/app.js';
 

@@ -12,7 +12,8 @@ import { silentLogger } from '../../reconciler/log.js';
 import { CaduceusError } from '../../reconciler/errors.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { commitAll, git, GIT_ENV, makeRemote, makeRepo, removeFiles, tempDir, writeFiles } from '../helpers/git.js';
+import { commitAll, git, GIT_ENV, makeRemote, makeRepo, removeFiles, writeFiles } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const execFileAsync = promisify(execFile);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Loader, isConfigPath, loadDirectory } from '../../reconciler/loader.js';
 import { gitBlobId, type SourceFile } from '../../reconciler/source-file.js';
 import type { Finding } from '../../reconciler/types.js';
-import { skillYaml, tempDir } from '../helpers/git.js';
+import { skillYaml } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** In-memory source files; `reads` counts read() calls per path. */
 function sources(files: Record<string, string | Buffer>, reads?: Map<string, number>): SourceFile[] {

@@ -8,7 +8,8 @@ import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateStore } from '../../reconciler/state/store.js';
 import { CoreStore, CORE_MIGRATIONS, type SourceHealth } from '../../reconciler/state/core-store.js';
-import { git, GIT_ENV, makeRemote, makeRepo, skillYaml, tempDir } from '../helpers/git.js';
+import { git, GIT_ENV, makeRemote, makeRepo, skillYaml } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { eventually } from '../helpers/wait.js';
 import { appStarter } from '../helpers/app.js';
 

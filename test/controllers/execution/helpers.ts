@@ -2,9 +2,7 @@
 // them, a real state store in a temp dir, the execution registration over them, and a
 // ReconcileContext that records what a controller reports.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Registry } from 'prom-client';
 import type {
@@ -23,6 +21,7 @@ import { StateStore } from '../../../reconciler/state/store.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import { register } from '../../../controllers/execution/index.js';
 import { defaultRuntime } from '../../../reconciler/runtime-defaults.js';
+import { tempDir } from '../../helpers/temp.js';
 
 export function resource<K extends Kind>(kind: K, name: string, spec: Resource<K>['spec']): Resource<K> {
   const body = { apiVersion: 'caduceus.dev/v1' as const, kind, metadata: { name }, spec };
@@ -74,7 +73,7 @@ export interface Harness {
 }
 
 export function harness(resources: Resource[] = [], opts: { configDir?: string } = {}): Harness {
-  const stateDir = mkdtempSync(join(tmpdir(), 'caduceus-exec-'));
+  const stateDir = tempDir('caduceus-exec-');
   const store = new StateStore({ stateDir });
   let snap = snapshot(resources);
   const deps: ControllerDeps = {

@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { alive, configDir, doc, dockerUnavailable, eventually, runtimeYaml, taskYaml } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');

@@ -13,7 +13,7 @@ import { silentLogger } from '../../../reconciler/log.js';
 import type { ControllerDeps, Runner, Snapshot } from '../../../reconciler/types.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/tasks/index.js';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { configDir, doc, loadSnapshot } from '../../helpers/config.js';
 export { configDir, doc, loadSnapshot } from '../../helpers/config.js';
 export { eventually } from '../../helpers/wait.js';

@@ -7,7 +7,8 @@ import type { App } from '../../../app/app.js';
 import { RunStore, type RunRecord } from '../../../reconciler/state/runs.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/tasks/index.js';
-import { commitAll, git, makeRepo, removeFiles, tempDir, writeFiles } from '../../helpers/git.js';
+import { commitAll, git, makeRepo, removeFiles, writeFiles } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { appStarter } from '../../helpers/app.js';
 import { doc, eventually, maxOverlap, taskYaml } from './helpers.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { RunProgress, TaskReport } from '../../../reconciler/types.js';
 import { CaduceusError } from '../../../reconciler/errors.js';
 import { resolveRetry, delayBounds } from '../../../controllers/tasks/retry.js';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import {
   alive,
   doc,
