@@ -20,6 +20,7 @@ import { compose, lateBoundRunner } from '../app/compose.js';
 import { SANDBOX_IMAGE } from '../controllers/execution/runtime-config.js';
 import { defaultRuntime } from '../reconciler/runtime-defaults.js';
 import { StateStore } from '../reconciler/state/store.js';
+import { CoreStore } from '../reconciler/state/core-store.js';
 import { silentLogger } from '../reconciler/log.js';
 import type { Resource, Snapshot } from '../reconciler/types.js';
 import { row } from './markdown.js';
@@ -73,7 +74,15 @@ const snap: Snapshot = {
 };
 const { runner, provide } = lateBoundRunner();
 const composition = compose(
-  { store, log: silentLogger, stateDir, snapshot: () => snap, runner, metrics: new Registry() },
+  {
+    store,
+    events: new CoreStore(store),
+    log: silentLogger,
+    stateDir,
+    snapshot: () => snap,
+    runner,
+    metrics: new Registry(),
+  },
   provide,
   [execution, subagents],
 );

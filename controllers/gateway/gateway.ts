@@ -7,7 +7,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Counter } from 'prom-client';
-import type { ControllerDeps, HttpRoute, Snapshot } from '../../reconciler/types.js';
+import type { ControllerDeps, HttpRoute, Reason, Snapshot } from '../../reconciler/types.js';
 import type { Platform } from '../../reconciler/specs.js';
 import { RunStore } from '../../reconciler/state/runs.js';
 import { errorMessage } from '../../reconciler/errors.js';
@@ -38,7 +38,7 @@ export interface GatewayOptions {
 
 export type BindingState =
   | { ready: true; runtime: PlatformRuntime }
-  | { ready: false; reason: string; message: string };
+  | { ready: false; reason: Reason; message: string };
 
 /** One platform served under one policy. */
 export interface Binding {

@@ -21,6 +21,7 @@ import { StateStore } from '../../../reconciler/state/store.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import { register } from '../../../controllers/execution/index.js';
 import { defaultRuntime } from '../../../reconciler/runtime-defaults.js';
+import { CoreStore } from '../../../reconciler/state/core-store.js';
 import { tempDir } from '../../helpers/temp.js';
 
 export function resource<K extends Kind>(kind: K, name: string, spec: Resource<K>['spec']): Resource<K> {
@@ -78,6 +79,7 @@ export function harness(resources: Resource[] = [], opts: { configDir?: string }
   let snap = snapshot(resources);
   const deps: ControllerDeps = {
     store,
+    events: new CoreStore(store),
     log: silentLogger,
     stateDir,
     snapshot: () => snap,

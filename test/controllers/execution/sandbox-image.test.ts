@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { buildSandboxImage, isStaticElf } from '../../../controllers/execution/sandbox-image.js';
-import { sweepWorkspaces } from '../../../controllers/execution/workspace.js';
+import { sweepWorkspaces } from '../../../reconciler/workspace.js';
 import { dockerReady, runDockerTests } from './docker-env.js';
 import { tempDir } from '../../helpers/temp.js';
 
