@@ -28,6 +28,7 @@ export function runtimeWithDefaults(rt: Partial<RuntimeSpec> | undefined): Runti
     prerequisites: { ...d.prerequisites, ...rt.prerequisites },
     concurrency: { ...d.concurrency, ...rt.concurrency },
     retry: { ...d.retry, ...rt.retry },
+    agent: { ...d.agent, ...rt.agent, limits: { ...d.agent.limits, ...rt.agent?.limits } },
     skills: { ...d.skills, ...rt.skills },
   };
 }

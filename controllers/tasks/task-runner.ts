@@ -263,7 +263,7 @@ class TaskRun {
         return {
           status: r.status,
           output: r.answer,
-          ...(r.error !== undefined ? { error: r.error } : {}),
+          error: r.error,
           agent: summary,
         };
       }
@@ -412,7 +412,7 @@ function agentSummary(r: AgentResult): SubtaskAgentReport {
       tool: c.tool,
       status: c.status,
       durationMs: Math.round(c.durationMs),
-      ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
+      exitCode: c.exitCode,
     })),
     usage: r.usage,
   };
