@@ -1,6 +1,6 @@
 // The Runtime in effect: the snapshot's single Runtime with each section merged over the
 // schema's defaults, or the defaults alone when the configuration declares no Runtime.
-// The execution controller and the task controller both read it from here.
+// The execution, task and agent controllers read it from here.
 
 import type { RuntimeSpec } from './specs.js';
 import { defaultSpec } from './spec-defaults.js';
