@@ -13,6 +13,7 @@ import type { LoopMetrics } from './metrics.js';
 import { errorMessage } from './errors.js';
 import { backoffMs } from './backoff.js';
 import { redactUrl } from './secrets.js';
+import { describeFinding } from './finding-format.js';
 import { short, summarise, type Outcome, type SummaryInput } from './summarise.js';
 
 /** What the loop needs of a source: the tip as a list of files (see reconciler/source/). */
@@ -82,7 +83,9 @@ function missingPathFinding(path: string): Finding {
     column: 1,
     severity: 'error',
     rule: 'path-not-found',
-    message: `this commit has no directory "${path}" (the --path that up follows); nothing is pruned. Restore it, or restart up with the new --path`,
+    message:
+      `this commit has no directory "${path}" (the --path that up follows); nothing is pruned. ` +
+      'Restore it, or restart up with the new --path',
   };
 }
 
@@ -261,7 +264,10 @@ export class Reconciler {
     const why = everything
       ? 'it has no resources and would prune every one'
       : `it would prune ${doomed.length} of ${applied} resources, more than ${Math.round(maxShare * 100)}%`;
-    return `${why}: ${names}. Nothing of it is applied. If that is intended, start up with --allow-prune or annotate a resource of the revision ${ALLOW_PRUNE_ANNOTATION}: "true"`;
+    return (
+      `${why}: ${names}. Nothing of it is applied. If that is intended, start up with --allow-prune ` +
+      `or annotate a resource of the revision ${ALLOW_PRUNE_ANNOTATION}: "true"`
+    );
   }
 
   private hold(revision: string, message: string, p: Plan): SyncOutcome {
@@ -283,11 +289,14 @@ export class Reconciler {
       return { outcome: 'rejected', revision, errors };
     }
     const first = errors[0] as Finding;
-    const message = `revision ${short(revision)} rejected with ${errors.length} error(s); ${this.snap ? `revision ${short(this.snap.revision)} keeps running` : 'nothing applied yet'}. First: ${first.file}:${first.line}:${first.column} ${first.message}`;
+    const running = this.snap ? `revision ${short(this.snap.revision)} keeps running` : 'nothing applied yet';
+    const message =
+      `revision ${short(revision)} rejected with ${errors.length} error(s); ${running}. ` +
+      `First: ${describeFinding(first)}`;
     this.opts.log.warn('revision rejected', {
       revision,
       errors: errors.length,
-      first: `${first.file}:${first.line}:${first.column} ${first.message}`,
+      first: describeFinding(first),
     });
     this.opts.core.recordAttempt(revision, 'rejected', { errors, message }, [
       { type: 'Warning', reason: 'RevisionRejected', message, revision },
@@ -300,7 +309,8 @@ export class Reconciler {
     const map = new Map<ResourceKey, Resource>();
     for (const r of resources) map.set(keyOf(r), r);
     const summary = { ...p.summary, resources: resources.length };
-    const message = `revision ${short(revision)}: ${p.summary.create} to create, ${p.summary.update} to update, ${p.summary.delete} to prune`;
+    const { create, update, delete: prune } = p.summary;
+    const message = `revision ${short(revision)}: ${create} to create, ${update} to update, ${prune} to prune`;
     // Recorded first: when the store refuses the write this throws before anything moved,
     // so no controller sees the new snapshot and the sync is retried as a whole.
     this.opts.core.recordAttempt(revision, 'accepted', { message, summary }, [

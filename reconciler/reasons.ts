@@ -53,7 +53,8 @@ export const REASONS = {
   PruneGuard: {
     meaning: 'a revision would prune every resource, or more than the allowed share; it is held, nothing applied',
     action:
-      'if the prune is intended, start `up` with `--allow-prune` or annotate a resource `caduceus.dev/allow-prune: "true"`',
+      'if the prune is intended, start `up` with `--allow-prune` ' +
+      'or annotate a resource `caduceus.dev/allow-prune: "true"`',
   },
   StateWriteFailed: {
     meaning: 'the state database refused a write (disk full, I/O error); the revision is retried with backoff',

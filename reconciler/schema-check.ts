@@ -114,7 +114,7 @@ function describeErrors(errors: ErrorObject[], root: JsonSchema): Described[] {
   const groups = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
   const inGroup = (e: ErrorObject): boolean =>
     groups.some(
-      (g) => g !== e && e.schemaPath.startsWith(g.schemaPath + '/') && e.instancePath.startsWith(g.instancePath),
+      (g) => g !== e && e.schemaPath.startsWith(`${g.schemaPath}/`) && e.instancePath.startsWith(g.instancePath),
     );
   const out: Described[] = [];
   const seen = new Set<string>();
@@ -142,7 +142,9 @@ function describe(e: ErrorObject, root: JsonSchema): Described {
           path,
           at: 'value',
           rule: 'literal-secret',
-          message: `${prefix}a secret may not be written in the repository; use valueFrom: {env: NAME} or valueFrom: {file: PATH}`,
+          message:
+            `${prefix}a secret may not be written in the repository; ` +
+            'use valueFrom: {env: NAME} or valueFrom: {file: PATH}',
         };
       }
       return { path, at: 'value', rule: 'schema', message: `${prefix}must be ${article(String(p.type))}` };
@@ -220,7 +222,10 @@ function describe(e: ErrorObject, root: JsonSchema): Described {
 const DNS_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 function patternMessage(pattern: string): string {
   if (pattern === DURATION_PATTERN)
-    return 'must be a duration greater than zero, such as 500ms, 30s, 5m, 1h30m or 14d (0 would switch off what it bounds)';
+    return (
+      'must be a duration greater than zero, such as 500ms, 30s, 5m, 1h30m or 14d ' +
+      '(0 would switch off what it bounds)'
+    );
   if (pattern === DNS_PATTERN)
     return 'must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit';
   if (pattern === '^https?://') return 'must be an http:// or https:// URL';

@@ -81,8 +81,25 @@ export function rememberSecretsIn(specs: Iterable<unknown>, opts: SecretOptions 
 
 /** Credentials in URLs: `user:password@` and tokens in the query string. */
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi;
-const QUERY_TOKEN =
-  /([?&;](?:private_token|access_token|refresh_token|id_token|token|api[_-]?key|apikey|key|secret|client_secret|password|passwd|sig|signature|auth|code)=)[^&#\s"'<>]+/gi;
+const TOKEN_PARAMS = [
+  'private_token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'token',
+  'api[_-]?key',
+  'apikey',
+  'key',
+  'secret',
+  'client_secret',
+  'password',
+  'passwd',
+  'sig',
+  'signature',
+  'auth',
+  'code',
+];
+const QUERY_TOKEN = new RegExp(`([?&;](?:${TOKEN_PARAMS.join('|')})=)[^&#\\s"'<>]+`, 'gi');
 
 /** Same as redact(); kept for callers that name what they redact. */
 export function redactUrl(text: string): string {

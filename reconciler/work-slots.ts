@@ -44,7 +44,8 @@ export class WorkSlots {
       return Promise.reject(
         new CaduceusError(
           'QueueFull',
-          `queue full: ${what} would wait behind ${this.waiting.length} runs for one of ${maximum} slots (queue limit ${queueLimit})`,
+          `queue full: ${what} would wait behind ${this.waiting.length} runs for one of ${maximum} slots ` +
+            `(queue limit ${queueLimit})`,
           { hint: 'try again when running work has finished, or raise spec.concurrency in the Runtime' },
         ),
       );

@@ -127,7 +127,9 @@ function parseText(text: string, findings: FileFinding[], opts: { fastPath?: boo
         ...(firstAlias(doc, lc) ?? start),
         severity: 'error',
         rule: 'alias-limit',
-        message: `${firstLine((err as Error).message)}; expand the aliases by hand (at most ${MAX_ALIAS_COUNT} per document)`,
+        message:
+          `${firstLine((err as Error).message)}; ` +
+          `expand the aliases by hand (at most ${MAX_ALIAS_COUNT} per document)`,
       });
       continue;
     }

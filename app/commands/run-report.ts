@@ -41,7 +41,8 @@ export function describeSkill(r: SkillRunResult): string {
     (s.error ?? '').slice(0, 100),
   ]);
   const error = r.error ? `: ${escapeControl(r.error)}` : '';
-  let out = `skill ${escapeControl(`${r.skill}@${r.version}`)} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId})${error}\n\n`;
+  const took = formatDuration(r.durationMs);
+  let out = `skill ${escapeControl(`${r.skill}@${r.version}`)} ${r.status} in ${took} (run ${r.runId})${error}\n\n`;
   out += table(['STEP', 'ID', 'KIND', 'STATUS', 'EXIT', 'DURATION', 'ERROR'], rows);
   if (r.output.trim()) out += `\noutput:\n${tail(r.output)}\n`;
   return out;

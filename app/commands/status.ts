@@ -5,6 +5,7 @@ import { parse, runCommand } from '../../reconciler/cli/args.js';
 import { openState, age, table } from '../../reconciler/cli/state-access.js';
 import type { SourceHealth } from '../../reconciler/state/core-store.js';
 import { escapeControl } from '../../reconciler/cli/escape.js';
+import { formatFinding } from '../../reconciler/finding-format.js';
 
 const HELP = `usage: caduceus status [--state-dir DIR] [--json]
 
@@ -22,23 +23,20 @@ export function main(argv: string[]): Promise<number> {
     const resources = core.allStatus();
     core.store.close();
     if (args.values.json) {
-      process.stdout.write(JSON.stringify({ ...(source ? { source } : {}), ...state, resources }, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify({ source, ...state, resources }, null, 2)}\n`);
       return 0;
     }
     const out: string[] = [];
     if (source) out.push(...sourceLines(source));
-    out.push(
-      `Applied revision:   ${escapeControl(state.lastAppliedRevision ?? '(none)')}${state.lastAppliedAt ? `  (${age(state.lastAppliedAt)} ago)` : ''}`,
-    );
-    out.push(
-      `Attempted revision: ${escapeControl(state.lastAttemptedRevision ?? '(none)')}  ${state.lastAttemptOutcome ?? ''}`,
-    );
+    const appliedAge = state.lastAppliedAt ? `  (${age(state.lastAppliedAt)} ago)` : '';
+    out.push(`Applied revision:   ${escapeControl(state.lastAppliedRevision ?? '(none)')}${appliedAge}`);
+    const attempted = escapeControl(state.lastAttemptedRevision ?? '(none)');
+    out.push(`Attempted revision: ${attempted}  ${state.lastAttemptOutcome ?? ''}`);
     if (state.lastAttemptOutcome === 'held' && state.lastAttemptMessage)
       out.push(`  ${escapeControl(state.lastAttemptMessage)}`);
     if (state.lastAttemptOutcome === 'rejected') {
       out.push(`  rejected with ${state.lastAttemptErrors.length} error(s); the applied revision keeps running:`);
-      for (const e of state.lastAttemptErrors)
-        out.push(`    ${escapeControl(e.file)}:${e.line}:${e.column}  ${escapeControl(e.message)}  (${e.rule})`);
+      for (const e of state.lastAttemptErrors) out.push(`    ${escapeControl(formatFinding(e))}`);
     }
     out.push('');
     const rows = resources.map((r) => {
@@ -68,7 +66,8 @@ function sourceLines(s: SourceHealth): string[] {
   if (s.fetchErrors > 0) {
     const since = s.failingSince ?? s.lastFetchAt;
     lines.push(
-      `  fetch failing since ${since ?? '?'}${since ? ` (${age(since)} ago)` : ''}: ${escapeControl(s.lastFetchError ?? 'unknown error')} ` +
+      `  fetch failing since ${since ?? '?'}${since ? ` (${age(since)} ago)` : ''}: ` +
+        `${escapeControl(s.lastFetchError ?? 'unknown error')} ` +
         `(${s.fetchErrors} attempt${s.fetchErrors === 1 ? '' : 's'}); the applied revision keeps running`,
     );
   }

@@ -13,7 +13,8 @@ import { LocalBackend } from './local-backend.js';
 import { ConfigView } from './config-view.js';
 import { DockerBackend } from './docker-backend.js';
 import { SkillEngine } from './skill-engine.js';
-import { effectiveIsolation, effectiveRuntime, layerIsolation } from './runtime-config.js';
+import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
+import { effectiveIsolation, layerIsolation } from './runtime-config.js';
 import { createWorkspace, removeWorkspace, shareWorkspaceWith, sweepWorkspaces } from '../../reconciler/workspace.js';
 import { createRuntimeController } from './runtime-controller.js';
 import { createSkillController } from './skill-controller.js';
@@ -25,13 +26,13 @@ export function register(deps: ControllerDeps): Registration {
   const runtime = (): ReturnType<typeof effectiveRuntime> => effectiveRuntime(deps.snapshot());
   const local = new LocalBackend({
     envAllowlist: () => runtime().execution.envAllowlist,
-    ...(deps.configDir ? { configDir: deps.configDir } : {}),
+    configDir: deps.configDir,
   });
   // dockerode only connects on the first call, so constructing it costs nothing.
   const view = deps.configDir ? new ConfigView(deps.configDir, deps.stateDir) : undefined;
   const docker = new DockerBackend({
     log,
-    ...(view ? { configMount: () => view.dirFor(deps.snapshot().revision) } : {}),
+    configMount: view ? () => view.dirFor(deps.snapshot().revision) : undefined,
   });
   const metrics = executionMetrics(deps.metrics);
   const backends = { local: measured('local', local, metrics), docker: measured('docker', docker, metrics) };
@@ -70,10 +71,10 @@ export function register(deps: ControllerDeps): Registration {
           ...(req.shell !== undefined ? { shell: req.shell } : {}),
           env: req.env ?? {},
           workspace,
-          ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
-          ...(opts.signal ? { signal: opts.signal } : {}),
+          timeoutMs: req.timeoutMs,
+          signal: opts.signal,
           outputLimitBytes: rt.execution.outputLimitBytes,
-          ...(onProgress ? { onLine: (line: string) => onProgress({ state: 'running', message: redact(line) }) } : {}),
+          onLine: onProgress ? (line: string) => onProgress({ state: 'running', message: redact(line) }) : undefined,
         },
         iso,
       );

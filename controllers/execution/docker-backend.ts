@@ -99,6 +99,7 @@ export class DockerBackend implements Backend {
     const env = {
       ...spec.env,
       CADUCEUS_WORKSPACE: WORKSPACE,
+      // Every key becomes a NAME=value entry: no config dir, no variable.
       ...(this.opts.configMount ? { CADUCEUS_CONFIG_DIR: CONFIG } : {}),
     };
     let container: Docker.Container;

@@ -80,13 +80,14 @@ export type NewAuditEntry = Omit<
 const RANK: Record<AuditLevel, number> = { info: 0, warn: 1, error: 2 };
 /** The columns under AuditEntry's names, so that a row comes back as an entry. */
 const ENTRY_COLUMNS =
-  'id, at, level, policy, platform, user, channel, command, decision, reason, request_id AS requestId, run_id AS runId, count';
+  'id, at, level, policy, platform, user, channel, command, decision, reason, ' +
+  'request_id AS requestId, run_id AS runId, count';
 const MAX_FIELD = 500;
 
 function clip(s: string | null | undefined): string | null {
   if (s === undefined || s === null) return null;
   const r = redact(s);
-  return r.length > MAX_FIELD ? r.slice(0, MAX_FIELD) + '…' : r;
+  return r.length > MAX_FIELD ? `${r.slice(0, MAX_FIELD)}…` : r;
 }
 
 export class AuditStore {
@@ -101,7 +102,8 @@ export class AuditStore {
     store.retain({ table: 'gateway_audit', class: 'audit', time: 'at', unit: 'ms' });
     store.migrate('gateway', GATEWAY_MIGRATIONS);
     this.insert = store.db.prepare(
-      `INSERT INTO gateway_audit (at, level, policy, platform, user, channel, command, decision, reason, request_id, run_id)
+      `INSERT INTO gateway_audit (at, level, policy, platform, user, channel, command, decision, reason, request_id,
+                                  run_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.bump = store.db.prepare('UPDATE gateway_audit SET count = count + 1 WHERE id = ?');
@@ -169,9 +171,16 @@ export class AuditStore {
       where.push(`level IN (${levels.map(() => '?').join(', ')})`);
       args.push(...levels);
     }
-    if (filter.platform) where.push('platform = ?'), args.push(filter.platform);
-    if (filter.decision) where.push('decision = ?'), args.push(filter.decision);
-    const sql = `SELECT ${ENTRY_COLUMNS} FROM gateway_audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    if (filter.platform) {
+      where.push('platform = ?');
+      args.push(filter.platform);
+    }
+    if (filter.decision) {
+      where.push('decision = ?');
+      args.push(filter.decision);
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const sql = `SELECT ${ENTRY_COLUMNS} FROM gateway_audit ${whereSql} ORDER BY id DESC LIMIT ?`;
     return this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as AuditEntry[];
   }
 
@@ -179,7 +188,8 @@ export class AuditStore {
   counts(since = 0): Array<{ platform: string; decision: AuditDecision; count: number }> {
     return this.store.db
       .prepare(
-        'SELECT platform, decision, SUM(count) AS count FROM gateway_audit WHERE at >= ? GROUP BY platform, decision ORDER BY platform, decision',
+        `SELECT platform, decision, SUM(count) AS count FROM gateway_audit WHERE at >= ?
+         GROUP BY platform, decision ORDER BY platform, decision`,
       )
       .all(since) as Array<{ platform: string; decision: AuditDecision; count: number }>;
   }

@@ -49,5 +49,5 @@ export function table(header: string[], unsafeRows: string[][]): string {
       .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
+  return `${[fmt(header), ...rows.map(fmt)].join('\n')}\n`;
 }

@@ -10,7 +10,7 @@ import { StateStore } from '../../reconciler/state/store.js';
 import { CoreStore } from '../../reconciler/state/core-store.js';
 import { RunStore } from '../../reconciler/state/runs.js';
 import { configDir, doc } from '../helpers/config.js';
-import { tempDir } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'app', 'cli.js');
@@ -91,12 +91,14 @@ describe('text output', () => {
     expect(out).toHaveLength(count);
     for (const l of out.slice(1)) {
       expect(l).toContain('bad\\x1b[2J\\x1b]0;pwned\\x07');
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character may be left
       expect(l).not.toMatch(/[\u0000-\u001f\u007f\u202e]/);
     }
   });
 
   it('escapes file names and messages of a rejected revision in `status`', () => {
     const out = lines(['status']).join('\n');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character but newlines may be left
     expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u202e]/);
     expect(out).not.toContain('\nFAKE LINE');
     expect(out).toContain('    bad\\x1b[2J');

@@ -10,7 +10,8 @@ import { stringify } from 'yaml';
 import { Loader, type SourceFile } from '../../reconciler/loader.js';
 import type { Finding } from '../../reconciler/types.js';
 import { MAX_NESTING } from '../../reconciler/yaml-depth.js';
-import { commitAll, makeRepo, tempDir, writeFiles } from '../helpers/git.js';
+import { commitAll, makeRepo, writeFiles } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { eventually } from '../helpers/wait.js';
 import { appStarter } from '../helpers/app.js';
 
@@ -136,7 +137,9 @@ describe('nesting deeper than the parsers follow', () => {
   });
 
   it('leaves the deepest real configuration alone', async () => {
-    const ok = `${header}  version: "1"\n  description: d\n  steps:\n    - http:\n        url: http://127.0.0.1/\n        headers:\n          x: "[{"\n`;
+    const ok =
+      `${header}  version: "1"\n  description: d\n  steps:\n    - http:\n` +
+      '        url: http://127.0.0.1/\n        headers:\n          x: "[{"\n';
     expect(await findingsOf({ 'ok.yaml': ok })).toEqual([]);
   });
 });
@@ -151,7 +154,9 @@ describe('in `up`', () => {
     await app.waitForRevision(good);
     writeFiles(repo, {
       'tasks/t.yaml': task({ cron: '0 3 * * *', timezone: 'Mars/Olympus' }),
-      'deep.yaml': `apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: d\nspec:\n  x: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
+      'deep.yaml':
+        'apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: d\n' +
+        `spec:\n  x: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
     });
     const bad = commitAll(repo, 'bad');
     await eventually(() => expect(app.core.sourceState().lastAttemptedRevision).toBe(bad));

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Controller, Registration } from '../../reconciler/types.js';
-import { commitAll, git, makeRepo, removeFiles, skillYaml, tempDir, writeFiles } from '../helpers/git.js';
+import { commitAll, git, makeRepo, removeFiles, skillYaml, writeFiles } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { eventually, waitFor } from '../helpers/wait.js';
 import { appStarter } from '../helpers/app.js';
 
@@ -110,7 +111,7 @@ describe('the prune guard', () => {
     'skills/d.yaml': skillYaml('d'),
   };
 
-  it('holds a revision that would prune everything, names what would go, and lets it through once annotated', async () => {
+  it('holds a revision that would prune everything, names what would go, lets it through once annotated', async () => {
     const rec = recorder();
     const repo = makeRepo(four);
     const app = await start({ repo, stateDir: tempDir(), registrations: [rec.registration] });
@@ -136,7 +137,9 @@ describe('the prune guard', () => {
     rec.seen.length = 0; // the resync reconciled the applied four again
 
     writeFiles(repo, {
-      'runtime.yaml': `apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: rt\n  annotations:\n    caduceus.dev/allow-prune: "true"\nspec: {}\n`,
+      'runtime.yaml':
+        'apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: rt\n' +
+        '  annotations:\n    caduceus.dev/allow-prune: "true"\nspec: {}\n',
     });
     await app.waitForRevision(commitAll(repo, 'allowed'), 10_000);
     expect(rec.seen.sort()).toEqual(['Skill/a:pruned', 'Skill/b:pruned', 'Skill/c:pruned', 'Skill/d:pruned']);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { redact } from '../../reconciler/secrets.js';
 import { register as execution } from '../../controllers/execution/index.js';
 import { configDir, doc } from '../helpers/config.js';
-import { makeRepo, skillYaml, tempDir, git } from '../helpers/git.js';
+import { makeRepo, skillYaml, git } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { appStarter } from '../helpers/app.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -75,7 +76,8 @@ describe('in `caduceus run`', () => {
       }),
       'skills/leak.yaml': skillYaml(
         'leak',
-        'echo "token $FORGE_TOKEN"; echo "fetching https://api.example/x?access_token=abc123def"; echo "$FORGE_TOKEN" >&2; exit 3',
+        'echo "token $FORGE_TOKEN"; echo "fetching https://api.example/x?access_token=abc123def"; ' +
+          'echo "$FORGE_TOKEN" >&2; exit 3',
       ),
     });
     const state = tempDir();

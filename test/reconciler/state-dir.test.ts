@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { StateStore } from '../../reconciler/state/store.js';
 import { RunStore, type RunRecord } from '../../reconciler/state/runs.js';
 import { CaduceusError } from '../../reconciler/errors.js';
-import { git, GIT_ENV, makeRepo, skillYaml, tempDir } from '../helpers/git.js';
+import { git, GIT_ENV, makeRepo, skillYaml } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { appStarter } from '../helpers/app.js';
 import { doc } from '../helpers/config.js';
 import { eventually, waitFor } from '../helpers/wait.js';
@@ -19,7 +20,6 @@ import { pidsWith, sleepMarker } from '../helpers/processes.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'app', 'cli.js');
 const start = appStarter();
-const dirs: string[] = [];
 const children: ChildProcess[] = [];
 afterEach(async () => {
   for (const c of children.splice(0)) {
@@ -28,20 +28,7 @@ afterEach(async () => {
       await new Promise((r) => c.once('exit', r));
     }
   }
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-function dir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
-
-function repoWith(files: Record<string, string>): string {
-  const r = makeRepo(files);
-  dirs.push(r);
-  return r;
-}
 
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: GIT_ENV, timeout: 30_000 });
@@ -79,8 +66,8 @@ function taskRuns(stateDir: string): RunRecord[] {
 
 describe('one caduceus up per state directory', () => {
   it('refuses a second up on the same state directory, naming the pid, host and start of the first', async () => {
-    const repo = repoWith({ 'skills/a.yaml': skillYaml('a') });
-    const stateDir = dir();
+    const repo = makeRepo({ 'skills/a.yaml': skillYaml('a') });
+    const stateDir = tempDir();
     const first = await up(['--repo', repo, '--state-dir', stateDir]);
     const second = cli(['up', '--repo', repo, '--state-dir', stateDir, '--listen', '127.0.0.1:0']);
     expect(second.code).toBe(2);
@@ -93,8 +80,8 @@ describe('one caduceus up per state directory', () => {
   });
 
   it('refuses a second app in the same process, and takes the directory once the first stops', async () => {
-    const repo = repoWith({ 'skills/a.yaml': skillYaml('a') });
-    const stateDir = dir();
+    const repo = makeRepo({ 'skills/a.yaml': skillYaml('a') });
+    const stateDir = tempDir();
     const first = await start({ repo, stateDir });
     const err = await start({ repo, stateDir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CaduceusError);
@@ -111,11 +98,11 @@ describe('one caduceus up per state directory', () => {
 describe('after kill -9 of up', () => {
   it('marks the dead process runs abandoned, ends their processes, and runs the task again', async () => {
     const marker = sleepMarker();
-    const repo = repoWith({
+    const repo = makeRepo({
       'runtime.yaml': doc('Runtime', 'default', { execution: { mode: 'local' } }),
       'tasks/long.yaml': doc('Task', 'long', { subtasks: [{ name: 'wait', run: `sleep ${marker}` }] }),
     });
-    const stateDir = dir();
+    const stateDir = tempDir();
     const first = await up(['--repo', repo, '--state-dir', stateDir]);
     const running = await waitFor(
       () => {
@@ -158,7 +145,7 @@ describe('after kill -9 of up', () => {
   });
 
   it('abandons only the runs of the process that crashed, not those of a caduceus run beside it', () => {
-    const stateDir = dir();
+    const stateDir = tempDir();
     const crashed = new StateStore({ stateDir });
     const mine = new RunStore(crashed).start({ kind: 'task', name: 'long', trigger: 'apply' });
     const beside = new StateStore({ stateDir });
@@ -174,8 +161,8 @@ describe('after kill -9 of up', () => {
 
 describe('a deleted or damaged state database', () => {
   it('fails /readyz and is named by /status and caduceus status once deleted under up', async () => {
-    const repo = repoWith({ 'skills/a.yaml': skillYaml('a') });
-    const stateDir = dir();
+    const repo = makeRepo({ 'skills/a.yaml': skillYaml('a') });
+    const stateDir = tempDir();
     const app = await start({ repo, stateDir });
     await app.waitForRevision(git(repo, 'rev-parse', 'HEAD'));
     expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
@@ -193,8 +180,8 @@ describe('a deleted or damaged state database', () => {
   });
 
   it('fails /readyz when the file is overwritten under up', async () => {
-    const repo = repoWith({ 'skills/a.yaml': skillYaml('a') });
-    const stateDir = dir();
+    const repo = makeRepo({ 'skills/a.yaml': skillYaml('a') });
+    const stateDir = tempDir();
     const app = await start({ repo, stateDir });
     await app.waitForRevision(git(repo, 'rev-parse', 'HEAD'));
     const db = join(stateDir, 'state.db');
@@ -207,8 +194,8 @@ describe('a deleted or damaged state database', () => {
   });
 
   it('refuses to start on a file that is not a database, with a clear error', () => {
-    const repo = repoWith({ 'skills/a.yaml': skillYaml('a') });
-    const stateDir = dir();
+    const repo = makeRepo({ 'skills/a.yaml': skillYaml('a') });
+    const stateDir = tempDir();
     writeFileSync(join(stateDir, 'state.db'), 'garbage '.repeat(1000));
     const r = cli(['up', '--repo', repo, '--state-dir', stateDir, '--listen', '127.0.0.1:0']);
     expect(r.code).toBe(2);
@@ -222,8 +209,8 @@ describe('a deleted or damaged state database', () => {
   });
 
   it('refuses to start on a database whose pages are damaged', async () => {
-    const repo = repoWith({ 'skills/a.yaml': skillYaml('a'), 'skills/b.yaml': skillYaml('b') });
-    const stateDir = dir();
+    const repo = makeRepo({ 'skills/a.yaml': skillYaml('a'), 'skills/b.yaml': skillYaml('b') });
+    const stateDir = tempDir();
     const app = await start({ repo, stateDir });
     await app.waitForRevision(git(repo, 'rev-parse', 'HEAD'));
     await app.stop();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { harness, runtime, skill, cli, type Harness } from './helpers.js';
 import { localContainment } from '../../../controllers/execution/containment.js';
 import { configDir, doc } from '../../helpers/config.js';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { waitFor } from '../../helpers/wait.js';
 import { pidsWith, sleepMarker } from '../../helpers/processes.js';
 

@@ -8,12 +8,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { harness, runtime, skill, cli, type Harness } from './helpers.js';
 import { dockerReady, runDockerTests, SANDBOX } from './docker-env.js';
 import { configDir as writeConfig, doc, loadSnapshot } from '../../helpers/config.js';
-import { commitAll, makeRepo, tempDir } from '../../helpers/git.js';
+import { commitAll, makeRepo } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const ready = await dockerReady();
@@ -22,12 +23,9 @@ const owner = `${hostname()}:${process.pid}`;
 
 let h: Harness | undefined;
 let server: Server | undefined;
-const dirs: string[] = [];
-const made = <T extends string>(dir: T): T => (dirs.push(dir), dir);
 afterEach(async () => {
   await h?.close();
   h = undefined;
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   await new Promise((r) => (server ? server.close(r) : r(undefined)));
   server = undefined;
 });
@@ -53,11 +51,9 @@ async function hostConfigOf(run: Promise<unknown>, marker: string): Promise<Dock
 describe.runIf(runDockerTests(ready))('sandbox bounds', () => {
   it('limits memory, CPUs and processes by default when the Runtime names no limits', async () => {
     // The Runtime as a user writes it, through the loader and its schema defaults.
-    const dir = made(
-      writeConfig({
-        'runtime.yaml': doc('Runtime', 'rt', { execution: { mode: 'docker' }, isolation: { image: SANDBOX } }),
-      }),
-    );
+    const dir = writeConfig({
+      'runtime.yaml': doc('Runtime', 'rt', { execution: { mode: 'docker' }, isolation: { image: SANDBOX } }),
+    });
     h = harness([...(await loadSnapshot(dir)).resources.values()]);
     const marker = 'default-limits-1';
     const hc = await hostConfigOf(h.runner.exec({ command: `sleep 2 # ${marker}` }, cli), marker);
@@ -107,7 +103,7 @@ describe.runIf(runDockerTests(ready))('sandbox bounds', () => {
   });
 
   it('mounts the files of the applied commit at /config, and nothing of .git, ignored files or state', async () => {
-    const repo = made(makeRepo(layout('.caduceus')));
+    const repo = makeRepo(layout('.caduceus'));
     const sha = commitAll(repo, 'config');
     writeFileSync(join(repo, '.env'), 'TOKEN=secret\n');
     writeFileSync(join(repo, 'uncommitted.txt'), 'draft\n');
@@ -128,7 +124,7 @@ describe.runIf(runDockerTests(ready))('sandbox bounds', () => {
   });
 
   it('mounts the files git tracks or would track when the revision is a directory, not a commit', async () => {
-    const repo = made(makeRepo(layout('state')));
+    const repo = makeRepo(layout('state'));
     writeFileSync(join(repo, '.env'), 'TOKEN=secret\n');
     writeFileSync(join(repo, 'new.txt'), 'not yet committed\n');
     const stateDir = join(repo, 'state');
@@ -148,7 +144,7 @@ describe.runIf(runDockerTests(ready))('sandbox bounds', () => {
   });
 
   it('mounts every file but .git and the state directory from a directory outside git', async () => {
-    const dir = made(tempDir('caduceus-plain-config-'));
+    const dir = tempDir('caduceus-plain-config-');
     writeFileSync(join(dir, 'a.yaml'), 'x: 1\n');
     mkdirSync(join(dir, '.git'));
     writeFileSync(join(dir, '.git', 'config'), '[core]\n');

@@ -5,11 +5,11 @@
 
 import { describe, it, expect, afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { harness, runtime, skill, cli, type Harness } from './helpers.js';
+import { tempDir } from '../../helpers/temp.js';
 import { dockerReady, runDockerTests, SANDBOX } from './docker-env.js';
 
 const ready = await dockerReady();
@@ -157,7 +157,7 @@ describe('file steps', () => {
   it('times a file step out on its own timeout even while file I/O cannot proceed', async () => {
     // Every thread of libuv's pool is held by an open() of a FIFO nobody writes to (as a
     // hung network file system would hold it), so the step's I/O cannot even start.
-    const dir = mkdtempSync(join(tmpdir(), 'caduceus-fifo-'));
+    const dir = tempDir('caduceus-fifo-');
     const fifos = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE ?? 4) }, (_, i) => join(dir, `f${i}`));
     for (const f of fifos) execFileSync('mkfifo', [f]);
     const held = fifos.map((f) => open(f, 'r'));
@@ -172,7 +172,6 @@ describe('file steps', () => {
     } finally {
       for (const f of fifos) closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
       for (const fh of await Promise.all(held)) await fh.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { CaduceusError } from '../../../reconciler/errors.js';
-import { DEFAULT_RUNTIME } from '../../../controllers/execution/runtime-config.js';
+import { defaultRuntime } from '../../../reconciler/runtime-defaults.js';
 import { harness, resource, skill, cli, type Harness } from './helpers.js';
 import {
   harness as proxyHarness,
@@ -17,7 +17,8 @@ import {
   skillYaml,
   type Harness as ProxyHarness,
 } from '../proxy/harness.js';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
+import { doc } from '../../helpers/config.js';
 
 let h: Harness | undefined;
 let p: ProxyHarness | undefined;
@@ -31,7 +32,7 @@ afterEach(async () => {
 });
 
 const limited = (maximum: number, queueLimit: number) =>
-  resource('Runtime', 'rt', { ...DEFAULT_RUNTIME, concurrency: { default: 1, maximum, queueLimit } });
+  resource('Runtime', 'rt', { ...defaultRuntime(), concurrency: { default: 1, maximum, queueLimit } });
 
 /** Each run appends `+` when it starts and `-` when it ends; the most `+` open at once. */
 function peak(log: string): number {
@@ -94,7 +95,7 @@ describe('work slots', () => {
     p = await proxyHarness();
     const port = await freePort();
     await p.load({
-      'runtime.yaml': `apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: rt\nspec:\n  concurrency:\n    default: 1\n    maximum: 2\n    queueLimit: 50\n`,
+      'runtime.yaml': doc('Runtime', 'rt', { concurrency: { default: 1, maximum: 2, queueLimit: 50 } }),
       'skills/traced.yaml': skillYaml('traced', traced(log)),
       'proxy.yaml': proxyYaml('main', `port: ${port}\nkeys:\n  - valueFrom: {env: SLOTS_TEST_KEY}`),
     });
