@@ -87,9 +87,18 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
       },
       cli,
     );
-    const info = await waitFor(async () => (await ourContainers(marker))[0]);
-    // The container waits for the test to have inspected it, however slow the machine is.
-    const c = await docker.getContainer(info.Id).inspect();
+    // Under load the engine lists a container a moment before it answers its inspect; the
+    // container waits for the test to have inspected it, however slow the machine is.
+    const c = await waitFor(async () => {
+      const info = (await ourContainers(marker))[0];
+      return (
+        info &&
+        (await docker
+          .getContainer(info.Id)
+          .inspect()
+          .catch(() => undefined))
+      );
+    });
     const workspace = (c.HostConfig.Binds ?? []).find((b) => b.endsWith(':/workspace:rw'))?.split(':')[0];
     expect(workspace).toMatch(/^\//);
     writeFileSync(join(workspace ?? '', 'inspected'), '');
