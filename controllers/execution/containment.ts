@@ -28,8 +28,10 @@ let probed: Promise<Containment> | undefined;
  * kills whatever is left in the namespace.
  */
 const INIT = [
-  'trap "kill -TERM -1 2>/dev/null" TERM INT HUP',
-  '"$@" & c=$!',
+  // The init's own job reports ("Terminated") are not the step's output: only the step gets stderr.
+  'exec 3>&2 2>/dev/null',
+  'trap "kill -TERM -1" TERM INT HUP',
+  '"$@" 2>&3 3>&- & c=$!',
   'while :; do wait "$c"; s=$?; kill -0 "$c" 2>/dev/null || exit "$s"; done',
 ].join('\n');
 
