@@ -113,10 +113,19 @@ export const ERROR_CODES = {
     meaning: 'no registered controller provides the runner method that was called',
     action: 'run it under `caduceus up`, which registers every controller',
   },
+  // The state store
+  StateUnavailable: {
+    meaning: 'the PostgreSQL state store does not answer, refuses the login, or has no such database',
+    action: 'check the server and the URL given by `--state` or CADUCEUS_STATE_URL',
+  },
   // Docker
   DockerUnavailable: {
     meaning: 'the Docker engine does not answer',
     action: 'start dockerd, or point DOCKER_HOST at an engine',
+  },
+  SwarmInactive: {
+    meaning: '`execution.mode: swarm` needs an engine in swarm mode and this one is not a manager',
+    action: 'run `docker swarm init` on the engine (or point `execution.docker.host` at a manager)',
   },
   ImageNotFound: {
     meaning: 'the sandbox image is not on the Docker engine (no registry to pull from)',

@@ -3,8 +3,8 @@
 // the last revisions' history and the event log. Each write that belongs to one apply
 // step happens in one transaction, so a crash leaves a state a restart converges from.
 
-import type Database from 'better-sqlite3';
 import type { StateStore } from './store.js';
+import type { SqlStatement } from './sql.js';
 import type {
   Condition,
   ConditionType,
@@ -214,19 +214,18 @@ export function mergeConditions(old: Condition[], updates: ConditionUpdate[], no
 
 export class CoreStore implements EventRecorder {
   /** Prepared once: compiling SQL on every write costs more than the write itself. */
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, SqlStatement>();
   /**
    * The applied snapshot's hashes, kept in memory once read: the loop plans every
    * revision against them, and only writeStep (through this object) changes them.
    */
   private hashes: Map<ResourceKey, string> | undefined;
-  private writeStepTx: Database.Transaction<(s: StepWrite) => void> | undefined;
 
   constructor(readonly store: StateStore) {
     store.migrate('core', CORE_MIGRATIONS);
   }
 
-  private sql(text: string): Database.Statement {
+  private sql(text: string): SqlStatement {
     let st = this.statements.get(text);
     if (!st) {
       st = this.store.db.prepare(text);
@@ -409,9 +408,7 @@ export class CoreStore implements EventRecorder {
 
   /** Writes one reconcile's outcome: applied row, status, events — all or nothing. */
   writeStep(step: StepWrite): void {
-    // One transaction function, built once: the loop calls this for every reconcile.
-    this.writeStepTx ??= this.store.db.transaction((s: StepWrite) => this.writeStepBody(s));
-    this.writeStepTx.immediate(step);
+    this.store.tx(() => this.writeStepBody(step));
     // After the commit only: a rolled-back write must not show in the cache.
     if (this.hashes) {
       if (step.pruned) this.hashes.delete(step.key);

@@ -185,7 +185,7 @@ export class RunStore {
       .prepare(
         `SELECT name, version, COUNT(*) AS runs,
                 SUM(CASE WHEN status IN ('failed', 'timedOut') THEN 1 ELSE 0 END) AS failures,
-                MAX(started_at) AS lastUsed
+                MAX(started_at) AS "lastUsed"
          FROM runs WHERE kind = 'skill' AND started_at >= ? GROUP BY name, version`,
       )
       .all(since) as SkillUsage[];
