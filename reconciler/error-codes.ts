@@ -69,6 +69,10 @@ export const ERROR_CODES = {
     meaning: 'a cron expression, time zone or interval of a schedule is invalid',
     action: 'fix `spec.schedule` (five or six cron fields, an IANA time zone)',
   },
+  InvalidDockerHost: {
+    meaning: '`execution.docker.host` is not a unix://, tcp:// or ssh:// URL',
+    action: 'write unix:///var/run/docker.sock, tcp://HOST:2376 (with tls) or ssh://USER@HOST',
+  },
   InvalidHeader: { meaning: 'an HTTP step header would contain a line break', action: 'fix the header or its param' },
   SecretUnset: {
     meaning: 'a `valueFrom` secret reference names an unset or empty variable or file',
@@ -126,6 +130,10 @@ export const ERROR_CODES = {
   SwarmInactive: {
     meaning: '`execution.mode: swarm` needs an engine in swarm mode and this one is not a manager',
     action: 'run `docker swarm init` on the engine (or point `execution.docker.host` at a manager)',
+  },
+  WorkspaceTooLarge: {
+    meaning: 'a Swarm job carries its workspace in a config object (at most 500 KiB compressed) and back through its logs (64 MiB)',
+    action: 'keep large files out of the workspace, or run that skill in the docker mode',
   },
   ImageNotFound: {
     meaning: 'the sandbox image is not on the Docker engine (no registry to pull from)',

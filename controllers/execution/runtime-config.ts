@@ -4,7 +4,7 @@
 
 import type { Snapshot } from '../../reconciler/types.js';
 import { resourcesOfKind } from '../../reconciler/types.js';
-import type { IsolationSpec, RuntimeSpec } from '../../reconciler/specs.js';
+import type { ExecutionMode, IsolationSpec, RuntimeSpec } from '../../reconciler/specs.js';
 
 export const SANDBOX_IMAGE = 'caduceus-sandbox:latest';
 export const DEFAULT_USER = '65534:65534';
@@ -36,7 +36,7 @@ export function withDefaults(rt: RuntimeSpec): RuntimeSpec {
 
 /** Everything a backend needs to know about where and how one process runs. */
 export interface EffectiveIsolation {
-  mode: 'local' | 'docker';
+  mode: ExecutionMode;
   image: string;
   network: 'none' | 'bridge';
   readOnly: boolean;
@@ -44,6 +44,9 @@ export interface EffectiveIsolation {
   memory?: string;
   cpus?: number;
   pids?: number;
+  /** Swarm only: placement constraints and reservations of the job. */
+  placement?: string[];
+  reservations?: { memory?: string; cpus?: number };
 }
 
 export function effectiveIsolation(rt: RuntimeSpec, override?: IsolationSpec): EffectiveIsolation {
@@ -57,20 +60,23 @@ export function effectiveIsolation(rt: RuntimeSpec, override?: IsolationSpec): E
     ...(iso.memory !== undefined ? { memory: iso.memory } : {}),
     ...(iso.cpus !== undefined ? { cpus: iso.cpus } : {}),
     ...(iso.pids !== undefined ? { pids: iso.pids } : {}),
+    ...(iso.placement !== undefined ? { placement: iso.placement } : {}),
+    ...(iso.reservations !== undefined ? { reservations: iso.reservations } : {}),
   };
 }
 
 /**
  * The isolation of one skill run. Field by field: Runtime < the skill's own isolation <
  * the caller's (a Task's `spec.isolation`, through RunOptions.isolation). One exception:
- * a skill that itself asks for `mode: docker` keeps its sandbox as it declared it: the
+ * a skill that itself asks for `mode: docker` (or `swarm`) keeps its sandbox as it declared it: the
  * caller can neither move it to the host nor loosen what the skill set (network, user,
  * read-only root, limits); it only fills the fields the skill left open.
  */
 export function skillIsolation(rt: RuntimeSpec, skill?: IsolationSpec, caller?: IsolationSpec): EffectiveIsolation {
   const own = stripUndefined(skill ?? {});
   const from = stripUndefined(caller ?? {});
-  const layered: IsolationSpec = skill?.mode === 'docker' ? { ...from, ...own } : { ...own, ...from };
+  const boxed = skill?.mode === 'docker' || skill?.mode === 'swarm';
+  const layered: IsolationSpec = boxed ? { ...from, ...own } : { ...own, ...from };
   return effectiveIsolation(rt, layered);
 }
 

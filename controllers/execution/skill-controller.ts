@@ -26,7 +26,7 @@ export function createSkillController(docker: () => DockerBackend): Controller {
         ctx.setCondition('Ready', 'False', 'UnknownSkill', `calls skills that do not exist: ${unknown.join(', ')}`);
         return;
       }
-      if (iso.mode === 'docker') {
+      if (iso.mode !== 'local') {
         const problem = await checkImage(docker(), iso.image);
         if (problem) {
           ctx.setCondition('Ready', 'False', problem.reason, problem.message);
@@ -37,7 +37,7 @@ export function createSkillController(docker: () => DockerBackend): Controller {
         'Ready',
         'True',
         'Ready',
-        `version ${spec.version}, ${spec.steps.length} steps, runs ${iso.mode === 'docker' ? `in ${iso.image}` : 'locally'}`,
+        `version ${spec.version}, ${spec.steps.length} steps, runs ${iso.mode === 'local' ? 'locally' : `in ${iso.image}${iso.mode === 'swarm' ? ' as swarm jobs' : ''}`}`,
       );
     },
   };

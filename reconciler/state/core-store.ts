@@ -18,6 +18,7 @@ import type {
   ResourceKey,
   ResourceStatus,
 } from '../types.js';
+import { randomUUID } from 'node:crypto';
 import { splitKey } from '../types.js';
 import { CONDITION_TYPES } from '../reasons.js';
 import { redactUrl } from '../secrets.js';
@@ -84,6 +85,22 @@ export const CORE_MIGRATIONS = [
      last_error TEXT,
      failing_since TEXT,
      recorded_at TEXT NOT NULL
+   );`,
+  // 3: the identity of this deployment (one per state directory, or per PostgreSQL database
+  // shared by replicas): what containers and Swarm services are labelled with, so garbage
+  // collection never touches another Caduceus's on a shared engine. And the leader lease
+  // of replicas on PostgreSQL (see leader.ts).
+  `CREATE TABLE instance (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     instance_id TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE leader_lease (
+     name TEXT PRIMARY KEY,
+     holder TEXT NOT NULL,
+     term INTEGER NOT NULL,
+     acquired_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
    );`,
 ];
 
@@ -232,6 +249,22 @@ export class CoreStore implements EventRecorder {
       this.statements.set(text, st);
     }
     return st;
+  }
+
+  /** The deployment's stable id, made on first use. */
+  instanceId(): string {
+    const read = (): string | undefined =>
+      (this.sql('SELECT instance_id FROM instance WHERE id = 1').get() as { instance_id: string } | undefined)
+        ?.instance_id;
+    const id = read();
+    if (id) return id;
+    this.store.tx(() =>
+      this.sql('INSERT INTO instance (id, instance_id, created_at) VALUES (1, ?, ?) ON CONFLICT DO NOTHING').run(
+        randomUUID(),
+        new Date().toISOString(),
+      ),
+    );
+    return read() as string;
   }
 
   sourceState(): SourceState {

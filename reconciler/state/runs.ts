@@ -26,7 +26,22 @@ export const RUNS_MIGRATIONS = [
    CREATE INDEX runs_by_start ON runs (started_at);`,
   // Covers skillUsage() so usage over a million runs is read from the index alone (the curator).
   `CREATE INDEX runs_usage ON runs (kind, name, version, started_at, status);`,
+  // 3: which process (StateStore.owner) started a run, so a new leader abandons exactly the
+  // runs of the one that died; and one row per scheduled firing, so a cron slot that two
+  // replicas both see (a lease changing hands) runs once.
+  `ALTER TABLE runs ADD COLUMN owner TEXT;
+   CREATE INDEX runs_by_owner ON runs (status, owner);
+   CREATE TABLE schedule_claims (
+     task TEXT NOT NULL,
+     slot INTEGER NOT NULL,
+     holder TEXT NOT NULL,
+     claimed_at INTEGER NOT NULL,
+     PRIMARY KEY (task, slot)
+   );`,
 ];
+
+/** The error of runs whose process died while they ran. */
+export const ABANDONED = 'process exited while the run was in progress';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'timedOut' | 'cancelled' | 'skipped';
 
@@ -111,8 +126,8 @@ export class RunStore {
     const id = run.id ?? randomUUID();
     this.store.db
       .prepare(
-        `INSERT INTO runs (id, kind, name, version, spec_hash, parent_id, trigger, actor, started_at, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
+        `INSERT INTO runs (id, kind, name, version, spec_hash, parent_id, trigger, actor, started_at, status, owner)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
       )
       .run(
         id,
@@ -124,6 +139,7 @@ export class RunStore {
         run.trigger,
         run.actor ?? null,
         run.startedAt ?? Date.now(),
+        this.store.owner,
       );
     return id;
   }
@@ -173,10 +189,36 @@ export class RunStore {
     return r ? fromRow(r) : undefined;
   }
 
-  /** Marks runs left `running` by a crashed process as cancelled (called at start-up). */
-  abandonRunning(error = 'process exited while the run was in progress'): number {
+  /**
+   * Marks runs left `running` by a crashed process as cancelled: those of `owner` (a dead
+   * leader's StateStore.owner) when given, else every running one (called at start-up).
+   */
+  abandonRunning(error = ABANDONED, owner?: string): number {
+    if (owner !== undefined) {
+      return this.store.db
+        .prepare(`UPDATE runs SET status = 'cancelled', error = ? WHERE status = 'running' AND owner = ?`)
+        .run(error, owner).changes;
+    }
     return this.store.db.prepare(`UPDATE runs SET status = 'cancelled', error = ? WHERE status = 'running'`).run(error)
       .changes;
+  }
+
+  /**
+   * Claims one firing of a schedule (`slot`: the time it was due, epoch ms). True for the
+   * first caller only, in this process or any other on the same state.
+   */
+  claimFiring(task: string, slot: number, now = Date.now()): boolean {
+    return this.store.tx(() => {
+      // A day of claims is kept: enough for any lease to change hands, small for any cron.
+      this.store.db.prepare('DELETE FROM schedule_claims WHERE task = ? AND slot < ?').run(task, slot - 86_400_000);
+      return (
+        this.store.db
+          .prepare(
+            'INSERT INTO schedule_claims (task, slot, holder, claimed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+          )
+          .run(task, slot, this.store.owner, now).changes === 1
+      );
+    });
   }
 
   /** Per skill and version: runs, failures and last use since `since` (epoch ms). */

@@ -4,6 +4,7 @@
 // (runs, audit log, curator proposals) without touching the core schema. Writes that
 // belong together run in one transaction, so a crash leaves either the old or the new state.
 
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqlDatabase, Dialect } from './sql.js';
@@ -39,6 +40,11 @@ export class StateStore {
   /** The SQLite file, ':memory:', or the PostgreSQL URL with its password redacted. */
   readonly path: string;
   readonly dialect: Dialect;
+  /**
+   * This process's handle on the store, new on every open: runs it starts and the leader
+   * lease it holds carry it, so a successor knows which runs a dead process left behind.
+   */
+  readonly owner = randomUUID();
 
   constructor(opts: StoreOptions) {
     if (isPostgresUrl(opts.url)) {
@@ -90,6 +96,16 @@ export class StateStore {
   /** Runs fn in one exclusive transaction (SQLite IMMEDIATE; PostgreSQL under a lock); it commits whole or not at all. */
   tx<T>(fn: () => T): T {
     return this.db.transaction(fn);
+  }
+
+  /**
+   * Milliseconds since the epoch by the database's clock (PostgreSQL's, so replicas on
+   * machines whose clocks differ agree on when a lease expires; SQLite's is this machine's).
+   */
+  nowMs(): number {
+    if (this.dialect === 'sqlite') return Date.now();
+    const r = this.db.prepare('SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint AS now').get();
+    return Number((r as { now: number }).now);
   }
 
   close(): void {
