@@ -162,7 +162,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
         if (ok) renewedAt = Date.now();
         else if (ok === false) lost('another replica holds the lease');
         // Step down before the lease can expire, so no two leaders act at once.
-        else if (Date.now() - renewedAt > ttl - (opts.lease?.renewMs ?? 3000)) lost('the lease could not be renewed in time');
+        else if (Date.now() - renewedAt > ttl - (opts.lease?.renewMs ?? 3000))
+          lost('the lease could not be renewed in time');
       }, opts.lease?.renewMs ?? 3000).unref(),
     );
   };
@@ -280,7 +281,12 @@ async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promi
     );
     log.info('took the leader lease', { term: acquired.term, abandonedRuns: n });
   } else if (store.dialect === 'postgres') {
-    core.record('Instance/up', 'Normal', 'LeaderElected', `replica ${store.owner.slice(0, 8)} leads (term ${acquired.term})`);
+    core.record(
+      'Instance/up',
+      'Normal',
+      'LeaderElected',
+      `replica ${store.owner.slice(0, 8)} leads (term ${acquired.term})`,
+    );
   }
 
   const repo = isRemoteRepo(opts.repo) ? opts.repo : resolve(opts.repo);

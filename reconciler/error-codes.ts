@@ -132,7 +132,8 @@ export const ERROR_CODES = {
     action: 'run `docker swarm init` on the engine (or point `execution.docker.host` at a manager)',
   },
   WorkspaceTooLarge: {
-    meaning: 'a Swarm job carries its workspace in a config object (at most 500 KiB compressed) and back through its logs (64 MiB)',
+    meaning:
+      'a Swarm job carries its workspace in a config object (at most 500 KiB compressed) and back through its logs (64 MiB)',
     action: 'keep large files out of the workspace, or run that skill in the docker mode',
   },
   ImageNotFound: {

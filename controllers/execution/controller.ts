@@ -117,7 +117,11 @@ function collectLeftovers(backends: Array<DockerBackend | SwarmBackend>, log: Co
 }
 
 /** Counts every process a backend runs, whoever asked for it (exec or a skill step). */
-function measured(mode: 'local' | 'docker' | 'swarm', backend: Backend, m: ReturnType<typeof executionMetrics>): Backend {
+function measured(
+  mode: 'local' | 'docker' | 'swarm',
+  backend: Backend,
+  m: ReturnType<typeof executionMetrics>,
+): Backend {
   return {
     run: async (spec, iso) => {
       try {

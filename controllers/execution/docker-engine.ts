@@ -45,7 +45,9 @@ export function engineOptions(spec: DockerEngineSpec | undefined, ctx: EngineCon
       port: Number(url.port || 22),
       ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
       // The remote end runs `docker system dial-stdio`, as the docker CLI does over ssh.
-      sshOptions: spec.sshKey ? { privateKey: secret(spec.sshKey) } : { ...(env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {}) },
+      sshOptions: spec.sshKey
+        ? { privateKey: secret(spec.sshKey) }
+        : { ...(env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {}) },
     } as Docker.DockerOptions;
   }
   throw badHost(spec.host, 'is not unix://, tcp:// or ssh://');

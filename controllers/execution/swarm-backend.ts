@@ -71,6 +71,7 @@ interface JobObjects {
 export class SwarmBackend implements Backend {
   private readonly owner = `${hostname()}:${process.pid}`;
   private readonly mine = new Set<JobObjects>();
+  private readonly cleanups = new Set<Promise<void>>();
   private apiVersion: string | undefined;
 
   constructor(private readonly opts: SwarmBackendOptions) {}
@@ -270,7 +271,11 @@ export class SwarmBackend implements Backend {
       const state = t?.Status?.State;
       if (state && TERMINAL.has(state)) {
         const code = t?.Status?.ContainerStatus?.ExitCode;
-        return { state, exitCode: typeof code === 'number' ? code : null, ...(t?.Status?.Err ? { error: t.Status.Err } : {}) };
+        return {
+          state,
+          exitCode: typeof code === 'number' ? code : null,
+          ...(t?.Status?.Err ? { error: t.Status.Err } : {}),
+        };
       }
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(500, Math.round(wait * 1.5));
@@ -289,39 +294,32 @@ export class SwarmBackend implements Backend {
     }
   }
 
+  /**
+   * Removes the job's service at once (that ends its container) and its config and
+   * network in the background: they stay in use until the engine has removed the
+   * container, and the caller need not wait for that.
+   */
   private async remove(job: JobObjects): Promise<void> {
     const docker = this.docker;
-    const quiet = (what: string) => (err: unknown) => {
-      const status = (err as { statusCode?: number }).statusCode;
-      if (status !== 404) this.opts.log.warn(`could not remove a swarm ${what}`, { error: errorMessage(err) });
-    };
-    if (job.service) await job.service.remove().catch(quiet('service'));
-    // The config and network are in use until the task's container is gone: retry briefly.
-    for (let i = 0; i < 50 && (job.config || job.network); i++) {
-      if (job.config) {
-        const ok = await docker
-          .getConfig(job.config.id)
-          .remove()
-          .then(
-            () => true,
-            (err: unknown) => (err as { statusCode?: number }).statusCode === 404,
-          );
-        if (ok) delete job.config;
-      }
-      if (job.network) {
-        const ok = await docker
-          .getNetwork(job.network)
-          .remove()
-          .then(
-            () => true,
-            (err: unknown) => (err as { statusCode?: number }).statusCode === 404,
-          );
-        if (ok) delete job.network;
-      }
-      if (job.config || job.network) await new Promise((r) => setTimeout(r, 100));
+    if (job.service) {
+      await job.service.remove().catch((err: unknown) => {
+        if ((err as { statusCode?: number }).statusCode !== 404)
+          this.opts.log.warn('could not remove a swarm job', { error: errorMessage(err) });
+      });
+      delete job.service;
     }
-    if (job.config || job.network) this.opts.log.warn('swarm config or network left behind; gc removes it');
-    this.mine.delete(job);
+    const rest = (async () => {
+      for (let i = 0; i < 100 && (job.config || job.network); i++) {
+        if (job.config && (await gone(docker.getConfig(job.config.id).remove()))) delete job.config;
+        if (job.network && (await gone(docker.getNetwork(job.network).remove()))) delete job.network;
+        if (job.config || job.network) await new Promise((r) => setTimeout(r, 100));
+      }
+      if (job.config || job.network) this.opts.log.warn('swarm config or network left behind; gc removes it');
+    })().finally(() => {
+      this.mine.delete(job);
+      this.cleanups.delete(rest);
+    });
+    this.cleanups.add(rest);
   }
 
   /**
@@ -337,7 +335,10 @@ export class SwarmBackend implements Backend {
     };
     let removed = 0;
     try {
-      const services = (await docker.listServices({ filters })) as Array<{ ID: string; Spec?: { Labels?: Record<string, string> } }>;
+      const services = (await docker.listServices({ filters })) as Array<{
+        ID: string;
+        Spec?: { Labels?: Record<string, string> };
+      }>;
       for (const s of services) {
         if (!orphan(s.Spec?.Labels)) continue;
         await docker
@@ -346,8 +347,14 @@ export class SwarmBackend implements Backend {
           .then(() => removed++)
           .catch(() => undefined);
       }
-      const configs = (await docker.listConfigs({ filters })) as Array<{ ID: string; Spec?: { Labels?: Record<string, string> } }>;
-      const networks = (await docker.listNetworks({ filters })) as Array<{ Id: string; Labels?: Record<string, string> }>;
+      const configs = (await docker.listConfigs({ filters })) as Array<{
+        ID: string;
+        Spec?: { Labels?: Record<string, string> };
+      }>;
+      const networks = (await docker.listNetworks({ filters })) as Array<{
+        Id: string;
+        Labels?: Record<string, string>;
+      }>;
       // Their services were just removed; the containers go a moment later.
       for (let i = 0; i < 30; i++) {
         const left: Array<() => Promise<unknown>> = [
@@ -355,7 +362,8 @@ export class SwarmBackend implements Backend {
           ...networks.filter((n) => orphan(n.Labels)).map((n) => () => docker.getNetwork(n.Id).remove()),
         ];
         const results = await Promise.allSettled(left.map((f) => f()));
-        if (results.every((r) => r.status === 'fulfilled' || (r.reason as { statusCode?: number }).statusCode === 404)) break;
+        if (results.every((r) => r.status === 'fulfilled' || (r.reason as { statusCode?: number }).statusCode === 404))
+          break;
         await new Promise((r) => setTimeout(r, 200));
       }
     } catch (err) {
@@ -365,10 +373,19 @@ export class SwarmBackend implements Backend {
     return removed;
   }
 
-  /** Removes every job still running (shutdown). */
+  /** Removes every job still running and waits for the clean-up of those that ended (shutdown). */
   async stop(): Promise<void> {
     await Promise.allSettled([...this.mine].map((j) => this.remove(j)));
+    await Promise.allSettled([...this.cleanups]);
   }
+}
+
+/** Resolves true once the object is removed (or was gone already), false while it is in use. */
+function gone(removal: Promise<unknown>): Promise<boolean> {
+  return removal.then(
+    () => true,
+    (err: unknown) => (err as { statusCode?: number }).statusCode === 404,
+  );
 }
 
 /** An engine that is not a swarm manager answers 503 "This node is not a swarm manager". */
@@ -417,10 +434,7 @@ async function unpackWorkspace(archive: Buffer, dir: string): Promise<void> {
 }
 
 /** The command's output, its exit code and the workspace archive, split at the marker lines. */
-export function splitResult(
-  logs: Buffer,
-  mark: string,
-): { output: Buffer; exitCode?: number; archive?: Buffer } {
+export function splitResult(logs: Buffer, mark: string): { output: Buffer; exitCode?: number; archive?: Buffer } {
   const text = logs.toString('latin1');
   const begin = text.lastIndexOf(`\n${mark} begin `);
   if (begin < 0) return { output: logs };

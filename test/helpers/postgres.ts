@@ -8,7 +8,8 @@ import pg from 'pg';
 
 /** The test server's admin URL (the `postgres` database); CADUCEUS_TEST_PG_URL overrides it. */
 export const PG_ADMIN_URL =
-  process.env.CADUCEUS_TEST_PG_URL ?? `postgres://postgres@127.0.0.1:${process.env.CADUCEUS_TEST_PG_PORT ?? '55432'}/postgres`;
+  process.env.CADUCEUS_TEST_PG_URL ??
+  `postgres://postgres@127.0.0.1:${process.env.CADUCEUS_TEST_PG_PORT ?? '55432'}/postgres`;
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });

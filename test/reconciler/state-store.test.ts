@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { StateStore } from '../../reconciler/state/store.js';
 import { CoreStore } from '../../reconciler/state/core-store.js';
 import { RunStore } from '../../reconciler/state/runs.js';
-import { SqliteDatabase } from '../../reconciler/state/sqlite-db.js';
+import type { SqliteDatabase } from '../../reconciler/state/sqlite-db.js';
 import { CuratorStore } from '../../controllers/curator/store.js';
 import { AuditStore } from '../../controllers/gateway/audit-store.js';
 import { ReplayStore } from '../../controllers/gateway/replay.js';
@@ -172,9 +172,7 @@ describe.each(engines)('state store on $name', (engine) => {
     const stored = [core.status('Skill/a')?.conditions[0]?.message, ...core.events().map((e) => e.message)];
     expect(stored).toHaveLength(3);
     for (const m of stored) expect(m).toBe('call failed with [REDACTED] at https://***@example.invalid/x');
-    expect(core.events({ object: 'Skill/a', type: 'Warning', limit: 1 }).map((e) => e.reason)).toEqual([
-      'RunRejected',
-    ]);
+    expect(core.events({ object: 'Skill/a', type: 'Warning', limit: 1 }).map((e) => e.reason)).toEqual(['RunRejected']);
     core.store.close();
   });
 
@@ -212,23 +210,26 @@ describe.each(engines)('state store on $name', (engine) => {
     core.store.close();
   });
 
-  it.skipIf(skip)('lists runs newest first in insertion order within one millisecond, and abandons running ones', () => {
-    const runs = new RunStore(engine.open());
-    const at = Date.now();
-    const ids = ['a', 'b', 'c'].map((name) => runs.start({ kind: 'skill', name, trigger: 'cli', startedAt: at }));
-    runs.finish(ids[0] as string, { status: 'succeeded', durationMs: 5, report: { steps: [] } });
-    runs.finish(ids[1] as string, { status: 'failed', durationMs: 7, error: 'exit code 1' });
-    expect(runs.list().map((r) => r.name)).toEqual(['c', 'b', 'a']);
-    expect(runs.get(ids[0] as string)).toMatchObject({ status: 'succeeded', durationMs: 5, report: { steps: [] } });
-    expect(runs.skillUsage(at - 1).sort((x, y) => x.name.localeCompare(y.name))).toEqual([
-      { name: 'a', version: null, runs: 1, failures: 0, lastUsed: at },
-      { name: 'b', version: null, runs: 1, failures: 1, lastUsed: at },
-      { name: 'c', version: null, runs: 1, failures: 0, lastUsed: at },
-    ]);
-    expect(runs.abandonRunning()).toBe(1);
-    expect(runs.get(ids[2] as string)?.status).toBe('cancelled');
-    runs['store'].close();
-  });
+  it.skipIf(skip)(
+    'lists runs newest first in insertion order within one millisecond, and abandons running ones',
+    () => {
+      const runs = new RunStore(engine.open());
+      const at = Date.now();
+      const ids = ['a', 'b', 'c'].map((name) => runs.start({ kind: 'skill', name, trigger: 'cli', startedAt: at }));
+      runs.finish(ids[0] as string, { status: 'succeeded', durationMs: 5, report: { steps: [] } });
+      runs.finish(ids[1] as string, { status: 'failed', durationMs: 7, error: 'exit code 1' });
+      expect(runs.list().map((r) => r.name)).toEqual(['c', 'b', 'a']);
+      expect(runs.get(ids[0] as string)).toMatchObject({ status: 'succeeded', durationMs: 5, report: { steps: [] } });
+      expect(runs.skillUsage(at - 1).sort((x, y) => x.name.localeCompare(y.name))).toEqual([
+        { name: 'a', version: null, runs: 1, failures: 0, lastUsed: at },
+        { name: 'b', version: null, runs: 1, failures: 1, lastUsed: at },
+        { name: 'c', version: null, runs: 1, failures: 0, lastUsed: at },
+      ]);
+      expect(runs.abandonRunning()).toBe(1);
+      expect(runs.get(ids[2] as string)?.status).toBe('cancelled');
+      runs['store'].close();
+    },
+  );
 
   it.skipIf(skip)('keeps curator proposals, its schedule anchor and its run lock', () => {
     const store = engine.open();
@@ -311,7 +312,8 @@ describe.skipIf(!pgUp)('state store on postgres only', () => {
   });
 
   it('names the server and what to check when it does not answer, without the password', () => {
-    expect(() => new StateStore({ stateDir: tempDir('caduceus-store-'), url: 'postgres://u:secret@127.0.0.1:1/x' }))
-      .toThrow(/PostgreSQL at postgres:\/\/\*\*\*@127\.0\.0\.1:1\/x: .*ECONNREFUSED/);
+    expect(
+      () => new StateStore({ stateDir: tempDir('caduceus-store-'), url: 'postgres://u:secret@127.0.0.1:1/x' }),
+    ).toThrow(/PostgreSQL at postgres:\/\/\*\*\*@127\.0\.0\.1:1\/x: .*ECONNREFUSED/);
   });
 });

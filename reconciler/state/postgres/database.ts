@@ -45,7 +45,10 @@ export function isPostgresUrl(location: string | undefined): location is string 
 function workerScript(): URL {
   const here = new URL('./worker.js', import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
-  const built = fileURLToPath(here).replace(/([\\/])reconciler([\\/])state([\\/])postgres([\\/])/, '$1dist$1reconciler$1state$1postgres$1');
+  const built = fileURLToPath(here).replace(
+    /([\\/])reconciler([\\/])state([\\/])postgres([\\/])/,
+    '$1dist$1reconciler$1state$1postgres$1',
+  );
   if (existsSync(built)) return new URL(`file://${built}`);
   throw new CaduceusError('StateUnavailable', 'the PostgreSQL worker script is not built', {
     hint: 'run `npm run build` first',
