@@ -213,7 +213,8 @@ describe.each(engines)('state store on $name', (engine) => {
   it.skipIf(skip)(
     'lists runs newest first in insertion order within one millisecond, and abandons running ones',
     () => {
-      const runs = new RunStore(engine.open());
+      const store = engine.open();
+      const runs = new RunStore(store);
       const at = Date.now();
       const ids = ['a', 'b', 'c'].map((name) => runs.start({ kind: 'skill', name, trigger: 'cli', startedAt: at }));
       runs.finish(ids[0] as string, { status: 'succeeded', durationMs: 5, report: { steps: [] } });
@@ -227,7 +228,7 @@ describe.each(engines)('state store on $name', (engine) => {
       ]);
       expect(runs.abandonRunning()).toBe(1);
       expect(runs.get(ids[2] as string)?.status).toBe('cancelled');
-      runs['store'].close();
+      store.close();
     },
   );
 

@@ -12,7 +12,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { CaduceusError } from '../../errors.js';
 import { redactUrl } from '../../secrets.js';
 import type { Dialect, RunInfo, SqlDatabase, SqlStatement } from '../sql.js';
-import { ANSWERED, PENDING, SLOT, type Reply, type Request } from './protocol.js';
+import { PENDING, SLOT, type Reply, type Request } from './protocol.js';
 import { bindValues, translateQuery, type Translated } from './translate.js';
 
 /** How long one request may take before the store gives up on the connection. */

@@ -58,7 +58,7 @@ export function translateQuery(sql: string): Translated {
   const names: string[] = [];
   let positional = 0;
   const text = mapCode(sql, (code) =>
-    code.replace(/\?|@([A-Za-z_][A-Za-z0-9_]*)/g, (m, name: string | undefined) => {
+    code.replace(/\?|@([A-Za-z_][A-Za-z0-9_]*)/g, (_m, name: string | undefined) => {
       if (name === undefined) return `$${++positional}`;
       let at = names.indexOf(name);
       if (at < 0) at = names.push(name) - 1;

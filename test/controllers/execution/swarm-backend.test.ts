@@ -14,7 +14,7 @@ import { harness, runtime, skill, cli, type Harness } from './helpers.js';
 import { dockerReady, runDockerTests, SANDBOX } from './docker-env.js';
 import { harnessPerTest, runtimeYaml, taskYaml } from '../tasks/helpers.js';
 import { waitFor } from '../../helpers/wait.js';
-import { commitAll, makeRepo, tempDir } from '../../helpers/git.js';
+import { makeRepo, tempDir } from '../../helpers/git.js';
 import { upStarter } from '../../helpers/up-process.js';
 
 const ready = (await dockerReady()) && swarmActive();
@@ -142,15 +142,17 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
         reservations: { memory: '32Mi', cpus: 0.25 },
       }),
     ]);
+    const owner = h.store.owner;
     const ac = new AbortController();
     const running = h.runner.exec({ command: 'sleep 300' }, { ...cli, signal: ac.signal });
     const [svc] = await waitFor(async () => {
-      const list = await services(h!.store.owner);
+      const list = await services(owner);
       return list.length === 1 ? list : undefined;
     });
     const inspected = JSON.parse(
       execFileSync('docker', ['service', 'inspect', (svc as Listed).ID], { encoding: 'utf8' }),
-    )[0] as { Spec: Record<string, any> }; // any: the engine's JSON, checked field by field below
+      // biome-ignore lint/suspicious/noExplicitAny: the engine's JSON, checked field by field below
+    )[0] as { Spec: Record<string, any> };
     const spec = inspected.Spec;
     expect(spec.Mode).toEqual({ ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } });
     expect(spec.TaskTemplate.RestartPolicy.Condition).toBe('none');
