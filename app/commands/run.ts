@@ -111,19 +111,24 @@ interface RunRequest {
 }
 
 async function runNow(req: RunRequest): Promise<number> {
-  const [{ StateStore }, { CoreStore }, { compose, lateBoundRunner }] = await Promise.all([
+  const [{ StateStore, stateUrl }, { CoreStore }, { compose, lateBoundRunner }] = await Promise.all([
     import('../../reconciler/state/store.js'),
     import('../../reconciler/state/core-store.js'),
     import('../compose.js'),
   ]);
-  const store = new StateStore({ stateDir: req.stateDir });
+  // The run history goes where `caduceus up` keeps it (CADUCEUS_STATE_URL, else the state dir).
+  const url = stateUrl(undefined);
+  const store = new StateStore({ stateDir: req.stateDir, ...(url !== undefined ? { url } : {}) });
   const log = createLogger({ level: 'warn' });
   const { runner, provide } = lateBoundRunner();
+  const core = new CoreStore(store);
   const deps: ControllerDeps = {
     store,
-    events: new CoreStore(store),
+    events: core,
     log,
     stateDir: req.stateDir,
+    // Its containers carry the deployment's id, so a crash of this command is collected too.
+    instanceId: core.instanceId(),
     snapshot: () => req.snapshot,
     runner,
     metrics: new Registry(),
