@@ -46,7 +46,7 @@ export interface AppOptions {
   env?: NodeJS.ProcessEnv;
   /** Controllers to register (default: all). */
   registrations?: readonly Register[];
-  /** Leader lease timing on PostgreSQL (defaults: 10 s lease, renewed every 3 s, followers try every 2 s). */
+  /** Leader lease timing on PostgreSQL (defaults: 8 s lease, renewed every 2 s, followers try every second). */
   lease?: { ttlMs?: number; renewMs?: number; pollMs?: number };
   /**
    * Called when this replica lost the lease (it could not renew in time) and has stopped
@@ -162,9 +162,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
         if (ok) renewedAt = Date.now();
         else if (ok === false) lost('another replica holds the lease');
         // Step down before the lease can expire, so no two leaders act at once.
-        else if (Date.now() - renewedAt > ttl - (opts.lease?.renewMs ?? 3000))
+        else if (Date.now() - renewedAt > ttl - (opts.lease?.renewMs ?? 2000))
           lost('the lease could not be renewed in time');
-      }, opts.lease?.renewMs ?? 3000).unref(),
+      }, opts.lease?.renewMs ?? 2000).unref(),
     );
   };
   if (leader) {
@@ -197,7 +197,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
           lost(`taking over failed: ${errorMessage(err)}`);
         },
       );
-    }, opts.lease?.pollMs ?? 2000);
+    }, opts.lease?.pollMs ?? 1000);
     poll.unref();
     timers.push(poll);
   }

@@ -8,7 +8,7 @@
 import type { StateStore } from './store.js';
 
 export interface LeaseOptions {
-  /** How long a lease lasts without renewal (default 10 s). */
+  /** How long a lease lasts without renewal (default 8 s). */
   ttlMs?: number;
   name?: string;
 }
@@ -34,7 +34,7 @@ export class LeaderLease {
     private readonly store: StateStore,
     opts: LeaseOptions = {},
   ) {
-    this.ttlMs = opts.ttlMs ?? 10_000;
+    this.ttlMs = opts.ttlMs ?? 8_000;
     this.name = opts.name ?? 'up';
   }
 

@@ -74,7 +74,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function harness(resources: Resource[] = [], opts: { configDir?: string } = {}): Harness {
+export function harness(resources: Resource[] = [], opts: { configDir?: string; instanceId?: string } = {}): Harness {
   const stateDir = mkdtempSync(join(tmpdir(), 'caduceus-exec-'));
   const store = new StateStore({ stateDir });
   let snap = snapshot(resources);
@@ -87,6 +87,7 @@ export function harness(resources: Resource[] = [], opts: { configDir?: string }
     runner: undefined as unknown as Runner, // the execution registration provides the runner itself
     metrics: new Registry(),
     ...(opts.configDir ? { configDir: opts.configDir } : {}),
+    ...(opts.instanceId ? { instanceId: opts.instanceId } : {}),
   };
   const reg = register(deps);
   const r = reg.runner as Runner;
