@@ -5,13 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { StateStore } from '../../reconciler/state/store.js';
-import { CoreStore } from '../../reconciler/state/core-store.js';
+import { CORE_MIGRATIONS, CoreStore } from '../../reconciler/state/core-store.js';
 import { RunStore } from '../../reconciler/state/runs.js';
 import type { SqliteDatabase } from '../../reconciler/state/sqlite-db.js';
 import { CuratorStore } from '../../controllers/curator/store.js';
 import { AuditStore } from '../../controllers/gateway/audit-store.js';
 import { ReplayStore } from '../../controllers/gateway/replay.js';
 import type { ProposalRecord } from '../../controllers/curator/types.js';
+import { TraceStore } from '../../controllers/agent/trace-store.js';
+import type { AgentResult } from '../../reconciler/agent-contract.js';
 import { tempDir } from '../helpers/git.js';
 import { createDatabase, postgresAvailable, type TestDatabase } from '../helpers/postgres.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
@@ -289,6 +291,44 @@ describe.each(engines)('state store on $name', (engine) => {
   });
 });
 
+describe.each(engines)('agent traces on $name', (engine) => {
+  const skip = engine.name === 'postgres' && !pgUp && process.env.CI !== 'true';
+  it.skipIf(skip)('replaces a run’s trace whole when it is saved again', async () => {
+    await engine.prepare?.();
+    const store = engine.open();
+    const traces = new TraceStore(store);
+    const result = (answer: string, calls: number): AgentResult => ({
+      runId: 'run-1',
+      status: 'succeeded',
+      stopReason: 'answer',
+      answer,
+      model: 'm',
+      durationMs: 5,
+      usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 },
+      turns: [{ turn: 1, latencyMs: 4, finishReason: 'stop', toolCalls: calls }],
+      toolCalls: Array.from({ length: calls }, (_, i) => ({
+        seq: i + 1,
+        turn: 1,
+        id: `c${i}`,
+        tool: 'shell',
+        arguments: '{}',
+        status: 'succeeded' as const,
+        durationMs: 1,
+        result: 'ok',
+      })),
+      notes: [],
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    traces.save(result('first', 2));
+    traces.save(result('second', 1));
+    const t = traces.get('run-1');
+    expect(t?.answer).toBe('second');
+    expect(t?.toolCalls.map((c) => c.id)).toEqual(['c0']);
+    expect(t?.usage).toEqual({ promptTokens: 3, completionTokens: 2, totalTokens: 5 });
+    store.close();
+  });
+});
+
 describe('state store on sqlite only', () => {
   it('opens its file in WAL mode', () => {
     const dir = tempDir('caduceus-store-');
@@ -308,7 +348,7 @@ describe.runIf(pgUp || process.env.CI === 'true')('state store on postgres only'
     new CoreStore(a);
     new CoreStore(b);
     const rows = a.db.prepare(`SELECT COUNT(*) AS n FROM schema_migrations WHERE namespace = 'core'`).get();
-    expect(rows).toEqual({ n: 2 });
+    expect(rows).toEqual({ n: CORE_MIGRATIONS.length });
     a.close();
     b.close();
   });
