@@ -137,6 +137,9 @@ export class SwarmBackend implements Backend {
       const parsed = splitResult(logs, mark);
       const out = new OutputBuffer(spec.outputLimitBytes);
       out.push(parsed.output);
+      // A task the swarm rejected or failed before the command ran says why only in its status.
+      if (typeof outcome !== 'string' && outcome.error && parsed.exitCode === undefined)
+        out.push(Buffer.from(`swarm task ${outcome.state}: ${outcome.error}\n`));
       if (spec.onLine) {
         const lines = new LineSplitter(spec.onLine);
         lines.push(parsed.output);
