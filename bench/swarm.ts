@@ -191,13 +191,18 @@ const lines = [
   'Command: `npm run build && node dist/bench/swarm.js`',
   `Machine: ${machine}, Docker engine ${engine.trim()} as a single-node swarm, PostgreSQL from Debian on loopback`,
   '',
-  `One Task of ${SUBTASKS} \`echo hi\` subtasks in ${SANDBOX_IMAGE}, concurrency ${CONCURRENCY}, same engine for both backends.`,
+  `One Task of ${SUBTASKS} \`echo hi\` subtasks in ${SANDBOX_IMAGE}, concurrency ${CONCURRENCY}, ` +
+    'same engine for both backends.',
   '',
   '| measure | result | baseline in the same run | ratio |',
   '|---|---|---|---|',
-  `| ${SUBTASKS} subtasks as Swarm jobs, network none (private internal overlay per job) | ${per(swarmNone.ms)} | Docker backend, network none: ${per(docker.ms)} | ${(swarmNone.ms / docker.ms).toFixed(1)}× |`,
-  `| ${SUBTASKS} subtasks as Swarm jobs, network bridge | ${per(swarmBridge.ms)} | same Docker run | ${(swarmBridge.ms / docker.ms).toFixed(1)}× |`,
-  `| leader failover: SIGKILL of the leader → follower's /status says leader (${FAILOVERS} runs; lease 8 s, followers try every second) | median ${((takeovers[1] ?? 0) / 1000).toFixed(1)} s, max ${((takeovers[FAILOVERS - 1] ?? 0) / 1000).toFixed(1)} s | target < 15 s | |`,
+  `| ${SUBTASKS} subtasks as Swarm jobs, network none (private internal overlay per job) | ${per(swarmNone.ms)} ` +
+    `| Docker backend, network none: ${per(docker.ms)} | ${(swarmNone.ms / docker.ms).toFixed(1)}× |`,
+  `| ${SUBTASKS} subtasks as Swarm jobs, network bridge | ${per(swarmBridge.ms)} | same Docker run ` +
+    `| ${(swarmBridge.ms / docker.ms).toFixed(1)}× |`,
+  `| leader failover: SIGKILL of the leader → follower's /status says leader (${FAILOVERS} runs; lease 8 s, ` +
+    `followers try every second) | median ${((takeovers[1] ?? 0) / 1000).toFixed(1)} s, ` +
+    `max ${((takeovers[FAILOVERS - 1] ?? 0) / 1000).toFixed(1)} s | target < 15 s | |`,
   failed ? `\n${failed} subtask(s) did not print "hi": the figures above are not valid.\n` : '',
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

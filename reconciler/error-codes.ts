@@ -151,7 +151,7 @@ export const ERROR_CODES = {
   },
   WorkspaceTooLarge: {
     meaning:
-      'a Swarm job carries its workspace in a config object (at most 500 KiB compressed) and back through its logs (64 MiB)',
+      'a Swarm job takes its workspace in a config object (at most 500 KiB compressed) and back in its log (64 MiB)',
     action: 'keep large files out of the workspace, or run that skill in the docker mode',
   },
   ImageNotFound: {

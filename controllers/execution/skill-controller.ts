@@ -37,8 +37,13 @@ export function createSkillController(docker: () => DockerBackend): Controller {
         'Ready',
         'True',
         'Ready',
-        `version ${spec.version}, ${spec.steps.length} steps, runs ${iso.mode === 'local' ? 'locally' : `in ${iso.image}${iso.mode === 'swarm' ? ' as swarm jobs' : ''}`}`,
+        `version ${spec.version}, ${spec.steps.length} steps, runs ${where(iso.mode, iso.image)}`,
       );
     },
   };
+}
+
+function where(mode: string, image: string): string {
+  if (mode === 'local') return 'locally';
+  return mode === 'swarm' ? `in ${image} as swarm jobs` : `in ${image}`;
 }

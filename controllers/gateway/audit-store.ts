@@ -73,7 +73,8 @@ export type NewAuditEntry = Omit<
 const RANK: Record<AuditLevel, number> = { info: 0, warn: 1, error: 2 };
 /** The columns under AuditEntry's names, so that a row comes back as an entry. */
 const ENTRY_COLUMNS =
-  'id, at, level, policy, platform, "user", channel, command, decision, reason, request_id AS "requestId", run_id AS "runId"';
+  'id, at, level, policy, platform, "user", channel, command, decision, reason, ' +
+  'request_id AS "requestId", run_id AS "runId"';
 const MAX_FIELD = 500;
 
 function clip(s: string | null | undefined): string | null {
@@ -89,7 +90,8 @@ export class AuditStore {
   constructor(private readonly store: StateStore) {
     store.migrate('gateway', GATEWAY_MIGRATIONS);
     this.insert = store.db.prepare(
-      `INSERT INTO gateway_audit (at, level, policy, platform, "user", channel, command, decision, reason, request_id, run_id)
+      `INSERT INTO gateway_audit (at, level, policy, platform, "user", channel, command, decision, reason,
+         request_id, run_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }

@@ -93,7 +93,7 @@ export class StateStore {
     }
   }
 
-  /** Runs fn in one exclusive transaction (SQLite IMMEDIATE; PostgreSQL under a lock); it commits whole or not at all. */
+  /** Runs fn in one exclusive transaction (SQLite IMMEDIATE, PostgreSQL under a lock): all or nothing. */
   tx<T>(fn: () => T): T {
     return this.db.transaction(fn);
   }

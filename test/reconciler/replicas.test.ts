@@ -35,7 +35,7 @@ interface RunRow {
 }
 
 describe.runIf(pgUp || process.env.CI === 'true')('replicas on PostgreSQL', () => {
-  it('a follower takes over within 15 s of a SIGKILL, abandons the dead leader’s run, and each slot fires once', async () => {
+  it('takes over within 15 s of a SIGKILL, abandons the dead leader’s run, fires each slot once', async () => {
     const db = await createDatabase();
     dbs.push(db);
     const repo = makeRepo({

@@ -147,7 +147,7 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     expect(res.droppedBytes).toBe(20_000_000 + 1 + 10 - 4096);
   });
 
-  it('collects containers a crashed process of this instance left behind, and spares live processes and other instances', async () => {
+  it('collects this instance’s containers of crashed processes, sparing live ones and other instances', async () => {
     const dead = spawnSync('true').pid as number;
     const instance = `test-instance-${process.pid}-${Date.now()}`;
     const make = (labels: Record<string, string>) =>

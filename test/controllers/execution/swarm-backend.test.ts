@@ -192,7 +192,7 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
     await waitFor(async () => (await configs(instance)).length === 0 && (await networks(instance)).length === 0);
   });
 
-  it('a crash of up leaves a running job behind that up removes after its restart, and spares other instances', async () => {
+  it('removes the job a crashed up left behind when up restarts, and spares other instances', async () => {
     const repo = makeRepo({
       'config/runtime.yaml': runtimeYaml({ execution: { mode: 'swarm' }, isolation: { image: SANDBOX } }),
       'config/task.yaml': taskYaml('long', {
