@@ -8,9 +8,12 @@
 // - out: the command's output and, after a marker line, a base64 tar of /workspace, both
 //   read back from the service's logs once the task has ended; the tar replaces the
 //   host workspace, so later steps and file steps see what the job wrote.
-// `network: none` is an internal overlay network of the job's own (no route out).
-// Services, configs and networks carry the instance and owner labels; cancelling removes
-// them, and gc() removes those a crashed process of this instance left behind.
+// `network: none` is one internal overlay network per instance (no route out; the jobs of
+// the instance share it). Engine 20.10 has no `none` network for services, and a network
+// made and removed per job is slow and, under load, leaves stale copies on the node.
+// Services and configs carry the instance and owner labels; cancelling removes them, and
+// gc() removes those a crashed process of this instance left behind. The network stays
+// for the next process of the instance and goes at a clean stop().
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -36,6 +39,8 @@ export const MAX_WORKSPACE_OUT = 64 * 1024 * 1024;
 const WORKSPACE = '/workspace';
 const ARCHIVE = '/run/caduceus/workspace.tar.gz';
 const TERMINAL = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+/** Marks the instance's shared internal network, which gc() leaves to the next process. */
+export const LABEL_NETWORK = 'caduceus.network';
 
 /**
  * The job's entry point: unpack the workspace, run the command with stderr on stdout (one
@@ -65,7 +70,6 @@ export interface SwarmBackendOptions {
 interface JobObjects {
   service?: Docker.Service;
   config?: { id: string; name: string };
-  network?: string;
 }
 
 export class SwarmBackend implements Backend {
@@ -73,6 +77,10 @@ export class SwarmBackend implements Backend {
   private readonly mine = new Set<JobObjects>();
   private readonly cleanups = new Set<Promise<void>>();
   private apiVersion: string | undefined;
+  /** The shared internal network's id, per engine client (the Runtime may name another engine). */
+  private readonly networks = new Map<Docker, Promise<string>>();
+  /** The start-up gc, which stop() lets finish (it may hand this process a network to remove). */
+  private collecting: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: SwarmBackendOptions) {}
 
@@ -181,16 +189,8 @@ export class SwarmBackend implements Backend {
       };
       job.config = { id: (c.id ?? c.ID) as string, name };
     }
-    if (iso.network === 'none') {
-      // An internal overlay network of its own: the job reaches nothing, not even other jobs.
-      const net = await docker.createNetwork({
-        Name: `caduceus-net-${id}`,
-        Driver: 'overlay',
-        Internal: true,
-        Labels: labels,
-      });
-      job.network = net.id;
-    }
+    // Internal: no route out of the swarm's overlay, so the job reaches only its siblings.
+    const network = iso.network === 'none' ? await this.internalNetwork(docker) : undefined;
     const env = {
       ...spec.env,
       CADUCEUS_WORKSPACE: WORKSPACE,
@@ -243,11 +243,58 @@ export class SwarmBackend implements Backend {
         Resources: { Limits: limits, Reservations: reservations },
         RestartPolicy: { Condition: 'none', MaxAttempts: 0 },
         ...(iso.placement?.length ? { Placement: { Constraints: iso.placement } } : {}),
-        ...(job.network ? { Networks: [{ Target: job.network }] } : {}),
+        ...(network ? { Networks: [{ Target: network }] } : {}),
       },
       Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } },
     } as unknown as Docker.CreateServiceOptions);
     job.service = service as unknown as Docker.Service;
+  }
+
+  /** The instance's internal overlay network on this engine, found or made once. */
+  private internalNetwork(docker: Docker): Promise<string> {
+    let id = this.networks.get(docker);
+    if (!id) {
+      id = this.findOrCreateNetwork(docker);
+      this.networks.set(docker, id);
+      // A failure is not remembered: the next job asks the engine again.
+      id.catch(() => this.networks.delete(docker));
+    }
+    return id;
+  }
+
+  private async findOrCreateNetwork(docker: Docker): Promise<string> {
+    const name = `caduceus-none-${this.opts.instanceId}`;
+    const find = async (): Promise<string | undefined> => {
+      const list = (await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) })) as Array<{
+        Id: string;
+        Name: string;
+        Scope?: string;
+      }>;
+      return list.find((n) => n.Name === name && n.Scope === 'swarm')?.Id;
+    };
+    const found = await find();
+    if (found) return found;
+    try {
+      const net = await docker.createNetwork({
+        Name: name,
+        Driver: 'overlay',
+        Internal: true,
+        Labels: {
+          [LABEL_MANAGED]: 'true',
+          [LABEL_INSTANCE]: this.opts.instanceId,
+          [LABEL_OWNER]: this.owner,
+          [LABEL_NETWORK]: 'none',
+        },
+      });
+      return net.id;
+    } catch (err) {
+      // Another process of the instance made it a moment ago.
+      if ((err as { statusCode?: number }).statusCode === 409) {
+        const again = await find();
+        if (again) return again;
+      }
+      throw err;
+    }
   }
 
   private async supportsPrivileges(): Promise<boolean> {
@@ -298,9 +345,9 @@ export class SwarmBackend implements Backend {
   }
 
   /**
-   * Removes the job's service at once (that ends its container) and its config and
-   * network in the background: they stay in use until the engine has removed the
-   * container, and the caller need not wait for that.
+   * Removes the job's service at once (that ends its container) and its config in the
+   * background: it stays in use until the engine has removed the container, and the
+   * caller need not wait for that.
    */
   private async remove(job: JobObjects): Promise<void> {
     const docker = this.docker;
@@ -312,12 +359,12 @@ export class SwarmBackend implements Backend {
       delete job.service;
     }
     const rest = (async () => {
-      for (let i = 0; i < 100 && (job.config || job.network); i++) {
-        if (job.config && (await gone(docker.getConfig(job.config.id).remove()))) delete job.config;
-        if (job.network && (await gone(docker.getNetwork(job.network).remove()))) delete job.network;
-        if (job.config || job.network) await new Promise((r) => setTimeout(r, 100));
+      const deadline = Date.now() + 60_000;
+      while (job.config && Date.now() < deadline) {
+        if (await gone(docker.getConfig(job.config.id).remove())) delete job.config;
+        else await new Promise((r) => setTimeout(r, 200));
       }
-      if (job.config || job.network) this.opts.log.warn('swarm config or network left behind; gc removes it');
+      if (job.config) this.opts.log.warn('swarm config left behind; gc removes it');
     })().finally(() => {
       this.mine.delete(job);
       this.cleanups.delete(rest);
@@ -326,23 +373,27 @@ export class SwarmBackend implements Backend {
   }
 
   /**
-   * Removes the services, configs and networks of this instance whose owning process is
-   * gone (a crash of `up`). Those of other instances on the same swarm are never touched.
+   * Removes the services and configs of this instance whose owning process is gone (a
+   * crash of `up`). Those of other instances on the same swarm are never touched, nor the
+   * instance's shared network, which the next job reuses.
    */
-  async gc(): Promise<number> {
+  gc(): Promise<number> {
+    const run = this.collect();
+    this.collecting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async collect(): Promise<number> {
     const docker = this.docker;
     const filters = JSON.stringify({ label: [`${LABEL_INSTANCE}=${this.opts.instanceId}`] });
     const orphan = (labels: Record<string, string> | undefined): boolean => {
       const owner = labels?.[LABEL_OWNER] ?? '';
       return owner !== this.owner && ownerGone(owner);
     };
+    type Listed = { ID: string; Spec?: { Labels?: Record<string, string> } };
     let removed = 0;
     try {
-      const services = (await docker.listServices({ filters })) as Array<{
-        ID: string;
-        Spec?: { Labels?: Record<string, string> };
-      }>;
-      for (const s of services) {
+      for (const s of (await docker.listServices({ filters })) as Listed[]) {
         if (!orphan(s.Spec?.Labels)) continue;
         await docker
           .getService(s.ID)
@@ -350,25 +401,19 @@ export class SwarmBackend implements Backend {
           .then(() => removed++)
           .catch(() => undefined);
       }
-      const configs = (await docker.listConfigs({ filters })) as Array<{
-        ID: string;
-        Spec?: { Labels?: Record<string, string> };
-      }>;
-      const networks = (await docker.listNetworks({ filters })) as Array<{
-        Id: string;
-        Labels?: Record<string, string>;
-      }>;
       // Their services were just removed; the containers go a moment later.
-      for (let i = 0; i < 30; i++) {
-        const left: Array<() => Promise<unknown>> = [
-          ...configs.filter((c) => orphan(c.Spec?.Labels)).map((c) => () => docker.getConfig(c.ID).remove()),
-          ...networks.filter((n) => orphan(n.Labels)).map((n) => () => docker.getNetwork(n.Id).remove()),
-        ];
-        const results = await Promise.allSettled(left.map((f) => f()));
-        if (results.every((r) => r.status === 'fulfilled' || (r.reason as { statusCode?: number }).statusCode === 404))
-          break;
-        await new Promise((r) => setTimeout(r, 200));
+      const configs = ((await docker.listConfigs({ filters })) as Listed[]).filter((c) => orphan(c.Spec?.Labels));
+      const deadline = Date.now() + 30_000;
+      for (const c of configs) {
+        while (!(await gone(docker.getConfig(c.ID).remove())) && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 200));
       }
+      // The network a crashed process left is this one's now: its stop() removes it.
+      const shared = (await docker.listNetworks({
+        filters: JSON.stringify({ label: [`${LABEL_INSTANCE}=${this.opts.instanceId}`, `${LABEL_NETWORK}=none`] }),
+      })) as Array<{ Id: string; Scope?: string }>;
+      const net = shared.find((n) => n.Scope === 'swarm');
+      if (net && !this.networks.has(docker)) this.networks.set(docker, Promise.resolve(net.Id));
     } catch (err) {
       throw dockerError(err);
     }
@@ -376,10 +421,55 @@ export class SwarmBackend implements Backend {
     return removed;
   }
 
-  /** Removes every job still running and waits for the clean-up of those that ended (shutdown). */
+  /**
+   * Removes every job still running, waits for the clean-up of those that ended, then the
+   * shared network this process used (shutdown). Another process of the instance still
+   * using it keeps it: the engine refuses to remove a network in use.
+   */
   async stop(): Promise<void> {
+    await this.collecting;
     await Promise.allSettled([...this.mine].map((j) => this.remove(j)));
     await Promise.allSettled([...this.cleanups]);
+    for (const [docker, made] of this.networks) {
+      this.networks.delete(docker);
+      const id = await made.catch(() => undefined);
+      if (id) await this.removeNetwork(docker, id);
+    }
+  }
+
+  /**
+   * Removes the network once no container is attached any more (for at most 30 s).
+   * Removed while a container is still leaving it, Engine 20.10 keeps a stale copy on the
+   * node that no API call removes; the verbose view lists the tasks of every node.
+   */
+  private async removeNetwork(docker: Docker, id: string): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const net = docker.getNetwork(id);
+      // The types omit inspect's options; dockerode passes them on as the query.
+      const inspect = net.inspect as unknown as (opts: { verbose: boolean }) => Promise<unknown>;
+      const info = (await inspect.call(net, { verbose: true }).catch((e: unknown) => {
+        if ((e as { statusCode?: number }).statusCode === 404) return null;
+        return undefined;
+      })) as { Containers?: Record<string, unknown>; Services?: Record<string, unknown> | null } | null | undefined;
+      if (info === null) return;
+      const attached = Object.keys(info?.Containers ?? {}).length + Object.keys(info?.Services ?? {}).length;
+      if (info && attached === 0 && (await gone(net.remove()))) return;
+      if (await this.networkInUse(docker, id)) return;
+      if (Date.now() > deadline) {
+        this.opts.log.warn('could not remove the swarm network: containers still attached', { network: id });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** True when a service (of another process of the instance) still uses the network. */
+  private async networkInUse(docker: Docker, id: string): Promise<boolean> {
+    const services = (await docker.listServices().catch(() => [])) as Array<{
+      Spec?: { TaskTemplate?: { Networks?: Array<{ Target?: string }> } };
+    }>;
+    return services.some((s) => s.Spec?.TaskTemplate?.Networks?.some((n) => n.Target === id));
   }
 }
 

@@ -3,7 +3,7 @@
 // workspace carried in and out, the limits and hardening as `docker service inspect`
 // shows them, cancellation, and the clean-up after a crash of `caduceus up`.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -38,10 +38,26 @@ afterEach(async () => {
   h = undefined;
 });
 
+// Whatever a failed test left on the shared engine goes: every object this worker's
+// backends made carries its owner label (the up processes' are checked in their test).
+afterAll(async () => {
+  if (!ready) return;
+  const filters = JSON.stringify({ label: [`caduceus.owner=${hostname()}:${process.pid}`] });
+  for (const s of (await docker.listServices({ filters })) as Listed[]) await docker.getService(s.ID).remove();
+  await waitFor(async () => {
+    const left = [
+      ...((await docker.listConfigs({ filters })) as Listed[]).map((c) => docker.getConfig(c.ID).remove()),
+      ...(await docker.listNetworks({ filters })).map((n) => docker.getNetwork(n.Id).remove()),
+    ];
+    return (await Promise.allSettled(left)).every((r) => r.status === 'fulfilled');
+  }, 60_000);
+});
+
 const swarmRuntime = (iso: Parameters<typeof runtime>[0] extends { isolation?: infer I } ? I : never = {}) =>
   runtime({ execution: { mode: 'swarm' }, isolation: { image: SANDBOX, ...iso } });
 
 type Listed = { ID: string; Spec?: { Labels?: Record<string, string> } };
+type Template = { Networks?: Array<{ Target: string }> };
 const services = async (instance: string): Promise<Listed[]> =>
   (await docker.listServices({ filters: JSON.stringify({ label: [`caduceus.instance=${instance}`] }) })) as Listed[];
 const configs = async (instance: string): Promise<Listed[]> =>
@@ -68,12 +84,17 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
       'task.yaml': taskYaml('fan-out', { subtasks, retry: { maxAttempts: 1 } }),
     });
     const instance = t.store.owner;
-    // Every job is a service of its own while it runs: all 12 are seen at once.
+    // Every job is a service of its own while it runs: all 12 are seen at once, all on the
+    // instance's one internal network.
     const seen = new Set<string>();
+    const targets = new Set<string>();
     let watching = true;
     const watch = (async () => {
       while (watching) {
-        for (const s of await services(instance)) seen.add(s.ID);
+        for (const s of (await services(instance)) as Array<Listed & { Spec?: { TaskTemplate?: Template } }>) {
+          seen.add(s.ID);
+          for (const n of s.Spec?.TaskTemplate?.Networks ?? []) targets.add(n.Target);
+        }
         await new Promise((r) => setTimeout(r, 150));
       }
     })();
@@ -91,9 +112,12 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
       } else expect(s.status).toBe('succeeded');
     }
     expect(report.status).toBe('failed');
-    // Nothing is left on the swarm once the task is done.
-    await waitFor(async () => (await services(instance)).length === 0 && (await networks(instance)).length === 0);
-  });
+    expect([...targets]).toEqual((await networks(instance)).map((n) => n.Id));
+    // No job is left once the task is done, nor the network once the process stops.
+    await waitFor(async () => (await services(instance)).length === 0 && (await configs(instance)).length === 0);
+    await t.close();
+    expect(await networks(instance)).toEqual([]);
+  }, 240_000);
 
   it('carries the workspace into the job and what the job wrote back out', async () => {
     h = harness([
@@ -176,7 +200,7 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
     expect((await running).status).toBe('cancelled');
   });
 
-  it('cancelling a job removes its service, its config and its network', async () => {
+  it('cancelling a job removes its service and its config; stopping removes the network', async () => {
     h = harness([swarmRuntime()]);
     const instance = h.store.owner;
     const ac = new AbortController();
@@ -189,7 +213,11 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
     expect(res.exitCode).toBeNull();
     expect(Date.now() - t0).toBeLessThan(60_000);
     await waitFor(async () => (await services(instance)).length === 0);
-    await waitFor(async () => (await configs(instance)).length === 0 && (await networks(instance)).length === 0);
+    await waitFor(async () => (await configs(instance)).length === 0);
+    expect(await networks(instance)).toHaveLength(1);
+    await h.close();
+    h = undefined;
+    expect(await networks(instance)).toEqual([]);
   });
 
   it('removes the job a crashed up left behind when up restarts, and spares other instances', async () => {
@@ -235,6 +263,8 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
       expect(await services(instance)).toEqual([]);
+      expect(await configs(instance)).toEqual([]);
+      expect(await networks(instance)).toEqual([]);
     } finally {
       await docker
         .getService(foreign.id)
