@@ -3,7 +3,7 @@
 // 1. The price of the orchestrator: one Task of 60 `echo hi` subtasks through Swarm jobs
 //    against the same Task through the Docker backend, on the same engine (a single-node
 //    swarm), at concurrency 6 (the Runtime's default maximum). Swarm is measured with
-//    network none (a private internal overlay per job, the default) and bridge.
+//    network none (the instance's internal overlay network, the default) and bridge.
 // 2. Leader failover: two `caduceus up` replicas on one PostgreSQL database; the leader is
 //    killed with SIGKILL and the clock stops when the follower's /status says leader.
 // Needs test/env/ensure-docker.sh, ensure-swarm.sh and ensure-postgres.sh (what `npm test`
@@ -20,7 +20,8 @@ import { Registry } from 'prom-client';
 import { register as execution } from '../controllers/execution/index.js';
 import { register as subagents } from '../controllers/tasks/index.js';
 import { compose, lateBoundRunner } from '../app/compose.js';
-import { DEFAULT_RUNTIME, SANDBOX_IMAGE } from '../controllers/execution/runtime-config.js';
+import { SANDBOX_IMAGE } from '../controllers/execution/runtime-config.js';
+import { defaultRuntime } from '../reconciler/runtime-defaults.js';
 import { StateStore } from '../reconciler/state/store.js';
 import { CoreStore } from '../reconciler/state/core-store.js';
 import { silentLogger } from '../reconciler/log.js';
@@ -54,9 +55,9 @@ async function fanOut(mode: 'docker' | 'swarm', network: 'none' | 'bridge'): Pro
       [
         'Runtime/default',
         resource('Runtime', 'default', {
-          ...DEFAULT_RUNTIME,
-          execution: { ...DEFAULT_RUNTIME.execution, mode },
-          isolation: { ...DEFAULT_RUNTIME.isolation, network },
+          ...defaultRuntime(),
+          execution: { ...defaultRuntime().execution, mode },
+          isolation: { ...defaultRuntime().isolation, network },
         }),
       ],
       [
@@ -196,7 +197,7 @@ const lines = [
   '',
   '| measure | result | baseline in the same run | ratio |',
   '|---|---|---|---|',
-  `| ${SUBTASKS} subtasks as Swarm jobs, network none (private internal overlay per job) | ${per(swarmNone.ms)} ` +
+  `| ${SUBTASKS} subtasks as Swarm jobs, network none (the instance's internal overlay) | ${per(swarmNone.ms)} ` +
     `| Docker backend, network none: ${per(docker.ms)} | ${(swarmNone.ms / docker.ms).toFixed(1)}× |`,
   `| ${SUBTASKS} subtasks as Swarm jobs, network bridge | ${per(swarmBridge.ms)} | same Docker run ` +
     `| ${(swarmBridge.ms / docker.ms).toFixed(1)}× |`,

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import type { ControllerDeps, Resource, ResourceKey, Runner, Snapshot } from '../../reconciler/types.js';
 import { keyOf } from '../../reconciler/types.js';
 import { createLogger } from '../../reconciler/log.js';
-import { formatFinding } from './validate.js';
+import { formatFinding } from '../../reconciler/finding-format.js';
 
 /** The configuration as a snapshot, or undefined after printing its findings. */
 export async function loadSnapshot(dir: string): Promise<Snapshot | undefined> {
@@ -44,7 +44,7 @@ export async function localRun(snapshot: Snapshot, configDir: string, stateDir: 
   ]);
   // The run history goes where `caduceus up` keeps it (CADUCEUS_STATE_URL, else the state dir).
   const url = stateUrl(undefined);
-  const store = new StateStore({ stateDir, ...(url !== undefined ? { url } : {}) });
+  const store = new StateStore({ stateDir, url });
   const { runner, provide } = lateBoundRunner();
   const core = new CoreStore(store);
   const deps: ControllerDeps = {

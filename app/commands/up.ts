@@ -39,7 +39,8 @@ function gitTopLevel(dir: string): string {
     }).trim();
   } catch {
     throw new UsageError(
-      `${dir} is not inside a git repository; run 'git init && git add -A && git commit' there, or use --worktree with --repo`,
+      `${dir} is not inside a git repository; run 'git init && git add -A && git commit' there, ` +
+        'or use --worktree with --repo',
     );
   }
 }
@@ -88,7 +89,7 @@ export function main(argv: string[]): Promise<number> {
     const app = await startApp({
       repo,
       stateDir: v['state-dir'] ?? '.caduceus',
-      ...(url !== undefined ? { stateUrl: url } : {}),
+      stateUrl: url,
       // A replica that lost the lease exits, so its supervisor restarts it as a follower.
       onLeadershipLost: () => {
         log.error('leadership lost; exiting so that a supervisor restarts this replica as a follower');
@@ -96,11 +97,11 @@ export function main(argv: string[]): Promise<number> {
       },
       listen: v.listen ?? '127.0.0.1:9090',
       log,
-      ...(path !== undefined ? { path } : {}),
-      ...(v.branch !== undefined ? { branch: v.branch } : {}),
-      ...(v.worktree ? { worktree: true } : {}),
-      ...(v.interval !== undefined ? { interval: parseDuration(v.interval) } : {}),
-      ...(v.resync !== undefined ? { resyncMs: parseDuration(v.resync) } : {}),
+      path,
+      branch: v.branch,
+      worktree: v.worktree === true,
+      interval: v.interval !== undefined ? parseDuration(v.interval) : undefined,
+      resyncMs: v.resync !== undefined ? parseDuration(v.resync) : undefined,
     });
     // The source's own view of the repository: a URL's credentials are redacted there.
     log.info('caduceus is up', {

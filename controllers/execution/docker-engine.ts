@@ -18,7 +18,7 @@ export interface EngineContext {
 export function engineOptions(spec: DockerEngineSpec | undefined, ctx: EngineContext = {}): Docker.DockerOptions {
   if (!spec?.host) return {};
   const secret = (ref: Parameters<typeof resolveSecret>[0]): string =>
-    resolveSecret(ref, { ...(ctx.env ? { env: ctx.env } : {}), ...(ctx.baseDir ? { baseDir: ctx.baseDir } : {}) });
+    resolveSecret(ref, { env: ctx.env, baseDir: ctx.baseDir });
   let url: URL;
   try {
     url = new URL(spec.host);

@@ -199,13 +199,13 @@ export class SwarmBackend implements Backend {
       CADUCEUS_MARK: mark,
     };
     const limits = {
-      ...(iso.memory !== undefined ? { MemoryBytes: parseMemory(iso.memory) } : {}),
-      ...(iso.cpus !== undefined ? { NanoCPUs: Math.round(iso.cpus * 1e9) } : {}),
-      ...(iso.pids !== undefined ? { Pids: iso.pids } : {}),
+      MemoryBytes: iso.memory === undefined ? undefined : parseMemory(iso.memory),
+      NanoCPUs: iso.cpus === undefined ? undefined : Math.round(iso.cpus * 1e9),
+      Pids: iso.pids,
     };
     const reservations = {
-      ...(iso.reservations?.memory !== undefined ? { MemoryBytes: parseMemory(iso.reservations.memory) } : {}),
-      ...(iso.reservations?.cpus !== undefined ? { NanoCPUs: Math.round(iso.reservations.cpus * 1e9) } : {}),
+      MemoryBytes: iso.reservations?.memory === undefined ? undefined : parseMemory(iso.reservations.memory),
+      NanoCPUs: iso.reservations?.cpus === undefined ? undefined : Math.round(iso.reservations.cpus * 1e9),
     };
     const containerSpec: Record<string, unknown> = {
       Image: iso.image,
@@ -324,7 +324,7 @@ export class SwarmBackend implements Backend {
         return {
           state,
           exitCode: typeof code === 'number' ? code : null,
-          ...(t?.Status?.Err ? { error: t.Status.Err } : {}),
+          error: t?.Status?.Err || undefined,
         };
       }
       await new Promise((r) => setTimeout(r, wait));
@@ -545,8 +545,8 @@ export function splitResult(logs: Buffer, mark: string): { output: Buffer; exitC
   const output = logs.subarray(0, Math.max(0, begin));
   return {
     output,
-    ...(Number.isInteger(code) ? { exitCode: code } : {}),
-    ...(archive ? { archive } : {}),
+    exitCode: Number.isInteger(code) ? code : undefined,
+    archive,
   };
 }
 

@@ -68,7 +68,7 @@ export class LeaderLease {
              acquired_at = excluded.acquired_at, expires_at = excluded.expires_at`,
         )
         .run(this.name, this.holder, term, now, now + this.ttlMs);
-      return { term, ...(cur ? { previous: cur.holder } : {}) };
+      return { term, previous: cur?.holder };
     });
   }
 

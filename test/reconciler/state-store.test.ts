@@ -14,7 +14,7 @@ import { ReplayStore } from '../../controllers/gateway/replay.js';
 import type { ProposalRecord } from '../../controllers/curator/types.js';
 import { TraceStore } from '../../controllers/agent/trace-store.js';
 import type { AgentResult } from '../../reconciler/agent-contract.js';
-import { tempDir } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { createDatabase, postgresAvailable, type TestDatabase } from '../helpers/postgres.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
 import type { Resource } from '../../reconciler/types.js';

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineOptions } from '../../../controllers/execution/docker-engine.js';
 import { CaduceusError } from '../../../reconciler/errors.js';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 
 describe('docker engine settings', () => {
   it('leaves the choice to DOCKER_HOST or the local socket when no host is set', () => {

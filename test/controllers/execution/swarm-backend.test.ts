@@ -14,7 +14,8 @@ import { harness, runtime, skill, cli, type Harness } from './helpers.js';
 import { dockerReady, runDockerTests, SANDBOX } from './docker-env.js';
 import { harnessPerTest, runtimeYaml, taskYaml } from '../tasks/helpers.js';
 import { waitFor } from '../../helpers/wait.js';
-import { makeRepo, tempDir } from '../../helpers/git.js';
+import { makeRepo } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { upStarter } from '../../helpers/up-process.js';
 
 const ready = (await dockerReady()) && swarmActive();
