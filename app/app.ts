@@ -10,7 +10,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger, ControllerDeps, HttpRoute } from '../reconciler/types.js';
 import { StateStore } from '../reconciler/state/store.js';
 import { CoreStore, type NewEvent } from '../reconciler/state/core-store.js';
-import { ABANDONED, RunStore } from '../reconciler/state/runs.js';
+import { RunStore } from '../reconciler/state/runs.js';
 import { LeaderLease, type Acquired } from '../reconciler/state/leader.js';
 import { Loader } from '../reconciler/loader.js';
 import { createSource, isRemoteRepo, type Source } from '../reconciler/source/git-source.js';
@@ -272,7 +272,7 @@ async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promi
   const { store, core, metrics, routes, log, stateDir, instanceId } = shared;
   const env = opts.env ?? process.env;
   if (acquired.previous !== undefined) {
-    const n = new RunStore(store).abandonRunning(ABANDONED, acquired.previous);
+    const n = new RunStore(store).abandonRunning(acquired.previous);
     core.record(
       'Instance/up',
       'Normal',

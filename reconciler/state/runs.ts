@@ -246,17 +246,16 @@ export class RunStore {
   }
 
   /**
-   * Marks runs left `running` by a crashed process as cancelled: those of `owner` (a dead
-   * leader's StateStore.owner) when given, else every running one (called at start-up).
+   * Marks the runs a dead process left `running` as cancelled with the ABANDONED error:
+   * those it started (its StateStore.owner) and those of no recorded owner (written before
+   * owners were). A new leader calls it with the owner of the one whose lease expired.
    */
-  abandonRunning(error = ABANDONED, owner?: string): number {
-    if (owner !== undefined) {
-      return this.store.db
-        .prepare(`UPDATE runs SET status = 'cancelled', error = ? WHERE status = 'running' AND owner = ?`)
-        .run(error, owner).changes;
-    }
-    return this.store.db.prepare(`UPDATE runs SET status = 'cancelled', error = ? WHERE status = 'running'`).run(error)
-      .changes;
+  abandonRunning(owner: string, error = ABANDONED): number {
+    return this.store.db
+      .prepare(
+        `UPDATE runs SET status = 'cancelled', error = ? WHERE status = 'running' AND (owner = ? OR owner IS NULL)`,
+      )
+      .run(error, owner).changes;
   }
 
   /**

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { StateStore } from '../../reconciler/state/store.js';
 import { CORE_MIGRATIONS, CoreStore } from '../../reconciler/state/core-store.js';
-import { RunStore } from '../../reconciler/state/runs.js';
+import { ABANDONED, RunStore } from '../../reconciler/state/runs.js';
 import type { SqliteDatabase } from '../../reconciler/state/sqlite-db.js';
 import { CuratorStore } from '../../controllers/curator/store.js';
 import { AuditStore } from '../../controllers/gateway/audit-store.js';
@@ -229,8 +229,10 @@ describe.each(engines)('state store on $name', (engine) => {
         { name: 'b', version: null, runs: 1, failures: 1, lastUsed: at },
         { name: 'c', version: null, runs: 1, failures: 0, lastUsed: at },
       ]);
-      expect(runs.abandonRunning()).toBe(1);
-      expect(runs.get(ids[2] as string)?.status).toBe('cancelled');
+      // Only the dead process's runs: another owner's are left running.
+      expect(runs.abandonRunning('another-process')).toBe(0);
+      expect(runs.abandonRunning(store.owner)).toBe(1);
+      expect(runs.get(ids[2] as string)).toMatchObject({ status: 'cancelled', error: ABANDONED });
       store.close();
     },
   );
