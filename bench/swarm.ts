@@ -96,6 +96,7 @@ async function fanOut(mode: 'docker' | 'swarm', network: 'none' | 'bridge'): Pro
 }
 
 interface Up {
+  state: string;
   url: Promise<string>;
   kill(signal: NodeJS.Signals): void;
   exited: Promise<unknown>;
@@ -111,6 +112,7 @@ function startUp(repo: string, url: string): Up {
   let logs = '';
   const exited = new Promise((r) => child.once('exit', r));
   return {
+    state,
     url: new Promise((resolve, reject) => {
       const on = (b: Buffer): void => {
         logs += b.toString();
@@ -141,11 +143,14 @@ async function failover(repo: string): Promise<number> {
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   const url = PG_ADMIN.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
-  const a = startUp(repo, url);
-  const aUrl = await a.url;
-  const b = startUp(repo, url);
-  const bUrl = await b.url;
+  const ups: Up[] = [];
   try {
+    const a = startUp(repo, url);
+    ups.push(a);
+    const aUrl = await a.url;
+    const b = startUp(repo, url);
+    ups.push(b);
+    const bUrl = await b.url;
     if ((await role(aUrl)) !== 'leader' || (await role(bUrl)) !== 'follower') throw new Error('unexpected roles');
     const t0 = performance.now();
     a.kill('SIGKILL');
@@ -155,9 +160,10 @@ async function failover(repo: string): Promise<number> {
     }
     return performance.now() - t0;
   } finally {
-    a.kill('SIGKILL');
-    b.kill('SIGTERM');
-    await Promise.all([a.exited, b.exited]);
+    // Whatever happened, no process, state directory or database of the run is left.
+    for (const u of ups) u.kill('SIGKILL');
+    await Promise.all(ups.map((u) => u.exited));
+    for (const u of ups) rmSync(u.state, { recursive: true, force: true });
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }

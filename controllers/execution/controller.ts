@@ -33,8 +33,9 @@ export function register(deps: ControllerDeps): Registration {
   const engines = new Engines({ baseDir: deps.configDir });
   const engine = (): ReturnType<Engines['get']> => engines.get(runtime().execution.docker);
   const instanceId = deps.instanceId ?? deps.store.owner;
-  const docker = new DockerBackend({ log, instanceId, docker: engine, configDir: deps.configDir });
-  const swarm = new SwarmBackend({ docker: engine, instanceId, log });
+  const where = (): string => engines.describe(runtime().execution.docker);
+  const docker = new DockerBackend({ log, instanceId, docker: engine, configDir: deps.configDir, where });
+  const swarm = new SwarmBackend({ docker: engine, instanceId, log, where });
   const metrics = executionMetrics(deps.metrics);
   const backends = {
     local: measured('local', local, metrics),

@@ -33,6 +33,8 @@ export interface DockerBackendOptions {
   instanceId: string;
   configDir?: string;
   log: Logger;
+  /** Where the engine is, for error messages (never a credential). */
+  where?: () => string;
 }
 
 export function connectDocker(): Docker {
@@ -41,20 +43,37 @@ export function connectDocker(): Docker {
 }
 
 /** Turns dockerode's errors into the two a person can act on. */
-export function dockerError(err: unknown, image?: string): unknown {
+export function dockerError(err: unknown, image?: string, engine?: string): unknown {
   const e = err as { statusCode?: number; code?: string; message?: string; json?: { message?: string } };
   const msg = e?.json?.message ?? e?.message ?? '';
   if (image && ((e?.statusCode === 404 && /image/i.test(msg)) || /no such image/i.test(msg))) {
     return imageNotFound(image);
   }
-  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOENT' || e?.code === 'EACCES') {
-    return new CaduceusError('DockerUnavailable', `the Docker engine does not answer (${e.code}: ${msg})`, {
-      hint: 'start dockerd, or point DOCKER_HOST at an engine',
+  // Refused, reset (a TLS endpoint that does not accept our certificate hangs up), timed
+  // out or unreachable, or a TLS failure on our side: the engine itself is out of reach.
+  const code = e?.code ?? '';
+  if (UNREACHABLE.has(code) || /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code)) {
+    const at = engine ? ` at ${engine}` : '';
+    return new CaduceusError('DockerUnavailable', `the Docker engine${at} does not answer (${code}: ${msg})`, {
+      hint:
+        engine?.startsWith('unix:') || !engine
+          ? 'start dockerd, or point DOCKER_HOST at an engine'
+          : 'check execution.docker.host, that the engine listens there, and its TLS certificates or ssh key',
       cause: err,
     });
   }
   return err;
 }
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EACCES',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
 
 export function imageNotFound(image: string): CaduceusError {
   return new CaduceusError(
@@ -131,7 +150,7 @@ export class DockerBackend implements Backend {
         HostConfig: this.hostConfig(spec, iso),
       });
     } catch (err) {
-      throw dockerError(err, iso.image);
+      throw dockerError(err, iso.image, this.opts.where?.());
     }
     this.mine.add(container);
     let ending: 'timedOut' | 'cancelled' | undefined;
@@ -184,7 +203,7 @@ export class DockerBackend implements Backend {
         droppedBytes: out.dropped,
       };
     } catch (err) {
-      throw dockerError(err, iso.image);
+      throw dockerError(err, iso.image, this.opts.where?.());
     } finally {
       if (timer) clearTimeout(timer);
       if (onAbort) spec.signal?.removeEventListener('abort', onAbort);

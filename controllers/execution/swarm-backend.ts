@@ -65,6 +65,8 @@ export interface SwarmBackendOptions {
   log: Logger;
   /** How often the task's state is read while it runs (default 100 ms, growing to 500 ms). */
   pollMs?: number;
+  /** Where the engine is, for error messages (never a credential). */
+  where?: () => string;
 }
 
 interface JobObjects {
@@ -163,7 +165,7 @@ export class SwarmBackend implements Backend {
         droppedBytes: out.dropped,
       };
     } catch (err) {
-      throw swarmError(err) ?? dockerError(err, iso.image);
+      throw swarmError(err) ?? dockerError(err, iso.image, this.opts.where?.());
     } finally {
       if (timer) clearTimeout(timer);
       if (onAbort) spec.signal?.removeEventListener('abort', onAbort);

@@ -163,8 +163,10 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     await crashed.start();
     const unowned = await make({ 'caduceus.instance': instance });
     const alive = await make({ 'caduceus.instance': instance, 'caduceus.owner': `${hostname()}:1` });
-    // Another Caduceus on the same engine, whose process is gone too: not ours to collect.
-    const foreign = await make({ 'caduceus.instance': 'another-instance', 'caduceus.owner': `${hostname()}:${dead}` });
+    // Another Caduceus on the same engine, on another host (whose processes this one counts
+    // as gone): not ours to collect. (Another host also keeps it from older Caduceus builds
+    // that other suites may run on a shared engine, which collected any dead owner's.)
+    const foreign = await make({ 'caduceus.instance': 'another-instance', 'caduceus.owner': `elsewhere:${dead}` });
     try {
       h = harness([], { instanceId: instance });
       const gone = async (id: string) => {
