@@ -120,6 +120,34 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
     expect(await networks(instance)).toEqual([]);
   }, 240_000);
 
+  it('takes placement and reservations from a Task; a job no node can take waits until its timeout', async () => {
+    const t = await startTasks({
+      'runtime.yaml': runtimeYaml({ execution: { mode: 'swarm' }, isolation: { image: SANDBOX } }),
+      'task.yaml': taskYaml('placed', {
+        isolation: {
+          placement: ['node.labels.caduceus-test == nowhere'],
+          reservations: { memory: '16Mi', cpus: 0.1 },
+        },
+        subtasks: [{ name: 'unplaceable', run: 'echo never', timeout: '15s' }],
+        retry: { maxAttempts: 1 },
+      }),
+    });
+    const instance = t.store.owner;
+    const running = t.runner.runTask('placed', cli);
+    const [svc] = await waitFor(async () => {
+      const list = await services(instance);
+      return list.length === 1 ? list : undefined;
+    }, 60_000);
+    const spec = (await docker.getService((svc as Listed).ID).inspect()).Spec as {
+      TaskTemplate: { Placement?: { Constraints?: string[] }; Resources?: { Reservations?: unknown } };
+    };
+    expect(spec.TaskTemplate.Placement?.Constraints).toEqual(['node.labels.caduceus-test == nowhere']);
+    expect(spec.TaskTemplate.Resources?.Reservations).toEqual({ MemoryBytes: 16 * 1024 * 1024, NanoCPUs: 100_000_000 });
+    const report = await running;
+    expect(report.subtasks.map((s) => s.status)).toEqual(['timedOut']);
+    await waitFor(async () => (await services(instance)).length === 0);
+  }, 120_000);
+
   it('carries the workspace into the job and what the job wrote back out', async () => {
     h = harness([
       swarmRuntime(),
