@@ -6,6 +6,7 @@ import { relative, resolve, sep } from 'node:path';
 import { CaduceusError } from '../../reconciler/errors.js';
 import type { Finding } from '../../reconciler/types.js';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { escapeControl } from '../../reconciler/cli/escape.js';
 
 const HELP = `usage: caduceus validate [DIR] [--format text|json|github]
 
@@ -80,16 +81,22 @@ export function main(argv: string[]): Promise<number> {
   });
 }
 
-/** `path:line:col  severity  message  (rule)`: how every command prints a finding. */
+/**
+ * `path:line:col  severity  message  (rule)`: how every command prints a finding, on
+ * exactly one line (newlines and control characters in names and messages are escaped).
+ */
 export function formatFinding(f: Finding): string {
-  return `${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  (${f.rule})`;
+  return escapeControl(`${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  (${f.rule})`);
 }
 
 /** GitHub workflow command; paths are made relative to the current directory so the annotation lands on the file. */
 function githubLine(f: Finding, dir: string): string {
   const rel = relative(process.cwd(), resolve(dir, f.file)).split(sep).join('/');
   const prop = (s: string): string =>
-    s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/:/g, '%3A').replace(/,/g, '%2C');
-  const data = (s: string): string => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+    escapeControl(
+      s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/:/g, '%3A').replace(/,/g, '%2C'),
+    );
+  // GitHub decodes %0A and %0D into line breaks of the annotation; other control characters are shown escaped.
+  const data = (s: string): string => escapeControl(s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
   return `::${f.severity} file=${prop(rel)},line=${f.line},col=${f.column}::${data(`${f.message} (${f.rule})`)}`;
 }
