@@ -6,6 +6,7 @@
 // or HTTP.
 // Exit codes: 0 ok, 1 findings or a diff, 2 usage or internal error.
 
+import { readFileSync } from 'node:fs';
 import { errorMessage } from '../reconciler/errors.js';
 import type { CommandSpec } from '../reconciler/types.js';
 
@@ -30,6 +31,22 @@ async function allCommands(): Promise<CommandSpec[]> {
   return [...CORE, ...CONTROLLER_COMMANDS];
 }
 
+/** The version of the installed package (dist/app/cli.js → ../../package.json). */
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'caduceus' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level (source checkout vs. dist)
+    }
+  }
+  return 'unknown';
+}
+
 function usage(commands: readonly CommandSpec[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
@@ -43,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === 'version') {
-    process.stdout.write('caduceus 0.1.0\n');
+    process.stdout.write(`caduceus ${packageVersion()}\n`);
     return 0;
   }
   const cmd = CORE.find((c) => c.name === name) ?? (await allCommands()).find((c) => c.name === name);
