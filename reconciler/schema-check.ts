@@ -133,11 +133,11 @@ function describe(e: ErrorObject, root: JsonSchema, instance: unknown): Describe
   const path = e.instancePath === '' ? [] : e.instancePath.slice(1).split('/').map(unescapePointer);
   const where = fieldPath(path);
   const prefix = where ? `${where}: ` : '';
-  const secret = e.schemaPath.startsWith('#/$defs/secretRef/');
+  const secret = /^#\/\$defs\/(secretRef|keyRef)\//.test(e.schemaPath);
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'type':
-      if (secret && e.schemaPath === '#/$defs/secretRef/type') {
+      if (secret && /^#\/\$defs\/(secretRef|keyRef)\/type$/.test(e.schemaPath)) {
         return {
           path,
           at: 'value',

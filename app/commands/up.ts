@@ -93,6 +93,13 @@ export function main(argv: string[]): Promise<number> {
       path: path ?? '.',
       stateDir: v['state-dir'] ?? '.caduceus',
     });
+    const { reportStartup, waitForFirstStatus } = await import('../startup-report.js');
+    const snapshot = (): ReturnType<typeof app.reconciler.snapshot> => app.reconciler.snapshot();
+    void waitForFirstStatus(app.core, snapshot).then(
+      (statuses) =>
+        reportStartup(statuses, snapshot(), log, format === 'text' ? (l) => process.stderr.write(`${l}\n`) : undefined),
+      (err: unknown) => log.warn('could not report the start-up status', { error: errorMessage(err) }),
+    );
     return new Promise<number>((resolveExit) => {
       let stopping = false;
       const exit = (code: number): void => {
