@@ -60,7 +60,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const store = new StateStore({ stateDir });
   const core = new CoreStore(store);
   const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics, prefix: 'caduceus_process_' });
+  // Node's default metrics under their standard names (process_*, nodejs_*), which
+  // dashboards expect; the three `*_total` gauges are dropped, as a name ending in _total
+  // promises a counter (promtool check metrics), and each repeats a gauge that stays.
+  collectDefaultMetrics({ register: metrics });
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    metrics.removeSingleMetric(name);
 
   const repo = isRemoteRepo(opts.repo) ? opts.repo : resolve(opts.repo);
   const rawSource = createSource({
@@ -75,8 +80,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
   let stopped = false;
   const recordHealth = sourceHealthRecorder(rawSource, core, log, () => stopped);
   // Fetches made through the app (webhook, tests) record their outcome as soon as they end.
+  let lastRead: number | undefined;
   const source: Source = {
-    current: () => rawSource.current(),
+    current: () =>
+      rawSource.current().then((r) => {
+        lastRead = Date.now();
+        return r;
+      }),
     start: (onChange) => rawSource.start(onChange),
     stop: () => rawSource.stop(),
     fetchNow: () => rawSource.fetchNow().finally(recordHealth),
@@ -111,6 +121,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const loopMetrics = createLoopMetrics(metrics, {
     core,
     fetchErrors: () => source.status().fetchErrors,
+    lastSuccessfulFetch: () => {
+      const s = source.status();
+      if (s.mode !== 'remote') return lastRead;
+      return s.lastSuccessAt ? Date.parse(s.lastSuccessAt) : undefined;
+    },
     appliedRevision: () => reconciler?.applied(),
   });
   const rec = new Reconciler({

@@ -59,6 +59,7 @@ export function reportStartup(
   snapshot: Snapshot,
   log: Logger,
   write: ((line: string) => void) | undefined,
+  stateDirArg = '.caduceus',
 ): void {
   const notReady = statuses.filter((s) => s.conditions.find((c) => c.type === 'Ready')?.status !== 'True');
   if (notReady.length > 0) log.warn(`${notReady.length} resource(s) not ready; each with what fixes it`);
@@ -79,6 +80,7 @@ export function reportStartup(
     log.info(`${s.key} serves ${address}/v1 with a generated key`, { keyFile: file });
     // Plain lines for a person at a terminal (text logs only): the key itself is never printed.
     write?.(`    export OPENAI_BASE_URL=${address}/v1 OPENAI_API_KEY="$(cat ${file})"`);
-    write?.('    caduceus proxy test --endpoint /v1/chat/completions');
+    const dirArg = stateDirArg === '.caduceus' ? '' : ` --state-dir ${stateDirArg}`;
+    write?.(`    caduceus proxy test --endpoint /v1/chat/completions${dirArg}`);
   }
 }

@@ -97,7 +97,13 @@ export function main(argv: string[]): Promise<number> {
     const snapshot = (): ReturnType<typeof app.reconciler.snapshot> => app.reconciler.snapshot();
     void waitForFirstStatus(app.core, snapshot).then(
       (statuses) =>
-        reportStartup(statuses, snapshot(), log, format === 'text' ? (l) => process.stderr.write(`${l}\n`) : undefined),
+        reportStartup(
+          statuses,
+          snapshot(),
+          log,
+          format === 'text' ? (l) => process.stderr.write(`${l}\n`) : undefined,
+          v['state-dir'] ?? '.caduceus',
+        ),
       (err: unknown) => log.warn('could not report the start-up status', { error: errorMessage(err) }),
     );
     return new Promise<number>((resolveExit) => {

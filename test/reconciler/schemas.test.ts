@@ -269,7 +269,7 @@ describe('resource schemas', () => {
       const validate = ajv.compile(schemaOf(kind));
       expect(validate({ apiVersion: 'caduceus.dev/v1', kind, metadata: { name: 'x' }, spec }), kind).toBe(false);
       expect(
-        validate.errors?.some((e) => e.schemaPath === '#/$defs/secretRef/type'),
+        validate.errors?.some((e) => /^#\/\$defs\/(secretRef|keyRef)\/type$/.test(e.schemaPath)),
         kind,
       ).toBe(true);
     }
