@@ -9,27 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { errorMessage } from '../reconciler/errors.js';
 import type { CommandSpec } from '../reconciler/types.js';
-
-const CORE: readonly CommandSpec[] = [
-  {
-    name: 'validate',
-    load: () => import('./commands/validate.js'),
-    summary: 'check a configuration directory (file:line:col errors)',
-  },
-  { name: 'plan', load: () => import('./commands/plan.js'), summary: 'show what applying a revision would change' },
-  { name: 'up', load: () => import('./commands/up.js'), summary: 'run the reconciler in the foreground' },
-  { name: 'status', load: () => import('./commands/status.js'), summary: 'applied revision and resource conditions' },
-  { name: 'events', load: () => import('./commands/events.js'), summary: 'recent events' },
-  { name: 'init', load: () => import('./commands/init.js'), summary: 'scaffold a new configuration repository' },
-  { name: 'run', load: () => import('./commands/run.js'), summary: 'run a skill or a task now' },
-  { name: 'runs', load: () => import('./commands/runs.js'), summary: 'run history' },
-];
-
-/** The core commands followed by every controller's, in module order. */
-async function allCommands(): Promise<CommandSpec[]> {
-  const { CONTROLLER_COMMANDS } = await import('./controller-commands.js');
-  return [...CORE, ...CONTROLLER_COMMANDS];
-}
+import { allCommands, CORE } from './command-list.js';
 
 /** The version of the installed package (dist/app/cli.js → ../../package.json). */
 function packageVersion(): string {

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { Registry } from 'prom-client';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { progressView } from './run-progress.js';
 import { table } from '../../reconciler/cli/state-access.js';
 import { formatFinding } from './validate.js';
@@ -152,13 +153,8 @@ async function runNow(req: RunRequest): Promise<number> {
     const result =
       req.what === 'task' ? await runner.runTask(req.name, opts) : await runner.runSkill(req.name, req.params, opts);
     view.stop();
-    process.stdout.write(
-      req.json
-        ? JSON.stringify(result, null, 2) + '\n'
-        : 'subtasks' in result
-          ? describeTask(result)
-          : describeSkill(result),
-    );
+    if (req.json) writeStructured(result);
+    else process.stdout.write('subtasks' in result ? describeTask(result) : describeSkill(result));
     if (interrupted) return 130;
     return result.status === 'succeeded' ? 0 : 1;
   } catch (err) {

@@ -2,6 +2,7 @@
 // first: trigger, outcome, attempts and duration of each run.
 
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { openState, table } from '../../reconciler/cli/state-access.js';
 import { RunStore, type RunRecord } from '../../reconciler/state/runs.js';
 import { formatDuration } from '../../reconciler/duration.js';
@@ -43,7 +44,7 @@ export function main(argv: string[]): Promise<number> {
       core.store.close();
     }
     if (v.json) {
-      process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+      writeStructured(runs);
       return 0;
     }
     const rows = runs.map((r) => [

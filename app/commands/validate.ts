@@ -6,6 +6,7 @@ import { relative, resolve, sep } from 'node:path';
 import { CaduceusError } from '../../reconciler/errors.js';
 import type { Finding } from '../../reconciler/types.js';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { escapeControl } from '../../reconciler/cli/escape.js';
 
 const HELP = `usage: caduceus validate [DIR] [--format text|json|github]
@@ -53,19 +54,15 @@ export function main(argv: string[]): Promise<number> {
     const warnings = findings.length - errors;
 
     if (format === 'json') {
-      process.stdout.write(
-        JSON.stringify(
-          findings.map(({ file, line, column, severity, rule, message }) => ({
-            file,
-            line,
-            column,
-            severity,
-            rule,
-            message,
-          })),
-          null,
-          2,
-        ) + '\n',
+      writeStructured(
+        findings.map(({ file, line, column, severity, rule, message }) => ({
+          file,
+          line,
+          column,
+          severity,
+          rule,
+          message,
+        })),
       );
     } else {
       const out = format === 'github' ? findings.map((f) => githubLine(f, dir)) : findings.map(formatFinding);

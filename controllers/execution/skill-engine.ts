@@ -7,6 +7,8 @@
 import type { Logger, ParamValue, RunOptions, SkillRunResult, Snapshot, StepResult } from '../../reconciler/types.js';
 import type { SkillStep } from '../../reconciler/specs.js';
 import type { RunStore } from '../../reconciler/state/runs.js';
+import type { RunUsageStore } from '../../reconciler/state/run-usage.js';
+import { RunMeter } from './run-meter.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { parseDuration, timerDelay } from '../../reconciler/duration.js';
 import { redact } from '../../reconciler/secrets.js';
@@ -29,6 +31,8 @@ const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 export interface SkillEngineDeps {
   snapshot: () => Snapshot;
   runs: RunStore;
+  /** Where CPU and memory of runs are kept (for `caduceus top` and `runs`). */
+  usage?: RunUsageStore;
   stateDir: string;
   backends: { local: Backend; docker: Backend };
   log: Logger;
@@ -55,6 +59,7 @@ interface SkillRunContext {
   depth: number;
   opts: RunOptions;
   outputLimitBytes: number;
+  meter: RunMeter;
 }
 
 export class SkillEngine {
@@ -115,6 +120,7 @@ export class SkillEngine {
     const deadline = Math.min(frame?.deadline ?? Infinity, started + parseDuration(spec.timeout ?? '10m'));
     const log = this.deps.log.child({ skill: name, runId });
     let result: SkillRunResult | undefined;
+    const meter = new RunMeter(runId, this.deps.usage);
     try {
       if (iso.mode === 'docker') shareWorkspaceWith(workspace, iso.user);
       const steps = await this.runSteps(spec.steps, {
@@ -127,6 +133,7 @@ export class SkillEngine {
         depth,
         opts,
         outputLimitBytes: runtime.execution.outputLimitBytes,
+        meter,
       });
       result = { runId, skill: name, version: spec.version, ...steps, durationMs: performance.now() - t0 };
       return result;
@@ -145,6 +152,7 @@ export class SkillEngine {
       return result;
     } finally {
       const r = result as SkillRunResult;
+      meter.finish();
       this.deps.runs.finish(runId, {
         status: r.status,
         durationMs: r.durationMs,
@@ -234,9 +242,11 @@ export class SkillEngine {
             ...(onProgress
               ? { onLine: (line: string) => onProgress({ state: 'running', message: redact(line) }) }
               : {}),
+            onUsage: (u) => run.meter.sample(u),
           },
           run.iso,
         );
+        run.meter.stepDone(res.usage);
         return {
           status: res.status,
           ...(res.exitCode !== null ? { exitCode: res.exitCode } : {}),

@@ -3,6 +3,7 @@
 // store that `caduceus up` writes.
 
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { openState, table } from '../../reconciler/cli/state-access.js';
 import type { StateStore } from '../../reconciler/state/store.js';
 import type { CoreStore } from '../../reconciler/state/core-store.js';
@@ -52,13 +53,7 @@ async function log(argv: string[]): Promise<number> {
       ...(args.values.platform ? { platform: args.values.platform } : {}),
     });
     if (args.values.json) {
-      process.stdout.write(
-        JSON.stringify(
-          rows.map((r) => ({ ...r, time: new Date(r.at).toISOString() })),
-          null,
-          2,
-        ) + '\n',
-      );
+      writeStructured(rows.map((r) => ({ ...r, time: new Date(r.at).toISOString() })));
       return 0;
     }
     const body = rows.map((r) => [
@@ -115,7 +110,7 @@ async function status(argv: string[]): Promise<number> {
       });
     const counts = audit.counts();
     if (args.values.json) {
-      process.stdout.write(JSON.stringify({ policies, counts }, null, 2) + '\n');
+      writeStructured({ policies, counts });
       return 0;
     }
     const out: string[] = [];

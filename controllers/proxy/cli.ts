@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { openState } from '../../reconciler/cli/state-access.js';
 
 const HELP = `usage: caduceus proxy test [--url URL | --name PROXY --state-dir DIR]
@@ -199,21 +200,15 @@ export function main(argv: string[]): Promise<number> {
     const ok = answer.status >= 200 && answer.status < 300;
     const text = summarize(endpoint, answer, stream);
     if (v.json) {
-      process.stdout.write(
-        JSON.stringify(
-          {
-            url: `${base}${endpoint}`,
-            model: model ?? null,
-            status: answer.status,
-            requestId: answer.requestId,
-            latencyMs: Math.round(answer.latencyMs * 10) / 10,
-            firstByteMs: answer.firstByteMs ?? null,
-            answer: text,
-          },
-          null,
-          2,
-        ) + '\n',
-      );
+      writeStructured({
+        url: `${base}${endpoint}`,
+        model: model ?? null,
+        status: answer.status,
+        requestId: answer.requestId,
+        latencyMs: Math.round(answer.latencyMs * 10) / 10,
+        firstByteMs: answer.firstByteMs ?? null,
+        answer: text,
+      });
     } else {
       const lines = [
         `${endpoint === '/v1/models' ? 'GET ' : 'POST'} ${base}${endpoint}${model ? `  (model ${model}${stream ? ', stream' : ''})` : ''}`,
