@@ -5,12 +5,15 @@ import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { writeStructured } from '../../reconciler/cli/output.js';
 import { openState, table } from '../../reconciler/cli/state-access.js';
 import { RunStore, type RunRecord } from '../../reconciler/state/runs.js';
+import { RunUsageStore, type RunUsage } from '../../reconciler/state/run-usage.js';
+import { formatBytes, formatCpuMs } from '../../reconciler/cli/quantities.js';
 import { formatDuration } from '../../reconciler/duration.js';
 
 const HELP = `usage: caduceus runs [--task NAME | --skill NAME] [--limit N] [--state-dir DIR] [--json]
 
-Lists recorded runs, newest first (default 50). --task and --skill keep the runs of one
-task or skill; --json prints the records with their reports.`;
+Lists recorded runs, newest first (default 50), with the CPU time and peak memory of each
+finished run (a task's are its skill runs'). --task and --skill keep the runs of one task
+or skill; --json prints the records with their reports.`;
 
 export function main(argv: string[]): Promise<number> {
   return runCommand(async () => {
@@ -33,6 +36,7 @@ export function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive integer\n\n${HELP}`);
     const core = openState(v['state-dir'] ?? '.caduceus') as NonNullable<ReturnType<typeof openState>>;
     let runs: RunRecord[];
+    let usage: Map<string, RunUsage>;
     try {
       const filter = v.task
         ? { kind: 'task' as const, name: v.task }
@@ -40,11 +44,17 @@ export function main(argv: string[]): Promise<number> {
           ? { kind: 'skill' as const, name: v.skill }
           : {};
       runs = new RunStore(core.store).list({ ...filter, limit });
+      usage = new RunUsageStore(core.store).forRuns(runs.map((r) => r.id));
     } finally {
       core.store.close();
     }
     if (v.json) {
-      writeStructured(runs);
+      writeStructured(
+        runs.map((r) => {
+          const u = usage.get(r.id);
+          return { ...r, cpuMs: u?.cpuMs ?? null, peakMemoryBytes: u?.peakMemoryBytes ?? null };
+        }),
+      );
       return 0;
     }
     const rows = runs.map((r) => [
@@ -55,12 +65,17 @@ export function main(argv: string[]): Promise<number> {
       r.status,
       String(r.attempts),
       r.durationMs === null ? '-' : formatDuration(r.durationMs),
+      formatCpuMs(usage.get(r.id)?.cpuMs),
+      formatBytes(usage.get(r.id)?.peakMemoryBytes),
       r.id.slice(0, 8),
       (r.error ?? '').replace(/\s+/g, ' ').slice(0, 80),
     ]);
     process.stdout.write(
       rows.length
-        ? table(['STARTED', 'KIND', 'NAME', 'TRIGGER', 'STATUS', 'ATTEMPTS', 'DURATION', 'ID', 'ERROR'], rows)
+        ? table(
+            ['STARTED', 'KIND', 'NAME', 'TRIGGER', 'STATUS', 'ATTEMPTS', 'DURATION', 'CPU', 'PEAK MEM', 'ID', 'ERROR'],
+            rows,
+          )
         : 'no runs recorded\n',
     );
     return 0;
