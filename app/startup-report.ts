@@ -5,6 +5,7 @@
 
 import type { Logger, ResourceStatus, Snapshot } from '../reconciler/types.js';
 import type { CoreStore } from '../reconciler/state/core-store.js';
+import { REASONS } from '../reconciler/reasons.js';
 
 /** Waits (bounded) until every resource of the snapshot has reported a Ready condition. */
 export async function waitForFirstStatus(
@@ -48,8 +49,10 @@ export function fixFor(reason: string, message: string, file: string | undefined
       return `set spec.tls (cert and key), or allowPublicBind: true${where}`;
     case 'TLSFileUnreadable':
       return `fix spec.tls paths${where}`;
-    default:
-      return 'caduceus status; caduceus events';
+    default: {
+      const info = (REASONS as Record<string, { action?: string }>)[reason];
+      return info?.action ?? 'caduceus status; caduceus events';
+    }
   }
 }
 

@@ -59,7 +59,10 @@ describe('yaml-language-server', () => {
   });
 
   it('reports nothing on a repository made by caduceus init, with the settings it writes', async () => {
-    const settings = JSON.parse(readFileSync(join(repo, '.vscode', 'settings.json'), 'utf8')) as Record<string, unknown>;
+    const settings = JSON.parse(readFileSync(join(repo, '.vscode', 'settings.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const c = await server(repo, { ...NO_STORE, schemas: settings['yaml.schemas'] });
     // The workflow under .github is left to GitHub's own schema, not checked as a Caduceus resource.
     const files = yamlFiles(repo, true);
@@ -68,7 +71,10 @@ describe('yaml-language-server', () => {
   });
 
   it('puts each error of a broken file at its line and column, in the first and the second document', async () => {
-    const settings = JSON.parse(readFileSync(join(repo, '.vscode', 'settings.json'), 'utf8')) as Record<string, unknown>;
+    const settings = JSON.parse(readFileSync(join(repo, '.vscode', 'settings.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const c = await server(repo, { ...NO_STORE, schemas: settings['yaml.schemas'] });
     const file = join(repo, 'skills', 'two.yaml');
     const text = [
@@ -105,7 +111,10 @@ describe('yaml-language-server', () => {
   });
 
   it('checks the schema of the kind each document names, whatever the file is called', async () => {
-    const settings = JSON.parse(readFileSync(join(repo, '.vscode', 'settings.json'), 'utf8')) as Record<string, unknown>;
+    const settings = JSON.parse(readFileSync(join(repo, '.vscode', 'settings.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const c = await server(repo, { ...NO_STORE, schemas: settings['yaml.schemas'] });
     const file = join(repo, 'mixed.yml');
     const text = [
