@@ -83,7 +83,9 @@ export function createLoopMetrics(
   });
   new Gauge({
     name: 'caduceus_git_last_successful_fetch_timestamp_seconds',
-    help: 'Unix time of the last successful fetch of the git source (for a local repository: the last read of its branch).',
+    help:
+      'Unix time of the last successful fetch of the git source ' +
+      '(for a local repository: the last read of its branch).',
     registers: [registry],
     collect() {
       const at = sources.lastSuccessfulFetch();

@@ -244,24 +244,32 @@ function platformIdProblem(
       case 'discord':
         return {
           rule: 'channel-id',
-          message: `${got} is not a Discord channel id: Discord sends the channel's number (such as 1187654321098765500), never its name; with Developer Mode on, right-click the channel and Copy Channel ID`,
+          message:
+            `${got} is not a Discord channel id: Discord sends the channel's number (such as ` +
+            '1187654321098765500), never its name; with Developer Mode on, right-click the channel and Copy Channel ID',
         };
       case 'slack':
         return {
           rule: 'channel-id',
-          message: `${got} is not a Slack channel id: Slack sends ids such as C0123456789 (C, G or D and upper-case letters and digits), never #names; the id is at the bottom of the channel details`,
+          message:
+            `${got} is not a Slack channel id: Slack sends ids such as C0123456789 (C, G or D and upper-case ` +
+            'letters and digits), never #names; the id is at the bottom of the channel details',
         };
       case 'telegram':
         return {
           rule: 'channel-id',
-          message: `${got} is not a Telegram chat id: Telegram sends the chat's number (groups and channels are negative, such as -1001234567890), never its @name`,
+          message:
+            `${got} is not a Telegram chat id: Telegram sends the chat's number (groups and channels are ` +
+            'negative, such as -1001234567890), never its @name',
         };
     }
   }
   if (path[0] === 'spec' && path[1] === 'roles' && path[3] === 'users') {
     return {
       rule: 'user-id',
-      message: `${got} is not a user id of a platform: write discord:<number>, slack:<member id such as U0123456789>, telegram:<number> or webhook:<name>`,
+      message:
+        `${got} is not a user id of a platform: write discord:<number>, ` +
+        'slack:<member id such as U0123456789>, telegram:<number> or webhook:<name>',
     };
   }
   return undefined;

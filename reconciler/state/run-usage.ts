@@ -40,7 +40,8 @@ export class RunUsageStore {
   put(u: RunUsage): void {
     this.store.db
       .prepare(
-        `INSERT INTO run_usage (run_id, cpu_ms, cpu_percent, memory_bytes, peak_memory_bytes, processes, source, updated_at)
+        `INSERT INTO run_usage
+           (run_id, cpu_ms, cpu_percent, memory_bytes, peak_memory_bytes, processes, source, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (run_id) DO UPDATE SET cpu_ms = excluded.cpu_ms, cpu_percent = excluded.cpu_percent,
            memory_bytes = excluded.memory_bytes, peak_memory_bytes = excluded.peak_memory_bytes,
@@ -66,10 +67,14 @@ export class RunUsageStore {
     const rows = this.store.db
       .prepare(
         `SELECT r.id AS run_id,
-                COALESCE(u.cpu_ms, (SELECT SUM(c.cpu_ms) FROM run_usage c JOIN runs k ON k.id = c.run_id WHERE k.parent_id = r.id)) AS cpu_ms,
+                COALESCE(u.cpu_ms, (SELECT SUM(c.cpu_ms) FROM run_usage c
+                                      JOIN runs k ON k.id = c.run_id WHERE k.parent_id = r.id)) AS cpu_ms,
                 u.cpu_percent AS cpu_percent, u.memory_bytes AS memory_bytes,
-                COALESCE(u.peak_memory_bytes, (SELECT MAX(c.peak_memory_bytes) FROM run_usage c JOIN runs k ON k.id = c.run_id WHERE k.parent_id = r.id)) AS peak_memory_bytes,
-                u.processes AS processes, COALESCE(u.source, 'children') AS source, COALESCE(u.updated_at, 0) AS updated_at
+                COALESCE(u.peak_memory_bytes, (SELECT MAX(c.peak_memory_bytes) FROM run_usage c
+                                                 JOIN runs k ON k.id = c.run_id WHERE k.parent_id = r.id))
+                  AS peak_memory_bytes,
+                u.processes AS processes, COALESCE(u.source, 'children') AS source,
+                COALESCE(u.updated_at, 0) AS updated_at
            FROM runs r LEFT JOIN run_usage u ON u.run_id = r.id WHERE r.id IN (${marks})`,
       )
       .all(...ids) as Array<{

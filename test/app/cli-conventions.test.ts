@@ -117,7 +117,8 @@ describe('caduceus CLI conventions', () => {
       const r = cli(['up', 'examples/repo', '--state-dir', state, '--listen', `127.0.0.1:${port}`]);
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(
-        `caduceus: 127.0.0.1:${port} is already in use (another caduceus up?) (choose another address with --listen HOST:PORT (port 0 picks a free one))\n`,
+        `caduceus: 127.0.0.1:${port} is already in use (another caduceus up?) ` +
+          '(choose another address with --listen HOST:PORT (port 0 picks a free one))\n',
       );
     } finally {
       busy.close();

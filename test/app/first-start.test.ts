@@ -89,7 +89,7 @@ describe('npm start on the example', () => {
       .filter((l) => / WARN .* is not ready /.test(l));
     expect(notReady).toEqual([
       expect.stringMatching(
-        /WARN {2}GatewayPolicy\/team-gateway is not ready {2}reason=SecretUnset fix="export DISCORD_PUBLIC_KEY=<the secret> and restart caduceus up"/,
+        /WARN {2}GatewayPolicy\/team-gateway is not ready {2}reason=SecretUnset fix="export DISCORD_PUBLIC_KEY=/,
       ),
     ]);
     expect(app.logs()).toContain('WARN  1 resource(s) not ready; each with what fixes it');

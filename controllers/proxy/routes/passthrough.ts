@@ -17,7 +17,8 @@ const noUpstream = (path: string): ProxyHttpError =>
     404,
     'invalid_request_error',
     'unknown_url',
-    `POST /v1${path} is passed to the upstream, and this proxy has none: set spec.upstream in the Proxy resource. Skills answer on POST /v1/chat/completions.`,
+    `POST /v1${path} is passed to the upstream, and this proxy has none: set spec.upstream in the Proxy ` +
+      'resource. Skills answer on POST /v1/chat/completions.',
   );
 
 export async function passthroughPost(
