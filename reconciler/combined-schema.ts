@@ -44,6 +44,7 @@ export function combinedSchema(dir = schemasDir()): Json {
     },
     allOf: KINDS.map((kind) => ({
       if: { properties: { kind: { const: kind } }, required: ['kind'] },
+      // biome-ignore lint/suspicious/noThenProperty: `then` is the JSON Schema keyword, not a thenable
       then: { $ref: `#/$defs/${kind}` },
     })),
     $defs: defs,
@@ -52,5 +53,5 @@ export function combinedSchema(dir = schemasDir()): Json {
 
 /** The combined schema as written to schemas/caduceus.schema.json. */
 export function combinedSchemaText(dir?: string): string {
-  return JSON.stringify(combinedSchema(dir), null, 2) + '\n';
+  return `${JSON.stringify(combinedSchema(dir), null, 2)}\n`;
 }

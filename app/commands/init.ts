@@ -81,7 +81,7 @@ function installSchemas(dir: string): void {
     },
     'yaml.schemaStore.enable': false,
   };
-  writeFileSync(join(dir, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2) + '\n');
+  writeFileSync(join(dir, '.vscode', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
 }
 
 export function main(argv: string[]): Promise<number> {

@@ -184,6 +184,7 @@ spec:
       ),
       '2 error(s), 0 warning(s) in 2 file(s)',
     ]);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for raw control characters
     expect(r.stdout).not.toMatch(/[\u001b\u202e]/);
   });
 
