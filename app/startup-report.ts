@@ -11,10 +11,12 @@ import { REASONS } from '../reconciler/reasons.js';
 export async function waitForFirstStatus(
   core: CoreStore,
   snapshot: () => Snapshot,
+  stopped: () => boolean = () => false,
   timeoutMs = 15_000,
 ): Promise<ResourceStatus[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (stopped()) return [];
     const keys = [...snapshot().resources.keys()];
     const statuses = core.allStatus();
     const reported = new Set(statuses.filter((s) => s.conditions.some((c) => c.type === 'Ready')).map((s) => s.key));
