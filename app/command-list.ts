@@ -20,7 +20,13 @@ export const CORE: readonly CommandSpec[] = [
     load: () => import('./commands/run.js'),
     summary: 'run a skill or a task now',
   },
-  { name: 'runs', load: () => import('./commands/runs.js'), summary: 'run history' },
+  { name: 'ask', load: () => import('./commands/ask.js'), summary: 'ask the agent: one run with live tool calls' },
+  {
+    name: 'runs',
+    subcommands: ['show'],
+    load: () => import('./commands/runs.js'),
+    summary: 'run history; runs show ID for one run',
+  },
   {
     name: 'create',
     subcommands: ['skill', 'task', 'gateway-role', 'proxy'],
