@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { isMap, isSeq, parseDocument, stringify } from 'yaml';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { API_VERSION, type Resource } from '../../reconciler/types.js';
-import { formatFinding } from './validate.js';
+import { formatFinding } from '../../reconciler/finding-format.js';
 
 const HELP = `usage: caduceus create skill NAME --run CMD [--description TEXT] [--param NAME[:TYPE][=DEFAULT]]...
                        [--version V] [--timeout DURATION] [--alias NAME]...
@@ -87,9 +87,10 @@ function skillDoc(name: string, v: Values): Doc {
   return resource('Skill', name, {
     version: v.version ?? '0.1.0',
     description: v.description ?? `TODO: what ${name} does`,
-    ...(v.alias?.length ? { aliases: v.alias } : {}),
-    ...(params.length ? { params } : {}),
-    ...(v.timeout ? { timeout: v.timeout } : {}),
+    // Unset options are undefined, which YAML leaves out of the printed document.
+    aliases: v.alias?.length ? v.alias : undefined,
+    params: params.length ? params : undefined,
+    timeout: v.timeout || undefined,
     steps: v.run.map((run) => ({ run })),
   });
 }
@@ -106,16 +107,16 @@ function taskDoc(name: string, v: Values): Doc {
     params[kv.slice(0, i)] = scalar(kv.slice(i + 1));
   }
   const subtasks = [
-    ...skills.map((skill) => ({ name: skill, skill, ...(Object.keys(params).length ? { params } : {}) })),
+    ...skills.map((skill) => ({ name: skill, skill, params: Object.keys(params).length ? params : undefined })),
     ...runs.map((run, i) => ({ name: `step-${i + 1}`, run })),
   ];
   const concurrency = v.concurrency !== undefined ? Number(v.concurrency) : undefined;
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0))
     throw new UsageError('--concurrency takes a positive integer');
   return resource('Task', name, {
-    ...(v.description ? { description: v.description } : {}),
-    ...(concurrency !== undefined ? { concurrency } : {}),
-    ...(v.schedule ? { schedule: { cron: v.schedule, timezone: v.timezone ?? 'UTC' } } : {}),
+    description: v.description || undefined,
+    concurrency,
+    schedule: v.schedule ? { cron: v.schedule, timezone: v.timezone ?? 'UTC' } : undefined,
     subtasks,
   });
 }
@@ -142,18 +143,16 @@ function proxyDoc(name: string, v: Values): Doc {
     throw new UsageError('--port takes 0 to 65535');
   if (v['upstream-key-env'] && !v.upstream) throw new UsageError('--upstream-key-env needs --upstream URL');
   return resource('Proxy', name, {
-    ...(v.bind ? { bind: v.bind } : {}),
-    ...(port !== undefined ? { port } : {}),
+    bind: v.bind || undefined,
+    port,
     keys: [{ valueFrom: key }],
-    ...(v.preload?.length ? { preload: v.preload } : {}),
-    ...(v.upstream
+    preload: v.preload?.length ? v.preload : undefined,
+    upstream: v.upstream
       ? {
-          upstream: {
-            baseURL: v.upstream,
-            ...(v['upstream-key-env'] ? { apiKey: { valueFrom: { env: v['upstream-key-env'] } } } : {}),
-          },
+          baseURL: v.upstream,
+          apiKey: v['upstream-key-env'] ? { valueFrom: { env: v['upstream-key-env'] } } : undefined,
         }
-      : {}),
+      : undefined,
   });
 }
 

@@ -25,8 +25,8 @@ export function main(argv: string[]): Promise<number> {
     const core = openState(args.values['state-dir'] ?? '.caduceus') as NonNullable<ReturnType<typeof openState>>;
     const events = core.events({
       limit,
-      ...(args.values.for ? { object: args.values.for } : {}),
-      ...(args.values.warnings ? { type: 'Warning' as const } : {}),
+      object: args.values.for,
+      type: args.values.warnings ? 'Warning' : undefined,
     });
     core.store.close();
     if (args.values.json) {

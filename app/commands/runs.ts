@@ -112,7 +112,7 @@ function show(rest: string[], stateDir: string | undefined, json: boolean): numb
     const run = found[0] as RunRecord;
     const trace = run.kind === 'agent' ? new TraceStore(core.store).get(run.id) : undefined;
     const children = runs.list({ parentId: run.id, limit: 1000 }).reverse();
-    if (json) writeStructured({ run, ...(trace ? { trace } : {}), children });
+    if (json) writeStructured({ run, trace, children });
     else process.stdout.write(describeRun(run, trace, children));
     return 0;
   } finally {

@@ -50,6 +50,7 @@ export class LocalBackend implements Backend {
     const env = buildLocalEnv(this.opts.envAllowlist(), this.opts.hostEnv ?? process.env, {
       ...spec.env,
       CADUCEUS_WORKSPACE: spec.workspace,
+      // No config dir, no variable (an undefined value would still be a key of the env).
       ...(this.opts.configDir ? { CADUCEUS_CONFIG_DIR: this.opts.configDir } : {}),
     });
     const grace = this.opts.killGraceMs ?? KILL_GRACE_MS;
@@ -131,7 +132,7 @@ export class LocalBackend implements Backend {
         const exitCode = spawnError ? null : (code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null));
         const usage = sampler?.stop();
         resolvePromise({
-          ...(usage ? { usage } : {}),
+          usage,
           status: ending ?? (code === 0 ? 'succeeded' : 'failed'),
           exitCode,
           durationMs: performance.now() - started,

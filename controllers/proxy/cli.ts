@@ -51,7 +51,7 @@ function proxyFromState(stateDir: string, name: string | undefined): { address: 
     );
   }
   const generated = p.observed.generatedKeys as Array<{ file: string }> | undefined;
-  return { address, ...(generated?.[0] ? { keyFile: generated[0].file } : {}) };
+  return { address, keyFile: generated?.[0]?.file };
 }
 
 /** A skill model the proxy describes as needing no params, else the first skill, else the first model. */
@@ -70,6 +70,7 @@ async function send(
   body?: unknown,
 ): Promise<Answer> {
   const started = performance.now();
+  // undici request options: a body and its content-type only when there is a body.
   const res = await request(url, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -87,7 +88,7 @@ async function send(
     status: res.statusCode,
     requestId: typeof id === 'string' ? id : null,
     latencyMs: performance.now() - started,
-    ...(firstByteMs !== undefined ? { firstByteMs } : {}),
+    firstByteMs,
     body: Buffer.concat(chunks).toString('utf8'),
   };
 }
@@ -125,7 +126,7 @@ export function main(argv: string[]): Promise<number> {
   return runCommand(async () => {
     const [sub, ...rest] = argv;
     if (sub === '--help' || sub === '-h' || sub === undefined) {
-      process.stdout.write(HELP + '\n');
+      process.stdout.write(`${HELP}\n`);
       return sub === undefined ? 2 : 0;
     }
     if (sub !== 'test') throw new UsageError(`unknown subcommand "${sub}"\n\n${HELP}`);
@@ -211,14 +212,16 @@ export function main(argv: string[]): Promise<number> {
       });
     } else {
       const lines = [
-        `${endpoint === '/v1/models' ? 'GET ' : 'POST'} ${base}${endpoint}${model ? `  (model ${model}${stream ? ', stream' : ''})` : ''}`,
+        `${endpoint === '/v1/models' ? 'GET ' : 'POST'} ${base}${endpoint}` +
+          (model ? `  (model ${model}${stream ? ', stream' : ''})` : ''),
         `status:     ${answer.status}${ok ? '' : '  (failed)'}`,
         `request id: ${answer.requestId ?? '-'}`,
-        `latency:    ${answer.latencyMs.toFixed(1)} ms${answer.firstByteMs !== undefined ? ` (first byte ${answer.firstByteMs.toFixed(1)} ms)` : ''}`,
+        `latency:    ${answer.latencyMs.toFixed(1)} ms` +
+          (answer.firstByteMs !== undefined ? ` (first byte ${answer.firstByteMs.toFixed(1)} ms)` : ''),
         `answer:`,
         ...text.split('\n').map((l) => `  ${l}`),
       ];
-      process.stdout.write(lines.join('\n') + '\n');
+      process.stdout.write(`${lines.join('\n')}\n`);
     }
     return ok ? 0 : 1;
   });

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, tempDir } from '../helpers/git.js';
+import { git } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { dockerUnavailable } from '../controllers/tasks/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -10,7 +10,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { GIT_ENV, git, tempDir } from '../helpers/git.js';
+import { GIT_ENV, git } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { freePort } from '../controllers/proxy/harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -8,7 +8,7 @@ import type { ProxyEnv, ProxyState, RequestInfo } from '../context.js';
 import type { Resource } from '../../../reconciler/types.js';
 import { SKILL_PREFIX, findSkill, servedSkills } from '../skills.js';
 import { modelNotFound } from '../openai-errors.js';
-import { sendJson } from './respond.js';
+import { sendJson } from '../../../reconciler/http-json.js';
 
 // `created` is the first time this process served the skill at that content hash: stable
 // across listings, and new when the skill changes.
@@ -36,8 +36,8 @@ function skillModel(s: Resource<'Skill'>): SkillModel {
     name: p.name,
     type: p.type,
     required: p.required === true && p.default === undefined,
-    ...(p.default !== undefined ? { default: p.default } : {}),
-    ...(p.values ? { values: p.values } : {}),
+    default: p.default,
+    values: p.values,
   }));
   return {
     id: SKILL_PREFIX + s.metadata.name,

@@ -121,7 +121,7 @@ export function forwardRequest(
       {
         method: fwd.method,
         path: fwd.path,
-        ...(fwd.body !== undefined ? { body: fwd.body } : {}),
+        body: fwd.body,
         requestId: info.id,
         accept: fwd.stream ? 'text/event-stream' : 'application/json',
       },
@@ -130,7 +130,7 @@ export function forwardRequest(
           controller = c;
           if (clientGone) c.abort(new Error('the client closed the connection'));
         },
-        onResponseStart(c, statusCode, headers) {
+        onResponseStart(_controller, statusCode, headers) {
           if (statusCode < 200 || settled) return; // 1xx informational answers are not forwarded
           env.metrics.upstreamLatency.observe(
             { proxy: state.name, status: String(statusCode) },
@@ -184,7 +184,7 @@ export function forwardRequest(
           } else res.end();
           resolve();
         },
-        onResponseError(c, err) {
+        onResponseError(_controller, err) {
           if (settled) return;
           finish();
           if (!started) return reject(upstream.mapError(err));
