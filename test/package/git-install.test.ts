@@ -51,7 +51,8 @@ function localPrebuilds(): string {
   mkdirSync(dir);
   const sqlite = join(ROOT, 'node_modules', 'better-sqlite3');
   const { version } = JSON.parse(readFileSync(join(sqlite, 'package.json'), 'utf8')) as { version: string };
-  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  const abi = `node-v${process.versions.modules}-${process.platform}-${process.arch}`;
+  const name = `better-sqlite3-v${version}-${abi}.tar.gz`;
   execFileSync('tar', ['-czf', join(dir, name), '-C', sqlite, 'build/Release/better_sqlite3.node']);
   return dir;
 }
