@@ -150,6 +150,7 @@ spec:
 });
 
 describe('caduceus skills', () => {
+  // Seven CLI runs, each a Node start: a loaded machine needs more than the default minute.
   it('lists version, file, runs, last run and failure rate, filtered by status and sorted', () => {
     expect(cli(['run', 'skill', 'compliance-check', '--state-dir', state]).code).toBe(0);
     expect(cli(['run', 'skill', 'compliance-check', '-p', 'fail-on-open=true', '--state-dir', state]).code).toBe(1);
@@ -196,7 +197,7 @@ describe('caduceus skills', () => {
     );
     expect(cli(['skills', '--sort', 'size']).code).toBe(2);
     rmSync(join(repo, 'archive'), { recursive: true });
-  });
+  }, 180_000);
 });
 
 /** Starts `caduceus run skill hog` in the background; it holds about 40 MB for a few seconds. */
