@@ -10,33 +10,33 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { tempDir } from '../helpers/temp.js';
+import { type Finished, runProcess } from '../helpers/process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'app', 'cli.js');
 const dirs: string[] = [];
-afterAll(() => {
+afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> {
   const base = { ...process.env };
   delete base.NO_COLOR;
   delete base.FORCE_COLOR;
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...base, ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runProcess(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...base, ...env } });
 }
 
 describe('caduceus CLI conventions', () => {
-  it('prints the version of package.json', () => {
+  it('prints the version of package.json', async () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    expect(cli(['--version']).stdout).toBe(`caduceus ${version}\n`);
+    expect((await cli(['--version'])).stdout).toBe(`caduceus ${version}\n`);
   });
 
-  it('prints the same records with --json, -o json and -o yaml, and refuses another -o', () => {
+  it('prints the same records with --json, -o json and -o yaml, and refuses another -o', async () => {
     const state = tempDir('caduceus-state-');
     dirs.push(state);
-    const json = cli(['validate', '--json', 'examples/repo']);
-    const o = cli(['validate', '-o', 'json', 'examples/repo']);
+    const json = await cli(['validate', '--json', 'examples/repo']);
+    const o = await cli(['validate', '-o', 'json', 'examples/repo']);
     expect(o.stdout).toBe(json.stdout);
     const bad = join(tempDir('caduceus-bad-'), 'x.yaml');
     dirs.push(join(bad, '..'));
@@ -45,29 +45,29 @@ describe('caduceus CLI conventions', () => {
       `printf 'apiVersion: caduceus.dev/v1\\nkind: Skill\\nmetadata: {name: x}\\nspec: {}\\n' > ${bad}`,
     ]);
     expect(broken.status).toBe(0);
-    const asJson = JSON.parse(cli(['validate', '--json', join(bad, '..')]).stdout) as unknown[];
-    const asYaml = cli(['validate', '-o', 'yaml', join(bad, '..')]);
+    const asJson = JSON.parse((await cli(['validate', '--json', join(bad, '..')])).stdout) as unknown[];
+    const asYaml = await cli(['validate', '-o', 'yaml', join(bad, '..')]);
     expect(asYaml.code).toBe(1);
     expect(parseYaml(asYaml.stdout)).toEqual(asJson);
     expect(asJson.length).toBeGreaterThan(0);
-    const wrong = cli(['runs', '-o', 'xml', '--state-dir', state]);
+    const wrong = await cli(['runs', '-o', 'xml', '--state-dir', state]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('-o/--output takes json, yaml or text');
   });
 
-  it('colours plan only when asked, never under NO_COLOR, and not when stdout is not a terminal', () => {
+  it('colours plan only when asked, never under NO_COLOR, and not when stdout is not a terminal', async () => {
     const state = tempDir('caduceus-state-');
     dirs.push(state);
     const args = ['plan', 'examples/repo', '--state-dir', state];
-    const plain = cli(args);
+    const plain = await cli(args);
     expect(plain.code).toBe(1);
     expect(plain.stdout).toContain('+ Skill "log-search" will be created');
     expect(plain.stdout).not.toContain('\x1b[');
-    expect(cli(args, { FORCE_COLOR: '1' }).stdout).toContain('\x1b[');
-    expect(cli(args, { FORCE_COLOR: '1', NO_COLOR: '1' }).stdout).not.toContain('\x1b[');
+    expect((await cli(args, { FORCE_COLOR: '1' })).stdout).toContain('\x1b[');
+    expect((await cli(args, { FORCE_COLOR: '1', NO_COLOR: '1' })).stdout).not.toContain('\x1b[');
   });
 
-  it('writes completion scripts naming every command; bash parses its own', () => {
+  it('writes completion scripts naming every command; bash parses its own', async () => {
     const names = [
       'validate',
       'plan',
@@ -82,11 +82,11 @@ describe('caduceus CLI conventions', () => {
       'gateway',
     ];
     for (const shell of ['bash', 'zsh', 'fish']) {
-      const r = cli(['completion', shell]);
+      const r = await cli(['completion', shell]);
       expect(r.code, shell).toBe(0);
       for (const n of names) expect(r.stdout, `${shell} ${n}`).toContain(n);
     }
-    const bash = cli(['completion', 'bash']).stdout;
+    const bash = (await cli(['completion', 'bash'])).stdout;
     expect(bash).toContain('gateway-role');
     const check = spawnSync('bash', ['-n'], { input: bash, encoding: 'utf8' });
     expect(check.stderr).toBe('');
@@ -104,7 +104,7 @@ describe('caduceus CLI conventions', () => {
       { encoding: 'utf8' },
     );
     expect(sub.stdout.trim()).toBe('gateway-role');
-    expect(cli(['completion', 'tcsh']).code).toBe(2);
+    expect((await cli(['completion', 'tcsh'])).code).toBe(2);
   });
 
   it('says plainly that the --listen address is taken, and exits 2', async () => {
@@ -114,7 +114,7 @@ describe('caduceus CLI conventions', () => {
     const state = tempDir('caduceus-state-');
     dirs.push(state);
     try {
-      const r = cli(['up', 'examples/repo', '--state-dir', state, '--listen', `127.0.0.1:${port}`]);
+      const r = await cli(['up', 'examples/repo', '--state-dir', state, '--listen', `127.0.0.1:${port}`]);
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(
         `caduceus: 127.0.0.1:${port} is already in use (another caduceus up?) ` +

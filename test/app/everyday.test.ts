@@ -4,11 +4,12 @@
 // `runs` keeps once it is over. None of them changes live state.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { git } from '../helpers/git.js';
 import { tempDir } from '../helpers/temp.js';
+import { type Finished, runProcess } from '../helpers/process.js';
 import { dockerUnavailable } from '../controllers/tasks/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -17,25 +18,24 @@ let repo: string;
 let state: string;
 const dirs: string[] = [];
 
-function cli(args: string[], cwd = repo): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(args: string[], cwd = repo): Promise<Finished> {
+  return runProcess(process.execPath, [CLI, ...args], { cwd });
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   const parent = tempDir('caduceus-everyday-');
   dirs.push(parent);
   repo = join(parent, 'config');
   state = join(parent, 'state');
-  expect(cli(['init', repo], parent).code).toBe(0);
+  expect((await cli(['init', repo], parent)).code).toBe(0);
 });
-afterAll(() => {
+afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 describe('caduceus create', () => {
-  it('prints a skill the loader accepts, pointing at the repository schema, and changes nothing', () => {
-    const r = cli([
+  it('prints a skill the loader accepts, pointing at the repository schema, and changes nothing', async () => {
+    const r = await cli([
       'create',
       'skill',
       'disk-usage',
@@ -71,8 +71,8 @@ spec:
     expect(git(repo, 'status', '--porcelain')).toBe('');
   });
 
-  it('writes a task with --write, which validates with the rest and refuses to overwrite', () => {
-    const r = cli([
+  it('writes a task with --write, which validates with the rest and refuses to overwrite', async () => {
+    const r = await cli([
       'create',
       'task',
       'nightly',
@@ -87,15 +87,15 @@ spec:
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('wrote tasks/nightly.yaml; review it, then git add tasks/nightly.yaml && git commit\n');
     expect(git(repo, 'status', '--porcelain')).toBe('?? tasks/nightly.yaml');
-    expect(cli(['validate']).stdout).toBe('ok: 12 resources in 12 files\n');
-    const again = cli(['create', 'task', 'nightly', '--skill', 'log-search', '-p', 'pattern=error', '--write']);
+    expect((await cli(['validate'])).stdout).toBe('ok: 12 resources in 12 files\n');
+    const again = await cli(['create', 'task', 'nightly', '--skill', 'log-search', '-p', 'pattern=error', '--write']);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('tasks/nightly.yaml exists already');
     rmSync(join(repo, 'tasks', 'nightly.yaml'));
   });
 
-  it('refuses a resource that would not validate, with the finding', () => {
-    const r = cli(['create', 'task', 'broken', '--skill', 'no-such-skill']);
+  it('refuses a resource that would not validate, with the finding', async () => {
+    const r = await cli(['create', 'task', 'broken', '--skill', 'no-such-skill']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(
@@ -103,9 +103,9 @@ spec:
     );
   });
 
-  it('adds a gateway role to the policy file as new lines only, comments and lists untouched', () => {
+  it('adds a gateway role to the policy file as new lines only, comments and lists untouched', async () => {
     const before = readFileSync(join(repo, 'gateway.yaml'), 'utf8');
-    const r = cli([
+    const r = await cli([
       'create',
       'gateway-role',
       'oncall',
@@ -122,14 +122,14 @@ spec:
     expect(removed).toEqual([]);
     expect(git(repo, 'diff', '--numstat', 'gateway.yaml')).toBe('8\t0\tgateway.yaml');
     expect(after).toContain('    - name: oncall\n      users:\n        - discord:123456789012345678\n');
-    expect(cli(['validate']).code).toBe(0);
-    const dup = cli(['create', 'gateway-role', 'oncall', '--user', 'discord:1', '--write']);
+    expect((await cli(['validate'])).code).toBe(0);
+    const dup = await cli(['create', 'gateway-role', 'oncall', '--user', 'discord:1', '--write']);
     expect(dup.stderr).toContain('already has a role named oncall');
     git(repo, 'checkout', '--', 'gateway.yaml');
   });
 
-  it('prints a proxy with a generated key and an upstream', () => {
-    const r = cli([
+  it('prints a proxy with a generated key and an upstream', async () => {
+    const r = await cli([
       'create',
       'proxy',
       'edge',
@@ -151,17 +151,19 @@ spec:
 
 describe('caduceus skills', () => {
   // Seven CLI runs, each a Node start: a loaded machine needs more than the default minute.
-  it('lists version, file, runs, last run and failure rate, filtered by status and sorted', () => {
-    expect(cli(['run', 'skill', 'compliance-check', '--state-dir', state]).code).toBe(0);
-    expect(cli(['run', 'skill', 'compliance-check', '-p', 'fail-on-open=true', '--state-dir', state]).code).toBe(1);
-    expect(cli(['run', 'skill', 'incident-summary', '--state-dir', state]).code).toBe(0);
+  it('lists version, file, runs, last run and failure rate, filtered by status and sorted', async () => {
+    expect((await cli(['run', 'skill', 'compliance-check', '--state-dir', state])).code).toBe(0);
+    expect(
+      (await cli(['run', 'skill', 'compliance-check', '-p', 'fail-on-open=true', '--state-dir', state])).code,
+    ).toBe(1);
+    expect((await cli(['run', 'skill', 'incident-summary', '--state-dir', state])).code).toBe(0);
     mkdirSync(join(repo, 'archive'), { recursive: true });
     writeFileSync(
       join(repo, 'archive', 'old-report.yaml'),
       'apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: old-report\n' +
         'spec:\n  version: "0.9.0"\n  description: Retired\n  steps:\n    - run: echo old\n',
     );
-    const all = JSON.parse(cli(['skills', '--state-dir', state, '--sort', 'runs', '--json']).stdout) as Array<{
+    const all = JSON.parse((await cli(['skills', '--state-dir', state, '--sort', 'runs', '--json'])).stdout) as Array<{
       name: string;
       version: string;
       file: string;
@@ -180,7 +182,7 @@ describe('caduceus skills', () => {
       file: 'archive/old-report.yaml',
     });
     const stale = JSON.parse(
-      cli(['skills', '--state-dir', state, '--status', 'stale', '--sort', 'name', '-o', 'json']).stdout,
+      (await cli(['skills', '--state-dir', state, '--status', 'stale', '--sort', 'name', '-o', 'json'])).stdout,
     ) as Array<{
       name: string;
     }>;
@@ -190,12 +192,14 @@ describe('caduceus skills', () => {
       'infrastructure-audit',
       'log-search',
     ]);
-    const text = cli(['skills', '--state-dir', state, '--status', 'active', '--sort', 'runs']).stdout.split('\n');
+    const text = (await cli(['skills', '--state-dir', state, '--status', 'active', '--sort', 'runs'])).stdout.split(
+      '\n',
+    );
     expect(text[0]).toMatch(/^NAME\s+VERSION\s+STATUS\s+RUNS\s+FAILED\s+LAST RUN\s+MODIFIED\s+FILE$/);
     expect(text[1]).toMatch(
       /^compliance-check\s+1\.0\.3\s+active\s+2\s+50%\s+(\d{4}-\d\d-\d\d \d\d:\d\d\s+){2}skills\/\S+$/,
     );
-    expect(cli(['skills', '--sort', 'size']).code).toBe(2);
+    expect((await cli(['skills', '--sort', 'size'])).code).toBe(2);
     rmSync(join(repo, 'archive'), { recursive: true });
   }, 180_000);
 });
@@ -232,7 +236,7 @@ async function watchTop(name: string): Promise<{ memoryBytes: number; cpuMs: num
   try {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const top = cli(['top', '--state-dir', state, '-o', 'json']);
+      const top = await cli(['top', '--state-dir', state, '-o', 'json']);
       if (top.code === 0) {
         const runs = JSON.parse(top.stdout) as Array<{
           name: string;
@@ -240,7 +244,7 @@ async function watchTop(name: string): Promise<{ memoryBytes: number; cpuMs: num
         }>;
         const run = runs.find((r) => r.name === name);
         if (run?.usage?.memoryBytes && run.usage.memoryBytes > 30_000_000) {
-          const text = cli(['top', '--state-dir', state]).stdout;
+          const text = (await cli(['top', '--state-dir', state])).stdout;
           expect(text).toMatch(
             new RegExp(
               `^\\w{8}\\s+skill\\s+${name}@1\\.0\\.0\\s+cli\\s+\\S+\\s+\\d+%\\s+\\S+` +
@@ -264,7 +268,7 @@ describe('caduceus top and runs', () => {
     const name = hogSkill('local');
     const live = await watchTop(name);
     expect(live.source).toBe('proc');
-    const runs = JSON.parse(cli(['runs', '--skill', name, '--state-dir', state, '--json']).stdout) as Array<{
+    const runs = JSON.parse((await cli(['runs', '--skill', name, '--state-dir', state, '--json'])).stdout) as Array<{
       status: string;
       cpuMs: number | null;
       peakMemoryBytes: number | null;
@@ -272,7 +276,7 @@ describe('caduceus top and runs', () => {
     expect(runs[0]?.status).toBe('succeeded');
     expect(runs[0]?.peakMemoryBytes).toBeGreaterThan(30_000_000);
     expect(runs[0]?.cpuMs).toBeGreaterThan(0);
-    expect(cli(['top', '--state-dir', state]).stdout).toBe('no runs in flight\n');
+    expect((await cli(['top', '--state-dir', state])).stdout).toBe('no runs in flight\n');
     rmSync(join(repo, 'skills', `${name}.yaml`));
   }, 90_000);
 
@@ -284,7 +288,7 @@ describe('caduceus top and runs', () => {
       const name = hogSkill('docker');
       const live = await watchTop(name);
       expect(live.source).toBe('docker');
-      const runs = JSON.parse(cli(['runs', '--skill', name, '--state-dir', state, '--json']).stdout) as Array<{
+      const runs = JSON.parse((await cli(['runs', '--skill', name, '--state-dir', state, '--json'])).stdout) as Array<{
         peakMemoryBytes: number | null;
       }>;
       expect(runs[0]?.peakMemoryBytes).toBeGreaterThan(30_000_000);
@@ -294,7 +298,7 @@ describe('caduceus top and runs', () => {
   );
 });
 
-it('leaves the repository as init made it', () => {
+it('leaves the repository as init made it', async () => {
   expect(existsSync(join(repo, 'tasks', 'nightly.yaml'))).toBe(false);
   expect(git(repo, 'status', '--porcelain')).toBe('');
 });

@@ -4,33 +4,31 @@
 // their findings checked against what the sample data must produce.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { git } from '../helpers/git.js';
 import { tempDir } from '../helpers/temp.js';
+import { runProcess } from '../helpers/process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'app', 'cli.js');
 let clone: string;
 let stateDir: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   clone = tempDir('caduceus-clone-');
   git(ROOT, 'clone', '-q', '--no-local', ROOT, clone);
   stateDir = tempDir('caduceus-state-');
 });
-afterAll(() => {
+afterAll(async () => {
   rmSync(clone, { recursive: true, force: true });
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-function cli(...args: string[]): string {
-  return execFileSync(process.execPath, [CLI, ...args, '--state-dir', stateDir], {
-    cwd: clone,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function cli(...args: string[]): Promise<string> {
+  const r = await runProcess(process.execPath, [CLI, ...args, '--state-dir', stateDir], { cwd: clone });
+  if (r.code !== 0) throw new Error(`caduceus ${args.join(' ')} exited with ${r.code}:\n${r.stderr}`);
+  return r.stdout;
 }
 
 interface Report {
@@ -38,8 +36,10 @@ interface Report {
   subtasks: Array<{ name: string; status: string; output: string }>;
 }
 
-function runSkill(name: string, ...params: string[]): { status: string; output: string } {
-  const r = JSON.parse(cli('run', 'skill', name, ...params.flatMap((p) => ['-p', p]), 'examples/repo', '--json')) as {
+async function runSkill(name: string, ...params: string[]): Promise<{ status: string; output: string }> {
+  const r = JSON.parse(
+    await cli('run', 'skill', name, ...params.flatMap((p) => ['-p', p]), 'examples/repo', '--json'),
+  ) as {
     status: string;
     output: string;
   };
@@ -61,7 +61,7 @@ function rows(text: string, after: string): Array<[string, number]> {
 }
 
 describe('the example on a fresh clone', () => {
-  it('has every file of examples/ committed: nothing there is ignored', () => {
+  it('has every file of examples/ committed: nothing there is ignored', async () => {
     expect(git(ROOT, 'ls-files', '--others', '--ignored', '--exclude-standard', 'examples')).toBe('');
     expect(git(clone, 'ls-files', 'examples/repo/data/logs').split('\n').sort()).toEqual([
       'examples/repo/data/logs/auth.log',
@@ -69,8 +69,8 @@ describe('the example on a fresh clone', () => {
     ]);
   });
 
-  it('runs security-review with the findings the sample data holds', () => {
-    const report = JSON.parse(cli('run', 'task', 'security-review', 'examples/repo', '--json')) as Report;
+  it('runs security-review with the findings the sample data holds', async () => {
+    const report = JSON.parse(await cli('run', 'task', 'security-review', 'examples/repo', '--json')) as Report;
     expect(report.status).toBe('succeeded');
     const out = Object.fromEntries(report.subtasks.map((s) => [s.name, s.output]));
     for (const s of report.subtasks) expect(s.output, s.name).not.toMatch(/cannot open|No such file/);
@@ -114,8 +114,8 @@ describe('the example on a fresh clone', () => {
     expect(incidents).toMatch(/2026-11-12 {2}sev1 {2}monitoring {2}Credential stuffing against bastion hosts/);
   });
 
-  it('runs infrastructure-audit with findings by host and the nested auth audit', () => {
-    const { output } = runSkill('infrastructure-audit');
+  it('runs infrastructure-audit with findings by host and the nested auth audit', async () => {
+    const { output } = await runSkill('infrastructure-audit');
     expect(output).toContain('system log since 2026-11-20T23:55:00Z, scope all:');
     const hosts = [...output.matchAll(/^\s+(\S+)\s+(warn|error)\s+(\d+)\s+last:/gm)].map(
       (m) => `${m[1]} ${m[2]} ${m[3]}`,
@@ -127,8 +127,8 @@ describe('the example on a fresh clone', () => {
     ]);
   });
 
-  it('runs log-search over both logs', () => {
-    const { output } = runSkill('log-search', 'pattern=src=203\\.0\\.113\\.7', 'limit=3');
+  it('runs log-search over both logs', async () => {
+    const { output } = await runSkill('log-search', 'pattern=src=203\\.0\\.113\\.7', 'limit=3');
     expect(output.split('\n')[0]).toBe('9 match(es) for /src=203\\.0\\.113\\.7/ in all log(s)');
     expect(output.split('\n').slice(1, 4)).toEqual([
       expect.stringMatching(
@@ -137,22 +137,22 @@ describe('the example on a fresh clone', () => {
       expect.stringMatching(/^2026-11-19T01:56:17Z .* src=203\.0\.113\.7 /),
       expect.stringMatching(/^2026-11-19T01:51:06Z .* src=203\.0\.113\.7 /),
     ]);
-    const system = runSkill('log-search', 'pattern=level=error', 'log=system');
+    const system = await runSkill('log-search', 'pattern=level=error', 'log=system');
     expect(system.output.split('\n')[0]).toBe('3 match(es) for /level=error/ in system log(s)');
   });
 
-  it('runs auth-failure-audit, dependency-scan, compliance-check and incident-summary with their own params', () => {
-    const vpn = runSkill('auth-failure-audit', 'service=vpn', 'threshold=2');
+  it('runs auth-failure-audit, dependency-scan, compliance-check and incident-summary with their params', async () => {
+    const vpn = await runSkill('auth-failure-audit', 'service=vpn', 'threshold=2');
     expect(vpn.output).toContain('(service: vpn): 8');
     expect(rows(vpn.output, 'sources with at least 2 failures')).toEqual([
       ['198.51.100.23', 6],
       ['10.20.0.15', 2],
     ]);
-    const high = runSkill('dependency-scan', 'min-severity=high', 'ecosystem=go');
+    const high = await runSkill('dependency-scan', 'min-severity=high', 'ecosystem=go');
     expect(high.output).toContain('2 vulnerable dependencies at or above high');
-    const iso = runSkill('compliance-check', 'framework=iso27001');
+    const iso = await runSkill('compliance-check', 'framework=iso27001');
     expect(iso.output).toContain('4 controls: 2 done, 1 in progress, 1 open');
-    const recent = runSkill('incident-summary', 'since=2026-11-10', 'severity=all');
+    const recent = await runSkill('incident-summary', 'since=2026-11-10', 'severity=all');
     expect(recent.output).toContain('2 incident(s):');
   });
 });

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/temp.js';
+import { runProcess } from '../helpers/process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -24,12 +25,10 @@ function actionRepo(): string {
 let work: string;
 let installed: string;
 
-function npm(cwd: string, ...args: string[]): string {
-  return execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function npm(cwd: string, ...args: string[]): Promise<string> {
+  const r = await runProcess('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd });
+  if (r.code !== 0) throw new Error(`npm ${args.join(' ')} exited with ${r.code}:\n${r.stderr}`);
+  return r.stdout;
 }
 
 function caduceus(cwd: string, ...args: string[]): { code: number; stdout: string } {
@@ -46,16 +45,16 @@ function caduceus(cwd: string, ...args: string[]): { code: number; stdout: strin
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   work = tempDir('caduceus-pack-');
   // dist/ is already built; --ignore-scripts keeps `prepare` from rebuilding it under the
   // feet of other test files that run the CLI at the same time.
-  const out = npm(ROOT, 'pack', '--ignore-scripts', '--json', '--pack-destination', work);
+  const out = await npm(ROOT, 'pack', '--ignore-scripts', '--json', '--pack-destination', work);
   const tarball = join(work, (JSON.parse(out) as Array<{ filename: string }>)[0]?.filename ?? '');
   installed = join(work, 'app');
   execFileSync('mkdir', [installed]);
   // Install scripts off: validate and init need neither SQLite nor Docker, so no native build.
-  npm(installed, 'install', '--ignore-scripts', tarball);
+  await npm(installed, 'install', '--ignore-scripts', tarball);
 }, 300_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
