@@ -10,6 +10,20 @@ export interface ErrorCodeInfo {
 }
 
 export const ERROR_CODES = {
+  // The server of `caduceus up`
+  ListenAddressInUse: {
+    meaning: 'the `--listen` address of `caduceus up` is taken by another process',
+    action: 'stop the other process, or choose another address with `--listen HOST:PORT`',
+  },
+  ListenNotPermitted: {
+    meaning: 'the `--listen` port needs privileges this process does not have',
+    action: 'use a port above 1023',
+  },
+  ListenAddressUnavailable: {
+    meaning: 'the `--listen` host is not an address of this machine',
+    action: 'use 127.0.0.1, 0.0.0.0 or an address of this machine',
+  },
+
   // The git source and the configuration on disk
   GitRepoNotFound: {
     meaning: '`--repo` is not a git repository, or does not exist',

@@ -162,6 +162,10 @@ export const REASONS = {
   },
   ListenerStopped: { meaning: 'the proxy stopped serving; the message says why', action: 'see the Ready reason' },
   KeysRotated: { meaning: 'the proxy keys changed and apply without a restart' },
+  KeyGenerated: {
+    meaning:
+      'a client key the Proxy asks for with `valueFrom: {generated}` was created in <state-dir>/secrets (mode 0600)',
+  },
   TLSReloaded: { meaning: 'a changed TLS certificate was loaded without a restart' },
 
   // GatewayPolicy

@@ -8,6 +8,13 @@ export type Duration = string;
 /** Secrets are only ever references; a literal value is a validation error. */
 export type SecretRef = { valueFrom: { env: string } | { file: string } };
 
+/**
+ * A key clients present to us (the Proxy's keys): a SecretRef, or a random key Caduceus
+ * generates once into `<state-dir>/secrets/<name>` (mode 0600). Only keys Caduceus checks
+ * can be generated; keys it is given by others (upstream, platforms) cannot.
+ */
+export type KeyRef = SecretRef | { valueFrom: { generated: string } };
+
 export interface RetryPolicy {
   /** Total attempts including the first (default 3). */
   maxAttempts: number;
@@ -233,7 +240,7 @@ export interface ProxySpec {
   port: number;
   bind: string;
   /** Bearer keys clients must present; at least one. */
-  keys: SecretRef[];
+  keys: KeyRef[];
   tls?: { cert: string; key: string };
   preload: string[];
   upstream?: { baseURL: string; apiKey?: SecretRef; timeout: Duration };
@@ -241,6 +248,8 @@ export interface ProxySpec {
   injectSkills: boolean;
   projectContext?: string;
   limits: { maxBodyBytes: number; requestsPerMinute: number };
+  /** Browser origins allowed cross-origin; none by default (no CORS headers at all). */
+  cors: { allowedOrigins: string[] };
 }
 
 export type CuratorAction = 'consolidate' | 'prune' | 'update';

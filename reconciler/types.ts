@@ -297,6 +297,8 @@ export interface ExecResult {
   output: string;
   /** Bytes produced beyond the cap. */
   droppedBytes: number;
+  /** CPU time and peak resident memory of the process and its children, when they could be measured. */
+  usage?: { cpuMs: number; peakMemoryBytes: number };
 }
 
 /** How the proxy, the gateway, subagents and the CLI run work without importing the execution code. */
@@ -388,6 +390,8 @@ export interface CommandSpec {
   name: string;
   /** One line for `caduceus --help`. */
   summary: string;
+  /** Words that may follow the command (`run skill`, `proxy test`), for shell completion. */
+  subcommands?: readonly string[];
   load(): Promise<{ main(argv: string[]): Promise<number> }>;
 }
 

@@ -53,6 +53,7 @@ export class RemoteSource implements Source {
   private shallow = true;
   private fetchErrors = 0;
   private lastFetchAt: string | undefined;
+  private lastSuccessAt: string | undefined;
   private lastFetchError: string | undefined;
   private stopped = false;
 
@@ -123,6 +124,7 @@ export class RemoteSource implements Source {
         this.opts.log.info('git fetch works again', { repo: redactUrl(this.opts.url), after: this.fetchErrors });
       this.fetchErrors = 0;
       this.lastFetchError = undefined;
+      this.lastSuccessAt = new Date().toISOString();
     } catch (err) {
       this.fetchErrors++;
       this.lastFetchError = errorMessage(err);
@@ -223,6 +225,7 @@ export class RemoteSource implements Source {
       path: this.subPath || undefined,
       fetchErrors: this.fetchErrors,
       lastFetchAt: this.lastFetchAt,
+      lastSuccessAt: this.lastSuccessAt,
       lastFetchError: this.lastFetchError || undefined,
       revision: this.tip,
     };

@@ -1,5 +1,7 @@
 // GET /v1/models and GET /v1/models/{id}: one `skill/<name>` model per served skill
 // (preloaded first, owned_by "caduceus"), then the upstream's models when one is set.
+// A skill model carries a `caduceus` field (ignored by OpenAI clients) with the skill's
+// description and params, so a client can tell what to send in the user message.
 
 import type { ServerResponse } from 'node:http';
 import type { ProxyEnv, ProxyState, RequestInfo } from '../context.js';
@@ -12,13 +14,38 @@ import { sendJson } from '../../../reconciler/http-json.js';
 // across listings, and new when the skill changes.
 const firstSeen = new Map<string, number>();
 
-function skillModel(s: Resource<'Skill'>): { id: string; object: 'model'; created: number; owned_by: string } {
+interface SkillModel {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+  caduceus: {
+    version: string;
+    description: string;
+    params: Array<{ name: string; type: string; required: boolean; default?: unknown; values?: string[] }>;
+  };
+}
+
+function skillModel(s: Resource<'Skill'>): SkillModel {
   let created = firstSeen.get(s.hash);
   if (created === undefined) {
     created = Math.floor(Date.now() / 1000);
     firstSeen.set(s.hash, created);
   }
-  return { id: SKILL_PREFIX + s.metadata.name, object: 'model', created, owned_by: 'caduceus' };
+  const params = s.spec.params.map((p) => ({
+    name: p.name,
+    type: p.type,
+    required: p.required === true && p.default === undefined,
+    default: p.default,
+    values: p.values,
+  }));
+  return {
+    id: SKILL_PREFIX + s.metadata.name,
+    object: 'model',
+    created,
+    owned_by: 'caduceus',
+    caduceus: { version: s.spec.version, description: s.spec.description, params },
+  };
 }
 
 export async function listModels(
