@@ -36,7 +36,7 @@ export interface DocFacts {
   start: LineCol;
   namePos: LineCol;
   /** Present only when the document passed its schema. */
-  resource?: { apiVersion: string; kind: Kind; metadata: Metadata; spec: unknown; hash: string };
+  resource?: { apiVersion: string; kind: Kind; metadata: Metadata; spec: unknown; hash?: string };
   aliases: Array<{ name: string; pos: LineCol }>;
   params: SkillParam[];
   calls: CallSite[];
@@ -65,8 +65,8 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     );
   }
   const { apiVersion, metadata, spec } = value;
-  if (checked.valid)
-    facts.resource = { apiVersion, kind, metadata, spec, hash: resourceHash({ apiVersion, kind, metadata, spec }) };
+  // The hash (resourceHash) is left to the loader, which computes it when it is first read.
+  if (checked.valid) facts.resource = { apiVersion, kind, metadata, spec };
   // A document with schema errors still contributes its references when their shape allows,
   // so its unknown skills or bad call parameters show up in the same run; its per-document
   // findings are dropped (they would repeat the schema errors).
