@@ -12,11 +12,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaduceusError } from './errors.js';
-import { checkDocument } from './schema-check.js';
 import { crossReferenceFindings, type PlacedFacts } from './cross-refs.js';
-import { docFacts, resourceHash, type DocFacts } from './resource-facts.js';
-import { parseYamlFile, type FileFinding } from './yaml-documents.js';
+import { parseFile, type ParsedFile } from './parse-file.js';
+import { parseInParallel, type ParallelOptions } from './parallel-parse.js';
 import { API_VERSION, type Finding, type Resource } from './types.js';
+
+export { parseFile };
 
 export interface SourceFile {
   /** Path relative to the configuration root, forward slashes. */
@@ -31,12 +32,6 @@ export interface LoadResult {
   findings: Finding[];
 }
 
-/** Per-file result, independent of the file's path so equal content shares it. */
-interface ParsedFile {
-  docs: DocFacts[];
-  findings: FileFinding[];
-}
-
 /** True for paths the loader reads (relative to the configuration root, forward slashes). */
 export function isConfigPath(path: string): boolean {
   if (!/\.ya?ml$/i.test(path)) return false;
@@ -47,8 +42,14 @@ export function isConfigPath(path: string): boolean {
 
 export class Loader {
   private cache = new Map<string, ParsedFile>();
+
+  /** `parallel` tunes when parsing uses worker threads (tests force them on small revisions). */
+  constructor(private readonly parallel: ParallelOptions = {}) {}
+
   /** Files parsed by the last load (the others came from the cache); for tests and metrics. */
   lastParsed = 0;
+  /** Of those, the files a worker thread parsed. */
+  lastOnWorkers = 0;
   /** Files parsed by this Loader since it was made. */
   totalParsed = 0;
 
@@ -81,11 +82,7 @@ export class Loader {
         metadata: r.metadata,
         spec: r.spec,
         source: { file: d.file, line: d.facts.start.line, column: d.facts.start.column },
-        // The planner reads it; `caduceus validate` never does, so it is hashed on first use.
-        get hash() {
-          r.hash ??= resourceHash({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec });
-          return r.hash;
-        },
+        hash: r.hash,
       } as Resource);
     }
     findings.sort(compareFindings);
@@ -93,9 +90,10 @@ export class Loader {
   }
 
   /**
-   * Reads every file whose content is not cached, then parses them in one synchronous pass:
-   * the reads are all in flight at once (a git source answers them through one cat-file
-   * process), and parsing does not pay a promise per file.
+   * Reads every file whose content is not cached, then parses them (on worker threads as
+   * well when there are many; see parallel-parse.ts): the reads are all in flight at once
+   * (a git source answers them through one cat-file process), and parsing does not pay a
+   * promise per file.
    */
   private async parseNew(selected: SourceFile[]): Promise<Map<string, ParsedFile>> {
     const todo: SourceFile[] = [];
@@ -106,10 +104,15 @@ export class Loader {
       todo.push(f);
     }
     const read = await Promise.allSettled(todo.map((f) => f.read()));
+    const readable: Buffer[] = [];
+    for (const r of read) if (r.status === 'fulfilled') readable.push(r.value);
+    const { parsed, onWorkers } = await parseInParallel(readable, this.parallel);
+    this.lastOnWorkers = onWorkers;
     const out = new Map<string, ParsedFile>();
+    let k = 0;
     todo.forEach((f, i) => {
       const r = read[i] as PromiseSettledResult<Buffer>;
-      out.set(f.id, r.status === 'fulfilled' ? parseFile(r.value) : unreadable(r.reason));
+      out.set(f.id, r.status === 'fulfilled' ? (parsed[k++] as ParsedFile) : unreadable(r.reason));
     });
     return out;
   }
@@ -128,19 +131,6 @@ function unreadable(err: unknown): ParsedFile {
       },
     ],
   };
-}
-
-/** Parse, schema and per-document checks of one file. */
-export function parseFile(bytes: Buffer): ParsedFile {
-  const { documents, findings } = parseYamlFile(bytes);
-  const docs: DocFacts[] = [];
-  for (const doc of documents) {
-    const checked = checkDocument(doc, findings);
-    if (!checked) continue;
-    const facts = docFacts(doc, checked, findings);
-    if (facts) docs.push(facts);
-  }
-  return { docs, findings };
 }
 
 export function compareFindings(a: Finding, b: Finding): number {

@@ -4,7 +4,7 @@
 // only need the one document. The result is cached with the file, so the whole-set
 // checks in cross-refs.ts never touch YAML again.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { GatewayPolicySpec, ProxySpec, SkillParam, SkillSpec, TaskSpec } from './specs.js';
 import type { Kind, Metadata } from './types.js';
 import type { CheckedDocument } from './schema-check.js';
@@ -36,7 +36,7 @@ export interface DocFacts {
   start: LineCol;
   namePos: LineCol;
   /** Present only when the document passed its schema. */
-  resource?: { apiVersion: string; kind: Kind; metadata: Metadata; spec: unknown; hash?: string };
+  resource?: { apiVersion: string; kind: Kind; metadata: Metadata; spec: unknown; hash: string };
   aliases: Array<{ name: string; pos: LineCol }>;
   params: SkillParam[];
   calls: CallSite[];
@@ -65,8 +65,8 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     );
   }
   const { apiVersion, metadata, spec } = value;
-  // The hash (resourceHash) is left to the loader, which computes it when it is first read.
-  if (checked.valid) facts.resource = { apiVersion, kind, metadata, spec };
+  if (checked.valid)
+    facts.resource = { apiVersion, kind, metadata, spec, hash: resourceHash({ apiVersion, kind, metadata, spec }) };
   // A document with schema errors still contributes its references when their shape allows,
   // so its unknown skills or bad call parameters show up in the same run; its per-document
   // findings are dropped (they would repeat the schema errors).
@@ -277,7 +277,7 @@ export function isLoopback(bind: string): boolean {
 
 /** sha256 hex of the canonical (sorted-key) JSON of the value. */
 export function resourceHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+  return hash('sha256', canonicalJson(value));
 }
 
 export function canonicalJson(value: unknown): string {
@@ -288,7 +288,8 @@ export function canonicalJson(value: unknown): string {
     return out + ']';
   }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
+  const keys = Object.keys(obj);
+  if (keys.length > 1) keys.sort();
   let out = '{';
   let first = true;
   for (const k of keys) {
