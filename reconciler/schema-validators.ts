@@ -2,12 +2,14 @@
 // standalone ajv code (schema-codegen.ts writes dist/generated/); a process loads only the
 // kinds it meets, and compiles nothing. Generated code that does not match the schema files
 // on disk (an edit without a rebuild, a source checkout before its first build) is never
-// used: its fingerprint differs, and the schema is compiled here with ajv instead.
+// used: its fingerprint differs, and the schema is compiled here with ajv instead. The
+// build also stores V8's code cache of each validator, so loading one does not compile it.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 import type { ErrorObject, Options } from 'ajv';
 import type { Kind } from './types.js';
 
@@ -62,9 +64,15 @@ export function generatedValidatorPath(kind: Kind): string {
   return `${root}dist/generated/${kind.toLowerCase()}.validate.cjs`;
 }
 
+/** V8's code cache of a generated validator, next to it. */
+export function codeCachePath(generatedPath: string): string {
+  return generatedPath.replace(/\.cjs$/, '.v8cache');
+}
+
+let ajvVersion: string | undefined;
 /** Identifies the code ajv makes of a schema: ajv's version, the options and the schema's bytes. */
 export function schemaFingerprint(schemaBytes: Buffer): string {
-  const ajvVersion = (require('ajv/package.json') as { version: string }).version;
+  ajvVersion ??= (require('ajv/package.json') as { version: string }).version;
   return createHash('sha256')
     .update(`ajv ${ajvVersion} ${JSON.stringify(AJV_OPTIONS)}\0`)
     .update(schemaBytes)
@@ -89,9 +97,40 @@ export function validatorFor(kind: Kind): KindValidator {
 
 /** The validator generated at `path`, if it exists and was made from a schema with this fingerprint. */
 export function loadGenerated(path: string, fingerprint: string): SchemaValidate | undefined {
-  if (!existsSync(path)) return undefined;
-  const mod = require(path) as SchemaValidate & { fingerprint?: string };
+  let code: string;
+  try {
+    code = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = readFileSync(codeCachePath(path));
+  } catch {
+    // no cache: V8 compiles the code
+  }
+  const mod = evaluateGenerated(path, code, cachedData).exports as SchemaValidate & { fingerprint?: string };
   return mod.fingerprint === fingerprint ? mod : undefined;
+}
+
+/**
+ * Runs generated CommonJS code as `require` would, with V8's code cache when there is one.
+ * A cache V8 rejects (another V8 version, other flags) costs only the compile it would
+ * have saved.
+ */
+export function evaluateGenerated(
+  path: string,
+  code: string,
+  cachedData?: Buffer,
+): { script: Script; exports: unknown } {
+  const script = new Script(`(function (exports, require, module) {${code}\n})`, {
+    filename: path,
+    ...(cachedData ? { cachedData } : {}),
+  });
+  const module = { exports: {} as unknown };
+  const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown) => void;
+  run(module.exports, createRequire(path), module);
+  return { script, exports: module.exports };
 }
 
 let ajv: { compile(schema: JsonSchema): SchemaValidate } | undefined;

@@ -9,7 +9,7 @@ import { RunStore } from '../../reconciler/state/runs.js';
 import { errorMessage } from '../../reconciler/errors.js';
 import { redact } from '../../reconciler/secrets.js';
 import { LocalBackend } from './local-backend.js';
-import { DockerBackend } from './docker-backend.js';
+import { LazyDockerBackend } from './lazy-docker.js';
 import { SkillEngine } from './skill-engine.js';
 import { effectiveIsolation, effectiveRuntime, layerIsolation } from './runtime-config.js';
 import { createWorkspace, removeWorkspace, shareWorkspaceWith, sweepWorkspaces } from './workspace.js';
@@ -25,8 +25,8 @@ export function register(deps: ControllerDeps): Registration {
     envAllowlist: () => runtime().execution.envAllowlist,
     ...(deps.configDir ? { configDir: deps.configDir } : {}),
   });
-  // dockerode only connects on the first call, so constructing it costs nothing.
-  const docker = new DockerBackend({ log, ...(deps.configDir ? { configDir: deps.configDir } : {}) });
+  // dockerode is imported when a resource first needs Docker (lazy-docker.ts).
+  const docker = new LazyDockerBackend({ log, ...(deps.configDir ? { configDir: deps.configDir } : {}) });
   const metrics = executionMetrics(deps.metrics);
   const backends = { local: measured('local', local, metrics), docker: measured('docker', docker, metrics) };
   const engine = new SkillEngine({
@@ -38,7 +38,7 @@ export function register(deps: ControllerDeps): Registration {
   });
 
   sweepWorkspaces(deps.stateDir);
-  collectLeftovers(docker, log);
+  const stopGc = collectLeftovers(docker, log);
 
   const exec = async (req: ExecRequest, opts: RunOptions): Promise<ExecResult> => {
     const rt = runtime();
@@ -79,17 +79,32 @@ export function register(deps: ControllerDeps): Registration {
       },
       exec,
     },
-    stop: () => docker.stop(),
+    stop: () => {
+      stopGc();
+      return docker.stop();
+    },
   };
 }
 
-/** Start-up GC of containers a crashed run left behind, when an engine is there to ask. */
-function collectLeftovers(docker: DockerBackend, log: ControllerDeps['log']): void {
-  if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return;
-  docker.gc().then(
-    (n) => n > 0 && log.info('collected leftover containers', { removed: n }),
-    (err: unknown) => log.debug('container GC skipped', { error: errorMessage(err) }),
-  );
+/** How long after start-up containers left by a crashed run are collected. */
+const LEFTOVER_GC_DELAY_MS = 30_000;
+
+/**
+ * GC of containers a crashed run left behind, when an engine is there to ask: a while after
+ * start-up rather than at once, so that dockerode is not loaded on the way to ready (they
+ * are only garbage; a run that starts meanwhile is not disturbed by them).
+ */
+function collectLeftovers(docker: LazyDockerBackend, log: ControllerDeps['log']): () => void {
+  if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return () => undefined;
+  const collect = (): void => {
+    docker.gc().then(
+      (n) => n > 0 && log.info('collected leftover containers', { removed: n }),
+      (err: unknown) => log.debug('container GC skipped', { error: errorMessage(err) }),
+    );
+  };
+  const timer = setTimeout(collect, LEFTOVER_GC_DELAY_MS);
+  timer.unref();
+  return () => clearTimeout(timer);
 }
 
 /** Counts every process a backend runs, whoever asked for it (exec or a skill step). */

@@ -8,7 +8,7 @@ import { errorMessage, CaduceusError } from '../../reconciler/errors.js';
 import type { RuntimeSpec } from '../../reconciler/specs.js';
 import { effectiveIsolation, withDefaults } from './runtime-config.js';
 import { aptInstall, missingPackages } from './prerequisites.js';
-import type { DockerBackend } from './docker-backend.js';
+import type { DockerAccess } from './lazy-docker.js';
 
 const RECHECK_MS = 60_000;
 /** A failed automatic install is not retried sooner than this. */
@@ -20,7 +20,7 @@ export function readyReason(observed: Observed): string | undefined {
 
 /** Checks the image of a docker-mode resource; returns the condition to report when it is not usable. */
 export async function checkImage(
-  docker: DockerBackend,
+  docker: DockerAccess,
   image: string,
 ): Promise<{ reason: string; message: string } | undefined> {
   try {
@@ -32,7 +32,7 @@ export async function checkImage(
   }
 }
 
-export function createRuntimeController(docker: () => DockerBackend): Controller {
+export function createRuntimeController(docker: () => DockerAccess): Controller {
   const failedInstalls = new Map<string, number>();
 
   return {

@@ -7,9 +7,9 @@ import type { SkillSpec } from '../../reconciler/specs.js';
 import { findSkill } from '../../reconciler/skill-names.js';
 import { effectiveIsolation, effectiveRuntime } from './runtime-config.js';
 import { checkImage, readyReason } from './runtime-controller.js';
-import type { DockerBackend } from './docker-backend.js';
+import type { DockerAccess } from './lazy-docker.js';
 
-export function createSkillController(docker: () => DockerBackend): Controller {
+export function createSkillController(docker: () => DockerAccess): Controller {
   return {
     kind: 'Skill',
     async reconcile(ctx: ReconcileContext, desired: Resource | undefined, observed: Observed) {

@@ -15,7 +15,6 @@ import type { Backend } from './backend.js';
 import { effectiveRuntime, skillIsolation, type EffectiveIsolation } from './runtime-config.js';
 import { paramEnv, stepEnvName, validateParams } from './params.js';
 import { interpolate, type Scope } from './interpolate.js';
-import { runHttpStep } from './http-step.js';
 import { runFileStep } from './file-step.js';
 import { createWorkspace, removeWorkspace, shareWorkspaceWith } from './workspace.js';
 
@@ -252,6 +251,8 @@ export class SkillEngine {
         );
         const signal = run.opts.signal ? AbortSignal.any([timeout, run.opts.signal]) : timeout;
         try {
+          // undici is loaded with the first http step, not at start-up.
+          const { runHttpStep } = await import('./http-step.js');
           const r = await runHttpStep(step.http!, scope, signal, run.outputLimitBytes);
           return {
             status: r.ok ? 'succeeded' : 'failed',

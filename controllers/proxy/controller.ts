@@ -21,7 +21,7 @@ import { parseDuration } from '../../reconciler/duration.js';
 import { keyEntry, type KeyEntry } from './auth.js';
 import { Listener } from './listener.js';
 import { readTls, type TlsMaterial } from './tls.js';
-import { Upstream } from './upstream.js';
+import type { Upstream } from './upstream.js';
 import { RateLimiter } from './rate-limit.js';
 import { createHandler } from './handler.js';
 import { ModelLabels, proxyMetrics, type ProxyMetrics } from './metrics.js';
@@ -93,7 +93,7 @@ export class ProxyController implements Controller {
     if ('reason' in inputs) return this.failClosed(ctx, inst, inputs.reason, inputs.message);
     const { keys, upstreamKey, tls } = inputs;
 
-    const upstream = this.syncUpstream(inst, spec, upstreamKey);
+    const upstream = await this.syncUpstream(inst, spec, upstreamKey);
     this.rotateKeys(ctx, inst, keys);
     inst.limiter.setLimit(spec.limits.requestsPerMinute);
     inst.state = { name, spec, keys, upstream };
@@ -230,7 +230,11 @@ export class ProxyController implements Controller {
     inst.keysDigest = digest;
   }
 
-  private syncUpstream(inst: Instance, spec: ProxySpec, apiKey: string | undefined): Upstream | undefined {
+  private async syncUpstream(
+    inst: Instance,
+    spec: ProxySpec,
+    apiKey: string | undefined,
+  ): Promise<Upstream | undefined> {
     const current = inst.state?.upstream;
     const want = spec.upstream;
     if (current && want && current.baseURL === want.baseURL) {
@@ -238,16 +242,19 @@ export class ProxyController implements Controller {
       current.timeoutMs = parseDuration(want.timeout);
       return current;
     }
-    // A different upstream: the old pool finishes its requests in the background.
-    if (current) void current.close();
-    return want
-      ? new Upstream(
+    // undici is loaded with the first proxy that forwards to an upstream, before the old
+    // pool is closed: requests keep using it until the new state is in place.
+    const made = want
+      ? new (await import('./upstream.js')).Upstream(
           want.baseURL,
           apiKey,
           parseDuration(want.timeout),
           this.deps.log.child({ component: 'proxy', proxy: inst.name }),
         )
       : undefined;
+    // A different upstream: the old pool finishes its requests in the background.
+    if (current) void current.close();
+    return made;
   }
 
   private async ensureListener(

@@ -67,6 +67,7 @@ export class LocalSource implements Source {
   private readonly subPath: string;
   private last: Revision | undefined;
   private watcher: RefWatcher | undefined;
+  private watching: Promise<void> | undefined;
   private poll: NodeJS.Timeout | undefined;
   private stopped = false;
   /** The branch HEAD names when no --branch is given, for status. */
@@ -106,12 +107,25 @@ export class LocalSource implements Source {
 
   async start(onChange: () => void): Promise<void> {
     const { repo } = await this.open();
-    await this.current(); // fails fast on a missing branch or path
-    this.watcher = await watchRefs(
+    // The watch's first scan runs while the tip is read and loaded, not before: a commit
+    // made before the watch was ready is caught by the check it asks for once ready.
+    this.watching = watchRefs(
       { gitDir: repo.gitDir, commonDir: repo.commonDir },
       () => onChange(),
       (err) => this.opts.log.warn('watching git refs failed; falling back to polling', { error: errorMessage(err) }),
+    ).then(
+      (w) => {
+        if (this.stopped) {
+          void w.close();
+          return;
+        }
+        this.watcher = w;
+        onChange();
+      },
+      (err: unknown) =>
+        this.opts.log.warn('watching git refs failed; falling back to polling', { error: errorMessage(err) }),
     );
+    await this.current(); // fails fast on a missing branch or path
     this.poll = setInterval(onChange, SAFETY_POLL_MS);
     this.poll.unref();
   }
@@ -119,6 +133,7 @@ export class LocalSource implements Source {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.poll) clearInterval(this.poll);
+    await this.watching;
     await this.watcher?.close();
     this.blobs?.close();
   }

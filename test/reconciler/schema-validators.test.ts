@@ -10,6 +10,8 @@ import { KINDS } from '../../reconciler/types.js';
 import {
   AJV_OPTIONS,
   SCHEMA_FILES,
+  codeCachePath,
+  evaluateGenerated,
   generatedValidatorPath,
   loadGenerated,
   schemaFingerprint,
@@ -76,5 +78,21 @@ describe('generated schema validators', () => {
     expect(loadGenerated(path, edited)).toBeUndefined();
     expect(loadGenerated(join(dir, 'missing.cjs'), current)).toBeUndefined();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('load with the code cache the build stored, and still work when V8 rejects a cache', () => {
+    const path = generatedValidatorPath('Skill');
+    const code = readFileSync(path, 'utf8');
+    const built = evaluateGenerated(path, code, readFileSync(codeCachePath(path)));
+    expect(built.script.cachedDataRejected).toBe(false);
+    const foreign = evaluateGenerated(path, code, Buffer.from('not a V8 code cache'));
+    expect(foreign.script.cachedDataRejected).toBe(true);
+    const doc = (): unknown => ({ apiVersion: 'caduceus.dev/v1', kind: 'Skill', metadata: { name: 's' }, spec: {} });
+    for (const v of [built.exports, foreign.exports] as Array<(d: unknown) => boolean>) {
+      expect(v(doc())).toBe(false);
+      expect(v({ ...(doc() as object), spec: { version: '1', description: 'd', steps: [{ run: 'true' }] } })).toBe(
+        true,
+      );
+    }
   });
 });
