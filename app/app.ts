@@ -95,6 +95,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const { runner, provide } = lateBoundRunner();
   const deps: ControllerDeps = {
     store,
+    events: core,
     log,
     stateDir,
     snapshot: () => reconciler?.snapshot() ?? { revision: '', resources: new Map() },

@@ -19,6 +19,7 @@ import { register as subagents } from '../controllers/tasks/index.js';
 import { compose, lateBoundRunner } from '../app/compose.js';
 import { DEFAULT_RUNTIME, SANDBOX_IMAGE } from '../controllers/execution/runtime-config.js';
 import { StateStore } from '../reconciler/state/store.js';
+import { CoreStore } from '../reconciler/state/core-store.js';
 import { silentLogger } from '../reconciler/log.js';
 import type { Resource, Snapshot } from '../reconciler/types.js';
 
@@ -71,7 +72,15 @@ const snap: Snapshot = {
 };
 const { runner, provide } = lateBoundRunner();
 const composition = compose(
-  { store, log: silentLogger, stateDir, snapshot: () => snap, runner, metrics: new Registry() },
+  {
+    store,
+    events: new CoreStore(store),
+    log: silentLogger,
+    stateDir,
+    snapshot: () => snap,
+    runner,
+    metrics: new Registry(),
+  },
   provide,
   [execution, subagents],
 );

@@ -140,13 +140,15 @@ function runBareProxy(upstreamURL: string): void {
 
 // ---- child: the proxy ---------------------------------------------------------------------
 async function runProxy(upstreamURL: string): Promise<void> {
-  const [{ loadDirectory }, { register }, { StateStore }, { silentLogger }, { Registry }] = await Promise.all([
-    import('../reconciler/loader.js'),
-    import('../controllers/proxy/index.js'),
-    import('../reconciler/state/store.js'),
-    import('../reconciler/log.js'),
-    import('prom-client'),
-  ]);
+  const [{ loadDirectory }, { register }, { StateStore }, { CoreStore }, { silentLogger }, { Registry }] =
+    await Promise.all([
+      import('../reconciler/loader.js'),
+      import('../controllers/proxy/index.js'),
+      import('../reconciler/state/store.js'),
+      import('../reconciler/state/core-store.js'),
+      import('../reconciler/log.js'),
+      import('prom-client'),
+    ]);
   process.env.BENCH_PROXY_KEY = KEY;
   process.env.BENCH_UPSTREAM_KEY = UPSTREAM_KEY;
   const dir = mkdtempSync(join(tmpdir(), 'cad-bench-proxy-'));
@@ -173,8 +175,10 @@ spec:
   // Only upstream models are measured; compose.ts is not imported so no other controller loads.
   const none = (): Promise<never> => Promise.reject(new Error('no runner in the proxy benchmark'));
   const runner = { runSkill: none, runTask: none, exec: none, proposeSkill: none };
+  const store = new StateStore({ stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-proxy-state-')) });
   const reg = register({
-    store: new StateStore({ stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-proxy-state-')) }),
+    store,
+    events: new CoreStore(store),
     log: silentLogger,
     stateDir: dir,
     snapshot: () => snapshot,

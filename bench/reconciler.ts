@@ -43,7 +43,7 @@ function storeBench(n: number): { ours: number; raw: number } {
       key: `Skill/s${i % 1000}`,
       revision: `r${i}`,
       applied: resource(i),
-      conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: `applied r${i}` }],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: `applied r${i}` }],
       events: [],
     });
   }

@@ -15,6 +15,7 @@ import { Registry } from 'prom-client';
 import { loadDirectory } from '../reconciler/loader.js';
 import { compose, lateBoundRunner } from '../app/compose.js';
 import { StateStore } from '../reconciler/state/store.js';
+import { CoreStore } from '../reconciler/state/core-store.js';
 import { silentLogger } from '../reconciler/log.js';
 import { keyOf, type ControllerDeps, type Resource, type ResourceKey } from '../reconciler/types.js';
 import { register as execution } from '../controllers/execution/index.js';
@@ -38,8 +39,10 @@ async function ours(): Promise<{ task: () => Promise<number>; exec: () => Promis
   for (const r of resources) map.set(keyOf(r), r);
   const stateDir = mkdtempSync(join(tmpdir(), 'cad-bench-subagents-state-'));
   const { runner, provide } = lateBoundRunner();
+  const store = new StateStore({ stateDir });
   const deps: ControllerDeps = {
-    store: new StateStore({ stateDir }),
+    store,
+    events: new CoreStore(store),
     log: silentLogger,
     stateDir,
     snapshot: () => ({ revision: 'bench', resources: map }),

@@ -1,16 +1,18 @@
 // Errors are values with a stable code, a message for people, and where it applies the
 // YAML position or the HTTP field. `hint` says what to do next.
 
+import type { ErrorCode } from './error-codes.js';
 import type { SourcePos } from './types.js';
 
 export class CaduceusError extends Error {
-  readonly code: string;
+  /** Stable and closed: see error-codes.ts for what each means. */
+  readonly code: ErrorCode;
   readonly pos?: SourcePos;
   readonly field?: string;
   readonly hint?: string;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     opts: { pos?: SourcePos; field?: string; hint?: string; cause?: unknown } = {},
   ) {

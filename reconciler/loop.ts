@@ -1,26 +1,17 @@
 // The reconcile loop. One revision's story, top to bottom:
 //   fetch source → load + validate → plan against the applied snapshot → accept (or reject
-//   whole) → enqueue changed keys → each controller reconciles its resource → status,
-//   events → when every key of the revision has converged, the revision is applied.
+//   whole) → enqueue changed keys → each controller reconciles its resource → summarise
+//   into status and events → when every key of the revision has converged, the revision is applied.
 // Controllers are level-triggered; the queue owns dedup, ordering, backoff and resync.
 
-import type {
-  Controller,
-  Finding,
-  Kind,
-  Logger,
-  ReconcileContext,
-  Resource,
-  ResourceKey,
-  Snapshot,
-  Condition,
-} from './types.js';
+import type { Controller, Finding, Kind, Logger, ReconcileContext, Resource, ResourceKey, Snapshot } from './types.js';
 import { APPLY_ORDER, keyOf, splitKey } from './types.js';
-import type { CoreStore, NewEvent } from './state/core-store.js';
+import type { CoreStore } from './state/core-store.js';
 import { plan, type Plan } from './planner.js';
 import { WorkQueue } from './work-queue.js';
 import type { LoopMetrics } from './metrics.js';
 import { errorMessage } from './errors.js';
+import { short, summarise, type Outcome, type SummaryInput } from './summarise.js';
 
 /** What the loop needs of a source: the tip as a list of files (see reconciler/source/). */
 export interface RevisionProvider {
@@ -56,8 +47,6 @@ export type SyncOutcome = {
   errors?: Finding[];
 };
 
-/** Consecutive failures after which a resource is marked Stalled (retries continue). */
-const STALL_AFTER = 5;
 /** How long stop() waits for in-flight reconciles to notice the abort. */
 const STOP_GRACE_MS = 5_000;
 
@@ -74,7 +63,8 @@ export class Reconciler {
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
   private readonly appliedWaiters = new Map<string, Array<() => void>>();
-  private readonly lastErrors = new Map<ResourceKey, string>();
+  /** Keys whose reconcile ended terminal, with the spec hash it ended for. */
+  private readonly stalled = new Map<ResourceKey, string>();
   private appliedRevision: string | undefined;
   private stopped = false;
 
@@ -241,16 +231,24 @@ export class Reconciler {
     return this.queue.idle();
   }
 
-  /** Reconciles one key with its controller and writes the outcome in one transaction. */
+  /**
+   * Reconciles one key with its controller and writes the outcome in one transaction:
+   * dispatch here, status and events in summarise(), retries and requeues on the queue.
+   */
   private async reconcileKey(key: ResourceKey): Promise<void> {
     const snap = this.snapshot();
     const revision = snap.revision;
     const desired = snap.resources.get(key);
-    const { kind, name } = splitKey(key);
+    // A terminal outcome holds until the spec changes: resyncs and stray requeues pass by.
+    if (desired && this.stalled.get(key) === desired.hash) {
+      this.settle(key, revision);
+      return;
+    }
+    this.stalled.delete(key);
+    const { kind } = splitKey(key);
     const controller = this.controllers.get(kind);
-    const conditions: Array<Pick<Condition, 'type' | 'status' | 'reason' | 'message'>> = [];
+    const set: SummaryInput['set'] = { conditions: [], events: [] };
     const observed: Record<string, unknown> = {};
-    const events: NewEvent[] = [];
     const log = this.opts.log.child({ resource: key });
     const ctx: ReconcileContext = {
       key,
@@ -259,94 +257,68 @@ export class Reconciler {
       signal: this.abort.signal,
       log,
       setCondition: (type, status, reason, message) => {
-        const i = conditions.findIndex((c) => c.type === type);
-        if (i >= 0) conditions.splice(i, 1);
-        conditions.push({ type, status, reason, message });
+        set.conditions = [...set.conditions.filter((c) => c.type !== type), { type, status, reason, message }];
       },
       setObserved: (fields) => Object.assign(observed, fields),
-      event: (type, reason, message) => events.push({ type, reason, message, object: key, revision }),
+      event: (type, reason, message) => set.events.push({ type, reason, message }),
     };
-    const prevStatus = this.opts.core.status(key);
+    const previous = this.opts.core.status(key);
     const started = performance.now();
+    let outcome: Outcome;
+    let requeueAfter: number | undefined;
     try {
-      const result = controller ? await controller.reconcile(ctx, desired, { status: prevStatus }) : undefined;
-      const seconds = (performance.now() - started) / 1000;
-      this.opts.metrics?.reconcileDuration.observe({ kind, result: 'success' }, seconds);
-      this.opts.metrics?.reconciles.inc({ kind, result: 'success' });
-      this.queue.forget(key);
-      this.lastErrors.delete(key);
-      if (desired) {
-        if (!conditions.some((c) => c.type === 'Ready')) {
-          ctx.setCondition(
-            'Ready',
-            'True',
-            controller ? 'ReconciliationSucceeded' : 'Stored',
-            controller ? `applied revision ${short(revision)}` : `stored at revision ${short(revision)}`,
-          );
-        }
-        ctx.setCondition('Reconciling', 'False', 'Idle', 'reconciled');
-        ctx.setCondition('Stalled', 'False', 'Progressing', 'not stalled');
-        const before = this.opts.core.appliedHashesFor(key);
-        if (before !== desired.hash) {
-          events.push({
-            type: 'Normal',
-            reason: before === undefined ? 'Created' : 'Updated',
-            object: key,
-            message: `${kind} ${name} ${before === undefined ? 'created' : 'updated'}`,
-            revision,
-          });
-        }
-        const wasReady = prevStatus?.conditions.find((c) => c.type === 'Ready');
-        const nowReady = conditions.find((c) => c.type === 'Ready');
-        if (wasReady && nowReady && wasReady.status !== nowReady.status) {
-          events.push({
-            type: nowReady.status === 'True' ? 'Normal' : 'Warning',
-            reason: nowReady.reason,
-            object: key,
-            message: nowReady.message,
-            revision,
-          });
-        }
-        this.opts.core.writeStep({ key, revision, applied: desired, conditions, observed, events });
-      } else {
-        events.push({
-          type: 'Normal',
-          reason: 'Pruned',
-          object: key,
-          message: `${kind} ${name} removed from git and pruned`,
-          revision,
-        });
-        this.opts.core.writeStep({ key, revision, pruned: true, conditions: [], events });
+      const result = controller ? await controller.reconcile(ctx, desired, { status: previous }) : undefined;
+      if (result?.terminal) outcome = { kind: 'terminal', terminal: result.terminal };
+      else {
+        outcome = { kind: 'done' };
+        requeueAfter = result?.requeueAfter;
       }
-      if (result && result.requeueAfter !== undefined && desired) this.queue.addAfter(key, result.requeueAfter);
-      this.settle(key, revision);
     } catch (err) {
-      const seconds = (performance.now() - started) / 1000;
-      this.opts.metrics?.reconcileDuration.observe({ kind, result: 'error' }, seconds);
-      this.opts.metrics?.reconciles.inc({ kind, result: 'error' });
+      this.observeDuration(kind, 'error', started);
       if (this.abort.signal.aborted) return;
       const message = errorMessage(err);
       const { failures, delayMs } = this.queue.backoff(key);
       log.warn('reconcile failed', { error: message, failures, retryInMs: delayMs });
-      ctx.setCondition('Ready', 'False', 'ReconciliationFailed', message);
-      ctx.setCondition(
-        'Reconciling',
-        'True',
-        'RetryingWithBackoff',
-        `attempt ${failures} failed; retrying in ${delayMs} ms`,
-      );
-      ctx.setCondition(
-        'Stalled',
-        failures >= STALL_AFTER ? 'True' : 'False',
-        failures >= STALL_AFTER ? 'RepeatedFailures' : 'Progressing',
-        failures >= STALL_AFTER ? `${failures} consecutive failures: ${message}` : 'retrying',
-      );
-      if (this.lastErrors.get(key) !== message) {
-        events.push({ type: 'Warning', reason: 'ReconcileFailed', object: key, message, revision });
-        this.lastErrors.set(key, message);
-      }
-      this.opts.core.writeStep({ key, revision, conditions, observed, events });
+      outcome = { kind: 'failed', message, failures, retryInMs: delayMs };
     }
+    if (outcome.kind !== 'failed')
+      this.observeDuration(kind, outcome.kind === 'done' ? 'success' : 'terminal', started);
+
+    const summary = summarise({
+      key,
+      revision,
+      desired,
+      driven: controller !== undefined,
+      outcome,
+      set,
+      previous,
+      appliedHash: this.opts.core.appliedHashesFor(key),
+    });
+    try {
+      this.opts.core.writeStep({ key, revision, observed, ...summary });
+    } catch (err) {
+      // The state is whole (one transaction); reconcile again once the store takes writes.
+      const delayMs = outcome.kind === 'failed' ? outcome.retryInMs : this.queue.backoff(key).delayMs;
+      log.error('could not record the reconcile outcome', { error: errorMessage(err), retryInMs: delayMs });
+      return;
+    }
+    if (outcome.kind === 'failed') return;
+    this.queue.forget(key);
+    if (outcome.kind === 'terminal' && desired) {
+      this.stalled.set(key, desired.hash);
+      log.warn('stalled until the spec changes', {
+        reason: outcome.terminal.reason,
+        message: outcome.terminal.message,
+      });
+    } else if (requeueAfter !== undefined && desired) {
+      this.queue.addAfter(key, requeueAfter);
+    }
+    this.settle(key, revision);
+  }
+
+  private observeDuration(kind: Kind, result: 'success' | 'terminal' | 'error', started: number): void {
+    this.opts.metrics?.reconcileDuration.observe({ kind, result }, (performance.now() - started) / 1000);
+    this.opts.metrics?.reconciles.inc({ kind, result });
   }
 
   private settle(key: ResourceKey, revision: string): void {
@@ -370,8 +342,4 @@ export class Reconciler {
     clearTimeout(timer);
     await Promise.allSettled([...this.controllers.values()].map((c) => c.stop?.()));
   }
-}
-
-function short(revision: string): string {
-  return /^[0-9a-f]{40}$/.test(revision) ? revision.slice(0, 8) : revision;
 }

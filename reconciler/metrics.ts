@@ -25,7 +25,7 @@ export function createLoopMetrics(
   });
   const reconciles = new Counter({
     name: 'caduceus_reconciles_total',
-    help: 'Reconciles by kind and result (success, error).',
+    help: 'Reconciles by kind and result (success, terminal, error).',
     labelNames: ['kind', 'result'] as const,
     registers: [registry],
   });

@@ -3,6 +3,9 @@
 // to controllers. Controllers import from here and never from each other.
 
 import type { SpecByKind } from './specs.js';
+import type { ConditionType, Reason, TerminalReason } from './reasons.js';
+
+export type { ConditionType, Reason, TerminalReason } from './reasons.js';
 
 export const API_VERSION = 'caduceus.dev/v1';
 export const KINDS = ['Runtime', 'Skill', 'Task', 'GatewayPolicy', 'Proxy', 'Curator'] as const;
@@ -75,16 +78,24 @@ export function getResource<K extends Kind>(snap: Snapshot, kind: K, name: strin
   return snap.resources.get(`${kind}/${name}`) as Resource<K> | undefined;
 }
 
-export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled';
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
+export type EventType = 'Normal' | 'Warning';
 
 export interface Condition {
   type: ConditionType;
   status: ConditionStatus;
-  /** CamelCase, stable: `Applied`, `MissingPrerequisite`, `SecretUnset`, … */
+  /** One of reasons.ts (a status written by an older version may hold a retired one). */
   reason: string;
   message: string;
   lastTransitionTime: string;
+}
+
+/** A condition as the loop and controllers set it: the reason is from the closed vocabulary. */
+export interface ConditionUpdate {
+  type: ConditionType;
+  status: ConditionStatus;
+  reason: Reason;
+  message: string;
 }
 
 export interface ResourceStatus {
@@ -118,16 +129,37 @@ export interface ReconcileContext {
   signal: AbortSignal;
   log: Logger;
   /** Sets one condition; the loop persists it with the rest of the step's state in one transaction. */
-  setCondition(type: ConditionType, status: ConditionStatus, reason: string, message: string): void;
+  setCondition(type: ConditionType, status: ConditionStatus, reason: Reason, message: string): void;
   /** Merges facts into status.observed (bound address, readiness details, …). */
   setObserved(fields: Record<string, unknown>): void;
-  /** Emits an event a person would want to see. */
-  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
+  /**
+   * Emits an event a person would want to see that is not a change of condition (the loop
+   * derives those): a listener moved, a run started, keys rotated.
+   */
+  event(type: EventType, reason: Reason, message: string): void;
 }
 
-export interface ReconcileResult {
-  /** Run again after this many milliseconds even if nothing changes. */
-  requeueAfter?: number;
+/**
+ * What retrying cannot fix: the loop records Ready=False and Stalled=True with this reason
+ * and one event, and leaves the resource alone until its spec (its hash) changes.
+ */
+export interface TerminalOutcome {
+  reason: TerminalReason;
+  message: string;
+}
+
+/**
+ * How a reconcile ended, besides "done": run again after a while, or stop until the spec
+ * changes. Throwing means: retry with backoff.
+ */
+export type ReconcileResult =
+  | { requeueAfter?: number; terminal?: never }
+  | { terminal: TerminalOutcome; requeueAfter?: never };
+
+/** Events about a resource outside a reconcile (a scheduled run finishing, …). */
+export interface EventRecorder {
+  /** `revision`: the revision the event belongs to, when there is one (the spec a run was started for). */
+  record(object: ResourceKey, type: EventType, reason: Reason, message: string, revision?: string): void;
 }
 
 export interface Observed {
@@ -137,7 +169,8 @@ export interface Observed {
 /**
  * One controller per kind. reconcile is level-triggered and idempotent: it reads the whole
  * desired (undefined means: prune) and observed state and makes the world match. Throwing
- * means: retry with backoff. The loop, not the controller, owns queueing and backoff.
+ * means: retry with backoff; `{ terminal }` means: only a spec change can help. The loop,
+ * not the controller, owns queueing, backoff, conditions and transition events.
  */
 export interface Controller {
   readonly kind: Kind;
@@ -282,7 +315,10 @@ export interface HttpRoute {
 }
 
 export interface ControllerDeps {
+  /** For a controller's own tables (runs, audit log, proposals); the loop's tables are not its to write. */
   store: import('./state/store.js').StateStore;
+  /** Where a controller records events outside a reconcile (inside one: ctx.event). */
+  events: EventRecorder;
   log: Logger;
   /** The state directory (workspaces, clones, caches live below it). */
   stateDir: string;

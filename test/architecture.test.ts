@@ -55,6 +55,8 @@ function checkImports(root: string): Violation[] {
       else if (from.layer === 'controllers' && to.layer === 'app') rule = 'controllers/ must not import app/';
       else if (from.layer === 'controllers' && to.layer === 'controllers' && to.folder !== from.folder) {
         rule = `controllers/${from.folder} must not import controllers/${to.folder} (use the runner)`;
+      } else if (from.layer === 'controllers' && target === 'reconciler/state/core-store.js') {
+        rule = "controllers/ must not open the loop's tables (use ctx and ControllerDeps.events)";
       }
       if (rule) out.push({ file, imports: target, rule });
     }
@@ -74,7 +76,7 @@ describe('import directions', () => {
     expect(checkImports(ROOT)).toEqual([]);
   });
 
-  it('names every wrong arrow: core to controller, core to shell, controller to shell, controller to controller', () => {
+  it('names every wrong arrow: core to controller or shell; controller to shell, controller or loop tables', () => {
     const root = mkdtempSync(join(tmpdir(), 'caduceus-layers-'));
     dirs.push(root);
     const write = (file: string, text: string): void => {
@@ -87,6 +89,7 @@ describe('import directions', () => {
     );
     write('controllers/proxy/a.ts', "import type { T } from '../gateway/policy.js';\nimport { z } from './b.js';\n");
     write('controllers/proxy/b.ts', "export { w } from '../../app/compose.js';\nimport '../../reconciler/types.js';\n");
+    write('controllers/proxy/c.ts', "import { CoreStore } from '../../reconciler/state/core-store.js';\n");
     write(
       'app/cli.ts',
       "import { p } from '../controllers/proxy/index.js';\nimport { r } from '../reconciler/types.js';\n",
@@ -98,6 +101,11 @@ describe('import directions', () => {
         rule: 'controllers/proxy must not import controllers/gateway (use the runner)',
       },
       { file: 'controllers/proxy/b.ts', imports: 'app/compose.js', rule: 'controllers/ must not import app/' },
+      {
+        file: 'controllers/proxy/c.ts',
+        imports: 'reconciler/state/core-store.js',
+        rule: "controllers/ must not open the loop's tables (use ctx and ControllerDeps.events)",
+      },
       { file: 'reconciler/loop.ts', imports: 'app/cli.js', rule: 'reconciler/ must not import app/' },
       {
         file: 'reconciler/loop.ts',

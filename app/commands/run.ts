@@ -111,8 +111,9 @@ interface RunRequest {
 }
 
 async function runNow(req: RunRequest): Promise<number> {
-  const [{ StateStore }, { compose, lateBoundRunner }] = await Promise.all([
+  const [{ StateStore }, { CoreStore }, { compose, lateBoundRunner }] = await Promise.all([
     import('../../reconciler/state/store.js'),
+    import('../../reconciler/state/core-store.js'),
     import('../compose.js'),
   ]);
   const store = new StateStore({ stateDir: req.stateDir });
@@ -120,6 +121,7 @@ async function runNow(req: RunRequest): Promise<number> {
   const { runner, provide } = lateBoundRunner();
   const deps: ControllerDeps = {
     store,
+    events: new CoreStore(store),
     log,
     stateDir: req.stateDir,
     snapshot: () => req.snapshot,

@@ -7,6 +7,7 @@
 import type {
   ControllerDeps,
   Controller,
+  EventRecorder,
   Registration,
   ReconcileContext,
   Resource,
@@ -22,6 +23,7 @@ import { resolveSecret } from '../../reconciler/secrets.js';
 import { CuratorStore } from './store.js';
 import { CuratorScheduler } from './schedule.js';
 import type { CuratorEnv } from './run.js';
+import type { CuratorReport } from './types.js';
 
 /** Re-check status at least this often after a scheduled run could have happened. */
 const STATUS_SLACK_MS = 60_000;
@@ -47,9 +49,16 @@ export function register(deps: ControllerDeps): Registration {
       const env = envFor();
       const spec = specs.get(name);
       if (!env || !spec) return;
-      // A run's code (signals, similarity, YAML edits, the forge clients) loads with the first run.
-      const { runCurator } = await import('./run.js');
-      const report = await runCurator(env, { curator: name, spec, trigger: 'schedule' });
+      const object = `Curator/${name}`;
+      let report: CuratorReport;
+      try {
+        // A run's code (signals, similarity, YAML edits, the forge clients) loads with the first run.
+        const { runCurator } = await import('./run.js');
+        report = await runCurator(env, { curator: name, spec, trigger: 'schedule' });
+      } catch (err) {
+        deps.events.record(object, 'Warning', 'CuratorRunFailed', `scheduled run failed: ${errorMessage(err)}`);
+        throw err;
+      }
       log.info('curator run finished', {
         curator: name,
         outcome: report.outcome,
@@ -57,6 +66,7 @@ export function register(deps: ControllerDeps): Registration {
         branch: report.branch,
         message: report.message,
       });
+      announce(deps.events, object, report);
     },
     log,
   );
@@ -79,21 +89,26 @@ export function register(deps: ControllerDeps): Registration {
       specs.set(name, spec);
       if (!deps.gitSource) {
         scheduler.remove(name);
-        ctx.setCondition(
-          'Ready',
-          'False',
-          'NoGitSource',
-          'the curator proposes changes through git, but no git repository is configured; run `caduceus up --repo …`',
-        );
-        return;
+        return {
+          terminal: {
+            reason: 'NoGitSource',
+            message:
+              'the curator proposes changes through git, but no git repository is configured; ' +
+              'run `caduceus up --repo …`',
+          },
+        };
+      }
+      const misconfigured = forgeMisconfigured(spec);
+      if (misconfigured) {
+        scheduler.remove(name);
+        return { terminal: { reason: 'ForgeMisconfigured', message: misconfigured } };
       }
       let next: number | undefined;
       try {
         next = scheduler.ensure(name, spec.schedule);
       } catch (err) {
         scheduler.remove(name);
-        ctx.setCondition('Ready', 'False', 'InvalidSchedule', errorMessage(err));
-        return;
+        return { terminal: { reason: 'InvalidSchedule', message: errorMessage(err) } };
       }
       const last = cstore.lastReport(name);
       ctx.setObserved({
@@ -110,8 +125,8 @@ export function register(deps: ControllerDeps): Registration {
             }
           : null,
       });
-      const forgeProblem = checkForge(spec, deps.configDir);
-      if (forgeProblem) ctx.setCondition('Ready', 'False', forgeProblem.reason, forgeProblem.message);
+      const tokenProblem = forgeTokenUnset(spec, deps.configDir);
+      if (tokenProblem) ctx.setCondition('Ready', 'False', 'SecretUnset', tokenProblem);
       else if (last && (last.outcome === 'invalid' || last.outcome === 'failed')) {
         ctx.setCondition(
           'Ready',
@@ -169,19 +184,44 @@ export function register(deps: ControllerDeps): Registration {
   return { controllers: [controller], runner: { proposeSkill }, stop: async () => scheduler.stopAll() };
 }
 
-function checkForge(spec: CuratorSpec, configDir: string | undefined): { reason: string; message: string } | undefined {
+/** A scheduled run's outcome as an event; `busy` (another run held the lock) is only logged. */
+function announce(events: EventRecorder, object: string, report: CuratorReport): void {
+  const run = `run ${report.runId.slice(0, 8)}`;
+  if (report.outcome === 'invalid' || report.outcome === 'failed') {
+    events.record(object, 'Warning', 'CuratorRunFailed', `${run} ${report.outcome}: ${report.message}`);
+  } else if (report.outcome === 'proposed') {
+    const where = report.pr ? report.pr.url : `branch ${report.branch ?? '?'}`;
+    events.record(
+      object,
+      'Normal',
+      'CuratorRunSucceeded',
+      `${run}: ${report.counts.proposals} proposal(s) on ${where}`,
+    );
+  } else if (report.outcome !== 'busy') {
+    events.record(
+      object,
+      'Normal',
+      'CuratorRunSucceeded',
+      `${run}: ${report.outcome}${report.message ? ` (${report.message})` : ''}`,
+    );
+  }
+}
+
+/** What the forge settings lack, which only a spec change can add. */
+function forgeMisconfigured(spec: CuratorSpec): string | undefined {
   if (spec.forge.type === 'none') return undefined;
-  if (!spec.forge.repo)
-    return { reason: 'ForgeMisconfigured', message: `forge ${spec.forge.type} needs spec.forge.repo (owner/name)` };
-  if (!spec.forge.token)
-    return {
-      reason: 'ForgeMisconfigured',
-      message: `forge ${spec.forge.type} needs spec.forge.token (valueFrom env or file)`,
-    };
+  if (!spec.forge.repo) return `forge ${spec.forge.type} needs spec.forge.repo (owner/name)`;
+  if (!spec.forge.token) return `forge ${spec.forge.type} needs spec.forge.token (valueFrom env or file)`;
+  return undefined;
+}
+
+/** Why the forge token cannot be read now; it may be set later without a commit. */
+function forgeTokenUnset(spec: CuratorSpec, configDir: string | undefined): string | undefined {
+  if (spec.forge.type === 'none' || !spec.forge.token) return undefined;
   try {
     resolveSecret(spec.forge.token, configDir ? { baseDir: configDir } : {});
   } catch (err) {
-    return { reason: 'SecretUnset', message: errorMessage(err) };
+    return errorMessage(err);
   }
   return undefined;
 }

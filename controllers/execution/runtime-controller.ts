@@ -1,9 +1,10 @@
 // The Runtime controller: checks what the Runtime needs on this host — its prerequisite
 // packages (installed with apt-get when autoInstall says so) and, in docker mode, a
 // Docker engine holding the sandbox image — and reports it as the Ready condition.
-// A missing package or image is a state to report, not an error to retry.
+// A missing package or image is a state to report, not an error to retry; the loop turns
+// a change of Ready into an event.
 
-import type { Controller, Observed, ReconcileContext, Resource } from '../../reconciler/types.js';
+import type { Controller, Observed, Reason, ReconcileContext, Resource } from '../../reconciler/types.js';
 import { errorMessage, CaduceusError } from '../../reconciler/errors.js';
 import type { RuntimeSpec } from '../../reconciler/specs.js';
 import { effectiveIsolation, withDefaults } from './runtime-config.js';
@@ -14,21 +15,19 @@ const RECHECK_MS = 60_000;
 /** A failed automatic install is not retried sooner than this. */
 const INSTALL_RETRY_MS = 10 * 60_000;
 
-export function readyReason(observed: Observed): string | undefined {
-  return observed.status?.conditions.find((c) => c.type === 'Ready')?.reason;
-}
-
 /** Checks the image of a docker-mode resource; returns the condition to report when it is not usable. */
 export async function checkImage(
   docker: DockerAccess,
   image: string,
-): Promise<{ reason: string; message: string } | undefined> {
+): Promise<{ reason: Extract<Reason, 'ImageNotFound' | 'DockerUnavailable'>; message: string } | undefined> {
   try {
     if (await docker.imageExists(image)) return undefined;
     return { reason: 'ImageNotFound', message: `Docker image ${image} is missing: run \`caduceus sandbox build\`` };
   } catch (err) {
-    const code = err instanceof CaduceusError ? err.code : 'DockerUnavailable';
-    return { reason: code, message: errorMessage(err) };
+    // dockerError() turns what the engine says into ImageNotFound or DockerUnavailable; anything else
+    // it passes through is an engine that does not answer as expected.
+    const reason = err instanceof CaduceusError && err.code === 'ImageNotFound' ? 'ImageNotFound' : 'DockerUnavailable';
+    return { reason, message: errorMessage(err) };
   }
 }
 
@@ -37,12 +36,11 @@ export function createRuntimeController(docker: () => DockerAccess): Controller 
 
   return {
     kind: 'Runtime',
-    async reconcile(ctx: ReconcileContext, desired: Resource | undefined, observed: Observed) {
+    async reconcile(ctx: ReconcileContext, desired: Resource | undefined, _observed: Observed) {
       // Without a Runtime the built-in defaults apply; there is nothing to tear down.
       if (!desired) return;
       const spec = withDefaults(desired.spec as RuntimeSpec);
       const iso = effectiveIsolation(spec);
-      const before = readyReason(observed);
       ctx.setObserved({ mode: spec.execution.mode, image: iso.image, network: iso.network });
 
       let missing = await missingPackages(spec.prerequisites.packages);
@@ -80,8 +78,6 @@ export function createRuntimeController(docker: () => DockerAccess): Controller 
           ? 'automatic install failed; see events'
           : 'install them or set prerequisites.autoInstall: true';
         ctx.setCondition('Ready', 'False', 'MissingPrerequisite', `missing packages: ${missing.join(', ')} (${how})`);
-        if (before !== 'MissingPrerequisite')
-          ctx.event('Warning', 'MissingPrerequisite', `missing packages: ${missing.join(', ')}`);
         return { requeueAfter: RECHECK_MS };
       }
 
@@ -89,7 +85,6 @@ export function createRuntimeController(docker: () => DockerAccess): Controller 
         const problem = await checkImage(docker(), iso.image);
         if (problem) {
           ctx.setCondition('Ready', 'False', problem.reason, problem.message);
-          if (before !== problem.reason) ctx.event('Warning', problem.reason, problem.message);
           return { requeueAfter: RECHECK_MS };
         }
       }
@@ -101,7 +96,6 @@ export function createRuntimeController(docker: () => DockerAccess): Controller 
         'Ready',
         `runs work as ${where}; ${spec.prerequisites.packages.length} prerequisites present`,
       );
-      if (before !== undefined && before !== 'Ready') ctx.event('Normal', 'Ready', `runtime ready: ${where}`);
       return spec.prerequisites.packages.length > 0 || spec.execution.mode === 'docker'
         ? { requeueAfter: 10 * RECHECK_MS }
         : undefined;

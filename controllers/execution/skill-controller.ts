@@ -1,22 +1,22 @@
 // The Skill controller: a skill is usable once applied; it is reported not Ready when it
 // calls a skill that does not exist or, when it runs in Docker, its image is missing.
-// Skills hold no running state, so pruning has nothing to do.
+// Skills hold no running state, so pruning has nothing to do. The loop turns a change of
+// Ready into an event.
 
 import type { Controller, Observed, ReconcileContext, Resource } from '../../reconciler/types.js';
 import type { SkillSpec } from '../../reconciler/specs.js';
 import { findSkill } from '../../reconciler/skill-names.js';
 import { effectiveIsolation, effectiveRuntime } from './runtime-config.js';
-import { checkImage, readyReason } from './runtime-controller.js';
+import { checkImage } from './runtime-controller.js';
 import type { DockerAccess } from './lazy-docker.js';
 
 export function createSkillController(docker: () => DockerAccess): Controller {
   return {
     kind: 'Skill',
-    async reconcile(ctx: ReconcileContext, desired: Resource | undefined, observed: Observed) {
+    async reconcile(ctx: ReconcileContext, desired: Resource | undefined, _observed: Observed) {
       if (!desired) return;
       const spec = desired.spec as SkillSpec;
       const iso = effectiveIsolation(effectiveRuntime(ctx.snapshot), spec.isolation);
-      const before = readyReason(observed);
       ctx.setObserved({ version: spec.version, mode: iso.mode, steps: spec.steps.length, aliases: spec.aliases ?? [] });
 
       const unknown = spec.steps.flatMap((s) =>
@@ -30,8 +30,6 @@ export function createSkillController(docker: () => DockerAccess): Controller {
         const problem = await checkImage(docker(), iso.image);
         if (problem) {
           ctx.setCondition('Ready', 'False', problem.reason, problem.message);
-          if (before !== problem.reason)
-            ctx.event('Warning', problem.reason, `skill ${desired.metadata.name}: ${problem.message}`);
           return { requeueAfter: 60_000 };
         }
       }

@@ -5,7 +5,6 @@
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { openState, table } from '../../reconciler/cli/state-access.js';
 import type { StateStore } from '../../reconciler/state/store.js';
-import type { CoreStore } from '../../reconciler/state/core-store.js';
 import { AuditStore, type AuditLevel } from './audit-store.js';
 
 const HELP = `usage: caduceus gateway log [--level info|warn|error] [--limit N] [--platform P] [--state-dir DIR] [--json]
@@ -17,8 +16,11 @@ log     the audit log, newest first: every accepted, refused and rejected chat r
 status  each GatewayPolicy's platforms, their endpoints and whether they are started
         (and why not), with counts of audit rows by decision.`;
 
-function openStores(stateDir: string): { store: StateStore; audit: AuditStore; core: CoreStore } {
-  const core = openState(stateDir) as CoreStore;
+type StateView = NonNullable<ReturnType<typeof openState>>;
+
+/** Reads only: status of the loop's tables, and the gateway's own audit log. */
+function openStores(stateDir: string): { store: StateStore; audit: AuditStore; core: StateView } {
+  const core = openState(stateDir) as StateView;
   return { store: core.store, audit: new AuditStore(core.store), core };
 }
 

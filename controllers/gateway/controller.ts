@@ -6,6 +6,7 @@
 import type {
   Controller,
   ControllerDeps,
+  Reason,
   ReconcileContext,
   Registration,
   Resource,
@@ -22,7 +23,7 @@ import { ENDPOINT_PREFIX, Gateway, type Binding, type GatewayOptions } from './g
 export interface PlatformStatus {
   endpoint: string;
   ready: boolean;
-  reason?: string;
+  reason?: Reason;
   message?: string;
 }
 
@@ -92,13 +93,12 @@ export function createController(gw: Gateway, opts: { configDir?: string; env?: 
         policy = compilePolicy(name, spec);
       } catch (err) {
         gw.swap(name, []);
-        ctx.setCondition(
-          'Ready',
-          'False',
-          'InvalidPolicy',
-          `${errorMessage(err)}; every platform of this policy is stopped`,
-        );
-        return;
+        return {
+          terminal: {
+            reason: 'InvalidPolicy',
+            message: `${errorMessage(err)}; every platform of this policy is stopped`,
+          },
+        };
       }
 
       const bindings: Binding[] = [];
@@ -140,6 +140,9 @@ export function createController(gw: Gateway, opts: { configDir?: string; env?: 
           `users ${policy.invalidUsers.join(', ')} are not platform:id and admit nobody`,
         );
       }
+      if (Object.keys(platforms).length === 0) {
+        return { terminal: { reason: 'NoPlatforms', message: 'no platform is configured; nothing is served' } };
+      }
       setReady(ctx, platforms, policy);
       return conflict ? { requeueAfter: CONFLICT_REQUEUE_MS } : undefined;
     },
@@ -160,10 +163,6 @@ function setReady(ctx: ReconcileContext, platforms: Record<string, PlatformStatu
   const serving = entries.filter(([, s]) => s.ready).map(([p, s]) => `${p} at ${s.endpoint}`);
   const stopped = entries.filter(([, s]) => !s.ready);
   const nobody = policy.roles.size === 0 ? '; no users are listed, so nobody is admitted' : '';
-  if (entries.length === 0) {
-    ctx.setCondition('Ready', 'False', 'NoPlatforms', 'no platform is configured; nothing is served');
-    return;
-  }
   if (stopped.length > 0) {
     const first = stopped[0]?.[1].reason ?? 'NotStarted';
     const why = stopped.map(([p, s]) => `${p} not started: ${s.message ?? s.reason}`).join('; ');

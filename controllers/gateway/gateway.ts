@@ -7,7 +7,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter } from 'prom-client';
-import type { ControllerDeps, HttpRoute, ParamValue, Snapshot } from '../../reconciler/types.js';
+import type { ControllerDeps, HttpRoute, ParamValue, Reason, Snapshot } from '../../reconciler/types.js';
 import { getResource } from '../../reconciler/types.js';
 import type { Platform } from '../../reconciler/specs.js';
 import { RunStore } from '../../reconciler/state/runs.js';
@@ -37,7 +37,7 @@ export interface GatewayOptions {
 
 export type BindingState =
   | { ready: true; runtime: PlatformRuntime }
-  | { ready: false; reason: string; message: string };
+  | { ready: false; reason: Reason; message: string };
 
 /** One platform served under one policy. */
 export interface Binding {

@@ -8,12 +8,14 @@ import type {
   Controller,
   ControllerDeps,
   Observed,
+  Reason,
   ReconcileContext,
   ReconcileResult,
   Registration,
   Resource,
 } from '../../reconciler/types.js';
 import { splitKey } from '../../reconciler/types.js';
+import { isTerminal } from '../../reconciler/reasons.js';
 import type { ProxySpec } from '../../reconciler/specs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
@@ -139,7 +141,7 @@ export class ProxyController implements Controller {
     spec: ProxySpec,
   ):
     | { keys: KeyEntry[]; upstreamKey: string | undefined; tls: TlsMaterial | undefined }
-    | { reason: string; message: string } {
+    | { reason: Reason; message: string } {
     if (!isLoopback(spec.bind) && !spec.tls && !spec.allowPublicBind) {
       return {
         reason: 'PublicBindWithoutTLS',
@@ -262,7 +264,7 @@ export class ProxyController implements Controller {
     inst: Instance,
     spec: ProxySpec,
     tls: TlsMaterial | undefined,
-  ): Promise<{ ok: true; listener: Listener } | { ok: false; reason: string; message: string }> {
+  ): Promise<{ ok: true; listener: Listener } | { ok: false; reason: Reason; message: string }> {
     const key = `${spec.bind}|${spec.port}|${spec.tls ? `${spec.tls.cert}|${spec.tls.key}` : 'plain'}`;
     const old = inst.listener;
     if (old && old.listening && inst.listenKey === key) {
@@ -332,7 +334,7 @@ export class ProxyController implements Controller {
   }
 
   /** Stops serving (a listener keeps draining what it already accepted) and reports why. */
-  private failClosed(ctx: ReconcileContext, inst: Instance, reason: string, message: string): ReconcileResult {
+  private failClosed(ctx: ReconcileContext, inst: Instance, reason: Reason, message: string): ReconcileResult {
     const upstream = inst.state?.upstream;
     inst.state = undefined;
     if (upstream) void upstream.close();
@@ -343,9 +345,11 @@ export class ProxyController implements Controller {
     inst.listener = undefined;
     inst.listenKey = undefined;
     ctx.setObserved({ address: null, listening: false });
+    // A public bind without TLS or an empty key list is what the spec says: stalled until it changes.
+    if (isTerminal(reason)) return { terminal: { reason, message } };
     ctx.setCondition('Ready', 'False', reason, message);
     // Secrets in files and TLS files can appear without a commit: look again at the resync.
-    return reason === 'PublicBindWithoutTLS' ? {} : { requeueAfter: this.resyncMs };
+    return { requeueAfter: this.resyncMs };
   }
 
   private async teardown(name: string, capMs: number): Promise<void> {

@@ -14,7 +14,6 @@ import type {
 } from '../../reconciler/types.js';
 import { keyOf, splitKey } from '../../reconciler/types.js';
 import type { RunRecord } from '../../reconciler/state/runs.js';
-import { CoreStore } from '../../reconciler/state/core-store.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { formatDuration } from '../../reconciler/duration.js';
 import { Schedules } from './scheduler.js';
@@ -30,7 +29,6 @@ export class TaskController implements Controller {
   private readonly schedules: Schedules;
   /** The latest applied spec of each scheduled task: what a firing runs. */
   private readonly scheduled = new Map<string, Resource<'Task'>>();
-  private readonly core: CoreStore;
   private stopped = false;
 
   constructor(
@@ -38,7 +36,6 @@ export class TaskController implements Controller {
     private readonly svc: TaskService,
   ) {
     this.schedules = new Schedules(deps.log.child({ component: 'schedules' }));
-    this.core = new CoreStore(deps.store);
   }
 
   async reconcile(
@@ -143,11 +140,12 @@ export class TaskController implements Controller {
         );
       }
     } catch (err) {
+      // The scheduler throws CaduceusError InvalidSchedule for what the spec says; only a new spec fixes it.
       if (!(err instanceof CaduceusError)) throw err;
       this.schedules.remove(name);
+      this.scheduled.delete(name);
       ctx.setObserved({ schedule: null, nextRun: null });
-      ctx.setCondition('Ready', 'False', err.code, err.describe());
-      return {};
+      return { terminal: { reason: 'InvalidSchedule', message: err.describe() } };
     }
     const next = this.schedules.nextRun(name);
     const last = this.svc.runs.list({ kind: 'task', name, limit: 1 })[0];
@@ -180,28 +178,28 @@ export class TaskController implements Controller {
       const message = `skipped: run ${ids} still in progress (concurrencyPolicy Forbid)`;
       const id = this.svc.runs.start({ kind: 'task', name, specHash: task.hash, trigger: 'schedule' });
       this.svc.runs.finish(id, { status: 'skipped', durationMs: 0, attempts: 0, error: message });
-      this.core.event({ type: 'Normal', reason: 'RunSkipped', object, message: `scheduled run of ${name} ${message}` });
+      this.deps.events.record(object, 'Normal', 'RunSkipped', `scheduled run of ${name} ${message}`);
       return;
     }
     if (running.length > 0 && policy === 'Replace') {
       for (const r of running) r.cancel('replaced by a newer scheduled run (concurrencyPolicy Replace)');
-      this.core.event({
-        type: 'Normal',
-        reason: 'RunReplaced',
+      this.deps.events.record(
         object,
-        message: `run ${running.map((r) => short(r.runId)).join(', ')} of ${name} cancelled for a newer scheduled run`,
-      });
+        'Normal',
+        'RunReplaced',
+        `run ${running.map((r) => short(r.runId)).join(', ')} of ${name} cancelled for a newer scheduled run`,
+      );
     }
     try {
       this.announce(this.svc.start(task, this.deps.snapshot(), { trigger: { source: 'schedule' } }));
     } catch (err) {
       this.deps.log.warn('scheduled run rejected', { task: name, error: errorMessage(err) });
-      this.core.event({
-        type: 'Warning',
-        reason: 'RunRejected',
+      this.deps.events.record(
         object,
-        message: `scheduled run of ${name} rejected: ${errorMessage(err)}`,
-      });
+        'Warning',
+        'RunRejected',
+        `scheduled run of ${name} rejected: ${errorMessage(err)}`,
+      );
     }
   }
 
@@ -212,18 +210,18 @@ export class TaskController implements Controller {
       (report) => {
         if (this.stopped && report.status === 'cancelled') return;
         const failed = report.subtasks.filter((s) => s.status !== 'succeeded').map((s) => `${s.name} ${s.status}`);
-        this.core.event({
-          type: report.status === 'succeeded' ? 'Normal' : 'Warning',
-          reason:
-            report.status === 'succeeded'
-              ? 'TaskSucceeded'
-              : report.status === 'cancelled'
-                ? 'TaskCancelled'
-                : 'TaskFailed',
+        this.deps.events.record(
           object,
-          message: `run ${short(run.runId)} (${run.trigger}) ${report.status} in ${formatDuration(report.durationMs)}${failed.length ? `: ${failed.join(', ')}` : ''}`,
-          ...(revision ? { revision } : {}),
-        });
+          report.status === 'succeeded' ? 'Normal' : 'Warning',
+          report.status === 'succeeded'
+            ? 'TaskSucceeded'
+            : report.status === 'cancelled'
+              ? 'TaskCancelled'
+              : 'TaskFailed',
+          `run ${short(run.runId)} (${run.trigger}) ${report.status} in ${formatDuration(report.durationMs)}` +
+            (failed.length ? `: ${failed.join(', ')}` : ''),
+          revision,
+        );
       },
       (err: unknown) =>
         this.deps.log.error('task run crashed', { task: run.task, run: run.runId, error: errorMessage(err) }),

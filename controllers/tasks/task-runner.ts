@@ -17,6 +17,7 @@ import type { Subtask } from '../../reconciler/specs.js';
 import type { RunStore, RunStatus } from '../../reconciler/state/runs.js';
 import { parseDuration, formatDuration, timerDelay } from '../../reconciler/duration.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
+import type { ErrorCode } from '../../reconciler/error-codes.js';
 import { runPool, type WaitingQueue } from './bounded-pool.js';
 import { backoffDelay, sleep } from './retry.js';
 import { runtimeOf, taskSettings, type TaskSettings } from './settings.js';
@@ -59,7 +60,13 @@ interface AttemptResult {
 }
 
 /** Errors the runner throws before anything runs, which no retry can fix. */
-const PERMANENT = new Set(['UnknownSkill', 'MissingParam', 'UnknownParam', 'InvalidParam', 'ImageNotFound']);
+const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'UnknownSkill',
+  'MissingParam',
+  'UnknownParam',
+  'InvalidParam',
+  'ImageNotFound',
+]);
 
 export const PROMPT_NOT_SUPPORTED =
   'PromptNotSupported: prompt subtasks need the agent, which is not built yet; use a skill or run subtask instead';

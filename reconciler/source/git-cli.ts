@@ -4,6 +4,7 @@
 
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { CaduceusError } from '../errors.js';
+import type { ErrorCode } from '../error-codes.js';
 import { redactUrl } from '../secrets.js';
 
 /**
@@ -53,7 +54,7 @@ export function gitMessage(err: unknown): string {
 }
 
 /** Wraps a git failure in a CaduceusError with a stable code and what to do next. */
-export function gitError(code: string, what: string, err: unknown, hint?: string): CaduceusError {
+export function gitError(code: ErrorCode, what: string, err: unknown, hint?: string): CaduceusError {
   // No `cause`: git's raw message may hold a credential that only the redacted text drops.
   return new CaduceusError(code, `${what}: ${gitMessage(err)}`, hint ? { hint } : {});
 }

@@ -5,8 +5,21 @@
 
 import type Database from 'better-sqlite3';
 import type { StateStore } from './store.js';
-import type { Condition, ConditionType, Finding, Kind, Resource, ResourceKey, ResourceStatus } from '../types.js';
+import type {
+  Condition,
+  ConditionType,
+  ConditionUpdate,
+  EventRecorder,
+  EventType,
+  Finding,
+  Kind,
+  Reason,
+  Resource,
+  ResourceKey,
+  ResourceStatus,
+} from '../types.js';
 import { splitKey } from '../types.js';
+import { CONDITION_TYPES } from '../reasons.js';
 import { redactUrl } from '../secrets.js';
 
 export const CORE_MIGRATIONS = [
@@ -135,8 +148,8 @@ export interface AppliedRow {
 }
 
 export interface NewEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
+  type: EventType;
+  reason: Reason;
   object?: string;
   message: string;
   revision?: string;
@@ -150,7 +163,7 @@ export interface StepWrite {
   applied?: Resource;
   /** Set after a successful prune: the row and its status are removed. */
   pruned?: boolean;
-  conditions: Array<Pick<Condition, 'type' | 'status' | 'reason' | 'message'>>;
+  conditions: ConditionUpdate[];
   observed?: Record<string, unknown>;
   events: NewEvent[];
 }
@@ -183,11 +196,7 @@ function toStatus(r: StatusRow): ResourceStatus {
 }
 
 /** Merges new conditions into old ones; lastTransitionTime moves only when status changes. */
-export function mergeConditions(
-  old: Condition[],
-  updates: Array<Pick<Condition, 'type' | 'status' | 'reason' | 'message'>>,
-  now: string,
-): Condition[] {
+export function mergeConditions(old: Condition[], updates: ConditionUpdate[], now: string): Condition[] {
   const byType = new Map<ConditionType, Condition>(old.map((c) => [c.type, c]));
   for (const u of updates) {
     const prev = byType.get(u.type);
@@ -196,14 +205,14 @@ export function mergeConditions(
       lastTransitionTime: prev && prev.status === u.status ? prev.lastTransitionTime : now,
     });
   }
-  const order: ConditionType[] = ['Ready', 'Reconciling', 'Stalled'];
+  const order = Object.keys(CONDITION_TYPES) as ConditionType[];
   return order.flatMap((t) => {
     const c = byType.get(t);
     return c ? [c] : [];
   });
 }
 
-export class CoreStore {
+export class CoreStore implements EventRecorder {
   /** Prepared once: compiling SQL on every write costs more than the write itself. */
   private readonly statements = new Map<string, Database.Statement>();
   /**
@@ -452,8 +461,9 @@ export class CoreStore {
     this.insertEvents(step.events, now);
   }
 
-  event(e: NewEvent): void {
-    this.insertEvents([e], new Date().toISOString());
+  /** An event outside a reconcile step; controllers reach it as ControllerDeps.events. */
+  record(object: ResourceKey, type: EventType, reason: Reason, message: string, revision?: string): void {
+    this.insertEvents([{ object, type, reason, message, revision }], new Date().toISOString());
   }
 
   /** Every event goes through here: messages carry error text, so credentials are redacted here. */

@@ -36,7 +36,7 @@ describe('state store', () => {
       key: 'Skill/a',
       revision: 'r1',
       applied: res('a', 'h1'),
-      conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: 'ok' }],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: 'ok' }],
       events: [],
     });
     expect(() =>
@@ -44,13 +44,13 @@ describe('state store', () => {
         key: 'Skill/a',
         revision: 'r2',
         applied: res('a', 'h2'),
-        conditions: [{ type: 'Ready', status: 'False', reason: 'Bad', message: 'bad' }],
+        conditions: [{ type: 'Ready', status: 'False', reason: 'ReconciliationFailed', message: 'bad' }],
         // An event type outside the CHECK constraint makes the last statement fail.
-        events: [{ type: 'Bogus' as 'Normal', reason: 'X', message: 'x' }],
+        events: [{ type: 'Bogus' as 'Normal', reason: 'Created', message: 'x' }],
       }),
     ).toThrow();
     expect(core.appliedHashes().get('Skill/a')).toBe('h1');
-    expect(core.status('Skill/a')?.conditions[0]?.reason).toBe('Ok');
+    expect(core.status('Skill/a')?.conditions[0]?.reason).toBe('ReconciliationSucceeded');
     core.store.close();
   });
 
@@ -65,7 +65,7 @@ describe('state store', () => {
       conditions: [{ type: 'Ready', status: 'False', reason: 'Failed', message }],
       events: [{ type: 'Warning', reason: 'Failed', object: 'Skill/a', message }],
     });
-    core.event({ type: 'Warning', reason: 'Other', message });
+    core.record('Skill/a', 'Warning', 'RunRejected', message);
     const stored = [core.status('Skill/a')?.conditions[0]?.message, ...core.events().map((e) => e.message)];
     expect(stored).toHaveLength(3);
     for (const m of stored) {
@@ -79,7 +79,7 @@ describe('state store', () => {
       key: 'Skill/a',
       revision: 'r1',
       applied: res('a', 'h1'),
-      conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: 'ok' }],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: 'ok' }],
       events: [],
     });
     const t1 = core.status('Skill/a')?.conditions[0]?.lastTransitionTime;
@@ -88,14 +88,14 @@ describe('state store', () => {
       key: 'Skill/a',
       revision: 'r2',
       applied: res('a', 'h2'),
-      conditions: [{ type: 'Ready', status: 'True', reason: 'Ok', message: 'again' }],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'ReconciliationSucceeded', message: 'again' }],
       events: [],
     });
     expect(core.status('Skill/a')?.conditions[0]?.lastTransitionTime).toBe(t1);
     core.writeStep({
       key: 'Skill/a',
       revision: 'r3',
-      conditions: [{ type: 'Ready', status: 'False', reason: 'Broken', message: 'x' }],
+      conditions: [{ type: 'Ready', status: 'False', reason: 'ReconciliationFailed', message: 'x' }],
       events: [],
     });
     expect(core.status('Skill/a')?.conditions[0]?.lastTransitionTime).not.toBe(t1);

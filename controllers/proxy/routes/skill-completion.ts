@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { ProxyEnv, ProxyState, RequestInfo } from '../context.js';
 import type { Resource, SkillRunResult } from '../../../reconciler/types.js';
 import { CaduceusError } from '../../../reconciler/errors.js';
+import type { ErrorCode } from '../../../reconciler/error-codes.js';
 import type { ChatRequest } from './chat-completions.js';
 import { ProxyHttpError, badRequest, modelNotFound } from '../openai-errors.js';
 import { skillParams } from '../skill-params.js';
@@ -30,17 +31,23 @@ function failure(result: SkillRunResult): ProxyHttpError {
   );
 }
 
+/** Refusals by code: the OpenAI error a client gets when the runner will not start the run. */
+const MODEL_NOT_FOUND: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UnknownSkill', 'TaskNotFound']);
+const BAD_PARAMS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['MissingParam', 'UnknownParam', 'InvalidParam']);
+const TOO_BUSY: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['QueueFull', 'CuratorBusy']);
+
 /** A runner that refuses to start the run (unknown skill, bad params, queue full). */
 function refused(err: unknown, model: string): ProxyHttpError {
   if (err instanceof ProxyHttpError) return err;
-  const code = err instanceof CaduceusError ? err.code : '';
-  const message = err instanceof CaduceusError ? err.describe() : err instanceof Error ? err.message : String(err);
-  if (/NotFound|UnknownSkill/i.test(code)) return modelNotFound(model);
-  if (/Param/i.test(code))
-    return badRequest(message, err instanceof CaduceusError && err.field ? err.field : null, 'invalid_params');
-  if (/Queue|Busy|Concurrency/i.test(code))
+  if (!(err instanceof CaduceusError)) {
+    return new ProxyHttpError(500, 'skill_error', 'skill_failed', err instanceof Error ? err.message : String(err));
+  }
+  const message = err.describe();
+  if (MODEL_NOT_FOUND.has(err.code)) return modelNotFound(model);
+  if (BAD_PARAMS.has(err.code)) return badRequest(message, err.field ?? null, 'invalid_params');
+  if (TOO_BUSY.has(err.code))
     return new ProxyHttpError(429, 'requests', 'queue_full', message, null, { 'retry-after': '5' });
-  if (code === 'RunnerUnavailable') return new ProxyHttpError(503, 'server_error', 'runner_unavailable', message);
+  if (err.code === 'RunnerUnavailable') return new ProxyHttpError(503, 'server_error', 'runner_unavailable', message);
   return new ProxyHttpError(500, 'skill_error', 'skill_failed', message);
 }
 

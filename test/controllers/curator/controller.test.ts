@@ -9,6 +9,7 @@ import type { CuratorSpec } from '../../../reconciler/specs.js';
 import type { Condition, ControllerDeps, ReconcileContext, Registration, Resource } from '../../../reconciler/types.js';
 import { waitFor } from '../../helpers/wait.js';
 import { makeFixture, usualRuns, type Fixture } from './fixtures.js';
+import { CoreStore } from '../../../reconciler/state/core-store.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -20,6 +21,7 @@ function setup(): { f: Fixture; reg: Registration; deps: ControllerDeps } {
   usualRuns(f.runs);
   const deps: ControllerDeps = {
     store: f.store,
+    events: new CoreStore(f.store),
     log: silentLogger,
     stateDir: f.stateDir,
     snapshot: () => ({ revision: '', resources: new Map() }),
@@ -87,6 +89,11 @@ describe('curator controller', () => {
     expect(report.trigger).toBe('schedule');
     expect(report.startedAt - cstore.scheduleAnchor('weekly').createdAt).toBeGreaterThanOrEqual(2000);
     expect(report.outcome).toBe('proposed');
+    // The finished run is an event on the Curator, recorded through ControllerDeps.events.
+    const ran = await waitFor(() =>
+      new CoreStore(f.store).events({ object: 'Curator/weekly' }).find((e) => e.reason === 'CuratorRunSucceeded'),
+    );
+    expect(ran).toMatchObject({ type: 'Normal', message: expect.stringMatching(/2 proposal\(s\) on /) });
 
     const after = context();
     await controller.reconcile(after.ctx, curator({ schedule: { every: '7d', timezone: 'UTC' } }), {
@@ -112,7 +119,7 @@ describe('curator controller', () => {
     expect(report.startedAt).toBeGreaterThan(anchor.firstTickAt as number);
   });
 
-  it('says why it cannot run: no git source, an unset forge token, an invalid cron, and forgets a deleted curator', async () => {
+  it('says why it cannot run: unset token (retried); bad cron, no forge repo, no git (terminal)', async () => {
     const { reg, deps } = setup();
     const c = reg.controllers[0]!;
     let x = context();
@@ -122,16 +129,30 @@ describe('curator controller', () => {
       { status: undefined },
     );
     expect(x.conditions.at(-1)).toMatchObject({ status: 'False', reason: 'SecretUnset' });
+    // What only a spec change (or another `up`) can fix is terminal: the loop stalls it, no requeue.
     x = context();
-    await c.reconcile(x.ctx, curator({ schedule: { every: '7d', cron: 'not a cron', timezone: 'UTC' } }), {
+    const badCron = await c.reconcile(
+      x.ctx,
+      curator({ schedule: { every: '7d', cron: 'not a cron', timezone: 'UTC' } }),
+      {
+        status: undefined,
+      },
+    );
+    expect(badCron).toEqual({
+      terminal: { reason: 'InvalidSchedule', message: expect.stringContaining('not a cron') },
+    });
+    const noRepo = await c.reconcile(x.ctx, curator({ forge: { type: 'gitea', token: { valueFrom: { env: 'T' } } } }), {
       status: undefined,
     });
-    expect(x.conditions.at(-1)).toMatchObject({ status: 'False', reason: 'InvalidSchedule' });
+    expect(noRepo).toEqual({
+      terminal: { reason: 'ForgeMisconfigured', message: expect.stringContaining('spec.forge.repo') },
+    });
     await c.reconcile(x.ctx, undefined, { status: undefined });
     const noGit = register({ ...deps, gitSource: undefined });
     x = context();
-    await noGit.controllers[0]!.reconcile(x.ctx, curator({}), { status: undefined });
-    expect(x.conditions.at(-1)).toMatchObject({ status: 'False', reason: 'NoGitSource' });
+    const noSource = await noGit.controllers[0]!.reconcile(x.ctx, curator({}), { status: undefined });
+    expect(noSource).toEqual({ terminal: { reason: 'NoGitSource', message: expect.stringContaining('--repo') } });
+    expect(x.conditions).toEqual([]);
     await noGit.stop?.();
   });
 });

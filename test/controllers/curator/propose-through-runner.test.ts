@@ -13,6 +13,7 @@ import type { ControllerDeps, ReconcileContext, Resource, Runner } from '../../.
 import { git } from '../../helpers/git.js';
 import { makeFixture, type Fixture } from './fixtures.js';
 import { startForgeServer } from './forge-server.js';
+import { CoreStore } from '../../../reconciler/state/core-store.js';
 
 const SKILL = `apiVersion: caduceus.dev/v1
 kind: Skill
@@ -44,6 +45,7 @@ function composed(opts: { gitSource?: boolean } = {}): { f: Fixture; runner: Run
   const { runner, provide } = lateBoundRunner();
   const deps: ControllerDeps = {
     store: f.store,
+    events: new CoreStore(f.store),
     log: silentLogger,
     stateDir: f.stateDir,
     snapshot: () => ({ revision: '', resources: new Map() }),

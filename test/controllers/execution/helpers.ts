@@ -23,6 +23,7 @@ import { StateStore } from '../../../reconciler/state/store.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import { register } from '../../../controllers/execution/index.js';
 import { DEFAULT_RUNTIME } from '../../../controllers/execution/runtime-config.js';
+import { CoreStore } from '../../../reconciler/state/core-store.js';
 
 export function resource<K extends Kind>(kind: K, name: string, spec: Resource<K>['spec']): Resource<K> {
   const body = { apiVersion: 'caduceus.dev/v1' as const, kind, metadata: { name }, spec };
@@ -79,6 +80,7 @@ export function harness(resources: Resource[] = [], opts: { configDir?: string }
   let snap = snapshot(resources);
   const deps: ControllerDeps = {
     store,
+    events: new CoreStore(store),
     log: silentLogger,
     stateDir,
     snapshot: () => snap,

@@ -17,6 +17,7 @@ import { AuditStore } from '../../../controllers/gateway/audit-store.js';
 import { tempDir } from '../../helpers/git.js';
 import { configDir, doc, loadSnapshot } from '../../helpers/config.js';
 import { post, webhookSigned } from './signers.js';
+import { CoreStore } from '../../../reconciler/state/core-store.js';
 
 const SECRET_ENV = `GW_FAILCLOSED_${process.pid}`;
 const secret = 'fail-closed-secret-value';
@@ -44,6 +45,7 @@ beforeAll(async () => {
   const { runner, provide } = lateBoundRunner();
   const deps: ControllerDeps = {
     store,
+    events: new CoreStore(store),
     log: silentLogger,
     stateDir: tempDir(),
     snapshot: () => {

@@ -19,9 +19,11 @@ import type {
   ReconcileContext,
   Resource,
   Snapshot,
+  TerminalOutcome,
 } from '../../../reconciler/types.js';
 import { keyOf } from '../../../reconciler/types.js';
 import { skillYaml as gitSkillYaml, writeFiles } from '../../helpers/git.js';
+import { CoreStore } from '../../../reconciler/state/core-store.js';
 
 export interface Recorded {
   conditions: Map<string, { status: ConditionStatus; reason: string; message: string }>;
@@ -39,7 +41,9 @@ export interface Harness {
   /** Writes the files, loads the directory with the real loader, makes it the snapshot. */
   load(files: Record<string, string>): Promise<void>;
   /** Reconciles Proxy/<name> once (undefined resource = prune) and returns what it reported. */
-  reconcile(name: string): Promise<Recorded & { requeueAfter: number | undefined }>;
+  reconcile(
+    name: string,
+  ): Promise<Recorded & { requeueAfter: number | undefined; terminal: TerminalOutcome | undefined }>;
   stop(): Promise<void>;
 }
 
@@ -81,8 +85,10 @@ export async function harness(opts: { log?: import('../../../reconciler/types.js
     metrics,
     snapshot: { revision: 'r0', resources: new Map() } as Snapshot,
   } as Harness;
+  const store = new StateStore({ stateDir });
   const deps: ControllerDeps = {
-    store: new StateStore({ stateDir }),
+    store,
+    events: new CoreStore(store),
     log: opts.log ?? silentLogger,
     stateDir,
     snapshot: () => h.snapshot,
@@ -124,7 +130,7 @@ export async function harness(opts: { log?: import('../../../reconciler/types.js
       event: (type, reason, message) => rec.events.push({ type, reason, message }),
     };
     const result = await h.proxy.reconcile(ctx, h.snapshot.resources.get(key), { status: undefined });
-    return { ...rec, requeueAfter: result ? result.requeueAfter : undefined };
+    return { ...rec, requeueAfter: result ? result.requeueAfter : undefined, terminal: result?.terminal };
   };
   h.stop = async () => {
     await composition.stop();

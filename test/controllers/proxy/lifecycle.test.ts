@@ -84,7 +84,7 @@ describe('proxy lifecycle', () => {
     expect((await sdk(address, 'sk-file-key-B').models.list()).object).toBe('list');
   });
 
-  it('refuses a non-loopback bind without TLS (PublicBindWithoutTLS) unless allowPublicBind is set', async () => {
+  it('refuses a public bind without TLS, terminally (PublicBindWithoutTLS), unless allowPublicBind', async () => {
     process.env.PROXY_LC_KEY = 'sk-lc-key-0001';
     await h.load({ 'proxy.yaml': proxyYaml('p', `port: 0\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`) });
     // The loader rejects this spec, so the resource is edited by hand to reach the controller's own check.
@@ -92,7 +92,10 @@ describe('proxy lifecycle', () => {
     const pub: Resource<'Proxy'> = { ...loaded, spec: { ...loaded.spec, bind: '0.0.0.0' } };
     h.snapshot = { revision: 'manual', resources: new Map([['Proxy/p', pub]]) };
     const r = await h.reconcile('p');
-    expect(r.conditions.get('Ready')).toMatchObject({ status: 'False', reason: 'PublicBindWithoutTLS' });
+    // Only a spec change can fix it: a terminal result, no requeue; the loop writes Stalled=True.
+    expect(r.terminal).toMatchObject({ reason: 'PublicBindWithoutTLS', message: expect.stringContaining('0.0.0.0') });
+    expect(r.requeueAfter).toBeUndefined();
+    expect(r.observed).toMatchObject({ address: null, listening: false });
     expect(h.proxy.listenerOf('p')).toBeUndefined();
 
     h.snapshot = {

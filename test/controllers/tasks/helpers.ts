@@ -15,6 +15,7 @@ import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/tasks/index.js';
 import { tempDir } from '../../helpers/git.js';
 import { configDir, doc, loadSnapshot } from '../../helpers/config.js';
+import { CoreStore } from '../../../reconciler/state/core-store.js';
 export { configDir, doc, loadSnapshot } from '../../helpers/config.js';
 export { eventually } from '../../helpers/wait.js';
 
@@ -49,6 +50,7 @@ export async function harness(
   const { runner, provide } = lateBoundRunner();
   const deps: ControllerDeps = {
     store,
+    events: new CoreStore(store),
     log: silentLogger,
     stateDir,
     snapshot: () => snapshot,

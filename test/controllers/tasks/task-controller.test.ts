@@ -217,4 +217,37 @@ describe('Task controller: cron schedules', () => {
     await sleep(2000);
     expect(taskRuns(app, 'p')).toHaveLength(runs.length);
   });
+
+  it('stalls a task whose time zone does not exist, without retrying, until the schedule is fixed in git', async () => {
+    const repo = makeRepo({
+      'tasks/z.yaml': taskYaml('z', {
+        schedule: { cron: '0 3 * * *', timezone: 'Mars/Olympus_Mons', concurrencyPolicy: 'Allow' },
+        subtasks: [{ name: 'tick', run: 'echo tick' }],
+      }),
+    });
+    const app = await up(repo);
+    const condition = (type: string) => app.core.status('Task/z')?.conditions.find((c) => c.type === type);
+    expect(condition('Ready')).toMatchObject({ status: 'False', reason: 'InvalidSchedule' });
+    expect(condition('Ready')?.message).toContain('Mars/Olympus_Mons');
+    expect(condition('Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSchedule' });
+    expect(app.core.status('Task/z')?.observed).toMatchObject({ schedule: null, nextRun: null });
+    // A resync passes it by: no second attempt, no second event.
+    const updatedAt = app.core.status('Task/z')?.updatedAt;
+    app.reconciler.resync();
+    await app.reconciler.idle();
+    expect(app.core.status('Task/z')?.updatedAt).toBe(updatedAt);
+    const warnings = () => app.core.events({ object: 'Task/z', type: 'Warning', limit: 100 }).map((e) => e.reason);
+    expect(warnings()).toEqual(['InvalidSchedule']);
+
+    writeFiles(repo, {
+      'tasks/z.yaml': taskYaml('z', {
+        schedule: { cron: '0 3 * * *', timezone: 'Europe/Paris', concurrencyPolicy: 'Allow' },
+        subtasks: [{ name: 'tick', run: 'echo tick' }],
+      }),
+    });
+    await app.waitForRevision(commitAll(repo, 'a real time zone'), 15_000);
+    expect(condition('Ready')).toMatchObject({ status: 'True', reason: 'Scheduled' });
+    expect(condition('Stalled')).toMatchObject({ status: 'False' });
+    expect(warnings()).toEqual(['InvalidSchedule']);
+  });
 });

@@ -1,0 +1,171 @@
+// Every code a CaduceusError may carry, with what it means and what to do about it: the
+// closed vocabulary callers match on (never the message) and the source of the README's
+// error table. A new code is added here first; the compiler refuses any other string.
+
+export interface ErrorCodeInfo {
+  /** One line: what went wrong. */
+  meaning: string;
+  /** One line: what a person does about it. */
+  action: string;
+}
+
+export const ERROR_CODES = {
+  // The git source and the configuration on disk
+  GitRepoNotFound: {
+    meaning: '`--repo` is not a git repository, or does not exist',
+    action: 'pass the path of a git repository or a remote URL, or run `caduceus init`',
+  },
+  GitNoCommits: {
+    meaning: 'the repository has no commit yet',
+    action: 'commit the configuration (`git add -A && git commit`)',
+  },
+  GitBranchNotFound: {
+    meaning: 'the branch to follow does not exist locally or on the remote',
+    action: 'check `--branch`',
+  },
+  GitRevisionNotFound: {
+    meaning: 'the revision given to `plan --rev` does not exist',
+    action: 'give a branch, tag or commit of the repository',
+  },
+  GitPathNotFound: {
+    meaning: 'the configuration directory (`--path`) is not in the commit or on disk',
+    action: 'check `--path`; it is relative to the repository root',
+  },
+  GitBadPath: { meaning: '`--path` leads out of the repository', action: 'give a path inside the repository' },
+  GitBadObject: { meaning: 'a git object id is malformed', action: 'report it: the source asked git for a bad id' },
+  GitObjectMissing: {
+    meaning: 'a git object the commit names cannot be read',
+    action: 'run `git fsck` in the repository; re-clone a broken mirror',
+  },
+  GitReadFailed: {
+    meaning: 'git failed while reading a tree or objects',
+    action: 'read the git message in the error; check the repository',
+  },
+  GitFetchFailed: {
+    meaning: 'fetching the remote failed; the last fetched revision keeps running',
+    action: 'check the URL, the network and the credentials; it is retried with backoff',
+  },
+  GitSourceClosed: { meaning: 'the git source was stopped (shutting down)', action: 'nothing: it happens on exit' },
+  WorktreeNeedsLocalRepo: {
+    meaning: '`--worktree` watches files and needs a local repository',
+    action: 'drop `--worktree` or give a local path',
+  },
+  PlanNeedsLocalRepo: {
+    meaning: '`plan --repo` reads a local repository, not a URL',
+    action: 'clone it first and pass the clone',
+  },
+  ConfigDirUnreadable: {
+    meaning: 'the configuration directory cannot be read',
+    action: 'check that it exists, is a directory and is readable',
+  },
+  NoGitSource: {
+    meaning: 'the curator proposes changes through git, but `up` follows no git repository',
+    action: 'run `caduceus up --repo …`',
+  },
+  // Values in a spec or a request
+  InvalidDuration: { meaning: 'a duration is not written like 500ms, 30s, 5m, 1h30m or 14d', action: 'fix the value' },
+  InvalidQuantity: { meaning: 'a memory size is not written like 256Mi, 1Gi or 512m', action: 'fix the value' },
+  InvalidSchedule: {
+    meaning: 'a cron expression, time zone or interval of a schedule is invalid',
+    action: 'fix `spec.schedule` (five or six cron fields, an IANA time zone)',
+  },
+  InvalidHeader: { meaning: 'an HTTP step header would contain a line break', action: 'fix the header or its param' },
+  SecretUnset: {
+    meaning: 'a `valueFrom` secret reference names an unset or empty variable or file',
+    action: 'export the variable or write the file; it is read again on the next reconcile',
+  },
+  TLSFileUnreadable: {
+    meaning: "a proxy's TLS certificate or key file cannot be read",
+    action: 'check `spec.tls` paths and permissions',
+  },
+  // Running skills and tasks
+  UnknownSkill: {
+    meaning: 'no skill (or alias) of that name in the applied revision',
+    action: '`caduceus status` lists the applied skills',
+  },
+  TaskNotFound: {
+    meaning: 'no task of that name in the configuration',
+    action: 'check the name against the Task files',
+  },
+  MissingParam: { meaning: 'a required skill param was not given', action: 'pass it (`-p name=value`)' },
+  UnknownParam: {
+    meaning: 'a param the skill does not declare was given',
+    action: 'check the names in the skill spec',
+  },
+  InvalidParam: { meaning: 'a param value does not match its declared type', action: 'pass a value of the right type' },
+  UnknownReference: {
+    meaning: 'a `{{ params.X }}` or `{{ steps.ID.output }}` interpolation names nothing with a value',
+    action: 'fix the reference in the skill step',
+  },
+  SkillDepthExceeded: {
+    meaning: 'skill calls nest deeper than 8',
+    action: 'a skill probably calls itself; break the cycle',
+  },
+  PathOutsideWorkspace: {
+    meaning: 'a file step path leads out of the run workspace',
+    action: 'use a relative path without `..` or symlinks that lead out',
+  },
+  QueueFull: {
+    meaning: 'starting the run would exceed the Runtime queue limit of waiting subtasks',
+    action: 'wait for running tasks, or raise `spec.concurrency.queueLimit` in the Runtime',
+  },
+  RunnerUnavailable: {
+    meaning: 'no registered controller provides the runner method that was called',
+    action: 'run it under `caduceus up`, which registers every controller',
+  },
+  // Docker
+  DockerUnavailable: {
+    meaning: 'the Docker engine does not answer',
+    action: 'start dockerd, or point DOCKER_HOST at an engine',
+  },
+  ImageNotFound: {
+    meaning: 'the sandbox image is not on the Docker engine (no registry to pull from)',
+    action: 'run `caduceus sandbox build`',
+  },
+  BusyboxMissing: {
+    meaning: "Debian's busybox-static, which the sandbox image is built from, could not be installed",
+    action: 'as root: `apt-get install -y busybox-static`, then `caduceus sandbox build`',
+  },
+  SandboxBuildFailed: { meaning: 'building the sandbox image failed', action: 'read the tar or docker message' },
+  // The curator and forges
+  CuratorNeedsRepo: {
+    meaning: 'a curator run that pushes, or a skill proposal, needs a git repository',
+    action: 'pass `--repo`, or `--dry-run` to only print the proposals',
+  },
+  CuratorNoBranch: {
+    meaning: 'the branch the curator should build on is unknown or missing on the remote',
+    action: 'pass `--branch`',
+  },
+  CuratorBusy: {
+    meaning: 'another curator run holds the lock',
+    action: 'wait for it; a lock older than 30 minutes is taken over',
+  },
+  CuratorRefusedPush: {
+    meaning: 'the curator was asked to push a branch outside its own prefix',
+    action: 'report it: the curator only pushes `curator/…` branches',
+  },
+  CuratorDefaults: {
+    meaning: 'the Curator schema rejects an empty spec (a default is missing)',
+    action: 'report it: every Curator property needs a default',
+  },
+  ForgeMisconfigured: {
+    meaning: 'the forge needs `spec.forge.repo` and a `spec.forge.token` reference',
+    action: 'set both in the Curator spec',
+  },
+  ForgeUnreachable: { meaning: 'the forge API could not be reached', action: 'check `spec.forge.url` and the network' },
+  ForgeRequestFailed: {
+    meaning: 'the forge API answered with an error status',
+    action: 'read the status and body in the message; check the token scopes',
+  },
+  SkillInvalid: {
+    meaning: 'a proposed skill is not one valid Skill document',
+    action: 'fix the skill YAML and propose it again',
+  },
+  SkillExists: { meaning: 'a proposed skill has the name of an existing one', action: 'choose another name' },
+  ProposalClosed: {
+    meaning: 'the same skill was proposed before and its pull request closed without merging',
+    action: 'change the skill before proposing it again',
+  },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
