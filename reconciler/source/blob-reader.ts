@@ -1,6 +1,7 @@
 // Reads git blobs through one long-lived `git cat-file --batch` process per repository,
 // so loading a 10,000-file revision costs one process, not 10,000. Requests are answered
-// in order; the process is started on first use and restarted if it dies.
+// in order; the process is started on first use and restarted if it dies. Requests made
+// in one turn of the event loop go to git in one write, not one write (and wake-up) each.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { CaduceusError } from '../errors.js';
@@ -20,6 +21,8 @@ export class BlobReader {
   /** Size of the object whose content is being received, once its header was read. */
   private want: number | undefined;
   private closed = false;
+  /** Object ids asked for in this turn and not yet written to git. */
+  private outbox = '';
 
   /** `gitDir` is a repository (bare or not) that git can be run in. */
   constructor(private readonly gitDir: string) {}
@@ -29,12 +32,20 @@ export class BlobReader {
     if (!/^[0-9a-f]{40,64}$/.test(sha))
       return Promise.reject(new CaduceusError('GitBadObject', `not an object id: ${sha}`));
     return new Promise((resolve, reject) => {
-      const child = this.process();
+      this.process();
       this.pending.push({ sha, resolve, reject });
       // A process with work in flight keeps Node alive; an idle one must not (plan, tests).
       if (this.pending.length === 1) this.setRef(true);
-      child.stdin.write(sha + '\n');
+      if (this.outbox === '') queueMicrotask(() => this.flush());
+      this.outbox += `${sha}\n`;
     });
+  }
+
+  private flush(): void {
+    const ids = this.outbox;
+    this.outbox = '';
+    // Empty when the process died meanwhile: those requests were answered with its failure.
+    if (ids !== '' && this.child) this.child.stdin.write(ids);
   }
 
   close(): void {
@@ -79,6 +90,7 @@ export class BlobReader {
   }
 
   private fail(err: Error): void {
+    this.outbox = '';
     for (const p of this.pending.splice(0)) p.reject(err);
   }
 

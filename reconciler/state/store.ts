@@ -33,6 +33,11 @@ export class StateStore {
     if (!opts.readonly) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
+      // A checkpoint (copy the WAL into the database, fsync) every 10,000 pages rather than
+      // SQLite's 1,000: applying 10,000 resources otherwise spent a third of its time there.
+      // The WAL is cut back to 64 MiB after a checkpoint.
+      this.db.pragma('wal_autocheckpoint = 10000');
+      this.db.pragma('journal_size_limit = 67108864');
     }
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
