@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { CaduceusError } from './errors.js';
 import { crossReferenceFindings, type PlacedFacts } from './cross-refs.js';
 import { parseFile, type ParsedFile } from './parse-file.js';
-import { parseInParallel, type ParallelOptions } from './parallel-parse.js';
+import { ParseJob, type ParallelOptions } from './parallel-parse.js';
 import { API_VERSION, type Finding, type Resource } from './types.js';
 
 export { parseFile };
@@ -103,10 +103,12 @@ export class Loader {
       ids.add(f.id);
       todo.push(f);
     }
+    // Workers (for a large revision) start now and load their code while the files are read.
+    const job = new ParseJob(todo.length, this.parallel);
     const read = await Promise.allSettled(todo.map((f) => f.read()));
     const readable: Buffer[] = [];
     for (const r of read) if (r.status === 'fulfilled') readable.push(r.value);
-    const { parsed, onWorkers } = await parseInParallel(readable, this.parallel);
+    const { parsed, onWorkers } = await job.parse(readable);
     this.lastOnWorkers = onWorkers;
     const out = new Map<string, ParsedFile>();
     let k = 0;

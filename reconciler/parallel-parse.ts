@@ -1,9 +1,11 @@
-// Parses a large revision on more than one thread: worker threads (parse-worker.ts) take
-// shares of the files while this thread parses its own, so 10,000 files load in about
-// half the time on two cores. Results come back as JSON (V8 parses JSON several times
-// faster than it deserializes a structured clone); a file whose facts JSON cannot carry
-// exactly (a non-finite number, -0) comes back unparsed and is parsed here. Any failure
-// of a worker falls back to parsing its share here, so the result never depends on it.
+// Parses a large revision on more than one thread. Worker threads (parse-worker.ts) are
+// started before the files are read, so they load their code meanwhile; then every thread,
+// this one included, takes chunks of files from one shared counter until none are left,
+// so a thread that gets less CPU (a busy machine) simply parses fewer. Results come back
+// as JSON (V8 parses JSON several times faster than it deserializes a structured clone); a
+// file whose facts JSON cannot carry exactly (a non-finite number, -0) comes back unparsed
+// and is parsed here, and so is every chunk of a worker that fails: the result never
+// depends on the workers.
 
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -11,102 +13,133 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseFile, type ParsedFile } from './parse-file.js';
 
-/** Below this many files one thread is faster: a worker costs ~40 ms to start. */
+/** Below this many files one thread is faster: a worker costs ~50 ms to start. */
 export const PARALLEL_MIN_FILES = 1500;
 /** At most this many workers, whatever the machine. */
 const MAX_WORKERS = 3;
-/**
- * This thread's share relative to a worker's: it also turns the workers' JSON back into
- * objects (~15 % of the cost of parsing), so it takes a little less.
- */
-const MAIN_SHARE = 0.85;
+/** Files per chunk taken from the shared counter. */
+const CHUNK = 128;
 
 export interface ParallelOptions {
   /** Use workers from this many files on (default PARALLEL_MIN_FILES). */
   minFiles?: number;
   /** Number of workers (default: one per core beyond the first, at most 3). */
   workers?: number;
+  /** Files per chunk (default 128). */
+  chunk?: number;
+  /** false: this thread takes no chunk (tests compare what workers parse with one thread). */
+  mainThread?: boolean;
+  /** The worker script (default parse-worker.js next to this module; tests give a failing one). */
+  script?: URL;
 }
 
-/** What a worker sends back: one entry per file, JSON of its ParsedFile or null (parse it here). */
-export type WorkerReply = { results: Array<string | null> } | { error: string };
+/** What the main thread sends a worker once the files are read. */
+export interface WorkerTask {
+  /** Every file's bytes, back to back. */
+  bytes: SharedArrayBuffer;
+  /** n + 1 offsets into bytes. */
+  offsets: Int32Array;
+  /** [0]: the next chunk to take. */
+  counter: Int32Array;
+  chunk: number;
+}
+
+/** What a worker sends back: a chunk's results (JSON of each ParsedFile, or null: parse it here), then done. */
+export type WorkerReply = { chunk: number; results: Array<string | null> } | { done: true } | { error: string };
 
 const WORKER_SCRIPT = new URL('./parse-worker.js', import.meta.url);
 
-/**
- * Parses every buffer, in order; uses workers when there are enough files and the compiled
- * worker exists. `onWorkers` counts the files a worker parsed.
- */
-export async function parseInParallel(
-  contents: Buffer[],
-  opts: ParallelOptions = {},
-): Promise<{ parsed: ParsedFile[]; onWorkers: number }> {
-  const workers = Math.min(opts.workers ?? availableParallelism() - 1, MAX_WORKERS);
-  // Run from TypeScript sources (tests) there is no compiled worker: one thread then.
-  if (workers < 1 || contents.length < (opts.minFiles ?? PARALLEL_MIN_FILES) || !existsSync(workerScript()))
-    return { parsed: contents.map(parseFile), onWorkers: 0 };
-  const mainCount = Math.floor((contents.length * MAIN_SHARE) / (workers + MAIN_SHARE));
-  const per = Math.ceil((contents.length - mainCount) / workers);
-  const shares: Array<{ start: number; end: number; reply: Promise<WorkerReply> }> = [];
-  for (let start = mainCount; start < contents.length; start += per) {
-    const end = Math.min(contents.length, start + per);
-    shares.push({ start, end, reply: runWorker(contents.slice(start, end)) });
+interface Running {
+  worker: Worker;
+  /** Chunks this worker sent back. */
+  replies: Map<number, Array<string | null>>;
+  /** Settles when the worker said done, failed or exited. */
+  finished: Promise<void>;
+}
+
+/** Parsing of one load, started as soon as the number of files to parse is known. */
+export class ParseJob {
+  private readonly workers: Running[];
+
+  /** Starts the workers when `expected` files are worth them and the compiled worker exists. */
+  constructor(
+    expected: number,
+    private readonly opts: ParallelOptions = {},
+  ) {
+    const n = Math.min(opts.workers ?? availableParallelism() - 1, MAX_WORKERS);
+    const script = opts.script ?? WORKER_SCRIPT;
+    // Run from TypeScript sources (tests) there is no compiled worker: one thread then.
+    const use = n >= 1 && expected >= (opts.minFiles ?? PARALLEL_MIN_FILES) && existsSync(fileURLToPath(script));
+    this.workers = use ? Array.from({ length: n }, () => startWorker(script)).filter((w) => w !== undefined) : [];
   }
-  const out: ParsedFile[] = new Array(contents.length);
-  let onWorkers = 0;
-  for (let i = 0; i < mainCount; i++) out[i] = parseFile(contents[i] as Buffer);
-  for (const share of shares) {
-    const reply = await share.reply;
-    for (let i = share.start; i < share.end; i++) {
-      const json = 'results' in reply ? reply.results[i - share.start] : null;
-      if (json) onWorkers++;
-      out[i] = json ? (JSON.parse(json) as ParsedFile) : parseFile(contents[i] as Buffer);
+
+  /** Parses every buffer, in order. `onWorkers` counts the files a worker parsed. */
+  async parse(contents: Buffer[]): Promise<{ parsed: ParsedFile[]; onWorkers: number }> {
+    if (this.workers.length === 0) return { parsed: contents.map(parseFile), onWorkers: 0 };
+    const size = this.opts.chunk ?? CHUNK;
+    const task = share(contents, size);
+    for (const w of this.workers) w.worker.postMessage(task);
+    const out: ParsedFile[] = new Array(contents.length);
+    const chunks = Math.ceil(contents.length / size);
+    const mine = new Set<number>();
+    if (this.opts.mainThread !== false) {
+      for (let c = Atomics.add(task.counter, 0, 1); c < chunks; c = Atomics.add(task.counter, 0, 1)) {
+        mine.add(c);
+        for (let i = c * size; i < Math.min(contents.length, (c + 1) * size); i++)
+          out[i] = parseFile(contents[i] as Buffer);
+      }
     }
+    await Promise.all(this.workers.map((w) => w.finished));
+    let onWorkers = 0;
+    for (let c = 0; c < chunks; c++) {
+      if (mine.has(c)) continue;
+      // A chunk no worker sent back (it failed, or none ran) is parsed here.
+      const results = this.workers.find((w) => w.replies.has(c))?.replies.get(c);
+      for (let i = c * size; i < Math.min(contents.length, (c + 1) * size); i++) {
+        const json = results?.[i - c * size];
+        if (json) onWorkers++;
+        out[i] = json ? (JSON.parse(json) as ParsedFile) : parseFile(contents[i] as Buffer);
+      }
+    }
+    return { parsed: out, onWorkers };
   }
-  return { parsed: out, onWorkers };
 }
 
-function workerScript(): string {
-  return fileURLToPath(WORKER_SCRIPT);
-}
-
-/** Starts a worker on these files; never rejects (a failure is a reply that says so). */
-function runWorker(files: Buffer[]): Promise<WorkerReply> {
-  // One buffer and its offsets, moved to the worker rather than copied.
-  const total = files.reduce((n, b) => n + b.length, 0);
-  const all = new Uint8Array(new ArrayBuffer(total));
-  const offsets = new Array<number>(files.length + 1);
+/** The files in memory both threads can read, and a counter at 0. */
+function share(contents: Buffer[], chunk: number): WorkerTask {
+  const total = contents.reduce((n, b) => n + b.length, 0);
+  const bytes = new SharedArrayBuffer(total);
+  const view = new Uint8Array(bytes);
+  const offsets = new Int32Array(new SharedArrayBuffer(4 * (contents.length + 1)));
   let at = 0;
-  files.forEach((b, i) => {
+  contents.forEach((b, i) => {
     offsets[i] = at;
-    all.set(b, at);
+    view.set(b, at);
     at += b.length;
   });
-  offsets[files.length] = at;
-  return new Promise((resolve) => {
-    let worker: Worker;
-    try {
-      worker = new Worker(WORKER_SCRIPT, {
-        workerData: { bytes: all, offsets },
-        transferList: [all.buffer],
-        // Everything a worker parses becomes garbage once it is sent: a larger young
-        // generation lets most of it die there instead of being copied to the old one.
-        resourceLimits: { maxYoungGenerationSizeMb: 64 },
-      });
-    } catch (err) {
-      resolve({ error: (err as Error).message });
-      return;
-    }
-    let settled = false;
-    const done = (reply: WorkerReply): void => {
-      if (settled) return;
-      settled = true;
-      resolve(reply);
-    };
-    worker.once('message', (reply: WorkerReply) => done(reply));
-    worker.once('error', (err) => done({ error: err.message }));
-    worker.once('exit', (code) => done({ error: `parse worker exited with ${code}` }));
-    // An idle worker must not keep a command alive; it exits on its own after replying.
-    worker.unref();
+  offsets[contents.length] = at;
+  return { bytes, offsets, counter: new Int32Array(new SharedArrayBuffer(4)), chunk };
+}
+
+function startWorker(script: URL): Running | undefined {
+  let worker: Worker;
+  try {
+    // Everything a worker parses becomes garbage once it is sent: a larger young
+    // generation lets most of it die there instead of being copied to the old one.
+    worker = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: 64 } });
+  } catch {
+    return undefined;
+  }
+  // An idle worker must not keep a command alive; it exits on its own after its last chunk.
+  worker.unref();
+  const replies = new Map<number, Array<string | null>>();
+  const finished = new Promise<void>((resolve) => {
+    worker.on('message', (reply: WorkerReply) => {
+      if ('chunk' in reply) replies.set(reply.chunk, reply.results);
+      else resolve();
+    });
+    worker.once('error', () => resolve());
+    worker.once('exit', () => resolve());
   });
+  return { worker, replies, finished };
 }

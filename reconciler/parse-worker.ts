@@ -1,29 +1,34 @@
-// Worker thread of parallel-parse.ts: parses its share of a revision's files exactly as
-// the main thread would (parse-file.ts) and replies with each result as JSON, or null for
-// a file whose result JSON would not carry exactly (the main thread parses that one).
+// Worker thread of parallel-parse.ts: takes chunks of a revision's files from the shared
+// counter, parses them exactly as the main thread would (parse-file.ts) and sends each
+// chunk back as JSON, with null for a file whose result JSON would not carry exactly (the
+// main thread parses that one).
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { parseFile } from './parse-file.js';
-import type { WorkerReply } from './parallel-parse.js';
+import type { WorkerReply, WorkerTask } from './parallel-parse.js';
 
-const { bytes, offsets } = workerData as { bytes: Uint8Array; offsets: number[] };
-let reply: WorkerReply;
-try {
-  const results: Array<string | null> = [];
-  for (let i = 0; i + 1 < offsets.length; i++) {
-    const content = Buffer.from(
-      bytes.buffer,
-      bytes.byteOffset + (offsets[i] as number),
-      (offsets[i + 1] as number) - (offsets[i] as number),
-    );
-    const parsed = parseFile(content);
-    results.push(jsonExact(parsed) ? JSON.stringify(parsed) : null);
+const port = parentPort;
+port?.once('message', (task: WorkerTask) => {
+  const send = (reply: WorkerReply): void => port.postMessage(reply);
+  try {
+    const n = task.offsets.length - 1;
+    const chunks = Math.ceil(n / task.chunk);
+    for (let c = Atomics.add(task.counter, 0, 1); c < chunks; c = Atomics.add(task.counter, 0, 1)) {
+      const results: Array<string | null> = [];
+      for (let i = c * task.chunk; i < Math.min(n, (c + 1) * task.chunk); i++) {
+        const start = task.offsets[i] as number;
+        // A view of the shared bytes, which nobody writes once they are shared.
+        const parsed = parseFile(Buffer.from(task.bytes, start, (task.offsets[i + 1] as number) - start));
+        results.push(jsonExact(parsed) ? JSON.stringify(parsed) : null);
+      }
+      send({ chunk: c, results });
+    }
+  } catch (err) {
+    send({ error: err instanceof Error ? err.message : String(err) });
   }
-  reply = { results };
-} catch (err) {
-  reply = { error: err instanceof Error ? err.message : String(err) };
-}
-parentPort?.postMessage(reply);
+  send({ done: true });
+  port.close();
+});
 
 /** True when JSON.parse(JSON.stringify(v)) gives v back: no undefined, non-finite number or -0 inside. */
 function jsonExact(v: unknown): boolean {

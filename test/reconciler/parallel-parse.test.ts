@@ -1,13 +1,16 @@
 // Parsing on worker threads (the compiled loader in dist/, where the worker script exists):
 // a revision parsed with workers gives exactly the resources and findings, with positions,
 // of one parsed on a single thread, including files the fast reader leaves to `yaml`,
-// files with errors, and values JSON cannot carry (which the main thread parses itself).
+// files with errors, and values JSON cannot carry (which the main thread parses itself);
+// and a worker that fails leaves its files to the main thread.
 
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Loader as LoaderClass, SourceFile } from '../../reconciler/loader.js';
-import { skillYaml } from '../helpers/git.js';
+import { skillYaml, tempDir } from '../helpers/git.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { Loader } = (await import(pathToFileURL(`${root}dist/reconciler/loader.js`).href)) as {
@@ -60,15 +63,14 @@ function revision(): Record<string, string> {
 describe('parsing on worker threads', () => {
   it('gives the same resources and findings, at the same positions, as one thread', async () => {
     const one = new Loader({ minFiles: Number.POSITIVE_INFINITY });
-    const many = new Loader({ minFiles: 2, workers: 2 });
+    // Only workers parse here, in small chunks, so that every file goes through one.
+    const many = new Loader({ minFiles: 2, workers: 2, chunk: 4, mainThread: false });
     const a = await one.load(sources(revision()));
     const b = await many.load(sources(revision()));
     expect(one.lastOnWorkers).toBe(0);
-    // Two workers took most files; the main thread parsed its share and the file whose
-    // value JSON cannot carry (the last one, so in a worker's share).
+    // Every file but the one whose value JSON cannot carry, which the main thread parsed.
     expect(many.lastParsed).toBe(46);
-    expect(many.lastOnWorkers).toBeGreaterThan(22);
-    expect(many.lastOnWorkers).toBeLessThan(45);
+    expect(many.lastOnWorkers).toBe(45);
     expect(b.findings).toEqual(a.findings);
     expect(b.resources).toEqual(a.resources);
     expect(a.findings.map((f) => `${f.file}:${f.line}:${f.column} ${f.rule}`)).toEqual([
@@ -79,5 +81,19 @@ describe('parsing on worker threads', () => {
       'tasks/zz-huge.yaml:9:19 schema',
     ]);
     expect(a.resources).toHaveLength(42);
+  });
+
+  it('parses on the main thread whatever a failed worker did not send back', async () => {
+    const dir = tempDir();
+    const script = join(dir, 'failing-worker.mjs');
+    writeFileSync(script, "throw new Error('worker cannot start');\n");
+    const one = new Loader({ minFiles: Number.POSITIVE_INFINITY });
+    const failing = new Loader({ minFiles: 2, workers: 1, chunk: 4, mainThread: false, script: pathToFileURL(script) });
+    const a = await one.load(sources(revision()));
+    const b = await failing.load(sources(revision()));
+    expect(failing.lastParsed).toBe(46);
+    expect(failing.lastOnWorkers).toBe(0);
+    expect(b).toEqual(a);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
