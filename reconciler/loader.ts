@@ -40,8 +40,26 @@ export function isConfigPath(path: string): boolean {
   return !parts.some((p) => p.startsWith('.') || p === 'node_modules');
 }
 
+/** What one file contributes to a load, kept while its path and content stay the same. */
+interface Placed {
+  id: string;
+  parsed: ParsedFile;
+  docs: PlacedFacts[];
+  findings: Finding[];
+  /** The resource of each document that has one, made when first needed. */
+  resources: Array<Resource | undefined>;
+}
+
+const byPath = (a: SourceFile, b: SourceFile): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
 export class Loader {
   private cache = new Map<string, ParsedFile>();
+  /**
+   * Per path: a revision that changes one file of 10,000 rebuilds one entry, not 10,000
+   * (the checks across files still run over all of them).
+   */
+  private placed = new Map<string, Placed>();
+  private readonly configPaths = new Map<string, boolean>();
 
   /** `parallel` tunes when parsing uses worker threads (tests force them on small revisions). */
   constructor(private readonly parallel: ParallelOptions = {}) {}
@@ -54,39 +72,61 @@ export class Loader {
   totalParsed = 0;
 
   async load(files: SourceFile[]): Promise<LoadResult> {
-    const selected = files
-      .filter((f) => isConfigPath(f.path))
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const selected = files.filter((f) => this.isConfig(f.path));
+    // Sources list files in path order already; sorting is only for those that do not.
+    if (!selected.every((f, i) => i === 0 || byPath(selected[i - 1] as SourceFile, f) < 0)) selected.sort(byPath);
     const fresh = await this.parseNew(selected);
     this.lastParsed = fresh.size;
     this.totalParsed += fresh.size;
-    const next = new Map<string, ParsedFile>();
+    const nextCache = new Map<string, ParsedFile>();
+    const nextPlaced = new Map<string, Placed>();
     const findings: Finding[] = [];
     const placed: PlacedFacts[] = [];
+    const entries: Placed[] = [];
     for (const f of selected) {
-      const file = (fresh.get(f.id) ?? this.cache.get(f.id)) as ParsedFile;
-      next.set(f.id, file);
-      for (const x of file.findings) findings.push({ file: f.path, ...x });
-      for (const facts of file.docs) placed.push({ file: f.path, facts });
+      let p = this.placed.get(f.path);
+      if (!p || p.id !== f.id) {
+        const parsed = (fresh.get(f.id) ?? this.cache.get(f.id)) as ParsedFile;
+        p = {
+          id: f.id,
+          parsed,
+          docs: parsed.docs.map((facts) => ({ file: f.path, facts })),
+          findings: parsed.findings.map((x) => ({ file: f.path, ...x })),
+          resources: [],
+        };
+      }
+      nextCache.set(f.id, p.parsed);
+      nextPlaced.set(f.path, p);
+      entries.push(p);
+      for (const x of p.findings) findings.push(x);
+      for (const d of p.docs) placed.push(d);
     }
-    this.cache = next; // drop content no longer in the revision
+    // Drop what is no longer in the revision.
+    this.cache = nextCache;
+    this.placed = nextPlaced;
     const cross = crossReferenceFindings(placed);
-    findings.push(...cross.findings);
+    for (const x of cross.findings) findings.push(x);
     const resources: Resource[] = [];
-    for (const d of placed) {
-      const r = d.facts.resource;
-      if (!r || cross.rejected.has(d)) continue;
-      resources.push({
-        apiVersion: API_VERSION,
-        kind: r.kind,
-        metadata: r.metadata,
-        spec: r.spec,
-        source: { file: d.file, line: d.facts.start.line, column: d.facts.start.column },
-        hash: r.hash,
-      } as Resource);
+    for (const p of entries) {
+      p.docs.forEach((d, i) => {
+        if (!d.facts.resource || cross.rejected.has(d)) return;
+        p.resources[i] ??= toResource(d);
+        resources.push(p.resources[i] as Resource);
+      });
     }
     findings.sort(compareFindings);
     return { resources, findings };
+  }
+
+  private isConfig(path: string): boolean {
+    let ok = this.configPaths.get(path);
+    if (ok === undefined) {
+      ok = isConfigPath(path);
+      // Paths of earlier revisions pile up only as fast as files are added; forget them all now and then.
+      if (this.configPaths.size > 100_000) this.configPaths.clear();
+      this.configPaths.set(path, ok);
+    }
+    return ok;
   }
 
   /**
@@ -118,6 +158,18 @@ export class Loader {
     });
     return out;
   }
+}
+
+function toResource(d: PlacedFacts): Resource {
+  const r = d.facts.resource as NonNullable<PlacedFacts['facts']['resource']>;
+  return {
+    apiVersion: API_VERSION,
+    kind: r.kind,
+    metadata: r.metadata,
+    spec: r.spec,
+    source: { file: d.file, line: d.facts.start.line, column: d.facts.start.column },
+    hash: r.hash,
+  } as Resource;
 }
 
 function unreadable(err: unknown): ParsedFile {

@@ -1,0 +1,70 @@
+// What the benchmarks share: timing a command in a fresh process, its peak RSS, medians,
+// and writing a benchmark's own section of bench/RESULTS.md in place of its previous one.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+export interface Timed {
+  ms: number;
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end; wall time from spawn to exit. */
+export function runTimed(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Timed {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  });
+  const ms = performance.now() - t;
+  if (r.error) throw r.error;
+  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const PEAK_RSS_MODULE = new URL('./peak-rss.js', import.meta.url).href;
+
+/**
+ * Node arguments that make a process write its peak RSS (MB) to `file` when it exits
+ * (a module preloaded with --import; see peak-rss.ts). The file is named on the command
+ * line so that the measured command's environment stays the caller's.
+ */
+export function peakRssArgs(file: string): string[] {
+  rmSync(file, { force: true });
+  return ['--import', `${PEAK_RSS_MODULE}?${encodeURIComponent(file)}`];
+}
+
+export function readPeakRss(file: string): number {
+  if (!existsSync(file)) throw new Error(`no peak RSS written to ${file}`);
+  const mb = Number(readFileSync(file, 'utf8'));
+  rmSync(file, { force: true });
+  return mb;
+}
+
+/** Replaces the section whose heading starts with `heading` (up to the next `## `), or appends it. */
+export function replaceSection(file: string, heading: string, section: string[]): void {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const start = lines.findIndex((l) => l.startsWith(heading));
+  let text: string;
+  if (start < 0) {
+    text = `${lines.join('\n').replace(/\n*$/, '')}\n\n${section.join('\n').replace(/\n*$/, '')}\n`;
+  } else {
+    let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
+    if (end < 0) end = lines.length;
+    const next = [
+      ...lines.slice(0, start),
+      ...section.join('\n').replace(/\n*$/, '').split('\n'),
+      '',
+      ...lines.slice(end),
+    ];
+    text = `${next.join('\n').replace(/\n*$/, '')}\n`;
+  }
+  writeFileSync(file, text);
+}
+
