@@ -3,7 +3,6 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
@@ -67,4 +66,3 @@ export function replaceSection(file: string, heading: string, section: string[])
   }
   writeFileSync(file, text);
 }
-

@@ -14,7 +14,7 @@
 //    again), as `caduceus up` does, and with the files already in hand (the loader alone).
 // The section of bench/RESULTS.md it writes replaces its previous one.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
