@@ -21,7 +21,8 @@ const CORE: readonly CommandSpec[] = [
   { name: 'events', load: () => import('./commands/events.js'), summary: 'recent events' },
   { name: 'init', load: () => import('./commands/init.js'), summary: 'scaffold a new configuration repository' },
   { name: 'run', load: () => import('./commands/run.js'), summary: 'run a skill or a task now' },
-  { name: 'runs', load: () => import('./commands/runs.js'), summary: 'run history' },
+  { name: 'ask', load: () => import('./commands/ask.js'), summary: 'ask the agent: one run with live tool calls' },
+  { name: 'runs', load: () => import('./commands/runs.js'), summary: 'run history; runs show ID for one run' },
 ];
 
 /** The core commands followed by every controller's, in module order. */

@@ -16,6 +16,7 @@ import { tasksModule } from '../controllers/tasks/index.js';
 import { proxyModule } from '../controllers/proxy/index.js';
 import { gatewayModule } from '../controllers/gateway/index.js';
 import { curatorModule } from '../controllers/curator/index.js';
+import { agentModule } from '../controllers/agent/index.js';
 
 export type Register = (deps: ControllerDeps) => Registration;
 
@@ -26,6 +27,7 @@ export const ALL_MODULES: readonly ControllerModule[] = [
   proxyModule,
   gatewayModule,
   curatorModule,
+  agentModule,
 ];
 
 /** Every controller's register(), in module order. */
@@ -58,6 +60,14 @@ export function lateBoundRunner(): { runner: Runner; provide(parts: Partial<Runn
         );
       }
       return parts.proposeSkill(yaml, opts);
+    },
+    runAgent: async (req) => {
+      if (!parts.runAgent) {
+        throw new CaduceusError('RunnerUnavailable', 'no controller provides runAgent: the agent is not registered', {
+          hint: 'the agent controller runs prompt subtasks and caduceus ask; it is registered by `caduceus up`',
+        });
+      }
+      return parts.runAgent(req);
     },
   };
   return { runner, provide: (p) => Object.assign(parts, p) };

@@ -8,5 +8,13 @@ import { commands as tasks } from '../controllers/tasks/cli-commands.js';
 import { commands as proxy } from '../controllers/proxy/cli-commands.js';
 import { commands as gateway } from '../controllers/gateway/cli-commands.js';
 import { commands as curator } from '../controllers/curator/cli-commands.js';
+import { commands as agent } from '../controllers/agent/cli-commands.js';
 
-export const CONTROLLER_COMMANDS: readonly CommandSpec[] = [...execution, ...tasks, ...proxy, ...gateway, ...curator];
+export const CONTROLLER_COMMANDS: readonly CommandSpec[] = [
+  ...execution,
+  ...tasks,
+  ...proxy,
+  ...gateway,
+  ...curator,
+  ...agent,
+];

@@ -5,6 +5,7 @@
 
 import type { CallSite, DocFacts } from './resource-facts.js';
 import type { SkillParam } from './specs.js';
+import { unknownToolProblem } from './agent-contract.js';
 import { paramValueProblem } from './resource-facts.js';
 import type { Finding } from './types.js';
 import type { LineCol } from './yaml-documents.js';
@@ -153,6 +154,7 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
     }
   }
 
+  agentFindings(docs, rejected, runtimes[0], skills, at);
   findCycles(docs, rejected, skills, at);
   return { findings, rejected };
 }
@@ -174,6 +176,44 @@ function paramsOf(facts: DocFacts): ReadonlyMap<string, SkillParam> {
   let m = params.get(facts);
   if (m === undefined) params.set(facts, (m = new Map(facts.params.map((p) => [p.name, p]))));
   return m;
+}
+
+/**
+ * What the agent needs: an llm upstream with a model in the Runtime for every place that
+ * starts agent runs (fail closed at validation, not at 3 a.m.), and allow-lists that name
+ * real tools. A Runtime with schema errors says nothing about its llm: no finding then.
+ */
+function agentFindings(
+  docs: readonly PlacedFacts[],
+  rejected: Set<PlacedFacts>,
+  runtime: PlacedFacts | undefined,
+  skills: Map<string, PlacedFacts>,
+  at: (file: string, pos: LineCol, rule: string, message: string) => void,
+): void {
+  const llm = runtime ? runtime.facts.runtimeLlm : 'none';
+  for (const d of docs) {
+    if (rejected.has(d)) continue;
+    if (llm !== undefined && llm !== 'ok') {
+      for (const use of d.facts.agentUses) {
+        const where = runtime ? `Runtime/${runtime.facts.name} (${runtime.file})` : 'a Runtime';
+        const missing = runtime
+          ? `Runtime/${runtime.facts.name} has no spec.llm upstream`
+          : 'the configuration has no Runtime with an llm upstream';
+        at(
+          d.file,
+          use.pos,
+          'llm-required',
+          llm === 'none'
+            ? `${use.what}, but ${missing}; add spec.llm (baseURL, model, apiKey) to ${where}`
+            : `${use.what}, but the spec.llm of Runtime/${runtime?.facts.name} names no model; add spec.llm.model`,
+        );
+      }
+    }
+    for (const t of d.facts.agentTools) {
+      const problem = unknownToolProblem(t.name, (n) => skills.has(n));
+      if (problem) at(d.file, t.pos, 'unknown-agent-tool', `${t.what}: ${problem}`);
+    }
+  }
 }
 
 /** Iterative depth-first search; each cycle is reported once, at the call that closes it. */

@@ -113,6 +113,24 @@ export const ERROR_CODES = {
     meaning: 'no registered controller provides the runner method that was called',
     action: 'run it under `caduceus up`, which registers every controller',
   },
+  // The agent
+  LlmNotConfigured: {
+    meaning: 'an agent run needs `spec.llm` with a `model` in the Runtime, and there is none',
+    action: 'add `spec.llm` (baseURL, model, apiKey) to the Runtime; agent runs stay off until then',
+  },
+  UnknownAgentTool: {
+    meaning: 'an agent allow-list names something that is neither a skill nor an agent tool',
+    action:
+      'use a skill name, shell, read_file, write_file, list_files, http_get, delegate, remember, or skills/files/http',
+  },
+  InvalidAgentRequest: {
+    meaning: 'an agent run was asked for without a prompt or messages',
+    action: 'give a prompt (`caduceus ask "…"`) or messages',
+  },
+  ToolNotAllowed: {
+    meaning: 'a delegated child asked for a tool its parent run may not use',
+    action: "give the child a subset of the parent's tools",
+  },
   // Docker
   DockerUnavailable: {
     meaning: 'the Docker engine does not answer',

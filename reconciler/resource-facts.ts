@@ -5,7 +5,7 @@
 // checks in cross-refs.ts never touch YAML again.
 
 import { hash } from 'node:crypto';
-import type { GatewayPolicySpec, ProxySpec, SkillParam, SkillSpec, TaskSpec } from './specs.js';
+import type { GatewayPolicySpec, ProxySpec, RuntimeSpec, SkillParam, SkillSpec, TaskSpec } from './specs.js';
 import type { Kind, Metadata } from './types.js';
 import type { CheckedDocument } from './schema-check.js';
 import { DURATION_PATTERN } from './duration.js';
@@ -43,6 +43,16 @@ export interface DocFacts {
   refs: NameRef[];
   concurrency?: { value: number; pos: LineCol };
   runtimeMaximum?: number;
+  /**
+   * Places that need the agent and so the Runtime's llm upstream (prompt subtasks). Stage 2
+   * adds its own here: a Proxy enabling `caduceus/agent`, agent permissions of a
+   * GatewayPolicy role; cross-refs.ts then reports each one without an upstream.
+   */
+  agentUses: Array<{ what: string; pos: LineCol }>;
+  /** Entries of agent tool allow-lists, checked against the skills and builtin tools. */
+  agentTools: Array<{ name: string; pos: LineCol; what: string }>;
+  /** The Runtime's upstream for agent runs: absent, without a model, or usable. */
+  runtimeLlm?: 'none' | 'noModel' | 'ok';
 }
 
 export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: FileFinding[]): DocFacts | undefined {
@@ -58,6 +68,8 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     params: [],
     calls: [],
     refs: [],
+    agentUses: [],
+    agentTools: [],
   };
   if (kind === 'Skill' && Array.isArray((value.spec as SkillSpec | undefined)?.aliases)) {
     (value.spec as SkillSpec).aliases.forEach(
@@ -80,6 +92,8 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     if (checked.valid) throw e;
     facts.calls = [];
     facts.refs = [];
+    facts.agentUses = [];
+    facts.agentTools = [];
     delete facts.concurrency;
     return facts;
   }
@@ -87,8 +101,12 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
   else {
     facts.calls = facts.calls.filter((c) => typeof c.target === 'string');
     facts.refs = facts.refs.filter((r) => typeof r.name === 'string');
+    facts.agentTools = facts.agentTools.filter((t) => typeof t.name === 'string');
+    // Whether a broken subtask needs the agent is for after its schema errors are fixed.
+    facts.agentUses = [];
     if (typeof facts.concurrency?.value !== 'number') delete facts.concurrency;
     delete facts.runtimeMaximum;
+    delete facts.runtimeLlm;
   }
   return facts;
 }
@@ -137,8 +155,11 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
       break;
     }
     case 'Runtime': {
-      const c = (spec as { concurrency: { default: number; maximum: number } }).concurrency;
+      const rt = spec as Pick<RuntimeSpec, 'concurrency' | 'llm' | 'agent'>;
+      const c = rt.concurrency;
       facts.runtimeMaximum = c.maximum;
+      facts.runtimeLlm = rt.llm === undefined ? 'none' : rt.llm.model === undefined ? 'noModel' : 'ok';
+      allowList(doc, rt.agent?.tools, ['spec', 'agent', 'tools'], 'agent.tools', facts);
       if (c.default > c.maximum)
         err(
           ['spec', 'concurrency', 'default'],
@@ -154,6 +175,7 @@ type Err = (path: (string | number)[], rule: string, message: string) => void;
 
 function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Err): void {
   facts.params = spec.params;
+  allowList(doc, spec.agent?.tools, ['spec', 'agent', 'tools'], 'agent.tools', facts);
   uniqueNames(spec.params, ['spec', 'params'], 'parameter', err);
   spec.params.forEach((p, i) => {
     if (p.values && p.type !== 'enum')
@@ -201,9 +223,25 @@ function taskFacts(doc: YamlDocument, spec: TaskSpec, facts: DocFacts, err: Err)
       facts.calls.push(
         callSite(doc, ['spec', 'subtasks', i], ['skill'], ['params'], s.skill, s.params, `subtask "${s.name}"`),
       );
+    if (s.prompt !== undefined)
+      facts.agentUses.push({
+        what: `subtask "${s.name}" is a prompt for the agent`,
+        pos: doc.locate(['spec', 'subtasks', i, 'prompt']),
+      });
+    allowList(doc, s.agent?.tools, ['spec', 'subtasks', i, 'agent', 'tools'], `subtask "${s.name}" agent.tools`, facts);
   });
   if (spec.concurrency !== undefined)
     facts.concurrency = { value: spec.concurrency, pos: doc.locate(['spec', 'concurrency']) };
+}
+
+function allowList(
+  doc: YamlDocument,
+  tools: readonly string[] | undefined,
+  path: (string | number)[],
+  what: string,
+  facts: DocFacts,
+): void {
+  tools?.forEach((name, i) => facts.agentTools.push({ name, pos: doc.locate([...path, i]), what }));
 }
 
 function callSite(

@@ -55,11 +55,51 @@ export interface RuntimeSpec {
     queueLimit: number;
   };
   retry: RetryPolicy;
-  llm?: { baseURL: string; model?: string; apiKey?: SecretRef };
+  llm?: LlmSpec;
+  agent: AgentSettingsSpec;
   skills: {
     /** Tool calls in one agent turn after which a new skill is proposed (default 7). */
     autoCreateThreshold: number;
   };
+}
+
+/** The OpenAI-compatible upstream of agent runs. */
+export interface LlmSpec {
+  baseURL: string;
+  /** Needed by agent runs; a run without one fails closed. */
+  model?: string;
+  apiKey?: SecretRef;
+  /** Bound of one model call, retries excluded (default 2m). */
+  timeout: Duration;
+  /** Retries of a model call on 408/409/429/5xx and connection errors, with backoff (default 2). */
+  maxRetries: number;
+  /** Ask for streamed answers by default (default false; a caller may ask per run). */
+  stream: boolean;
+}
+
+export interface AgentLimitsSpec {
+  maxTurns: number;
+  maxToolCalls: number;
+  timeout: Duration;
+  toolTimeout: Duration;
+  toolOutputBytes: number;
+  tokenBudget?: number;
+  delegateTimeout: Duration;
+}
+
+export interface AgentSettingsSpec {
+  /** Markdown files (config-relative, `*` in the file name) injected as a system message into every run. */
+  context: string[];
+  /** Allow-list of runs that declare none (default: skills, files, http). */
+  tools: string[];
+  limits: AgentLimitsSpec;
+}
+
+/** A Task subtask's or a Skill's agent settings. */
+export interface AgentUseSpec {
+  /** Allow-list: skill names, builtin tools (shell, read_file, …) and groups (skills, files, http). */
+  tools?: string[];
+  limits?: Partial<AgentLimitsSpec>;
 }
 
 export type ParamType = 'string' | 'number' | 'boolean' | 'enum' | 'duration';
@@ -117,6 +157,8 @@ export interface SkillSpec {
   timeout: Duration;
   isolation?: IsolationSpec;
   aliases: string[];
+  /** The tools an agent following this skill may use (`caduceus ask --skill`). */
+  agent?: Pick<AgentUseSpec, 'tools'>;
 }
 
 /** Exactly one of skill, run, prompt is set. */
@@ -126,6 +168,8 @@ export interface Subtask {
   params?: Record<string, string | number | boolean>;
   run?: string;
   prompt?: string;
+  /** Allow-list and limits of a prompt subtask's agent run. */
+  agent?: AgentUseSpec;
   timeout?: Duration;
 }
 

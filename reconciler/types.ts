@@ -232,8 +232,24 @@ export interface SubtaskReport {
   status: 'succeeded' | 'failed' | 'timedOut' | 'cancelled';
   attempts: number;
   durationMs: number;
+  /** The last output (a prompt subtask's: its final answer). */
   output: string;
   error?: string;
+  /** Prompt subtasks: the agent run of the last attempt (`caduceus runs show <runId>` for the trace). */
+  agent?: SubtaskAgentReport;
+}
+
+export interface SubtaskAgentReport {
+  runId: string;
+  stopReason: import('./agent-contract.js').AgentStopReason;
+  answer: string;
+  toolCalls: Array<{
+    tool: string;
+    status: import('./agent-contract.js').ToolCallStatus;
+    durationMs: number;
+    exitCode?: number;
+  }>;
+  usage: import('./agent-contract.js').AgentUsage;
 }
 
 export interface TaskReport {
@@ -266,6 +282,11 @@ export interface RunOptions {
    * For exec, ExecRequest.isolation is laid over this one.
    */
   isolation?: import('./specs.js').IsolationSpec;
+  /**
+   * An existing workspace to run in instead of a fresh one: the agent's, so that its shell
+   * and skill tools see the files its file tools wrote. The caller made it and removes it.
+   */
+  workspace?: string;
 }
 
 export interface ExecRequest {
@@ -303,6 +324,15 @@ export interface Runner {
    * late-bound `deps.runner` always has it.
    */
   proposeSkill?(yaml: string, opts: { reason: string; trigger: RunTrigger }): Promise<SkillProposal>;
+  /**
+   * One agent run: the tool-calling loop against the Runtime's `llm` upstream (see
+   * reconciler/agent-contract.ts for the request and result). Provided by the agent
+   * controller. Rejects with CaduceusError LlmNotConfigured or SecretUnset before anything
+   * runs when the upstream is missing or its key is unset (fail closed); every other
+   * outcome, failures included, resolves with a result whose trace is stored.
+   * Optional for hand-built Runners, like proposeSkill; the late-bound runner has it.
+   */
+  runAgent?(req: import('./agent-contract.js').AgentRequest): Promise<import('./agent-contract.js').AgentResult>;
 }
 
 /** Where a proposed skill went: see `caduceus curator show <proposalId>`. */

@@ -12,7 +12,7 @@ import { LocalBackend } from './local-backend.js';
 import { LazyDockerBackend } from './lazy-docker.js';
 import { SkillEngine } from './skill-engine.js';
 import { effectiveIsolation, effectiveRuntime, layerIsolation } from './runtime-config.js';
-import { createWorkspace, removeWorkspace, shareWorkspaceWith, sweepWorkspaces } from './workspace.js';
+import { createWorkspace, removeWorkspace, shareWorkspaceWith, sweepWorkspaces } from '../../reconciler/workspace.js';
 import { createRuntimeController } from './runtime-controller.js';
 import { createSkillController } from './skill-controller.js';
 import { executionMetrics } from './metrics.js';
@@ -44,7 +44,8 @@ export function register(deps: ControllerDeps): Registration {
     const rt = runtime();
     const iso = effectiveIsolation(rt, layerIsolation(opts.isolation, req.isolation));
     const runId = randomUUID();
-    const workspace = createWorkspace(deps.stateDir, runId);
+    // The caller's workspace (the agent's) stays theirs: made and removed by them.
+    const workspace = opts.workspace ?? createWorkspace(deps.stateDir, runId);
     let result: ExecResult | undefined;
     try {
       if (iso.mode === 'docker') shareWorkspaceWith(workspace, iso.user);
@@ -65,7 +66,7 @@ export function register(deps: ControllerDeps): Registration {
       return { ...result, output: redact(result.output) };
     } finally {
       // Failed runs keep their workspace for inspection (swept after a day).
-      if (result?.status === 'succeeded' || result === undefined) removeWorkspace(workspace);
+      if (!opts.workspace && (result?.status === 'succeeded' || result === undefined)) removeWorkspace(workspace);
     }
   };
 

@@ -5,7 +5,7 @@ import { appendFileSync, mkdirSync, openSync, readSync, closeSync, fstatSync, wr
 import { dirname } from 'node:path';
 import type { FileStep } from '../../reconciler/specs.js';
 import { interpolate, type Scope } from './interpolate.js';
-import { resolveInWorkspace } from './workspace.js';
+import { resolveInWorkspace } from '../../reconciler/workspace.js';
 
 export function runFileStep(
   step: FileStep,

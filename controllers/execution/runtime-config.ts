@@ -5,6 +5,7 @@
 import type { Snapshot } from '../../reconciler/types.js';
 import { resourcesOfKind } from '../../reconciler/types.js';
 import type { IsolationSpec, RuntimeSpec } from '../../reconciler/specs.js';
+import { DEFAULT_AGENT_LIMITS, DEFAULT_AGENT_TOOLS } from '../../reconciler/agent-contract.js';
 
 export const SANDBOX_IMAGE = 'caduceus-sandbox:latest';
 export const DEFAULT_USER = '65534:65534';
@@ -15,6 +16,7 @@ export const DEFAULT_RUNTIME: RuntimeSpec = {
   prerequisites: { packages: [], autoInstall: false },
   concurrency: { default: 3, maximum: 6, queueLimit: 100 },
   retry: { maxAttempts: 3, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 },
+  agent: { context: [], tools: [...DEFAULT_AGENT_TOOLS], limits: DEFAULT_AGENT_LIMITS },
   skills: { autoCreateThreshold: 7 },
 };
 

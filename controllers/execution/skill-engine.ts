@@ -16,7 +16,7 @@ import { effectiveRuntime, skillIsolation, type EffectiveIsolation } from './run
 import { paramEnv, stepEnvName, validateParams } from './params.js';
 import { interpolate, type Scope } from './interpolate.js';
 import { runFileStep } from './file-step.js';
-import { createWorkspace, removeWorkspace, shareWorkspaceWith } from './workspace.js';
+import { createWorkspace, removeWorkspace, shareWorkspaceWith } from '../../reconciler/workspace.js';
 
 export const MAX_SKILL_DEPTH = 8;
 /** Step outputs handed to later steps as env vars are cut to their last 64 KiB (env limits). */
@@ -110,7 +110,8 @@ export class SkillEngine {
       ...(frame ? { parentId: frame.parentId } : opts.parentRunId !== undefined ? { parentId: opts.parentRunId } : {}),
       startedAt: started,
     });
-    const workspace = frame?.workspace ?? createWorkspace(this.deps.stateDir, runId);
+    // A nested call shares its caller's workspace; a caller's own (the agent's) stays theirs.
+    const workspace = frame?.workspace ?? opts.workspace ?? createWorkspace(this.deps.stateDir, runId);
     const deadline = Math.min(frame?.deadline ?? Infinity, started + parseDuration(spec.timeout ?? '10m'));
     const log = this.deps.log.child({ skill: name, runId });
     let result: SkillRunResult | undefined;
@@ -150,7 +151,7 @@ export class SkillEngine {
         ...(r.error !== undefined ? { error: r.error } : {}),
         report: { steps: r.steps, output: r.output.slice(-STEP_TAIL_LIMIT) },
       });
-      if (!frame) {
+      if (!frame && !opts.workspace) {
         if (r.status === 'succeeded') removeWorkspace(workspace);
         else log.info('kept the workspace of a run that did not succeed', { workspace, status: r.status });
       }

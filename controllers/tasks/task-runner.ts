@@ -1,7 +1,8 @@
 // One task run, start to finish: admit it against the queue limit (or reject it whole),
 // record it in the run history, fan its subtasks out through a bounded pool (skill
-// subtasks through runner.runSkill, shell subtasks through runner.exec), retry failures
-// with backoff, enforce per-subtask and whole-task timeouts, and aggregate a TaskReport.
+// subtasks through runner.runSkill, shell subtasks through runner.exec, prompt subtasks
+// through runner.runAgent), retry failures with backoff, enforce per-subtask and
+// whole-task timeouts, and aggregate a TaskReport.
 
 import type {
   Logger,
@@ -14,6 +15,8 @@ import type {
   TaskReport,
 } from '../../reconciler/types.js';
 import type { Subtask } from '../../reconciler/specs.js';
+import type { SubtaskAgentReport } from '../../reconciler/types.js';
+import { limitsFromSpec, type AgentEvent, type AgentResult } from '../../reconciler/agent-contract.js';
 import type { RunStore, RunStatus } from '../../reconciler/state/runs.js';
 import { parseDuration, formatDuration, timerDelay } from '../../reconciler/duration.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
@@ -57,6 +60,7 @@ interface AttemptResult {
   error?: string;
   /** Another attempt cannot help (an unknown skill, a bad param, a missing image). */
   permanent?: boolean;
+  agent?: SubtaskAgentReport;
 }
 
 /** Errors the runner throws before anything runs, which no retry can fix. */
@@ -66,10 +70,12 @@ const PERMANENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'UnknownParam',
   'InvalidParam',
   'ImageNotFound',
+  // The agent fails closed: no upstream, no model, an unset key, a tool that does not exist.
+  'LlmNotConfigured',
+  'SecretUnset',
+  'UnknownAgentTool',
+  'RunnerUnavailable',
 ]);
-
-export const PROMPT_NOT_SUPPORTED =
-  'PromptNotSupported: prompt subtasks need the agent, which is not built yet; use a skill or run subtask instead';
 
 /**
  * Admits and starts a run of `task`. Throws QueueFull (synchronously, nothing recorded)
@@ -168,6 +174,7 @@ class TaskRun {
   /** One subtask with its retries; never throws. */
   async subtask(st: Subtask): Promise<SubtaskReport> {
     const started = performance.now();
+    let agent: SubtaskAgentReport | undefined;
     const report = (status: Outcome, attempts: number, output: string, error?: string): SubtaskReport => {
       this.progress({ subtask: st.name, state: status, attempt: attempts, ...(error ? { message: error } : {}) });
       return {
@@ -177,13 +184,13 @@ class TaskRun {
         durationMs: Math.round(performance.now() - started),
         output,
         ...(error !== undefined ? { error } : {}),
+        ...(agent ? { agent } : {}),
       };
     };
     const early = this.stopReason();
     if (early)
       return report(early.kind === 'timedOut' ? 'timedOut' : 'cancelled', 0, '', `not started: ${early.message}`);
-    if (st.prompt !== undefined) return report('failed', 1, '', PROMPT_NOT_SUPPORTED);
-    if (st.skill === undefined && st.run === undefined)
+    if (st.skill === undefined && st.run === undefined && st.prompt === undefined)
       return report('failed', 1, '', 'InvalidSubtask: a subtask needs one of skill, run or prompt');
 
     const retry = this.settings.retry;
@@ -193,6 +200,7 @@ class TaskRun {
       attempts++;
       this.progress({ subtask: st.name, state: 'running', attempt: attempts });
       last = await this.attempt(st, attempts);
+      if (last.agent) agent = last.agent;
       if (
         last.status === 'succeeded' ||
         last.status === 'cancelled' ||
@@ -229,13 +237,30 @@ class TaskRun {
         ? undefined
         : setTimeout(
             () => ((timedOut = true), ac.abort()),
-            timerDelay(st.skill !== undefined ? timeoutMs : timeoutMs + 2000),
+            timerDelay(st.run === undefined ? timeoutMs : timeoutMs + 2000),
           );
     const trigger = {
       source: `task:${this.task.metadata.name}`,
       ...(this.opts.trigger.actor ? { actor: this.opts.trigger.actor } : {}),
     };
     try {
+      if (st.prompt !== undefined) {
+        const r = await this.prompt(st, attempt, trigger, ac.signal);
+        const summary = agentSummary(r);
+        if (timedOut && r.status === 'cancelled')
+          return {
+            status: 'timedOut',
+            output: r.answer,
+            error: `timed out after ${formatDuration(timeoutMs ?? 0)}`,
+            agent: summary,
+          };
+        return {
+          status: r.status,
+          output: r.answer,
+          ...(r.error !== undefined ? { error: r.error } : {}),
+          agent: summary,
+        };
+      }
       if (st.skill !== undefined) {
         const r = await this.deps.runner.runSkill(st.skill, st.params ?? {}, {
           trigger,
@@ -305,6 +330,37 @@ class TaskRun {
     }
   }
 
+  /** A prompt subtask's attempt: one agent run in its own workspace, with the task's isolation and its own tools. */
+  private prompt(
+    st: Subtask,
+    attempt: number,
+    trigger: RunOptions['trigger'],
+    signal: AbortSignal,
+  ): Promise<AgentResult> {
+    const runAgent = this.deps.runner.runAgent;
+    if (!runAgent)
+      throw new CaduceusError('RunnerUnavailable', 'prompt subtasks need the agent, which is not registered');
+    const onProgress = this.opts.onProgress;
+    return runAgent({
+      prompt: st.prompt as string,
+      ...(st.agent?.tools ? { tools: st.agent.tools } : {}),
+      ...(st.agent?.limits ? { limits: limitsFromSpec(st.agent.limits) } : {}),
+      ...(this.task.spec.isolation ? { isolation: this.task.spec.isolation } : {}),
+      trigger,
+      signal,
+      parentRunId: this.runId,
+      name: `${this.task.metadata.name}/${st.name}`,
+      ...(onProgress
+        ? {
+            onProgress: (e: AgentEvent) => {
+              const message = agentProgressMessage(e);
+              if (message) this.progress({ subtask: st.name, state: 'running', attempt, message });
+            },
+          }
+        : {}),
+    });
+  }
+
   private env(st: Subtask, attempt: number): Record<string, string> {
     const env: Record<string, string> = {
       CADUCEUS_TASK: this.task.metadata.name,
@@ -343,4 +399,28 @@ class TaskRun {
 function lastLine(output: string): string {
   const lines = output.trimEnd().split('\n');
   return (lines[lines.length - 1] ?? '').slice(0, 200);
+}
+
+/** What a subtask report keeps of an agent run: the answer is its output, this the rest. */
+function agentSummary(r: AgentResult): SubtaskAgentReport {
+  return {
+    runId: r.runId,
+    stopReason: r.stopReason,
+    answer: r.answer,
+    toolCalls: r.toolCalls.map((c) => ({
+      tool: c.tool,
+      status: c.status,
+      durationMs: Math.round(c.durationMs),
+      ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
+    })),
+    usage: r.usage,
+  };
+}
+
+/** One progress line per tool call start and end (children's marked), none for the rest. */
+function agentProgressMessage(e: AgentEvent): string | undefined {
+  const who = e.depth > 0 ? 'child ' : '';
+  if (e.type === 'toolStart') return `${who}${e.tool} started`;
+  if (e.type === 'toolEnd') return `${who}${e.tool} ${e.status}`;
+  return undefined;
 }

@@ -1,4 +1,4 @@
-// Run history: every skill and task run with its trigger, timing, outcome and attempts.
+// Run history: every skill, task and agent run with its trigger, timing, outcome and attempts.
 // Execution and subagents write it; the curator reads usage figures from it; `caduceus
 // runs` lists it. Times are epoch milliseconds.
 
@@ -26,13 +26,40 @@ export const RUNS_MIGRATIONS = [
    CREATE INDEX runs_by_start ON runs (started_at);`,
   // Covers skillUsage() so usage over a million runs is read from the index alone (the curator).
   `CREATE INDEX runs_usage ON runs (kind, name, version, started_at, status);`,
+  // Agent runs join the history. SQLite cannot alter a CHECK, so the table is rebuilt
+  // (same columns in the same order) inside the migration's transaction.
+  `CREATE TABLE runs_v3 (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL CHECK (kind IN ('skill', 'task', 'agent')),
+     name TEXT NOT NULL,
+     version TEXT,
+     spec_hash TEXT,
+     parent_id TEXT,
+     trigger TEXT NOT NULL,
+     actor TEXT,
+     started_at INTEGER NOT NULL,
+     duration_ms INTEGER,
+     status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'timedOut', 'cancelled', 'skipped')),
+     attempts INTEGER NOT NULL DEFAULT 1,
+     error TEXT,
+     report TEXT
+   );
+   INSERT INTO runs_v3 SELECT id, kind, name, version, spec_hash, parent_id, trigger, actor, started_at, duration_ms,
+     status, attempts, error, report FROM runs;
+   DROP TABLE runs;
+   ALTER TABLE runs_v3 RENAME TO runs;
+   CREATE INDEX runs_by_name ON runs (kind, name, started_at);
+   CREATE INDEX runs_by_start ON runs (started_at);
+   CREATE INDEX runs_usage ON runs (kind, name, version, started_at, status);
+   CREATE INDEX runs_by_parent ON runs (parent_id);`,
 ];
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'timedOut' | 'cancelled' | 'skipped';
+export type RunKind = 'skill' | 'task' | 'agent';
 
 export interface RunRecord {
   id: string;
-  kind: 'skill' | 'task';
+  kind: RunKind;
   name: string;
   version: string | null;
   specHash: string | null;
@@ -57,7 +84,7 @@ export interface SkillUsage {
 
 interface Row {
   id: string;
-  kind: 'skill' | 'task';
+  kind: RunKind;
   name: string;
   version: string | null;
   spec_hash: string | null;
@@ -98,7 +125,7 @@ export class RunStore {
 
   /** Records the start of a run and returns its id. */
   start(run: {
-    kind: 'skill' | 'task';
+    kind: RunKind;
     name: string;
     version?: string;
     specHash?: string;
@@ -155,18 +182,32 @@ export class RunStore {
     return r ? fromRow(r) : undefined;
   }
 
-  list(filter: { kind?: 'skill' | 'task'; name?: string; parentId?: string; limit?: number } = {}): RunRecord[] {
+  list(filter: { kind?: RunKind; name?: string; parentId?: string; limit?: number } = {}): RunRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.kind) where.push('kind = ?'), args.push(filter.kind);
     if (filter.name) where.push('name = ?'), args.push(filter.name);
     if (filter.parentId) where.push('parent_id = ?'), args.push(filter.parentId);
-    const sql = `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_at DESC, rowid DESC LIMIT ?`;
+    const filterSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const sql = `SELECT * FROM runs ${filterSql} ORDER BY started_at DESC, rowid DESC LIMIT ?`;
     return (this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(fromRow);
   }
 
+  /**
+   * The runs whose id is `id` or starts with it (the list shows ids cut to 8 characters),
+   * at most two: more than one means the prefix is ambiguous.
+   */
+  find(id: string): RunRecord[] {
+    if (!/^[0-9A-Za-z-]+$/.test(id)) return [];
+    const rows = this.store.db
+      .prepare('SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 2')
+      .all(id, `${id}\uffff`) as Row[];
+    const exact = rows.find((r) => r.id === id);
+    return exact ? [fromRow(exact)] : rows.map(fromRow);
+  }
+
   /** The latest run of a task whose spec hash matches, to decide "runs once per spec change". */
-  lastForSpec(kind: 'skill' | 'task', name: string, specHash: string): RunRecord | undefined {
+  lastForSpec(kind: RunKind, name: string, specHash: string): RunRecord | undefined {
     const r = this.store.db
       .prepare('SELECT * FROM runs WHERE kind = ? AND name = ? AND spec_hash = ? ORDER BY started_at DESC LIMIT 1')
       .get(kind, name, specHash) as Row | undefined;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { buildSandboxImage, isStaticElf } from '../../../controllers/execution/sandbox-image.js';
-import { sweepWorkspaces } from '../../../controllers/execution/workspace.js';
+import { sweepWorkspaces } from '../../../reconciler/workspace.js';
 import { dockerReady, runDockerTests } from './docker-env.js';
 
 const ready = await dockerReady();

@@ -26,9 +26,7 @@ async function fourSubtaskTask(): Promise<Resource<'Task'>> {
 }
 
 /** Runs the example task with the Runtime's execution mode set to `mode`. */
-async function runExample(
-  mode: 'local' | 'docker',
-): Promise<{
+async function runExample(mode: 'local' | 'docker'): Promise<{
   task: Resource<'Task'>;
   inFlight: number;
   report: Awaited<ReturnType<Harness['runner']['runTask']>>;

@@ -123,25 +123,6 @@ describe('runTask: parallel subtasks', () => {
     ]);
   });
 
-  it('fails a prompt subtask at once with a clear message and still runs the others', async () => {
-    const h = await setup({
-      'task.yaml': taskYaml('ask', {
-        subtasks: [
-          { name: 'think', prompt: 'Summarise the logs' },
-          { name: 'ok', run: 'echo fine' },
-        ],
-      }),
-    });
-    const t0 = Date.now();
-    const report = await h.runner.runTask('ask', cli);
-    expect(Date.now() - t0).toBeLessThan(5000);
-    const think = report.subtasks.find((s) => s.name === 'think');
-    expect(think).toMatchObject({ status: 'failed', attempts: 1 });
-    expect(think?.error).toMatch(/PromptNotSupported: prompt subtasks need the agent/);
-    expect(report.subtasks.find((s) => s.name === 'ok')?.status).toBe('succeeded');
-    expect(report.status).toBe('failed');
-  });
-
   it('rejects an unknown task with the names it knows', async () => {
     const h = await setup({ 'task.yaml': taskYaml('real', { subtasks: [{ name: 'a', run: 'true' }] }) });
     await expect(h.runner.runTask('nope', cli)).rejects.toMatchObject({

@@ -1,6 +1,7 @@
 // Per-run workspace directories under <stateDir>/workspaces/<runId>, and the guard that
-// keeps file steps inside them. A workspace is removed when its run succeeds and kept
-// when it fails (for inspection); kept ones older than a day are swept at start-up.
+// keeps file access inside them (skill file steps, the agent's file tools). A workspace is
+// removed when its run succeeds and kept when it fails (for inspection); kept ones older
+// than a day are swept at start-up. In the core because execution and the agent share it.
 
 import {
   chmodSync,
@@ -14,7 +15,7 @@ import {
   lstatSync,
 } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep, dirname } from 'node:path';
-import { CaduceusError } from '../../reconciler/errors.js';
+import { CaduceusError } from './errors.js';
 
 export const KEEP_FAILED_MS = 24 * 3_600_000;
 

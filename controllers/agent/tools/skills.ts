@@ -1,0 +1,65 @@
+// Every active skill as a function tool: the skill's typed params become the JSON Schema
+// the model fills in, and a call goes through runner.runSkill, whose param validation is
+// the CLI's (unknown, missing, mistyped params come back to the model as the error).
+
+import type { Resource, ParamValue } from '../../../reconciler/types.js';
+import type { SkillParam } from '../../../reconciler/specs.js';
+import { DURATION_PATTERN } from '../../../reconciler/duration.js';
+import { errorMessage } from '../../../reconciler/errors.js';
+import { failed, type AgentTool } from './types.js';
+
+export function skillTool(skill: Resource<'Skill'>): AgentTool {
+  const name = skill.metadata.name;
+  return {
+    name,
+    description: `${skill.spec.description} (skill ${name}@${skill.spec.version})`,
+    parameters: paramsSchema(skill.spec.params),
+    execute: async (args, run) => {
+      const params: Record<string, ParamValue> = {};
+      for (const [k, v] of Object.entries(args)) {
+        if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+          return failed(`param "${k}" must be a string, number or boolean, got ${JSON.stringify(v)}`);
+        params[k] = v;
+      }
+      try {
+        const r = await run.runner.runSkill(name, params, {
+          trigger: run.trigger,
+          signal: run.signal,
+          parentRunId: run.runId,
+          workspace: run.workspace,
+          ...(run.isolation ? { isolation: run.isolation } : {}),
+        });
+        const text =
+          r.status === 'succeeded' ? r.output : `skill ${r.status}${r.error ? `: ${r.error}` : ''}\n${r.output}`;
+        return {
+          status: r.status,
+          text,
+          childRunIds: [r.runId],
+          ...(r.error !== undefined ? { error: r.error } : {}),
+        };
+      } catch (err) {
+        // Bad params and unknown skills are thrown before anything runs: the model gets the reason.
+        return failed(errorMessage(err));
+      }
+    },
+  };
+}
+
+/** The JSON Schema of a skill's params, as the model sees them. */
+export function paramsSchema(params: readonly SkillParam[]): Record<string, unknown> {
+  const properties: Record<string, Record<string, unknown>> = {};
+  const required: string[] = [];
+  for (const p of params) {
+    const prop: Record<string, unknown> =
+      p.type === 'enum'
+        ? { type: 'string', enum: p.values ?? [] }
+        : p.type === 'duration'
+          ? { type: 'string', pattern: DURATION_PATTERN, description: 'a duration such as 30s, 5m or 72h' }
+          : { type: p.type };
+    if (p.description) prop.description = prop.description ? `${p.description} (${prop.description})` : p.description;
+    if (p.default !== undefined) prop.default = p.default;
+    properties[p.name] = prop;
+    if (p.required && p.default === undefined) required.push(p.name);
+  }
+  return { type: 'object', properties, required, additionalProperties: false };
+}

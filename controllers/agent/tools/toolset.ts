@@ -1,0 +1,96 @@
+// The tools of one run: its allow-list (skill names, builtin tools, groups) resolved
+// against the applied skills, each tool's Chat Completions definition, and the check of
+// a builtin tool's arguments against its schema (skills check theirs in runSkill).
+
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ChatCompletionTool } from 'openai/resources/chat/completions/completions';
+import type { Snapshot } from '../../../reconciler/types.js';
+import { resourcesOfKind } from '../../../reconciler/types.js';
+import {
+  AGENT_BUILTIN_TOOLS,
+  AGENT_TOOL_GROUPS,
+  unknownToolProblem,
+  type AgentBuiltinTool,
+} from '../../../reconciler/agent-contract.js';
+import { CaduceusError } from '../../../reconciler/errors.js';
+import { findSkill } from '../../../reconciler/skill-names.js';
+import type { AgentTool } from './types.js';
+import { readFileTool, writeFileTool, listFilesTool } from './files.js';
+import { shellTool } from './shell.js';
+import { httpGetTool } from './http.js';
+import { rememberTool } from './remember.js';
+import { delegateTool } from './delegate.js';
+import { skillTool } from './skills.js';
+
+const BUILTIN: Record<AgentBuiltinTool, AgentTool> = {
+  shell: shellTool,
+  read_file: readFileTool,
+  write_file: writeFileTool,
+  list_files: listFilesTool,
+  http_get: httpGetTool,
+  delegate: delegateTool,
+  remember: rememberTool,
+};
+
+export interface Toolset {
+  /** Resolved tool names, in the order offered: builtins first, then skills by name. */
+  names: readonly string[];
+  byName: ReadonlyMap<string, AgentTool>;
+  definitions: readonly ChatCompletionTool[];
+}
+
+/**
+ * Resolves an allow-list; throws UnknownAgentTool for a name that is no tool (validation
+ * catches these in the repository; this is for `caduceus ask --tools` and children).
+ * `delegate` is dropped at depth 1 and below.
+ */
+export function resolveToolset(snap: Snapshot, allowList: readonly string[], depth: number): Toolset {
+  const builtins = new Set<AgentBuiltinTool>();
+  const skills = new Set<string>();
+  for (const entry of allowList) {
+    if ((AGENT_BUILTIN_TOOLS as readonly string[]).includes(entry)) builtins.add(entry as AgentBuiltinTool);
+    else if (entry === 'skills') for (const s of resourcesOfKind(snap, 'Skill')) skills.add(s.metadata.name);
+    else if (entry in AGENT_TOOL_GROUPS) for (const t of AGENT_TOOL_GROUPS[entry] ?? []) builtins.add(t);
+    else {
+      const skill = findSkill(snap, entry);
+      if (!skill) {
+        throw new CaduceusError(
+          'UnknownAgentTool',
+          unknownToolProblem(entry, () => false) ?? `"${entry}" is not an agent tool`,
+          { field: 'tools' },
+        );
+      }
+      skills.add(skill.metadata.name);
+    }
+  }
+  if (depth > 0) builtins.delete('delegate');
+  const byName = new Map<string, AgentTool>();
+  for (const t of AGENT_BUILTIN_TOOLS) if (builtins.has(t)) byName.set(t, BUILTIN[t]);
+  for (const name of [...skills].sort()) {
+    // A skill named like a builtin tool cannot be told apart by the model: the builtin wins.
+    if (byName.has(name) || (AGENT_BUILTIN_TOOLS as readonly string[]).includes(name)) continue;
+    const skill = findSkill(snap, name);
+    if (skill) byName.set(name, skillTool(skill));
+  }
+  const definitions: ChatCompletionTool[] = [...byName.values()].map((t) => ({
+    type: 'function',
+    function: { name: t.name, description: t.description, parameters: t.parameters },
+  }));
+  return { names: [...byName.keys()], byName, definitions };
+}
+
+let ajv: Ajv2020 | undefined;
+const validators = new Map<string, ValidateFunction>();
+
+/** Why arguments do not fit a builtin tool's schema, or undefined when they do. */
+export function builtinArgumentProblem(tool: AgentTool, args: Record<string, unknown>): string | undefined {
+  if (!(AGENT_BUILTIN_TOOLS as readonly string[]).includes(tool.name)) return undefined;
+  let validate = validators.get(tool.name);
+  if (!validate) {
+    ajv ??= new Ajv2020({ allErrors: true, strict: false });
+    validate = ajv.compile(tool.parameters);
+    validators.set(tool.name, validate);
+  }
+  if (validate(args)) return undefined;
+  return (validate.errors ?? []).map((e) => `${e.instancePath || 'arguments'} ${e.message ?? 'is invalid'}`).join('; ');
+}
