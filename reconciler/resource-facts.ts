@@ -328,7 +328,7 @@ export function canonicalJson(value: unknown): string {
   }
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj);
-  if (keys.length > 1) keys.sort();
+  sortSmall(keys);
   let out = '{';
   for (const k of keys) {
     const v = obj[k];
@@ -336,6 +336,27 @@ export function canonicalJson(value: unknown): string {
     out += `${out.length > 1 ? ',' : ''}${quotedKey(k)}:${canonicalJson(v)}`;
   }
   return `${out}}`;
+}
+
+/**
+ * Sorts in place, as Array.prototype.sort would for strings: insertion sort for the few
+ * keys of an object, which V8's sort would first copy into a work array (a tenth of all
+ * allocation when loading 10,000 resources).
+ */
+function sortSmall(keys: string[]): void {
+  if (keys.length > 16) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
 }
 
 // The same few keys (name, type, steps, …) are quoted again and again: 10,000 resources
