@@ -8,7 +8,7 @@
 // moves pruned skills (they are history, not desired state).
 
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaduceusError } from './errors.js';
@@ -192,6 +192,36 @@ export function compareFindings(a: Finding, b: Finding): number {
   return a.line - b.line || a.column - b.column || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 }
 
+/** Files up to this size are read into the arena; a larger one is read by readFileSync. */
+const SMALL_FILE = 64 * 1024;
+const ARENA = 1024 * 1024;
+let arena = Buffer.allocUnsafeSlow(ARENA);
+let arenaUsed = 0;
+
+/**
+ * A configuration file's bytes, read straight into a slice of a shared 1 MiB arena: one
+ * open, one read, one close. readFileSync asks the size first (one more system call) and
+ * gives every file a buffer of its own that the garbage collector tracks one by one; for
+ * 11,000 files both show.
+ */
+function readSmallFile(path: string): Buffer {
+  if (arena.length - arenaUsed < SMALL_FILE) {
+    arena = Buffer.allocUnsafeSlow(ARENA);
+    arenaUsed = 0;
+  }
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, arena, arenaUsed, SMALL_FILE, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n === SMALL_FILE) return readFileSync(path);
+  const out = arena.subarray(arenaUsed, arenaUsed + n);
+  arenaUsed += n;
+  return out;
+}
+
 /** Files read between two turns of the event loop while listing a directory. */
 const READ_BATCH = 512;
 
@@ -219,7 +249,7 @@ export async function listConfigFiles(dir: string): Promise<SourceFile[]> {
     if (i > 0 && i % READ_BATCH === 0) await new Promise((r) => setImmediate(r));
     const path = paths[i] as string;
     try {
-      const bytes = readFileSync(join(dir, path));
+      const bytes = readSmallFile(join(dir, path));
       files.push({ path, id: gitBlobId(bytes), read: async () => bytes });
     } catch (err) {
       files.push({ path, id: `unreadable:${path}:${Date.now()}`, read: async () => Promise.reject(err) });

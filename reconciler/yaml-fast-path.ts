@@ -51,9 +51,14 @@ const STRIDE = 6;
  * The children of node n are n + 1, then each next sibling at the previous one's end.
  */
 class Positions {
-  private readonly n: number[] = [];
+  /** Sized from the file's line count (about two nodes a line at most in block style), grown when flow style needs more. */
+  private n: Int32Array;
   /** Key of each node in its parent: a string in a mapping, an index in a sequence. */
   private readonly key: Array<string | number> = [];
+
+  constructor(lines: number) {
+    this.n = new Int32Array(STRIDE * (2 * lines + 2));
+  }
 
   get size(): number {
     return this.key.length;
@@ -61,7 +66,18 @@ class Positions {
 
   add(kind: number, line: number, column: number): number {
     const i = this.key.length;
-    this.n.push(kind, line, column, 0, 0, i + 1);
+    let o = i * STRIDE;
+    if (o + STRIDE > this.n.length) {
+      const grown = new Int32Array(this.n.length * 2);
+      grown.set(this.n);
+      this.n = grown;
+    }
+    this.n[o++] = kind;
+    this.n[o++] = line;
+    this.n[o++] = column;
+    this.n[o++] = 0;
+    this.n[o++] = 0;
+    this.n[o] = i + 1;
     this.key.push(-1);
     return i;
   }
@@ -137,12 +153,13 @@ class FastParser {
   private readonly lines: string[];
   /** Indent of each line, or -1 for a line without content (blank or only a comment). */
   private readonly indents: Int32Array;
-  private readonly positions = new Positions();
+  private readonly positions: Positions;
   private readonly items: unknown[] = [];
   private i = 0;
 
   constructor(text: string) {
     this.lines = text.split('\n');
+    this.positions = new Positions(this.lines.length);
     this.indents = new Int32Array(this.lines.length);
     for (let j = 0; j < this.lines.length; j++) {
       const line = this.lines[j] as string;
