@@ -96,4 +96,29 @@ describe('tree walk', () => {
       [head, treeOf(''), treeOf('cfg'), treeOf('cfg/deep'), treeOf('cfg/deep/er')].sort(),
     );
   });
+
+  it('lists a large directory right through content changes, same-length renames, additions and removals', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) files[`big/s-${String(i).padStart(3, '0')}.yaml`] = `s: ${i}\n`;
+    const repo = makeRepo(files);
+    const walker = new TreeWalker(reader(repo));
+    await walker.list(git(repo, 'rev-parse', 'HEAD'), 'big');
+    const steps: Array<() => void> = [
+      () => writeFiles(repo, { 'big/s-200.yaml': 's: changed\n' }), // one id changes; the tree keeps its length
+      () => {
+        // Another name of the same length, in another block of the tree.
+        removeFiles(repo, 'big/s-010.yaml');
+        writeFiles(repo, { 'big/t-010.yaml': 's: 10\n' });
+      },
+      () => writeFiles(repo, { 'big/s-123.yaml': 's: 123 again\n', 'big/s-399.yaml': 's: last\n' }),
+      () => writeFiles(repo, { 'big/s-0000.yaml': 'added\n' }),
+      () => removeFiles(repo, 'big/s-300.yaml', 'big/s-301.yaml'),
+    ];
+    for (const step of steps) {
+      step();
+      const head = commitAll(repo, 'step');
+      const listed = await walker.list(head, 'big');
+      expect(listed.map((f) => [f.path, f.id])).toEqual(lsTree(repo, head, 'big'));
+    }
+  });
 });
