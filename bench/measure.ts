@@ -3,7 +3,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
@@ -82,3 +82,13 @@ export function replaceSection(file: string, heading: string, section: string[])
   }
   writeFileSync(file, text);
 }
+
+/** `N cores (model), Node vX; load average A before, B after`. */
+export function machineLine(loadBefore: number): string {
+  const cpu = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'})`;
+  const load = `load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after`;
+  return `${cpu}, Node ${process.version}; ${load}`;
+}
+
+/** A markdown table row. */
+export const tableRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;

@@ -11,10 +11,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, replaceSection, runTimed } from './measure.js';
+import { machineLine, median, replaceSection, runTimed, tableRow } from './measure.js';
 
 const ROUNDS = 7;
 const UP_ROUNDS = 5;
@@ -78,7 +78,9 @@ function skillsRepo(): string {
     const calls = i % 10 === 9 ? `    - skill:\n        name: skill-${i - 1}\n        params: {window: 24h}\n` : '';
     writeFileSync(
       join(dir, 'skills', `skill-${String(i).padStart(5, '0')}.yaml`),
-      `apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: skill-${i}\nspec:\n  version: "1.0.0"\n  description: Generated skill ${i}\n  params:\n    - name: window\n      type: duration\n      default: 72h\n  steps:\n    - run: echo "$PARAM_WINDOW"\n${calls}`,
+      `apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: skill-${i}\nspec:\n  version: "1.0.0"\n` +
+        `  description: Generated skill ${i}\n  params:\n    - name: window\n      type: duration\n` +
+        `      default: 72h\n  steps:\n    - run: echo "$PARAM_WINDOW"\n${calls}`,
     );
   }
   const env = {
@@ -144,15 +146,25 @@ const base = median(times.baseline);
 const m = (name: keyof typeof times): number => median(times[name]);
 const all = (name: keyof typeof times): string => times[name].map((t) => t.toFixed(0)).join(', ');
 const mark = (ok: boolean): string => (ok ? 'met' : '**not met**');
-const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average ${loadBefore.toFixed(1)} before, ${(loadavg()[0] ?? 0).toFixed(1)} after`;
 const row = (what: string, name: keyof typeof times, target: string, ok: boolean): string =>
-  `| ${what} | ${m(name).toFixed(0)} ms (${all(name)}) | +${(m(name) - base).toFixed(0)} ms | ${target}: ${mark(ok)} |`;
+  tableRow([
+    what,
+    `${m(name).toFixed(0)} ms (${all(name)})`,
+    `+${(m(name) - base).toFixed(0)} ms`,
+    `${target}: ${mark(ok)}`,
+  ]);
 const section = [
   `## Start-up (issue 14) — ${new Date().toISOString().slice(0, 10)}`,
   '',
   'Command: `npm run build && node dist/bench/startup.js`',
-  `Machine: ${machine}`,
-  `Each figure is the median of fresh processes (all runs in parentheses), measured in rotating rounds with the baseline \`node -e 0\` in the same run (median ${base.toFixed(0)} ms; runs: ${all('baseline')}). \`up\` is timed from spawn to the first 200 from \`/readyz\` (the first revision applied), polled every 5 ms. The 10,000 skills are one file each in a packed git repository; every tenth calls another.`,
+  `Machine: ${machineLine(loadBefore)}`,
+  [
+    'Each figure is the median of fresh processes (all runs in parentheses), measured in rotating rounds',
+    `with the baseline \`node -e 0\` in the same run (median ${base.toFixed(0)} ms; runs: ${all('baseline')}).`,
+    '`up` is timed from spawn to the first 200 from `/readyz` (the first revision applied), polled every',
+    '5 ms; it runs with `--listen 127.0.0.1:PORT --state-dir TMP --log-level warn`. The 10,000 skills are',
+    'one file each in a packed git repository; every tenth calls another.',
+  ].join(' '),
   '',
   '| command | wall | minus `node -e 0` | target |',
   '|---|---|---|---|',

@@ -167,14 +167,20 @@ const params = new WeakMap<DocFacts, ReadonlyMap<string, SkillParam>>();
 /** `Kind/name`. */
 function keyOf(facts: DocFacts): string {
   let k = keys.get(facts);
-  if (k === undefined) keys.set(facts, (k = `${facts.kind}/${facts.name}`));
+  if (k === undefined) {
+    k = `${facts.kind}/${facts.name}`;
+    keys.set(facts, k);
+  }
   return k;
 }
 
 /** A skill's parameters by name. */
 function paramsOf(facts: DocFacts): ReadonlyMap<string, SkillParam> {
   let m = params.get(facts);
-  if (m === undefined) params.set(facts, (m = new Map(facts.params.map((p) => [p.name, p]))));
+  if (m === undefined) {
+    m = new Map(facts.params.map((p) => [p.name, p]));
+    params.set(facts, m);
+  }
   return m;
 }
 
