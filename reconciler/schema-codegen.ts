@@ -14,6 +14,7 @@ import {
   SCHEMA_FILES,
   codeCachePath,
   evaluateGenerated,
+  fingerprintStamp,
   generatedValidatorPath,
   schemaFingerprint,
   schemasDir,
@@ -24,7 +25,7 @@ for (const kind of KINDS) {
   const bytes = readFileSync(schemasDir() + SCHEMA_FILES[kind]);
   const ajv = new Ajv2020({ ...AJV_OPTIONS, code: { source: true } });
   const validate = ajv.compile(JSON.parse(bytes.toString('utf8')) as JsonSchema);
-  const code = `${standaloneCode.default(ajv, validate)}\nmodule.exports.fingerprint = ${JSON.stringify(schemaFingerprint(bytes))};\n`;
+  const code = `${standaloneCode.default(ajv, validate)}${fingerprintStamp(schemaFingerprint(bytes))}`;
   const path = generatedValidatorPath(kind);
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, code);

@@ -95,7 +95,15 @@ export function validatorFor(kind: Kind): KindValidator {
   return v;
 }
 
-/** The validator generated at `path`, if it exists and was made from a schema with this fingerprint. */
+/** The last line of a generated validator: the fingerprint of the schema it was made from. */
+export function fingerprintStamp(fingerprint: string): string {
+  return `\nmodule.exports.fingerprint = ${JSON.stringify(fingerprint)};\n`;
+}
+
+/**
+ * The validator generated at `path`, if it exists and was made from a schema with this
+ * fingerprint. The stamp is checked in the text first, so stale code is not even run.
+ */
 export function loadGenerated(path: string, fingerprint: string): SchemaValidate | undefined {
   let code: string;
   try {
@@ -103,6 +111,7 @@ export function loadGenerated(path: string, fingerprint: string): SchemaValidate
   } catch {
     return undefined;
   }
+  if (!code.endsWith(fingerprintStamp(fingerprint))) return undefined;
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(codeCachePath(path));

@@ -61,7 +61,7 @@ describe('generated schema validators', () => {
     }
   });
 
-  it('refuses generated code whose schema fingerprint differs (a schema edited after the build)', () => {
+  it('never runs generated code whose schema fingerprint differs (a schema edited after the build)', () => {
     const dir = tempDir();
     const path = join(dir, 'skill.validate.cjs');
     const current = schemaFingerprint(readFileSync(schemasDir() + SCHEMA_FILES.Skill));
@@ -69,13 +69,23 @@ describe('generated schema validators', () => {
     expect(readFileSync(generatedValidatorPath('Skill'), 'utf8')).toContain(
       `module.exports.fingerprint = ${JSON.stringify(current)};`,
     );
-    writeFileSync(path, `module.exports = () => true;\nmodule.exports.fingerprint = ${JSON.stringify(current)};\n`);
+    // Running the module counts its runs, so the test sees whether stale code was executed at all.
+    const runs = globalThis as { caduceusStaleRuns?: number };
+    runs.caduceusStaleRuns = 0;
+    writeFileSync(
+      path,
+      'globalThis.caduceusStaleRuns += 1;\nmodule.exports = () => true;\n' +
+        `module.exports.fingerprint = ${JSON.stringify(current)};\n`,
+    );
     expect(loadGenerated(path, current)?.({})).toBe(true);
+    expect(runs.caduceusStaleRuns).toBe(1);
     const edited = schemaFingerprint(
       Buffer.from(readFileSync(schemasDir() + SCHEMA_FILES.Skill, 'utf8').replace('"Caduceus Skill"', '"Edited"')),
     );
     expect(edited).not.toBe(current);
     expect(loadGenerated(path, edited)).toBeUndefined();
+    expect(runs.caduceusStaleRuns).toBe(1);
+    delete runs.caduceusStaleRuns;
     expect(loadGenerated(join(dir, 'missing.cjs'), current)).toBeUndefined();
     rmSync(dir, { recursive: true, force: true });
   });
