@@ -92,9 +92,21 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
   }
   const maximum = runtimes[0]?.facts.runtimeMaximum ?? DEFAULT_MAXIMUM;
 
-  // References and calls.
+  // References and calls. A call's findings depend only on the call and the facts of the
+  // skill it reaches, and both come back unchanged load after load: they are kept per call
+  // and used again while the call still reaches the same facts from the same file.
   const checkCall = (d: PlacedFacts, call: CallSite): void => {
     const callee = skills.get(call.target);
+    const seen = callChecks.get(call);
+    if (seen && seen.callee === callee?.facts && seen.file === d.file) {
+      for (const f of seen.findings) findings.push(f);
+      return;
+    }
+    const start = findings.length;
+    checkCallAgainst(d, call, callee);
+    callChecks.set(call, { callee: callee?.facts, file: d.file, findings: findings.slice(start) });
+  };
+  const checkCallAgainst = (d: PlacedFacts, call: CallSite, callee: PlacedFacts | undefined): void => {
     if (!callee) {
       at(d.file, call.targetPos, 'unknown-skill', `${call.what} calls skill "${call.target}", which is not defined`);
       return;
@@ -163,6 +175,8 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
 // one document alone is derived once.
 const keys = new WeakMap<DocFacts, string>();
 const params = new WeakMap<DocFacts, ReadonlyMap<string, SkillParam>>();
+/** The findings of a call the last time it was checked, and against which callee's facts. */
+const callChecks = new WeakMap<CallSite, { callee: DocFacts | undefined; file: string; findings: Finding[] }>();
 
 /** `Kind/name`. */
 function keyOf(facts: DocFacts): string {
