@@ -30,8 +30,8 @@ export function runTimed(cmd: string, args: string[], opts: { env?: NodeJS.Proce
       encoding: 'utf8',
       stdio: ['ignore', fd, 'pipe'],
       maxBuffer: 64 * 1024 * 1024,
-      ...(opts.env ? { env: opts.env } : {}),
-      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      env: opts.env,
+      cwd: opts.cwd,
     });
   } finally {
     closeSync(fd);

@@ -19,7 +19,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Loader, gitBlobId } from '../reconciler/loader.js';
+import { Loader } from '../reconciler/loader.js';
+import { gitBlobId } from '../reconciler/source-file.js';
 import { createSource } from '../reconciler/source/git-source.js';
 import { silentLogger } from '../reconciler/log.js';
 import { machineLine, median, peakRssArgs, readPeakRss, replaceSection, runTimed, tableRow } from './measure.js';

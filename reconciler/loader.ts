@@ -7,7 +7,6 @@
 // dot-file, under node_modules, or under the top-level `archive/` folder where the curator
 // moves pruned skills (they are history, not desired state).
 
-import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,17 +14,10 @@ import { CaduceusError } from './errors.js';
 import { crossReferenceFindings, type PlacedFacts } from './cross-refs.js';
 import { parseFile, type ParsedFile } from './parse-file.js';
 import { ParseJob, type ParallelOptions } from './parallel-parse.js';
+import { gitBlobId, type SourceFile } from './source-file.js';
 import { API_VERSION, type Finding, type Resource } from './types.js';
 
 export { parseFile };
-
-export interface SourceFile {
-  /** Path relative to the configuration root, forward slashes. */
-  path: string;
-  /** Content id (git blob SHA or content hash); equal ids mean equal content. */
-  id: string;
-  read(): Promise<Buffer>;
-}
 
 export interface LoadResult {
   resources: Resource[];
@@ -258,12 +250,10 @@ export async function listConfigFiles(dir: string): Promise<SourceFile[]> {
   return files;
 }
 
-/** The id git gives the same content (sha1 of "blob <size>\0" + bytes). */
-export function gitBlobId(bytes: Buffer): string {
-  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
-}
-
-/** The configuration files of a directory on disk; CaduceusError ConfigDirUnreadable when it is not a readable directory. */
+/**
+ * The configuration files of a directory on disk; CaduceusError ConfigDirUnreadable when it is not a readable
+ * directory.
+ */
 export async function readConfigDirectory(dir: string): Promise<SourceFile[]> {
   const hint = 'pass a configuration directory, e.g. caduceus validate examples/repo';
   let isDir = false;

@@ -134,7 +134,7 @@ export function evaluateGenerated(
 ): { script: Script; exports: unknown } {
   const script = new Script(`(function (exports, require, module) {${code}\n})`, {
     filename: path,
-    ...(cachedData ? { cachedData } : {}),
+    cachedData,
   });
   const module = { exports: {} as unknown };
   const run = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: unknown) => void;

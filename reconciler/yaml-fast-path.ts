@@ -51,7 +51,10 @@ const STRIDE = 6;
  * The children of node n are n + 1, then each next sibling at the previous one's end.
  */
 class Positions {
-  /** Sized from the file's line count (about two nodes a line at most in block style), grown when flow style needs more. */
+  /**
+   * Sized from the file's line count (about two nodes a line at most in block style), grown
+   * when flow style needs more.
+   */
   private n: Int32Array;
   /** Key of each node in its parent: a string in a mapping, an index in a sequence. */
   private readonly key: Array<string | number> = [];
@@ -115,7 +118,10 @@ class Positions {
   }
 }
 
-/** Index of the `:` that ends a plain key starting at `at` (`[A-Za-z_][A-Za-z0-9_./-]*:` then a space or the end), else -1. */
+/**
+ * Index of the `:` that ends a plain key starting at `at` (`[A-Za-z_][A-Za-z0-9_./-]*:` then
+ * a space or the end), else -1.
+ */
 function keyEnd(line: string, at: number): number {
   let c = line.charCodeAt(at);
   if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95)) return -1;

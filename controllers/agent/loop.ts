@@ -101,8 +101,8 @@ export class AgentLoop {
       name: req.name ?? 'agent',
       trigger: req.trigger.source,
       startedAt: started,
-      ...(req.trigger.actor !== undefined ? { actor: req.trigger.actor } : {}),
-      ...(req.parentRunId !== undefined ? { parentId: req.parentRunId } : {}),
+      actor: req.trigger.actor,
+      parentId: req.parentRunId,
     });
     const ownWorkspace = req.workspace === undefined;
     const workspace = req.workspace ?? createWorkspace(this.deps.stateDir, runId);
@@ -340,8 +340,8 @@ export class AgentLoop {
       status: outcome.status,
       durationMs,
       result,
-      ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
-      ...(outcome.error !== undefined ? { error: redact(outcome.error) } : {}),
+      exitCode: outcome.exitCode,
+      error: outcome.error !== undefined ? redact(outcome.error) : undefined,
       ...(outcome.childRunIds ? { childRunIds: outcome.childRunIds } : {}),
     };
     run.emit({
@@ -349,8 +349,8 @@ export class AgentLoop {
       ...base,
       status: record.status,
       durationMs,
-      ...(record.exitCode !== undefined ? { exitCode: record.exitCode } : {}),
-      ...(record.error !== undefined ? { error: record.error } : {}),
+      exitCode: record.exitCode,
+      error: record.error,
     });
     return record;
   }
@@ -425,7 +425,7 @@ export class AgentLoop {
       status: outcome.status,
       stopReason: outcome.stopReason,
       answer: redact(outcome.answer),
-      ...(outcome.error !== undefined ? { error: redact(outcome.error) } : {}),
+      error: outcome.error !== undefined ? redact(outcome.error) : undefined,
       model: run.settings.upstream.model,
       durationMs,
       toolCalls: run.toolCalls,
@@ -443,7 +443,7 @@ export class AgentLoop {
     this.deps.runs.finish(run.runId, {
       status: result.status,
       durationMs,
-      ...(result.error !== undefined ? { error: result.error } : {}),
+      error: result.error,
       report: {
         answer: result.answer.slice(0, REPORT_ANSWER_LIMIT),
         stopReason: result.stopReason,

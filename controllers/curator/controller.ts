@@ -40,7 +40,7 @@ export function register(deps: ControllerDeps): Registration {
           log,
           stateDir: deps.stateDir,
           source: deps.gitSource,
-          ...(deps.configDir ? { secretBaseDir: deps.configDir } : {}),
+          secretBaseDir: deps.configDir,
         }
       : undefined;
   const scheduler = new CuratorScheduler(
@@ -77,7 +77,7 @@ export function register(deps: ControllerDeps): Registration {
       ctx: ReconcileContext,
       desired: Resource | undefined,
       _observed: Observed,
-    ): Promise<ReconcileResult | void> {
+    ): Promise<ReconcileResult | undefined> {
       const name = splitKey(ctx.key).name;
       if (!desired) {
         scheduler.remove(name);
@@ -132,14 +132,16 @@ export function register(deps: ControllerDeps): Registration {
           'Ready',
           'False',
           last.outcome === 'invalid' ? 'ResultInvalid' : 'RunFailed',
-          `last run ${new Date(last.finishedAt).toISOString()}: ${last.message}${last.findings.length ? `: ${last.findings.slice(0, 3).join('; ')}` : ''}`,
+          `last run ${new Date(last.finishedAt).toISOString()}: ${last.message}` +
+            (last.findings.length ? `: ${last.findings.slice(0, 3).join('; ')}` : ''),
         );
       } else {
         ctx.setCondition(
           'Ready',
           'True',
           'Scheduled',
-          `next run ${next === undefined ? 'unknown' : new Date(next).toISOString()}${last ? `; last run ${last.outcome}` : ''}`,
+          `next run ${next === undefined ? 'unknown' : new Date(next).toISOString()}` +
+            (last ? `; last run ${last.outcome}` : ''),
         );
       }
       return next === undefined
@@ -178,7 +180,7 @@ export function register(deps: ControllerDeps): Registration {
       file: r.file,
       branch: r.branch,
       outcome: r.outcome,
-      ...(r.pr.number > 0 ? { pullRequest: r.pr.url } : {}),
+      pullRequest: r.pr.number > 0 ? r.pr.url : undefined,
     };
   };
   return { controllers: [controller], runner: { proposeSkill }, stop: async () => scheduler.stopAll() };

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CaduceusError } from '../../reconciler/errors.js';
+import { describeFinding } from '../../reconciler/finding-format.js';
 import { Loader } from '../../reconciler/loader.js';
 import type { CuratorSpec } from '../../reconciler/specs.js';
 import type { Resource } from '../../reconciler/types.js';
@@ -70,14 +71,12 @@ export async function proposeNewSkill(
         : `${name}.yaml`;
     if (tree.exists(file))
       throw new CaduceusError('SkillExists', `${file} already exists`, { hint: 'choose another name' });
-    const text = yamlText.endsWith('\n') ? yamlText : yamlText + '\n';
+    const text = yamlText.endsWith('\n') ? yamlText : `${yamlText}\n`;
     tree.write(file, text);
     const errors = (await loader.load(tree.sourceFiles())).findings.filter((f) => f.severity === 'error');
     const mine = errors.filter((f) => f.file === file);
     if (errors.length > 0) {
-      const shown = (mine.length ? mine : errors)
-        .slice(0, 10)
-        .map((f) => `${f.file}:${f.line}:${f.column}: ${f.message} (${f.rule})`);
+      const shown = (mine.length ? mine : errors).slice(0, 10).map(describeFinding);
       throw new CaduceusError('SkillInvalid', `the proposed skill does not pass validation:\n${shown.join('\n')}`, {
         hint: mine.length
           ? 'fix the skill YAML and propose it again'
@@ -99,7 +98,11 @@ export async function proposeNewSkill(
     const branch = `${spec.branchPrefix}/new-skill-${name}`;
     await git.checkout(tip, branch);
     const now = (env.now ?? Date.now)();
-    const message = `curator: add skill ${name}\n\n- ${opts.reason.replace(/\n+/g, ' ')}\n- proposed by ${(opts.proposedBy ?? 'the agent').replace(/\n+/g, ' ')}; validated against ${tip.slice(0, 12)}\n\nCurator-Proposal: ${id}\n`;
+    const oneLine = (s: string): string => s.replace(/\n+/g, ' ');
+    const message =
+      `curator: add skill ${name}\n\n- ${oneLine(opts.reason)}\n` +
+      `- proposed by ${oneLine(opts.proposedBy ?? 'the agent')}; validated against ${tip.slice(0, 12)}\n\n` +
+      `Curator-Proposal: ${id}\n`;
     const head = await git.commit(writeChanges(git, path, [[file, text]]), message, dayStamp(now));
     const remote = await git.remoteSha(branch);
     let outcome: NewSkillResult['outcome'] = 'proposed';
@@ -108,7 +111,10 @@ export async function proposeNewSkill(
     else await git.pushBranch(branch, spec.branchPrefix, remote);
 
     const title = `Curator: new skill ${name}`;
-    const body = `The agent proposes a new skill \`${name}\` in \`${file}\`.\n\n**Why:** ${opts.reason}\n\nIt passes validation against \`${tip.slice(0, 12)}\`. Merge to make it available; close to reject it.\n\n<!-- caduceus-curator -->\n`;
+    const body =
+      `The agent proposes a new skill \`${name}\` in \`${file}\`.\n\n**Why:** ${opts.reason}\n\n` +
+      `It passes validation against \`${tip.slice(0, 12)}\`. Merge to make it available; close to reject it.\n\n` +
+      '<!-- caduceus-curator -->\n';
     const { pr } = await upsertPr(forge, git, {
       branch,
       title,

@@ -23,6 +23,7 @@ export async function dpkgInstalled(pkgs: readonly string[]): Promise<Set<string
   if (pkgs.length === 0) return installed;
   let out = '';
   try {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a JS template
     ({ stdout: out } = await run('dpkg-query', ['-W', '-f=${Package} ${Status}\n', '--', ...pkgs], {
       timeout: 10_000,
     }));

@@ -81,7 +81,7 @@ export function admit(
   channel: string,
 ): { ok: true; roles: readonly CompiledRole[] } | Refusal {
   const open = policy.channels.get(platform);
-  if (!open || !open.has(channel)) {
+  if (!open?.has(channel)) {
     return {
       ok: false,
       reason: `channel ${channel} is not on the ${platform} channel list`,
@@ -158,8 +158,8 @@ export function allowedSummary(roles: readonly CompiledRole[]): { tasks: string[
   const tasks = new Set<string>();
   const skills = new Set<string>();
   for (const r of roles) {
-    r.tasks.forEach((t) => tasks.add(t));
-    r.skills.forEach((s) => skills.add(s));
+    for (const t of r.tasks) tasks.add(t);
+    for (const s of r.skills) skills.add(s);
   }
   return { tasks: [...tasks].sort(), skills: [...skills].sort(), status: roles.some((r) => r.status) };
 }

@@ -5,7 +5,7 @@
 // directories it touched. Every *.yaml / *.yml regular file counts (symlinks could point
 // outside the tree, submodules are commits); the loader applies its own path rules on top.
 
-import type { SourceFile } from '../loader.js';
+import type { SourceFile } from '../source-file.js';
 import { CaduceusError } from '../errors.js';
 import type { BlobReader } from './blob-reader.js';
 import { isConfigFile } from './tree-reader.js';

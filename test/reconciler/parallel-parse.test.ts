@@ -9,8 +9,10 @@ import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Loader as LoaderClass, SourceFile } from '../../reconciler/loader.js';
-import { skillYaml, tempDir } from '../helpers/git.js';
+import type { Loader as LoaderClass } from '../../reconciler/loader.js';
+import type { SourceFile } from '../../reconciler/source-file.js';
+import { skillYaml } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { Loader } = (await import(pathToFileURL(`${root}dist/reconciler/loader.js`).href)) as {
@@ -45,15 +47,16 @@ function revision(): Record<string, string> {
   // YAML syntax error, unknown skill, duplicate name, a number JSON would turn into null.
   files['skills/broken.yaml'] = 'apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: [unclosed\n';
   files['tasks/t.yaml'] =
-    'apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: t\nspec:\n  subtasks:\n    - name: a\n      skill: nope\n';
+    'apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: t\nspec:\n  subtasks:\n' +
+    '    - name: a\n      skill: nope\n';
   files['skills/dup.yaml'] = skillYaml('s-10', 'echo', { description: 'again' });
   files['skills/huge.yaml'] = skillYaml('huge', 'echo', {
     description: 'y',
     extra: '  params:\n    - name: n\n      type: number\n',
   });
   // Last in file order, so in a worker's share: a call passing a number JSON would make
-  // null. The schema refuses it, but the call still takes part in the checks across files,
-  // where null would add a param-type finding that the single thread does not make.
+  // null. The schema refuses it, but the call still takes part in the checks across files
+  // (param-type: not a finite number); the file is parsed on the main thread (lastOnWorkers).
   files['tasks/zz-huge.yaml'] =
     'apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: zz\nspec:\n  subtasks:\n' +
     '    - name: a\n      skill: huge\n      params: {n: 1e999}\n';
@@ -78,6 +81,7 @@ describe('parsing on worker threads', () => {
       'skills/broken.yaml:5:1 yaml-syntax',
       'skills/s-10.yaml:4:9 duplicate-resource',
       'tasks/t.yaml:8:14 unknown-skill',
+      'tasks/zz-huge.yaml:9:16 param-type',
       'tasks/zz-huge.yaml:9:19 schema',
     ]);
     expect(a.resources).toHaveLength(42);

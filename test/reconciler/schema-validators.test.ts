@@ -18,7 +18,7 @@ import {
   schemasDir,
   validatorFor,
 } from '../../reconciler/schema-validators.js';
-import { tempDir } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 
 const DOCS: unknown[] = [
   { apiVersion: 'caduceus.dev/v1', kind: 'Skill', metadata: { name: 's' }, spec: { version: '1', steps: [] } },

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { StateStore } from '../../reconciler/state/store.js';
 import { CoreStore } from '../../reconciler/state/core-store.js';
-import { tempDir } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
 import type { Resource } from '../../reconciler/types.js';
 
@@ -54,7 +54,7 @@ describe('state store', () => {
     core.store.close();
   });
 
-  it('writes the steps queued in one turn together, and a failing step fails alone with the old state whole', async () => {
+  it('writes the steps queued in one turn together; a failing step fails alone, the old state whole', async () => {
     const core = new CoreStore(new StateStore({ stateDir: tempDir() }));
     const step = (name: string, hash: string, type: 'Normal' | 'Bogus' = 'Normal') => ({
       key: `Skill/${name}`,

@@ -8,7 +8,8 @@ import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobReader } from '../../reconciler/source/blob-reader.js';
 import { TreeWalker } from '../../reconciler/source/tree-walk.js';
-import { commitAll, git, makeRepo, removeFiles, tempDir, writeFiles } from '../helpers/git.js';
+import { commitAll, git, makeRepo, removeFiles, writeFiles } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 
 const cleanup: Array<() => void> = [];
 afterEach(() => {
@@ -92,9 +93,7 @@ describe('tree walk', () => {
     expect(files.map((f) => [f.path, f.id])).toEqual(lsTree(repo, head, 'cfg'));
     const treeOf = (path: string): string => git(repo, 'rev-parse', `${head}:${path}`);
     // The commit, the root, cfg (changed), deep and deep/er (changed); not a/, ünïcode/ or .hidden/.
-    expect(reads.sort()).toEqual(
-      [head, treeOf(''), treeOf('cfg'), treeOf('cfg/deep'), treeOf('cfg/deep/er')].sort(),
-    );
+    expect(reads.sort()).toEqual([head, treeOf(''), treeOf('cfg'), treeOf('cfg/deep'), treeOf('cfg/deep/er')].sort());
   });
 
   it('lists a large directory right through content changes, same-length renames, additions and removals', async () => {
