@@ -46,7 +46,7 @@ export function runTimed(cmd: string, args: string[], opts: { env?: NodeJS.Proce
 const PEAK_RSS_MODULE = new URL('./peak-rss.js', import.meta.url).href;
 
 /**
- * Node arguments that make a process write its peak RSS (MB) to `file` when it exits
+ * Node arguments that make a process write its peak RSS (MB) and CPU time to `file` when it exits
  * (a module preloaded with --import; see peak-rss.ts). The file is named on the command
  * line so that the measured command's environment stays the caller's.
  */
@@ -55,11 +55,12 @@ export function peakRssArgs(file: string): string[] {
   return ['--import', `${PEAK_RSS_MODULE}?${encodeURIComponent(file)}`];
 }
 
-export function readPeakRss(file: string): number {
+/** What the preloaded module wrote: peak RSS (MB) and CPU time (ms) of the process. */
+export function readPeakRss(file: string): { rssMb: number; cpuMs: number } {
   if (!existsSync(file)) throw new Error(`no peak RSS written to ${file}`);
-  const mb = Number(readFileSync(file, 'utf8'));
+  const [rssMb, cpuMs] = readFileSync(file, 'utf8').split(' ').map(Number);
   rmSync(file, { force: true });
-  return mb;
+  return { rssMb: rssMb as number, cpuMs: cpuMs as number };
 }
 
 /** Replaces the section whose heading starts with `heading` (up to the next `## `), or appends it. */

@@ -9,7 +9,7 @@
 // The section of bench/RESULTS.md it writes replaces its previous one.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,8 +33,23 @@ function freePort(): Promise<number> {
   });
 }
 
+/** CPU ms (user + system, every thread) a running process has used so far; Linux /proc, else NaN. */
+function cpuSoFar(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** USER_HZ of /proc/PID/stat: 100 on Linux. */
+const CLOCK_TICKS = 100;
+
+/** CPU time of every `up` at the moment it was ready, by command. */
+const readyCpu: Record<'upExample' | 'upSkills', number[]> = { upExample: [], upSkills: [] };
+
 /** Wall time from spawning `caduceus up` to the first 200 from /readyz. */
-async function upReady(args: string[], timeoutMs = 120_000): Promise<number> {
+async function upReady(args: string[], timeoutMs = 120_000, cpu?: number[]): Promise<number> {
   const port = await freePort();
   const state = mkdtempSync(join(tmpdir(), 'caduceus-bench-startup-state-'));
   const t0 = performance.now();
@@ -55,6 +70,7 @@ async function upReady(args: string[], timeoutMs = 120_000): Promise<number> {
         await r.arrayBuffer();
         if (r.status === 200) {
           ms = performance.now() - t0;
+          cpu?.push(cpuSoFar(child.pid));
           break;
         }
       } catch {
@@ -136,10 +152,11 @@ for (let k = 0; k < ROUNDS; k++) {
   }
   if (k < UP_ROUNDS) {
     times.baseline.push(timed(['-e', '0']));
-    times.upExample.push(await upReady(['--repo', '.', '--path', 'examples/repo']));
+    times.upExample.push(await upReady(['--repo', '.', '--path', 'examples/repo'], undefined, readyCpu.upExample));
   }
 }
-for (let k = 0; k < UP_ROUNDS; k++) times.upSkills.push(await upReady(['--repo', skills]));
+for (let k = 0; k < UP_ROUNDS; k++)
+  times.upSkills.push(await upReady(['--repo', skills], undefined, readyCpu.upSkills));
 rmSync(skills, { recursive: true, force: true });
 
 const base = median(times.baseline);
@@ -153,6 +170,8 @@ const row = (what: string, name: keyof typeof times, target: string, ok: boolean
     `+${(m(name) - base).toFixed(0)} ms`,
     `${target}: ${mark(ok)}`,
   ]);
+const cpuList = (xs: number[]): string =>
+  `median ${median(xs).toFixed(0)} ms (${xs.map((x) => x.toFixed(0)).join(', ')})`;
 const section = [
   `## Start-up (issue 14) — ${new Date().toISOString().slice(0, 10)}`,
   '',
@@ -182,6 +201,12 @@ const section = [
     '< 2000 ms',
     m('upSkills') < 2000,
   ),
+  '',
+  [
+    'CPU time of the `up` process when it was ready (user + system, every thread, from /proc, 10 ms',
+    `ticks; the git and Docker children not included): example ${cpuList(readyCpu.upExample)};`,
+    `10,000 skills ${cpuList(readyCpu.upSkills)}.`,
+  ].join(' '),
   '',
 ];
 process.stdout.write(`${section.join('\n')}\n`);

@@ -123,6 +123,8 @@ function generate(layout: Layout): string {
 interface Run {
   ms: number;
   rssMb: number;
+  /** CPU time of the process, user + system, every thread. */
+  cpuMs: number;
 }
 
 function caduceusValidate(dir: string): Run {
@@ -131,7 +133,7 @@ function caduceusValidate(dir: string): Run {
   const expected = `ok: ${SKILLS + TASKS + 1} resources`;
   if (r.status !== 0 || !r.stdout.includes(expected))
     throw new Error(`caduceus validate failed (${r.status}): ${r.stdout.slice(-500)} ${r.stderr.slice(-500)}`);
-  return { ms: r.ms, rssMb: readPeakRss(rss) };
+  return { ms: r.ms, ...readPeakRss(rss) };
 }
 
 function ajvValidate(dir: string): Run {
@@ -152,7 +154,7 @@ function ajvValidate(dir: string): Run {
   const valid = (r.stdout.match(/ valid$/gm) ?? []).length;
   if (r.status !== 0 || valid !== SKILLS)
     throw new Error(`ajv-cli failed (${r.status}, ${valid} valid): ${r.stderr.slice(-500)}`);
-  return { ms: r.ms, rssMb: readPeakRss(rss) };
+  return { ms: r.ms, ...readPeakRss(rss) };
 }
 
 /** Child: one file changed, re-validated by a long-lived loader (git path and loader alone). */
@@ -241,6 +243,8 @@ if (argv[0] === '--generate') {
   const oursMs = med(one.ours, (r) => r.ms);
   const ajvMs = med(one.ajv, (r) => r.ms);
   const ratios = one.ours.map((r, i) => r.ms / (one.ajv[i] as Run).ms);
+  const oursCpu = med(one.ours, (r) => r.cpuMs);
+  const ajvCpu = med(one.ajv, (r) => r.cpuMs);
   const oursRss = Math.max(...one.ours.map((r) => r.rssMb));
   const ajvRss = Math.max(...one.ajv.map((r) => r.rssMb));
   const packedMs = med(rows.packed.ours, (r) => r.ms);
@@ -274,6 +278,13 @@ if (argv[0] === '--generate') {
       `${ajvMs.toFixed(0)} ms (${list(one.ajv)})`,
       `${(oursMs / ajvMs).toFixed(2)} (per round: ${perRound})`,
       `< 1: ${mark(oursMs / ajvMs < 1)}; < 1500 ms: ${mark(oursMs < 1500)}`,
+    ]),
+    tableRow([
+      'one resource per file, CPU time (user + system, every thread)',
+      `${oursCpu.toFixed(0)} ms (${one.ours.map((r) => r.cpuMs.toFixed(0)).join(', ')})`,
+      `${ajvCpu.toFixed(0)} ms (${one.ajv.map((r) => r.cpuMs.toFixed(0)).join(', ')})`,
+      (oursCpu / ajvCpu).toFixed(2),
+      '',
     ]),
     tableRow([
       'one resource per file, peak RSS',
