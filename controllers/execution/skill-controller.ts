@@ -9,9 +9,9 @@ import { findSkill } from '../../reconciler/skill-names.js';
 import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
 import { effectiveIsolation } from './runtime-config.js';
 import { checkImage } from './runtime-controller.js';
-import type { DockerAccess } from './lazy-docker.js';
+import type { DockerBackend } from './docker-backend.js';
 
-export function createSkillController(docker: () => DockerAccess): Controller {
+export function createSkillController(docker: () => DockerBackend): Controller {
   return {
     kind: 'Skill',
     async reconcile(ctx: ReconcileContext, desired: Resource | undefined, _observed: Observed) {
@@ -27,7 +27,7 @@ export function createSkillController(docker: () => DockerAccess): Controller {
         ctx.setCondition('Ready', 'False', 'UnknownSkill', `calls skills that do not exist: ${unknown.join(', ')}`);
         return;
       }
-      if (iso.mode === 'docker') {
+      if (iso.mode !== 'local') {
         const problem = await checkImage(docker(), iso.image);
         if (problem) {
           ctx.setCondition('Ready', 'False', problem.reason, problem.message);
@@ -38,9 +38,13 @@ export function createSkillController(docker: () => DockerAccess): Controller {
         'Ready',
         'True',
         'Ready',
-        `version ${spec.version}, ${spec.steps.length} steps, ` +
-          `runs ${iso.mode === 'docker' ? `in ${iso.image}` : 'locally'}`,
+        `version ${spec.version}, ${spec.steps.length} steps, runs ${where(iso.mode, iso.image)}`,
       );
     },
   };
+}
+
+function where(mode: string, image: string): string {
+  if (mode === 'local') return 'locally';
+  return mode === 'swarm' ? `in ${image} as swarm jobs` : `in ${image}`;
 }
