@@ -2,51 +2,13 @@
 // filling defaults) and turns ajv's errors into findings a person can act on, each at
 // the YAML node it is about: an unknown key at the key, a missing one at its parent.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv';
 import { API_VERSION, KINDS, type Kind } from './types.js';
 import { DURATION_PATTERN } from './duration.js';
+import { validatorFor, type JsonSchema } from './schema-validators.js';
 import type { FileFinding, YamlDocument } from './yaml-documents.js';
 
-export const SCHEMA_FILES: Record<Kind, string> = {
-  Runtime: 'runtime.schema.json',
-  Skill: 'skill.schema.json',
-  Task: 'task.schema.json',
-  GatewayPolicy: 'gatewaypolicy.schema.json',
-  Proxy: 'proxy.schema.json',
-  Curator: 'curator.schema.json',
-};
-
-/** schemas/ sits at the package root, one level above reconciler/ (source) or two (dist/). */
-export function schemasDir(): string {
-  for (const rel of ['../schemas/', '../../schemas/']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(dir + SCHEMA_FILES.Skill)) return dir;
-  }
-  throw new Error('schemas/ not found next to the reconciler');
-}
-
-type JsonSchema = Record<string, unknown>;
-interface Compiled {
-  schema: JsonSchema;
-  validate: ValidateFunction;
-}
-let compiled: Map<Kind, Compiled> | undefined;
-
-function validators(): Map<Kind, Compiled> {
-  if (compiled) return compiled;
-  // Code optimisation halves compile time (paid by every CLI start) for no measurable
-  // difference in validation speed on documents this small.
-  const ajv = new Ajv2020({ strict: true, allErrors: true, useDefaults: true, code: { optimize: false } });
-  const dir = schemasDir();
-  compiled = new Map();
-  for (const kind of KINDS) {
-    const schema = JSON.parse(readFileSync(dir + SCHEMA_FILES[kind], 'utf8')) as JsonSchema;
-    compiled.set(kind, { schema, validate: ajv.compile(schema) });
-  }
-  return compiled;
-}
+export { SCHEMA_FILES } from './schema-validators.js';
 
 export interface CheckedDocument {
   kind: Kind;
@@ -96,9 +58,10 @@ export function checkDocument(doc: YamlDocument, findings: FileFinding[]): Check
   }
   if (!ok) return undefined;
   const kind = obj.kind as Kind;
-  const { schema, validate } = validators().get(kind) as Compiled;
+  const { schema, validate } = validatorFor(kind);
   const valid = validate(obj);
-  if (!valid) for (const f of describeErrors(validate.errors ?? [], schema, obj)) err(f.path, f.rule, f.message, f.at);
+  if (!valid)
+    for (const f of describeErrors(validate.errors ?? [], schema(), obj)) err(f.path, f.rule, f.message, f.at);
   return { kind, value: obj as unknown as CheckedDocument['value'], valid };
 }
 

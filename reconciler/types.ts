@@ -68,10 +68,23 @@ export interface Snapshot {
   resources: ReadonlyMap<ResourceKey, Resource>;
 }
 
+// Resources grouped by kind, once per snapshot (snapshots are immutable): a controller that
+// looks up the Runtime for each of 10,000 skills must not walk all of them each time.
+const byKind = new WeakMap<Snapshot['resources'], Map<Kind, Resource[]>>();
+
+/** The snapshot's resources of one kind, in snapshot order; a new array the caller may change. */
 export function resourcesOfKind<K extends Kind>(snap: Snapshot, kind: K): Resource<K>[] {
-  const out: Resource<K>[] = [];
-  for (const r of snap.resources.values()) if (r.kind === kind) out.push(r as Resource<K>);
-  return out;
+  let groups = byKind.get(snap.resources);
+  if (!groups) {
+    groups = new Map();
+    for (const r of snap.resources.values()) {
+      const list = groups.get(r.kind);
+      if (list) list.push(r);
+      else groups.set(r.kind, [r]);
+    }
+    byKind.set(snap.resources, groups);
+  }
+  return (groups.get(kind)?.slice() ?? []) as Resource<K>[];
 }
 
 export function getResource<K extends Kind>(snap: Snapshot, kind: K, name: string): Resource<K> | undefined {

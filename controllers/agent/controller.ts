@@ -4,7 +4,7 @@
 
 import type { ControllerDeps, Registration } from '../../reconciler/types.js';
 import { RunStore } from '../../reconciler/state/runs.js';
-import { AgentLoop } from './loop.js';
+import type { AgentLoop } from './loop.js';
 import { TraceStore } from './trace-store.js';
 import { agentMetrics } from './metrics.js';
 
@@ -29,7 +29,7 @@ import { agentMetrics } from './metrics.js';
 //   http_get → `http`; arguments are in result.toolCalls) sent to runner.proposeSkill.
 //   The whole trace is also in TraceStore.get(result.runId).
 export function register(deps: ControllerDeps): Registration {
-  const loop = new AgentLoop({
+  const loopDeps = {
     snapshot: deps.snapshot,
     runner: deps.runner,
     runs: new RunStore(deps.store),
@@ -38,6 +38,11 @@ export function register(deps: ControllerDeps): Registration {
     stateDir: deps.stateDir,
     ...(deps.configDir ? { configDir: deps.configDir } : {}),
     log: deps.log.child({ component: 'agent' }),
-  });
-  return { controllers: [], runner: { runAgent: (req) => loop.run(req) } };
+  };
+  // The loop (the openai SDK, ajv for tool arguments, undici, globbing) loads with the first
+  // agent run, not when `up` starts.
+  let loop: Promise<AgentLoop> | undefined;
+  const agent = (): Promise<AgentLoop> =>
+    (loop ??= import('./loop.js').then(({ AgentLoop }) => new AgentLoop(loopDeps)));
+  return { controllers: [], runner: { runAgent: async (req) => (await agent()).run(req) } };
 }

@@ -22,9 +22,8 @@ import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
 import { CuratorStore } from './store.js';
 import { CuratorScheduler } from './schedule.js';
-import { runCurator, type CuratorEnv } from './run.js';
+import type { CuratorEnv } from './run.js';
 import type { CuratorReport } from './types.js';
-import { proposeNewSkill } from './propose-skill.js';
 
 /** Re-check status at least this often after a scheduled run could have happened. */
 const STATUS_SLACK_MS = 60_000;
@@ -53,6 +52,8 @@ export function register(deps: ControllerDeps): Registration {
       const object = `Curator/${name}`;
       let report: CuratorReport;
       try {
+        // A run's code (signals, similarity, YAML edits, the forge clients) loads with the first run.
+        const { runCurator } = await import('./run.js');
         report = await runCurator(env, { curator: name, spec, trigger: 'schedule' });
       } catch (err) {
         deps.events.record(object, 'Warning', 'CuratorRunFailed', `scheduled run failed: ${errorMessage(err)}`);
@@ -166,6 +167,7 @@ export function register(deps: ControllerDeps): Registration {
     // The first applied Curator's settings (forge, branch prefix, labels); without one,
     // proposeNewSkill reads the tracked tree's Curator or the defaults.
     const [curator, spec] = [...specs.entries()].sort(([a], [b]) => a.localeCompare(b))[0] ?? [];
+    const { proposeNewSkill } = await import('./propose-skill.js');
     const r = await proposeNewSkill(env, yaml, {
       reason: opts.reason,
       proposedBy: by,

@@ -19,14 +19,25 @@ const COMMANDS_OF: Record<string, string[]> = {
 };
 const PACKAGE_OF: Record<string, string> = { rg: 'ripgrep', fd: 'fd-find', fdfind: 'fd-find', find: 'findutils' };
 
-export async function isDpkgInstalled(pkg: string): Promise<boolean> {
+/** The packages of `pkgs` dpkg reports installed, asked in one dpkg-query. */
+export async function dpkgInstalled(pkgs: readonly string[]): Promise<Set<string>> {
+  const installed = new Set<string>();
+  if (pkgs.length === 0) return installed;
+  let out = '';
   try {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a JS template
-    const { stdout } = await run('dpkg-query', ['-W', '-f=${Status}', pkg], { timeout: 10_000 });
-    return stdout.trim().endsWith(' installed');
-  } catch {
-    return false;
+    ({ stdout: out } = await run('dpkg-query', ['-W', '-f=${Package} ${Status}\n', '--', ...pkgs], {
+      timeout: 10_000,
+    }));
+  } catch (err) {
+    // Exit 1 when some package is unknown: the known ones are still listed on stdout.
+    out = (err as { stdout?: string }).stdout ?? '';
   }
+  for (const line of out.split('\n')) {
+    const [name] = line.split(' ');
+    if (name && line.trim().endsWith(' installed')) installed.add(name.split(':')[0] as string);
+  }
+  return installed;
 }
 
 export function onPath(cmd: string, path = process.env.PATH ?? ''): boolean {
@@ -43,14 +54,22 @@ export function onPath(cmd: string, path = process.env.PATH ?? ''): boolean {
   return false;
 }
 
-export async function isPresent(pkg: string): Promise<boolean> {
-  if (await isDpkgInstalled(pkg)) return true;
+function commandOnPath(pkg: string): boolean {
   return [pkg, ...(COMMANDS_OF[pkg] ?? [])].some((c) => onPath(c));
 }
 
+export async function isPresent(pkg: string): Promise<boolean> {
+  return (await missingPackages([pkg])).length === 0;
+}
+
+/**
+ * The packages that are neither on PATH (checked first: no process) nor installed
+ * according to dpkg (one dpkg-query for all the others).
+ */
 export async function missingPackages(packages: readonly string[]): Promise<string[]> {
-  const present = await Promise.all(packages.map((p) => isPresent(p)));
-  return packages.filter((_, i) => !present[i]);
+  const notOnPath = packages.filter((p) => !commandOnPath(p));
+  const installed = await dpkgInstalled(notOnPath);
+  return notOnPath.filter((p) => !installed.has(p));
 }
 
 export interface InstallResult {

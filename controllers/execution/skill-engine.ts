@@ -19,7 +19,6 @@ import { skillIsolation, type EffectiveIsolation } from './runtime-config.js';
 import { paramEnv, stepEnvName } from '../../reconciler/env-names.js';
 import { validateParams } from '../../reconciler/skill-params.js';
 import { interpolate, type Scope } from './interpolate.js';
-import { runHttpStep } from './http-step.js';
 import { runFileStep } from './file-step.js';
 import { createWorkspace, removeWorkspace, shareWorkspaceWith } from '../../reconciler/workspace.js';
 
@@ -268,6 +267,8 @@ export class SkillEngine {
         );
         const signal = run.opts.signal ? AbortSignal.any([timeout, run.opts.signal]) : timeout;
         try {
+          // undici is loaded with the first http step, not at start-up.
+          const { runHttpStep } = await import('./http-step.js');
           const r = await runHttpStep(step.http, scope, signal, run.outputLimitBytes);
           return {
             status: r.ok ? 'succeeded' : 'failed',

@@ -2,7 +2,6 @@
 // later (network errors, 429, 5xx) with exponential backoff. Other 4xx answers are final:
 // the request itself is wrong and sending it again would not help.
 
-import { request } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffMs } from '../../reconciler/backoff.js';
 
@@ -37,6 +36,8 @@ export const DEFAULT_DELIVERY: DeliveryOptions = { attempts: 3, baseDelayMs: 500
 const MAX_DELAY_MS = 30_000;
 
 export async function deliver(call: HttpCall, opts: DeliveryOptions = DEFAULT_DELIVERY): Promise<DeliveryResult> {
+  // undici is loaded with the first reply, not when the gateway starts.
+  const { request } = await import('undici');
   let last: DeliveryResult = { ok: false, attempts: 0, error: 'not attempted' };
   for (let attempt = 1; attempt <= opts.attempts; attempt++) {
     let retryAfterMs: number | undefined;

@@ -24,7 +24,7 @@ import { parseDuration } from '../../reconciler/duration.js';
 import { keyEntry, type KeyEntry } from './auth.js';
 import { Listener } from './listener.js';
 import { readTls, type TlsMaterial } from './tls.js';
-import { Upstream } from './upstream.js';
+import type { Upstream } from './upstream.js';
 import { TokenBucketLimiter } from './token-bucket.js';
 import { createHandler } from './handler.js';
 import { proxyMetrics, type ProxyMetrics } from './metrics.js';
@@ -97,7 +97,7 @@ export class ProxyController implements Controller {
     for (const g of generated.filter((x) => x.created))
       ctx.event('Normal', 'KeyGenerated', `generated client key ${g.name} in ${g.file} (mode 0600)`);
 
-    const upstream = this.syncUpstream(inst, spec, upstreamKey);
+    const upstream = await this.syncUpstream(inst, spec, upstreamKey);
     this.rotateKeys(ctx, inst, keys);
     inst.limiter.setLimit(spec.limits.requestsPerMinute);
     inst.state = { name, spec, keys, upstream };
@@ -247,7 +247,11 @@ export class ProxyController implements Controller {
     inst.keysDigest = digest;
   }
 
-  private syncUpstream(inst: Instance, spec: ProxySpec, apiKey: string | undefined): Upstream | undefined {
+  private async syncUpstream(
+    inst: Instance,
+    spec: ProxySpec,
+    apiKey: string | undefined,
+  ): Promise<Upstream | undefined> {
     const current = inst.state?.upstream;
     const want = spec.upstream;
     if (current && want && current.baseURL === want.baseURL) {
@@ -255,16 +259,19 @@ export class ProxyController implements Controller {
       current.timeoutMs = parseDuration(want.timeout);
       return current;
     }
-    // A different upstream: the old pool finishes its requests in the background.
-    if (current) void current.close();
-    return want
-      ? new Upstream(
+    // undici is loaded with the first proxy that forwards to an upstream, before the old
+    // pool is closed: requests keep using it until the new state is in place.
+    const made = want
+      ? new (await import('./upstream.js')).Upstream(
           want.baseURL,
           apiKey,
           parseDuration(want.timeout),
           this.deps.log.child({ component: 'proxy', proxy: inst.name }),
         )
       : undefined;
+    // A different upstream: the old pool finishes its requests in the background.
+    if (current) void current.close();
+    return made;
   }
 
   private async ensureListener(

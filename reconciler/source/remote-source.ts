@@ -15,7 +15,8 @@ import { backoffMs } from '../backoff.js';
 import { BlobReader } from './blob-reader.js';
 import { redactUrl } from '../secrets.js';
 import { gitClient, gitError, gitMessage } from './git-cli.js';
-import { normalizeSubPath, readTree, readTreeSince, resolveCommit } from './tree-reader.js';
+import { normalizeSubPath, resolveCommit } from './tree-reader.js';
+import { TreeWalker } from './tree-walk.js';
 import type { Revision, Source, SourceStatus } from './source-types.js';
 
 const TIP = 'refs/caduceus/tip';
@@ -44,6 +45,7 @@ export class RemoteSource implements Source {
   private readonly interval: number;
   private git: SimpleGit | undefined;
   private blobs: BlobReader | undefined;
+  private walker: TreeWalker | undefined;
   private tip: string | undefined;
   private last: Revision | undefined;
   private onChange: (() => void) | undefined;
@@ -182,10 +184,8 @@ export class RemoteSource implements Source {
     }
     const tip = this.tip as string;
     if (this.last?.id === tip) return this.last;
-    const blobs = this.blobs as BlobReader;
-    const files = this.last
-      ? await readTreeSince(git, blobs, this.last, tip, this.subPath)
-      : await readTree(git, blobs, tip, this.subPath);
+    this.walker ??= new TreeWalker(this.blobs as BlobReader);
+    const files = await this.walker.list(tip, this.subPath);
     this.last = { id: tip, files };
     return this.last;
   }
