@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { API_VERSION, KINDS } from './types.js';
-import { SCHEMA_FILES, schemasDir } from './schema-check.js';
+import { SCHEMA_FILES, schemasDir } from './schema-validators.js';
 
 export const SCHEMA_BASE_URI = 'https://caduceus.dev/schemas/v1/';
 export const COMBINED_SCHEMA_FILE = 'caduceus.schema.json';

@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { COMBINED_SCHEMA_FILE, combinedSchemaText } from '../../reconciler/combined-schema.js';
-import { SCHEMA_FILES, schemasDir } from '../../reconciler/schema-check.js';
+import { SCHEMA_FILES, schemasDir } from '../../reconciler/schema-validators.js';
 
 const HELP = `usage: caduceus init DIR [--branch NAME]
 
