@@ -48,7 +48,7 @@ describe('state store', () => {
         // An event type outside the CHECK constraint makes the last statement fail.
         events: [{ type: 'Bogus' as 'Normal', reason: 'Created', message: 'x' }],
       }),
-    ).toThrow();
+    ).toThrow(/CHECK constraint failed/);
     expect(core.appliedHashes().get('Skill/a')).toBe('h1');
     expect(core.status('Skill/a')?.conditions[0]?.reason).toBe('ReconciliationSucceeded');
     core.store.close();
