@@ -15,6 +15,8 @@ export function leftovers(dir: string): string[] {
     .sort();
 }
 
+const DAEMON = /^(\S*\/)?(dockerd|containerd|containerd-shim\S*|docker-proxy)(\s|$)/;
+
 /**
  * Processes other than this one and vitest's own workers whose environment holds
  * `TMPDIR=<runDir>`: what the run's tests started and left running. Linux only (/proc).
@@ -34,8 +36,9 @@ export function strayProcesses(runDir: string): Array<{ pid: number; command: st
       const env = readFileSync(`/proc/${p}/environ`, 'utf8').split('\0');
       if (!env.includes(`TMPDIR=${runDir}`)) continue;
       const command = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      // vitest's fork workers inherit the run's TMPDIR too; they end with the run.
-      if (command === '' || /vitest/.test(command)) continue;
+      // vitest's fork workers inherit the run's TMPDIR too; they end with the run. The Docker
+      // engine a test may start (test/env/ensure-docker.sh) is meant to outlive it.
+      if (command === '' || /vitest/.test(command) || DAEMON.test(command)) continue;
       out.push({ pid, command });
     } catch {
       // Gone meanwhile, or not ours to read.
