@@ -140,6 +140,12 @@ describe('Slack parse', () => {
     };
     expect(parse(JSON.stringify(full)).kind).toBe('message');
     expect(parse(JSON.stringify({ ...full, user: {} }))).toEqual(lacking);
+    expect(parse(JSON.stringify({ ...full, user: undefined }))).toEqual(lacking);
+    expect(parse(JSON.stringify({ ...full, actions: undefined }))).toEqual(lacking);
+    // An empty channel id counts as none: the container's channel is used.
+    expect(parse(JSON.stringify({ ...full, channel: { id: '' }, container: { channel_id: 'C7' } }))).toMatchObject({
+      message: { channel: 'C7' },
+    });
     expect(parse(JSON.stringify({ ...full, channel: undefined }))).toEqual(lacking);
     expect(parse(JSON.stringify({ ...full, response_url: 7 }))).toEqual(lacking);
     expect(parse(JSON.stringify({ ...full, actions: [] }))).toEqual(lacking);
@@ -171,6 +177,16 @@ describe('Slack respond and reply', () => {
       expect(start().respond(r.res, outcome, interactive)).toBeUndefined();
       expect([r.status(), r.body()]).toEqual([200, '']);
     }
+    for (const outcome of [{ kind: 'pong' }, { kind: 'ignored' }] as const) {
+      for (const message of [slash, undefined]) {
+        const r = recorder();
+        expect(start().respond(r.res, outcome, message)).toBeUndefined();
+        expect([r.status(), r.body()]).toEqual([200, '']);
+      }
+    }
+    const plain = recorder();
+    expect(start().respond(plain.res, { kind: 'answer', text: 'hi' })).toBeUndefined();
+    expect(plain.json()).toEqual({ response_type: 'ephemeral', text: 'hi' });
     const r = recorder();
     expect(start().respond(r.res, { kind: 'refused', text: 'no', code: 'forbidden' }, interactive)).toBe('no');
     expect([r.status(), r.body()]).toEqual([200, '']);
