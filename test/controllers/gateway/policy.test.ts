@@ -148,7 +148,8 @@ describe('gateway policy from git', () => {
     });
     expect(failed).toMatchObject({ level: 'error', platform: 'slack', user: 'U1' });
     expect(failed.reason).toBe(
-      'reply not delivered after 3 attempt(s): HTTP 503: {"ok":false,"error_code":503,"description":"injected failure"}',
+      'reply not delivered after 3 attempt(s): HTTP 503: ' +
+        '{"ok":false,"error_code":503,"description":"injected failure"}',
     );
     // A 4xx other than 429 is final: no retry.
     g.fake.failNext(1, 404);
