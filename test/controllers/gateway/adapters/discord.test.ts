@@ -117,6 +117,9 @@ describe('Discord parse', () => {
     };
     expect(parse(interaction({ data: nested }))).toMatchObject({ message: { text: 'caduceus run task build 3' } });
     expect(parse(interaction({ data: { name: 7 } }))).toMatchObject({ message: { text: '' } });
+    // A sub-command without a name adds no word; its options still do.
+    const nameless = { name: 'c', options: [{ type: 1, options: [{ name: 'v', type: 3, value: 'x' }] }] };
+    expect(parse(interaction({ data: nameless }))).toMatchObject({ message: { text: 'c x' } });
     expect(parse(interaction({ data: undefined }))).toMatchObject({ message: { text: '' } });
   });
 
