@@ -68,6 +68,13 @@ describe('Telegram verify', () => {
     });
     expect(start().verify(HEADERS, body(update(msg({ date: (NOW - day) / 1000 }))), NOW).ok).toBe(true);
     expect(start().verify(HEADERS, body(update(msg({ date: 'old' }))), NOW).ok).toBe(true);
+    // Only a numeric date counts: text is not read as seconds.
+    expect(start().verify(HEADERS, body(update(msg({ date: '1' }))), NOW).ok).toBe(true);
+    // An update without a message (an edit, a callback) still has its update_id as replay key.
+    expect(start().verify(HEADERS, body({ update_id: 78, edited_message: msg() }), NOW)).toEqual({
+      ok: true,
+      replayKey: 'telegram:78',
+    });
     expect(start().verify(HEADERS, body(update(msg({ date: (NOW + day * 2) / 1000 }))), NOW).ok).toBe(true);
   });
 });
@@ -119,6 +126,8 @@ describe('Telegram parse', () => {
     expect(parse(update(msg(), 2 ** 60))).toEqual({ kind: 'malformed', reason: 'update lacks update_id' });
     const lacking = { kind: 'malformed', reason: 'message lacks from.id or chat.id' };
     expect(parse(update(msg({ from: {} })))).toEqual(lacking);
+    expect(parse(update(msg({ from: undefined })))).toEqual(lacking);
+    expect(parse(update(msg({ chat: undefined })))).toEqual(lacking);
     expect(parse(update(msg({ from: { id: true } })))).toEqual(lacking);
     expect(parse(update(msg({ chat: { type: 'private' } })))).toEqual(lacking);
     expect(parse(update(msg({ chat: { id: null, type: 'private' } })))).toEqual(lacking);
@@ -159,6 +168,10 @@ describe('Telegram respond and reply', () => {
     });
     expect(JSON.parse(start('http://127.0.0.1:9//').reply(m('@chan', ''), 'x', 'failed')?.body ?? '')).toEqual({
       chat_id: '@chan',
+      text: 'x',
+    });
+    expect(JSON.parse(start().reply(m('12345', '0'), 'x', 'failed')?.body ?? '')).toEqual({
+      chat_id: 12345,
       text: 'x',
     });
     expect(start('http://127.0.0.1:9//').reply(m('1', '0'), 'x', 'failed')?.url).toBe(
