@@ -36,6 +36,22 @@ export default {
     'controllers/curator/signals.ts',
     'controllers/curator/proposals.ts',
   ],
+  // The tests that call these files directly; the suites that reach them through a running
+  // app would cost minutes per mutant. A run on one file passes its own --testFiles.
+  testFiles: [
+    'test/controllers/gateway/adapters/*.test.ts',
+    'test/controllers/gateway/policy-rules.test.ts',
+    'test/controllers/gateway/commands.test.ts',
+    'test/controllers/proxy/auth.test.ts',
+    'test/controllers/agent/toolset.test.ts',
+    'test/reconciler/webhook.test.ts',
+    'test/reconciler/workspace.test.ts',
+    'test/reconciler/secrets.test.ts',
+    'test/reconciler/skill-params.test.ts',
+    'test/reconciler/planner.test.ts',
+    'test/controllers/curator/signals.test.ts',
+    'test/controllers/curator/proposals.test.ts',
+  ],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
