@@ -63,6 +63,10 @@ describe('webhook parse', () => {
       kind: 'message',
       message: { user: '3', channel: 'main', text: '', requestId: derived, replyTo: { id: derived } },
     });
+    const listId = { user: 'u', channel: 'c', text: 't', id: ['abc'] };
+    expect(parse(listId)).toMatchObject({
+      message: { requestId: createHash('sha256').update(JSON.stringify(listId)).digest('hex').slice(0, 16) },
+    });
     expect(parse({ user: 'u', channel: 'c', text: 't', id: 'y'.repeat(200) })).toMatchObject({
       message: { requestId: 'y'.repeat(200) },
     });
@@ -103,6 +107,16 @@ describe('webhook respond and reply', () => {
     expect(respond({ kind: 'refused', text: 'what?', code: 'bad-command' })[0]).toBe(400);
     expect(respond({ kind: 'refused', text: 'no', code: 'forbidden' })[0]).toBe(403);
     expect(respond({ kind: 'pong' })).toEqual([200, { status: 'ok' }]);
+    // Answers to a request that carried no readable message have no id.
+    for (const [outcome, status] of [
+      [{ kind: 'answer', text: 'a' }, 200],
+      [{ kind: 'refused', text: 'r', code: 'forbidden' }, 403],
+    ] as const) {
+      const r = recorder();
+      start().respond(r.res, outcome);
+      expect(r.status()).toBe(status);
+      expect(r.json()).not.toHaveProperty('id');
+    }
     expect(start().maxReplyChars).toBe(16_000);
   });
 
