@@ -59,6 +59,9 @@ describe('workspace directories', () => {
     expect(removeWorkspace(full)).toBe(true);
     expect(existsSync(full)).toBe(false);
     expect(removeWorkspace(join(state, 'never-made'))).toBe(true);
+    // A path that cannot be a directory (under a file) is reported as not removed.
+    writeFileSync(join(state, 'a-file'), 'x');
+    expect(removeWorkspace(join(state, 'a-file', 'ws'))).toBe(false);
   });
 
   it('hands the workspace to a numeric container user, or opens it to everyone', () => {
