@@ -94,6 +94,8 @@ describe('redactUrl', () => {
     expect(redactUrl('HTTPS://tok@h/x and git+ssh://git@github.com/o/r')).toBe(
       'HTTPS://***@h/x and git+ssh://***@github.com/o/r',
     );
+    // Schemes of one letter, or ending in a digit, are schemes too.
+    expect(redactUrl('x://user@h/ and h2://u:p@x/')).toBe('x://***@h/ and h2://***@x/');
   });
 
   it('leaves an @ in the path, an address without scheme and plain text alone', () => {
