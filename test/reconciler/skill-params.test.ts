@@ -77,6 +77,7 @@ describe('paramValueProblem (YAML values, typed, no coercion)', () => {
     expect(paramValueProblem(p('boolean'), 'true')).toBe('must be true or false, got "true"');
     expect(paramValueProblem(p('duration'), '30')).toBe('must be a duration such as 30s, 5m or 72h, got "30"');
     expect(paramValueProblem(p('duration'), 30)).toBe('must be a duration such as 30s, 5m or 72h, got 30');
+    expect(paramValueProblem(p('duration'), ['30s'])).toBe('must be a duration such as 30s, 5m or 72h, got ["30s"]');
     expect(paramValueProblem(p('duration'), 'in 30s')).toBe('must be a duration such as 30s, 5m or 72h, got "in 30s"');
     expect(paramValueProblem(p('enum', ['fast', 'slow']), 'medium')).toBe('must be one of fast, slow, got "medium"');
     expect(paramValueProblem(p('enum', ['fast']), 1)).toBe('must be one of fast, got 1');
