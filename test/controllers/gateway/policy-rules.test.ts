@@ -127,6 +127,7 @@ describe('compilePolicy', () => {
       status: false,
     });
     expect([...p.roles.keys()]).toEqual(['slack:U5']);
+    expect(p.invalidUsers).toEqual([]);
   });
 
   it('opens only the listed channels of configured platforms, numeric ids as text', () => {
