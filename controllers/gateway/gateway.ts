@@ -81,6 +81,8 @@ export class Gateway {
   private readonly abort = new AbortController();
   private readonly maxBody: number;
   private readonly delivery: DeliveryOptions;
+  /** Immediate answers on their way through a platform's reply API (not queued work). */
+  private readonly replies = new Set<Promise<void>>();
   private readonly now: () => number;
   private readonly requests: Counter<'platform' | 'decision'>;
   private runs: RunStore | undefined;
@@ -116,6 +118,12 @@ export class Gateway {
     for (const [p, b] of this.bindings) if (b.policy.name !== policyName) map.set(p, b);
     for (const b of next) map.set(b.platform, b);
     this.bindings = map;
+  }
+
+  /** Resolves once no queued or running work and no immediate reply is left (tests await it before counting runs). */
+  async idle(): Promise<void> {
+    await this.queue.idle();
+    await Promise.allSettled([...this.replies]);
   }
 
   /** Stops serving at once, drops waiting work, cancels running work and waits (bounded) for it to end. */
@@ -184,8 +192,8 @@ export class Gateway {
       case 'message': {
         const outcome = this.decide(platform, runtime, policy, parsed.message, now);
         const later = runtime.respond(res, outcome, parsed.message);
-        if (later !== undefined)
-          void this.sendReply(
+        if (later !== undefined) {
+          const sending = this.sendReply(
             platform,
             runtime,
             parsed.message,
@@ -193,6 +201,9 @@ export class Gateway {
             outcome.kind === 'refused' ? 'refused' : 'succeeded',
             policy,
           );
+          this.replies.add(sending);
+          void sending.finally(() => this.replies.delete(sending));
+        }
       }
     }
   }

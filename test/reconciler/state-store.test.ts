@@ -152,7 +152,7 @@ describe.each(engines)('state store on $name', (engine) => {
         // An event type outside the CHECK constraint makes the last statement fail.
         events: [{ type: 'Bogus' as 'Normal', reason: 'Created', message: 'x' }],
       }),
-    ).toThrow(/check/i);
+    ).toThrow(/check constraint/i);
     expect(core.appliedHashes().get('Skill/a')).toBe('h1');
     expect(core.status('Skill/a')?.conditions[0]?.reason).toBe('ReconciliationSucceeded');
     // A new store object reads what is in the database, not a cache.

@@ -10,8 +10,8 @@ import { startApp, type App } from '../../../app/app.js';
 import { RunStore, type RunRecord } from '../../../reconciler/state/runs.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/tasks/index.js';
-import { register as gateway } from '../../../controllers/gateway/index.js';
-import type { GatewayOptions } from '../../../controllers/gateway/gateway.js';
+import { createController } from '../../../controllers/gateway/controller.js';
+import { Gateway, type GatewayOptions } from '../../../controllers/gateway/gateway.js';
 import { AuditStore, type AuditEntry } from '../../../controllers/gateway/audit-store.js';
 import { commitAll, git, makeRepo, removeFiles, writeFiles } from '../../helpers/git.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -66,6 +66,8 @@ export interface GatewayHarness {
   skillLines(): string[];
   runs(filter?: { kind?: 'skill' | 'task'; name?: string }): RunRecord[];
   audit(): AuditEntry[];
+  /** Resolves once the gateway has no queued or running work: what a refused request would have queued has run. */
+  idle(): Promise<void>;
   /** Commits a new policy (null: deletes it) and waits until the revision is applied. */
   commitPolicy(shape: PolicyShape | null, message?: string): Promise<string>;
   policyYaml(shape: PolicyShape): string;
@@ -162,6 +164,7 @@ export async function startGateway(
     'gateway.yaml': policyYaml(opts.shape ?? {}),
   });
   const stateDir = tempDir('caduceus-gw-state-');
+  let gw: Gateway | undefined;
   const boot = async (): Promise<App> => {
     const started = await startApp({
       repo,
@@ -170,7 +173,13 @@ export async function startGateway(
       registrations: [
         execution,
         subagents,
-        (deps) => gateway(deps, { delivery: { baseDelayMs: 20 }, ...opts.gateway }),
+        // The gateway registration, keeping the Gateway so tests can await its queue.
+        (deps) => {
+          gw = new Gateway(deps, { delivery: { baseDelayMs: 20 }, ...opts.gateway });
+          const g = gw;
+          const controller = createController(g, deps.configDir ? { configDir: deps.configDir } : {});
+          return { controllers: [controller], routes: g.routes(), stop: () => g.stop() };
+        },
       ],
     });
     await started.waitForRevision(git(repo, 'rev-parse', 'HEAD'), 20_000);
@@ -201,6 +210,7 @@ export async function startGateway(
         .filter((l) => l !== ''),
     runs: (filter = {}) => runStore.list({ ...filter, limit: 1000 }),
     audit: () => auditStore.list({ limit: 1000 }),
+    idle: () => gw?.idle() ?? Promise.resolve(),
     policyYaml,
     async commitPolicy(shape, message = 'policy change') {
       if (shape === null) removeFiles(repo, 'gateway.yaml');
