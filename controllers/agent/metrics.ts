@@ -9,6 +9,7 @@ export interface AgentMetrics {
   toolCalls: Counter<'tool' | 'outcome'>;
   tokens: Counter<'model' | 'kind'>;
   upstreamSeconds: Histogram<'model'>;
+  proposals: Counter<'kind' | 'outcome'>;
 }
 
 function once<T>(registry: Registry, name: string, make: () => T): T {
@@ -32,6 +33,11 @@ export function agentMetrics(registry: Registry): AgentMetrics {
       'model',
       'kind',
     ]),
+    proposals: counter(
+      'caduceus_agent_proposals_total',
+      'What finished runs became: memory and skill proposals, by outcome (proposed, unchanged, skipped, failed)',
+      ['kind', 'outcome'],
+    ),
     upstreamSeconds: once(
       registry,
       'caduceus_agent_upstream_seconds',

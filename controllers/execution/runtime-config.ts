@@ -17,7 +17,7 @@ export const DEFAULT_RUNTIME: RuntimeSpec = {
   concurrency: { default: 3, maximum: 6, queueLimit: 100 },
   retry: { maxAttempts: 3, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 },
   agent: { context: [], tools: [...DEFAULT_AGENT_TOOLS], limits: DEFAULT_AGENT_LIMITS },
-  skills: { autoCreateThreshold: 7 },
+  skills: { autoCreateThreshold: 7, autoCreate: true },
 };
 
 /** Each section merged over its defaults, so a partial spec (tests, old revisions) still works. */

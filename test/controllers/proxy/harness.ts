@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Registry } from 'prom-client';
 import { loadDirectory } from '../../../reconciler/loader.js';
-import { compose, lateBoundRunner, type Composition } from '../../../app/compose.js';
+import { compose, lateBoundRunner, type Composition, type Register } from '../../../app/compose.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import { register as executionRegister } from '../../../controllers/execution/index.js';
@@ -75,7 +75,13 @@ ${spec
 `;
 }
 
-export async function harness(opts: { log?: import('../../../reconciler/types.js').Logger } = {}): Promise<Harness> {
+export async function harness(
+  opts: {
+    log?: import('../../../reconciler/types.js').Logger;
+    /** Registrations composed after execution and the proxy (the agent, for caduceus/agent). */
+    also?: readonly Register[];
+  } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'caduceus-proxy-'));
   const stateDir = mkdtempSync(join(tmpdir(), 'caduceus-proxy-state-'));
   const metrics = new Registry();
@@ -99,6 +105,7 @@ export async function harness(opts: { log?: import('../../../reconciler/types.js
   const composition = compose(deps, provide, [
     executionRegister,
     (d) => proxyRegister(d, { resyncMs: 30_000, drainCapMs: 10_000, portRetryMs: 200 }),
+    ...(opts.also ?? []),
   ]);
   h.deps = deps;
   h.composition = composition;
