@@ -213,7 +213,8 @@ function deliveryFindings(
   const policies = docs
     .filter((d) => d.facts.kind === 'GatewayPolicy' && !rejected.has(d))
     .sort((a, b) => (a.facts.name < b.facts.name ? -1 : a.facts.name > b.facts.name ? 1 : 0));
-  for (const d of policies) for (const p of d.facts.gatewayPlatforms) if (!serving.has(p.platform)) serving.set(p.platform, { d, p });
+  for (const d of policies)
+    for (const p of d.facts.gatewayPlatforms) if (!serving.has(p.platform)) serving.set(p.platform, { d, p });
   for (const d of docs) {
     const del = d.facts.delivery;
     if (!del || rejected.has(d)) continue;

@@ -5,15 +5,7 @@
 // checks in cross-refs.ts never touch YAML again.
 
 import { createHash } from 'node:crypto';
-import type {
-  GatewayPolicySpec,
-  Platform,
-  ProxySpec,
-  RuntimeSpec,
-  SkillParam,
-  SkillSpec,
-  TaskSpec,
-} from './specs.js';
+import type { GatewayPolicySpec, Platform, ProxySpec, RuntimeSpec, SkillParam, SkillSpec, TaskSpec } from './specs.js';
 import type { Kind, Metadata } from './types.js';
 import type { CheckedDocument } from './schema-check.js';
 import { DURATION_PATTERN } from './duration.js';
@@ -190,9 +182,7 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
       facts.runtimeMaximum = c.maximum;
       facts.runtimeLlm = rt.llm === undefined ? 'none' : rt.llm.model === undefined ? 'noModel' : 'ok';
       allowList(doc, rt.agent?.tools, ['spec', 'agent', 'tools'], 'agent.tools', facts);
-      memoryInContext(rt.agent, (message) =>
-        warn(['spec', 'agent', 'memoryFile'], 'memory-not-in-context', message),
-      );
+      memoryInContext(rt.agent, (message) => warn(['spec', 'agent', 'memoryFile'], 'memory-not-in-context', message));
       if (c.default > c.maximum)
         err(
           ['spec', 'concurrency', 'default'],
@@ -313,7 +303,12 @@ function memoryInContext(agent: RuntimeSpec['agent'] | undefined, warn: (message
   if (!file) return;
   const patterns = agent?.context ?? [];
   const glob = (p: string): RegExp =>
-    new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+    new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')}$`,
+    );
   if (!patterns.some((p) => glob(p).test(file)))
     warn(`memoryFile ${file} is not matched by agent.context, so merged memory never reaches a run; add it there`);
 }

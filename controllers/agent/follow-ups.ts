@@ -94,7 +94,7 @@ export class FollowUps {
       });
       return {
         outcome: p.outcome,
-        detail: `${p.notes.length} new note(s) for ${p.file} on branch ${p.branch}${p.pullRequest ? `, ${p.pullRequest}` : ''}`,
+        detail: `${p.notes.length} new note(s) for ${p.file} on branch ${p.branch}${prSuffix(p.pullRequest)}`,
       };
     });
   }
@@ -138,7 +138,7 @@ export class FollowUps {
           : `new skill ${p.skill} in ${p.file}`;
       return {
         outcome: p.outcome,
-        detail: `${what} on branch ${p.branch}${p.pullRequest ? `, ${p.pullRequest}` : ''}`,
+        detail: `${what} on branch ${p.branch}${prSuffix(p.pullRequest)}`,
       };
     });
   }
@@ -174,6 +174,10 @@ export class FollowUps {
     }
     this.deps.log.info(`agent ${p.kind} proposal: ${p.outcome}`, { agentRun: runId, detail: p.detail });
   }
+}
+
+function prSuffix(pullRequest: string | undefined): string {
+  return pullRequest ? `, ${pullRequest}` : '';
 }
 
 function describeTrigger(req: AgentRequest): string {

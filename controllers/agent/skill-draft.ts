@@ -270,7 +270,10 @@ function shellWordAt(text: string, lit: string, at: number, quote: string): bool
   const after = text[at + lit.length] ?? '';
   const okBefore = before === '' || /\s|=|\(/.test(before) || (quote !== '' && before === quote);
   const okAfter =
-    after === '' || /[\s;|&)]/.test(after) || (quote !== '' && after === quote) || (after === '/' && !lit.endsWith('/'));
+    after === '' ||
+    /[\s;|&)]/.test(after) ||
+    (quote !== '' && after === quote) ||
+    (after === '/' && !lit.endsWith('/'));
   return okBefore && okAfter;
 }
 
@@ -293,8 +296,10 @@ export function renderSkill(draft: SkillDraft, naming: SkillNaming): string {
   const fill = (text: string): string =>
     text
       // Shell: ${PARAM_<NUL>id<SOH>} → ${PARAM_NAME}
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and SOH mark placeholders, no argument has them
       .replace(/\u0000(\d+)\u0001/g, (_m, id: string) => envName(nameOf(Number(id))))
       // Templates: ${{ params.<NUL>id<NUL> }} → ${{ params.name }}
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: as above
       .replace(/\u0000(\d+)\u0000/g, (_m, id: string) => nameOf(Number(id)));
   const steps = JSON.parse(JSON.stringify(draft.steps), (_k, v: unknown) =>
     typeof v === 'string' ? fill(v) : v,

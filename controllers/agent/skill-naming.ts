@@ -11,9 +11,12 @@ import type { SkillDraft, SkillNaming } from './skill-draft.js';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const STOP_WORDS = new Set(
-  'a an and are as at be by check could for from get give how i in into is it me my of on or please show tell the then to up us what when where which with would you your'.split(
-    ' ',
-  ),
+  [
+    'a an and are as at be by check could for from get give how i in into is it me my of on or please',
+    'show tell the then to up us what when where which with would you your',
+  ]
+    .join(' ')
+    .split(' '),
 );
 
 export interface ModelNaming {
@@ -29,8 +32,12 @@ export async function askModelForNames(
   prompt: string,
   signal: AbortSignal,
 ): Promise<ModelNaming> {
-  const steps = draft.steps.map((s, i) => `${i + 1}. ${JSON.stringify(s).replace(/\u0000|\u0001/g, '')}`);
-  const values = draft.params.map((p) => `- ${JSON.stringify(p.value)} (${p.where.join(', ')}), suggested name: ${p.suggested}`);
+  // JSON writes the placeholders' NUL and SOH as \u0000 and \u0001; the model sees the bare ids.
+  const bare = (step: unknown): string => JSON.stringify(step).replaceAll('\\u0000', '').replaceAll('\\u0001', '');
+  const steps = draft.steps.map((s, i) => `${i + 1}. ${bare(s)}`);
+  const values = draft.params.map(
+    (p) => `- ${JSON.stringify(p.value)} (${p.where.join(', ')}), suggested name: ${p.suggested}`,
+  );
   const messages: AgentMessage[] = [
     {
       role: 'system',

@@ -187,9 +187,13 @@ export function register(deps: ControllerDeps): Registration {
   const proposeMemory: NonNullable<Runner['proposeMemory']> = async (notes, opts): Promise<MemoryProposal> => {
     const env = envFor();
     if (!env) {
-      throw new CaduceusError('NoGitSource', 'memory is proposed as a pull request, but no git repository is configured', {
-        hint: 'run `caduceus up --repo …` to propose memory',
-      });
+      throw new CaduceusError(
+        'NoGitSource',
+        'memory is proposed as a pull request, but no git repository is configured',
+        {
+          hint: 'run `caduceus up --repo …` to propose memory',
+        },
+      );
     }
     const by = opts.trigger.actor ? `${opts.trigger.source} (${opts.trigger.actor})` : opts.trigger.source;
     const [curator, spec] = [...specs.entries()].sort(([a], [b]) => a.localeCompare(b))[0] ?? [];

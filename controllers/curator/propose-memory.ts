@@ -59,7 +59,10 @@ export async function proposeMemoryNotes(
     await git.checkout(tip);
     const path = (env.source.path ?? '').replace(/^\.?\/*/, '').replace(/\/+$/, '');
     const root = path ? join(git.dir, path) : git.dir;
-    const { spec, curator } = chooseCurator((await new Loader().load(new ConfigTree(root).sourceFiles())).resources, opts);
+    const { spec, curator } = chooseCurator(
+      (await new Loader().load(new ConfigTree(root).sourceFiles())).resources,
+      opts,
+    );
     const forge = makeForge(env, spec, git, cstore, curator);
     const branch = `${spec.branchPrefix}/memory`;
     const repoFile = path ? posix.join(path, file) : file;
@@ -104,16 +107,41 @@ export async function proposeMemoryNotes(
     }
 
     const short = opts.runId.slice(0, 8);
-    const text = `${(before || HEADER).replace(/\n*$/, '\n')}\n## ${new Date(now).toISOString().slice(0, 10)}, run ${short}\n\n${fresh.map((n) => `- ${n}`).join('\n')}\n`;
+    const day = new Date(now).toISOString().slice(0, 10);
+    const text = [
+      `${(before || HEADER).replace(/\n*$/, '\n')}`,
+      `## ${day}, run ${short}`,
+      '',
+      `${fresh.map((n) => `- ${n}`).join('\n')}\n`,
+    ].join('\n');
     const by = (opts.proposedBy ?? 'the agent').replace(/\n+/g, ' ');
-    const message = `curator: remember ${fresh.length} note(s) from agent run ${short}\n\n- ${opts.reason.replace(/\n+/g, ' ')}\n- proposed by ${by}\n\nCurator-Proposal: ${id}\n`;
+    const message = [
+      `curator: remember ${fresh.length} note(s) from agent run ${short}`,
+      '',
+      `- ${opts.reason.replace(/\n+/g, ' ')}`,
+      `- proposed by ${by}`,
+      '',
+      `Curator-Proposal: ${id}`,
+      '',
+    ].join('\n');
     await git.commit(writeChanges(git, path, [[file, text]]), message, dayStamp(now));
     await git.pushBranch(branch, spec.branchPrefix, remote);
 
     // The pull request lists everything the branch adds to the file, not only this run's notes.
     const atTip = new Set(bullets((await git.fileAt(tip, repoFile)) ?? ''));
     const pending = bullets(text).filter((n) => !atTip.has(n));
-    const body = `The agent proposes ${pending.length} note(s) for \`${file}\`, which agent runs read as context once merged.\n\n${pending.map((n) => `- ${n}`).join('\n')}\n\n**Latest:** ${opts.reason}\n\nEdit or drop lines before merging; close to forget them.\n\n<!-- caduceus-curator -->\n`;
+    const body = [
+      `The agent proposes ${pending.length} note(s) for \`${file}\`, which agent runs read as context once merged.`,
+      '',
+      pending.map((n) => `- ${n}`).join('\n'),
+      '',
+      `**Latest:** ${opts.reason}`,
+      '',
+      'Edit or drop lines before merging; close to forget them.',
+      '',
+      '<!-- caduceus-curator -->',
+      '',
+    ].join('\n');
     const { pr } = await upsertPr(forge, git, {
       branch,
       title: 'Curator: agent memory',

@@ -119,7 +119,16 @@ export async function proposeNewSkill(
     const forge = makeForge(env, spec, git, cstore, curator);
     await git.checkout(tip, change.branch);
     const now = (env.now ?? Date.now)();
-    const message = `${change.subject}\n\n- ${opts.reason.replace(/\n+/g, ' ')}\n- proposed by ${(opts.proposedBy ?? 'the agent').replace(/\n+/g, ' ')}; validated against ${tip.slice(0, 12)}\n\nCurator-Proposal: ${id}\n`;
+    const by = (opts.proposedBy ?? 'the agent').replace(/\n+/g, ' ');
+    const message = [
+      change.subject,
+      '',
+      `- ${opts.reason.replace(/\n+/g, ' ')}`,
+      `- proposed by ${by}; validated against ${tip.slice(0, 12)}`,
+      '',
+      `Curator-Proposal: ${id}`,
+      '',
+    ].join('\n');
     const head = await git.commit(writeChanges(git, path, [[change.file, change.text]]), message, dayStamp(now));
     const remote = await git.remoteSha(change.branch);
     let outcome: NewSkillResult['outcome'] = 'proposed';
@@ -192,9 +201,13 @@ function creation(
   const { name } = proposed;
   const clash = skills.find((r) => r.metadata.name === name || r.spec.aliases?.includes(name));
   if (clash)
-    throw new CaduceusError('SkillExists', `skill "${name}" already exists at ${clash.source.file}:${clash.source.line}`, {
-      hint: 'choose another name, or change the existing skill',
-    });
+    throw new CaduceusError(
+      'SkillExists',
+      `skill "${name}" already exists at ${clash.source.file}:${clash.source.line}`,
+      {
+        hint: 'choose another name, or change the existing skill',
+      },
+    );
   const file =
     tree.diskFiles().some((f) => f.startsWith('skills/')) || existsSync(join(root, 'skills'))
       ? `skills/${name}.yaml`
@@ -210,7 +223,16 @@ function creation(
     branch: `${spec.branchPrefix}/new-skill-${name}`,
     subject: `curator: add skill ${name}`,
     title: `Curator: new skill ${name}`,
-    body: `The agent proposes a new skill \`${name}\` in \`${file}\`.\n\n**Why:** ${opts.reason}\n\nIt passes validation against \`${tip.slice(0, 12)}\`. Merge to make it available; close to reject it.\n\n<!-- caduceus-curator -->\n`,
+    body: [
+      `The agent proposes a new skill \`${name}\` in \`${file}\`.`,
+      '',
+      `**Why:** ${opts.reason}`,
+      '',
+      `It passes validation against \`${tip.slice(0, 12)}\`. Merge to make it available; close to reject it.`,
+      '',
+      '<!-- caduceus-curator -->',
+      '',
+    ].join('\n'),
   };
 }
 
@@ -257,7 +279,19 @@ function revision(
     branch: `${spec.branchPrefix}/update-skill-${name}`,
     subject: `curator: update skill ${name} from an agent run`,
     title: `Curator: update skill ${name}`,
-    body: `The agent proposes new steps for the skill \`${name}\` in \`${file}\` (version ${target.spec.version} → ${next}).\n\nWhat it did is ${pct}% similar to this skill (threshold ${spec.thresholds.similarity}), so it is offered as an update rather than as a second skill \`${proposed.name}\`.\n\n**Why:** ${opts.reason}\n\nIt passes validation against \`${tip.slice(0, 12)}\`. Merge to take the new steps; close to keep the skill as it is.\n\n<!-- caduceus-curator -->\n`,
+    body: [
+      `The agent proposes new steps for the skill \`${name}\` in \`${file}\` (version ${target.spec.version} → ${next}).`,
+      '',
+      `What it did is ${pct}% similar to this skill (threshold ${spec.thresholds.similarity}), so it is offered ` +
+        `as an update rather than as a second skill \`${proposed.name}\`.`,
+      '',
+      `**Why:** ${opts.reason}`,
+      '',
+      `It passes validation against \`${tip.slice(0, 12)}\`. Merge to take the new steps; close to keep the skill as it is.`,
+      '',
+      '<!-- caduceus-curator -->',
+      '',
+    ].join('\n'),
   };
 }
 

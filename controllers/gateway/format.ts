@@ -44,7 +44,8 @@ export function helpText(allowed: { tasks: string[]; skills: string[]; status: b
 
 /** The agent's answer as the reply; a run without one says why, with the run to look at. */
 export function formatAgentResult(r: AgentResult): string {
-  if (r.status === 'succeeded') return redact(r.answer.trim() || `(the agent answered nothing; run ${r.runId.slice(0, 8)})`);
+  if (r.status === 'succeeded')
+    return redact(r.answer.trim() || `(the agent answered nothing; run ${r.runId.slice(0, 8)})`);
   return redact(
     `the agent ${r.status} (${r.stopReason}) after ${r.toolCalls.length} tool call(s): ${r.error ?? 'no answer'} ` +
       `(run ${r.runId.slice(0, 8)}; \`caduceus runs show ${r.runId}\`)`,

@@ -265,7 +265,11 @@ export class TaskController implements Controller {
       );
     } catch (err) {
       if (this.deliveryAbort.signal.aborted) return;
-      this.deps.log.warn('task result not delivered', { task: report.task, run: report.runId, error: errorMessage(err) });
+      this.deps.log.warn('task result not delivered', {
+        task: report.task,
+        run: report.runId,
+        error: errorMessage(err),
+      });
       this.deps.events.record(
         object,
         'Warning',

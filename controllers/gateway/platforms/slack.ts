@@ -98,7 +98,11 @@ export const slack: PlatformAdapter<SlackSpec> = {
     const base = spec.apiBaseURL ?? DEFAULT_BASE;
     // Read when posting, so an unset optional token stops posts only, never the slash commands.
     const botToken = (): string | undefined => (spec.botToken ? secret(spec.botToken) : undefined);
-    const webApi = spec.apiBaseURL ? (spec.apiBaseURL.endsWith('/') ? spec.apiBaseURL : `${spec.apiBaseURL}/`) : WEB_API;
+    const webApi = spec.apiBaseURL
+      ? spec.apiBaseURL.endsWith('/')
+        ? spec.apiBaseURL
+        : `${spec.apiBaseURL}/`
+      : WEB_API;
     return {
       maxReplyChars: 3000,
       verify(headers, body, now) {
@@ -143,7 +147,9 @@ export const slack: PlatformAdapter<SlackSpec> = {
           refusal: (answer) => {
             try {
               const r = JSON.parse(answer) as { ok?: unknown; error?: unknown };
-              return r.ok === true ? undefined : `Slack refused chat.postMessage: ${String(r.error ?? 'no error given')}`;
+              return r.ok === true
+                ? undefined
+                : `Slack refused chat.postMessage: ${String(r.error ?? 'no error given')}`;
             } catch {
               return 'Slack answered chat.postMessage with something that is not JSON';
             }

@@ -134,7 +134,8 @@ export function agentMessages(messages: ReadonlyArray<Record<string, unknown>>):
     const role = m.role === 'developer' ? 'system' : m.role;
     if (role !== 'system' && role !== 'user' && role !== 'assistant' && role !== 'tool')
       throw badRequest(
-        `messages[${i}].role "${String(m.role)}" is not one ${AGENT_MODEL} takes (system, developer, user, assistant, tool)`,
+        `messages[${i}].role "${String(m.role)}" is not one ${AGENT_MODEL} takes ` +
+          '(system, developer, user, assistant, tool)',
         `messages[${i}].role`,
         'invalid_value',
       );
@@ -188,21 +189,28 @@ function usageOf(r: AgentResult): { prompt_tokens: number; completion_tokens: nu
 function progressLine(e: AgentEvent): string | undefined {
   const who = e.depth > 0 ? `child ${e.runId.slice(0, 8)} ` : '';
   if (e.type === 'toolStart') return `${who}tool ${e.tool} started (turn ${e.turn})`;
-  if (e.type === 'toolEnd')
-    return `${who}tool ${e.tool} ${e.status} in ${Math.round(e.durationMs)} ms${e.exitCode !== undefined ? ` (exit code ${e.exitCode})` : ''}`;
+  if (e.type === 'toolEnd') {
+    const exit = e.exitCode !== undefined ? ` (exit code ${e.exitCode})` : '';
+    return `${who}tool ${e.tool} ${e.status} in ${Math.round(e.durationMs)} ms${exit}`;
+  }
   return undefined;
 }
 
 /** A run that ended without an answer, as the error a client gets. */
 function failure(r: AgentResult): ProxyHttpError {
   const why = `${AGENT_MODEL} run ${r.runId} ${r.status} (${r.stopReason}): ${r.error ?? 'no answer'}`;
-  if (r.stopReason === 'upstreamError') return new ProxyHttpError(502, 'upstream_error', 'upstream_error', why, null, NO_RETRY);
+  if (r.stopReason === 'upstreamError')
+    return new ProxyHttpError(502, 'upstream_error', 'upstream_error', why, null, NO_RETRY);
   if (r.status === 'timedOut') return new ProxyHttpError(504, 'agent_error', 'agent_timed_out', why, null, NO_RETRY);
   const code = `agent_${r.stopReason.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
   return new ProxyHttpError(500, 'agent_error', code, why, null, NO_RETRY);
 }
 
-const UNAVAILABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['LlmNotConfigured', 'SecretUnset', 'RunnerUnavailable']);
+const UNAVAILABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'LlmNotConfigured',
+  'SecretUnset',
+  'RunnerUnavailable',
+]);
 const BUSY: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['QueueFull']);
 
 /** Why the runner would not start the run, as the error a client gets. */
@@ -211,8 +219,10 @@ function refused(err: unknown): ProxyHttpError {
   if (!(err instanceof CaduceusError))
     return new ProxyHttpError(500, 'server_error', 'agent_failed', err instanceof Error ? err.message : String(err));
   const message = err.describe();
-  if (UNAVAILABLE.has(err.code)) return new ProxyHttpError(503, 'server_error', 'agent_unavailable', message, null, NO_RETRY);
-  if (BUSY.has(err.code)) return new ProxyHttpError(429, 'requests', 'queue_full', message, null, { 'retry-after': '5' });
+  if (UNAVAILABLE.has(err.code))
+    return new ProxyHttpError(503, 'server_error', 'agent_unavailable', message, null, NO_RETRY);
+  if (BUSY.has(err.code))
+    return new ProxyHttpError(429, 'requests', 'queue_full', message, null, { 'retry-after': '5' });
   if (err.code === 'InvalidAgentRequest') return badRequest(message, err.field ?? 'messages', 'invalid_request');
   if (err.code === 'UnknownAgentTool')
     return new ProxyHttpError(500, 'server_error', 'agent_misconfigured', message, null, NO_RETRY);

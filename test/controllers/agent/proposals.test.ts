@@ -52,7 +52,8 @@ afterEach(async () => {
 async function github(): Promise<ForgeServer> {
   const pulls: Array<{ number: number; head: string; title: string; body: string }> = [];
   const server = await startForgeServer((r) => {
-    if (r.headers.authorization !== 'Bearer ghp_proposals') return { status: 401, body: { message: 'Bad credentials' } };
+    if (r.headers.authorization !== 'Bearer ghp_proposals')
+      return { status: 401, body: { message: 'Bad credentials' } };
     const url = new URL(r.path, 'http://x');
     const pull = (p: (typeof pulls)[number]) => ({
       number: p.number,

@@ -22,7 +22,8 @@ async function findings(files: Record<string, string>): Promise<string[]> {
 }
 
 const llm = { baseURL: 'http://127.0.0.1:11434/v1', model: 'llama3.1' };
-const NO_LLM = 'but Runtime/rt has no spec.llm upstream; add spec.llm (baseURL, model, apiKey) to Runtime/rt (runtime.yaml)';
+const NO_LLM =
+  'but Runtime/rt has no spec.llm upstream; add spec.llm (baseURL, model, apiKey) to Runtime/rt (runtime.yaml)';
 
 const PROXY = `apiVersion: caduceus.dev/v1
 kind: Proxy
@@ -72,7 +73,11 @@ spec:
 describe('agent validation: entry points and delivery', () => {
   it('rejects a Proxy serving caduceus/agent without an llm upstream, and unknown tools, at their lines', async () => {
     expect(
-      await findings({ 'runtime.yaml': doc('Runtime', 'rt', {}), 'proxy.yaml': PROXY, 'greet.yaml': skillYaml('greet') }),
+      await findings({
+        'runtime.yaml': doc('Runtime', 'rt', {}),
+        'proxy.yaml': PROXY,
+        'greet.yaml': skillYaml('greet'),
+      }),
     ).toEqual([
       `proxy.yaml:9:14 error llm-required: the Proxy serves the caduceus/agent model, ${NO_LLM}`,
       'proxy.yaml:10:27 error unknown-agent-tool: agent.tools: "kubectl" is not an agent tool: use a skill name, ' +

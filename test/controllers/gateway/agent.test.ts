@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { DEFAULT_ROLES, eventually, startGateway, type GatewayHarness, type PolicyShape } from './harness.js';
 import { post, slackCommand, telegramUpdate } from './signers.js';
 import { register as agent } from '../../../controllers/agent/index.js';
-import { MODEL_KEY, startScriptedModel, toolResults, type Script, type ScriptedModel } from '../agent/scripted-model.js';
+import {
+  MODEL_KEY,
+  startScriptedModel,
+  toolResults,
+  type Script,
+  type ScriptedModel,
+} from '../agent/scripted-model.js';
 
 const LLM_ENV = 'GW_AGENT_TEST_LLM_KEY';
 let model: ScriptedModel;
@@ -32,7 +38,9 @@ const greetThenAnswer: Script = (req) =>
 function start(opts: Parameters<typeof startGateway>[0] = {}): Promise<GatewayHarness> {
   return startGateway({
     shape: SHAPE,
-    runtime: { llm: { baseURL: model.url, model: 'scripted-1', apiKey: { valueFrom: { env: LLM_ENV } }, maxRetries: 0 } },
+    runtime: {
+      llm: { baseURL: model.url, model: 'scripted-1', apiKey: { valueFrom: { env: LLM_ENV } }, maxRetries: 0 },
+    },
     also: [agent],
     ...opts,
   });
@@ -84,7 +92,12 @@ describe('gateway: asking the agent', () => {
     const run = h.app.store.db
       .prepare("SELECT id, name, trigger, actor, status FROM runs WHERE kind = 'agent' ORDER BY started_at DESC")
       .get() as { id: string; name: string; trigger: string; actor: string; status: string };
-    expect(run).toMatchObject({ name: 'gateway/slack', trigger: 'gateway:slack', actor: 'slack:U7', status: 'succeeded' });
+    expect(run).toMatchObject({
+      name: 'gateway/slack',
+      trigger: 'gateway:slack',
+      actor: 'slack:U7',
+      status: 'succeeded',
+    });
     const rows = h.audit().filter((a) => a.user === 'U7' && a.requestId !== null);
     expect(rows.map((a) => a.decision).sort()).toEqual(['accepted', 'completed', 'delivered']);
     expect(rows.find((a) => a.decision === 'completed')?.runId).toBe(run.id);

@@ -25,7 +25,9 @@ const briefing = (name: string, platform: string, channel: string): string =>
 async function start(botToken: string): Promise<GatewayHarness> {
   process.env[BOT_ENV] = botToken;
   return startGateway({
-    runtime: { llm: { baseURL: model.url, model: 'scripted-1', apiKey: { valueFrom: { env: LLM_ENV } }, maxRetries: 0 } },
+    runtime: {
+      llm: { baseURL: model.url, model: 'scripted-1', apiKey: { valueFrom: { env: LLM_ENV } }, maxRetries: 0 },
+    },
     also: [agent],
     shape: { platforms: { slack: { botToken: { valueFrom: { env: BOT_ENV } } } } },
     files: {
@@ -64,7 +66,9 @@ describe('scheduled tasks delivering their result', () => {
     const telegram = await g.fake.waitFor(
       (r) => r.path === `/telegram/bot${g.secrets.telegramBot}/sendMessage` && r.body.chat_id === -200,
     );
-    expect(String(telegram.body.text)).toMatch(/^Task telegram-briefing succeeded .*\n\nAll quiet \(telegram-briefing\)\.$/);
+    expect(String(telegram.body.text)).toMatch(
+      /^Task telegram-briefing succeeded .*\n\nAll quiet \(telegram-briefing\)\.$/,
+    );
 
     // The run was the schedule's; the Task says where its result went; the gateway audited the post.
     const run = g.runs({ kind: 'task', name: 'slack-briefing' }).find((r) => r.status === 'succeeded');

@@ -9,7 +9,13 @@ import OpenAI from 'openai';
 import { harness, freePort, proxyYaml, skillYaml, type Harness } from './harness.js';
 import { register as agentRegister } from '../../../controllers/agent/index.js';
 import { RunStore } from '../../../reconciler/state/runs.js';
-import { MODEL_KEY, startScriptedModel, toolResults, type Script, type ScriptedModel } from '../agent/scripted-model.js';
+import {
+  MODEL_KEY,
+  startScriptedModel,
+  toolResults,
+  type Script,
+  type ScriptedModel,
+} from '../agent/scripted-model.js';
 import { doc } from '../../helpers/config.js';
 
 const KEY = 'sk-test-agent-proxy-0001';
@@ -156,7 +162,11 @@ describe('proxy: the caduceus/agent model', () => {
     const raw = await fetch(`${base}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'caduceus/agent', messages: [{ role: 'user', content: 'Greet Ada' }], stream: true }),
+      body: JSON.stringify({
+        model: 'caduceus/agent',
+        messages: [{ role: 'user', content: 'Greet Ada' }],
+        stream: true,
+      }),
     });
     const body = await raw.text();
     const comments = body.split('\n').filter((l) => l.startsWith(': ') && !l.includes('keep-alive'));
@@ -222,7 +232,10 @@ describe('proxy: the caduceus/agent model', () => {
       await held;
       return { content: 'first done' };
     };
-    const first = client.chat.completions.create({ model: 'caduceus/agent', messages: [{ role: 'user', content: 'a' }] });
+    const first = client.chat.completions.create({
+      model: 'caduceus/agent',
+      messages: [{ role: 'user', content: 'a' }],
+    });
     const deadline = Date.now() + 10_000;
     while (model.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(model.requests).toHaveLength(1);
