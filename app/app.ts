@@ -67,10 +67,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
     repo,
     stateDir,
     log: log.child({ component: 'source' }),
-    ...(opts.path !== undefined ? { path: opts.path } : {}),
-    ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
-    ...(opts.worktree !== undefined ? { worktree: opts.worktree } : {}),
-    ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
+    path: opts.path,
+    branch: opts.branch,
+    worktree: opts.worktree,
+    interval: opts.interval,
   });
   let stopped = false;
   const recordHealth = sourceHealthRecorder(rawSource, core, log, () => stopped);
@@ -101,11 +101,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
     snapshot: () => reconciler?.snapshot() ?? { revision: '', resources: new Map() },
     runner,
     metrics,
-    ...(configDir && existsSync(configDir) ? { configDir } : {}),
+    configDir: configDir && existsSync(configDir) ? configDir : undefined,
     gitSource: {
       repo,
-      ...(opts.path !== undefined ? { path: opts.path } : {}),
-      ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
+      path: opts.path,
+      branch: opts.branch,
     },
   };
   const composition = compose(deps, provide, opts.registrations ?? ALL_REGISTRATIONS);
@@ -121,9 +121,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
     controllers: composition.controllers,
     log: log.child({ component: 'loop' }),
     metrics: loopMetrics,
-    ...(opts.resyncMs !== undefined ? { resyncMs: opts.resyncMs } : {}),
-    ...(opts.backoffBaseMs !== undefined ? { backoffBaseMs: opts.backoffBaseMs } : {}),
-    ...(opts.backoffMaxMs !== undefined ? { backoffMaxMs: opts.backoffMaxMs } : {}),
+    resyncMs: opts.resyncMs,
+    backoffBaseMs: opts.backoffBaseMs,
+    backoffMaxMs: opts.backoffMaxMs,
   });
   reconciler = rec;
 
@@ -241,12 +241,12 @@ function sourceHealthRecorder(source: Source, core: CoreStore, log: Logger, stop
         {
           mode: s.mode,
           repo: s.repo,
-          ...(s.branch !== undefined ? { branch: s.branch } : {}),
-          ...(s.path !== undefined ? { path: s.path } : {}),
-          ...(s.lastFetchAt !== undefined ? { lastFetchAt: s.lastFetchAt } : {}),
+          branch: s.branch,
+          path: s.path,
+          lastFetchAt: s.lastFetchAt,
           fetchErrors: s.fetchErrors,
-          ...(s.lastFetchError !== undefined ? { lastFetchError: s.lastFetchError } : {}),
-          ...(since !== undefined ? { failingSince: since } : {}),
+          lastFetchError: s.lastFetchError,
+          failingSince: since,
         },
         events,
       );

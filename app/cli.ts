@@ -34,7 +34,10 @@ async function allCommands(): Promise<CommandSpec[]> {
 function usage(commands: readonly CommandSpec[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return `usage: caduceus <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'caduceus <command> --help' for a command's options.\n`;
+  return (
+    `usage: caduceus <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
+    `Run 'caduceus <command> --help' for a command's options.\n`
+  );
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,11 +1,12 @@
 // The HTTP server of `caduceus up`: health, readiness, Prometheus metrics, status JSON,
 // the git webhook and the routes controllers mount (the gateway's platform webhooks).
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { HttpRoute, Logger } from '../reconciler/types.js';
 import { errorMessage } from '../reconciler/errors.js';
+import { sendJson } from '../reconciler/http-json.js';
 
 export interface ServerOptions {
   listen: string;
@@ -22,11 +23,6 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body, null, 2) + '\n');
-}
-
 function match(routes: HttpRoute[], req: IncomingMessage): HttpRoute | undefined {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   return routes.find(
@@ -41,7 +37,10 @@ export async function startServer(
     {
       method: 'GET',
       path: '/healthz',
-      handler: (_q, s) => (s.writeHead(200, { 'content-type': 'text/plain' }), s.end('ok\n')),
+      handler: (_q, s) => {
+        s.writeHead(200, { 'content-type': 'text/plain' });
+        s.end('ok\n');
+      },
     },
     {
       method: 'GET',
@@ -61,15 +60,15 @@ export async function startServer(
         s.end(body);
       },
     },
-    { method: 'GET', path: '/status', handler: (_q, s) => json(s, 200, opts.status()) },
+    { method: 'GET', path: '/status', handler: (_q, s) => sendJson(s, 200, opts.status(), { pretty: true }) },
   ];
   const routes = [...builtin, ...opts.routes];
   const server = createServer((req, res) => {
     const route = match(routes, req);
-    if (!route) return json(res, 404, { error: `no route for ${req.method} ${req.url}` });
+    if (!route) return sendJson(res, 404, { error: `no route for ${req.method} ${req.url}` }, { pretty: true });
     Promise.resolve(route.handler(req, res)).catch((err: unknown) => {
       opts.log.error('request failed', { path: req.url, error: errorMessage(err) });
-      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' }, { pretty: true });
       else res.destroy();
     });
   });

@@ -6,8 +6,10 @@
 // a delivery id seen before is acknowledged without fetching (replay protection).
 
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { HttpRoute, Logger } from '../reconciler/types.js';
+import { BodyTooLarge, readCappedBody } from '../reconciler/http-body.js';
+import { sendJson as reply } from '../reconciler/http-json.js';
 import { hmacSha256Hex, safeEqual } from '../reconciler/signatures.js';
 
 export interface PushInfo {
@@ -32,11 +34,6 @@ export interface GitWebhookOptions {
 
 const MAX_BODY = 1024 * 1024;
 
-function reply(res: ServerResponse, status: number, body: Record<string, unknown>): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body) + '\n');
-}
-
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -44,34 +41,6 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 function hmacHex(secret: string, body: Buffer): Buffer {
   return Buffer.from(hmacSha256Hex(secret, body));
-}
-
-/** Reads the body up to `max` bytes; beyond that, drains (bounded) and reports too large. */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | 'too-large'> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(header(req, 'content-length') ?? 0);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = declared > max;
-    req.on('data', (b: Buffer) => {
-      size += b.length;
-      if (size > max) tooLarge = true;
-      // Draining lets the client read the 413; a sender that goes on far beyond is cut off.
-      if (size > max * 8) req.destroy();
-      if (!tooLarge) chunks.push(b);
-    });
-    let ended = false;
-    req.on('end', () => {
-      ended = true;
-      resolve(tooLarge ? 'too-large' : Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-    req.on('close', () => {
-      if (ended) return;
-      if (tooLarge) resolve('too-large');
-      else reject(new Error('the client closed the request before sending its body'));
-    });
-  });
 }
 
 interface Verified {
@@ -92,7 +61,7 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
       sig !== undefined
         ? safeEqual(Buffer.from(sig.toLowerCase()), hmacHex(secret, body))
         : gh !== undefined &&
-          safeEqual(Buffer.from(gh.toLowerCase()), Buffer.from('sha256=' + hmacHex(secret, body).toString()));
+          safeEqual(Buffer.from(gh.toLowerCase()), Buffer.from(`sha256=${hmacHex(secret, body).toString()}`));
     if (!ok)
       return {
         provider: 'gitea',
@@ -126,7 +95,7 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
     const sig = header(req, 'x-hub-signature-256');
     const ok =
       sig !== undefined &&
-      safeEqual(Buffer.from(sig.toLowerCase()), Buffer.from('sha256=' + hmacHex(secret, body).toString()));
+      safeEqual(Buffer.from(sig.toLowerCase()), Buffer.from(`sha256=${hmacHex(secret, body).toString()}`));
     if (!ok)
       return {
         provider: 'github',
@@ -169,12 +138,16 @@ export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
         opts.log.warn('git webhook refused: no secret configured', {
           secret: opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET',
         });
+        const name = opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET';
         return reply(res, 503, {
-          error: `git webhooks are disabled: set ${opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET'} to the secret configured in the forge's webhook`,
+          error: `git webhooks are disabled: set ${name} to the secret configured in the forge's webhook`,
         });
       }
-      const body = await readBody(req, max);
-      if (body === 'too-large') {
+      let body: Buffer;
+      try {
+        body = await readCappedBody(req, max);
+      } catch (err) {
+        if (!(err instanceof BodyTooLarge)) throw err;
         opts.log.warn('git webhook refused: body too large', { limitBytes: max });
         return reply(res, 413, { error: `body larger than ${max} bytes` });
       }
@@ -202,7 +175,7 @@ export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
       if (typeof payload.after === 'string') info.after = payload.after;
       if (v.deliveryId !== undefined) info.deliveryId = v.deliveryId;
       opts.onPush(info);
-      return reply(res, 202, { accepted: true, ...(v.deliveryId !== undefined ? { delivery: v.deliveryId } : {}) });
+      return reply(res, 202, { accepted: true, delivery: v.deliveryId });
     },
   };
 }

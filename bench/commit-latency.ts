@@ -29,7 +29,10 @@ const git = (cwd: string, ...args: string[]): string =>
 const gitAsync = promisify(execFile);
 
 function skill(i: number, run = `echo skill ${i}`): string {
-  return `apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: skill-${i}\nspec:\n  version: "1.0.0"\n  description: Generated skill ${i}\n  steps:\n    - run: ${JSON.stringify(run)}\n`;
+  return (
+    `apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: skill-${i}\n` +
+    `spec:\n  version: "1.0.0"\n  description: Generated skill ${i}\n  steps:\n    - run: ${JSON.stringify(run)}\n`
+  );
 }
 
 function pct(xs: number[], p: number): number {
@@ -103,19 +106,23 @@ const lines = [
   '',
   'Command: `npm run build && node dist/bench/commit-latency.js`',
   `Machine: ${machine}`,
-  `${COMMITS} commits, each changing one skill of a ${SKILLS}-skill repository; clock starts when \`git commit\` is spawned.`,
+  `${COMMITS} commits, each changing one skill of a ${SKILLS}-skill repository; ` +
+    'clock starts when `git commit` is spawned.',
   '',
   '| measure | p50 | p99 | max |',
   '|---|---|---|---|',
   row('commit → applied by `caduceus up` (all controllers)', latency),
   row(
-    `baseline: commit → plain chokidar watcher on refs/heads fires${baselineMissed ? ` (missed ${baselineMissed})` : ''}`,
+    'baseline: commit → plain chokidar watcher on refs/heads fires' +
+      (baselineMissed ? ` (missed ${baselineMissed})` : ''),
     watcherMs,
   ),
   row('baseline: `git commit` itself', commitMs),
   '',
-  `Ratio to the chokidar baseline: p50 ${(pct(latency, 50) / pct(watcherMs, 50)).toFixed(2)}×, p99 ${(pct(latency, 99) / pct(watcherMs, 99)).toFixed(2)}×. ` +
-    `Targets: p50 < 300 ms (${pct(latency, 50) < 300 ? 'met' : 'MISSED'}), p99 < 1 s (${pct(latency, 99) < 1000 ? 'met' : 'MISSED'}).`,
+  `Ratio to the chokidar baseline: p50 ${(pct(latency, 50) / pct(watcherMs, 50)).toFixed(2)}×, ` +
+    `p99 ${(pct(latency, 99) / pct(watcherMs, 99)).toFixed(2)}×. ` +
+    `Targets: p50 < 300 ms (${pct(latency, 50) < 300 ? 'met' : 'MISSED'}), ` +
+    `p99 < 1 s (${pct(latency, 99) < 1000 ? 'met' : 'MISSED'}).`,
   '',
 ];
 process.stdout.write(lines.join('\n'));

@@ -18,6 +18,7 @@ import { silentLogger } from '../reconciler/log.js';
 import { runCurator } from '../controllers/curator/run.js';
 import { jaccard, shingles } from '../controllers/curator/minhash.js';
 import type { Resource } from '../reconciler/types.js';
+import { row } from './markdown.js';
 
 const SKILLS = 10_000;
 const RUNS = 1_000_000;
@@ -25,14 +26,20 @@ const DUPLICATES = 100;
 const DAY = 86_400_000;
 
 const WORDS = (
-  'build deploy test lint package publish rotate backup restore sync fetch render report notify archive scan audit migrate seed index ' +
-  'compress upload download verify sign encrypt decrypt resize convert export import schedule clean prune tag release bump check ' +
-  'kubectl docker git curl jq make npm node python psql redis s3 gcloud terraform helm ansible rsync tar gzip openssl ssh'
+  'build deploy test lint package publish rotate backup restore sync fetch render ' +
+  'report notify archive scan audit migrate seed index ' +
+  'compress upload download verify sign encrypt decrypt resize convert export import ' +
+  'schedule clean prune tag release bump check ' +
+  'kubectl docker git curl jq make npm node python psql redis s3 gcloud terraform helm ' +
+  'ansible rsync tar gzip openssl ssh'
 ).split(' ');
 
 function lcg(seed: number): () => number {
   let s = seed;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 const rand = lcg(20261125);
@@ -85,7 +92,8 @@ function makeRepo(): string {
     );
     writeFileSync(
       join(repo, 'tasks', `task-${t}.yaml`),
-      `apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: task-${t}\nspec:\n  subtasks:\n${subtasks.join('\n')}\n`,
+      `apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: task-${t}\n` +
+        `spec:\n  subtasks:\n${subtasks.join('\n')}\n`,
     );
   }
   const date = new Date(Date.now() - 60 * DAY).toISOString();
@@ -109,7 +117,8 @@ function insertRuns(store: StateStore): number {
   new RunStore(store); // its migration creates the table
   const t = performance.now();
   const insert = store.db.prepare(
-    `INSERT INTO runs (id, kind, name, version, trigger, started_at, duration_ms, status, attempts) VALUES (?, 'skill', ?, '1.0.0', 'bench', ?, 100, ?, 1)`,
+    `INSERT INTO runs (id, kind, name, version, trigger, started_at, duration_ms, status, attempts)
+     VALUES (?, 'skill', ?, '1.0.0', 'bench', ?, 100, ?, 1)`,
   );
   const now = Date.now();
   store.tx(() => {
@@ -166,23 +175,39 @@ store.close();
 
 if (report.outcome !== 'dry-run') throw new Error(`unexpected outcome ${report.outcome}: ${report.message}`);
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`;
+const phases = Object.entries(report.timings)
+  .map(([k, v]) => `${k} ${v}`)
+  .join(', ');
 const lines = [
   '',
   `## Curator (issue 5) — ${new Date().toISOString().slice(0, 10)}`,
   '',
   'Command: `npm run build && node dist/bench/curator.js`',
   `Machine: ${machine}`,
-  `Data: ${SKILLS.toLocaleString('en')} skills (${DUPLICATES} planted near-duplicates, 100 tasks), ${RUNS.toLocaleString('en')} run records inserted in one transaction in ${(insertMs / 1000).toFixed(1)} s.`,
-  `Result: ${consolidations} near-duplicates found of ${DUPLICATES} planted; ${report.counts.proposals} proposals (maxProposals 50), ${report.counts.skipped} skipped, ${report.counts.stale} stale, ${report.counts.flagged} flagged; phases (ms): ${Object.entries(
-    report.timings,
-  )
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ')}.`,
+  `Data: ${SKILLS.toLocaleString('en')} skills (${DUPLICATES} planted near-duplicates, 100 tasks), ` +
+    `${RUNS.toLocaleString('en')} run records inserted in one transaction in ${(insertMs / 1000).toFixed(1)} s.`,
+  `Result: ${consolidations} near-duplicates found of ${DUPLICATES} planted; ` +
+    `${report.counts.proposals} proposals (maxProposals 50), ${report.counts.skipped} skipped, ` +
+    `${report.counts.stale} stale, ${report.counts.flagged} flagged; ` +
+    `phases (ms): ${phases}.`,
   '',
   '| measure | result | baseline in the same run | ratio | target |',
   '|---|---|---|---|---|',
-  `| full curator dry-run, 10,000 skills, 1,000,000 runs | ${(dryRunMs / 1000).toFixed(2)} s | loading the skills only: ${(loadMs / 1000).toFixed(2)} s | ${(dryRunMs / loadMs).toFixed(2)} | < 10 s |`,
-  `| similarity + plan (MinHash/LSH + exact check) | ${similarityMs} ms | naive all-pairs Jaccard, 1,000-skill subset (${naive.ms.toFixed(0)} ms) extrapolated to 10,000: ${(naiveFullMs / 1000).toFixed(1)} s | ${(similarityMs / naiveFullMs).toFixed(4)} | |`,
+  row(
+    'full curator dry-run, 10,000 skills, 1,000,000 runs',
+    `${(dryRunMs / 1000).toFixed(2)} s`,
+    `loading the skills only: ${(loadMs / 1000).toFixed(2)} s`,
+    (dryRunMs / loadMs).toFixed(2),
+    '< 10 s',
+  ),
+  row(
+    'similarity + plan (MinHash/LSH + exact check)',
+    `${similarityMs} ms`,
+    `naive all-pairs Jaccard, 1,000-skill subset (${naive.ms.toFixed(0)} ms) extrapolated to 10,000: ` +
+      `${(naiveFullMs / 1000).toFixed(1)} s`,
+    (similarityMs / naiveFullMs).toFixed(4),
+    '',
+  ),
   `| peak RSS of the process (incl. generating the data) | ${rssMb.toFixed(0)} MB | | | < 500 MB |`,
   '',
 ];

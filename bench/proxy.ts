@@ -19,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { row } from './markdown.js';
 
 const KEY = 'sk-bench-proxy-key';
 const UPSTREAM_KEY = 'sk-bench-upstream-key';
@@ -60,7 +61,11 @@ function runUpstream(): void {
     usage: { prompt_tokens: 14, completion_tokens: 9, total_tokens: 23 },
   });
   const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
-    `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+    `data: ${JSON.stringify({
+      ...base,
+      object: 'chat.completion.chunk',
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    })}\n\n`;
   const words = ['Hello!', ' How', ' can', ' I', ' help', ' you', ' today?'];
   const server = createServer((req, res) => {
     const parts: Buffer[] = [];
@@ -422,7 +427,14 @@ async function main(): Promise<void> {
     const all = (xs: Arm[]): string => xs.map((a) => Math.round(a.rps).toLocaleString('en')).join(' / ');
     /** CPU µs per request: load generator + upstream + hop = total; cores busy = rps × total. */
     const cpuRow = (label: string, a: Arm, hop: 'proxy' | 'bare' | undefined): string =>
-      `| ${label} | ${us(a.cpu.load)} | ${us(a.cpu.upstream)} | ${hop ? us(a.cpu[hop]) : '—'} | ${us(a.cpu.total)} | ${f((a.rps * a.cpu.total) / 1e6)} |`;
+      row(
+        label,
+        us(a.cpu.load),
+        us(a.cpu.upstream),
+        hop ? us(a.cpu[hop]) : '—',
+        us(a.cpu.total),
+        f((a.rps * a.cpu.total) / 1e6),
+      );
     // If the run is CPU-bound on 2 cores, throughput is inversely proportional to total CPU
     // per request: this is the ratio any proxy costing this much CPU could reach here.
     const ceiling = (d: Arm, p: Arm): number => d.cpu.total / p.cpu.total;
@@ -435,30 +447,101 @@ async function main(): Promise<void> {
       '',
       'Command: `npm run build && node dist/bench/proxy.js`',
       `Machine: ${machine}; load average ${loadBefore} before the run, ${loadAvg()} after.`,
-      'Processes: the load generator (autocannon, in the parent), the upstream, the Caduceus proxy and a bare proxy are four separate Node processes; only the ones an arm uses are busy during it. "pinned" rows: `taskset` puts the load generator and the upstream on CPU 0 and the proxy alone on CPU 1 (the proxy on its own machine); other rows: no pinning.',
-      'The direct arm and the proxied arm use the same upstream process and the same autocannon settings, so they differ only by the proxy hop.',
-      `Load: autocannon, 32 connections, ${DURATION_S} s per run, POST /v1/chat/completions (JSON answer of 330 bytes; SSE stream of 10 chunks). No-op arms: ${ROUNDS} rounds, alternating which arm goes first; the median round is shown (all rounds listed in parentheses).`,
-      `"no-op upstream" answers at once, so those runs are CPU-bound; "${THINK_MS} ms upstream" is the same server answering after ${THINK_MS} ms, as a (very fast) model would.`,
-      'Latency: 2,000 (plain) / 1,000 (stream) sequential requests on one keep-alive connection, first tenth discarded, medians.',
+      'Processes: the load generator (autocannon, in the parent), the upstream, the Caduceus proxy and a bare ' +
+        'proxy are four separate Node processes; only the ones an arm uses are busy during it. "pinned" rows: ' +
+        '`taskset` puts the load generator and the upstream on CPU 0 and the proxy alone on CPU 1 (the proxy on ' +
+        'its own machine); other rows: no pinning.',
+      'The direct arm and the proxied arm use the same upstream process and the same autocannon settings, ' +
+        'so they differ only by the proxy hop.',
+      `Load: autocannon, 32 connections, ${DURATION_S} s per run, POST /v1/chat/completions ` +
+        `(JSON answer of 330 bytes; SSE stream of 10 chunks). No-op arms: ${ROUNDS} rounds, alternating which ` +
+        'arm goes first; the median round is shown (all rounds listed in parentheses).',
+      `"no-op upstream" answers at once, so those runs are CPU-bound; "${THINK_MS} ms upstream" is the same ` +
+        `server answering after ${THINK_MS} ms, as a (very fast) model would.`,
+      'Latency: 2,000 (plain) / 1,000 (stream) sequential requests on one keep-alive connection, ' +
+        'first tenth discarded, medians.',
       '',
       '| measure | through the proxy | upstream directly | result | target |',
       '|---|---|---|---|---|',
-      `| throughput, non-streaming, no-op upstream | ${rps(proxied)} (${all(runs.proxied)}) | ${rps(direct)} (${all(runs.direct)}) | ratio ${f(proxied.rps / direct.rps)} | ≥ 0.80 |`,
-      `| throughput, streaming, no-op upstream | ${rps(proxiedS)} (${all(runs.proxiedS)}) | ${rps(directS)} (${all(runs.directS)}) | ratio ${f(proxiedS.rps / directS.rps)} | ≥ 0.80 |`,
-      `| throughput, non-streaming, no-op upstream, bare 20-line undici pass-through instead of Caduceus (no auth, metrics, ids) | ${rps(bareP)} (${all(runs.bare)}) | ${rps(direct)} | ratio ${f(bareP.rps / direct.rps)} (Caduceus/bare: ${f(proxied.rps / bareP.rps)}) | |`,
-      `| throughput, non-streaming, ${THINK_MS} ms upstream | ${rps(proxiedT)} | ${rps(directT)} | ratio ${f(proxiedT.rps / directT.rps)} | ≥ 0.80 |`,
-      `| throughput, streaming, ${THINK_MS} ms upstream | ${rps(proxiedTS)} | ${rps(directTS)} | ratio ${f(proxiedTS.rps / directTS.rps)} | ≥ 0.80 |`,
-      `| p50 latency under load (autocannon), non-streaming, no-op upstream | ${f(proxied.p50, 1)} ms | ${f(direct.p50, 1)} ms | +${f(proxied.p50 - direct.p50, 1)} ms | |`,
-      `| p50 latency, sequential, non-streaming | ${f(median(seqProxied.total), 3)} ms | ${f(median(seqDirect.total), 3)} ms | +${f(addedP50, 3)} ms | < 1 ms added |`,
-      `| time to first streamed byte, sequential | ${f(median(seqProxiedS.firstByte), 3)} ms | ${f(median(seqDirectS.firstByte), 3)} ms | +${f(addedTtfb, 3)} ms | < 2 ms added |`,
+      row(
+        'throughput, non-streaming, no-op upstream',
+        `${rps(proxied)} (${all(runs.proxied)})`,
+        `${rps(direct)} (${all(runs.direct)})`,
+        `ratio ${f(proxied.rps / direct.rps)}`,
+        '≥ 0.80',
+      ),
+      row(
+        'throughput, streaming, no-op upstream',
+        `${rps(proxiedS)} (${all(runs.proxiedS)})`,
+        `${rps(directS)} (${all(runs.directS)})`,
+        `ratio ${f(proxiedS.rps / directS.rps)}`,
+        '≥ 0.80',
+      ),
+      row(
+        'throughput, non-streaming, no-op upstream, bare 20-line undici pass-through instead of Caduceus ' +
+          '(no auth, metrics, ids)',
+        `${rps(bareP)} (${all(runs.bare)})`,
+        rps(direct),
+        `ratio ${f(bareP.rps / direct.rps)} (Caduceus/bare: ${f(proxied.rps / bareP.rps)})`,
+        '',
+      ),
+      row(
+        `throughput, non-streaming, ${THINK_MS} ms upstream`,
+        rps(proxiedT),
+        rps(directT),
+        `ratio ${f(proxiedT.rps / directT.rps)}`,
+        '≥ 0.80',
+      ),
+      row(
+        `throughput, streaming, ${THINK_MS} ms upstream`,
+        rps(proxiedTS),
+        rps(directTS),
+        `ratio ${f(proxiedTS.rps / directTS.rps)}`,
+        '≥ 0.80',
+      ),
+      row(
+        'p50 latency under load (autocannon), non-streaming, no-op upstream',
+        `${f(proxied.p50, 1)} ms`,
+        `${f(direct.p50, 1)} ms`,
+        `+${f(proxied.p50 - direct.p50, 1)} ms`,
+        '',
+      ),
+      row(
+        'p50 latency, sequential, non-streaming',
+        `${f(median(seqProxied.total), 3)} ms`,
+        `${f(median(seqDirect.total), 3)} ms`,
+        `+${f(addedP50, 3)} ms`,
+        '< 1 ms added',
+      ),
+      row(
+        'time to first streamed byte, sequential',
+        `${f(median(seqProxiedS.firstByte), 3)} ms`,
+        `${f(median(seqDirectS.firstByte), 3)} ms`,
+        `+${f(addedTtfb, 3)} ms`,
+        '< 2 ms added',
+      ),
       ...(pinned
         ? [
-            `| pinned (load generator + upstream on CPU 0, proxy alone on CPU 1): throughput, non-streaming, no-op upstream | ${rps(medianArm(pinned.proxied))} (${all(pinned.proxied)}) | ${rps(medianArm(pinned.direct))} (${all(pinned.direct)}) | ratio ${f(medianArm(pinned.proxied).rps / medianArm(pinned.direct).rps)} | ≥ 0.80 |`,
-            `| pinned: throughput, streaming, no-op upstream | ${rps(medianArm(pinned.proxiedS))} (${all(pinned.proxiedS)}) | ${rps(medianArm(pinned.directS))} (${all(pinned.directS)}) | ratio ${f(medianArm(pinned.proxiedS).rps / medianArm(pinned.directS).rps)} | ≥ 0.80 |`,
+            row(
+              'pinned (load generator + upstream on CPU 0, proxy alone on CPU 1): throughput, non-streaming, ' +
+                'no-op upstream',
+              `${rps(medianArm(pinned.proxied))} (${all(pinned.proxied)})`,
+              `${rps(medianArm(pinned.direct))} (${all(pinned.direct)})`,
+              `ratio ${f(medianArm(pinned.proxied).rps / medianArm(pinned.direct).rps)}`,
+              '≥ 0.80',
+            ),
+            row(
+              'pinned: throughput, streaming, no-op upstream',
+              `${rps(medianArm(pinned.proxiedS))} (${all(pinned.proxiedS)})`,
+              `${rps(medianArm(pinned.directS))} (${all(pinned.directS)})`,
+              `ratio ${f(medianArm(pinned.proxiedS).rps / medianArm(pinned.directS).rps)}`,
+              '≥ 0.80',
+            ),
           ]
         : []),
       '',
-      'CPU per request (µs of user + system time, per process, over the median run; "cores busy" = throughput × total CPU per request, out of 2):',
+      'CPU per request (µs of user + system time, per process, over the median run; ' +
+        '"cores busy" = throughput × total CPU per request, out of 2):',
       '',
       '| arm | load generator | upstream | proxy hop | total | cores busy |',
       '|---|---|---|---|---|---|',
@@ -484,12 +567,27 @@ async function main(): Promise<void> {
       '',
       '| | non-streaming | streaming | bare proxy, non-streaming |',
       '|---|---|---|---|',
-      `| CPU-bound ceiling on these 2 cores = direct CPU/request ÷ proxied CPU/request | ${f(ceiling(direct, proxied))} | ${f(ceiling(directS, proxiedS))} | ${f(ceiling(direct, bareP))} |`,
-      `| measured ratio | ${f(proxied.rps / direct.rps)} | ${f(proxiedS.rps / directS.rps)} | ${f(bareP.rps / direct.rps)} |`,
-      `| projected ratio with one core per process = busiest process direct ÷ busiest process proxied | ${f(oneCore(direct, proxied, 'proxy'))} | ${f(oneCore(directS, proxiedS, 'proxy'))} | ${f(oneCore(direct, bareP, 'bare'))} |`,
+      row(
+        'CPU-bound ceiling on these 2 cores = direct CPU/request ÷ proxied CPU/request',
+        f(ceiling(direct, proxied)),
+        f(ceiling(directS, proxiedS)),
+        f(ceiling(direct, bareP)),
+      ),
+      row('measured ratio', f(proxied.rps / direct.rps), f(proxiedS.rps / directS.rps), f(bareP.rps / direct.rps)),
+      row(
+        'projected ratio with one core per process = busiest process direct ÷ busiest process proxied',
+        f(oneCore(direct, proxied, 'proxy')),
+        f(oneCore(directS, proxiedS, 'proxy')),
+        f(oneCore(direct, bareP, 'bare')),
+      ),
       ...(pinned
         ? [
-            `| pinned ceiling = (load generator + upstream CPU/request, direct) ÷ proxy CPU/request, capped at 1 | ${f(Math.min(1, medianArm(pinned.direct).cpu.total / medianArm(pinned.proxied).cpu.proxy))} | ${f(Math.min(1, medianArm(pinned.directS).cpu.total / medianArm(pinned.proxiedS).cpu.proxy))} | |`,
+            row(
+              'pinned ceiling = (load generator + upstream CPU/request, direct) ÷ proxy CPU/request, capped at 1',
+              f(Math.min(1, medianArm(pinned.direct).cpu.total / medianArm(pinned.proxied).cpu.proxy)),
+              f(Math.min(1, medianArm(pinned.directS).cpu.total / medianArm(pinned.proxiedS).cpu.proxy)),
+              '',
+            ),
           ]
         : []),
       '',

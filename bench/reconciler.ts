@@ -15,6 +15,7 @@ import { StateStore } from '../reconciler/state/store.js';
 import { CoreStore } from '../reconciler/state/core-store.js';
 import { startApp } from '../app/app.js';
 import type { Resource } from '../reconciler/types.js';
+import { row } from './markdown.js';
 
 const GIT_ENV = {
   ...process.env,
@@ -53,7 +54,8 @@ function storeBench(n: number): { ours: number; raw: number } {
   const raw = new StateStore({ stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-raw-')) });
   raw.db.exec('CREATE TABLE status (key TEXT PRIMARY KEY, conditions TEXT, updated_at TEXT)');
   const up = raw.db.prepare(
-    'INSERT INTO status (key, conditions, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET conditions = excluded.conditions, updated_at = excluded.updated_at',
+    `INSERT INTO status (key, conditions, updated_at) VALUES (?, ?, ?)
+     ON CONFLICT (key) DO UPDATE SET conditions = excluded.conditions, updated_at = excluded.updated_at`,
   );
   const one = raw.db.transaction((i: number) =>
     up.run(`Skill/s${i % 1000}`, JSON.stringify([{ type: 'Ready', status: 'True' }]), new Date().toISOString()),
@@ -66,7 +68,10 @@ function storeBench(n: number): { ours: number; raw: number } {
 }
 
 function skill(i: number, run = `echo skill ${i}`): string {
-  return `apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: skill-${i}\nspec:\n  version: "1.0.0"\n  description: Generated skill ${i}\n  steps:\n    - run: ${JSON.stringify(run)}\n`;
+  return (
+    `apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: skill-${i}\n` +
+    `spec:\n  version: "1.0.0"\n  description: Generated skill ${i}\n  steps:\n    - run: ${JSON.stringify(run)}\n`
+  );
 }
 
 async function incrementalBench(n: number): Promise<{ fullMs: number; incrementalMs: number[]; rssMb: number }> {
@@ -114,8 +119,20 @@ const lines = [
   '',
   '| measure | result | baseline in the same run | ratio | target |',
   '|---|---|---|---|---|',
-  `| state store status updates (one transaction each, 20,000) | ${Math.round(store.ours).toLocaleString('en')}/s | raw better-sqlite3 upsert: ${Math.round(store.raw).toLocaleString('en')}/s | ${(store.ours / store.raw).toFixed(2)} | ≥ 10,000/s |`,
-  `| one changed file in a 10,000-skill repo: plan + apply (median of 5) | ${median(inc.incrementalMs).toFixed(0)} ms | first full apply: ${inc.fullMs.toFixed(0)} ms | ${(median(inc.incrementalMs) / inc.fullMs).toFixed(3)} | < 200 ms |`,
+  row(
+    'state store status updates (one transaction each, 20,000)',
+    `${Math.round(store.ours).toLocaleString('en')}/s`,
+    `raw better-sqlite3 upsert: ${Math.round(store.raw).toLocaleString('en')}/s`,
+    (store.ours / store.raw).toFixed(2),
+    '≥ 10,000/s',
+  ),
+  row(
+    'one changed file in a 10,000-skill repo: plan + apply (median of 5)',
+    `${median(inc.incrementalMs).toFixed(0)} ms`,
+    `first full apply: ${inc.fullMs.toFixed(0)} ms`,
+    (median(inc.incrementalMs) / inc.fullMs).toFixed(3),
+    '< 200 ms',
+  ),
   `| peak RSS of the process over both | ${inc.rssMb.toFixed(0)} MB | | | < 300 MB |`,
   '',
 ];

@@ -20,6 +20,7 @@ import { silentLogger } from '../reconciler/log.js';
 import { keyOf, type ControllerDeps, type Resource, type ResourceKey } from '../reconciler/types.js';
 import { register as execution } from '../controllers/execution/index.js';
 import { register as subagents } from '../controllers/tasks/index.js';
+import { row } from './markdown.js';
 
 const SUBTASKS = 200;
 const CONCURRENCY = 6;
@@ -30,8 +31,10 @@ async function ours(): Promise<{ task: () => Promise<number>; exec: () => Promis
   const subtasks = Array.from({ length: SUBTASKS }, (_, i) => `    - name: s${i}\n      run: "true"\n`).join('');
   writeFileSync(
     join(dir, 'config.yaml'),
-    `apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: default\nspec:\n  execution:\n    mode: local\n  concurrency:\n    default: ${CONCURRENCY}\n    maximum: ${CONCURRENCY}\n    queueLimit: ${SUBTASKS}\n` +
-      `---\napiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: fan\nspec:\n  concurrency: ${CONCURRENCY}\n  subtasks:\n${subtasks}`,
+    'apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: default\nspec:\n  execution:\n    mode: local\n' +
+      `  concurrency:\n    default: ${CONCURRENCY}\n    maximum: ${CONCURRENCY}\n    queueLimit: ${SUBTASKS}\n` +
+      '---\napiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: fan\n' +
+      `spec:\n  concurrency: ${CONCURRENCY}\n  subtasks:\n${subtasks}`,
   );
   const { resources, findings } = await loadDirectory(dir);
   if (findings.some((f) => f.severity === 'error')) throw new Error(JSON.stringify(findings));
@@ -112,22 +115,43 @@ const ratio = median(a.map((x, i) => x / (b[i] as number)));
 const layer = median(a.map((x, i) => x / (e[i] as number)));
 const engine = median(e.map((x, i) => x / (b[i] as number)));
 // The load average says how much other work shared the cores while this ran.
-const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average at the end ${loadavg()
+const load = loadavg()
   .map((x) => x.toFixed(1))
-  .join(' / ')}`;
+  .join(' / ');
+const cores = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'})`;
+const machine = `${cores}, Node ${process.version}; load average at the end ${load}`;
 const lines = [
   '',
-  `## Subagents: ${SUBTASKS} trivial subtasks at concurrency ${CONCURRENCY}, local backend (issue 4) — ${new Date().toISOString().slice(0, 10)}`,
+  `## Subagents: ${SUBTASKS} trivial subtasks at concurrency ${CONCURRENCY}, local backend (issue 4) — ` +
+    new Date().toISOString().slice(0, 10),
   '',
   'Command: `npm run build && node dist/bench/subagents.js`',
   `Machine: ${machine}`,
   '',
   '| measure | result | baseline in the same run | ratio | target |',
   '|---|---|---|---|---|',
-  `| runTask, ${SUBTASKS} × \`true\` (median of ${ROUNDS}) | ${median(a).toFixed(0)} ms (${((SUBTASKS / median(a)) * 1000).toFixed(0)} subtasks/s) | plain \`child_process.spawn\` loop: ${median(b).toFixed(0)} ms | ${ratio.toFixed(2)} (median of per-round ratios) | ≤ 1.25 |`,
-  `| runner.exec loop alone (same processes, no task layer) | ${median(e).toFixed(0)} ms | plain spawn loop | ${engine.toFixed(2)} | |`,
+  row(
+    `runTask, ${SUBTASKS} × \`true\` (median of ${ROUNDS})`,
+    `${median(a).toFixed(0)} ms (${((SUBTASKS / median(a)) * 1000).toFixed(0)} subtasks/s)`,
+    `plain \`child_process.spawn\` loop: ${median(b).toFixed(0)} ms`,
+    `${ratio.toFixed(2)} (median of per-round ratios)`,
+    '≤ 1.25',
+  ),
+  row(
+    'runner.exec loop alone (same processes, no task layer)',
+    `${median(e).toFixed(0)} ms`,
+    'plain spawn loop',
+    engine.toFixed(2),
+    '',
+  ),
   `| runTask against the runner.exec loop (the subagent layer's own share) | | | ${layer.toFixed(2)} | |`,
-  `| all rounds: runTask / spawn / exec | ${a.map((x) => x.toFixed(0)).join(', ')} ms | ${b.map((x) => x.toFixed(0)).join(', ')} ms | ${e.map((x) => x.toFixed(0)).join(', ')} ms | |`,
+  row(
+    'all rounds: runTask / spawn / exec',
+    `${a.map((x) => x.toFixed(0)).join(', ')} ms`,
+    `${b.map((x) => x.toFixed(0)).join(', ')} ms`,
+    `${e.map((x) => x.toFixed(0)).join(', ')} ms`,
+    '',
+  ),
   '',
 ];
 process.stdout.write(lines.join('\n'));

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { Loader, listConfigFiles } from '../reconciler/loader.js';
+import { row } from './markdown.js';
 
 const SKILLS = 10_000;
 const TASKS = 1_000;
@@ -26,7 +27,8 @@ const TASKS_PER_FILE = 50;
 function skillDoc(i: number, note = ''): string {
   const calls =
     i % 10 === 9
-      ? `    - id: inner\n      skill:\n        name: skill-${i - 1}\n        params:\n          scope: all\n          window: 24h\n`
+      ? `    - id: inner\n      skill:\n        name: skill-${i - 1}\n` +
+        '        params:\n          scope: all\n          window: 24h\n'
       : '';
   return `---
 apiVersion: caduceus.dev/v1
@@ -59,7 +61,8 @@ function taskDoc(i: number): string {
   const subtasks = [0, 1, 2, 3]
     .map(
       (k) =>
-        `    - name: part-${k}\n      skill: skill-${(i * 4 + k) % SKILLS}\n      params:\n        scope: auth\n        window: 72h\n`,
+        `    - name: part-${k}\n      skill: skill-${(i * 4 + k) % SKILLS}\n` +
+        '      params:\n        scope: auth\n        window: 72h\n',
     )
     .join('');
   return `---
@@ -92,7 +95,8 @@ function generate(): string {
   }
   writeFileSync(
     join(dir, 'runtime.yaml'),
-    'apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: main\nspec:\n  concurrency:\n    default: 3\n    maximum: 6\n',
+    'apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: main\n' +
+      'spec:\n  concurrency:\n    default: 3\n    maximum: 6\n',
   );
   return dir;
 }
@@ -179,7 +183,7 @@ function child(mode: 'baseline' | 'loader', dir: string): ChildResult {
 const argv = process.argv.slice(2);
 if (argv[0] === '--generate') {
   // For profiling: `node --cpu-prof dist/bench/validate.js --child loader $(node dist/bench/validate.js --generate)`.
-  process.stdout.write(generate() + '\n');
+  process.stdout.write(`${generate()}\n`);
 } else if (argv[0] === '--child') {
   const dir = argv[2] as string;
   const result = argv[1] === 'baseline' ? await baselineChild(dir) : await loaderChild(dir);
@@ -203,21 +207,29 @@ if (argv[0] === '--generate') {
   const inc = median(ours.flatMap((r) => r.incMs ?? []));
   const incLoader = median(ours.flatMap((r) => r.incLoaderMs ?? []));
   const rss = Math.max(...ours.map((r) => r.rssMb));
-  const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, load average ${loadavg()[0]?.toFixed(1)} at the end`;
+  const machine =
+    `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ` +
+    `load average ${loadavg()[0]?.toFixed(1)} at the end`;
   const lines = [
     '',
-    `## validate: ${SKILLS.toLocaleString('en')} skills + ${TASKS.toLocaleString('en')} tasks (${new Date().toISOString().slice(0, 10)})`,
+    `## validate: ${SKILLS.toLocaleString('en')} skills + ${TASKS.toLocaleString('en')} tasks ` +
+      `(${new Date().toISOString().slice(0, 10)})`,
     '',
     'Command: `npm run build && node dist/bench/validate.js`',
     `Machine: ${machine}`,
-    `Repository: ${nFiles} files (${SKILLS_PER_FILE} skills or ${TASKS_PER_FILE} tasks per file); every task calls 4 skills with params, every tenth skill calls another.`,
+    `Repository: ${nFiles} files (${SKILLS_PER_FILE} skills or ${TASKS_PER_FILE} tasks per file); ` +
+      'every task calls 4 skills with params, every tenth skill calls another.',
     'Each figure is the median of 3 fresh processes (incremental: of 15 loads); baseline and loader runs alternate.',
     '',
     '| measure | result | target |',
     '|---|---|---|',
     `| full load (list + read + parse + schema + cross-refs), wall | ${fullMed.toFixed(0)} ms | < 2000 ms |`,
     `| full load, CPU time | ${cpuMed.toFixed(0)} ms | — |`,
-    `| baseline: raw yaml.parseAllDocuments + toJS of the same files, wall / CPU | ${baseMed.toFixed(0)} ms / ${baseCpuMed.toFixed(0)} ms | — |`,
+    row(
+      'baseline: raw yaml.parseAllDocuments + toJS of the same files, wall / CPU',
+      `${baseMed.toFixed(0)} ms / ${baseCpuMed.toFixed(0)} ms`,
+      '—',
+    ),
     `| full load / baseline (wall) | ${(fullMed / baseMed).toFixed(2)}× | — |`,
     `| incremental, one file changed, same Loader (list + read dir + load) | ${inc.toFixed(1)} ms | < 100 ms |`,
     `| incremental, loader only (files already listed) | ${incLoader.toFixed(1)} ms | — |`,

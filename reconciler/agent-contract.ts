@@ -31,9 +31,6 @@ export const AGENT_TOOL_GROUPS: Readonly<Record<string, readonly AgentBuiltinToo
   http: ['http_get'],
 };
 
-/** The allow-list of a run that declares none: skills, files and http; never shell. */
-export const DEFAULT_AGENT_TOOLS: readonly string[] = ['skills', 'files', 'http'];
-
 /** Why an allow-list entry is not a tool, or undefined when it names one (hasSkill: by name or alias). */
 export function unknownToolProblem(entry: string, hasSkill: (name: string) => boolean): string | undefined {
   if ((AGENT_BUILTIN_TOOLS as readonly string[]).includes(entry) || entry in AGENT_TOOL_GROUPS) return undefined;
@@ -59,16 +56,6 @@ export interface AgentLimits {
   /** Wall-clock bound of one child started by `delegate`. */
   delegateTimeoutMs: number;
 }
-
-/** Defaults of Runtime `spec.agent.limits` (schemas/runtime.schema.json says the same). */
-export const DEFAULT_AGENT_LIMITS: AgentLimitsSpec = {
-  maxTurns: 20,
-  maxToolCalls: 50,
-  timeout: '10m',
-  toolTimeout: '2m',
-  toolOutputBytes: 16384,
-  delegateTimeout: '5m',
-};
 
 /** A subtask's `agent.limits` (durations as text) in the request's form (ms). */
 export function limitsFromSpec(spec: Partial<AgentLimitsSpec> | undefined): Partial<AgentLimits> {
@@ -97,7 +84,7 @@ export interface AgentRequest {
   prompt?: string;
   /** A conversation to continue (stage 2: the proxy client's messages). At least one of prompt, messages. */
   messages?: readonly AgentMessage[];
-  /** Allow-list: skill names, builtin tool names, groups; default DEFAULT_AGENT_TOOLS. */
+  /** Allow-list: skill names, builtin tool names, groups; default: the Runtime's `agent.tools`. */
   tools?: readonly string[];
   /** Laid over the Runtime's `agent.limits`, field by field. */
   limits?: Partial<AgentLimits>;

@@ -5,7 +5,8 @@
 
 import type { CallSite, DocFacts } from './resource-facts.js';
 import { unknownToolProblem } from './agent-contract.js';
-import { paramValueProblem } from './resource-facts.js';
+import { formatPosition } from './finding-format.js';
+import { paramValueProblem } from './skill-params.js';
 import type { Finding } from './types.js';
 import type { LineCol } from './yaml-documents.js';
 
@@ -30,7 +31,7 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
   const at = (file: string, pos: LineCol, rule: string, message: string): void => {
     findings.push({ file, line: pos.line, column: pos.column, severity: 'error', rule, message });
   };
-  const where = (d: PlacedFacts, pos: LineCol): string => `${d.file}:${pos.line}:${pos.column}`;
+  const where = (d: PlacedFacts, pos: LineCol): string => formatPosition({ file: d.file, ...pos });
 
   // Names: duplicates of kind/name, and skill names reachable through aliases.
   const byKey = new Map<string, PlacedFacts>();
@@ -73,7 +74,8 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
           d.file,
           a.pos,
           'duplicate-alias',
-          `alias "${a.name}" of skill ${d.facts.name} is already a name or alias of skill ${other.facts.name} at ${where(other, pos)}`,
+          `alias "${a.name}" of skill ${d.facts.name} is already a name or alias ` +
+            `of skill ${other.facts.name} at ${where(other, pos)}`,
         );
       } else {
         skills.set(a.name, d);
@@ -112,7 +114,8 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
           d.file,
           p.pos,
           'unknown-param',
-          `${call.what}: skill ${callee.facts.name} has no parameter "${p.name}"${known.length ? ` (it takes ${known.join(', ')})` : ' (it takes none)'}`,
+          `${call.what}: skill ${callee.facts.name} has no parameter "${p.name}"` +
+            (known.length ? ` (it takes ${known.join(', ')})` : ' (it takes none)'),
         );
         continue;
       }
@@ -150,7 +153,8 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
         d.file,
         c.pos,
         'concurrency-limit',
-        `concurrency ${c.value} is above the Runtime's maximum of ${maximum}; lower it or raise spec.concurrency.maximum of the Runtime`,
+        `concurrency ${c.value} is above the Runtime's maximum of ${maximum}; ` +
+          'lower it or raise spec.concurrency.maximum of the Runtime',
       );
     }
   }

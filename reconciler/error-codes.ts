@@ -62,6 +62,10 @@ export const ERROR_CODES = {
     meaning: 'the curator proposes changes through git, but `up` follows no git repository',
     action: 'run `caduceus up --repo …`',
   },
+  SchemaDefaults: {
+    meaning: "a kind's schema rejects an empty spec, so its defaults cannot be read (a default is missing)",
+    action: 'report it: every property of the spec needs a default or must be optional',
+  },
   // Values in a spec or a request
   InvalidDuration: { meaning: 'a duration is not written like 500ms, 30s, 5m, 1h30m or 14d', action: 'fix the value' },
   InvalidQuantity: { meaning: 'a memory size is not written like 256Mi, 1Gi or 512m', action: 'fix the value' },
@@ -173,10 +177,6 @@ export const ERROR_CODES = {
   CuratorRefusedPush: {
     meaning: 'the curator was asked to push a branch outside its own prefix',
     action: 'report it: the curator only pushes `curator/…` branches',
-  },
-  CuratorDefaults: {
-    meaning: 'the Curator schema rejects an empty spec (a default is missing)',
-    action: 'report it: every Curator property needs a default',
   },
   ForgeMisconfigured: {
     meaning: 'the forge needs `spec.forge.repo` and a `spec.forge.token` reference',

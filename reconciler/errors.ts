@@ -3,6 +3,7 @@
 
 import type { ErrorCode } from './error-codes.js';
 import type { SourcePos } from './types.js';
+import { formatPosition } from './finding-format.js';
 
 export class CaduceusError extends Error {
   /** Stable and closed: see error-codes.ts for what each means. */
@@ -26,11 +27,7 @@ export class CaduceusError extends Error {
 
   /** `file:line:col: message (hint)` for people. */
   describe(): string {
-    const where = this.pos
-      ? `${this.pos.file}:${this.pos.line}:${this.pos.column}: `
-      : this.field
-        ? `${this.field}: `
-        : '';
+    const where = this.pos ? `${formatPosition(this.pos)}: ` : this.field ? `${this.field}: ` : '';
     return `${where}${this.message}${this.hint ? ` (${this.hint})` : ''}`;
   }
 }

@@ -7,7 +7,6 @@
 // dot-file, under node_modules, or under the top-level `archive/` folder where the curator
 // moves pruned skills (they are history, not desired state).
 
-import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaduceusError } from './errors.js';
@@ -15,15 +14,8 @@ import { checkDocument } from './schema-check.js';
 import { crossReferenceFindings, type PlacedFacts } from './cross-refs.js';
 import { docFacts, type DocFacts } from './resource-facts.js';
 import { parseYamlFile, type FileFinding } from './yaml-documents.js';
+import { gitBlobId, type SourceFile } from './source-file.js';
 import { API_VERSION, type Finding, type Resource } from './types.js';
-
-export interface SourceFile {
-  /** Path relative to the configuration root, forward slashes. */
-  path: string;
-  /** Content id (git blob SHA or content hash); equal ids mean equal content. */
-  id: string;
-  read(): Promise<Buffer>;
-}
 
 export interface LoadResult {
   resources: Resource[];
@@ -159,12 +151,10 @@ export async function listConfigFiles(dir: string): Promise<SourceFile[]> {
   );
 }
 
-/** The id git gives the same content (sha1 of "blob <size>\0" + bytes). */
-export function gitBlobId(bytes: Buffer): string {
-  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
-}
-
-/** The configuration files of a directory on disk; CaduceusError ConfigDirUnreadable when it is not a readable directory. */
+/**
+ * The configuration files of a directory on disk; CaduceusError ConfigDirUnreadable when it is not a readable
+ * directory.
+ */
 export async function readConfigDirectory(dir: string): Promise<SourceFile[]> {
   const hint = 'pass a configuration directory, e.g. caduceus validate examples/repo';
   let isDir = false;

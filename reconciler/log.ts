@@ -17,7 +17,7 @@ export interface LoggerOptions {
 export function createLogger(opts: LoggerOptions = {}, base: Record<string, unknown> = {}): Logger {
   const format = opts.format ?? 'text';
   const min = RANK[opts.level ?? 'info'];
-  const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const emit = (level: Exclude<LogLevel, 'silent'>, msg: string, fields: Record<string, unknown> = {}): void => {
     if (RANK[level] < min) return;
     const all = { ...base, ...fields };
@@ -29,7 +29,7 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
       .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
       .join(' ');
     write(
-      redact(`${new Date().toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${kv ? '  ' + kv : ''}`),
+      redact(`${new Date().toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${kv ? `  ${kv}` : ''}`),
     );
   };
   return {

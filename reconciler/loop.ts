@@ -11,6 +11,7 @@ import { plan, type Plan } from './planner.js';
 import { WorkQueue } from './work-queue.js';
 import type { LoopMetrics } from './metrics.js';
 import { errorMessage } from './errors.js';
+import { describeFinding } from './finding-format.js';
 import { short, summarise, type Outcome, type SummaryInput } from './summarise.js';
 
 /** What the loop needs of a source: the tip as a list of files (see reconciler/source/). */
@@ -150,11 +151,14 @@ export class Reconciler {
       return { outcome: 'rejected', revision, errors };
     }
     const first = errors[0] as Finding;
-    const message = `revision ${short(revision)} rejected with ${errors.length} error(s); ${this.snap ? `revision ${short(this.snap.revision)} keeps running` : 'nothing applied yet'}. First: ${first.file}:${first.line}:${first.column} ${first.message}`;
+    const running = this.snap ? `revision ${short(this.snap.revision)} keeps running` : 'nothing applied yet';
+    const message =
+      `revision ${short(revision)} rejected with ${errors.length} error(s); ${running}. ` +
+      `First: ${describeFinding(first)}`;
     this.opts.log.warn('revision rejected', {
       revision,
       errors: errors.length,
-      first: `${first.file}:${first.line}:${first.column} ${first.message}`,
+      first: describeFinding(first),
     });
     this.opts.core.recordAttempt(revision, 'rejected', { errors, message }, [
       { type: 'Warning', reason: 'RevisionRejected', message, revision },
@@ -168,7 +172,8 @@ export class Reconciler {
     for (const r of resources) map.set(keyOf(r), r);
     this.snap = { revision, resources: map };
     const summary = { ...p.summary, resources: resources.length };
-    const message = `revision ${short(revision)}: ${p.summary.create} to create, ${p.summary.update} to update, ${p.summary.delete} to prune`;
+    const { create, update, delete: prune } = p.summary;
+    const message = `revision ${short(revision)}: ${create} to create, ${update} to update, ${prune} to prune`;
     this.opts.core.recordAttempt(revision, 'accepted', { message, summary }, [
       { type: 'Normal', reason: 'RevisionAccepted', message, revision },
     ]);

@@ -1,7 +1,7 @@
 // Prometheus metrics of the reconciler itself, registered on the registry that `up`
 // serves at /metrics (controllers add theirs to the same registry).
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { CoreStore } from './state/core-store.js';
 
 export interface LoopMetrics {
@@ -49,8 +49,11 @@ export function createLoopMetrics(
       this.reset();
       const rows = sources.core.store.db
         .prepare(
-          `SELECT kind, COALESCE((SELECT json_extract(value, '$.status') FROM json_each(conditions) WHERE json_extract(value, '$.type') = 'Ready'), 'Unknown') AS ready,
-                  COUNT(*) AS n FROM status GROUP BY kind, ready`,
+          `SELECT kind,
+                  COALESCE((SELECT json_extract(value, '$.status') FROM json_each(conditions)
+                            WHERE json_extract(value, '$.type') = 'Ready'), 'Unknown') AS ready,
+                  COUNT(*) AS n
+           FROM status GROUP BY kind, ready`,
         )
         .all() as Array<{ kind: string; ready: string; n: number }>;
       for (const r of rows) this.set({ kind: r.kind, ready: r.ready }, r.n);

@@ -111,7 +111,7 @@ const SIGN: Record<Action, string> = { create: '+', update: '~', delete: '-', un
 
 function show(v: unknown): string {
   const s = JSON.stringify(v);
-  return s === undefined ? 'null' : s.length > 120 ? s.slice(0, 117) + '...' : s;
+  return s === undefined ? 'null' : s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
 /** Renders a plan for people, terraform style. */
@@ -123,7 +123,7 @@ export function formatPlan(p: Plan, opts: { color?: boolean; revision?: string }
   const changed = p.entries.filter((e) => e.action !== 'unchanged');
   if (changed.length === 0) {
     lines.push('No changes. The applied state matches the configuration.');
-    return lines.join('\n') + '\n';
+    return `${lines.join('\n')}\n`;
   }
   lines.push('Caduceus will perform the following actions:', '');
   for (const e of changed) {
@@ -145,5 +145,5 @@ export function formatPlan(p: Plan, opts: { color?: boolean; revision?: string }
   }
   const s = p.summary;
   lines.push('', `Plan: ${s.create} to create, ${s.update} to update, ${s.delete} to prune, ${s.unchanged} unchanged.`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import type { GatewayPolicySpec, Platform, ProxySpec, RuntimeSpec, SkillParam, SkillSpec, TaskSpec } from './specs.js';
 import type { Kind, Metadata } from './types.js';
 import type { CheckedDocument } from './schema-check.js';
-import { DURATION_PATTERN } from './duration.js';
 import { AGENT_MODEL } from './agent-contract.js';
+import { envSuffix } from './env-names.js';
+import { paramValueProblem } from './skill-params.js';
 import type { FileFinding, LineCol, YamlDocument } from './yaml-documents.js';
 
 export interface CallSite {
@@ -78,9 +79,9 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     gatewayPlatforms: [],
   };
   if (kind === 'Skill' && Array.isArray((value.spec as SkillSpec | undefined)?.aliases)) {
-    (value.spec as SkillSpec).aliases.forEach(
-      (a, i) => typeof a === 'string' && facts.aliases.push({ name: a, pos: doc.locate(['spec', 'aliases', i]) }),
-    );
+    (value.spec as SkillSpec).aliases.forEach((a, i) => {
+      if (typeof a === 'string') facts.aliases.push({ name: a, pos: doc.locate(['spec', 'aliases', i]) });
+    });
   }
   const { apiVersion, metadata, spec } = value;
   if (checked.valid)
@@ -137,30 +138,30 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
     case 'GatewayPolicy':
       gatewayFacts(doc, spec as GatewayPolicySpec, facts);
       (spec as GatewayPolicySpec).roles.forEach((role, r) => {
-        role.permissions.tasks.forEach((t, i) =>
+        role.permissions.tasks.forEach((t, i) => {
           facts.refs.push({
             kind: 'Task',
             name: t,
             pos: doc.locate(['spec', 'roles', r, 'permissions', 'tasks', i]),
             what: `role "${role.name}" permissions.tasks`,
-          }),
-        );
-        role.permissions.skills.forEach((s, i) =>
+          });
+        });
+        role.permissions.skills.forEach((s, i) => {
           facts.refs.push({
             kind: 'Skill',
             name: s,
             pos: doc.locate(['spec', 'roles', r, 'permissions', 'skills', i]),
             what: `role "${role.name}" permissions.skills`,
-          }),
-        );
+          });
+        });
       });
       uniqueNames((spec as GatewayPolicySpec).roles, ['spec', 'roles'], 'role', err);
       break;
     case 'Proxy': {
       const p = spec as ProxySpec;
-      p.preload.forEach((s, i) =>
-        facts.refs.push({ kind: 'Skill', name: s, pos: doc.locate(['spec', 'preload', i]), what: 'preload' }),
-      );
+      p.preload.forEach((s, i) => {
+        facts.refs.push({ kind: 'Skill', name: s, pos: doc.locate(['spec', 'preload', i]), what: 'preload' });
+      });
       if (p.agent?.enabled)
         facts.agentUses.push({
           what: `the Proxy serves the ${AGENT_MODEL} model`,
@@ -171,7 +172,8 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
         err(
           ['spec', 'bind'],
           'public-bind',
-          `bind ${p.bind} is not a loopback address and the proxy has no tls; add tls (cert and key) or set allowPublicBind: true`,
+          `bind ${p.bind} is not a loopback address and the proxy has no tls; ` +
+            'add tls (cert and key) or set allowPublicBind: true',
         );
       }
       break;
@@ -215,7 +217,7 @@ function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Er
   const ids = new Map<string, number>();
   spec.steps.forEach((step, i) => {
     if (step.id !== undefined) {
-      const key = envName(step.id);
+      const key = envSuffix(step.id);
       if (ids.has(key))
         err(
           ['spec', 'steps', i, 'id'],
@@ -320,7 +322,9 @@ function allowList(
   what: string,
   facts: DocFacts,
 ): void {
-  tools?.forEach((name, i) => facts.agentTools.push({ name, pos: doc.locate([...path, i]), what }));
+  tools?.forEach((name, i) => {
+    facts.agentTools.push({ name, pos: doc.locate([...path, i]), what });
+  });
 }
 
 function callSite(
@@ -360,33 +364,6 @@ function uniqueNames(items: Array<{ name: string }>, path: (string | number)[], 
   });
 }
 
-const DURATION_RE = new RegExp(DURATION_PATTERN);
-
-/** Why a value does not fit a parameter, or undefined when it does. */
-export function paramValueProblem(p: SkillParam, value: unknown): string | undefined {
-  switch (p.type) {
-    case 'string':
-      return typeof value === 'string' ? undefined : `must be a string, got ${JSON.stringify(value)}`;
-    case 'number':
-      return typeof value === 'number' ? undefined : `must be a number, got ${JSON.stringify(value)}`;
-    case 'boolean':
-      return typeof value === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(value)}`;
-    case 'duration':
-      return typeof value === 'string' && DURATION_RE.test(value)
-        ? undefined
-        : `must be a duration such as 30s, 5m or 72h, got ${JSON.stringify(value)}`;
-    case 'enum':
-      return typeof value === 'string' && (p.values ?? []).includes(value)
-        ? undefined
-        : `must be one of ${(p.values ?? []).join(', ')}, got ${JSON.stringify(value)}`;
-  }
-}
-
-/** `PARAM_<NAME>` / `STEP_<ID>_OUTPUT` spelling shared with the execution engine. */
-export function envName(name: string): string {
-  return name.toUpperCase().replace(/-/g, '_');
-}
-
 export function isLoopback(bind: string): boolean {
   const host = bind.replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
@@ -402,7 +379,7 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i]);
-    return out + ']';
+    return `${out}]`;
   }
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj).sort();
@@ -411,8 +388,8 @@ export function canonicalJson(value: unknown): string {
   for (const k of keys) {
     const v = obj[k];
     if (v === undefined) continue;
-    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
+    out += `${(first ? '' : ',') + JSON.stringify(k)}:${canonicalJson(v)}`;
     first = false;
   }
-  return out + '}';
+  return `${out}}`;
 }

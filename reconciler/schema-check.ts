@@ -114,7 +114,7 @@ function describeErrors(errors: ErrorObject[], root: JsonSchema): Described[] {
   const groups = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
   const inGroup = (e: ErrorObject): boolean =>
     groups.some(
-      (g) => g !== e && e.schemaPath.startsWith(g.schemaPath + '/') && e.instancePath.startsWith(g.instancePath),
+      (g) => g !== e && e.schemaPath.startsWith(`${g.schemaPath}/`) && e.instancePath.startsWith(g.instancePath),
     );
   const out: Described[] = [];
   const seen = new Set<string>();
@@ -142,7 +142,9 @@ function describe(e: ErrorObject, root: JsonSchema): Described {
           path,
           at: 'value',
           rule: 'literal-secret',
-          message: `${prefix}a secret may not be written in the repository; use valueFrom: {env: NAME} or valueFrom: {file: PATH}`,
+          message:
+            `${prefix}a secret may not be written in the repository; ` +
+            'use valueFrom: {env: NAME} or valueFrom: {file: PATH}',
         };
       }
       return { path, at: 'value', rule: 'schema', message: `${prefix}must be ${article(String(p.type))}` };

@@ -8,7 +8,10 @@ import { resourcesOfKind } from './types.js';
 // Keyed by the resources map rather than the Snapshot so that wrappers sharing one map share the index.
 const indexes = new WeakMap<Snapshot['resources'], ReadonlyMap<string, Resource<'Skill'>>>();
 
-/** Name or alias → skill. A canonical name wins over an alias spelled the same; otherwise the first skill in snapshot order wins. */
+/**
+ * Name or alias → skill. A canonical name wins over an alias spelled the same; otherwise the first skill in snapshot
+ * order wins.
+ */
 export function skillIndex(snap: Snapshot): ReadonlyMap<string, Resource<'Skill'>> {
   let index = indexes.get(snap.resources);
   if (!index) {
@@ -16,7 +19,8 @@ export function skillIndex(snap: Snapshot): ReadonlyMap<string, Resource<'Skill'
     const skills = resourcesOfKind(snap, 'Skill');
     for (const s of skills) m.set(s.metadata.name, s);
     for (const s of skills) for (const a of s.spec.aliases ?? []) if (!m.has(a)) m.set(a, s);
-    indexes.set(snap.resources, (index = m));
+    indexes.set(snap.resources, m);
+    index = m;
   }
   return index;
 }

@@ -174,7 +174,11 @@ export interface Observed {
  */
 export interface Controller {
   readonly kind: Kind;
-  reconcile(ctx: ReconcileContext, desired: Resource | undefined, observed: Observed): Promise<ReconcileResult | void>;
+  reconcile(
+    ctx: ReconcileContext,
+    desired: Resource | undefined,
+    observed: Observed,
+  ): Promise<ReconcileResult | undefined>;
   /** Called once when the loop stops: release listeners, timers, containers. */
   stop?(): Promise<void>;
 }

@@ -92,7 +92,9 @@ export function resolveInWorkspace(workspace: string, rel: string, field = 'path
   const outside = (why: string): CaduceusError =>
     new CaduceusError('PathOutsideWorkspace', `file path "${rel}" ${why}`, {
       field,
-      hint: 'file steps take a path relative to the run workspace, without ".." and without symlinks that lead out of it',
+      hint:
+        'file steps take a path relative to the run workspace, without ".." ' +
+        'and without symlinks that lead out of it',
     });
   if (rel === '' || rel.includes('\0')) throw outside('is empty or contains a NUL byte');
   if (isAbsolute(rel) || /^[a-zA-Z]:[\\/]/.test(rel)) throw outside('is absolute');
@@ -129,5 +131,5 @@ export function resolveInWorkspace(workspace: string, rel: string, field = 'path
 
 function isInside(root: string, p: string): boolean {
   const r = relative(root, p);
-  return r === '' || (!r.startsWith('..' + sep) && r !== '..' && !isAbsolute(r));
+  return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r));
 }

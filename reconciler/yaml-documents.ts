@@ -107,7 +107,9 @@ export function parseYamlFile(bytes: Buffer, opts: { fastPath?: boolean } = {}):
         ...(firstAlias(doc, lc) ?? start),
         severity: 'error',
         rule: 'alias-limit',
-        message: `${firstLine((err as Error).message)}; expand the aliases by hand (at most ${MAX_ALIAS_COUNT} per document)`,
+        message:
+          `${firstLine((err as Error).message)}; ` +
+          `expand the aliases by hand (at most ${MAX_ALIAS_COUNT} per document)`,
       });
       continue;
     }

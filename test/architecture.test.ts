@@ -2,15 +2,18 @@
 // import each other (they meet through the late-bound runner). Every static and dynamic
 // relative import of every source file is resolved and judged.
 
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type Dirent, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, relative, sep } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ALL_MODULES } from '../app/compose.js';
 import { CONTROLLER_COMMANDS } from '../app/controller-commands.js';
+import { tempDir } from './helpers/temp.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const LAYERS = ['app', 'reconciler', 'controllers'] as const;
+/** Every folder of TypeScript the line-length rule covers. */
+const TS_FOLDERS = ['app', 'reconciler', 'controllers', 'test', 'bench'] as const;
+const MAX_LINE = 120;
 
 interface Violation {
   file: string;
@@ -19,7 +22,7 @@ interface Violation {
 }
 
 function sourceFiles(root: string, dir: string): string[] {
-  let entries;
+  let entries: Dirent[];
   try {
     entries = readdirSync(join(root, dir), { withFileTypes: true });
   } catch {
@@ -52,6 +55,8 @@ function checkImports(root: string): Violation[] {
       let rule: string | undefined;
       if (from.layer === 'reconciler' && (to.layer === 'controllers' || to.layer === 'app'))
         rule = `reconciler/ must not import ${to.layer}/`;
+      else if (file.startsWith('reconciler/source/') && target === 'reconciler/loader.js')
+        rule = 'the git source must not import its consumer, the loader (shared types: reconciler/source-file.ts)';
       else if (from.layer === 'controllers' && to.layer === 'app') rule = 'controllers/ must not import app/';
       else if (from.layer === 'controllers' && to.layer === 'controllers' && to.folder !== from.folder) {
         rule = `controllers/${from.folder} must not import controllers/${to.folder} (use the runner)`;
@@ -65,11 +70,6 @@ function checkImports(root: string): Violation[] {
 }
 
 describe('import directions', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
-
   it('has no import from the core into controllers or the shell, and none between controllers', () => {
     expect(sourceFiles(ROOT, 'reconciler').length).toBeGreaterThan(20);
     expect(sourceFiles(ROOT, 'controllers').length).toBeGreaterThan(50);
@@ -77,8 +77,7 @@ describe('import directions', () => {
   });
 
   it('names every wrong arrow: core to controller or shell; controller to shell, controller or loop tables', () => {
-    const root = mkdtempSync(join(tmpdir(), 'caduceus-layers-'));
-    dirs.push(root);
+    const root = tempDir('caduceus-layers-');
     const write = (file: string, text: string): void => {
       mkdirSync(join(root, dirname(file)), { recursive: true });
       writeFileSync(join(root, file), text);
@@ -111,6 +110,52 @@ describe('import directions', () => {
         file: 'reconciler/loop.ts',
         imports: 'controllers/proxy/index.js',
         rule: 'reconciler/ must not import controllers/',
+      },
+    ]);
+  });
+});
+
+/** `file:line (length)` of every line longer than MAX_LINE characters. */
+function longLines(root: string): string[] {
+  const out: string[] = [];
+  for (const file of TS_FOLDERS.flatMap((d) => sourceFiles(root, d))) {
+    readFileSync(join(root, file), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (line.length > MAX_LINE) out.push(`${file}:${i + 1} (${line.length})`);
+      });
+  }
+  return out;
+}
+
+describe('line length', () => {
+  it(`keeps every line of app, reconciler, controllers, test and bench within ${MAX_LINE} characters`, () => {
+    expect(sourceFiles(ROOT, 'test').length).toBeGreaterThan(50);
+    expect(longLines(ROOT)).toEqual([]);
+  });
+
+  it('names the file and line of a line that is too long, and only that one', () => {
+    const root = tempDir('caduceus-layers-');
+    mkdirSync(join(root, 'bench'), { recursive: true });
+    mkdirSync(join(root, 'test/deep'), { recursive: true });
+    writeFileSync(join(root, 'bench/ok.ts'), `${'x'.repeat(MAX_LINE)}\n`);
+    writeFileSync(join(root, 'test/deep/long.ts'), `// fine\nconst s = '${'y'.repeat(MAX_LINE)}';\n`);
+    writeFileSync(join(root, 'test/deep/notes.md'), `${'z'.repeat(MAX_LINE * 2)}\n`);
+    expect(longLines(root)).toEqual([`test/deep/long.ts:2 (${MAX_LINE + 13})`]);
+  });
+});
+
+describe('the git source', () => {
+  it('does not import the loader that consumes it', () => {
+    const root = tempDir('caduceus-layers-');
+    mkdirSync(join(root, 'reconciler/source'), { recursive: true });
+    writeFileSync(join(root, 'reconciler/source/a.ts'), "import type { SourceFile } from '../loader.js';\n");
+    writeFileSync(join(root, 'reconciler/source/b.ts'), "import type { SourceFile } from '../source-file.js';\n");
+    expect(checkImports(root)).toEqual([
+      {
+        file: 'reconciler/source/a.ts',
+        imports: 'reconciler/loader.js',
+        rule: 'the git source must not import its consumer, the loader (shared types: reconciler/source-file.ts)',
       },
     ]);
   });

@@ -24,12 +24,12 @@ export function main(argv: string[]): Promise<number> {
     const core = openState(args.values['state-dir'] ?? '.caduceus') as NonNullable<ReturnType<typeof openState>>;
     const events = core.events({
       limit,
-      ...(args.values.for ? { object: args.values.for } : {}),
-      ...(args.values.warnings ? { type: 'Warning' as const } : {}),
+      object: args.values.for,
+      type: args.values.warnings ? 'Warning' : undefined,
     });
     core.store.close();
     if (args.values.json) {
-      process.stdout.write(JSON.stringify(events, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify(events, null, 2)}\n`);
       return 0;
     }
     const rows = events.map((e) => [e.at.replace('T', ' ').slice(0, 19), e.type, e.reason, e.object ?? '-', e.message]);

@@ -50,7 +50,8 @@ export function main(argv: string[]): Promise<number> {
     const identity = hasIdentity(dir) ? [] : ['-c', 'user.name=Caduceus', '-c', 'user.email=caduceus@localhost'];
     git(dir, [...identity, 'commit', '-q', '-m', 'Initial configuration from caduceus init']);
     process.stdout.write(
-      `Created ${join(target)} with the example configuration and a first commit.\nNext: cd ${target} && caduceus validate && caduceus up .\n`,
+      `Created ${join(target)} with the example configuration and a first commit.\n` +
+        `Next: cd ${target} && caduceus validate && caduceus up .\n`,
     );
     return 0;
   });

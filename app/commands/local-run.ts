@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import type { ControllerDeps, Resource, ResourceKey, Runner, Snapshot } from '../../reconciler/types.js';
 import { keyOf } from '../../reconciler/types.js';
 import { createLogger } from '../../reconciler/log.js';
-import { formatFinding } from './validate.js';
+import { formatFinding } from '../../reconciler/finding-format.js';
 
 /** The configuration as a snapshot, or undefined after printing its findings. */
 export async function loadSnapshot(dir: string): Promise<Snapshot | undefined> {

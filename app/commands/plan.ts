@@ -3,8 +3,9 @@
 
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { openState } from '../../reconciler/cli/state-access.js';
-import { formatFinding } from './validate.js';
+import { formatFinding } from '../../reconciler/finding-format.js';
 import { plan, formatPlan, hasChanges } from '../../reconciler/planner.js';
+import type { LoadResult } from '../../reconciler/loader.js';
 import type { Finding } from '../../reconciler/types.js';
 
 const HELP = `usage: caduceus plan [DIR] [--repo PATH --rev REV [--path SUBDIR]] [--state-dir DIR] [--json]
@@ -15,7 +16,7 @@ state, everything is a create. Exit 0 when nothing would change, 1 when somethin
 would, 2 on error (invalid configuration included).`;
 
 function printFindings(findings: Finding[]): void {
-  for (const f of findings) process.stderr.write(formatFinding(f) + '\n');
+  for (const f of findings) process.stderr.write(`${formatFinding(f)}\n`);
 }
 
 export function main(argv: string[]): Promise<number> {
@@ -37,7 +38,7 @@ export function main(argv: string[]): Promise<number> {
     if (v.rev && !v.repo) throw new UsageError(`--rev needs --repo\n\n${HELP}`);
     const { Loader, loadDirectory } = await import('../../reconciler/loader.js');
     let revision: string;
-    let result;
+    let result: LoadResult;
     if (v.repo) {
       const { readRevision } = await import('../../reconciler/source/git-source.js');
       const rev = await readRevision(v.repo, v.rev ?? 'HEAD', v.path);
@@ -60,7 +61,7 @@ export function main(argv: string[]): Promise<number> {
     const applied = core ? core.appliedHashes() : new Map<string, string>();
     const p = plan(result.resources, applied, (k) => core?.appliedResource(k));
     core?.store.close();
-    if (v.json) process.stdout.write(JSON.stringify({ revision, ...p }, null, 2) + '\n');
+    if (v.json) process.stdout.write(`${JSON.stringify({ revision, ...p }, null, 2)}\n`);
     else process.stdout.write(formatPlan(p, { revision, color: v.color ?? process.stdout.isTTY }));
     return hasChanges(p) ? 1 : 0;
   });

@@ -41,9 +41,11 @@ export function progressView(
   const render = (name: string, l: Line, width: number): string => {
     const elapsed = l.startedAt === undefined ? '' : formatDuration((l.endedAt ?? Date.now()) - l.startedAt);
     const attempt = l.attempt && l.attempt > 1 ? ` attempt ${l.attempt}` : '';
-    const text = `${MARK[l.state]} ${name.padEnd(width)}  ${l.state.padEnd(9)} ${elapsed.padStart(6)}${attempt}${l.message ? `  ${l.message.replace(/\s+/g, ' ')}` : ''}`;
+    const message = l.message ? `  ${l.message.replace(/\s+/g, ' ')}` : '';
+    const head = `${MARK[l.state]} ${name.padEnd(width)}  ${l.state.padEnd(9)} ${elapsed.padStart(6)}`;
+    const text = `${head}${attempt}${message}`;
     const cols = out.columns || 120;
-    return text.length > cols - 1 ? text.slice(0, cols - 2) + '…' : text;
+    return text.length > cols - 1 ? `${text.slice(0, cols - 2)}…` : text;
   };
 
   const redraw = (): void => {
@@ -71,9 +73,8 @@ export function progressView(
       // Plain mode prints transitions only (a running subtask's step messages included).
       if (prev && prev.state === l.state && prev.attempt === l.attempt && prev.message === l.message) return;
       const attempt = l.attempt ? ` (attempt ${l.attempt})` : '';
-      out.write(
-        `[${formatDuration(Date.now() - t0).padStart(6)}] ${name}: ${l.state}${attempt}${l.message ? ` - ${l.message}` : ''}\n`,
-      );
+      const message = l.message ? ` - ${l.message}` : '';
+      out.write(`[${formatDuration(Date.now() - t0).padStart(6)}] ${name}: ${l.state}${attempt}${message}\n`);
     },
     stop() {
       if (timer) clearInterval(timer);

@@ -95,7 +95,7 @@ async function runNow(req: RunRequest): Promise<number> {
     view.stop();
     process.stdout.write(
       req.json
-        ? JSON.stringify(result, null, 2) + '\n'
+        ? `${JSON.stringify(result, null, 2)}\n`
         : 'subtasks' in result
           ? describeTask(result)
           : describeSkill(result),

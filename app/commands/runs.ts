@@ -54,7 +54,7 @@ export function main(argv: string[]): Promise<number> {
       core.store.close();
     }
     if (v.json) {
-      process.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       return 0;
     }
     const rows = runs.map((r) => [

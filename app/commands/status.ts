@@ -4,6 +4,7 @@
 import { parse, runCommand } from '../../reconciler/cli/args.js';
 import { openState, age, table } from '../../reconciler/cli/state-access.js';
 import type { SourceHealth } from '../../reconciler/state/core-store.js';
+import { formatFinding } from '../../reconciler/finding-format.js';
 
 const HELP = `usage: caduceus status [--state-dir DIR] [--json]
 
@@ -21,19 +22,17 @@ export function main(argv: string[]): Promise<number> {
     const resources = core.allStatus();
     core.store.close();
     if (args.values.json) {
-      process.stdout.write(JSON.stringify({ ...(source ? { source } : {}), ...state, resources }, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify({ source, ...state, resources }, null, 2)}\n`);
       return 0;
     }
     const out: string[] = [];
     if (source) out.push(...sourceLines(source));
-    out.push(
-      `Applied revision:   ${state.lastAppliedRevision ?? '(none)'}${state.lastAppliedAt ? `  (${age(state.lastAppliedAt)} ago)` : ''}`,
-    );
+    const appliedAge = state.lastAppliedAt ? `  (${age(state.lastAppliedAt)} ago)` : '';
+    out.push(`Applied revision:   ${state.lastAppliedRevision ?? '(none)'}${appliedAge}`);
     out.push(`Attempted revision: ${state.lastAttemptedRevision ?? '(none)'}  ${state.lastAttemptOutcome ?? ''}`);
     if (state.lastAttemptOutcome === 'rejected') {
       out.push(`  rejected with ${state.lastAttemptErrors.length} error(s); the applied revision keeps running:`);
-      for (const e of state.lastAttemptErrors)
-        out.push(`    ${e.file}:${e.line}:${e.column}  ${e.message}  (${e.rule})`);
+      for (const e of state.lastAttemptErrors) out.push(`    ${formatFinding(e)}`);
     }
     out.push('');
     const rows = resources.map((r) => {
@@ -63,7 +62,8 @@ function sourceLines(s: SourceHealth): string[] {
   if (s.fetchErrors > 0) {
     const since = s.failingSince ?? s.lastFetchAt;
     lines.push(
-      `  fetch failing since ${since ?? '?'}${since ? ` (${age(since)} ago)` : ''}: ${s.lastFetchError ?? 'unknown error'} ` +
+      `  fetch failing since ${since ?? '?'}${since ? ` (${age(since)} ago)` : ''}: ` +
+        `${s.lastFetchError ?? 'unknown error'} ` +
         `(${s.fetchErrors} attempt${s.fetchErrors === 1 ? '' : 's'}); the applied revision keeps running`,
     );
   }

@@ -36,7 +36,8 @@ function gitTopLevel(dir: string): string {
     }).trim();
   } catch {
     throw new UsageError(
-      `${dir} is not inside a git repository; run 'git init && git add -A && git commit' there, or use --worktree with --repo`,
+      `${dir} is not inside a git repository; run 'git init && git add -A && git commit' there, ` +
+        'or use --worktree with --repo',
     );
   }
 }
@@ -80,11 +81,11 @@ export function main(argv: string[]): Promise<number> {
       stateDir: v['state-dir'] ?? '.caduceus',
       listen: v.listen ?? '127.0.0.1:9090',
       log,
-      ...(path !== undefined ? { path } : {}),
-      ...(v.branch !== undefined ? { branch: v.branch } : {}),
-      ...(v.worktree ? { worktree: true } : {}),
-      ...(v.interval !== undefined ? { interval: parseDuration(v.interval) } : {}),
-      ...(v.resync !== undefined ? { resyncMs: parseDuration(v.resync) } : {}),
+      path,
+      branch: v.branch,
+      worktree: v.worktree === true,
+      interval: v.interval !== undefined ? parseDuration(v.interval) : undefined,
+      resyncMs: v.resync !== undefined ? parseDuration(v.resync) : undefined,
     });
     // The source's own view of the repository: a URL's credentials are redacted there.
     log.info('caduceus is up', {

@@ -4,7 +4,9 @@
 
 import { relative, resolve, sep } from 'node:path';
 import { CaduceusError } from '../../reconciler/errors.js';
+import type { SourceFile } from '../../reconciler/source-file.js';
 import type { Finding } from '../../reconciler/types.js';
+import { formatFinding } from '../../reconciler/finding-format.js';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 
 const HELP = `usage: caduceus validate [DIR] [--format text|json|github]
@@ -38,7 +40,7 @@ export function main(argv: string[]): Promise<number> {
     const dir = args.positionals[0] ?? '.';
 
     const { Loader, readConfigDirectory } = await import('../../reconciler/loader.js');
-    let files;
+    let files: SourceFile[];
     try {
       files = await readConfigDirectory(dir);
     } catch (err) {
@@ -53,7 +55,7 @@ export function main(argv: string[]): Promise<number> {
 
     if (format === 'json') {
       process.stdout.write(
-        JSON.stringify(
+        `${JSON.stringify(
           findings.map(({ file, line, column, severity, rule, message }) => ({
             file,
             line,
@@ -64,7 +66,7 @@ export function main(argv: string[]): Promise<number> {
           })),
           null,
           2,
-        ) + '\n',
+        )}\n`,
       );
     } else {
       const out = format === 'github' ? findings.map((f) => githubLine(f, dir)) : findings.map(formatFinding);
@@ -74,15 +76,10 @@ export function main(argv: string[]): Promise<number> {
           ? `${errors} error(s), ${warnings} warning(s) in ${filesWithFindings} file(s)`
           : `ok: ${resources.length} resources in ${files.length} files`,
       );
-      process.stdout.write(out.join('\n') + '\n');
+      process.stdout.write(`${out.join('\n')}\n`);
     }
     return errors > 0 ? 1 : 0;
   });
-}
-
-/** `path:line:col  severity  message  (rule)`: how every command prints a finding. */
-export function formatFinding(f: Finding): string {
-  return `${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  (${f.rule})`;
 }
 
 /** GitHub workflow command; paths are made relative to the current directory so the annotation lands on the file. */

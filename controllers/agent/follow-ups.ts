@@ -7,6 +7,7 @@
 
 import type { Logger, Runner, Snapshot } from '../../reconciler/types.js';
 import { resourcesOfKind } from '../../reconciler/types.js';
+import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
 import type { AgentRequest, AgentResult } from '../../reconciler/agent-contract.js';
 import type { RuntimeSpec } from '../../reconciler/specs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
@@ -27,8 +28,6 @@ export interface FollowUpDeps {
   configDir?: string;
 }
 
-/** The Runtime's defaults (schemas/runtime.schema.json) when the revision has no Runtime section. */
-const DEFAULT_THRESHOLD = 7;
 /** Bound of the naming call; a slow model only costs the derived names. */
 const NAMING_TIMEOUT_MS = 60_000;
 /** How long stop() waits for proposals in flight (a push, a forge call). */
@@ -68,15 +67,15 @@ export class FollowUps {
 
   private async follow(result: AgentResult, req: AgentRequest): Promise<void> {
     const snap = this.deps.snapshot();
-    const rt: Partial<RuntimeSpec> | undefined = resourcesOfKind(snap, 'Runtime')[0]?.spec;
+    const rt = effectiveRuntime(snap);
     if (result.notes.length > 0) await this.memory(result, req, rt);
-    const threshold = rt?.skills?.autoCreateThreshold ?? DEFAULT_THRESHOLD;
-    if (rt?.skills?.autoCreate !== false && stepCalls(result.toolCalls).length >= threshold)
+    const threshold = rt.skills.autoCreateThreshold;
+    if (rt.skills.autoCreate && stepCalls(result.toolCalls).length >= threshold)
       await this.skill(result, req, snap, threshold);
   }
 
-  private async memory(result: AgentResult, req: AgentRequest, rt: Partial<RuntimeSpec> | undefined): Promise<void> {
-    const file = rt?.agent?.memoryFile;
+  private async memory(result: AgentResult, req: AgentRequest, rt: RuntimeSpec): Promise<void> {
+    const file = rt.agent.memoryFile;
     if (!file) {
       this.record(result.runId, {
         kind: 'memory',

@@ -5,7 +5,7 @@
 // limit; store the trace, finish the run-history row, remove the workspace on success.
 
 import type { Logger, Runner, Snapshot } from '../../reconciler/types.js';
-import { resourcesOfKind } from '../../reconciler/types.js';
+import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
 import type {
   AgentEvent,
   AgentMessage,
@@ -57,10 +57,6 @@ const SYSTEM_PROMPT = [
   'When the work is done, reply with the final answer and call no tool.',
 ].join(' ');
 
-/** The Runtime schema's concurrency defaults, for revisions without a Runtime. */
-const DEFAULT_MAXIMUM = 6;
-const DEFAULT_QUEUE_LIMIT = 100;
-
 /** Answers kept in the run-history row (the trace keeps the whole answer). */
 const REPORT_ANSWER_LIMIT = 64 * 1024;
 
@@ -94,8 +90,8 @@ export class AgentLoop {
 
   constructor(private readonly deps: AgentLoopDeps) {
     this.slots = new RunSlots(() => {
-      const c = resourcesOfKind(deps.snapshot(), 'Runtime')[0]?.spec.concurrency;
-      return { maximum: c?.maximum ?? DEFAULT_MAXIMUM, queueLimit: c?.queueLimit ?? DEFAULT_QUEUE_LIMIT };
+      const c = effectiveRuntime(deps.snapshot()).concurrency;
+      return { maximum: c.maximum, queueLimit: c.queueLimit };
     });
   }
 
@@ -127,8 +123,8 @@ export class AgentLoop {
       name: req.name ?? 'agent',
       trigger: req.trigger.source,
       startedAt: started,
-      ...(req.trigger.actor !== undefined ? { actor: req.trigger.actor } : {}),
-      ...(req.parentRunId !== undefined ? { parentId: req.parentRunId } : {}),
+      actor: req.trigger.actor,
+      parentId: req.parentRunId,
     });
     const ownWorkspace = req.workspace === undefined;
     const workspace = req.workspace ?? createWorkspace(this.deps.stateDir, runId);
@@ -366,8 +362,8 @@ export class AgentLoop {
       status: outcome.status,
       durationMs,
       result,
-      ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
-      ...(outcome.error !== undefined ? { error: redact(outcome.error) } : {}),
+      exitCode: outcome.exitCode,
+      error: outcome.error !== undefined ? redact(outcome.error) : undefined,
       ...(outcome.childRunIds ? { childRunIds: outcome.childRunIds } : {}),
     };
     run.emit({
@@ -375,8 +371,8 @@ export class AgentLoop {
       ...base,
       status: record.status,
       durationMs,
-      ...(record.exitCode !== undefined ? { exitCode: record.exitCode } : {}),
-      ...(record.error !== undefined ? { error: record.error } : {}),
+      exitCode: record.exitCode,
+      error: record.error,
     });
     return record;
   }
@@ -451,7 +447,7 @@ export class AgentLoop {
       status: outcome.status,
       stopReason: outcome.stopReason,
       answer: redact(outcome.answer),
-      ...(outcome.error !== undefined ? { error: redact(outcome.error) } : {}),
+      error: outcome.error !== undefined ? redact(outcome.error) : undefined,
       model: run.settings.upstream.model,
       durationMs,
       toolCalls: run.toolCalls,
@@ -469,7 +465,7 @@ export class AgentLoop {
     this.deps.runs.finish(run.runId, {
       status: result.status,
       durationMs,
-      ...(result.error !== undefined ? { error: result.error } : {}),
+      error: result.error,
       report: {
         answer: result.answer.slice(0, REPORT_ANSWER_LIMIT),
         stopReason: result.stopReason,

@@ -1,7 +1,8 @@
 // Prometheus series of the agent: runs by outcome, model turns, tool calls by tool and
 // outcome, tokens by kind, and upstream latency per model call. Registered once per registry.
 
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
+import { registeredCounter, registeredHistogram } from '../../reconciler/metric-registry.js';
 
 export interface AgentMetrics {
   runs: Counter<'status' | 'stop_reason'>;
@@ -12,13 +13,9 @@ export interface AgentMetrics {
   proposals: Counter<'kind' | 'outcome'>;
 }
 
-function once<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
-
 export function agentMetrics(registry: Registry): AgentMetrics {
   const counter = <L extends string>(name: string, help: string, labelNames: L[]): Counter<L> =>
-    once(registry, name, () => new Counter({ name, help, labelNames, registers: [registry] }));
+    registeredCounter(registry, { name, help, labelNames });
   return {
     runs: counter('caduceus_agent_runs_total', 'Agent runs, by outcome and why they stopped', [
       'status',
@@ -38,17 +35,11 @@ export function agentMetrics(registry: Registry): AgentMetrics {
       'What finished runs became: memory and skill proposals, by outcome (proposed, unchanged, skipped, failed)',
       ['kind', 'outcome'],
     ),
-    upstreamSeconds: once(
-      registry,
-      'caduceus_agent_upstream_seconds',
-      () =>
-        new Histogram({
-          name: 'caduceus_agent_upstream_seconds',
-          help: 'Time of one model call, retries included',
-          labelNames: ['model'],
-          buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-          registers: [registry],
-        }),
-    ),
+    upstreamSeconds: registeredHistogram(registry, {
+      name: 'caduceus_agent_upstream_seconds',
+      help: 'Time of one model call, retries included',
+      labelNames: ['model'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    }),
   };
 }

@@ -5,13 +5,9 @@
 
 import type { Snapshot } from '../../reconciler/types.js';
 import { resourcesOfKind } from '../../reconciler/types.js';
-import type { AgentLimitsSpec, LlmSpec, RuntimeSpec } from '../../reconciler/specs.js';
-import {
-  DEFAULT_AGENT_LIMITS,
-  DEFAULT_AGENT_TOOLS,
-  type AgentLimits,
-  type AgentRequest,
-} from '../../reconciler/agent-contract.js';
+import type { AgentLimitsSpec, LlmSpec } from '../../reconciler/specs.js';
+import type { AgentLimits, AgentRequest } from '../../reconciler/agent-contract.js';
+import { defaultRuntime, runtimeWithDefaults } from '../../reconciler/runtime-defaults.js';
 import { CaduceusError } from '../../reconciler/errors.js';
 import { parseDuration } from '../../reconciler/duration.js';
 import { describeRef, resolveSecret } from '../../reconciler/secrets.js';
@@ -40,22 +36,20 @@ export interface RunSettings {
   mode: 'local' | 'docker';
 }
 
-const DEFAULT_CONCURRENCY_MAXIMUM = 6;
-const DEFAULT_OUTPUT_LIMIT = 1024 * 1024;
-
 /** The Runtime's settings for a run; throws LlmNotConfigured or SecretUnset (fail closed). */
 export function runSettings(snap: Snapshot, req: AgentRequest, configDir: string | undefined): RunSettings {
   const runtime = resourcesOfKind(snap, 'Runtime')[0];
-  const rt: Partial<RuntimeSpec> | undefined = runtime?.spec;
+  // The schema's defaults fill whatever the Runtime (or its absence) leaves out.
+  const rt = runtimeWithDefaults(runtime?.spec);
   const where = runtime ? `Runtime/${runtime.metadata.name}` : 'the Runtime';
   return {
-    upstream: upstreamOf(rt?.llm, where, configDir),
-    limits: limitsOf(rt?.agent?.limits, req.limits),
-    defaultTools: rt?.agent?.tools ?? DEFAULT_AGENT_TOOLS,
-    context: rt?.agent?.context ?? [],
-    concurrency: rt?.concurrency?.maximum ?? DEFAULT_CONCURRENCY_MAXIMUM,
-    outputLimitBytes: rt?.execution?.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT,
-    mode: req.isolation?.mode ?? rt?.execution?.mode ?? 'local',
+    upstream: upstreamOf(rt.llm, where, configDir),
+    limits: limitsOf(rt.agent.limits, req.limits),
+    defaultTools: rt.agent.tools,
+    context: rt.agent.context,
+    concurrency: rt.concurrency.maximum,
+    outputLimitBytes: rt.execution.outputLimitBytes,
+    mode: req.isolation?.mode ?? rt.execution.mode,
   };
 }
 
@@ -94,12 +88,12 @@ function upstreamOf(llm: LlmSpec | undefined, where: string, configDir: string |
   };
 }
 
-/** Built-in defaults < the Runtime's limits < the request's, field by field. */
+/** The schema's defaults < the Runtime's limits < the request's, field by field. */
 export function limitsOf(
   runtime: Partial<AgentLimitsSpec> | undefined,
   req: Partial<AgentLimits> | undefined,
 ): AgentLimits {
-  const spec = { ...DEFAULT_AGENT_LIMITS, ...definedOnly(runtime ?? {}) };
+  const spec = { ...defaultRuntime().agent.limits, ...definedOnly(runtime ?? {}) };
   const base: AgentLimits = {
     maxTurns: spec.maxTurns,
     maxToolCalls: spec.maxToolCalls,

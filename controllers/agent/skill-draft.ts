@@ -9,7 +9,7 @@ import type { AgentToolCall } from '../../reconciler/agent-contract.js';
 import type { ParamType, SkillStep } from '../../reconciler/specs.js';
 import type { Resource } from '../../reconciler/types.js';
 import { API_VERSION } from '../../reconciler/types.js';
-import { envName } from '../../reconciler/resource-facts.js';
+import { envSuffix as envName } from '../../reconciler/env-names.js';
 
 /** Tools that leave nothing to repeat: their calls are not steps. */
 const NOT_STEPS = new Set(['remember', 'delegate']);

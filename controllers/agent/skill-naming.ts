@@ -3,7 +3,7 @@
 // request and from where each value was used whenever the model's answer does not fit.
 
 import type { AgentMessage } from '../../reconciler/agent-contract.js';
-import { envName } from '../../reconciler/resource-facts.js';
+import { envSuffix as envName } from '../../reconciler/env-names.js';
 import { callModel } from './model-client.js';
 import type { Upstream } from './settings.js';
 import type { SkillDraft, SkillNaming } from './skill-draft.js';

@@ -74,17 +74,17 @@ async function run(positionals: string[], v: Values, stateDir: string, json: boo
   const log = createLogger({ level: json ? 'silent' : 'warn' });
   try {
     const report = await runCurator(
-      { store, log, stateDir, source, ...('dir' in source ? { secretBaseDir: source.dir } : {}) },
-      { dryRun, trigger: 'cli', ...(v.name ? { curator: v.name } : {}) },
+      { store, log, stateDir, source, secretBaseDir: 'dir' in source ? source.dir : undefined },
+      { dryRun, trigger: 'cli', curator: v.name || undefined },
     );
-    if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
       if (dryRun && !hasState)
         process.stderr.write(
           `note: no state in ${stateDir}, so no run history: every skill looks unused (pass --state-dir)\n`,
         );
       process.stdout.write(renderReport(report));
-      if (report.diff) process.stdout.write('\n' + report.diff);
+      if (report.diff) process.stdout.write(`\n${report.diff}`);
     }
     return report.outcome === 'invalid' ? 1 : report.outcome === 'failed' ? 2 : 0;
   } finally {
@@ -98,8 +98,8 @@ function sourceFor(dir: string | undefined, v: Values, dryRun: boolean): Curator
     const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(v.repo) || /^[^/\s]+@[^/\s]+:/.test(v.repo);
     return {
       repo: remote ? v.repo : resolve(v.repo),
-      ...(v.path ? { path: v.path } : {}),
-      ...(v.branch ? { branch: v.branch } : {}),
+      path: v.path || undefined,
+      branch: v.branch || undefined,
     };
   }
   const abs = resolve(dir ?? '.');
@@ -122,7 +122,7 @@ function sourceFor(dir: string | undefined, v: Values, dryRun: boolean): Curator
     throw new UsageError(`${abs} is not inside a git repository with a branch checked out: pass --repo, or --dry-run`);
   }
   const path = relative(top, abs).split('\\').join('/');
-  return { repo: top, ...(path ? { path } : {}), ...(branch ? { branch } : {}) };
+  return { repo: top, path: path || undefined, branch: branch || undefined };
 }
 
 async function withStore(stateDir: string, fn: (c: CuratorStore) => number): Promise<number> {
@@ -141,7 +141,7 @@ async function withStore(stateDir: string, fn: (c: CuratorStore) => number): Pro
 function status(c: CuratorStore, name: string | undefined, json: boolean): number {
   const report = c.lastReport(name);
   if (json) {
-    process.stdout.write(JSON.stringify(report ?? null, null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify(report ?? null, null, 2)}\n`);
     return 0;
   }
   process.stdout.write(report ? renderReport(report) : 'The curator has not run yet.\n');
@@ -152,11 +152,11 @@ function proposals(c: CuratorStore, all: boolean, json: boolean): number {
   const list = all ? c.proposals() : c.proposals({ state: 'open' });
   if (json) {
     process.stdout.write(
-      JSON.stringify(
+      `${JSON.stringify(
         list.map(({ diff: _diff, ...p }) => p),
         null,
         2,
-      ) + '\n',
+      )}\n`,
     );
     return 0;
   }
@@ -181,7 +181,7 @@ function show(c: CuratorStore, id: string, json: boolean): number {
   const p = c.proposal(id);
   if (!p) throw new UsageError(`no proposal ${id}; 'caduceus curator proposals --all' lists them`);
   if (json) {
-    process.stdout.write(JSON.stringify(p, null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify(p, null, 2)}\n`);
     return 0;
   }
   const lines = Array.isArray(p.evidence.lines) ? (p.evidence.lines as string[]) : [];
@@ -189,7 +189,8 @@ function show(c: CuratorStore, id: string, json: boolean): number {
     [
       `Proposal ${p.id}: ${p.title}`,
       `  action ${p.action}, skills ${p.skills.join(', ')}, state ${p.state}`,
-      `  branch ${p.branch}${p.commit ? ` at ${p.commit.slice(0, 12)}` : ''}${p.prUrl ? `, pull request ${p.prNumber ? '#' + p.prNumber + ' ' : ''}${p.prUrl}` : ''}`,
+      `  branch ${p.branch}${p.commit ? ` at ${p.commit.slice(0, 12)}` : ''}` +
+        (p.prUrl ? `, pull request ${p.prNumber ? `#${p.prNumber} ` : ''}${p.prUrl}` : ''),
       `  files: ${p.files.join(', ')}`,
       '',
       'Evidence:',

@@ -43,7 +43,7 @@ export function register(deps: ControllerDeps): Registration {
           log,
           stateDir: deps.stateDir,
           source: deps.gitSource,
-          ...(deps.configDir ? { secretBaseDir: deps.configDir } : {}),
+          secretBaseDir: deps.configDir,
         }
       : undefined;
   const scheduler = new CuratorScheduler(
@@ -78,7 +78,7 @@ export function register(deps: ControllerDeps): Registration {
       ctx: ReconcileContext,
       desired: Resource | undefined,
       _observed: Observed,
-    ): Promise<ReconcileResult | void> {
+    ): Promise<ReconcileResult | undefined> {
       const name = splitKey(ctx.key).name;
       if (!desired) {
         scheduler.remove(name);
@@ -133,14 +133,16 @@ export function register(deps: ControllerDeps): Registration {
           'Ready',
           'False',
           last.outcome === 'invalid' ? 'ResultInvalid' : 'RunFailed',
-          `last run ${new Date(last.finishedAt).toISOString()}: ${last.message}${last.findings.length ? `: ${last.findings.slice(0, 3).join('; ')}` : ''}`,
+          `last run ${new Date(last.finishedAt).toISOString()}: ${last.message}` +
+            (last.findings.length ? `: ${last.findings.slice(0, 3).join('; ')}` : ''),
         );
       } else {
         ctx.setCondition(
           'Ready',
           'True',
           'Scheduled',
-          `next run ${next === undefined ? 'unknown' : new Date(next).toISOString()}${last ? `; last run ${last.outcome}` : ''}`,
+          `next run ${next === undefined ? 'unknown' : new Date(next).toISOString()}` +
+            (last ? `; last run ${last.outcome}` : ''),
         );
       }
       return next === undefined
@@ -181,7 +183,7 @@ export function register(deps: ControllerDeps): Registration {
       file: r.file,
       branch: r.branch,
       outcome: r.outcome,
-      ...(r.pr.number > 0 ? { pullRequest: r.pr.url } : {}),
+      pullRequest: r.pr.number > 0 ? r.pr.url : undefined,
     };
   };
   const proposeMemory: NonNullable<Runner['proposeMemory']> = async (notes, opts): Promise<MemoryProposal> => {

@@ -40,7 +40,10 @@ class EditSession {
 
   private editor(file: string): YamlEditor {
     let ed = this.editors.get(file);
-    if (!ed) this.editors.set(file, (ed = new YamlEditor(this.ctx.tree.read(file))));
+    if (!ed) {
+      ed = new YamlEditor(this.ctx.tree.read(file));
+      this.editors.set(file, ed);
+    }
     return ed;
   }
 
@@ -117,7 +120,10 @@ class EditSession {
     for (const m of merged) {
       const ms = this.skill(m);
       for (const a of [m, ...(ms.spec.aliases ?? [])])
-        if (a !== keep && !aliases.has(a)) aliases.add(a), newAliases.push(a);
+        if (a !== keep && !aliases.has(a)) {
+          aliases.add(a);
+          newAliases.push(a);
+        }
       // Params come from the source document, not the defaulted spec, so no defaults leak in.
       const mdoc = this.editor(ms.source.file).findDoc('Skill', m)?.doc;
       for (const item of seqItems(mdoc?.getIn(['spec', 'params'], true))) {

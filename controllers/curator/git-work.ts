@@ -270,7 +270,7 @@ export async function firstCommitTimes(dir: string): Promise<Map<string, number>
       continue;
     }
     if (!line) continue;
-    const rel = prefix ? (line.startsWith(prefix + '/') ? line.slice(prefix.length + 1) : undefined) : line;
+    const rel = prefix ? (line.startsWith(`${prefix}/`) ? line.slice(prefix.length + 1) : undefined) : line;
     // Newest first: the first time a path shows up is its latest addition.
     if (rel !== undefined && !out.has(rel)) out.set(rel, t);
   }

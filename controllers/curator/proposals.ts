@@ -67,7 +67,9 @@ function offer(input: PlanInput, out: Plan, p: Omit<Proposal, 'id' | 'files'>): 
     out.skipped.push({
       action: p.action,
       skills: p.skills,
-      reason: `closed without merging${closed.prNumber ? ` in PR #${closed.prNumber}` : ` on branch ${closed.branch}`}; proposed again only when one of the skills changes`,
+      reason:
+        `closed without merging${closed.prNumber ? ` in PR #${closed.prNumber}` : ` on branch ${closed.branch}`}; ` +
+        'proposed again only when one of the skills changes',
     });
     return false;
   }
@@ -139,7 +141,8 @@ function planConsolidations(input: PlanInput, out: Plan, involved: Set<string>):
       `keep ${keep.name}: ${keep.runs} runs in the window, last used ${day(keep.lastUsed)}`,
       ...merged.map(
         (m) =>
-          `merge ${m.name}: similarity ${simOf(m).toFixed(2)} (threshold ${threshold}), ${m.runs} runs in the window, last used ${day(m.lastUsed)}`,
+          `merge ${m.name}: similarity ${simOf(m).toFixed(2)} (threshold ${threshold}), ` +
+          `${m.runs} runs in the window, last used ${day(m.lastUsed)}`,
       ),
       ...merged
         .filter((m) => m.referencedBy.length > 0)
@@ -217,7 +220,8 @@ function planPrunes(input: PlanInput, out: Plan, involved: Set<string>): void {
       skillHashes: { [s.name]: s.hash },
       title: `${input.spec.archive ? 'archive' : 'remove'} unused skill ${s.name}`,
       evidenceLines: [
-        `no runs since ${day(s.lastUsed)} (pruneAfter ${input.spec.thresholds.pruneAfter}); first committed ${day(s.firstSeen)}`,
+        `no runs since ${day(s.lastUsed)} (pruneAfter ${input.spec.thresholds.pruneAfter}); ` +
+          `first committed ${day(s.firstSeen)}`,
         `referenced by no task, skill, proxy or gateway policy; ${archive}`,
       ],
       evidence: {

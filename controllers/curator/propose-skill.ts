@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isSeq, parseAllDocuments, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { CaduceusError } from '../../reconciler/errors.js';
+import { describeFinding } from '../../reconciler/finding-format.js';
 import { Loader } from '../../reconciler/loader.js';
 import type { CuratorSpec, SkillParam, SkillSpec } from '../../reconciler/specs.js';
 import type { Resource } from '../../reconciler/types.js';
@@ -96,9 +97,7 @@ export async function proposeNewSkill(
     const errors = (await loader.load(tree.sourceFiles())).findings.filter((f) => f.severity === 'error');
     const mine = errors.filter((f) => f.file === change.file);
     if (errors.length > 0) {
-      const shown = (mine.length ? mine : errors)
-        .slice(0, 10)
-        .map((f) => `${f.file}:${f.line}:${f.column}: ${f.message} (${f.rule})`);
+      const shown = (mine.length ? mine : errors).slice(0, 10).map(describeFinding);
       throw new CaduceusError('SkillInvalid', `the proposed skill does not pass validation:\n${shown.join('\n')}`, {
         hint: mine.length
           ? 'fix the skill YAML and propose it again'

@@ -80,7 +80,7 @@ export function makeForge(
       lastPushed: (b) => branchHeads().get(b),
     },
     'repo' in env.source ? env.source.repo : '',
-    { env: env.env ?? process.env, ...(env.secretBaseDir ? { baseDir: env.secretBaseDir } : {}) },
+    { env: env.env ?? process.env, baseDir: env.secretBaseDir },
   );
 }
 
@@ -158,9 +158,7 @@ export async function publishPr(
     thresholds: loaded.spec.thresholds,
     revision: report.revision,
   });
-  const bodyHash = createHash('sha256')
-    .update(PR_TITLE + '\0' + body)
-    .digest('hex');
+  const bodyHash = createHash('sha256').update(`${PR_TITLE}\0${body}`).digest('hex');
   const last = cstore.lastReport(loaded.curator);
   // Recorded before talking to the forge, so a failing forge leaves the branch known as ours.
   await recordProposals(git, cstore, loaded, applied, branch, undefined, now);

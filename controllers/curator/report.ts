@@ -24,24 +24,28 @@ export function prBody(input: {
 }): string {
   const out: string[] = [];
   out.push(
-    `The curator proposes ${input.proposals.length} change(s) to the skill library, based on revision \`${input.revision.slice(0, 12)}\`.`,
+    `The curator proposes ${input.proposals.length} change(s) to the skill library, ` +
+      `based on revision \`${input.revision.slice(0, 12)}\`.`,
   );
   out.push(
-    'Each proposal is one commit; revert a commit on this branch to drop it, or close the pull request to reject them all (they will not be proposed again unless a skill changes).',
+    'Each proposal is one commit; revert a commit on this branch to drop it, or close the pull request ' +
+      'to reject them all (they will not be proposed again unless a skill changes).',
   );
   out.push('');
   out.push('| id | action | skills | evidence | files |');
   out.push('|---|---|---|---|---|');
   for (const p of input.proposals) {
     out.push(
-      `| \`${p.id}\` | ${p.action} | ${cell(p.skills.join(', '))} | ${cell(p.evidenceLines.join('; '))} | ${cell(p.files.map((f) => `\`${f}\``).join(', '))} |`,
+      `| \`${p.id}\` | ${p.action} | ${cell(p.skills.join(', '))} | ${cell(p.evidenceLines.join('; '))} ` +
+        `| ${cell(p.files.map((f) => `\`${f}\``).join(', '))} |`,
     );
   }
   if (input.stale.length > 0) {
     out.push(
       '',
       `### Marked stale`,
-      `Unused for at least ${input.thresholds.staleAfter}; proposed for archiving once unused for ${input.thresholds.pruneAfter}:`,
+      `Unused for at least ${input.thresholds.staleAfter}; ` +
+        `proposed for archiving once unused for ${input.thresholds.pruneAfter}:`,
       '',
     );
     for (const s of input.stale.slice(0, 200)) out.push(`- \`${s.name}\`: last used ${day(s.lastUsed)}`);
@@ -53,7 +57,7 @@ export function prBody(input: {
       out.push(`- \`${s.name}\`: ${s.failures} of ${s.runs} runs failed (${(s.failureRate * 100).toFixed(0)} %)`);
   }
   out.push('', '<!-- caduceus-curator -->');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 export function usageLines(skills: SkillSignal[], n = 5): { most: UsageLine[]; least: UsageLine[] } {
@@ -73,17 +77,17 @@ export function usageLines(skills: SkillSignal[], n = 5): { most: UsageLine[]; l
 export function renderReport(r: CuratorReport): string {
   const out: string[] = [];
   out.push(
-    `Curator ${r.curator}: ${r.outcome}${r.dryRun ? ' (dry run)' : ''} at ${new Date(r.finishedAt).toISOString()} (${r.trigger}, ${r.finishedAt - r.startedAt} ms)`,
+    `Curator ${r.curator}: ${r.outcome}${r.dryRun ? ' (dry run)' : ''} at ${new Date(r.finishedAt).toISOString()} ` +
+      `(${r.trigger}, ${r.finishedAt - r.startedAt} ms)`,
   );
   if (r.message) out.push(`  ${r.message}`);
   if (r.revision) out.push(`  revision ${r.revision}`);
   if (r.branch)
-    out.push(
-      `  branch ${r.branch}${r.pr ? `, pull request ${r.pr.number ? '#' + r.pr.number + ' ' : ''}${r.pr.url}` : ''}`,
-    );
+    out.push(`  branch ${r.branch}${r.pr ? `, pull request ${r.pr.number ? `#${r.pr.number} ` : ''}${r.pr.url}` : ''}`);
   const c = r.counts;
   out.push(
-    `  ${c.skills} skills, ${c.runsInWindow} runs in the window; ${c.proposals} proposals, ${c.skipped} skipped, ${c.stale} stale, ${c.flagged} flagged, ${c.pinned} pinned`,
+    `  ${c.skills} skills, ${c.runsInWindow} runs in the window; ${c.proposals} proposals, ${c.skipped} skipped, ` +
+      `${c.stale} stale, ${c.flagged} flagged, ${c.pinned} pinned`,
   );
   for (const f of r.findings) out.push(`  invalid: ${f}`);
   if (r.mostUsed.length) out.push(`  most used:  ${r.mostUsed.map((u) => `${u.name} (${u.runs})`).join(', ')}`);
@@ -106,5 +110,5 @@ export function renderReport(r: CuratorReport): string {
     );
   if (r.flagged.length)
     out.push('', `Flagged (failure rate): ${r.flagged.map((f) => `${f.name} ${f.failures}/${f.runs}`).join(', ')}`);
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -16,6 +16,7 @@ import { Loader } from '../../reconciler/loader.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { parseDuration } from '../../reconciler/duration.js';
 import { redact } from '../../reconciler/secrets.js';
+import { formatFinding, formatPosition } from '../../reconciler/finding-format.js';
 import { CuratorStore } from './store.js';
 import { ConfigTree } from './tree.js';
 import { collectSignals, type Signals } from './signals.js';
@@ -267,10 +268,11 @@ async function validateResult(loaded: Loaded, proposals: Proposal[], report: Cur
   if (errors.length === 0 && lingering.length > 0) {
     report.outcome = 'invalid';
     report.findings = lingering.map(
-      (r) =>
-        `${r.source.file}:${r.source.line}:${r.source.column}  Skill/${r.metadata.name} would still be loaded after archiving`,
+      (r) => `${formatPosition(r.source)}  Skill/${r.metadata.name} would still be loaded after archiving`,
     );
-    report.message = `archiveDir "${loaded.spec.archiveDir}" is read by the loader, so archived skills would stay active; use "archive" (or a dot-folder); nothing was pushed`;
+    report.message =
+      `archiveDir "${loaded.spec.archiveDir}" is read by the loader, so archived skills would stay active; ` +
+      'use "archive" (or a dot-folder); nothing was pushed';
     return false;
   }
   if (errors.length === 0) return true;
@@ -279,11 +281,12 @@ async function validateResult(loaded: Loaded, proposals: Proposal[], report: Cur
   );
   const introduced = errors.filter((f) => !before.has(`${f.file}:${f.rule}:${f.message}`));
   report.outcome = 'invalid';
-  report.findings = errors.slice(0, 50).map((f) => `${f.file}:${f.line}:${f.column}  ${f.message}  (${f.rule})`);
+  report.findings = errors.slice(0, 50).map(formatFinding);
   report.message =
     introduced.length > 0
       ? `the proposals would leave ${introduced.length} validation error(s); nothing was pushed`
-      : `revision ${report.revision.slice(0, 12)} does not pass validation (${errors.length} error(s)); nothing is pushed until it does`;
+      : `revision ${report.revision.slice(0, 12)} does not pass validation (${errors.length} error(s)); ` +
+        'nothing is pushed until it does';
   return false;
 }
 

@@ -60,7 +60,10 @@ export function collectSignals(input: SignalInput): Signals {
     const name = skill === undefined ? undefined : resolve.get(skill);
     if (!name) return;
     let set = refs.get(name);
-    if (!set) refs.set(name, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      refs.set(name, set);
+    }
     set.add(by);
   };
   for (const r of input.resources) {

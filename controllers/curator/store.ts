@@ -108,7 +108,8 @@ export class CuratorStore {
       if (row && row.expires_at > now && row.holder !== holder) return false;
       this.store.db
         .prepare(`INSERT INTO curator_lock (name, holder, acquired_at, expires_at) VALUES ('run', ?, ?, ?)
-                  ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at`)
+                  ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at,
+                    expires_at = excluded.expires_at`)
         .run(holder, now, now + ttlMs);
       return true;
     });
@@ -130,8 +131,10 @@ export class CuratorStore {
   saveReport(report: CuratorReport): void {
     this.store.db
       .prepare(
-        `INSERT INTO curator_runs (id, curator, started_at, finished_at, outcome, trigger, report) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, outcome = excluded.outcome, report = excluded.report`,
+        `INSERT INTO curator_runs (id, curator, started_at, finished_at, outcome, trigger, report)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, outcome = excluded.outcome,
+           report = excluded.report`,
       )
       .run(
         report.runId,
@@ -160,9 +163,16 @@ export class CuratorStore {
   proposals(filter: { state?: ProposalState; curator?: string } = {}): ProposalRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.state) where.push('state = ?'), args.push(filter.state);
-    if (filter.curator) where.push('curator = ?'), args.push(filter.curator);
-    const sql = `SELECT * FROM curator_proposals ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, position, id`;
+    if (filter.state) {
+      where.push('state = ?');
+      args.push(filter.state);
+    }
+    if (filter.curator) {
+      where.push('curator = ?');
+      args.push(filter.curator);
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const sql = `SELECT * FROM curator_proposals ${whereSql} ORDER BY created_at, position, id`;
     return (this.store.db.prepare(sql).all(...args) as ProposalRow[]).map(fromRow);
   }
 
@@ -181,11 +191,14 @@ export class CuratorStore {
   upsertProposal(p: ProposalRecord): void {
     this.store.db
       .prepare(
-        `INSERT INTO curator_proposals (id, curator, action, skills, skill_hashes, state, branch, commit_sha, pr_number, pr_url, title, evidence, files, diff, position, created_at, updated_at)
+        `INSERT INTO curator_proposals (id, curator, action, skills, skill_hashes, state, branch, commit_sha,
+                                        pr_number, pr_url, title, evidence, files, diff, position, created_at,
+                                        updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET state = excluded.state, branch = excluded.branch, commit_sha = excluded.commit_sha,
-           pr_number = excluded.pr_number, pr_url = excluded.pr_url, title = excluded.title, evidence = excluded.evidence,
-           files = excluded.files, diff = excluded.diff, position = excluded.position, updated_at = excluded.updated_at`,
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, branch = excluded.branch,
+           commit_sha = excluded.commit_sha, pr_number = excluded.pr_number, pr_url = excluded.pr_url,
+           title = excluded.title, evidence = excluded.evidence, files = excluded.files, diff = excluded.diff,
+           position = excluded.position, updated_at = excluded.updated_at`,
       )
       .run(
         p.id,

@@ -5,7 +5,8 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { isConfigPath, type SourceFile } from '../../reconciler/loader.js';
+import { isConfigPath } from '../../reconciler/loader.js';
+import type { SourceFile } from '../../reconciler/source-file.js';
 
 const YAML_FILE = /\.ya?ml$/;
 

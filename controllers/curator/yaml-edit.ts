@@ -123,7 +123,7 @@ export class YamlEditor {
     let text: string;
     if (Array.isArray(value) && value.length > 0) {
       const dashCol = keyCol + seqIndent;
-      text = `${' '.repeat(keyCol)}${key}:\n` + value.map((v) => renderItem(v, dashCol, dashCol + 2)).join('');
+      text = `${' '.repeat(keyCol)}${key}:\n${value.map((v) => renderItem(v, dashCol, dashCol + 2)).join('')}`;
     } else {
       text = `${' '.repeat(keyCol)}${key}: ${stringify(value, { collectionStyle: 'flow' }).trim()}\n`;
     }
@@ -143,7 +143,7 @@ export class YamlEditor {
     const doc = this.docs[index];
     if (!doc) return '';
     const text = this.text.slice(doc.range[0], doc.range[2]).replace(/^---[ \t]*\r?\n/, '');
-    return text.endsWith('\n') ? text : text + '\n';
+    return text.endsWith('\n') ? text : `${text}\n`;
   }
 
   /** How far block sequences are indented under their key in one document (else the file): 0 or 2. */
@@ -218,7 +218,7 @@ function renderItem(value: unknown, dashCol: number, contentCol: number): string
       ? `${' '.repeat(dashCol)}-${' '.repeat(Math.max(1, contentCol - dashCol - 1))}${l}`
       : `${' '.repeat(contentCol)}${l}`,
   );
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export { isMap, isScalar, isSeq };

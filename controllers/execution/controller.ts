@@ -11,7 +11,8 @@ import { redact } from '../../reconciler/secrets.js';
 import { LocalBackend } from './local-backend.js';
 import { DockerBackend } from './docker-backend.js';
 import { SkillEngine } from './skill-engine.js';
-import { effectiveIsolation, effectiveRuntime, layerIsolation } from './runtime-config.js';
+import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
+import { effectiveIsolation, layerIsolation } from './runtime-config.js';
 import { createWorkspace, removeWorkspace, shareWorkspaceWith, sweepWorkspaces } from '../../reconciler/workspace.js';
 import { createRuntimeController } from './runtime-controller.js';
 import { createSkillController } from './skill-controller.js';
@@ -23,10 +24,10 @@ export function register(deps: ControllerDeps): Registration {
   const runtime = (): ReturnType<typeof effectiveRuntime> => effectiveRuntime(deps.snapshot());
   const local = new LocalBackend({
     envAllowlist: () => runtime().execution.envAllowlist,
-    ...(deps.configDir ? { configDir: deps.configDir } : {}),
+    configDir: deps.configDir,
   });
   // dockerode only connects on the first call, so constructing it costs nothing.
-  const docker = new DockerBackend({ log, ...(deps.configDir ? { configDir: deps.configDir } : {}) });
+  const docker = new DockerBackend({ log, configDir: deps.configDir });
   const metrics = executionMetrics(deps.metrics);
   const backends = { local: measured('local', local, metrics), docker: measured('docker', docker, metrics) };
   const engine = new SkillEngine({
@@ -56,10 +57,10 @@ export function register(deps: ControllerDeps): Registration {
           command: req.command,
           env: req.env ?? {},
           workspace,
-          ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
-          ...(opts.signal ? { signal: opts.signal } : {}),
+          timeoutMs: req.timeoutMs,
+          signal: opts.signal,
           outputLimitBytes: rt.execution.outputLimitBytes,
-          ...(onProgress ? { onLine: (line: string) => onProgress({ state: 'running', message: redact(line) }) } : {}),
+          onLine: onProgress ? (line: string) => onProgress({ state: 'running', message: redact(line) }) : undefined,
         },
         iso,
       );

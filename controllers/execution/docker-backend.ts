@@ -97,6 +97,7 @@ export class DockerBackend implements Backend {
     const env = {
       ...spec.env,
       CADUCEUS_WORKSPACE: WORKSPACE,
+      // Every key becomes a NAME=value entry: no config dir, no variable.
       ...(this.opts.configDir ? { CADUCEUS_CONFIG_DIR: CONFIG } : {}),
     };
     let container: Docker.Container;
@@ -210,6 +211,7 @@ export class DockerBackend implements Backend {
       ReadonlyRootfs: iso.readOnly,
       Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=64m,mode=1777' },
       Binds: binds,
+      // Only the limits the isolation sets reach the Docker API; the others stay at the engine's default.
       ...(iso.memory !== undefined ? { Memory: parseMemory(iso.memory), MemorySwap: parseMemory(iso.memory) } : {}),
       ...(iso.cpus !== undefined ? { NanoCpus: Math.round(iso.cpus * 1e9) } : {}),
       ...(iso.pids !== undefined ? { PidsLimit: iso.pids } : {}),

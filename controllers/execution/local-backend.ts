@@ -49,6 +49,7 @@ export class LocalBackend implements Backend {
     const env = buildLocalEnv(this.opts.envAllowlist(), this.opts.hostEnv ?? process.env, {
       ...spec.env,
       CADUCEUS_WORKSPACE: spec.workspace,
+      // No config dir, no variable (an undefined value would still be a key of the env).
       ...(this.opts.configDir ? { CADUCEUS_CONFIG_DIR: this.opts.configDir } : {}),
     });
     const grace = this.opts.killGraceMs ?? KILL_GRACE_MS;

@@ -62,7 +62,7 @@ export class LineSplitter {
     const text = this.partial + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
     const lines = text.split('\n');
     this.partial = (lines.pop() ?? '').slice(-this.maxLine);
-    for (const line of lines) this.emit(line.length > this.maxLine ? line.slice(0, this.maxLine) + '…' : line);
+    for (const line of lines) this.emit(line.length > this.maxLine ? `${line.slice(0, this.maxLine)}…` : line);
   }
 
   flush(): void {

@@ -19,6 +19,7 @@ const PACKAGE_OF: Record<string, string> = { rg: 'ripgrep', fd: 'fd-find', fdfin
 
 export async function isDpkgInstalled(pkg: string): Promise<boolean> {
   try {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax, not a JS template
     const { stdout } = await run('dpkg-query', ['-W', '-f=${Status}', pkg], { timeout: 10_000 });
     return stdout.trim().endsWith(' installed');
   } catch {

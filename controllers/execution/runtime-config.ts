@@ -1,40 +1,11 @@
-// The Runtime in effect: the snapshot's single Runtime merged over built-in defaults, and
-// the isolation that applies to one process once a skill's, a caller's (Task) or a
-// request's override is laid over the Runtime's (precedence: see skillIsolation).
+// The isolation that applies to one process once a skill's, a caller's (Task) or a
+// request's override is laid over the Runtime's (precedence: see skillIsolation). The
+// Runtime itself, with its defaults, comes from reconciler/runtime-defaults.ts.
 
-import type { Snapshot } from '../../reconciler/types.js';
-import { resourcesOfKind } from '../../reconciler/types.js';
 import type { IsolationSpec, RuntimeSpec } from '../../reconciler/specs.js';
-import { DEFAULT_AGENT_LIMITS, DEFAULT_AGENT_TOOLS } from '../../reconciler/agent-contract.js';
 
 export const SANDBOX_IMAGE = 'caduceus-sandbox:latest';
 export const DEFAULT_USER = '65534:65534';
-
-export const DEFAULT_RUNTIME: RuntimeSpec = {
-  execution: { mode: 'local', envAllowlist: ['PATH', 'HOME', 'LANG', 'TZ'], outputLimitBytes: 1024 * 1024 },
-  isolation: { image: SANDBOX_IMAGE, network: 'none', readOnly: true },
-  prerequisites: { packages: [], autoInstall: false },
-  concurrency: { default: 3, maximum: 6, queueLimit: 100 },
-  retry: { maxAttempts: 3, initialDelay: '1s', maxDelay: '1m', factor: 2, jitter: 0.2 },
-  agent: { context: [], tools: [...DEFAULT_AGENT_TOOLS], limits: DEFAULT_AGENT_LIMITS },
-  skills: { autoCreateThreshold: 7, autoCreate: true },
-};
-
-/** Each section merged over its defaults, so a partial spec (tests, old revisions) still works. */
-export function effectiveRuntime(snap: Snapshot): RuntimeSpec {
-  const rt = resourcesOfKind(snap, 'Runtime')[0]?.spec;
-  return rt ? withDefaults(rt) : DEFAULT_RUNTIME;
-}
-
-export function withDefaults(rt: RuntimeSpec): RuntimeSpec {
-  return {
-    ...DEFAULT_RUNTIME,
-    ...rt,
-    execution: { ...DEFAULT_RUNTIME.execution, ...rt.execution },
-    isolation: { ...DEFAULT_RUNTIME.isolation, ...rt.isolation },
-    prerequisites: { ...DEFAULT_RUNTIME.prerequisites, ...rt.prerequisites },
-  };
-}
 
 /** Everything a backend needs to know about where and how one process runs. */
 export interface EffectiveIsolation {
@@ -56,9 +27,9 @@ export function effectiveIsolation(rt: RuntimeSpec, override?: IsolationSpec): E
     network: iso.network,
     readOnly: iso.readOnly,
     user: iso.user ?? DEFAULT_USER,
-    ...(iso.memory !== undefined ? { memory: iso.memory } : {}),
-    ...(iso.cpus !== undefined ? { cpus: iso.cpus } : {}),
-    ...(iso.pids !== undefined ? { pids: iso.pids } : {}),
+    memory: iso.memory,
+    cpus: iso.cpus,
+    pids: iso.pids,
   };
 }
 

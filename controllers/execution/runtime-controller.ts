@@ -7,7 +7,8 @@
 import type { Controller, Observed, Reason, ReconcileContext, Resource } from '../../reconciler/types.js';
 import { errorMessage, CaduceusError } from '../../reconciler/errors.js';
 import type { RuntimeSpec } from '../../reconciler/specs.js';
-import { effectiveIsolation, withDefaults } from './runtime-config.js';
+import { runtimeWithDefaults } from '../../reconciler/runtime-defaults.js';
+import { effectiveIsolation } from './runtime-config.js';
 import { aptInstall, missingPackages } from './prerequisites.js';
 import type { DockerBackend } from './docker-backend.js';
 
@@ -39,7 +40,7 @@ export function createRuntimeController(docker: () => DockerBackend): Controller
     async reconcile(ctx: ReconcileContext, desired: Resource | undefined, _observed: Observed) {
       // Without a Runtime the built-in defaults apply; there is nothing to tear down.
       if (!desired) return;
-      const spec = withDefaults(desired.spec as RuntimeSpec);
+      const spec = runtimeWithDefaults(desired.spec as RuntimeSpec);
       const iso = effectiveIsolation(spec);
       ctx.setObserved({ mode: spec.execution.mode, image: iso.image, network: iso.network });
 

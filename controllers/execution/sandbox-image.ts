@@ -62,7 +62,9 @@ export async function ensureStaticBusybox(log: (line: string) => void): Promise<
       'BusyboxMissing',
       `could not install busybox-static: ${res.output.trim().split('\n').slice(-3).join(' | ')}`,
       {
-        hint: "install Debian's busybox-static (as root: apt-get install -y busybox-static) and run `caduceus sandbox build` again",
+        hint:
+          "install Debian's busybox-static (as root: apt-get install -y busybox-static) " +
+          'and run `caduceus sandbox build` again',
       },
     );
   }

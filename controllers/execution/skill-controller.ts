@@ -6,7 +6,8 @@
 import type { Controller, Observed, ReconcileContext, Resource } from '../../reconciler/types.js';
 import type { SkillSpec } from '../../reconciler/specs.js';
 import { findSkill } from '../../reconciler/skill-names.js';
-import { effectiveIsolation, effectiveRuntime } from './runtime-config.js';
+import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
+import { effectiveIsolation } from './runtime-config.js';
 import { checkImage } from './runtime-controller.js';
 import type { DockerBackend } from './docker-backend.js';
 
@@ -37,7 +38,8 @@ export function createSkillController(docker: () => DockerBackend): Controller {
         'Ready',
         'True',
         'Ready',
-        `version ${spec.version}, ${spec.steps.length} steps, runs ${iso.mode === 'docker' ? `in ${iso.image}` : 'locally'}`,
+        `version ${spec.version}, ${spec.steps.length} steps, ` +
+          `runs ${iso.mode === 'docker' ? `in ${iso.image}` : 'locally'}`,
       );
     },
   };

@@ -12,8 +12,10 @@ import { parseDuration, timerDelay } from '../../reconciler/duration.js';
 import { redact } from '../../reconciler/secrets.js';
 import { findSkill } from '../../reconciler/skill-names.js';
 import type { Backend } from './backend.js';
-import { effectiveRuntime, skillIsolation, type EffectiveIsolation } from './runtime-config.js';
-import { paramEnv, stepEnvName, validateParams } from './params.js';
+import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
+import { skillIsolation, type EffectiveIsolation } from './runtime-config.js';
+import { paramEnv, stepEnvName } from '../../reconciler/env-names.js';
+import { validateParams } from '../../reconciler/skill-params.js';
 import { interpolate, type Scope } from './interpolate.js';
 import { runHttpStep } from './http-step.js';
 import { runFileStep } from './file-step.js';
@@ -107,8 +109,8 @@ export class SkillEngine {
       version: spec.version,
       specHash: skill.hash,
       trigger: opts.trigger.source,
-      ...(opts.trigger.actor !== undefined ? { actor: opts.trigger.actor } : {}),
-      ...(frame ? { parentId: frame.parentId } : opts.parentRunId !== undefined ? { parentId: opts.parentRunId } : {}),
+      actor: opts.trigger.actor,
+      parentId: frame ? frame.parentId : opts.parentRunId,
       startedAt: started,
     });
     // A nested call shares its caller's workspace; a caller's own (the agent's) stays theirs.
@@ -149,7 +151,7 @@ export class SkillEngine {
       this.deps.runs.finish(runId, {
         status: r.status,
         durationMs: r.durationMs,
-        ...(r.error !== undefined ? { error: r.error } : {}),
+        error: r.error,
         report: { steps: r.steps, output: r.output.slice(-STEP_TAIL_LIMIT) },
       });
       if (!frame && !opts.workspace) {
@@ -170,7 +172,7 @@ export class SkillEngine {
     let output = '';
     for (const [index, step] of steps.entries()) {
       const kind = stepKind(step);
-      const base = { index, kind, ...(step.id !== undefined ? { id: step.id } : {}) };
+      const base = { index, kind, id: step.id };
       if (status !== 'succeeded') {
         results.push({ ...base, status: 'skipped', durationMs: 0, outputTail: '' });
         continue;
@@ -198,10 +200,11 @@ export class SkillEngine {
         continue;
       }
       status = res.status === 'timedOut' ? 'timedOut' : res.status === 'cancelled' ? 'cancelled' : 'failed';
-      error = `step ${index + 1} (${step.name ?? step.id ?? kind}) ${res.status === 'timedOut' ? 'timed out' : res.status}${res.error ? `: ${res.error}` : ''}`;
+      const how = res.status === 'timedOut' ? 'timed out' : res.status;
+      error = `step ${index + 1} (${step.name ?? step.id ?? kind}) ${how}${res.error ? `: ${res.error}` : ''}`;
       output = r.outputTail;
     }
-    return { status, steps: results, output, ...(error !== undefined ? { error: redact(error) } : {}) };
+    return { status, steps: results, output, error: error !== undefined ? redact(error) : undefined };
   }
 
   private async runStep(
@@ -230,35 +233,37 @@ export class SkillEngine {
             env,
             workspace: run.workspace,
             timeoutMs,
-            ...(run.opts.signal ? { signal: run.opts.signal } : {}),
+            signal: run.opts.signal,
             outputLimitBytes: run.outputLimitBytes,
-            ...(onProgress
-              ? { onLine: (line: string) => onProgress({ state: 'running', message: redact(line) }) }
-              : {}),
+            onLine: onProgress ? (line: string) => onProgress({ state: 'running', message: redact(line) }) : undefined,
           },
           run.iso,
         );
         return {
           status: res.status,
-          ...(res.exitCode !== null ? { exitCode: res.exitCode } : {}),
+          exitCode: res.exitCode ?? undefined,
           durationMs: res.durationMs,
           outputTail: res.output,
-          ...(res.status === 'timedOut' ? { error: `timed out after ${Math.round(timeoutMs)}ms` } : {}),
-          ...(res.status === 'failed' ? { error: `exit code ${res.exitCode}` } : {}),
+          error:
+            res.status === 'timedOut'
+              ? `timed out after ${Math.round(timeoutMs)}ms`
+              : res.status === 'failed'
+                ? `exit code ${res.exitCode}`
+                : undefined,
         };
       }
-      if (kind === 'http') {
+      if (kind === 'http' && step.http) {
         const timeout = AbortSignal.timeout(
           timerDelay(Math.min(timeoutMs, step.timeout !== undefined ? timeoutMs : DEFAULT_HTTP_TIMEOUT_MS)),
         );
         const signal = run.opts.signal ? AbortSignal.any([timeout, run.opts.signal]) : timeout;
         try {
-          const r = await runHttpStep(step.http!, scope, signal, run.outputLimitBytes);
+          const r = await runHttpStep(step.http, scope, signal, run.outputLimitBytes);
           return {
             status: r.ok ? 'succeeded' : 'failed',
             durationMs: elapsed(),
             outputTail: r.body,
-            ...(r.error ? { error: r.error } : {}),
+            error: r.error || undefined,
           };
         } catch (err) {
           if (run.opts.signal?.aborted)
@@ -268,11 +273,13 @@ export class SkillEngine {
           throw err;
         }
       }
-      if (kind === 'file') {
-        const out = runFileStep(step.file!, scope, run.workspace, run.outputLimitBytes, run.iso.mode === 'docker');
+      if (kind === 'file' && step.file) {
+        const out = runFileStep(step.file, scope, run.workspace, run.outputLimitBytes, run.iso.mode === 'docker');
         return { status: 'succeeded', durationMs: elapsed(), outputTail: out };
       }
-      const call = step.skill!;
+      const call = step.skill;
+      // The schema gives every step exactly one of run, http, file and skill.
+      if (!call) throw new Error(`step ${step.name ?? step.id ?? ''} has no run, http, file or skill`);
       const params: Record<string, ParamValue> = {};
       for (const [k, v] of Object.entries(call.params ?? {}))
         params[k] = typeof v === 'string' ? interpolate(v, scope, (s) => s, `skill.params.${k}`) : v;
@@ -293,7 +300,7 @@ export class SkillEngine {
                 : 'failed',
         durationMs: elapsed(),
         outputTail: nested.output,
-        ...(nested.error ? { error: `${call.name}: ${nested.error}` } : {}),
+        error: nested.error ? `${call.name}: ${nested.error}` : undefined,
       };
     } catch (err) {
       return { status: 'failed', durationMs: elapsed(), outputTail: '', error: redact(errorMessage(err)) };

@@ -79,7 +79,7 @@ const MAX_FIELD = 500;
 function clip(s: string | null | undefined): string | null {
   if (s === undefined || s === null) return null;
   const r = redact(s);
-  return r.length > MAX_FIELD ? r.slice(0, MAX_FIELD) + '…' : r;
+  return r.length > MAX_FIELD ? `${r.slice(0, MAX_FIELD)}…` : r;
 }
 
 export class AuditStore {
@@ -89,7 +89,8 @@ export class AuditStore {
   constructor(private readonly store: StateStore) {
     store.migrate('gateway', GATEWAY_MIGRATIONS);
     this.insert = store.db.prepare(
-      `INSERT INTO gateway_audit (at, level, policy, platform, user, channel, command, decision, reason, request_id, run_id)
+      `INSERT INTO gateway_audit (at, level, policy, platform, user, channel, command, decision, reason, request_id,
+                                  run_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
@@ -121,9 +122,16 @@ export class AuditStore {
       where.push(`level IN (${levels.map(() => '?').join(', ')})`);
       args.push(...levels);
     }
-    if (filter.platform) where.push('platform = ?'), args.push(filter.platform);
-    if (filter.decision) where.push('decision = ?'), args.push(filter.decision);
-    const sql = `SELECT ${ENTRY_COLUMNS} FROM gateway_audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    if (filter.platform) {
+      where.push('platform = ?');
+      args.push(filter.platform);
+    }
+    if (filter.decision) {
+      where.push('decision = ?');
+      args.push(filter.decision);
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const sql = `SELECT ${ENTRY_COLUMNS} FROM gateway_audit ${whereSql} ORDER BY id DESC LIMIT ?`;
     return this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as AuditEntry[];
   }
 
@@ -131,7 +139,8 @@ export class AuditStore {
   counts(since = 0): Array<{ platform: string; decision: AuditDecision; count: number }> {
     return this.store.db
       .prepare(
-        'SELECT platform, decision, COUNT(*) AS count FROM gateway_audit WHERE at >= ? GROUP BY platform, decision ORDER BY platform, decision',
+        `SELECT platform, decision, COUNT(*) AS count FROM gateway_audit WHERE at >= ?
+         GROUP BY platform, decision ORDER BY platform, decision`,
       )
       .all(since) as Array<{ platform: string; decision: AuditDecision; count: number }>;
   }

@@ -7,7 +7,9 @@ import { openState, table } from '../../reconciler/cli/state-access.js';
 import type { StateStore } from '../../reconciler/state/store.js';
 import { AuditStore, type AuditLevel } from './audit-store.js';
 
-const HELP = `usage: caduceus gateway log [--level info|warn|error] [--limit N] [--platform P] [--state-dir DIR] [--json]
+const LOG_USAGE =
+  'caduceus gateway log [--level info|warn|error] [--limit N] [--platform P] [--state-dir DIR] [--json]';
+const HELP = `usage: ${LOG_USAGE}
        caduceus gateway status [--state-dir DIR] [--json]
 
 log     the audit log, newest first: every accepted, refused and rejected chat request
@@ -50,16 +52,16 @@ async function log(argv: string[]): Promise<number> {
   try {
     const rows = audit.list({
       limit,
-      ...(level ? { minLevel: level as AuditLevel } : {}),
-      ...(args.values.platform ? { platform: args.values.platform } : {}),
+      minLevel: level as AuditLevel | undefined,
+      platform: args.values.platform,
     });
     if (args.values.json) {
       process.stdout.write(
-        JSON.stringify(
+        `${JSON.stringify(
           rows.map((r) => ({ ...r, time: new Date(r.at).toISOString() })),
           null,
           2,
-        ) + '\n',
+        )}\n`,
       );
       return 0;
     }
@@ -117,14 +119,15 @@ async function status(argv: string[]): Promise<number> {
       });
     const counts = audit.counts();
     if (args.values.json) {
-      process.stdout.write(JSON.stringify({ policies, counts }, null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify({ policies, counts }, null, 2)}\n`);
       return 0;
     }
     const out: string[] = [];
     if (policies.length === 0) out.push('No GatewayPolicy is applied.\n');
     for (const p of policies) {
       out.push(
-        `GatewayPolicy ${p.name}: Ready=${p.ready} ${p.reason}${p.users !== null ? `, ${String(p.users)} user(s)` : ''}`,
+        `GatewayPolicy ${p.name}: Ready=${p.ready} ${p.reason}` +
+          (p.users !== null ? `, ${String(p.users)} user(s)` : ''),
       );
       out.push(`  ${p.message}`);
       out.push(
@@ -159,7 +162,7 @@ export function main(argv: string[]): Promise<number> {
   return runCommand(async () => {
     const [sub, ...rest] = argv;
     if (sub === undefined || sub === '--help' || sub === '-h') {
-      process.stdout.write(HELP + '\n');
+      process.stdout.write(`${HELP}\n`);
       return sub === undefined ? 2 : 0;
     }
     if (sub === 'log') return log(rest);

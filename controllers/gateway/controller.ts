@@ -18,6 +18,7 @@ import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { describeRef, resolveSecret } from '../../reconciler/secrets.js';
 import { compilePolicy, PLATFORMS, type CompiledPolicy } from './policy.js';
 import { ADAPTERS } from './platforms/index.js';
+import type { PlatformAdapter } from './platforms/types.js';
 import { ENDPOINT_PREFIX, Gateway, type Binding, type GatewayOptions } from './gateway.js';
 
 export interface PlatformStatus {
@@ -43,11 +44,7 @@ export function register(deps: ControllerDeps, opts: GatewayOptions = {}): Regis
 const CONFLICT_REQUEUE_MS = 60_000;
 
 export function createController(gw: Gateway, opts: { configDir?: string; env?: NodeJS.ProcessEnv } = {}): Controller {
-  const secret = (ref: SecretRef): string =>
-    resolveSecret(ref, {
-      ...(opts.configDir ? { baseDir: opts.configDir } : {}),
-      ...(opts.env ? { env: opts.env } : {}),
-    });
+  const secret = (ref: SecretRef): string => resolveSecret(ref, { baseDir: opts.configDir, env: opts.env });
 
   /** Starts one platform, or explains why it stays stopped. */
   const startPlatform = (
@@ -55,7 +52,8 @@ export function createController(gw: Gateway, opts: { configDir?: string; env?: 
     spec: NonNullable<GatewayPolicySpec['platforms'][Platform]>,
     policy: CompiledPolicy,
   ): Binding => {
-    const adapter = ADAPTERS[p];
+    // The spec is p's own (the caller read it from platforms[p]); TypeScript cannot correlate the two unions.
+    const adapter = ADAPTERS[p] as PlatformAdapter<typeof spec>;
     const unset: string[] = [];
     for (const { field, ref } of adapter.requiredSecrets(spec)) {
       try {

@@ -10,7 +10,7 @@ import { redact } from '../../reconciler/secrets.js';
 import { USAGE } from './commands.js';
 
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : text.slice(0, Math.max(0, max - 1)) + '…';
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
 }
 
 function tail(output: string, lines = 5): string {
@@ -22,13 +22,15 @@ export function formatTaskReport(r: TaskReport): string {
   const head = `task ${r.task} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId.slice(0, 8)})`;
   const lines = r.subtasks.map((s) => {
     const out = s.error ?? tail(s.output, 2);
-    return `- ${s.name}: ${s.status}${s.attempts > 1 ? ` after ${s.attempts} attempts` : ''}${out ? ` — ${out.replace(/\n/g, ' ⏎ ')}` : ''}`;
+    const attempts = s.attempts > 1 ? ` after ${s.attempts} attempts` : '';
+    return `- ${s.name}: ${s.status}${attempts}${out ? ` — ${out.replace(/\n/g, ' ⏎ ')}` : ''}`;
   });
   return redact([head, ...lines].join('\n'));
 }
 
 export function formatSkillResult(r: SkillRunResult): string {
-  const head = `skill ${r.skill}@${r.version} ${r.status} in ${formatDuration(r.durationMs)} (run ${r.runId.slice(0, 8)})`;
+  const took = formatDuration(r.durationMs);
+  const head = `skill ${r.skill}@${r.version} ${r.status} in ${took} (run ${r.runId.slice(0, 8)})`;
   const body = r.error ? `error: ${r.error}` : tail(r.output, 20);
   return redact(body ? `${head}\n${body}` : head);
 }
@@ -62,8 +64,10 @@ export function statusText(
   now = Date.now(),
 ): string {
   const rev = /^[0-9a-f]{40}$/.test(info.revision) ? info.revision.slice(0, 8) : info.revision || 'none';
+  const platforms = info.platforms.map((p) => `${p.platform} ${p.ready ? 'ready' : 'stopped'}`).join(', ');
   const lines = [
-    `revision ${rev}; gateway: ${info.platforms.map((p) => `${p.platform} ${p.ready ? 'ready' : 'stopped'}`).join(', ') || 'no platforms'}; ${info.queue.running} running, ${info.queue.waiting} waiting`,
+    `revision ${rev}; gateway: ${platforms || 'no platforms'}; ` +
+      `${info.queue.running} running, ${info.queue.waiting} waiting`,
   ];
   if (info.runs.length === 0) lines.push('no runs yet');
   for (const r of info.runs) {

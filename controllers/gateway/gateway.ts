@@ -7,31 +7,31 @@
 // assignment by the controller, so a request sees either the old policy or the new one.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type {
   ControllerDeps,
   DeliveryTarget,
   HttpRoute,
-  ParamValue,
   Reason,
   RunTrigger,
   Snapshot,
 } from '../../reconciler/types.js';
-import { getResource } from '../../reconciler/types.js';
 import type { Platform } from '../../reconciler/specs.js';
 import { RunStore } from '../../reconciler/state/runs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { redact } from '../../reconciler/secrets.js';
+import { BodyTooLarge, readCappedBody } from '../../reconciler/http-body.js';
+import { sendJson } from '../../reconciler/http-json.js';
+import { registeredCounter } from '../../reconciler/metric-registry.js';
 import { AuditStore, type NewAuditEntry } from './audit-store.js';
 import { describeCommand, parseCommand, type Command } from './commands.js';
 import { deliver, DEFAULT_DELIVERY, type DeliveryOptions } from './delivery.js';
 import { formatAgentResult, formatSkillResult, formatTaskReport, helpText, statusText, truncate } from './format.js';
 import { JobQueue } from './job-queue.js';
 import { admit, allowedSummary, permit, PLATFORMS, type CompiledPolicy, type Refusal } from './policy.js';
-import { RateLimiter } from './rate-limit.js';
-import { BodyTooLarge, readRawBody } from './raw-body.js';
+import { SlidingWindowLimiter } from './sliding-window.js';
 import { ReplayStore } from './replay.js';
-import { sendJson, type Inbound, type Outcome, type PlatformRuntime } from './platforms/types.js';
+import type { Inbound, Outcome, PlatformRuntime } from './platforms/types.js';
 
 export interface GatewayOptions {
   /** Largest request body read (default 64 KiB); larger is a 413 before any parsing. */
@@ -84,7 +84,7 @@ export class Gateway {
   /** In the state store, so a restart does not forget them (keys are platform-prefixed). */
   private readonly replays: ReplayStore;
   /** In memory on purpose: a restart forgets the counts, which errs towards the user only. */
-  private readonly limiter = new RateLimiter();
+  private readonly limiter = new SlidingWindowLimiter();
   private readonly queue: JobQueue;
   private readonly abort = new AbortController();
   private readonly maxBody: number;
@@ -103,15 +103,11 @@ export class Gateway {
     this.delivery = { ...DEFAULT_DELIVERY, ...opts.delivery, signal: this.abort.signal };
     this.now = opts.now ?? Date.now;
     this.replays = new ReplayStore(deps.store, this.now());
-    const name = 'caduceus_gateway_requests_total';
-    this.requests =
-      (deps.metrics.getSingleMetric(name) as Counter<'platform' | 'decision'> | undefined) ??
-      new Counter({
-        name,
-        help: 'Gateway requests and outcomes by platform and decision',
-        labelNames: ['platform', 'decision'],
-        registers: [deps.metrics],
-      });
+    this.requests = registeredCounter(deps.metrics, {
+      name: 'caduceus_gateway_requests_total',
+      help: 'Gateway requests and outcomes by platform and decision',
+      labelNames: ['platform', 'decision'] as const,
+    });
   }
 
   routes(): HttpRoute[] {
@@ -157,7 +153,7 @@ export class Gateway {
 
     let body: Buffer;
     try {
-      body = await readRawBody(req, this.maxBody);
+      body = await readCappedBody(req, this.maxBody);
     } catch (err) {
       const tooLarge = err instanceof BodyTooLarge;
       return this.reject(
@@ -232,6 +228,7 @@ export class Gateway {
       reason: string,
       command?: string,
     ): Outcome => {
+      // Without a parsed command the audit keeps the raw text from base.
       this.record(policy, { ...base, ...(command ? { command } : {}), level: 'warn', decision: 'refused', reason });
       return { kind: 'refused', code, text: reply };
     };
@@ -313,7 +310,7 @@ export class Gateway {
     };
     let check: { ok: true; target?: string; tools?: string[] } | Refusal;
     try {
-      if (!current || !current.state.ready) {
+      if (!current?.state.ready) {
         check = {
           ok: false,
           reason: `platform ${platform} stopped before the work started`,
@@ -375,12 +372,8 @@ export class Gateway {
         status = report.status === 'succeeded' ? 'succeeded' : 'failed';
         text = formatTaskReport(report);
       } else {
-        const target = check.target ?? command.name;
-        const result = await this.deps.runner.runSkill(
-          target,
-          coerceParams(this.deps.snapshot(), target, command.params),
-          opts,
-        );
+        // key=value text: the runner types it as the skill declares (validateParams).
+        const result = await this.deps.runner.runSkill(check.target ?? command.name, command.params, opts);
         runId = result.runId;
         status = result.status === 'succeeded' ? 'succeeded' : 'failed';
         text = formatSkillResult(result);
@@ -395,7 +388,7 @@ export class Gateway {
       level: status === 'succeeded' ? 'info' : 'warn',
       decision: status === 'succeeded' ? 'completed' : 'failed',
       reason: text.split('\n')[0] ?? '',
-      ...(runId ? { runId } : {}),
+      runId,
     });
     await this.sendReply(platform, job.runtime, message, text, status, policy);
   }
@@ -545,17 +538,4 @@ export class Gateway {
       runs: this.runs.list({ limit: 5 }),
     });
   }
-}
-
-/** key=value strings typed as the skill declares its parameters; unknown keys pass as strings for the runner to judge. */
-function coerceParams(snap: Snapshot, skill: string, params: Record<string, string>): Record<string, ParamValue> {
-  const declared = new Map((getResource(snap, 'Skill', skill)?.spec.params ?? []).map((p) => [p.name, p.type]));
-  const out: Record<string, ParamValue> = {};
-  for (const [k, v] of Object.entries(params)) {
-    const t = declared.get(k);
-    if (t === 'number' && v.trim() !== '' && Number.isFinite(Number(v))) out[k] = Number(v);
-    else if (t === 'boolean' && (v === 'true' || v === 'false')) out[k] = v === 'true';
-    else out[k] = v;
-  }
-  return out;
 }

@@ -5,8 +5,8 @@
 
 import type { Platform, GatewayPolicySpec } from '../../reconciler/specs.js';
 import type { Snapshot } from '../../reconciler/types.js';
-import { getResource, resourcesOfKind } from '../../reconciler/types.js';
-import { DEFAULT_AGENT_TOOLS } from '../../reconciler/agent-contract.js';
+import { getResource } from '../../reconciler/types.js';
+import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
 import { parseDuration } from '../../reconciler/duration.js';
 import { findSkill } from '../../reconciler/skill-names.js';
 import type { Command } from './commands.js';
@@ -92,7 +92,7 @@ export function admit(
   channel: string,
 ): { ok: true; roles: readonly CompiledRole[] } | Refusal {
   const open = policy.channels.get(platform);
-  if (!open || !open.has(channel)) {
+  if (!open?.has(channel)) {
     return {
       ok: false,
       reason: `channel ${channel} is not on the ${platform} channel list`,
@@ -130,7 +130,7 @@ export function permit(
           reply: 'Your role may not ask the agent.',
         };
       // A role without its own list stands for the Runtime's allow-list, read now (it may have changed).
-      const runtimeTools = resourcesOfKind(snap, 'Runtime')[0]?.spec.agent?.tools ?? DEFAULT_AGENT_TOOLS;
+      const runtimeTools = effectiveRuntime(snap).agent.tools;
       const tools = new Set<string>();
       for (const r of askers) for (const t of r.agent?.tools ?? runtimeTools) tools.add(t);
       return { ok: true, tools: [...tools] };
@@ -191,8 +191,8 @@ export function allowedSummary(roles: readonly CompiledRole[]): {
   const tasks = new Set<string>();
   const skills = new Set<string>();
   for (const r of roles) {
-    r.tasks.forEach((t) => tasks.add(t));
-    r.skills.forEach((s) => skills.add(s));
+    for (const t of r.tasks) tasks.add(t);
+    for (const s of r.skills) skills.add(s);
   }
   return {
     tasks: [...tasks].sort(),

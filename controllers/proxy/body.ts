@@ -1,46 +1,17 @@
-// Reads a request body up to limits.maxBodyBytes and parses it as a JSON object. Over the
-// limit the rest is drained (not kept) so the client still reads our 413 instead of a reset.
+// Reads a request body up to limits.maxBodyBytes (the core's capped reader: over the
+// limit the rest is drained, not kept, so the client still reads our 413) and parses it
+// as a JSON object, each failure in OpenAI's error shape.
 
 import type { IncomingMessage } from 'node:http';
+import { BodyTooLarge, readCappedBody } from '../../reconciler/http-body.js';
 import { badRequest, tooLarge } from './openai-errors.js';
 
-/** Past this many discarded bytes the connection is cut instead of drained. */
-const DRAIN_CAP = 64 * 1024 * 1024;
-
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    drain(req);
-    return Promise.reject(tooLarge(limit));
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  try {
+    return await readCappedBody(req, limit);
+  } catch (err) {
+    throw err instanceof BodyTooLarge ? tooLarge(limit) : err;
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer): void => {
-      size += c.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        drain(req);
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(c);
-    };
-    const onEnd = (): void => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', reject);
-  });
-}
-
-function drain(req: IncomingMessage): void {
-  let discarded = 0;
-  req.on('data', (c: Buffer) => {
-    discarded += c.length;
-    if (discarded > DRAIN_CAP) req.destroy();
-  });
-  req.resume();
 }
 
 export function parseJsonObject(buf: Buffer): Record<string, unknown> {
@@ -49,7 +20,8 @@ export function parseJsonObject(buf: Buffer): Record<string, unknown> {
     value = JSON.parse(buf.toString('utf8'));
   } catch (err) {
     throw badRequest(
-      `We could not parse the JSON body of your request: ${(err as Error).message}. Send a JSON object with Content-Type: application/json.`,
+      `We could not parse the JSON body of your request: ${(err as Error).message}. ` +
+        'Send a JSON object with Content-Type: application/json.',
       null,
       'invalid_json',
     );

@@ -58,6 +58,7 @@ async function send(
   body?: unknown,
 ): Promise<Answer> {
   const started = performance.now();
+  // undici request options: a body and its content-type only when there is a body.
   const res = await request(url, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -75,7 +76,7 @@ async function send(
     status: res.statusCode,
     requestId: typeof id === 'string' ? id : null,
     latencyMs: performance.now() - started,
-    ...(firstByteMs !== undefined ? { firstByteMs } : {}),
+    firstByteMs,
     body: Buffer.concat(chunks).toString('utf8'),
   };
 }
@@ -113,7 +114,7 @@ export function main(argv: string[]): Promise<number> {
   return runCommand(async () => {
     const [sub, ...rest] = argv;
     if (sub === '--help' || sub === '-h' || sub === undefined) {
-      process.stdout.write(HELP + '\n');
+      process.stdout.write(`${HELP}\n`);
       return sub === undefined ? 2 : 0;
     }
     if (sub !== 'test') throw new UsageError(`unknown subcommand "${sub}"\n\n${HELP}`);
@@ -180,7 +181,7 @@ export function main(argv: string[]): Promise<number> {
     const text = summarize(endpoint, answer, stream);
     if (v.json) {
       process.stdout.write(
-        JSON.stringify(
+        `${JSON.stringify(
           {
             url: `${base}${endpoint}`,
             model: model ?? null,
@@ -192,18 +193,20 @@ export function main(argv: string[]): Promise<number> {
           },
           null,
           2,
-        ) + '\n',
+        )}\n`,
       );
     } else {
       const lines = [
-        `${endpoint === '/v1/models' ? 'GET ' : 'POST'} ${base}${endpoint}${model ? `  (model ${model}${stream ? ', stream' : ''})` : ''}`,
+        `${endpoint === '/v1/models' ? 'GET ' : 'POST'} ${base}${endpoint}` +
+          (model ? `  (model ${model}${stream ? ', stream' : ''})` : ''),
         `status:     ${answer.status}${ok ? '' : '  (failed)'}`,
         `request id: ${answer.requestId ?? '-'}`,
-        `latency:    ${answer.latencyMs.toFixed(1)} ms${answer.firstByteMs !== undefined ? ` (first byte ${answer.firstByteMs.toFixed(1)} ms)` : ''}`,
+        `latency:    ${answer.latencyMs.toFixed(1)} ms` +
+          (answer.firstByteMs !== undefined ? ` (first byte ${answer.firstByteMs.toFixed(1)} ms)` : ''),
         `answer:`,
         ...text.split('\n').map((l) => `  ${l}`),
       ];
-      process.stdout.write(lines.join('\n') + '\n');
+      process.stdout.write(`${lines.join('\n')}\n`);
     }
     return ok ? 0 : 1;
   });

@@ -4,7 +4,7 @@
 import type { Logger, Runner, Snapshot } from '../../reconciler/types.js';
 import type { ProxySpec } from '../../reconciler/specs.js';
 import type { KeyEntry } from './auth.js';
-import type { RateLimiter } from './rate-limit.js';
+import type { TokenBucketLimiter } from './token-bucket.js';
 import type { Upstream } from './upstream.js';
 import type { ModelLabels, ProxyMetrics } from './metrics.js';
 
@@ -18,7 +18,7 @@ export interface ProxyState {
 export interface ProxyEnv {
   /** The live configuration; undefined once the Proxy failed closed or was pruned. */
   current(): ProxyState | undefined;
-  limiter: RateLimiter;
+  limiter: TokenBucketLimiter;
   snapshot(): Snapshot;
   runner: Runner;
   log: Logger;

@@ -24,7 +24,7 @@ import { keyEntry, type KeyEntry } from './auth.js';
 import { Listener } from './listener.js';
 import { readTls, type TlsMaterial } from './tls.js';
 import { Upstream } from './upstream.js';
-import { RateLimiter } from './rate-limit.js';
+import { TokenBucketLimiter } from './token-bucket.js';
 import { createHandler } from './handler.js';
 import { ModelLabels, proxyMetrics, type ProxyMetrics } from './metrics.js';
 import type { ProxyState } from './context.js';
@@ -47,7 +47,7 @@ interface Instance {
   listenKey: string | undefined;
   tlsFingerprint: string | undefined;
   keysDigest: string | undefined;
-  limiter: RateLimiter;
+  limiter: TokenBucketLimiter;
   handler: ReturnType<typeof createHandler>;
 }
 
@@ -82,7 +82,7 @@ export class ProxyController implements Controller {
     ctx: ReconcileContext,
     desired: Resource | undefined,
     _observed: Observed,
-  ): Promise<ReconcileResult | void> {
+  ): Promise<ReconcileResult | undefined> {
     const { name } = splitKey(ctx.key);
     if (!desired) {
       await this.teardown(name, this.drainCapMs);
@@ -128,7 +128,8 @@ export class ProxyController implements Controller {
       'Ready',
       'True',
       'Listening',
-      `serving ${address} with ${keys.length} key(s)${spec.upstream ? `, forwarding other models to ${safeURL(spec.upstream.baseURL)}` : ''}`,
+      `serving ${address} with ${keys.length} key(s)` +
+        (spec.upstream ? `, forwarding other models to ${safeURL(spec.upstream.baseURL)}` : ''),
     );
     return { requeueAfter: this.resyncMs };
   }
@@ -145,7 +146,9 @@ export class ProxyController implements Controller {
     if (!isLoopback(spec.bind) && !spec.tls && !spec.allowPublicBind) {
       return {
         reason: 'PublicBindWithoutTLS',
-        message: `bind ${spec.bind} is not loopback and no tls is set: configure spec.tls, or set allowPublicBind: true to serve plain HTTP on purpose`,
+        message:
+          `bind ${spec.bind} is not loopback and no tls is set: configure spec.tls, ` +
+          'or set allowPublicBind: true to serve plain HTTP on purpose',
       };
     }
     if (spec.keys.length === 0)
@@ -190,7 +193,7 @@ export class ProxyController implements Controller {
   private instance(name: string, spec: ProxySpec): Instance {
     let inst = this.instances.get(name);
     if (!inst) {
-      const limiter = new RateLimiter(spec.limits.requestsPerMinute);
+      const limiter = new TokenBucketLimiter(spec.limits.requestsPerMinute);
       const created: Instance = {
         name,
         state: undefined,
@@ -260,7 +263,7 @@ export class ProxyController implements Controller {
   ): Promise<{ ok: true; listener: Listener } | { ok: false; reason: Reason; message: string }> {
     const key = `${spec.bind}|${spec.port}|${spec.tls ? `${spec.tls.cert}|${spec.tls.key}` : 'plain'}`;
     const old = inst.listener;
-    if (old && old.listening && inst.listenKey === key) {
+    if (old?.listening && inst.listenKey === key) {
       if (tls && inst.tlsFingerprint !== tls.fingerprint) {
         old.reloadTls(tls);
         inst.tlsFingerprint = tls.fingerprint;
@@ -290,7 +293,9 @@ export class ProxyController implements Controller {
         return {
           ok: false,
           reason: 'PortInUse',
-          message: `${where} is in use by another process; retrying every ${this.portRetryMs / 1000} s (free the port or change spec.port)`,
+          message:
+            `${where} is in use by another process; retrying every ${this.portRetryMs / 1000} s ` +
+            '(free the port or change spec.port)',
         };
       if (code === 'EACCES')
         return {

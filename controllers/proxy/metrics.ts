@@ -1,7 +1,8 @@
 // Prometheus metrics of the proxy, on the registry `up` serves at /metrics. Created once
 // per registry (a second registration on the same registry reuses them).
 
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
+import { registeredCounter, registeredHistogram } from '../../reconciler/metric-registry.js';
 
 export interface ProxyMetrics {
   requests: Counter<'proxy' | 'model' | 'status'>;
@@ -12,59 +13,31 @@ export interface ProxyMetrics {
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-function once<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
-
 export function proxyMetrics(registry: Registry): ProxyMetrics {
   return {
-    requests: once(
-      registry,
-      'caduceus_proxy_requests_total',
-      () =>
-        new Counter({
-          name: 'caduceus_proxy_requests_total',
-          help: 'Proxy requests by Proxy resource, model and HTTP status.',
-          labelNames: ['proxy', 'model', 'status'] as const,
-          registers: [registry],
-        }),
-    ),
-    latency: once(
-      registry,
-      'caduceus_proxy_request_duration_seconds',
-      () =>
-        new Histogram({
-          name: 'caduceus_proxy_request_duration_seconds',
-          help: 'Time from request to the end of the response, by route.',
-          labelNames: ['proxy', 'route'] as const,
-          buckets: BUCKETS,
-          registers: [registry],
-        }),
-    ),
-    upstreamLatency: once(
-      registry,
-      'caduceus_proxy_upstream_duration_seconds',
-      () =>
-        new Histogram({
-          name: 'caduceus_proxy_upstream_duration_seconds',
-          help: 'Time until the upstream answered with headers, by upstream status.',
-          labelNames: ['proxy', 'status'] as const,
-          buckets: BUCKETS,
-          registers: [registry],
-        }),
-    ),
-    firstByte: once(
-      registry,
-      'caduceus_proxy_stream_first_byte_seconds',
-      () =>
-        new Histogram({
-          name: 'caduceus_proxy_stream_first_byte_seconds',
-          help: 'Streaming responses: time from request to the first body byte sent, by target (skill, upstream).',
-          labelNames: ['proxy', 'target'] as const,
-          buckets: BUCKETS,
-          registers: [registry],
-        }),
-    ),
+    requests: registeredCounter(registry, {
+      name: 'caduceus_proxy_requests_total',
+      help: 'Proxy requests by Proxy resource, model and HTTP status.',
+      labelNames: ['proxy', 'model', 'status'] as const,
+    }),
+    latency: registeredHistogram(registry, {
+      name: 'caduceus_proxy_request_duration_seconds',
+      help: 'Time from request to the end of the response, by route.',
+      labelNames: ['proxy', 'route'] as const,
+      buckets: BUCKETS,
+    }),
+    upstreamLatency: registeredHistogram(registry, {
+      name: 'caduceus_proxy_upstream_duration_seconds',
+      help: 'Time until the upstream answered with headers, by upstream status.',
+      labelNames: ['proxy', 'status'] as const,
+      buckets: BUCKETS,
+    }),
+    firstByte: registeredHistogram(registry, {
+      name: 'caduceus_proxy_stream_first_byte_seconds',
+      help: 'Streaming responses: time from request to the first body byte sent, by target (skill, upstream).',
+      labelNames: ['proxy', 'target'] as const,
+      buckets: BUCKETS,
+    }),
   };
 }
 

@@ -2,6 +2,7 @@
 // official SDKs and the tools built on them map our failures to their own error classes.
 
 import type { ServerResponse } from 'node:http';
+import { sendJson } from '../../reconciler/http-json.js';
 import { redact } from '../../reconciler/secrets.js';
 
 export interface OpenAIErrorBody {
@@ -90,11 +91,5 @@ export function sendError(res: ServerResponse, err: ProxyHttpError): void {
     res.destroy();
     return;
   }
-  const payload = JSON.stringify(err.body());
-  res.writeHead(err.status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(payload),
-    ...err.headers,
-  });
-  res.end(payload);
+  sendJson(res, err.status, err.body(), { headers: err.headers });
 }

@@ -31,9 +31,15 @@ const systemMessages = new WeakMap<Snapshot, WeakMap<ProxySpec, string>>();
 /** The system message telling an upstream model which skills the team has. */
 export function skillsSystemMessage(snap: Snapshot, spec: ProxySpec): string {
   let bySpec = systemMessages.get(snap);
-  if (!bySpec) systemMessages.set(snap, (bySpec = new WeakMap()));
+  if (!bySpec) {
+    bySpec = new WeakMap();
+    systemMessages.set(snap, bySpec);
+  }
   let text = bySpec.get(spec);
-  if (text === undefined) bySpec.set(spec, (text = buildSystemMessage(snap, spec)));
+  if (text === undefined) {
+    text = buildSystemMessage(snap, spec);
+    bySpec.set(spec, text);
+  }
   return text;
 }
 
@@ -49,7 +55,8 @@ function buildSystemMessage(snap: Snapshot, spec: ProxySpec): string {
   if (spec.projectContext) lines.push(spec.projectContext.trim(), '');
   if (skills.length > 0) {
     lines.push(
-      'The team has these skills. A client runs one by calling the model `skill/<name>` with a JSON object of its params as the user message.',
+      'The team has these skills. A client runs one by calling the model `skill/<name>` ' +
+        'with a JSON object of its params as the user message.',
     );
     for (const s of skills) {
       lines.push(`- skill/${s.metadata.name} (v${s.spec.version}): ${s.spec.description}`);

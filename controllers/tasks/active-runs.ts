@@ -8,7 +8,10 @@ export class ActiveRuns {
 
   add(run: AdmittedRun): void {
     let runs = this.byTask.get(run.task);
-    if (!runs) this.byTask.set(run.task, (runs = new Map()));
+    if (!runs) {
+      runs = new Map();
+      this.byTask.set(run.task, runs);
+    }
     runs.set(run.runId, run);
     const remove = (): void => {
       runs.delete(run.runId);

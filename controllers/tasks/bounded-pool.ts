@@ -18,9 +18,12 @@ export class WaitingQueue {
     if (count > 0 && this.waiting + count > limit) {
       throw new CaduceusError(
         'QueueFull',
-        `queue full: ${what} would add ${count} waiting subtask(s) to the ${this.waiting} already waiting, beyond the queue limit of ${limit}`,
+        `queue full: ${what} would add ${count} waiting subtask(s) to the ${this.waiting} already waiting, ` +
+          `beyond the queue limit of ${limit}`,
         {
-          hint: 'wait for running tasks to finish and try again, lower the number of subtasks, or raise spec.concurrency.queueLimit in the Runtime',
+          hint:
+            'wait for running tasks to finish and try again, lower the number of subtasks, ' +
+            'or raise spec.concurrency.queueLimit in the Runtime',
         },
       );
     }

@@ -4,6 +4,7 @@
 import type { RetryPolicy } from '../../reconciler/specs.js';
 import { parseDuration, timerDelay } from '../../reconciler/duration.js';
 import { backoffMs } from '../../reconciler/backoff.js';
+import { defaultRuntime } from '../../reconciler/runtime-defaults.js';
 
 export interface ResolvedRetry {
   /** Total attempts including the first. */
@@ -14,16 +15,8 @@ export interface ResolvedRetry {
   jitter: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = {
-  maxAttempts: 3,
-  initialDelay: '1s',
-  maxDelay: '1m',
-  factor: 2,
-  jitter: 0.2,
-};
-
 export function resolveRetry(runtime: RetryPolicy | undefined, task: Partial<RetryPolicy> | undefined): ResolvedRetry {
-  const p: RetryPolicy = { ...DEFAULT_RETRY, ...(runtime ?? {}), ...(task ?? {}) };
+  const p: RetryPolicy = { ...defaultRuntime().retry, ...runtime, ...task };
   return {
     maxAttempts: Math.max(1, Math.floor(p.maxAttempts)),
     initialDelayMs: parseDuration(p.initialDelay),

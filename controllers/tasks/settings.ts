@@ -1,14 +1,14 @@
 // What a task run needs from the Runtime and its own spec, with the Runtime's defaults
-// when the configuration has no Runtime: concurrency (default 3, capped at 6), queue
-// limit, retry policy and the whole-task timeout.
+// (reconciler/runtime-defaults.ts) when the configuration has no Runtime: concurrency,
+// queue limit, retry policy and the whole-task timeout.
 
 import type { Resource, Snapshot } from '../../reconciler/types.js';
 import { resourcesOfKind } from '../../reconciler/types.js';
 import type { RuntimeSpec, TaskSpec } from '../../reconciler/specs.js';
 import { parseDuration } from '../../reconciler/duration.js';
+import { runtimeWithDefaults } from '../../reconciler/runtime-defaults.js';
 import { resolveRetry, type ResolvedRetry } from './retry.js';
 
-export const DEFAULT_CONCURRENCY: RuntimeSpec['concurrency'] = { default: 3, maximum: 6, queueLimit: 100 };
 const DEFAULT_TASK_TIMEOUT = '1h';
 
 export interface TaskSettings {
@@ -23,7 +23,7 @@ export function runtimeOf(snapshot: Snapshot): Resource<'Runtime'> | undefined {
 }
 
 export function taskSettings(task: TaskSpec, runtime: RuntimeSpec | undefined): TaskSettings {
-  const c = { ...DEFAULT_CONCURRENCY, ...(runtime?.concurrency ?? {}) };
+  const c = runtimeWithDefaults(runtime).concurrency;
   const maximum = Math.max(1, c.maximum);
   const wanted = task.concurrency ?? c.default;
   return {

@@ -49,9 +49,12 @@ export class TaskController implements Controller {
     ctx: ReconcileContext,
     desired: Resource | undefined,
     _observed: Observed,
-  ): Promise<ReconcileResult | void> {
+  ): Promise<ReconcileResult | undefined> {
     const { name } = splitKey(ctx.key);
-    if (!desired) return this.prune(ctx, name);
+    if (!desired) {
+      this.prune(ctx, name);
+      return undefined;
+    }
     const task = desired as Resource<'Task'>;
     if (task.spec.schedule) return this.reconcileScheduled(ctx, task);
     if (this.schedules.remove(name)) {
@@ -97,7 +100,8 @@ export class TaskController implements Controller {
       ctx.event(
         'Normal',
         'TaskStarted',
-        `run ${short(run.runId)} started for spec ${task.hash.slice(0, 12)}${interrupted ? ' (the previous run was interrupted)' : ''}`,
+        `run ${short(run.runId)} started for spec ${task.hash.slice(0, 12)}` +
+          (interrupted ? ' (the previous run was interrupted)' : ''),
       );
       return this.reportRunning(ctx, run);
     }
@@ -143,7 +147,8 @@ export class TaskController implements Controller {
         ctx.event(
           'Normal',
           'Scheduled',
-          `task ${name} runs on "${schedule.cron}" (${schedule.timezone}), concurrencyPolicy ${schedule.concurrencyPolicy}`,
+          `task ${name} runs on "${schedule.cron}" (${schedule.timezone}), ` +
+            `concurrencyPolicy ${schedule.concurrencyPolicy}`,
         );
       }
     } catch (err) {
@@ -303,7 +308,7 @@ function summary(r: RunRecord): Record<string, unknown> {
     startedAt: new Date(r.startedAt).toISOString(),
     durationMs: r.durationMs,
     attempts: r.attempts,
-    ...(r.error ? { error: r.error } : {}),
+    error: r.error || undefined,
   };
 }
 

@@ -19,6 +19,7 @@ import type { SubtaskAgentReport } from '../../reconciler/types.js';
 import { limitsFromSpec, type AgentEvent, type AgentResult } from '../../reconciler/agent-contract.js';
 import type { RunStore, RunStatus } from '../../reconciler/state/runs.js';
 import { parseDuration, formatDuration, timerDelay } from '../../reconciler/duration.js';
+import { paramEnv } from '../../reconciler/env-names.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import type { ErrorCode } from '../../reconciler/error-codes.js';
 import { runPool, type WaitingQueue } from './bounded-pool.js';
@@ -104,7 +105,7 @@ export function admitTask(
       specHash: task.hash,
       trigger: opts.trigger.source,
       startedAt,
-      ...(opts.trigger.actor ? { actor: opts.trigger.actor } : {}),
+      actor: opts.trigger.actor || undefined,
     });
   } catch (err) {
     reservation.releaseAll();
@@ -176,15 +177,15 @@ class TaskRun {
     const started = performance.now();
     let agent: SubtaskAgentReport | undefined;
     const report = (status: Outcome, attempts: number, output: string, error?: string): SubtaskReport => {
-      this.progress({ subtask: st.name, state: status, attempt: attempts, ...(error ? { message: error } : {}) });
+      this.progress({ subtask: st.name, state: status, attempt: attempts, message: error });
       return {
         name: st.name,
         status,
         attempts,
         durationMs: Math.round(performance.now() - started),
         output,
-        ...(error !== undefined ? { error } : {}),
-        ...(agent ? { agent } : {}),
+        error,
+        agent,
       };
     };
     const early = this.stopReason();
@@ -214,7 +215,9 @@ class TaskRun {
         subtask: st.name,
         state: 'retrying',
         attempt: attempts,
-        message: `attempt ${attempts} ${last.status}${last.error ? `: ${last.error}` : ''}; retrying in ${formatDuration(delay)}`,
+        message:
+          `attempt ${attempts} ${last.status}${last.error ? `: ${last.error}` : ''}; ` +
+          `retrying in ${formatDuration(delay)}`,
       });
       if (!(await sleep(delay, this.signal))) break;
     }
@@ -236,12 +239,15 @@ class TaskRun {
       timeoutMs === undefined
         ? undefined
         : setTimeout(
-            () => ((timedOut = true), ac.abort()),
+            () => {
+              timedOut = true;
+              ac.abort();
+            },
             timerDelay(st.run === undefined ? timeoutMs : timeoutMs + 2000),
           );
     const trigger = {
       source: `task:${this.task.metadata.name}`,
-      ...(this.opts.trigger.actor ? { actor: this.opts.trigger.actor } : {}),
+      actor: this.opts.trigger.actor || undefined,
     };
     try {
       if (st.prompt !== undefined) {
@@ -257,7 +263,7 @@ class TaskRun {
         return {
           status: r.status,
           output: r.answer,
-          ...(r.error !== undefined ? { error: r.error } : {}),
+          error: r.error,
           agent: summary,
         };
       }
@@ -267,43 +273,39 @@ class TaskRun {
           signal: ac.signal,
           parentRunId: this.runId,
           // The task's isolation reaches every shell step of the skill (see RunOptions.isolation).
-          ...(this.task.spec.isolation ? { isolation: this.task.spec.isolation } : {}),
-          ...(this.opts.onProgress
-            ? {
-                onProgress: (p: RunProgress) => {
-                  if (p.state === 'running' || p.state === 'failed')
-                    this.progress({
-                      subtask: st.name,
-                      state: 'running',
-                      attempt,
-                      message: `${p.subtask ?? 'step'} ${p.state}${p.message ? `: ${p.message}` : ''}`,
-                    });
-                },
+          isolation: this.task.spec.isolation,
+          onProgress: this.opts.onProgress
+            ? (p: RunProgress) => {
+                if (p.state === 'running' || p.state === 'failed')
+                  this.progress({
+                    subtask: st.name,
+                    state: 'running',
+                    attempt,
+                    message: `${p.subtask ?? 'step'} ${p.state}${p.message ? `: ${p.message}` : ''}`,
+                  });
               }
-            : {}),
+            : undefined,
         });
         if (timedOut && r.status === 'cancelled')
           return { status: 'timedOut', output: r.output, error: `timed out after ${formatDuration(timeoutMs ?? 0)}` };
-        return { status: r.status, output: r.output, ...(r.error !== undefined ? { error: r.error } : {}) };
+        return { status: r.status, output: r.output, error: r.error };
       }
       const r = await this.deps.runner.exec(
         {
           command: st.run as string,
           env: this.env(st, attempt),
-          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-          ...(this.task.spec.isolation ? { isolation: this.task.spec.isolation } : {}),
+          timeoutMs,
+          isolation: this.task.spec.isolation,
         },
         {
           trigger,
           signal: ac.signal,
           // The latest output line is the subtask's live progress message (only split
           // into lines when someone is watching).
-          ...(this.opts.onProgress
-            ? {
-                onProgress: (p: RunProgress) =>
-                  p.message && this.progress({ subtask: st.name, state: 'running', attempt, message: p.message }),
-              }
-            : {}),
+          onProgress: this.opts.onProgress
+            ? (p: RunProgress) =>
+                p.message && this.progress({ subtask: st.name, state: 'running', attempt, message: p.message })
+            : undefined,
         },
       );
       const status = timedOut && r.status === 'cancelled' ? 'timedOut' : r.status;
@@ -315,14 +317,14 @@ class TaskRun {
             : status === 'cancelled'
               ? 'cancelled'
               : `exit code ${r.exitCode ?? 'unknown'}${lastLine(r.output) ? `: ${lastLine(r.output)}` : ''}`;
-      return { status, output: r.output, ...(error !== undefined ? { error } : {}) };
+      return { status, output: r.output, error };
     } catch (err) {
       const permanent = err instanceof CaduceusError && PERMANENT.has(err.code);
       return {
         status: timedOut ? 'timedOut' : ac.signal.aborted ? 'cancelled' : 'failed',
         output: '',
         error: errorMessage(err),
-        ...(permanent ? { permanent } : {}),
+        permanent,
       };
     } finally {
       if (timer) clearTimeout(timer);
@@ -368,9 +370,7 @@ class TaskRun {
       CADUCEUS_ATTEMPT: String(attempt),
       CADUCEUS_RUN_ID: this.runId,
     };
-    for (const [k, v] of Object.entries(st.params ?? {}))
-      env[`PARAM_${k.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = String(v);
-    return env;
+    return { ...env, ...paramEnv(st.params ?? {}) };
   }
 
   /** Aggregates the subtask reports and records the outcome in the run history. */
@@ -380,7 +380,8 @@ class TaskRun {
     let status: TaskReport['status'] = failed.length === 0 ? 'succeeded' : 'failed';
     let runStatus: Exclude<RunStatus, 'running'> = status;
     let error = failed.length
-      ? `${failed.length} of ${subtasks.length} subtask(s) did not succeed: ${failed.map((s) => `${s.name} (${s.status})`).join(', ')}`
+      ? `${failed.length} of ${subtasks.length} subtask(s) did not succeed: ` +
+        failed.map((s) => `${s.name} (${s.status})`).join(', ')
       : undefined;
     if (stop && failed.length > 0) {
       status = stop.kind === 'cancelled' ? 'cancelled' : 'failed';
@@ -390,7 +391,7 @@ class TaskRun {
     const durationMs = Date.now() - startedAt;
     const report: TaskReport = { runId: this.runId, task: this.task.metadata.name, status, durationMs, subtasks };
     const attempts = subtasks.reduce((n, s) => n + s.attempts, 0);
-    this.deps.runs.finish(this.runId, { status: runStatus, durationMs, attempts, report, ...(error ? { error } : {}) });
+    this.deps.runs.finish(this.runId, { status: runStatus, durationMs, attempts, report, error: error || undefined });
     this.log.info('task run finished', { status: runStatus, durationMs, attempts });
     return report;
   }
@@ -411,7 +412,7 @@ function agentSummary(r: AgentResult): SubtaskAgentReport {
       tool: c.tool,
       status: c.status,
       durationMs: Math.round(c.durationMs),
-      ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
+      exitCode: c.exitCode,
     })),
     usage: r.usage,
   };

@@ -20,7 +20,7 @@ export interface Parsed<O extends Options> {
  */
 export function parse<O extends Options>(argv: string[], options: O, help: string): Parsed<O> | undefined {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(help.endsWith('\n') ? help : help + '\n');
+    process.stdout.write(help.endsWith('\n') ? help : `${help}\n`);
     return undefined;
   }
   try {

@@ -32,5 +32,5 @@ export function table(header: string[], rows: string[][]): string {
       .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  return [fmt(header), ...rows.map(fmt)].join('\n') + '\n';
+  return `${[fmt(header), ...rows.map(fmt)].join('\n')}\n`;
 }

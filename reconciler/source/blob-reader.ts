@@ -33,7 +33,7 @@ export class BlobReader {
       this.pending.push({ sha, resolve, reject });
       // A process with work in flight keeps Node alive; an idle one must not (plan, tests).
       if (this.pending.length === 1) this.setRef(true);
-      child.stdin.write(sha + '\n');
+      child.stdin.write(`${sha}\n`);
     });
   }
 

@@ -20,7 +20,7 @@ export function isRemoteRepo(repo: string): boolean {
 }
 
 export function createSource(opts: SourceOptions): Source {
-  const common = { log: opts.log, ...(opts.path !== undefined ? { path: opts.path } : {}) };
+  const common = { log: opts.log, path: opts.path };
   if (opts.worktree) {
     if (isRemoteRepo(opts.repo))
       throw new CaduceusError('WorktreeNeedsLocalRepo', '--worktree watches files on disk and needs a local --repo', {
@@ -28,17 +28,16 @@ export function createSource(opts: SourceOptions): Source {
       });
     return new WorktreeSource({ repo: opts.repo, ...common });
   }
-  const branch = opts.branch !== undefined ? { branch: opts.branch } : {};
   if (isRemoteRepo(opts.repo)) {
     return new RemoteSource({
       url: opts.repo,
       stateDir: opts.stateDir,
       ...common,
-      ...branch,
-      ...(opts.interval !== undefined ? { interval: opts.interval } : {}),
+      branch: opts.branch,
+      interval: opts.interval,
     });
   }
-  return new LocalSource({ repo: opts.repo, ...common, ...branch });
+  return new LocalSource({ repo: opts.repo, ...common, branch: opts.branch });
 }
 
 /** Any revision (branch, tag, SHA) of a local repository, for `caduceus plan --repo --rev`. */

@@ -131,10 +131,11 @@ export class LocalSource implements Source {
     return {
       mode: 'local',
       repo: this.repo?.dir ?? this.opts.repo,
-      ...((this.opts.branch ?? this.headBranch) ? { branch: this.opts.branch ?? this.headBranch } : {}),
-      ...(this.subPath ? { path: this.subPath } : {}),
+      // An empty branch or sub-path is no branch or sub-path.
+      branch: (this.opts.branch ?? this.headBranch) || undefined,
+      path: this.subPath || undefined,
       fetchErrors: 0,
-      ...(this.last ? { revision: this.last.id } : {}),
+      revision: this.last?.id,
     };
   }
 }

@@ -35,7 +35,7 @@ export interface RemoteSourceOptions {
 
 /** Where the mirror of `url` lives: a name derived from the URL, never the URL itself (it may hold a token). */
 export function mirrorDir(stateDir: string, url: string): string {
-  return join(stateDir, 'git', createHash('sha256').update(url).digest('hex').slice(0, 16) + '.git');
+  return join(stateDir, 'git', `${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`);
 }
 
 export class RemoteSource implements Source {
@@ -218,12 +218,13 @@ export class RemoteSource implements Source {
     return {
       mode: 'remote',
       repo: redactUrl(this.opts.url),
-      ...(this.opts.branch ? { branch: this.opts.branch } : {}),
-      ...(this.subPath ? { path: this.subPath } : {}),
+      // An empty branch or sub-path is no branch or sub-path.
+      branch: this.opts.branch || undefined,
+      path: this.subPath || undefined,
       fetchErrors: this.fetchErrors,
-      ...(this.lastFetchAt ? { lastFetchAt: this.lastFetchAt } : {}),
-      ...(this.lastFetchError ? { lastFetchError: this.lastFetchError } : {}),
-      ...(this.tip ? { revision: this.tip } : {}),
+      lastFetchAt: this.lastFetchAt,
+      lastFetchError: this.lastFetchError || undefined,
+      revision: this.tip,
     };
   }
 }

@@ -3,7 +3,7 @@
 // reports its health for /status and /metrics.
 
 import type { Logger } from '../types.js';
-import type { SourceFile } from '../loader.js';
+import type { SourceFile } from '../source-file.js';
 
 export interface Revision {
   /** Commit SHA (or `worktree:<hash>` under --worktree). */

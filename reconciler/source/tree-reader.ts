@@ -4,7 +4,7 @@
 // whose id changed since the last revision.
 
 import type { SimpleGit } from 'simple-git';
-import type { SourceFile } from '../loader.js';
+import type { SourceFile } from '../source-file.js';
 import { CaduceusError } from '../errors.js';
 import type { BlobReader } from './blob-reader.js';
 import { gitError } from './git-cli.js';

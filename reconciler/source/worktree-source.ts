@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, readdirSync } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import type { Logger } from '../types.js';
-import { gitBlobId, type SourceFile } from '../loader.js';
+import { gitBlobId, type SourceFile } from '../source-file.js';
 import { CaduceusError, errorMessage } from '../errors.js';
 import { isConfigFile, normalizeSubPath } from './tree-reader.js';
 import type { Revision, Source, SourceStatus } from './source-types.js';
@@ -135,9 +135,9 @@ export class WorktreeSource implements Source {
     return {
       mode: 'worktree',
       repo: resolve(this.opts.repo),
-      ...(this.opts.path ? { path: normalizeSubPath(this.opts.path) } : {}),
+      path: this.opts.path ? normalizeSubPath(this.opts.path) : undefined,
       fetchErrors: 0,
-      ...(this.last ? { revision: this.last.id } : {}),
+      revision: this.last?.id,
     };
   }
 }

@@ -275,11 +275,13 @@ export class CoreStore implements EventRecorder {
     const now = new Date().toISOString();
     this.store.tx(() => {
       this.sql(
-        `INSERT INTO source_health (id, mode, repo, branch, path, last_fetch_at, fetch_errors, last_error, failing_since, recorded_at)
+        `INSERT INTO source_health (id, mode, repo, branch, path, last_fetch_at, fetch_errors, last_error,
+                                    failing_since, recorded_at)
          VALUES (1, @mode, @repo, @branch, @path, @lastFetchAt, @fetchErrors, @lastError, @failingSince, @now)
-         ON CONFLICT (id) DO UPDATE SET mode = excluded.mode, repo = excluded.repo, branch = excluded.branch, path = excluded.path,
-           last_fetch_at = excluded.last_fetch_at, fetch_errors = excluded.fetch_errors, last_error = excluded.last_error,
-           failing_since = excluded.failing_since, recorded_at = excluded.recorded_at`,
+         ON CONFLICT (id) DO UPDATE SET mode = excluded.mode, repo = excluded.repo, branch = excluded.branch,
+           path = excluded.path, last_fetch_at = excluded.last_fetch_at, fetch_errors = excluded.fetch_errors,
+           last_error = excluded.last_error, failing_since = excluded.failing_since,
+           recorded_at = excluded.recorded_at`,
       ).run({
         mode: h.mode,
         repo: redactUrl(h.repo),
@@ -305,7 +307,9 @@ export class CoreStore implements EventRecorder {
     const now = new Date().toISOString();
     this.store.tx(() => {
       this.sql(
-        `UPDATE source_state SET last_attempted_revision = ?, last_attempted_at = ?, last_attempt_outcome = ?, last_attempt_errors = ? WHERE id = 1`,
+        `UPDATE source_state SET last_attempted_revision = ?, last_attempted_at = ?, last_attempt_outcome = ?,
+                                 last_attempt_errors = ?
+         WHERE id = 1`,
       ).run(revision, now, outcome, JSON.stringify(info.errors ?? []));
       this.pushHistory(revision, outcome, now, info);
       this.insertEvents(events, now);
@@ -431,7 +435,8 @@ export class CoreStore implements EventRecorder {
     if (step.applied) {
       this.sql(
         `INSERT INTO applied (key, kind, name, hash, revision, resource) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, revision = excluded.revision, resource = excluded.resource`,
+         ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, revision = excluded.revision,
+           resource = excluded.resource`,
       ).run(step.key, kind, name, step.applied.hash, step.revision, JSON.stringify(step.applied));
     }
     const prev = this.status(step.key);
@@ -443,7 +448,8 @@ export class CoreStore implements EventRecorder {
     );
     const observed = { ...(prev?.observed ?? {}), ...(step.observed ?? {}) };
     this.sql(
-      `INSERT INTO status (key, kind, name, conditions, observed, last_applied_revision, applied_hash, created_at, updated_at)
+      `INSERT INTO status (key, kind, name, conditions, observed, last_applied_revision, applied_hash, created_at,
+                           updated_at)
        VALUES (@key, @kind, @name, @conditions, @observed, @rev, @hash, @now, @now)
        ON CONFLICT (key) DO UPDATE SET conditions = excluded.conditions, observed = excluded.observed,
          last_applied_revision = COALESCE(excluded.last_applied_revision, status.last_applied_revision),
@@ -481,10 +487,16 @@ export class CoreStore implements EventRecorder {
   events(filter: { object?: string; limit?: number; type?: 'Normal' | 'Warning' } = {}): EventRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.object) where.push('object = ?'), args.push(filter.object);
-    if (filter.type) where.push('type = ?'), args.push(filter.type);
+    if (filter.object) {
+      where.push('object = ?');
+      args.push(filter.object);
+    }
+    if (filter.type) {
+      where.push('type = ?');
+      args.push(filter.type);
+    }
     const rows = this.sql(
-      `SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`,
+      `SELECT * FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
     ).all(...args, filter.limit ?? 50) as EventRecord[];
     return rows.reverse();
   }

@@ -185,11 +185,20 @@ export class RunStore {
   list(filter: { kind?: RunKind; name?: string; parentId?: string; limit?: number } = {}): RunRecord[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.kind) where.push('kind = ?'), args.push(filter.kind);
-    if (filter.name) where.push('name = ?'), args.push(filter.name);
-    if (filter.parentId) where.push('parent_id = ?'), args.push(filter.parentId);
-    const filterSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const sql = `SELECT * FROM runs ${filterSql} ORDER BY started_at DESC, rowid DESC LIMIT ?`;
+    if (filter.kind) {
+      where.push('kind = ?');
+      args.push(filter.kind);
+    }
+    if (filter.name) {
+      where.push('name = ?');
+      args.push(filter.name);
+    }
+    if (filter.parentId) {
+      where.push('parent_id = ?');
+      args.push(filter.parentId);
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const sql = `SELECT * FROM runs ${whereSql} ORDER BY started_at DESC, rowid DESC LIMIT ?`;
     return (this.store.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(fromRow);
   }
 

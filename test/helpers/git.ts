@@ -2,9 +2,9 @@
 // fixed identity passed through the environment so no global git config is needed.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, rmSync, cpSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { tempDir } from './temp.js';
 
 export const GIT_ENV = {
   ...process.env,
@@ -17,10 +17,6 @@ export const GIT_ENV = {
 
 export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
-export function tempDir(prefix = 'caduceus-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
 }
 
 /** A working repository on branch main, optionally seeded with files, with one commit. */

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import type { Controller, Registration } from '../../reconciler/types.js';
-import { commitAll, git, makeRemote, makeRepo, removeFiles, skillYaml, tempDir, writeFiles } from '../helpers/git.js';
+import { commitAll, git, makeRemote, makeRepo, removeFiles, skillYaml, writeFiles } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { eventually } from '../helpers/wait.js';
 import { appStarter } from '../helpers/app.js';
 
@@ -205,14 +206,14 @@ describe('reconciler end to end (remote repository)', () => {
         'content-type': 'application/json',
         'x-github-event': 'push',
         'x-github-delivery': 'd-1',
-        'x-hub-signature-256': 'sha256=' + '0'.repeat(64),
+        'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
       },
       body,
     });
     expect(bad.status).toBe(401);
     await new Promise((r) => setTimeout(r, 300));
     expect(app.core.status('Skill/b')).toBeUndefined();
-    const sig = 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+    const sig = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
     const good = await fetch(`${app.url}/hooks/git`, {
       method: 'POST',
       headers: {

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { commitAll, exampleRepo, git, GIT_ENV, makeRepo, skillYaml, tempDir, writeFiles } from '../helpers/git.js';
+import { commitAll, exampleRepo, git, GIT_ENV, makeRepo, skillYaml, writeFiles } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'app', 'cli.js');

@@ -6,13 +6,14 @@ import { existsSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync 
 import { join } from 'node:path';
 import { createSource, readRevision, type Source } from '../../reconciler/source/git-source.js';
 import { RemoteSource, mirrorDir } from '../../reconciler/source/remote-source.js';
-import { gitBlobId } from '../../reconciler/loader.js';
+import { gitBlobId } from '../../reconciler/source-file.js';
 import { BlobReader } from '../../reconciler/source/blob-reader.js';
 import { silentLogger } from '../../reconciler/log.js';
 import { CaduceusError } from '../../reconciler/errors.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { commitAll, git, GIT_ENV, makeRemote, makeRepo, removeFiles, tempDir, writeFiles } from '../helpers/git.js';
+import { commitAll, git, GIT_ENV, makeRemote, makeRepo, removeFiles, writeFiles } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const execFileAsync = promisify(execFile);
@@ -170,8 +171,8 @@ describe('local repository source', () => {
     const head3 = git(repo, 'commit-tree', tree, '-p', head2, '-m', 'packed only');
     const packed = join(repo, '.git', 'packed-refs');
     const { readFileSync } = await import('node:fs');
-    writeFileSync(packed + '.new', readFileSync(packed, 'utf8').replace(head2, head3));
-    renameSync(packed + '.new', packed);
+    writeFileSync(`${packed}.new`, readFileSync(packed, 'utf8').replace(head2, head3));
+    renameSync(`${packed}.new`, packed);
     await waitFor(async () => (await src.current()).id === head3, 5000, 'the packed-only ref change');
   });
 

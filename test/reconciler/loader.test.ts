@@ -5,9 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Loader, gitBlobId, isConfigPath, loadDirectory, type SourceFile } from '../../reconciler/loader.js';
+import { Loader, isConfigPath, loadDirectory } from '../../reconciler/loader.js';
+import { gitBlobId, type SourceFile } from '../../reconciler/source-file.js';
 import type { Finding } from '../../reconciler/types.js';
-import { skillYaml, tempDir } from '../helpers/git.js';
+import { skillYaml } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** In-memory source files; `reads` counts read() calls per path. */
 function sources(files: Record<string, string | Buffer>, reads?: Map<string, number>): SourceFile[] {
@@ -115,7 +117,8 @@ spec:
     const { findings } = await load({ 'a.yaml': text });
     expect(findings.map(at)).toEqual(['a.yaml:4:9 schema', 'a.yaml:8:12 schema', 'a.yaml:9:12 schema']);
     expect(findings.map((f) => f.message)).toEqual([
-      'metadata.name: must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit',
+      'metadata.name: must be a DNS label: lower-case letters, digits and "-", ' +
+        'starting and ending with a letter or digit',
       'spec.timeout: must be a duration such as 500ms, 30s, 5m, 1h30m or 14d',
       'spec.aliases: must be an array',
     ]);
@@ -163,7 +166,7 @@ describe('files that are not sound YAML', () => {
       ['f', 'e'],
     ] as const)
       rows.push(`${n}: &${n} [${Array(10).fill(`*${p}`).join(', ')}]`);
-    const { findings } = await load({ 'bomb.yaml': rows.join('\n') + '\n' });
+    const { findings } = await load({ 'bomb.yaml': `${rows.join('\n')}\n` });
     expect(findings.map(at)).toEqual(['bomb.yaml:2:8 alias-limit']);
   });
 
@@ -251,7 +254,8 @@ spec:
     const caller = skill(
       'caller',
       '',
-      '    - skill:\n        name: report\n        params:\n          limit: many\n          extra: 1\n          mode: slow\n',
+      '    - skill:\n        name: report\n' +
+        '        params:\n          limit: many\n          extra: 1\n          mode: slow\n',
     );
     const task = `apiVersion: caduceus.dev/v1
 kind: Task
@@ -280,7 +284,8 @@ spec:
       'caller.yaml:13:11 unknown-param step 1: skill report has no parameter "extra" (it takes window, limit, mode)',
       'caller.yaml:14:11 param-type step 1: parameter "mode" of skill report must be one of fast, full, got "slow"',
       't.yaml:8:14 missing-param subtask "no-params": skill report needs parameter "window"',
-      't.yaml:18:9 param-type subtask "bad-duration": parameter "window" of skill report must be a duration such as 30s, 5m or 72h, got "soon"',
+      't.yaml:18:9 param-type subtask "bad-duration": parameter "window" of skill report ' +
+        'must be a duration such as 30s, 5m or 72h, got "soon"',
     ]);
   });
 
@@ -298,8 +303,11 @@ spec:
 
   it('allows one Runtime and caps task concurrency at its maximum', async () => {
     const runtime = (name: string, max: number): string =>
-      `apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: ${name}\nspec:\n  concurrency:\n    maximum: ${max}\n`;
-    const task = `apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: t\nspec:\n  concurrency: 5\n  subtasks:\n    - {name: x, run: echo}\n`;
+      `apiVersion: caduceus.dev/v1\nkind: Runtime\nmetadata:\n  name: ${name}\n` +
+      `spec:\n  concurrency:\n    maximum: ${max}\n`;
+    const task =
+      'apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: t\n' +
+      'spec:\n  concurrency: 5\n  subtasks:\n    - {name: x, run: echo}\n';
     const one = await load({ 'r.yaml': runtime('main', 4), 't.yaml': task });
     expect(one.findings.map(at)).toEqual(['t.yaml:6:16 concurrency-limit']);
     const two = await load({ 'r.yaml': runtime('main', 8), 'r2.yaml': runtime('other', 8), 't.yaml': task });
@@ -335,7 +343,8 @@ spec:
 
   it('refuses a public proxy bind without tls unless allowPublicBind is set', async () => {
     const proxy = (extra: string): string =>
-      `apiVersion: caduceus.dev/v1\nkind: Proxy\nmetadata:\n  name: p\nspec:\n  bind: 0.0.0.0\n  keys: [{valueFrom: {env: KEY}}]\n${extra}`;
+      'apiVersion: caduceus.dev/v1\nkind: Proxy\nmetadata:\n  name: p\n' +
+      `spec:\n  bind: 0.0.0.0\n  keys: [{valueFrom: {env: KEY}}]\n${extra}`;
     expect((await load({ 'p.yaml': proxy('') })).findings.map(at)).toEqual(['p.yaml:6:9 public-bind']);
     expect((await load({ 'p.yaml': proxy('  allowPublicBind: true\n') })).findings).toEqual([]);
     expect((await load({ 'p.yaml': proxy('  tls: {cert: c.pem, key: k.pem}\n') })).findings).toEqual([]);
@@ -343,7 +352,7 @@ spec:
 });
 
 describe('a revision with many errors', () => {
-  it('reports every error in one run, references of invalid documents included, sorted by file, line and column', async () => {
+  it('reports every error in one run, references of invalid documents included, sorted by position', async () => {
     const text = `apiVersion: caduceus.dev/v1
 kind: Skill
 metadata:
@@ -399,7 +408,9 @@ describe('resources', () => {
     const r = resources[0];
     expect(r?.source).toEqual({ file: 'skills/a.yaml', line: 3, column: 1 });
     expect(r?.spec).toMatchObject({ timeout: '10m', params: [], aliases: [] });
-    const reordered = `apiVersion: caduceus.dev/v1\nkind: Skill\nspec:\n  steps:\n    - run: echo hi\n  description: Skill a\n  version: "1.0.0"\nmetadata:\n  name: a\n`;
+    const reordered =
+      'apiVersion: caduceus.dev/v1\nkind: Skill\nspec:\n  steps:\n    - run: echo hi\n' +
+      '  description: Skill a\n  version: "1.0.0"\nmetadata:\n  name: a\n';
     const again = (await load({ 'other.yaml': reordered })).resources[0];
     expect(again?.hash).toBe(r?.hash);
     expect(r?.hash).toMatch(/^[0-9a-f]{64}$/);
@@ -409,7 +420,9 @@ describe('resources', () => {
 });
 
 describe('the content cache', () => {
-  const task = `apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: t\nspec:\n  subtasks:\n    - name: s\n      skill: report\n      params: {window: 1h}\n`;
+  const task =
+    'apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: t\n' +
+    'spec:\n  subtasks:\n    - name: s\n      skill: report\n      params: {window: 1h}\n';
 
   it('parses nothing on a second load of unchanged files', async () => {
     const reads = new Map<string, number>();

@@ -67,7 +67,9 @@ function requiredPaths(): Record<Kind, (value: unknown) => string[]> {
     if (checker.isArrayType(t)) {
       const item = checker.getTypeArguments(t as ts.TypeReference)[0];
       if (item && Array.isArray(value))
-        value.forEach((v, i) => !isLeaf(item) && missing(item, v, `${path}[${i}]`, out));
+        value.forEach((v, i) => {
+          if (!isLeaf(item)) missing(item, v, `${path}[${i}]`, out);
+        });
       return;
     }
     if (isLeaf(t)) return;
@@ -118,7 +120,12 @@ describe('resource schemas', () => {
   it('documents every property and closes every object', () => {
     const problems: string[] = [];
     const walk = (node: unknown, path: string): void => {
-      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}/${i}`));
+      if (Array.isArray(node)) {
+        node.forEach((n, i) => {
+          walk(n, `${path}/${i}`);
+        });
+        return;
+      }
       if (node === null || typeof node !== 'object') return;
       const n = node as Json;
       if (n.type === 'object' && n.properties && n.additionalProperties !== false)

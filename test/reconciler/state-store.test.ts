@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { StateStore } from '../../reconciler/state/store.js';
 import { CoreStore } from '../../reconciler/state/core-store.js';
-import { tempDir } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
 import type { Resource } from '../../reconciler/types.js';
 

@@ -4,7 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Registration, Resource } from '../../reconciler/types.js';
-import { commitAll, git, makeRepo, skillYaml, tempDir, writeFiles } from '../helpers/git.js';
+import { commitAll, git, makeRepo, skillYaml, writeFiles } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { appStarter } from '../helpers/app.js';
 import type { App } from '../../app/app.js';
 

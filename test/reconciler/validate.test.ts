@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'dist/app/cli.js');
@@ -63,8 +63,10 @@ describe('caduceus validate', () => {
     expect(r.code).toBe(1);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toEqual([
-      'proxy.yaml:6:10  error  spec.keys[0]: a secret may not be written in the repository; use valueFrom: {env: NAME} or valueFrom: {file: PATH}  (literal-secret)',
-      'tasks/review.yaml:7:3  error  spec: unknown property "colour" (allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation)  (schema)',
+      'proxy.yaml:6:10  error  spec.keys[0]: a secret may not be written in the repository; ' +
+        'use valueFrom: {env: NAME} or valueFrom: {file: PATH}  (literal-secret)',
+      'tasks/review.yaml:7:3  error  spec: unknown property "colour" ' +
+        '(allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation)  (schema)',
       'tasks/review.yaml:10:14  error  subtask "greet" calls skill "goodbye", which is not defined  (unknown-skill)',
       '3 error(s), 0 warning(s) in 2 file(s)',
     ]);
@@ -100,7 +102,8 @@ describe('caduceus validate', () => {
     const r = validate(['--format', 'github', 'config'], parent);
     expect(r.code).toBe(1);
     expect(r.stdout.split('\n')[0]).toBe(
-      '::error file=config/tasks/review.yaml,line=7,col=3::spec: unknown property "colour" (allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation) (schema)',
+      '::error file=config/tasks/review.yaml,line=7,col=3::spec: unknown property "colour" ' +
+        '(allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation) (schema)',
     );
   });
 

@@ -42,7 +42,7 @@ const push = JSON.stringify({
 });
 const hmac = (body: string, secret = SECRET): string => createHmac('sha256', secret).update(body).digest('hex');
 
-function github(body: string, delivery: string, sig = 'sha256=' + hmac(body), event = 'push'): RequestInit {
+function github(body: string, delivery: string, sig = `sha256=${hmac(body)}`, event = 'push'): RequestInit {
   return {
     method: 'POST',
     headers: {
@@ -72,7 +72,7 @@ describe('git webhook receiver', () => {
         'content-type': 'application/x-www-form-urlencoded',
         'x-github-event': 'push',
         'x-github-delivery': 'gh-form',
-        'x-hub-signature-256': 'sha256=' + hmac(body),
+        'x-hub-signature-256': `sha256=${hmac(body)}`,
       },
       body,
     });
@@ -132,12 +132,12 @@ describe('git webhook receiver', () => {
   it('refuses a bad or missing signature with 401, logs it and does not fetch', async () => {
     const { url, pushes, logs } = await serve(SECRET);
     const cases: RequestInit[] = [
-      github(push, 'bad-1', 'sha256=' + hmac(push, 'wrong-secret')),
-      github(push, 'bad-2', 'sha256=' + '0'.repeat(64)),
+      github(push, 'bad-1', `sha256=${hmac(push, 'wrong-secret')}`),
+      github(push, 'bad-2', `sha256=${'0'.repeat(64)}`),
       { method: 'POST', headers: { 'x-github-event': 'push', 'x-github-delivery': 'bad-3' }, body: push },
-      github(push.replace('main', 'evil'), 'bad-4', 'sha256=' + hmac(push)), // signature of another body
+      github(push.replace('main', 'evil'), 'bad-4', `sha256=${hmac(push)}`), // signature of another body
       { method: 'POST', headers: { 'x-gitea-event': 'push', 'x-gitea-signature': hmac(push, 'nope') }, body: push },
-      { method: 'POST', headers: { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': SECRET + 'x' }, body: push },
+      { method: 'POST', headers: { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': `${SECRET}x` }, body: push },
       { method: 'POST', headers: { 'x-gitlab-event': 'Push Hook' }, body: push },
       { method: 'POST', headers: { 'content-type': 'application/json' }, body: push },
     ];
@@ -155,7 +155,7 @@ describe('git webhook receiver', () => {
     expect(await replay.json()).toEqual({ ignored: 'duplicate delivery' });
     expect(pushes).toHaveLength(1);
     // A forged request with a known id does not count as that delivery, nor poison a new one.
-    expect((await fetch(url, github(push, 'fresh-id', 'sha256=' + '1'.repeat(64)))).status).toBe(401);
+    expect((await fetch(url, github(push, 'fresh-id', `sha256=${'1'.repeat(64)}`))).status).toBe(401);
     expect((await fetch(url, github(push, 'fresh-id'))).status).toBe(202);
     expect(pushes).toHaveLength(2);
   });
@@ -163,7 +163,7 @@ describe('git webhook receiver', () => {
   it('acknowledges a ping and other events without fetching', async () => {
     const { url, pushes } = await serve(SECRET);
     const ping = JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 });
-    const r = await fetch(url, github(ping, 'ping-1', 'sha256=' + hmac(ping), 'ping'));
+    const r = await fetch(url, github(ping, 'ping-1', `sha256=${hmac(ping)}`, 'ping'));
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({ ignored: 'event ping' });
     const tag = await fetch(url, {
@@ -181,21 +181,21 @@ describe('git webhook receiver', () => {
     expect(r.status).toBe(503);
     expect(((await r.json()) as { error: string }).error).toContain('CADUCEUS_WEBHOOK_SECRET');
     const empty = await serve('');
-    expect((await fetch(empty.url, github(push, 'x-2', 'sha256=' + hmac(push, '')))).status).toBe(503);
+    expect((await fetch(empty.url, github(push, 'x-2', `sha256=${hmac(push, '')}`))).status).toBe(503);
     expect(pushes).toEqual([]);
   });
 
   it('refuses an oversized body with 413', async () => {
     const { url, pushes } = await serve(SECRET, { maxBodyBytes: 64 * 1024 });
     const big = JSON.stringify({ ref: 'refs/heads/main', pad: 'x'.repeat(100 * 1024) });
-    const r = await fetch(url, github(big, 'big-1', 'sha256=' + hmac(big)));
+    const r = await fetch(url, github(big, 'big-1', `sha256=${hmac(big)}`));
     expect(r.status).toBe(413);
     expect(pushes).toEqual([]);
   });
 
   it('answers 400 to a signed body that is not JSON', async () => {
     const { url, pushes } = await serve(SECRET);
-    expect((await fetch(url, github('not json', 'nj-1', 'sha256=' + hmac('not json')))).status).toBe(400);
+    expect((await fetch(url, github('not json', 'nj-1', `sha256=${hmac('not json')}`))).status).toBe(400);
     expect(pushes).toEqual([]);
   });
 });

@@ -14,8 +14,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /** Every path to a node of the value. */
 function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [prefix];
-  if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...prefix, i])));
-  else if (value !== null && typeof value === 'object')
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      out.push(...paths(v, [...prefix, i]));
+    });
+  } else if (value !== null && typeof value === 'object')
     for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...prefix, k]));
   return out;
 }
@@ -45,17 +48,22 @@ function expectSame(text: string): 'fast' | 'fallback' {
 }
 
 const ACCEPTED = [
-  "a: 1\nb: -2\nc: 1.5\nd: .5\ne: 1e3\nf: +7\ng: 0012\nh: \"x\"\ni: 'it''s'\nj: ~\nk: null\nl:\nm: true\nn: False\no: 1_000\np: 12:30\nq: http://x/y#z\n",
+  'a: 1\nb: -2\nc: 1.5\nd: .5\ne: 1e3\nf: +7\ng: 0012\nh: "x"\n' +
+    "i: 'it''s'\nj: ~\nk: null\nl:\nm: true\nn: False\no: 1_000\np: 12:30\nq: http://x/y#z\n",
   '# comment\n\n---\na: [1, "two", {b: c, d: [e, f]}, []]\nb: {}\n--- \nc: d # trailing\n---\n',
   'list:\n- a\n- b: 1\n  c: 2\n-\n  - x\n  - y\n- - z\n  - w\nafter: 1\n',
-  'steps:\n  - id: one\n    run: |\n      echo "$A"\n\n      echo b\n    timeout: 30s\n  - run: >-\n      folded\n      text here\n  - run: |-\n      kept\n  - run: |\n      trailing\n\n\nnext: x\n',
+  'steps:\n  - id: one\n    run: |\n      echo "$A"\n\n      echo b\n    timeout: 30s\n' +
+    '  - run: >-\n      folded\n      text here\n  - run: |-\n      kept\n' +
+    '  - run: |\n      trailing\n\n\nnext: x\n',
   'esc: "tab\\there \\u00e9 \\"q\\" \\\\ \\/"\nsq: \'a "b"\'\nurl: "http://127.0.0.1:8080/v1"\nempty: ""\n',
   'a:\n  b:\n    c:\n      - 1\n      - 2\n  d: e\n',
   'lit: |\n  keep  \n    more indented\n  # not a comment\nx: 1\n',
   'a:   spaced   \nb:\n  - [ 1 , 2 ]\n  - { k: v }\nc: \'\'\nd: "# not comment"\ne: a#b\n',
   'name:\n- x\n- y\nother: z\n',
   '---\n---\na: 1\n---\n# only a comment\n',
-  'apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: s\n  labels: {team: ops}\nspec:\n  params:\n    - {name: window, type: duration, default: 72h}\n  steps:\n    - skill: {name: b, params: {count: 3, mode: "fast"}}\n',
+  'apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: s\n  labels: {team: ops}\n' +
+    'spec:\n  params:\n    - {name: window, type: duration, default: 72h}\n' +
+    '  steps:\n    - skill: {name: b, params: {count: 3, mode: "fast"}}\n',
 ];
 
 const REFUSED = [
@@ -101,9 +109,12 @@ describe('fast YAML reader', () => {
   it('agrees with yaml on a generated file of many documents', () => {
     let text = '';
     for (let i = 0; i < 50; i++) {
-      text += `---\napiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: s-${i}\n  labels: {team: "t${i % 3}"}\nspec:\n  version: "1.${i}.0"\n`;
-      text += `  description: Skill number ${i} # trailing comment\n  params:\n    - name: window\n      type: duration\n      default: ${i + 1}h\n`;
-      text += `  steps:\n    - id: a${i}\n      run: |\n        grep -c "x" file || true\n        echo '${i}'\n    - skill:\n        name: s-${i + 1}\n        params: {window: 2h, n: ${i}.5, ok: ${i % 2 === 0}}\n`;
+      text += `---\napiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: s-${i}\n`;
+      text += `  labels: {team: "t${i % 3}"}\nspec:\n  version: "1.${i}.0"\n`;
+      text += `  description: Skill number ${i} # trailing comment\n`;
+      text += `  params:\n    - name: window\n      type: duration\n      default: ${i + 1}h\n`;
+      text += `  steps:\n    - id: a${i}\n      run: |\n        grep -c "x" file || true\n        echo '${i}'\n`;
+      text += `    - skill:\n        name: s-${i + 1}\n        params: {window: 2h, n: ${i}.5, ok: ${i % 2 === 0}}\n`;
     }
     expect(expectSame(text)).toBe('fast');
   });
@@ -168,14 +179,15 @@ describe('fast YAML reader', () => {
         const head = isSeq ? `${pad}-` : `${pad}${pick(keys)}:`;
         const r = rnd(10);
         if (depth < 3 && r < 3)
-          out += head + (rnd(4) === 0 ? ' # c' : '') + '\n' + block(indent + pick([2, 2, 4, 1]), depth + 1);
+          out += `${head + (rnd(4) === 0 ? ' # c' : '')}\n${block(indent + pick([2, 2, 4, 1]), depth + 1)}`;
         else if (r === 3)
           out +=
-            `${head} ${pick(['|', '|-', '>', '>-', '|+'])}\n${pad}  line one\n${pad}  ${pick(['line two', '  more', '', 'x  '])}\n` +
+            `${head} ${pick(['|', '|-', '>', '>-', '|+'])}\n${pad}  line one\n` +
+            `${pad}  ${pick(['line two', '  more', '', 'x  '])}\n` +
             (rnd(2) ? '\n' : '');
         else if (isSeq && r === 4 && depth < 3)
           out += `${pad}- ${pick(keys)}: ${pick(scalars)}\n${pad}  ${pick(keys)}: ${pick(scalars)}\n`;
-        else out += head + (rnd(8) === 0 ? '' : ' ' + pick(scalars)) + (rnd(6) === 0 ? ' # c' : '') + '\n';
+        else out += `${head + (rnd(8) === 0 ? '' : ` ${pick(scalars)}`) + (rnd(6) === 0 ? ' # c' : '')}\n`;
         if (rnd(15) === 0) out += pick(['\n', '# comment\n', '---\n', `${pad}   stray\n`]);
       }
       return out;

@@ -36,7 +36,7 @@ export const shellTool: AgentTool = {
       return {
         status: r.status,
         text: `${head}\n${dropped}${r.output}`,
-        ...(exitCode !== undefined ? { exitCode } : {}),
+        exitCode,
         ...(r.status === 'succeeded' ? {} : { error: head }),
       };
     } catch (err) {

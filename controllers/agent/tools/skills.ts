@@ -35,7 +35,7 @@ export function skillTool(skill: Resource<'Skill'>): AgentTool {
           status: r.status,
           text,
           childRunIds: [r.runId],
-          ...(r.error !== undefined ? { error: r.error } : {}),
+          error: r.error,
         };
       } catch (err) {
         // Bad params and unknown skills are thrown before anything runs: the model gets the reason.

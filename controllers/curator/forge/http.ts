@@ -1,7 +1,7 @@
 // JSON over HTTP for the forge adapters (undici), with errors that name the request and
 // never include the token.
 
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import { CaduceusError } from '../../../reconciler/errors.js';
 import { redact } from '../../../reconciler/secrets.js';
 
@@ -17,8 +17,9 @@ export async function jsonRequest<T>(
   body?: unknown,
   okStatuses: number[] = [],
 ): Promise<JsonResponse<T>> {
-  let res;
+  let res: Dispatcher.ResponseData;
   try {
+    // undici request options: a body and its content-type only when there is a body.
     res = await request(url, {
       method,
       headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -41,7 +42,7 @@ export async function jsonRequest<T>(
       hint ? { hint } : {},
     );
   }
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   if (text) {
     try {
       parsed = JSON.parse(text);

@@ -31,9 +31,5 @@ export function createForge(
       hint: 'token: {valueFrom: {env: FORGE_TOKEN}}',
     });
   const token = resolveSecret(spec.token, secrets);
-  return FORGES[spec.type]({
-    token,
-    ...(spec.url !== undefined ? { url: spec.url } : {}),
-    ...(spec.repo !== undefined ? { repo: spec.repo } : {}),
-  });
+  return FORGES[spec.type]({ token, url: spec.url, repo: spec.repo });
 }

@@ -6,7 +6,8 @@
 
 import type { GatewayPolicySpec } from '../../../reconciler/specs.js';
 import { ed25519PublicKeyFromHex, ed25519Verify, freshTimestamp } from './signing.js';
-import { header, jsonObject, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { header, jsonObject, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { sendJson } from '../../../reconciler/http-json.js';
 
 export type DiscordSpec = NonNullable<GatewayPolicySpec['platforms']['discord']>;
 

@@ -6,7 +6,8 @@
 
 import type { GatewayPolicySpec } from '../../../reconciler/specs.js';
 import { freshTimestamp, hmacSha256Hex, safeEqual } from './signing.js';
-import { header, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { header, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { sendJson } from '../../../reconciler/http-json.js';
 
 export type SlackSpec = NonNullable<GatewayPolicySpec['platforms']['slack']>;
 
@@ -23,7 +24,7 @@ function str(v: unknown): string | undefined {
 function allowedResponseUrl(url: string, base: string): boolean {
   try {
     const u = new URL(url);
-    const b = new URL(base.endsWith('/') ? base : base + '/');
+    const b = new URL(base.endsWith('/') ? base : `${base}/`);
     return u.origin === b.origin && u.pathname.startsWith(b.pathname) && !u.username && !u.password;
   } catch {
     return false;
@@ -113,7 +114,7 @@ export const slack: PlatformAdapter<SlackSpec> = {
           return { ok: false, status: 401, reason: 'missing X-Slack-Signature or X-Slack-Request-Timestamp' };
         if (fresh === 'stale')
           return { ok: false, status: 401, reason: 'X-Slack-Request-Timestamp is more than 5 minutes away' };
-        const expected = 'v0=' + hmacSha256Hex(signingSecret, `v0:${ts}:`, body);
+        const expected = `v0=${hmacSha256Hex(signingSecret, `v0:${ts}:`, body)}`;
         if (!safeEqual(sig, expected)) return { ok: false, status: 401, reason: 'X-Slack-Signature does not match' };
         return { ok: true, replayKey: `slack:${sig}` };
       },

@@ -6,7 +6,8 @@
 import type { GatewayPolicySpec } from '../../../reconciler/specs.js';
 import { createHash } from 'node:crypto';
 import { safeEqual } from './signing.js';
-import { header, jsonObject, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { header, jsonObject, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { sendJson } from '../../../reconciler/http-json.js';
 
 export type TelegramSpec = NonNullable<GatewayPolicySpec['platforms']['telegram']>;
 

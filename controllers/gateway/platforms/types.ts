@@ -66,15 +66,6 @@ export interface PlatformAdapter<S> {
   start(spec: S, secret: (ref: SecretRef) => string): PlatformRuntime;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
 /** The body as a JSON object, or why it is not one (`what` names the body in that reason: "update", "interaction"). */
 export function jsonObject(body: Buffer, what: string): Record<string, unknown> | string {
   let v: unknown;

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import type { GatewayPolicySpec } from '../../../reconciler/specs.js';
 import { freshTimestamp, hmacSha256Hex, safeEqual } from './signing.js';
-import { header, jsonObject, sendJson, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { header, jsonObject, type Parsed, type PlatformAdapter, type PlatformRuntime } from './types.js';
+import { sendJson } from '../../../reconciler/http-json.js';
 
 export type WebhookSpec = NonNullable<GatewayPolicySpec['platforms']['webhook']>;
 
@@ -16,7 +17,7 @@ export const WEBHOOK_WINDOW_MS = 5 * 60_000;
 /** Signature headers for `body` at `now`; used by senders (tests, scripts) and by our callbacks. */
 export function signWebhook(secret: string, body: string, now = Date.now()): Record<string, string> {
   const ts = String(Math.floor(now / 1000));
-  return { 'x-caduceus-timestamp': ts, 'x-caduceus-signature': 'sha256=' + hmacSha256Hex(secret, `${ts}.`, body) };
+  return { 'x-caduceus-timestamp': ts, 'x-caduceus-signature': `sha256=${hmacSha256Hex(secret, `${ts}.`, body)}` };
 }
 
 function parseWebhook(body: Buffer): Parsed {
@@ -50,7 +51,7 @@ export const webhook: PlatformAdapter<WebhookSpec> = {
           return { ok: false, status: 401, reason: 'missing X-Caduceus-Signature or X-Caduceus-Timestamp' };
         if (fresh === 'stale')
           return { ok: false, status: 401, reason: 'X-Caduceus-Timestamp is more than 5 minutes away' };
-        const expected = 'sha256=' + hmacSha256Hex(key, `${ts}.`, body);
+        const expected = `sha256=${hmacSha256Hex(key, `${ts}.`, body)}`;
         if (!safeEqual(sig, expected)) return { ok: false, status: 401, reason: 'X-Caduceus-Signature does not match' };
         return { ok: true, replayKey: `webhook:${sig}` };
       },

@@ -14,7 +14,7 @@ import type { ErrorCode } from '../../../reconciler/error-codes.js';
 import type { ChatRequest } from './chat-completions.js';
 import { ProxyHttpError, badRequest } from '../openai-errors.js';
 import { SseWriter } from '../sse.js';
-import { sendJson } from './respond.js';
+import { sendJson } from '../../../reconciler/http-json.js';
 
 const HEARTBEAT_MS = 15_000;
 const NO_RETRY = { 'x-should-retry': 'false' };

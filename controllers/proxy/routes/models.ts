@@ -7,7 +7,7 @@ import type { ProxyEnv, ProxyState, RequestInfo } from '../context.js';
 import type { Resource } from '../../../reconciler/types.js';
 import { SKILL_PREFIX, findSkill, servedSkills } from '../skills.js';
 import { modelNotFound } from '../openai-errors.js';
-import { sendJson } from './respond.js';
+import { sendJson } from '../../../reconciler/http-json.js';
 import { AGENT_MODEL } from '../../../reconciler/agent-contract.js';
 
 // `created` is the first time this process served the skill at that content hash: stable

@@ -11,9 +11,9 @@ import { CaduceusError } from '../../../reconciler/errors.js';
 import type { ErrorCode } from '../../../reconciler/error-codes.js';
 import type { ChatRequest } from './chat-completions.js';
 import { ProxyHttpError, badRequest, modelNotFound } from '../openai-errors.js';
-import { skillParams } from '../skill-params.js';
+import { skillParams } from '../chat-params.js';
 import { SseWriter } from '../sse.js';
-import { sendJson } from './respond.js';
+import { sendJson } from '../../../reconciler/http-json.js';
 
 const HEARTBEAT_MS = 15_000;
 const ERROR_TAIL = 2000;
@@ -78,7 +78,7 @@ export async function skillCompletion(
     env.runner.runSkill(skill.metadata.name, params, {
       trigger: { source: 'proxy', actor: info.keyId },
       signal: abort.signal,
-      ...(onProgress ? { onProgress } : {}),
+      onProgress,
     });
 
   if (!chat.stream) {

@@ -101,7 +101,7 @@ export function forwardCompletion(
           controller = c;
           if (clientGone) c.abort(new Error('the client closed the connection'));
         },
-        onResponseStart(c, statusCode, headers) {
+        onResponseStart(_controller, statusCode, headers) {
           if (statusCode < 200 || settled) return; // 1xx informational answers are not forwarded
           env.metrics.upstreamLatency.observe(
             { proxy: state.name, status: String(statusCode) },
@@ -155,7 +155,7 @@ export function forwardCompletion(
           } else res.end();
           resolve();
         },
-        onResponseError(c, err) {
+        onResponseError(_controller, err) {
           if (settled) return;
           finish();
           if (!started) return reject(upstream.mapError(err));

@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { configDir, doc } from '../../helpers/config.js';
 import { KEY_ENV, runtimeWithLlm } from './harness.js';
 import { inOrder, MODEL_KEY, startScriptedModel, type Script, type ScriptedModel } from './scripted-model.js';

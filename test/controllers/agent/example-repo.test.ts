@@ -10,7 +10,8 @@ import { compose, lateBoundRunner } from '../../../app/compose.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { CoreStore } from '../../../reconciler/state/core-store.js';
 import { silentLogger } from '../../../reconciler/log.js';
-import { exampleRepo, tempDir } from '../../helpers/git.js';
+import { exampleRepo } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { loadSnapshot } from '../../helpers/config.js';
 import { inOrder, MODEL_KEY, startScriptedModel, toolResults, type ModelRequest } from './scripted-model.js';
 

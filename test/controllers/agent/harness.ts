@@ -17,7 +17,7 @@ import { register as execution } from '../../../controllers/execution/index.js';
 import { register as tasks } from '../../../controllers/tasks/index.js';
 import { register as agent } from '../../../controllers/agent/index.js';
 import { TraceStore } from '../../../controllers/agent/trace-store.js';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { configDir, doc, loadSnapshot } from '../../helpers/config.js';
 import { MODEL_KEY, startScriptedModel, type Script, type ScriptedModel } from './scripted-model.js';
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { RUNS_MIGRATIONS, RunStore } from '../../../reconciler/state/runs.js';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -2,7 +2,8 @@
 // clone, files committed 60 days ago (so skills are old enough to prune), and run history
 // inserted through RunStore into a real SQLite state file.
 
-import { commitAll, git, makeRemote, tempDir, writeFiles } from '../../helpers/git.js';
+import { commitAll, git, makeRemote, writeFiles } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { RunStore } from '../../../reconciler/state/runs.js';
 import { silentLogger } from '../../../reconciler/log.js';
@@ -133,7 +134,7 @@ export interface Fixture {
 
 export function makeFixture(files: Record<string, string> = FILES, opts: { path?: string } = {}): Fixture {
   const { bare, clone: work } = makeRemote(files, { message: 'initial configuration', at: Date.now() - 60 * DAY });
-  const stateDir = tempDir('curator-state-');
+  const stateDir = tempDir('caduceus-curator-state-');
   const store = new StateStore({ stateDir });
   const runs = new RunStore(store);
   const env: CuratorEnv = {

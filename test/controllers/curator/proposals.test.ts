@@ -103,7 +103,10 @@ describe('curator proposals', () => {
     expect(diff).toContain('-    - get-prices\n+    - fetch-prices\n');
     // The merged document is archived on its own, with its comment and annotations.
     expect(diff).toMatch(
-      /\+\+\+ b\/archive\/skills\/get-prices\.yaml\n@@ [^\n]+\n\+# kept for the old cron job\n\+apiVersion: caduceus.dev\/v1\n\+kind: Skill\n/,
+      new RegExp(
+        String.raw`\+\+\+ b/archive/skills/get-prices\.yaml\n@@ [^\n]+\n` +
+          String.raw`\+# kept for the old cron job\n\+apiVersion: caduceus.dev/v1\n\+kind: Skill\n`,
+      ),
     );
   });
 
@@ -127,7 +130,8 @@ describe('curator proposals', () => {
       ),
       'config/skills/deploy-app.yaml': FILES['config/skills/deploy-app.yaml']!.replace(
         '      default: staging\n',
-        '      default: staging\n    - name: mode\n      type: enum\n      values: [quick, careful]\n      default: careful\n',
+        '      default: staging\n' +
+          '    - name: mode\n      type: enum\n      values: [quick, careful]\n      default: careful\n',
       ),
       'config/tasks/release.yaml': FILES['config/tasks/release.yaml']!.replace(
         '        region: eu-west-1\n',
@@ -175,7 +179,8 @@ describe('curator proposals', () => {
       revision: 'abcdef0123456789',
     });
     expect(body).toContain(
-      '### Marked stale\nUnused for at least 7d; proposed for archiving once unused for 14d:\n\n- `rotate-keys`: last used 2026-11-16',
+      '### Marked stale\nUnused for at least 7d; proposed for archiving once unused for 14d:\n\n' +
+        '- `rotate-keys`: last used 2026-11-16',
     );
     expect(body).toContain('### Flagged: failure rate over 0.5\n\n- `rotate-keys`: 3 of 4 runs failed (75 %)');
   });

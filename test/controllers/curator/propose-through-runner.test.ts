@@ -75,7 +75,7 @@ function context(): ReconcileContext {
 }
 
 describe('runner.proposeSkill', () => {
-  it('delivers a proposed skill on its own branch through the composed runner and leaves the tracked branch alone', async () => {
+  it('delivers a proposed skill on its own branch through the runner, leaving the tracked branch alone', async () => {
     const { f, runner } = composed();
     const main = f.mainSha();
     const r = await runner.proposeSkill!(SKILL, fromChat);

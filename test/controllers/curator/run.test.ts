@@ -159,7 +159,8 @@ describe('curator re-runs and reviews', () => {
     f.pushMain(
       {
         'config/tasks/broken.yaml':
-          'apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: broken\nspec:\n  subtasks:\n    - name: a\n      skill: ghost\n',
+          'apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: broken\n' +
+          'spec:\n  subtasks:\n    - name: a\n      skill: ghost\n',
       },
       'broken task',
     );

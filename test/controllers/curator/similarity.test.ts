@@ -3,10 +3,10 @@ import { jaccard, shingles, signature } from '../../../controllers/curator/minha
 import { candidatePairs } from '../../../controllers/curator/lsh.js';
 import type { SkillSpec } from '../../../reconciler/specs.js';
 
-const WORDS =
-  'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu'.split(
-    ' ',
-  );
+const WORDS = [
+  ...'alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike'.split(' '),
+  ...'november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu'.split(' '),
+];
 
 function randomSkill(rand: () => number): Pick<SkillSpec, 'steps' | 'params' | 'description'> {
   const w = (): string => WORDS[Math.floor(rand() * WORDS.length)] as string;
@@ -16,7 +16,10 @@ function randomSkill(rand: () => number): Pick<SkillSpec, 'steps' | 'params' | '
 
 function lcg(seed: number): () => number {
   let s = seed;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 describe('MinHash and LSH', () => {

@@ -6,7 +6,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { IsolationSpec } from '../../../reconciler/specs.js';
-import { DEFAULT_RUNTIME, skillIsolation, withDefaults } from '../../../controllers/execution/runtime-config.js';
+import { skillIsolation } from '../../../controllers/execution/runtime-config.js';
+import { defaultRuntime, runtimeWithDefaults as withDefaults } from '../../../reconciler/runtime-defaults.js';
 import { harness, runtime, skill, cli, type Harness } from './helpers.js';
 import { dockerReady, runDockerTests, SANDBOX } from './docker-env.js';
 
@@ -33,9 +34,9 @@ const onHost = () => ({ uid: process.getuid?.() ?? -1, pid: expect.any(Number), 
 describe('isolation precedence: Runtime < skill < caller, field by field, but a Docker skill keeps what it set', () => {
   const rt = (mode: 'local' | 'docker') =>
     withDefaults({
-      ...DEFAULT_RUNTIME,
-      execution: { ...DEFAULT_RUNTIME.execution, mode },
-      isolation: { ...DEFAULT_RUNTIME.isolation, memory: '256Mi' },
+      ...defaultRuntime(),
+      execution: { ...defaultRuntime().execution, mode },
+      isolation: { ...defaultRuntime().isolation, memory: '256Mi' },
     });
   const cases: Array<
     [string, 'local' | 'docker', IsolationSpec | undefined, IsolationSpec | undefined, Record<string, unknown>]
@@ -103,7 +104,7 @@ describe('isolation precedence: Runtime < skill < caller, field by field, but a 
 });
 
 describe.runIf(runDockerTests(ready))("the caller's isolation in real runs", () => {
-  it('runs every shell step of the skill, nested skill calls included, in a container when the caller says docker', async () => {
+  it('runs every shell step, nested skill calls included, in a container when the caller says docker', async () => {
     const inner = skill('inner', { steps: [{ run: WHERE }] });
     const outer = skill('outer', {
       steps: [
@@ -147,7 +148,7 @@ describe.runIf(runDockerTests(ready))("the caller's isolation in real runs", () 
     expect(where(back.output)).toEqual([onHost()]);
   });
 
-  it("keeps a skill that asks for docker in its container when the caller says local, with the caller's user", async () => {
+  it("keeps a skill that asks for docker in its container when the caller says local (caller's user)", async () => {
     const boxedSkill = skill('needs-sandbox', { isolation: { mode: 'docker' }, steps: [{ run: WHERE }] });
     const plain = skill('plain', { steps: [{ run: WHERE }, { skill: { name: 'needs-sandbox' } }] });
     h = harness([runtime({ execution: { mode: 'docker' }, isolation: { image: SANDBOX } }), boxedSkill, plain]);

@@ -33,7 +33,7 @@ describe('Runtime prerequisites', () => {
     expect(rec.observed.missingPackages).toEqual([]);
   });
 
-  it('reports a made-up package as MissingPrerequisite, names it, and checks again later without throwing', async () => {
+  it('reports a made-up package as MissingPrerequisite, names it, checks again later without throwing', async () => {
     const rt = runtime({ prerequisites: { packages: ['coreutils', 'caduceus-no-such-package-x1'] } });
     h = harness([rt]);
     const { rec, out } = await reconcile('Runtime', rt, [rt]);
@@ -62,7 +62,7 @@ describe('Runtime prerequisites', () => {
     expect(await isPresent('caduceus-no-such-command')).toBe(false);
   });
 
-  it('with autoInstall tries apt-get, reports the failure in events and status, and stays MissingPrerequisite', async () => {
+  it('with autoInstall tries apt-get, shows its failure in events and status, stays MissingPrerequisite', async () => {
     const rt = runtime({ prerequisites: { packages: ['caduceus-no-such-package-x2'], autoInstall: true } });
     h = harness([rt]);
     const { rec } = await reconcile('Runtime', rt, [rt]);

@@ -1,8 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { CaduceusError } from '../../../reconciler/errors.js';
@@ -10,6 +9,7 @@ import type { Observed } from '../../../reconciler/types.js';
 import { harness, runtime, skill, snapshot, recordingContext, cli, type Harness } from './helpers.js';
 import { dockerReady, runDockerTests, SANDBOX } from './docker-env.js';
 import { waitFor } from '../../helpers/wait.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const ready = await dockerReady();
 const docker = new Docker();
@@ -40,8 +40,11 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     h = harness([dockerRuntime()]);
     const res = await h.runner.exec(
       {
-        command:
-          'id -u; id -g; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; touch /rootfile 2>/dev/null && echo root-writable || echo root-readonly; touch /tmp/t && echo tmp-ok; echo data > out && echo ws-ok; pwd; echo "$CADUCEUS_WORKSPACE"; echo oops >&2',
+        command: [
+          'id -u; id -g; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "',
+          'touch /rootfile 2>/dev/null && echo root-writable || echo root-readonly',
+          'touch /tmp/t && echo tmp-ok; echo data > out && echo ws-ok; pwd; echo "$CADUCEUS_WORKSPACE"; echo oops >&2',
+        ].join('; '),
       },
       cli,
     );
@@ -71,7 +74,7 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
   });
 
   it('creates the container with the limits, hardening, mounts and labels of the spec', async () => {
-    const configDir = mkdtempSync(join(tmpdir(), 'caduceus-config-'));
+    const configDir = tempDir('caduceus-config-');
     chmodSync(configDir, 0o755); // like a git checkout; mkdtemp makes it private
     writeFileSync(join(configDir, 'hello.txt'), 'config file\n');
     h = harness([dockerRuntime({ memory: '64Mi', cpus: 0.5, pids: 32 })], { configDir });
@@ -103,7 +106,6 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
       'caduceus.owner': owner,
       'caduceus.run': expect.any(String),
     });
-    rmSync(configDir, { recursive: true, force: true });
   });
 
   it('kills and removes the container on timeout', async () => {
@@ -181,7 +183,7 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
   });
 
   it('runs a docker-mode skill with params, step outputs, file steps and the config mount', async () => {
-    const configDir = mkdtempSync(join(tmpdir(), 'caduceus-config-'));
+    const configDir = tempDir('caduceus-config-');
     chmodSync(configDir, 0o755);
     writeFileSync(join(configDir, 'greeting'), 'hello');
     h = harness(
@@ -210,7 +212,6 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     expect(r.steps[3]?.outputTail).toBe('hello $(id -u); rm -rf /workspace\nfrom host\n');
     expect(r.steps[4]?.outputTail).toBe('from host\ncontainer\n');
     expect(r.output.trim()).toBe('[hello $(id -u); rm -rf /workspace');
-    rmSync(configDir, { recursive: true, force: true });
   });
 
   it('reports a missing image as ImageNotFound in exec, skill runs and Runtime/Skill status', async () => {

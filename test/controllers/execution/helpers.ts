@@ -2,9 +2,7 @@
 // them, a real state store in a temp dir, the execution registration over them, and a
 // ReconcileContext that records what a controller reports.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Registry } from 'prom-client';
 import type {
@@ -22,8 +20,9 @@ import type { SkillSpec, RuntimeSpec } from '../../../reconciler/specs.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import { register } from '../../../controllers/execution/index.js';
-import { DEFAULT_RUNTIME } from '../../../controllers/execution/runtime-config.js';
+import { defaultRuntime } from '../../../reconciler/runtime-defaults.js';
 import { CoreStore } from '../../../reconciler/state/core-store.js';
+import { tempDir } from '../../helpers/temp.js';
 
 export function resource<K extends Kind>(kind: K, name: string, spec: Resource<K>['spec']): Resource<K> {
   const body = { apiVersion: 'caduceus.dev/v1' as const, kind, metadata: { name }, spec };
@@ -53,10 +52,10 @@ export function runtime(
   } = {},
 ): Resource<'Runtime'> {
   return resource('Runtime', 'default', {
-    ...DEFAULT_RUNTIME,
-    execution: { ...DEFAULT_RUNTIME.execution, ...spec.execution },
-    isolation: { ...DEFAULT_RUNTIME.isolation, ...spec.isolation },
-    prerequisites: { ...DEFAULT_RUNTIME.prerequisites, ...spec.prerequisites },
+    ...defaultRuntime(),
+    execution: { ...defaultRuntime().execution, ...spec.execution },
+    isolation: { ...defaultRuntime().isolation, ...spec.isolation },
+    prerequisites: { ...defaultRuntime().prerequisites, ...spec.prerequisites },
   });
 }
 
@@ -75,7 +74,7 @@ export interface Harness {
 }
 
 export function harness(resources: Resource[] = [], opts: { configDir?: string } = {}): Harness {
-  const stateDir = mkdtempSync(join(tmpdir(), 'caduceus-exec-'));
+  const stateDir = tempDir('caduceus-exec-');
   const store = new StateStore({ stateDir });
   let snap = snapshot(resources);
   const deps: ControllerDeps = {
@@ -86,7 +85,7 @@ export function harness(resources: Resource[] = [], opts: { configDir?: string }
     snapshot: () => snap,
     runner: undefined as unknown as Runner, // the execution registration provides the runner itself
     metrics: new Registry(),
-    ...(opts.configDir ? { configDir: opts.configDir } : {}),
+    configDir: opts.configDir,
   };
   const reg = register(deps);
   const r = reg.runner as Runner;

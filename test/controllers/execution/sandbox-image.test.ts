@@ -1,12 +1,12 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { buildSandboxImage, isStaticElf } from '../../../controllers/execution/sandbox-image.js';
 import { sweepWorkspaces } from '../../../reconciler/workspace.js';
 import { dockerReady, runDockerTests } from './docker-env.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const ready = await dockerReady();
 
@@ -21,7 +21,7 @@ describe('static busybox detection', () => {
 
 describe('workspace sweep', () => {
   it('removes kept workspaces older than a day and leaves recent ones', () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'caduceus-sweep-'));
+    const stateDir = tempDir('caduceus-sweep-');
     const old = join(stateDir, 'workspaces', 'old-run');
     const recent = join(stateDir, 'workspaces', 'recent-run');
     mkdirSync(old, { recursive: true });

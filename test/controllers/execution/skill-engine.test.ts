@@ -1,13 +1,13 @@
 import { describe, it, expect, afterEach, beforeAll, afterAll } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { CaduceusError } from '../../../reconciler/errors.js';
 import { RunStore } from '../../../reconciler/state/runs.js';
 import { resolveSecret } from '../../../reconciler/secrets.js';
 import { harness, runtime, skill, cli, type Harness } from './helpers.js';
+import { tempDir } from '../../helpers/temp.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -100,7 +100,7 @@ describe('skill params', () => {
 
 describe('injection', () => {
   it('never lets a param value run as shell code', async () => {
-    const victim = mkdtempSync(join(tmpdir(), 'caduceus-victim-'));
+    const victim = tempDir('caduceus-victim-');
     writeFileSync(join(victim, 'keep'), 'still here');
     h = harness([
       skill('echo', {
@@ -124,7 +124,6 @@ describe('injection', () => {
     expect(readFileSync(join(victim, 'keep'), 'utf8')).toBe('still here');
     expect(existsSync(join(process.cwd(), 'pwned'))).toBe(false);
     expect(existsSync(join(h.stateDir, 'pwned'))).toBe(false);
-    rmSync(victim, { recursive: true, force: true });
   });
 });
 
@@ -183,11 +182,10 @@ describe('steps', () => {
   });
 
   it('exposes the configuration directory as CADUCEUS_CONFIG_DIR', async () => {
-    const configDir = mkdtempSync(join(tmpdir(), 'caduceus-config-'));
+    const configDir = tempDir('caduceus-config-');
     writeFileSync(join(configDir, 'sample.txt'), 'from config');
     h = harness([skill('cfg', { steps: [{ run: 'cat "$CADUCEUS_CONFIG_DIR/sample.txt"' }] })], { configDir });
     expect((await h.runner.runSkill('cfg', {}, cli)).output).toBe('from config');
-    rmSync(configDir, { recursive: true, force: true });
   });
 });
 
@@ -266,7 +264,7 @@ describe('file steps', () => {
     ['link-out/passwd', 'symlink'],
     ['dangling', 'symlink'],
   ])('rejects the path %s', async (path, why) => {
-    const outside = mkdtempSync(join(tmpdir(), 'caduceus-outside-'));
+    const outside = tempDir('caduceus-outside-');
     writeFileSync(join(outside, 'passwd'), 'outside');
     h = harness([
       skill('escape', {
@@ -281,7 +279,6 @@ describe('file steps', () => {
     expect(r.steps[1]?.error).toContain(why);
     expect(readFileSync(join(outside, 'passwd'), 'utf8')).toBe('outside');
     expect(existsSync(join(outside, 'new-file'))).toBe(false);
-    rmSync(outside, { recursive: true, force: true });
   });
 
   it('allows a symlink that stays inside the workspace', async () => {

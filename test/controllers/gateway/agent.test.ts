@@ -147,7 +147,8 @@ describe('gateway: asking the agent, checked again when the work starts', () => 
   });
 
   it('refuses a queued question when the role loses the agent before the work starts', async () => {
-    const g = (h = await start({ gateway: { concurrency: 1 } }));
+    h = await start({ gateway: { concurrency: 1 } });
+    const g = h;
     // U1's slow task holds the only slot until the test releases it.
     expect((await slackAsk(g, 'U1', 'run task slow', 'q1')).status).toBe(200);
     await eventually(() => expect(existsSync(join(g.markers, 'slow-started'))).toBe(true));

@@ -56,7 +56,8 @@ describe('scheduled tasks delivering their result', () => {
   });
 
   it('posts the prompt subtask answer to the Slack channel and the Telegram chat the Task names', async () => {
-    const g = (h = await start('xoxb-fake-bot'));
+    h = await start('xoxb-fake-bot');
+    const g = h;
     const slack = await g.fake.waitFor((r) => r.path === '/slack/chat.postMessage');
     expect(slack.headers.authorization).toBe('Bearer xoxb-fake-bot');
     expect(slack.body.channel).toBe('C1');
@@ -84,7 +85,8 @@ describe('scheduled tasks delivering their result', () => {
 
   it('records DeliveryFailed on the Task when the platform refuses the post', async () => {
     await h?.close();
-    const g = (h = await start('xoxb-revoked'));
+    h = await start('xoxb-revoked');
+    const g = h;
     await eventually(
       () =>
         expect(g.app.core.events({ object: 'Task/slack-briefing' }).map((e) => e.reason)).toContain('DeliveryFailed'),

@@ -14,7 +14,7 @@ import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/tasks/index.js';
 import { register as gateway } from '../../../controllers/gateway/index.js';
 import { AuditStore } from '../../../controllers/gateway/audit-store.js';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { configDir, doc, loadSnapshot } from '../../helpers/config.js';
 import { post, webhookSigned } from './signers.js';
 import { CoreStore } from '../../../reconciler/state/core-store.js';

@@ -82,7 +82,8 @@ export async function startFakePlatform(): Promise<FakePlatform> {
         if (hit) return hit;
         if (Date.now() - start > timeoutMs)
           throw new Error(
-            `no matching request within ${timeoutMs} ms; saw ${JSON.stringify(requests.map((r) => [r.path, r.raw.slice(0, 200)]))}`,
+            `no matching request within ${timeoutMs} ms; ` +
+              `saw ${JSON.stringify(requests.map((r) => [r.path, r.raw.slice(0, 200)]))}`,
           );
         await new Promise((r) => setTimeout(r, 25));
       }

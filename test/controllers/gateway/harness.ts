@@ -14,7 +14,8 @@ import { register as subagents } from '../../../controllers/tasks/index.js';
 import { register as gateway } from '../../../controllers/gateway/index.js';
 import type { GatewayOptions } from '../../../controllers/gateway/gateway.js';
 import { AuditStore, type AuditEntry } from '../../../controllers/gateway/audit-store.js';
-import { commitAll, git, makeRepo, removeFiles, tempDir, writeFiles } from '../../helpers/git.js';
+import { commitAll, git, makeRepo, removeFiles, writeFiles } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { doc } from '../../helpers/config.js';
 import { startFakePlatform, type FakePlatform } from './fake-platform.js';
 import { discordKeys, type DiscordKeys } from './signers.js';
@@ -165,7 +166,9 @@ export async function startGateway(
       subtasks: [
         {
           name: 'wait',
-          run: `touch ${m('slow-started')}; while [ ! -f ${m('release')} ]; do sleep 0.05; done; echo slow >> ${m('slow')}`,
+          run:
+            `touch ${m('slow-started')}; ` +
+            `while [ ! -f ${m('release')} ]; do sleep 0.05; done; echo slow >> ${m('slow')}`,
         },
       ],
     }),

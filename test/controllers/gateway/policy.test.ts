@@ -29,7 +29,8 @@ const slackRun = (g: GatewayHarness, user: string, text: string, id: string) =>
 
 describe('gateway policy from git', () => {
   it('applies a whitelist change committed to git without a restart', async () => {
-    const g = (h = await startGateway());
+    const g = await startGateway();
+    h = g;
     const refused = await slackRun(g, 'U4', 'run task mark', 'a1');
     expect((refused.json() as { text: string }).text).toBe('You are not allowed to use Caduceus here.');
 
@@ -46,7 +47,8 @@ describe('gateway policy from git', () => {
   });
 
   it('refuses a queued request when its user is removed before the work starts', async () => {
-    const g = (h = await startGateway({ gateway: { concurrency: 1 } }));
+    const g = await startGateway({ gateway: { concurrency: 1 } });
+    h = g;
     // U1's slow task holds the only slot until the test releases it.
     expect((await slackRun(g, 'U1', 'run task slow', 'q1')).status).toBe(200);
     await eventually(() => expect(existsSync(join(g.markers, 'slow-started'))).toBe(true));
@@ -70,7 +72,8 @@ describe('gateway policy from git', () => {
   });
 
   it('keeps a platform whose secret is unset stopped (503, SecretUnset) while the others serve', async () => {
-    const g = (h = await startGateway({ unsetEnv: ['telegramBot'] }));
+    const g = await startGateway({ unsetEnv: ['telegramBot'] });
+    h = g;
     const res = await post(
       g.url('telegram'),
       telegramUpdate(g.secrets.telegramSecret, { user: 21, chat: -200, text: '/run task mark' }),
@@ -91,9 +94,10 @@ describe('gateway policy from git', () => {
   });
 
   it('admits nobody when the policy lists no users', async () => {
-    const g = (h = await startGateway({
+    const g = await startGateway({
       shape: { roles: [{ name: 'empty', users: [], permissions: { tasks: ['mark'], status: true } }] },
-    }));
+    });
+    h = g;
     expect(ready(g)?.message).toMatch(/nobody is admitted/);
     const res = await slackRun(g, 'U1', 'status', 'n1');
     expect((res.json() as { text: string }).text).toBe('You are not allowed to use Caduceus here.');
@@ -105,7 +109,8 @@ describe('gateway policy from git', () => {
   });
 
   it('limits each user to rateLimit.requests per window', async () => {
-    const g = (h = await startGateway({ shape: { rateLimit: { requests: 2, per: '1m' } } }));
+    const g = await startGateway({ shape: { rateLimit: { requests: 2, per: '1m' } } });
+    h = g;
     for (const id of ['l1', 'l2'])
       expect(((await slackRun(g, 'U1', 'help', id)).json() as { text: string }).text).toMatch(/^commands:/);
     const third = await slackRun(g, 'U1', 'run task mark', 'l3');
@@ -120,7 +125,8 @@ describe('gateway policy from git', () => {
   });
 
   it('retries a failed reply with backoff and records it; records a reply that never got through', async () => {
-    const g = (h = await startGateway());
+    const g = await startGateway();
+    h = g;
     g.fake.failNext(2, 502);
     await slackRun(g, 'U1', 'run task mark', 'd1');
     const ok = await g.fake.waitFor((r) => r.path.endsWith('/d1'));
@@ -150,7 +156,8 @@ describe('gateway policy from git', () => {
   });
 
   it('respects audit.level refused, but always logs bad signatures', async () => {
-    const g = (h = await startGateway({ shape: { audit: 'refused' } }));
+    const g = await startGateway({ shape: { audit: 'refused' } });
+    h = g;
     await slackRun(g, 'U1', 'run task mark', 'v1');
     await g.fake.waitFor((r) => r.path.endsWith('/v1'));
     await slackRun(g, 'U9', 'run task mark', 'v2');
@@ -175,7 +182,8 @@ describe('gateway policy from git', () => {
   });
 
   it('stops every platform when the policy is removed from git', async () => {
-    const g = (h = await startGateway());
+    const g = await startGateway();
+    h = g;
     expect((await slackRun(g, 'U1', 'help', 'p1')).status).toBe(200);
     await g.commitPolicy(null, 'remove the gateway policy');
     for (const p of ['slack', 'discord', 'telegram', 'webhook']) {

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { ReplayStore } from '../../../controllers/gateway/replay.js';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const opened: StateStore[] = [];
 const open = (stateDir: string): StateStore => {

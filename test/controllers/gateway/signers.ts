@@ -35,7 +35,7 @@ export function slackCommand(
 
 export function slackSigned(secret: string, body: string | Buffer, now = Date.now()): SignedRequest {
   const ts = secs(now);
-  const sig = 'v0=' + createHmac('sha256', secret).update(`v0:${ts}:`).update(body).digest('hex');
+  const sig = `v0=${createHmac('sha256', secret).update(`v0:${ts}:`).update(body).digest('hex')}`;
   return {
     body,
     headers: {
@@ -113,7 +113,7 @@ export function telegramUpdate(
 
 export function webhookSigned(secret: string, body: string | Buffer, now = Date.now()): SignedRequest {
   const ts = secs(now);
-  const sig = 'sha256=' + createHmac('sha256', secret).update(`${ts}.`).update(body).digest('hex');
+  const sig = `sha256=${createHmac('sha256', secret).update(`${ts}.`).update(body).digest('hex')}`;
   return {
     body,
     headers: { 'content-type': 'application/json', 'x-caduceus-timestamp': ts, 'x-caduceus-signature': sig },

@@ -35,11 +35,14 @@ describe('gateway: Slack', () => {
     expect(h.markCount()).toBe(1);
     const run = h.runs({ kind: 'task', name: 'mark' })[0];
     expect(run).toMatchObject({ trigger: 'gateway:slack', actor: 'slack:U1', status: 'succeeded' });
-    const decisions = h
-      .audit()
-      .filter((a) => a.user === 'U1')
-      .map((a) => a.decision);
-    expect(decisions).toEqual(expect.arrayContaining(['accepted', 'completed', 'delivered']));
+    // 'delivered' is recorded once the reply's POST has been answered, just after the fake saw it.
+    await eventually(() => {
+      const decisions = h
+        .audit()
+        .filter((a) => a.user === 'U1')
+        .map((a) => a.decision);
+      expect(decisions).toEqual(expect.arrayContaining(['accepted', 'completed', 'delivered']));
+    });
   });
 
   it('runs a skill by its alias with key=value parameters under the canonical name', async () => {
@@ -160,7 +163,7 @@ describe('gateway: Slack', () => {
     expect((await post(h.url('slack'), stale)).status).toBe(401);
     const malformed = slackSigned(h.secrets.slack, 'text=run+task+mark&user_id=U1');
     expect((await post(h.url('slack'), malformed)).status).toBe(400);
-    const huge = slackSigned(h.secrets.slack, 'command=%2Fcaduceus&text=' + 'a'.repeat(70 * 1024));
+    const huge = slackSigned(h.secrets.slack, `command=%2Fcaduceus&text=${'a'.repeat(70 * 1024)}`);
     expect((await post(h.url('slack'), huge)).status).toBe(413);
 
     expect((await post(h.url('slack'), good)).status).toBe(200);

@@ -62,7 +62,7 @@ describe('gateway: Telegram', () => {
     expect(h.fake.requests.length).toBe(n);
   });
 
-  it('rejects a wrong or missing secret token, a replayed update, malformed and oversized bodies, and runs nothing', async () => {
+  it('rejects a wrong or missing secret token, a replay, malformed and oversized bodies; runs nothing', async () => {
     const before = h.markCount();
     const runsBefore = h.runs().length;
     expect(

@@ -28,7 +28,7 @@ describe('gateway: generic webhook', () => {
     const cb = await h.fake.waitFor((r) => r.path === '/callback' && r.body.id === 'job-1');
     expect(cb.body).toMatchObject({ id: 'job-1', status: 'succeeded' });
     const ts = String(cb.headers['x-caduceus-timestamp']);
-    const expected = 'sha256=' + createHmac('sha256', h.secrets.webhook).update(`${ts}.${cb.raw}`).digest('hex');
+    const expected = `sha256=${createHmac('sha256', h.secrets.webhook).update(`${ts}.${cb.raw}`).digest('hex')}`;
     expect(cb.headers['x-caduceus-signature']).toBe(expected);
     expect(h.markCount()).toBe(1);
   });

@@ -10,7 +10,8 @@ import { startApp, type App } from '../../../app/app.js';
 import { register as executionRegister } from '../../../controllers/execution/index.js';
 import { register as proxyRegister } from '../../../controllers/proxy/index.js';
 import { main as proxyCommand } from '../../../controllers/proxy/cli.js';
-import { commitAll, makeRepo, tempDir, writeFiles } from '../../helpers/git.js';
+import { commitAll, makeRepo, writeFiles } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { freePort, proxyYaml, skillYaml } from './harness.js';
 
 const KEY = 'sk-app-test-key-0001';
@@ -22,7 +23,10 @@ afterEach(async () => {
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(false)));
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
     s.once('error', () => resolve(true));
   });
 }

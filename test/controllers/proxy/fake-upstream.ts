@@ -103,7 +103,8 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       if (model === 'big') {
         // 4 MiB of SSE events written as fast as the socket takes them: exercises backpressure.
-        const event = `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: 'x'.repeat(8000) }, logprobs: null, finish_reason: null }] })}\n\n`;
+        const choice = { index: 0, delta: { content: 'x'.repeat(8000) }, logprobs: null, finish_reason: null };
+        const event = `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [choice] })}\n\n`;
         for (let i = 0; i < 512; i++) if (!res.write(event)) await new Promise((r) => res.once('drain', r));
         res.end('data: [DONE]\n\n');
         return;
@@ -115,7 +116,11 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       }
       const send = (delta: Record<string, unknown>, finish: string | null): boolean =>
         res.write(
-          `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`,
+          `data: ${JSON.stringify({
+            ...base,
+            object: 'chat.completion.chunk',
+            choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+          })}\n\n`,
         );
       send({ role: 'assistant', content: '' }, null);
       if (tools) {

@@ -2,11 +2,9 @@
 // the loader, the real execution registration composed with the proxy's, a real state
 // store, and a reconcile context that records conditions, observed facts and events.
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Registry } from 'prom-client';
+import { describeFinding } from '../../../reconciler/finding-format.js';
 import { loadDirectory } from '../../../reconciler/loader.js';
 import { compose, lateBoundRunner, type Composition, type Register } from '../../../app/compose.js';
 import { StateStore } from '../../../reconciler/state/store.js';
@@ -24,6 +22,7 @@ import type {
 import { keyOf } from '../../../reconciler/types.js';
 import { skillYaml as gitSkillYaml, writeFiles } from '../../helpers/git.js';
 import { CoreStore } from '../../../reconciler/state/core-store.js';
+import { tempDir } from '../../helpers/temp.js';
 
 export interface Recorded {
   conditions: Map<string, { status: ConditionStatus; reason: string; message: string }>;
@@ -82,8 +81,8 @@ export async function harness(
     also?: readonly Register[];
   } = {},
 ): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'caduceus-proxy-'));
-  const stateDir = mkdtempSync(join(tmpdir(), 'caduceus-proxy-state-'));
+  const dir = tempDir('caduceus-proxy-');
+  const stateDir = tempDir('caduceus-proxy-state-');
   const metrics = new Registry();
   const { runner, provide } = lateBoundRunner();
   const h = {
@@ -115,10 +114,7 @@ export async function harness(
     writeFiles(dir, files);
     const { resources, findings } = await loadDirectory(dir);
     const errors = findings.filter((f) => f.severity === 'error');
-    if (errors.length > 0)
-      throw new Error(
-        `test configuration rejected: ${errors.map((e) => `${e.file}:${e.line} ${e.message}`).join('; ')}`,
-      );
+    if (errors.length > 0) throw new Error(`test configuration rejected: ${errors.map(describeFinding).join('; ')}`);
     const map = new Map<string, Resource>();
     for (const r of resources) map.set(keyOf(r), r);
     h.snapshot = { revision: `r${++rev}`, resources: map };

@@ -38,7 +38,7 @@ const sdk = (address: string, key: string): OpenAI =>
   new OpenAI({ apiKey: key, baseURL: `${address}/v1`, maxRetries: 0 });
 
 describe('proxy lifecycle', () => {
-  it('fails closed while a key reference is unset: Ready=False SecretUnset naming the reference, nothing listening', async () => {
+  it('fails closed while a key reference is unset: Ready=False SecretUnset naming it, nothing listening', async () => {
     delete process.env.PROXY_LC_UNSET;
     const port = await freePort();
     await h.load({ 'proxy.yaml': proxyYaml('p', `port: ${port}\nkeys:\n  - valueFrom: {env: PROXY_LC_UNSET}`) });
@@ -146,7 +146,7 @@ describe('proxy lifecycle', () => {
     expect(await refused(p1)).toBe(true);
   });
 
-  it('moves to a new port: a request in flight on the old port completes, new ones succeed on the new port', async () => {
+  it('moves to a new port: a request in flight on the old one completes, new ones succeed on the new one', async () => {
     process.env.PROXY_LC_KEY = 'sk-lc-key-0001';
     const [p1, p2] = [await freePort(), await freePort()];
     const skill = skillYaml('slow', 'sleep 1; echo slow-done');
@@ -267,9 +267,10 @@ describe('proxy lifecycle', () => {
     // `caduceus proxy test` trusts the self-signed certificate it is given with --ca.
     process.env.PROXY_LC_CLI_KEY = 'sk-lc-key-0001';
     let out = '';
-    const spy = vi
-      .spyOn(process.stdout, 'write')
-      .mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
     const code = await proxyCommand([
       'test',
       '--url',

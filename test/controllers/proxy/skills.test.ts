@@ -27,7 +27,8 @@ beforeAll(async () => {
     'skills/greet.yaml': skillYaml(
       'greet',
       'printf "hello %s x%s" "$PARAM_WHO" "$PARAM_TIMES"',
-      '  params:\n    - name: who\n      type: string\n      required: true\n    - name: times\n      type: number\n      default: 1\n',
+      '  params:\n    - name: who\n      type: string\n      required: true\n' +
+        '    - name: times\n      type: number\n      default: 1\n',
     ),
     'skills/fails.yaml': skillYaml('fails', 'echo boom >&2; exit 3'),
     'skills/zeta.yaml': skillYaml('zeta', 'echo z'),
@@ -144,11 +145,13 @@ describe('proxy serving skills', () => {
     );
     expect(firstContent).toBeGreaterThan(chunks.findIndex((c) => c.caduceus_progress));
     expect(
-      ((chunks[firstContent]?.choices as Array<{ delta: { content: string } }>)[0]?.delta.content ?? '').trim(),
+      (
+        (chunks[firstContent]?.choices as Array<{ delta: { content: string } }> | undefined)?.[0]?.delta.content ?? ''
+      ).trim(),
     ).toBe('answered');
   });
 
-  it('cancels the skill run when the client goes away, and records the key id as the actor, never the key', async () => {
+  it('cancels the skill run when the client goes away; records the key id as the actor, never the key', async () => {
     const ac = new AbortController();
     const pending = client.chat.completions
       .create({ model: 'skill/sleepy', messages: [{ role: 'user', content: '{}' }] }, { signal: ac.signal })

@@ -171,7 +171,8 @@ describe('proxy forwarding to an upstream', () => {
     await h.load({
       'patient-stream.yaml': proxyYaml(
         'patient-stream',
-        `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_UP_CLIENT_KEY}}]\nupstream:\n  baseURL: ${up.url}\n  apiKey: {valueFrom: {env: PROXY_UP_UPSTREAM_KEY}}`,
+        `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_UP_CLIENT_KEY}}]\n` +
+          `upstream:\n  baseURL: ${up.url}\n  apiKey: {valueFrom: {env: PROXY_UP_UPSTREAM_KEY}}`,
       ),
     });
     const address = String((await h.reconcile('patient-stream')).observed.address);
@@ -243,7 +244,8 @@ describe('proxy forwarding to an upstream', () => {
     await h.load({
       'down.yaml': proxyYaml(
         'down',
-        `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_DOWN_KEY}}]\nupstream:\n  baseURL: http://127.0.0.1:${port}/v1`,
+        `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_DOWN_KEY}}]\n` +
+          `upstream:\n  baseURL: http://127.0.0.1:${port}/v1`,
       ),
     });
     const r = await h.reconcile('down');
@@ -266,7 +268,8 @@ describe('proxy forwarding to an upstream', () => {
     await h.load({
       'patient.yaml': proxyYaml(
         'patient',
-        `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_UP_CLIENT_KEY}}]\nupstream:\n  baseURL: ${up.url}\n  apiKey: {valueFrom: {env: PROXY_UP_UPSTREAM_KEY}}`,
+        `port: ${await freePort()}\nkeys: [{valueFrom: {env: PROXY_UP_CLIENT_KEY}}]\n` +
+          `upstream:\n  baseURL: ${up.url}\n  apiKey: {valueFrom: {env: PROXY_UP_UPSTREAM_KEY}}`,
       ),
     });
     const patient = new OpenAI({

@@ -6,7 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { alive, configDir, doc, dockerUnavailable, eventually, runtimeYaml, taskYaml } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -210,7 +210,10 @@ describe('caduceus run / runs', () => {
         });
         // Never leave the CLI (and its containers) behind if the test goes wrong.
         const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        child.on('close', (code) => (clearTimeout(guard), resolve({ code, stdout, stderr })));
+        child.on('close', (code) => {
+          clearTimeout(guard);
+          resolve({ code, stdout, stderr });
+        });
       });
       expect(seen).toBe(2);
       expect(r.code).toBe(130);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Resource, RunProgress, Snapshot } from '../../../reconciler/types.js';
 import { resourcesOfKind } from '../../../reconciler/types.js';
 import { taskSettings } from '../../../controllers/tasks/settings.js';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { dockerUnavailable, harnessPerTest, loadSnapshot, type Harness } from './helpers.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', '..', 'examples', 'repo');

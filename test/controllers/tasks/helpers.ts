@@ -13,7 +13,7 @@ import { silentLogger } from '../../../reconciler/log.js';
 import type { ControllerDeps, Runner, Snapshot } from '../../../reconciler/types.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/tasks/index.js';
-import { tempDir } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { configDir, doc, loadSnapshot } from '../../helpers/config.js';
 import { CoreStore } from '../../../reconciler/state/core-store.js';
 export { configDir, doc, loadSnapshot } from '../../helpers/config.js';
@@ -37,7 +37,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Loads `files` (or an existing configuration directory) and composes execution + subagents over a fresh state directory. */
+/**
+ * Loads `files` (or an existing configuration directory) and composes execution + subagents over a fresh state
+ * directory.
+ */
 export async function harness(
   files: Record<string, string> | string,
   edit?: (snap: Snapshot) => void,
@@ -96,7 +99,10 @@ export function maxOverlap(intervals: Array<[number, number]>): number {
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let open = 0;
   let max = 0;
-  for (const [, d] of events) max = Math.max(max, (open += d));
+  for (const [, d] of events) {
+    open += d;
+    max = Math.max(max, open);
+  }
   return max;
 }
 

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
 import { progressView } from '../../../app/commands/run-progress.js';
 
 function capture(tty: boolean): { out: PassThrough & { isTTY?: boolean; columns?: number }; text: () => string } {
@@ -36,7 +37,7 @@ describe('run progress view', () => {
     expect(last).toHaveLength(2);
     expect(last[0]).toMatch(/alpha\s+succeeded\s+\S+ attempt 2/);
     expect(last[1]).toMatch(/beta\s+queued/);
-    for (const line of text().split('\n')) expect(line.replace(/\x1b\[\d*[A-Z]/g, '').length).toBeLessThanOrEqual(80);
+    for (const line of text().split('\n')) expect(stripVTControlCharacters(line).length).toBeLessThanOrEqual(80);
   });
 
   it('prints a plain line for each transition when not on a terminal', () => {

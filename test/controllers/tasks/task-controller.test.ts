@@ -7,7 +7,8 @@ import type { App } from '../../../app/app.js';
 import { RunStore, type RunRecord } from '../../../reconciler/state/runs.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/tasks/index.js';
-import { commitAll, git, makeRepo, removeFiles, tempDir, writeFiles } from '../../helpers/git.js';
+import { commitAll, git, makeRepo, removeFiles, writeFiles } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { appStarter } from '../../helpers/app.js';
 import { doc, eventually, maxOverlap, taskYaml } from './helpers.js';
 
@@ -180,7 +181,9 @@ describe('Task controller: cron schedules', () => {
     const afterChange = taskRuns(app, 't').length;
     await sleep(2200);
     expect(taskRuns(app, 't').length).toBe(afterChange);
-    const next = new Date((app.core.status('Task/t')?.observed as { nextRun: string }).nextRun);
+    const next = new Date(
+      (app.core.status('Task/t')?.observed as { nextRun: string } | undefined)?.nextRun ?? Number.NaN,
+    );
     expect(next.getUTCMonth() === 11 || next.getUTCMonth() === 0).toBe(true);
 
     // Back to every second, then the schedule removed: the task runs once as a job and stops.

@@ -30,7 +30,7 @@ describe('task isolation for skill subtasks', () => {
   const runIt = it.skipIf(noDocker !== undefined && process.env.CI !== 'true');
 
   runIt(
-    'runs a skill subtask in a container when the task isolation says docker, though the Runtime and the skill say nothing',
+    'runs a skill subtask in a container when the task isolation says docker, though Runtime and skill say nothing',
     async () => {
       expect(noDocker).toBeUndefined();
       const h = await setup({

@@ -16,7 +16,8 @@ interface GhPull {
 
 export function createGitHubForge(opts: { url?: string; repo?: string; token: string }): Forge {
   const [owner, repo] = splitRepo(opts.repo, 'the GitHub forge');
-  const base = `${trimSlash(opts.url ?? 'https://api.github.com')}/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
+  const api = trimSlash(opts.url ?? 'https://api.github.com');
+  const base = `${api}/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
   const headers = {
     accept: 'application/vnd.github+json',
     authorization: `Bearer ${opts.token}`,

@@ -15,7 +15,7 @@ interface GlMr {
 }
 
 export function createGitLabForge(opts: { url?: string; repo?: string; token: string }): Forge {
-  if (!opts.repo || !opts.repo.includes('/'))
+  if (!opts.repo?.includes('/'))
     throw new CaduceusError('ForgeMisconfigured', 'the GitLab forge needs forge.repo as group/project', {
       field: 'spec.forge.repo',
     });

@@ -1,5 +1,6 @@
-// Per-key rate limit: a token bucket holding `requestsPerMinute` tokens that refills
-// continuously, so bursts up to the limit pass and a steady rate above it is refused.
+// Per-key rate limit of the proxy: a token bucket holding `requestsPerMinute` tokens that
+// refills continuously, so bursts up to the limit pass and a steady rate above it is
+// refused. The gateway's per-user limit is another algorithm (gateway/sliding-window.ts).
 
 export interface RateDecision {
   ok: boolean;
@@ -8,7 +9,7 @@ export interface RateDecision {
   retryAfterS: number;
 }
 
-export class RateLimiter {
+export class TokenBucketLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(private perMinute: number) {}

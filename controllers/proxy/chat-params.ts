@@ -2,7 +2,9 @@
 // string since OpenAI's metadata values are strings), else a JSON object in the last user
 // message; plain text is accepted for a skill with exactly one string param.
 
-import type { Resource, ParamValue } from '../../reconciler/types.js';
+import { CaduceusError } from '../../reconciler/errors.js';
+import { validateParams } from '../../reconciler/skill-params.js';
+import type { ParamValue, Resource } from '../../reconciler/types.js';
 import { badRequest } from './openai-errors.js';
 
 function textOf(content: unknown): string {
@@ -64,41 +66,30 @@ function rawParams(
     return { values: { [(strings[0] as { name: string }).name]: text }, param };
   if (skill.spec.params.length === 0) return { values: {}, param };
   throw badRequest(
-    `skill ${skill.metadata.name} takes params ${skill.spec.params.map((p) => p.name).join(', ')}: send them as a JSON object in the last user message, e.g. ${JSON.stringify(Object.fromEntries(skill.spec.params.map((p) => [p.name, p.default ?? '…'])))}`,
+    `skill ${skill.metadata.name} takes params ${skill.spec.params.map((p) => p.name).join(', ')}: ` +
+      'send them as a JSON object in the last user message, e.g. ' +
+      JSON.stringify(Object.fromEntries(skill.spec.params.map((p) => [p.name, p.default ?? '…']))),
     param,
     'invalid_params',
   );
 }
 
+/**
+ * The skill's params from a chat request, checked by the core's rule (validateParams) here,
+ * before a stream opens, so a bad param is a 400 naming the request field it came from.
+ */
 export function skillParams(
   body: Record<string, unknown>,
   messages: Array<Record<string, unknown>>,
   skill: Resource<'Skill'>,
 ): Record<string, ParamValue> {
   const { values, param } = rawParams(body, messages, skill);
-  const declared = new Map(skill.spec.params.map((p) => [p.name, p]));
-  const out: Record<string, ParamValue> = {};
-  for (const [name, v] of Object.entries(values)) {
-    if (!declared.has(name)) {
-      throw badRequest(
-        `skill ${skill.metadata.name} has no param "${name}" (it takes: ${[...declared.keys()].join(', ') || 'none'})`,
-        `${param}.${name}`,
-        'invalid_params',
-      );
-    }
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-      throw badRequest(`param "${name}" must be a string, number or boolean`, `${param}.${name}`, 'invalid_params');
-    }
-    out[name] = v;
+  try {
+    return validateParams(skill.metadata.name, skill.spec.params, values);
+  } catch (err) {
+    if (!(err instanceof CaduceusError)) throw err;
+    // The core names a param `params.<name>`; the client wants the field it sent.
+    const field = err.field?.startsWith('params.') ? `${param}${err.field.slice('params'.length)}` : param;
+    throw badRequest(err.message, field, err.code === 'MissingParam' ? 'missing_required_parameter' : 'invalid_params');
   }
-  for (const p of skill.spec.params) {
-    if (p.required && p.default === undefined && out[p.name] === undefined) {
-      throw badRequest(
-        `skill ${skill.metadata.name} needs param "${p.name}" (${p.type})`,
-        `${param}.${p.name}`,
-        'missing_required_parameter',
-      );
-    }
-  }
-  return out;
 }

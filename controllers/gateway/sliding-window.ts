@@ -2,7 +2,7 @@
 // Kept in memory: a restart forgets the counts, which errs towards the user, never towards
 // admitting someone the policy does not name.
 
-export class RateLimiter {
+export class SlidingWindowLimiter {
   private readonly hits = new Map<string, number[]>();
 
   /** Records one request of `key` and says whether it is within the limit. */

@@ -1,0 +1,17 @@
+// A configuration file of one revision as its producers (the git sources, a directory on
+// disk, the curator's work tree) hand it to the loader: a path, a content id and a lazy read.
+
+import { createHash } from 'node:crypto';
+
+export interface SourceFile {
+  /** Path relative to the configuration root, forward slashes. */
+  path: string;
+  /** Content id (git blob SHA or content hash); equal ids mean equal content. */
+  id: string;
+  read(): Promise<Buffer>;
+}
+
+/** The id git gives the same content (sha1 of "blob <size>\0" + bytes). */
+export function gitBlobId(bytes: Buffer): string {
+  return createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+}

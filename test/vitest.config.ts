@@ -1,0 +1,13 @@
+// The suite's vitest configuration (`npm test` passes it with --config): tests live in
+// test/, and every run gets its own temp dir that must be left empty (env/temp-guard.ts).
+
+import { join } from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  root: join(import.meta.dirname, '..'),
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/env/temp-guard.ts'],
+  },
+});
