@@ -228,7 +228,8 @@ function deliveryFindings(
         d.file,
         del.platformPos,
         'delivery-target',
-        `delivery names platform ${del.platform}, which no GatewayPolicy configures; add platforms.${del.platform} to one`,
+        `delivery names platform ${del.platform}, which no GatewayPolicy configures; ` +
+          `add platforms.${del.platform} to one`,
       );
       continue;
     }

@@ -279,14 +279,16 @@ function revision(
     subject: `curator: update skill ${name} from an agent run`,
     title: `Curator: update skill ${name}`,
     body: [
-      `The agent proposes new steps for the skill \`${name}\` in \`${file}\` (version ${target.spec.version} → ${next}).`,
+      `The agent proposes new steps for the skill \`${name}\` in \`${file}\` ` +
+        `(version ${target.spec.version} → ${next}).`,
       '',
       `What it did is ${pct}% similar to this skill (threshold ${spec.thresholds.similarity}), so it is offered ` +
         `as an update rather than as a second skill \`${proposed.name}\`.`,
       '',
       `**Why:** ${opts.reason}`,
       '',
-      `It passes validation against \`${tip.slice(0, 12)}\`. Merge to take the new steps; close to keep the skill as it is.`,
+      `It passes validation against \`${tip.slice(0, 12)}\`. ` +
+        'Merge to take the new steps; close to keep the skill as it is.',
       '',
       '<!-- caduceus-curator -->',
       '',

@@ -26,7 +26,8 @@ import { register as execution } from '../../../controllers/execution/index.js';
 import { register as agent } from '../../../controllers/agent/index.js';
 import { register as curator } from '../../../controllers/curator/index.js';
 import { TraceStore, type RunProposal } from '../../../controllers/agent/trace-store.js';
-import { git, makeRemote, skillYaml, tempDir } from '../../helpers/git.js';
+import { git, makeRemote, skillYaml } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { doc, loadSnapshot } from '../../helpers/config.js';
 import { waitFor } from '../../helpers/wait.js';
 import { startForgeServer, type ForgeServer } from '../curator/forge-server.js';
@@ -240,7 +241,7 @@ const NAMING = {
 };
 
 describe('agent runs proposed as skills', () => {
-  it('proposes a run with 7 tool calls as a skill that passes validate on its own branch, with a pull request', async () => {
+  it('proposes a 7-tool-call run as a skill that passes validate on its own branch, with a pull request', async () => {
     const site = await website();
     const w = await world(sevenCalls(site), NAMING);
     const main = git(w.bare, 'rev-parse', 'main');
@@ -344,7 +345,7 @@ spec:
     const p = await w.proposal(r.runId, 'skill');
     expect(p.outcome).toBe('proposed');
     expect(p.detail).toMatch(
-      /^update of skill nightly-report \(similarity 0\.\d+\) on branch curator\/update-skill-nightly-report, https:\/\//,
+      /^update of skill nightly-report \(similarity 0\.\d+\) on branch curator\/update-skill-nightly-report, https:/,
     );
     const sim = Number(/similarity (0\.\d+)/.exec(p.detail)?.[1]);
     expect(sim).toBeGreaterThanOrEqual(0.8);
@@ -364,7 +365,7 @@ spec:
 });
 
 describe('agent memory under review', () => {
-  it('proposes remember notes as an edit of the memory file, and merged memory is context of the next run', async () => {
+  it('proposes remember notes as an edit of the memory file; merged memory is context of the next run', async () => {
     const remember = (notes: string[], answer: string): ScriptedReply[] => [
       { toolCalls: notes.map((note) => ({ name: 'remember', arguments: { note } })) },
       { content: answer },

@@ -81,7 +81,8 @@ describe('agent validation: entry points and delivery', () => {
     ).toEqual([
       `proxy.yaml:9:14 error llm-required: the Proxy serves the caduceus/agent model, ${NO_LLM}`,
       'proxy.yaml:10:27 error unknown-agent-tool: agent.tools: "kubectl" is not an agent tool: use a skill name, ' +
-        'one of shell, read_file, write_file, list_files, http_get, delegate, remember, or a group (skills, files, http)',
+        'one of shell, read_file, write_file, list_files, http_get, delegate, remember, ' +
+        'or a group (skills, files, http)',
     ]);
     // Disabled, it needs no upstream; its allow-list is still checked.
     expect(
@@ -109,7 +110,7 @@ describe('agent validation: entry points and delivery', () => {
     ).toEqual([]);
   });
 
-  it('rejects a delivery to a platform no policy configures, a channel not listed, or a platform that cannot post', async () => {
+  it('rejects a delivery to an unconfigured platform, an unlisted channel or a platform that cannot post', async () => {
     const base = { 'runtime.yaml': doc('Runtime', 'rt', {}), 'gateway.yaml': POLICY('', '') };
     expect(await findings({ ...base, 'task.yaml': TASK('discord', '100') })).toEqual([
       'task.yaml:10:15 error delivery-target: delivery names platform discord, which no GatewayPolicy configures; ' +

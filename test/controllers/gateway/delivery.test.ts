@@ -95,7 +95,10 @@ describe('scheduled tasks delivering their result', () => {
     const event = g.app.core.events({ object: 'Task/slack-briefing' }).find((e) => e.reason === 'DeliveryFailed');
     expect(event).toMatchObject({ type: 'Warning' });
     expect(event?.message).toMatch(
-      /could not post to slack channel C1: posting to slack channel C1 failed: .*Slack refused chat\.postMessage: invalid_auth/,
+      new RegExp(
+        'could not post to slack channel C1: posting to slack channel C1 failed: ' +
+          '.*Slack refused chat\\.postMessage: invalid_auth',
+      ),
     );
     expect(g.audit().find((a) => a.decision === 'delivery-failed' && a.channel === 'C1')?.level).toBe('error');
   });
