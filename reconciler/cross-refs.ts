@@ -171,6 +171,7 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
   }
 
   agentFindings(docs, rejected, runtimes[0], skills, at);
+  deliveryFindings(docs, rejected, at);
   findCycles(docs, rejected, skills, at);
   return { findings, rejected };
 }
@@ -237,6 +238,50 @@ function agentFindings(
       const problem = unknownToolProblem(t.name, (n) => skills.has(n));
       if (problem) at(d.file, t.pos, 'unknown-agent-tool', `${t.what}: ${problem}`);
     }
+  }
+}
+
+/**
+ * A Task's delivery needs a platform some GatewayPolicy serves (the first by name, as the
+ * gateway decides), the channel on its list, and a way to post without a message to
+ * answer (a bot token, a callback URL).
+ */
+function deliveryFindings(
+  docs: readonly PlacedFacts[],
+  rejected: Set<PlacedFacts>,
+  at: (file: string, pos: LineCol, rule: string, message: string) => void,
+): void {
+  const serving = new Map<string, { d: PlacedFacts; p: DocFacts['gatewayPlatforms'][number] }>();
+  const policies = docs
+    .filter((d) => d.facts.kind === 'GatewayPolicy' && !rejected.has(d))
+    .sort((a, b) => (a.facts.name < b.facts.name ? -1 : a.facts.name > b.facts.name ? 1 : 0));
+  for (const d of policies)
+    for (const p of d.facts.gatewayPlatforms) if (!serving.has(p.platform)) serving.set(p.platform, { d, p });
+  for (const d of docs) {
+    const del = d.facts.delivery;
+    if (!del || rejected.has(d)) continue;
+    const found = serving.get(del.platform);
+    if (!found) {
+      at(
+        d.file,
+        del.platformPos,
+        'delivery-target',
+        `delivery names platform ${del.platform}, which no GatewayPolicy configures; ` +
+          `add platforms.${del.platform} to one`,
+      );
+      continue;
+    }
+    const policy = `GatewayPolicy/${found.d.facts.name} (${found.d.file})`;
+    if (!found.p.channels.includes(del.channel)) {
+      at(
+        d.file,
+        del.channelPos,
+        'delivery-target',
+        `delivery channel "${del.channel}" is not on the ${del.platform} channel list of ${policy}; add it there`,
+      );
+    }
+    if (found.p.cannotPost)
+      at(d.file, del.platformPos, 'delivery-target', `delivery to ${del.platform}: ${found.p.cannotPost} in ${policy}`);
   }
 }
 

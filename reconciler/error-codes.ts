@@ -153,6 +153,18 @@ export const ERROR_CODES = {
     meaning: 'a delegated child asked for a tool its parent run may not use',
     action: "give the child a subset of the parent's tools",
   },
+  DeliveryUnavailable: {
+    meaning: 'a result cannot be posted: the platform is not served, or cannot post to that channel',
+    action: 'configure the platform in a GatewayPolicy with the channel listed (and a botToken for Slack or Discord)',
+  },
+  DeliveryFailed: {
+    meaning: "the platform's API refused or did not take a posted result after retries",
+    action: 'read the status in the message; check the bot token and that the bot is in the channel',
+  },
+  MemoryInvalid: {
+    meaning: 'remember notes cannot go into the memory file named in the Runtime',
+    action: 'set `spec.agent.memoryFile` to a markdown file inside the configuration',
+  },
   // The state store
   StateUnavailable: {
     meaning: 'the PostgreSQL state store does not answer, refuses the login, or has no such database',

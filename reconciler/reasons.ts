@@ -119,6 +119,11 @@ export const REASONS = {
     meaning: 'a scheduled run could not start (queue full, unknown skill, …)',
     action: 'read the message; the next firing tries again',
   },
+  ResultDelivered: { meaning: "a run's result was posted to the Task's `delivery` channel" },
+  DeliveryFailed: {
+    meaning: "a run's result could not be posted to the Task's `delivery` channel",
+    action: 'read the message; check the GatewayPolicy platform, its bot token and the channel',
+  },
 
   // Proxy
   Listening: { meaning: 'the proxy serves its address with its keys' },

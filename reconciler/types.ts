@@ -329,7 +329,21 @@ export interface Runner {
    * Optional so that hand-built Runners (tests, benches) need not provide it; the
    * late-bound `deps.runner` always has it.
    */
-  proposeSkill?(yaml: string, opts: { reason: string; trigger: RunTrigger }): Promise<SkillProposal>;
+  proposeSkill?(yaml: string, opts: ProposeSkillOptions): Promise<SkillProposal>;
+  /**
+   * Proposes notes for the memory file (a markdown file of the configuration) through the
+   * curator: appended on the memory branch, offered as a pull request, never written to
+   * the tracked branch. Provided by the curator controller; rejects like proposeSkill
+   * (NoGitSource, RunnerUnavailable) and with MemoryInvalid for a file it may not edit.
+   */
+  proposeMemory?(notes: readonly string[], opts: ProposeMemoryOptions): Promise<MemoryProposal>;
+  /**
+   * Posts `text` to a channel of a gateway platform, as the platform's API does for a bot
+   * (Slack chat.postMessage, Discord channel messages, Telegram sendMessage, the webhook's
+   * callback), with the gateway's retries. Provided by the gateway controller; rejects with
+   * DeliveryUnavailable when the platform is not served or cannot post to that channel.
+   */
+  deliver?(target: DeliveryTarget, text: string, opts: { trigger: RunTrigger; signal?: AbortSignal }): Promise<void>;
   /**
    * One agent run: the tool-calling loop against the Runtime's `llm` upstream (see
    * reconciler/agent-contract.ts for the request and result). Provided by the agent
@@ -341,10 +355,26 @@ export interface Runner {
   runAgent?(req: import('./agent-contract.js').AgentRequest): Promise<import('./agent-contract.js').AgentResult>;
 }
 
+export interface ProposeSkillOptions {
+  reason: string;
+  trigger: RunTrigger;
+  /**
+   * When the skill is a near-duplicate of an existing one (the curator's similarity check
+   * and threshold), propose it as an update of that skill instead of refusing or adding a
+   * second copy. Default false: a new skill only.
+   */
+  updateSimilar?: boolean;
+}
+
 /** Where a proposed skill went: see `caduceus curator show <proposalId>`. */
 export interface SkillProposal {
   proposalId: string;
+  /** `update`: the proposal rewrites the existing skill `skill`, which was similar to the one proposed. */
+  action: 'create' | 'update';
+  /** The name of the skill the pull request adds or changes. */
   skill: string;
+  /** Similarity to the existing skill, for updates (0..1). */
+  similarity?: number;
   /** Path of the new file relative to the configuration root. */
   file: string;
   branch: string;
@@ -352,6 +382,33 @@ export interface SkillProposal {
   outcome: 'proposed' | 'unchanged';
   /** URL of the pull request, when the curator's forge opened one (not with `forge: none`). */
   pullRequest?: string;
+}
+
+export interface ProposeMemoryOptions {
+  /** Config-relative markdown file the notes go into (the Runtime's `agent.memoryFile`). */
+  file: string;
+  reason: string;
+  trigger: RunTrigger;
+  /** The agent run the notes come from, named in the file and the pull request. */
+  runId: string;
+}
+
+/** Where proposed memory went. */
+export interface MemoryProposal {
+  proposalId: string;
+  file: string;
+  branch: string;
+  /** The notes that were new (notes already in the file or on the branch are left out). */
+  notes: string[];
+  /** `unchanged`: every note was already proposed or merged. */
+  outcome: 'proposed' | 'unchanged';
+  pullRequest?: string;
+}
+
+/** A channel of a gateway platform. */
+export interface DeliveryTarget {
+  platform: import('./specs.js').Platform;
+  channel: string;
 }
 
 // ---- Composition: how controllers are wired in by `caduceus up` and the CLI ----

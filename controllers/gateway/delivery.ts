@@ -10,6 +10,8 @@ export interface HttpCall {
   method?: 'POST' | 'PATCH';
   headers?: Record<string, string>;
   body: string;
+  /** Why a 2xx answer is still a failure (Slack's `{"ok": false}`), or undefined when it is not. */
+  refusal?: (body: string) => string | undefined;
 }
 
 export interface DeliveryOptions {
@@ -51,7 +53,12 @@ export async function deliver(call: HttpCall, opts: DeliveryOptions = DEFAULT_DE
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       const text = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, attempts: attempt, status: res.statusCode };
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        const refused = call.refusal?.(text);
+        if (refused === undefined) return { ok: true, attempts: attempt, status: res.statusCode };
+        // The API read the request and said no: sending it again would not change that.
+        return { ok: false, attempts: attempt, status: res.statusCode, error: refused };
+      }
       last = {
         ok: false,
         attempts: attempt,

@@ -66,7 +66,7 @@ describe('caduceus validate', () => {
       'proxy.yaml:6:10  error  spec.keys[0]: a secret may not be written in the repository; ' +
         'use valueFrom: {env: NAME} or valueFrom: {file: PATH}  (literal-secret)',
       'tasks/review.yaml:7:3  error  spec: unknown property "colour" ' +
-        '(allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation)  (schema)',
+        '(allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation, delivery)  (schema)',
       'tasks/review.yaml:10:14  error  subtask "greet" calls skill "goodbye", which is not defined  (unknown-skill)',
       '3 error(s), 0 warning(s) in 2 file(s)',
     ]);
@@ -103,7 +103,7 @@ describe('caduceus validate', () => {
     expect(r.code).toBe(1);
     expect(r.stdout.split('\n')[0]).toBe(
       '::error file=config/tasks/review.yaml,line=7,col=3::spec: unknown property "colour" ' +
-        '(allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation) (schema)',
+        '(allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation, delivery) (schema)',
     );
   });
 

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startApp, type App } from '../../../app/app.js';
+import type { Register } from '../../../app/compose.js';
 import { RunStore, type RunRecord } from '../../../reconciler/state/runs.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/tasks/index.js';
@@ -36,8 +37,15 @@ export interface PolicyShape {
   roles?: Array<{
     name: string;
     users: string[];
-    permissions: { tasks?: string[]; skills?: string[]; status?: boolean };
+    permissions: {
+      tasks?: string[];
+      skills?: string[];
+      status?: boolean;
+      agent?: { enabled: boolean; tools?: string[] };
+    };
   }>;
+  /** Fields laid over each platform's block (freeText, botToken, …), by platform. */
+  platforms?: Record<string, Record<string, unknown>>;
   rateLimit?: { requests: number; per: string };
   audit?: 'all' | 'refused' | 'none';
   /** Platforms to leave out of the policy. */
@@ -77,7 +85,17 @@ export interface GatewayHarness {
 }
 
 export async function startGateway(
-  opts: { shape?: PolicyShape; gateway?: GatewayOptions; unsetEnv?: Array<keyof Secrets['env']> } = {},
+  opts: {
+    shape?: PolicyShape;
+    gateway?: GatewayOptions;
+    unsetEnv?: Array<keyof Secrets['env']>;
+    /** Runtime spec fields besides execution (llm, agent, …). */
+    runtime?: Record<string, unknown>;
+    /** More files of the repository (tasks, skills, context). */
+    files?: Record<string, string>;
+    /** Registrations besides execution, subagents and the gateway (the agent). */
+    also?: readonly Register[];
+  } = {},
 ): Promise<GatewayHarness> {
   const fake = await startFakePlatform();
   const markers = tempDir('caduceus-gw-markers-');
@@ -125,6 +143,8 @@ export async function startGateway(
       },
       webhook: { channels: ['ci'], secret: ref(secrets.env.webhook), callbackURL: `${fake.url}/callback` },
     };
+    for (const [p, extra] of Object.entries(shape.platforms ?? {}))
+      platforms[p] = { ...(platforms[p] as Record<string, unknown>), ...extra };
     for (const w of shape.without ?? []) delete platforms[w];
     return doc('GatewayPolicy', 'team', {
       platforms,
@@ -138,7 +158,7 @@ export async function startGateway(
   // Unscheduled tasks run once when applied; a yearly schedule keeps them for the gateway alone.
   const never = { cron: '0 0 1 1 *', timezone: 'UTC', concurrencyPolicy: 'Allow' };
   const repo = makeRepo({
-    'runtime.yaml': doc('Runtime', 'default', { execution: { mode: 'local' } }),
+    'runtime.yaml': doc('Runtime', 'default', { execution: { mode: 'local' }, ...opts.runtime }),
     'tasks/mark.yaml': doc('Task', 'mark', {
       schedule: never,
       subtasks: [{ name: 'write', run: `echo ran >> ${m('mark')}` }],
@@ -162,6 +182,7 @@ export async function startGateway(
       steps: [{ run: `echo "hi $PARAM_WHO" >> ${m('greet')}; echo "hi $PARAM_WHO"` }],
     }),
     'gateway.yaml': policyYaml(opts.shape ?? {}),
+    ...opts.files,
   });
   const stateDir = tempDir('caduceus-gw-state-');
   let gw: Gateway | undefined;
@@ -178,8 +199,14 @@ export async function startGateway(
           gw = new Gateway(deps, { delivery: { baseDelayMs: 20 }, ...opts.gateway });
           const g = gw;
           const controller = createController(g, deps.configDir ? { configDir: deps.configDir } : {});
-          return { controllers: [controller], routes: g.routes(), stop: () => g.stop() };
+          return {
+            controllers: [controller],
+            routes: g.routes(),
+            runner: { deliver: (target, text, o) => g.post(target, text, o) },
+            stop: () => g.stop(),
+          };
         },
+        ...(opts.also ?? []),
       ],
     });
     await started.waitForRevision(git(repo, 'rev-parse', 'HEAD'), 20_000);
