@@ -1,16 +1,19 @@
 // Assembles a running Caduceus: state store, git source, loader, controllers, the
 // reconcile loop and the HTTP server. `caduceus up` is a thin shell around startApp,
-// and end-to-end tests start it the same way.
+// and end-to-end tests start it the same way. With PostgreSQL several replicas may run:
+// the one holding the leader lease (leader.ts) does all of this, the others serve the
+// read endpoints and take over when the lease expires.
 
 import { isAbsolute, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Logger, ControllerDeps } from '../reconciler/types.js';
+import type { Logger, ControllerDeps, HttpRoute } from '../reconciler/types.js';
 import { resourcesOfKind } from '../reconciler/types.js';
 import { applyRetention, retentionLimits } from '../reconciler/state/retention.js';
 import { StateStore } from '../reconciler/state/store.js';
-import { RunStore } from '../reconciler/state/runs.js';
 import { CoreStore, type NewEvent } from '../reconciler/state/core-store.js';
+import { RunStore } from '../reconciler/state/runs.js';
+import { LeaderLease, type Acquired } from '../reconciler/state/leader.js';
 import { Loader } from '../reconciler/loader.js';
 import { rememberSecret, rememberSecretsIn, type SecretOptions } from '../reconciler/secrets.js';
 import { createSource, isRemoteRepo, type Source } from '../reconciler/source/git-source.js';
@@ -32,6 +35,8 @@ export interface AppOptions {
   /** Dev mode: watch uncommitted files of a local repository. */
   worktree?: boolean;
   stateDir: string;
+  /** A postgres:// URL: state in PostgreSQL, and replicas with one leader (default: SQLite in stateDir). */
+  stateUrl?: string;
   /** HOST:PORT of the status/metrics/webhook server (default 127.0.0.1:9090; port 0 picks one). */
   listen?: string;
   log?: Logger;
@@ -49,12 +54,26 @@ export interface AppOptions {
   retentionIntervalMs?: number;
   /** Controllers to register (default: all). */
   registrations?: readonly Register[];
+  /** Leader lease timing on PostgreSQL (defaults: 8 s lease, renewed every 2 s, followers try every second). */
+  lease?: { ttlMs?: number; renewMs?: number; pollMs?: number };
+  /**
+   * Called when this replica lost the lease (it could not renew in time) and has stopped
+   * leading. `caduceus up` exits, so a supervisor restarts it as a follower; the default
+   * stops the app.
+   */
+  onLeadershipLost?: () => void;
 }
 
 export interface App {
   url: string;
   store: StateStore;
   core: CoreStore;
+  /** The deployment's stable id: what its containers and Swarm services are labelled with. */
+  instanceId: string;
+  role(): 'leader' | 'follower';
+  /** Resolves when this replica leads (at once with SQLite); rejects if taking over failed. */
+  leading: Promise<void>;
+  /** The parts below exist only on the leader; reading them on a follower throws. */
   reconciler: Reconciler;
   source: Source;
   deps: ControllerDeps;
@@ -62,22 +81,253 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** What only the leader runs. */
+interface Leading {
+  rec: Reconciler;
+  source: Source;
+  deps: ControllerDeps;
+  stop(): Promise<void>;
+}
+
 export async function startApp(opts: AppOptions): Promise<App> {
   const log = opts.log ?? silentLogger;
-  const env = opts.env ?? process.env;
   const stateDir = resolve(opts.stateDir);
-  // One `up` per state directory; a second one is refused here, naming the first.
-  const store = new StateStore({ stateDir, exclusive: true });
+  // One `up` per SQLite state directory; a second one is refused here, naming the first.
+  // (PostgreSQL replicas share the store; the leader lease decides which one acts.)
+  const store = new StateStore({ stateDir, url: opts.stateUrl, exclusive: true });
   let core: CoreStore;
+  let instanceId: string;
   try {
     core = new CoreStore(store);
-    abandonCrashedRuns(store, core, log);
+    instanceId = core.instanceId();
   } catch (err) {
     store.close();
     throw err;
   }
   const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics, prefix: 'caduceus_process_' });
+  // Node's default metrics under their standard names (process_*, nodejs_*), which
+  // dashboards expect; the three `*_total` gauges are dropped, as a name ending in _total
+  // promises a counter (promtool check metrics), and each repeats a gauge that stays.
+  collectDefaultMetrics({ register: metrics });
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    metrics.removeSingleMetric(name);
+  const lease = store.dialect === 'postgres' ? new LeaderLease(store, { ttlMs: opts.lease?.ttlMs }) : undefined;
+  const routes: HttpRoute[] = [];
+  let leader: Leading | undefined;
+  let stopped = false;
+  const timers: NodeJS.Timeout[] = [];
+
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  try {
+    server = await startServer({
+      listen: opts.listen ?? '127.0.0.1:9090',
+      routes,
+      metrics,
+      // A follower is ready as soon as it serves the read endpoints; neither is with a
+      // state database deleted or overwritten under it.
+      ready: () => store.health() === undefined && (leader ? leader.rec.ready() : true),
+      notReady: () => store.health() ?? leader?.rec.syncProblem()?.message,
+      status: () => {
+        const stateProblem = store.health();
+        let stored: Record<string, unknown> = {};
+        try {
+          stored = { ...core.sourceState(), history: core.history(), resources: core.allStatus() };
+        } catch {
+          // A damaged database has nothing to say; stateProblem says why.
+        }
+        return {
+          role: leader ? 'leader' : 'follower',
+          instance: instanceId,
+          ...(lease ? { leader: leaderInfo(lease) } : {}),
+          ready: (leader ? leader.rec.ready() : false) && stateProblem === undefined,
+          stateProblem,
+          syncProblem: leader?.rec.syncProblem(),
+          ...(leader ? { source: leader.source.status() } : {}),
+          ...stored,
+        };
+      },
+      log,
+    });
+    const first = lease ? lease.tryAcquire() : { term: 1 };
+    if (first) leader = await lead(opts, { store, core, metrics, routes, log, stateDir, instanceId }, first);
+  } catch (err) {
+    if (leader === undefined) lease?.release();
+    await server?.close();
+    store.close();
+    throw err;
+  }
+  const srv = server;
+
+  let resolveLeading: () => void = () => undefined;
+  let rejectLeading: (err: unknown) => void = () => undefined;
+  const leading = new Promise<void>((res, rej) => {
+    resolveLeading = res;
+    rejectLeading = rej;
+  });
+  leading.catch(() => undefined);
+
+  const lost = (why: string): void => {
+    if (stopped) return;
+    log.error('leadership lost: stopping', { reason: why });
+    const parts = leader;
+    leader = undefined;
+    void (parts?.stop() ?? Promise.resolve()).finally(() => (opts.onLeadershipLost ?? (() => void app.stop()))());
+  };
+  const renewEvery = (): void => {
+    if (!lease) return;
+    const ttl = lease.ttlMs;
+    let renewedAt = Date.now();
+    timers.push(
+      setInterval(() => {
+        let ok: boolean | undefined;
+        try {
+          ok = lease.renew();
+        } catch (err) {
+          log.warn('could not renew the leader lease', { error: errorMessage(err) });
+        }
+        if (ok) renewedAt = Date.now();
+        else if (ok === false) lost('another replica holds the lease');
+        // Step down before the lease can expire, so no two leaders act at once.
+        else if (Date.now() - renewedAt > ttl - (opts.lease?.renewMs ?? 2000))
+          lost('the lease could not be renewed in time');
+      }, opts.lease?.renewMs ?? 2000).unref(),
+    );
+  };
+  // A deleted or damaged database is said in the log too, once per new problem.
+  let stateProblem: string | undefined;
+  timers.push(
+    setInterval(() => {
+      const p = store.health();
+      if (p !== undefined && p !== stateProblem)
+        log.error('the state database is not usable; /readyz fails', { problem: p });
+      stateProblem = p;
+    }, 5_000).unref(),
+  );
+  if (leader) {
+    resolveLeading();
+    renewEvery();
+  } else if (lease) {
+    log.info('another replica leads; serving the read endpoints', { leader: lease.current()?.holder });
+    let trying = false;
+    const poll = setInterval(() => {
+      if (trying || stopped) return;
+      let acq: Acquired | undefined;
+      try {
+        acq = lease.tryAcquire();
+      } catch (err) {
+        log.warn('could not read the leader lease', { error: errorMessage(err) });
+        return;
+      }
+      if (!acq) return;
+      trying = true;
+      clearInterval(poll);
+      renewEvery();
+      lead(opts, { store, core, metrics, routes, log, stateDir, instanceId }, acq).then(
+        (parts) => {
+          if (stopped) return void parts.stop();
+          leader = parts;
+          resolveLeading();
+        },
+        (err: unknown) => {
+          rejectLeading(err);
+          lost(`taking over failed: ${errorMessage(err)}`);
+        },
+      );
+    }, opts.lease?.pollMs ?? 1000);
+    poll.unref();
+    timers.push(poll);
+  }
+
+  const need = (): Leading => {
+    if (!leader) throw new Error('this replica is a follower: the leader runs the reconciler');
+    return leader;
+  };
+  const app: App = {
+    url: srv.url,
+    store,
+    core,
+    instanceId,
+    role: () => (leader ? 'leader' : 'follower'),
+    leading,
+    get reconciler() {
+      return need().rec;
+    },
+    get source() {
+      return need().source;
+    },
+    get deps() {
+      return need().deps;
+    },
+    waitForRevision: (revision, timeoutMs) => need().rec.waitForRevision(revision, timeoutMs),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      const parts = leader;
+      leader = undefined;
+      await parts?.stop();
+      // A clean shutdown hands the lease over at once instead of after its expiry.
+      if (parts) {
+        try {
+          lease?.release();
+        } catch (err) {
+          log.warn('could not release the leader lease', { error: errorMessage(err) });
+        }
+      }
+      await srv.close();
+      store.close();
+    },
+  };
+  return app;
+}
+
+function leaderInfo(lease: LeaderLease): Record<string, unknown> | null {
+  try {
+    const cur = lease.current();
+    return cur ? { holder: cur.holder, term: cur.term, expiresAt: new Date(cur.expiresAt).toISOString() } : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Shared {
+  store: StateStore;
+  core: CoreStore;
+  metrics: Registry;
+  routes: HttpRoute[];
+  log: Logger;
+  stateDir: string;
+  instanceId: string;
+}
+
+/**
+ * Starts everything only the leader runs: the source, the controllers, the loop and its
+ * routes. A leader that replaced one that died first abandons that one's runs.
+ */
+async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promise<Leading> {
+  const { store, core, metrics, routes, log, stateDir, instanceId } = shared;
+  const env = opts.env ?? process.env;
+  // SQLite: the `up` before this one on the state directory may have crashed (its lock
+  // says so); PostgreSQL: the leader whose lease expired. Either one's runs are abandoned.
+  if (store.lock) {
+    abandonCrashedRuns(store, core, log);
+  } else if (acquired.previous !== undefined) {
+    const n = new RunStore(store).abandonRunning(acquired.previous);
+    core.record(
+      'Instance/up',
+      'Normal',
+      'LeaderElected',
+      `replica ${store.owner.slice(0, 8)} leads (term ${acquired.term}); ${n} run(s) of the previous leader abandoned`,
+    );
+    log.info('took the leader lease', { term: acquired.term, abandonedRuns: n });
+  } else if (store.dialect === 'postgres') {
+    core.record(
+      'Instance/up',
+      'Normal',
+      'LeaderElected',
+      `replica ${store.owner.slice(0, 8)} leads (term ${acquired.term})`,
+    );
+  }
 
   const repo = isRemoteRepo(opts.repo) ? opts.repo : resolve(opts.repo);
   const rawSource = createSource({
@@ -92,8 +342,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
   let stopped = false;
   const recordHealth = sourceHealthRecorder(rawSource, core, log, () => stopped);
   // Fetches made through the app (webhook, tests) record their outcome as soon as they end.
+  let lastRead: number | undefined;
   const source: Source = {
-    current: () => rawSource.current(),
+    current: () =>
+      rawSource.current().then((r) => {
+        lastRead = Date.now();
+        return r;
+      }),
     start: (onChange) => rawSource.start(onChange),
     stop: () => rawSource.stop(),
     fetchNow: () => rawSource.fetchNow().finally(recordHealth),
@@ -115,6 +370,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     events: core,
     log,
     stateDir,
+    instanceId,
     snapshot: () => reconciler?.snapshot() ?? { revision: '', resources: new Map() },
     runner,
     metrics,
@@ -129,6 +385,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const loopMetrics = createLoopMetrics(metrics, {
     core,
     fetchErrors: () => source.status().fetchErrors,
+    lastSuccessfulFetch: () => {
+      const s = source.status();
+      if (s.mode !== 'remote') return lastRead;
+      return s.lastSuccessAt ? Date.parse(s.lastSuccessAt) : undefined;
+    },
     appliedRevision: () => reconciler?.applied(),
   });
   const rec = new Reconciler({
@@ -175,35 +436,18 @@ export async function startApp(opts: AppOptions): Promise<App> {
     log: log.child({ component: 'webhook' }),
     deliveries: new DeliveryLog(store),
   });
+  const mounted = [webhook, ...composition.routes];
+  routes.push(...mounted);
+  const unmount = (): void => {
+    for (const r of mounted) {
+      const i = routes.indexOf(r);
+      if (i >= 0) routes.splice(i, 1);
+    }
+  };
 
   // Anything started before a failure is released, so a bad --listen or a missing
-  // branch leaves no open database, timer or watcher behind.
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  // branch leaves no timer or watcher behind.
   try {
-    server = await startServer({
-      listen: opts.listen ?? '127.0.0.1:9090',
-      routes: [webhook, ...composition.routes],
-      metrics,
-      ready: () => rec.ready() && store.health() === undefined,
-      notReady: () => store.health() ?? rec.syncProblem()?.message,
-      status: () => {
-        const stateProblem = store.health();
-        let stored: Record<string, unknown> = {};
-        try {
-          stored = { ...core.sourceState(), history: core.history(), resources: core.allStatus() };
-        } catch {
-          // A damaged database has nothing to say; stateProblem says why.
-        }
-        return {
-          ready: rec.ready() && stateProblem === undefined,
-          ...(stateProblem ? { stateProblem } : {}),
-          ...(rec.syncProblem() ? { syncProblem: rec.syncProblem() } : {}),
-          source: source.status(),
-          ...stored,
-        };
-      },
-      log,
-    });
     // Starting the source first makes a missing repository, branch or path a startup
     // error; the first sync then reads the revision it found.
     await source.start(() => void rec.requestSync());
@@ -211,25 +455,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
     recordHealth();
     rec.start();
   } catch (err) {
+    unmount();
     await source.stop().catch(() => undefined);
     await rec.stop().catch(() => undefined);
     await composition.stop().catch(() => undefined);
-    await server?.close();
-    store.close();
     throw err;
   }
-  const srv = server;
   // The remote source fetches on its own timer and tells no one when a fetch fails, so
   // its in-memory status is compared each second; the database is written only on change.
   const healthTimer = rawSource.status().mode === 'remote' ? setInterval(recordHealth, 1000).unref() : undefined;
-  // A deleted or damaged database is said in the log too, once per new problem.
-  let stateProblem: string | undefined;
-  const stateTimer = setInterval(() => {
-    const p = store.health();
-    if (p !== undefined && p !== stateProblem)
-      log.error('the state database is not usable; /readyz fails', { problem: p });
-    stateProblem = p;
-  }, 5_000).unref();
   // The logs stay bounded: the Runtime's retention at start and every hour.
   const retain = (): void => {
     try {
@@ -245,25 +479,19 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const retentionTimer = setInterval(retain, opts.retentionIntervalMs ?? 3_600_000).unref();
 
   return {
-    url: srv.url,
-    store,
-    core,
-    reconciler: rec,
+    rec,
     source,
     deps,
-    waitForRevision: (revision, timeoutMs) => rec.waitForRevision(revision, timeoutMs),
     stop: async () => {
       if (stopped) return;
       stopped = true;
       clearInterval(healthTimer);
-      clearInterval(stateTimer);
       clearInterval(retentionTimer);
+      unmount();
       // The loop first, so no sync reads from a source that is already closed.
       await rec.stop();
       await source.stop();
       await composition.stop();
-      await srv.close();
-      store.close();
     },
   };
 }

@@ -3,7 +3,7 @@
 // retention says. One INSERT decides and records, so two copies arriving at once cannot
 // both pass.
 
-import type { Statement } from 'better-sqlite3';
+import type { SqlStatement } from '../reconciler/state/sql.js';
 import type { StateStore } from '../reconciler/state/store.js';
 
 const MIGRATIONS = [
@@ -15,12 +15,12 @@ const MIGRATIONS = [
 ];
 
 export class DeliveryLog {
-  private readonly claim: Statement<[string, number]>;
+  private readonly claim: SqlStatement;
 
   constructor(store: StateStore) {
     store.migrate('git-webhook', MIGRATIONS);
     store.retain({ table: 'git_webhook_deliveries', class: 'audit', time: 'at', unit: 'ms' });
-    this.claim = store.db.prepare('INSERT OR IGNORE INTO git_webhook_deliveries (key, at) VALUES (?, ?)');
+    this.claim = store.db.prepare('INSERT INTO git_webhook_deliveries (key, at) VALUES (?, ?) ON CONFLICT DO NOTHING');
   }
 
   /** True the first time `key` is seen; false for every later copy. */

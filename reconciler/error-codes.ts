@@ -10,6 +10,20 @@ export interface ErrorCodeInfo {
 }
 
 export const ERROR_CODES = {
+  // The server of `caduceus up`
+  ListenAddressInUse: {
+    meaning: 'the `--listen` address of `caduceus up` is taken by another process',
+    action: 'stop the other process, or choose another address with `--listen HOST:PORT`',
+  },
+  ListenNotPermitted: {
+    meaning: 'the `--listen` port needs privileges this process does not have',
+    action: 'use a port above 1023',
+  },
+  ListenAddressUnavailable: {
+    meaning: 'the `--listen` host is not an address of this machine',
+    action: 'use 127.0.0.1, 0.0.0.0 or an address of this machine',
+  },
+
   // The git source and the configuration on disk
   GitRepoNotFound: {
     meaning: '`--repo` is not a git repository, or does not exist',
@@ -75,6 +89,10 @@ export const ERROR_CODES = {
   InvalidSchedule: {
     meaning: 'a cron expression, time zone or interval of a schedule is invalid',
     action: 'fix `spec.schedule` (five or six cron fields, an IANA time zone)',
+  },
+  InvalidDockerHost: {
+    meaning: '`execution.docker.host` is not a unix://, tcp:// or ssh:// URL',
+    action: 'write unix:///var/run/docker.sock, tcp://HOST:2376 (with tls) or ssh://USER@HOST',
   },
   InvalidHeader: { meaning: 'an HTTP step header would contain a line break', action: 'fix the header or its param' },
   SecretUnset: {
@@ -164,10 +182,36 @@ export const ERROR_CODES = {
     meaning: 'a delegated child asked for a tool its parent run may not use',
     action: "give the child a subset of the parent's tools",
   },
+  DeliveryUnavailable: {
+    meaning: 'a result cannot be posted: the platform is not served, or cannot post to that channel',
+    action: 'configure the platform in a GatewayPolicy with the channel listed (and a botToken for Slack or Discord)',
+  },
+  DeliveryFailed: {
+    meaning: "the platform's API refused or did not take a posted result after retries",
+    action: 'read the status in the message; check the bot token and that the bot is in the channel',
+  },
+  MemoryInvalid: {
+    meaning: 'remember notes cannot go into the memory file named in the Runtime',
+    action: 'set `spec.agent.memoryFile` to a markdown file inside the configuration',
+  },
+  // The state store
+  StateUnavailable: {
+    meaning: 'the PostgreSQL state store does not answer, refuses the login, or has no such database',
+    action: 'check the server and the URL given by `--state` or CADUCEUS_STATE_URL',
+  },
   // Docker
   DockerUnavailable: {
     meaning: 'the Docker engine does not answer',
     action: 'start dockerd, or point DOCKER_HOST at an engine',
+  },
+  SwarmInactive: {
+    meaning: '`execution.mode: swarm` needs an engine in swarm mode and this one is not a manager',
+    action: 'run `docker swarm init` on the engine (or point `execution.docker.host` at a manager)',
+  },
+  WorkspaceTooLarge: {
+    meaning:
+      'a Swarm job takes its workspace in a config object (at most 500 KiB compressed) and back in its log (64 MiB)',
+    action: 'keep large files out of the workspace, or run that skill in the docker mode',
   },
   ImageNotFound: {
     meaning: 'the sandbox image is not on the Docker engine (no registry to pull from)',

@@ -14,7 +14,13 @@ export interface LoopMetrics {
 
 export function createLoopMetrics(
   registry: Registry,
-  sources: { core: CoreStore; fetchErrors(): number; appliedRevision(): string | undefined },
+  sources: {
+    core: CoreStore;
+    fetchErrors(): number;
+    /** Unix ms of the last successful fetch (remote) or read (local) of the git source. */
+    lastSuccessfulFetch(): number | undefined;
+    appliedRevision(): string | undefined;
+  },
 ): LoopMetrics {
   const reconcileDuration = new Histogram({
     name: 'caduceus_reconcile_duration_seconds',
@@ -47,16 +53,15 @@ export function createLoopMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      const rows = sources.core.store.db
-        .prepare(
-          `SELECT kind,
-                  COALESCE((SELECT json_extract(value, '$.status') FROM json_each(conditions)
-                            WHERE json_extract(value, '$.type') = 'Ready'), 'Unknown') AS ready,
-                  COUNT(*) AS n
-           FROM status GROUP BY kind, ready`,
-        )
-        .all() as Array<{ kind: string; ready: string; n: number }>;
-      for (const r of rows) this.set({ kind: r.kind, ready: r.ready }, r.n);
+      // Counted here rather than in SQL, so the query is the same on SQLite and PostgreSQL.
+      const rows = new Map<string, { kind: string; ready: string; n: number }>();
+      for (const st of sources.core.allStatus()) {
+        const ready = st.conditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown';
+        const row = rows.get(`${st.kind}/${ready}`) ?? { kind: st.kind, ready, n: 0 };
+        row.n++;
+        rows.set(`${st.kind}/${ready}`, row);
+      }
+      for (const r of rows.values()) this.set({ kind: r.kind, ready: r.ready }, r.n);
     },
   });
   new Gauge({
@@ -76,6 +81,17 @@ export function createLoopMetrics(
     registers: [registry],
     collect() {
       this.set(sources.fetchErrors());
+    },
+  });
+  new Gauge({
+    name: 'caduceus_git_last_successful_fetch_timestamp_seconds',
+    help:
+      'Unix time of the last successful fetch of the git source ' +
+      '(for a local repository: the last read of its branch).',
+    registers: [registry],
+    collect() {
+      const at = sources.lastSuccessfulFetch();
+      if (at !== undefined) this.set(at / 1000);
     },
   });
   return { registry, reconcileDuration, reconciles, revisions, queueDepth };

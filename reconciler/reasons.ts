@@ -69,6 +69,9 @@ export const REASONS = {
     meaning: 'the previous `up` on this state directory crashed or was killed; its runs in progress are abandoned',
     action: 'nothing: their processes ended with it, and tasks whose run was abandoned run again',
   },
+  LeaderElected: {
+    meaning: 'this replica of `caduceus up` took the leader lease; the runs of a leader that died are abandoned',
+  },
 
   // Runtime and Skill
   Ready: { meaning: 'the Runtime or Skill can run work' },
@@ -89,6 +92,10 @@ export const REASONS = {
   DockerUnavailable: {
     meaning: 'the Docker engine does not answer',
     action: 'start dockerd or point DOCKER_HOST at an engine; checked again every minute',
+  },
+  SwarmInactive: {
+    meaning: '`execution.mode: swarm` but the engine is not a manager of an active swarm',
+    action: 'run `docker swarm init` on the engine, or point `execution.docker.host` at a manager',
   },
   UnknownSkill: {
     meaning: 'the skill calls a skill that is not in the applied revision',
@@ -125,6 +132,11 @@ export const REASONS = {
   RunRejected: {
     meaning: 'a scheduled run could not start (queue full, unknown skill, …)',
     action: 'read the message; the next firing tries again',
+  },
+  ResultDelivered: { meaning: "a run's result was posted to the Task's `delivery` channel" },
+  DeliveryFailed: {
+    meaning: "a run's result could not be posted to the Task's `delivery` channel",
+    action: 'read the message; check the GatewayPolicy platform, its bot token and the channel',
   },
 
   // Proxy
@@ -169,6 +181,10 @@ export const REASONS = {
   },
   ListenerStopped: { meaning: 'the proxy stopped serving; the message says why', action: 'see the Ready reason' },
   KeysRotated: { meaning: 'the proxy keys changed and apply without a restart' },
+  KeyGenerated: {
+    meaning:
+      'a client key the Proxy asks for with `valueFrom: {generated}` was created in <state-dir>/secrets (mode 0600)',
+  },
   TLSReloaded: { meaning: 'a changed TLS certificate was loaded without a restart' },
 
   // GatewayPolicy

@@ -8,6 +8,13 @@ export type Duration = string;
 /** Secrets are only ever references; a literal value is a validation error. */
 export type SecretRef = { valueFrom: { env: string } | { file: string } };
 
+/**
+ * A key clients present to us (the Proxy's keys): a SecretRef, or a random key Caduceus
+ * generates once into `<state-dir>/secrets/<name>` (mode 0600). Only keys Caduceus checks
+ * can be generated; keys it is given by others (upstream, platforms) cannot.
+ */
+export type KeyRef = SecretRef | { valueFrom: { generated: string } };
+
 export interface RetryPolicy {
   /** Total attempts including the first (default 3). */
   maxAttempts: number;
@@ -21,9 +28,11 @@ export interface RetryPolicy {
   jitter: number;
 }
 
+export type ExecutionMode = 'local' | 'docker' | 'swarm';
+
 export interface IsolationSpec {
   /** Overrides the Runtime's execution mode for one skill or task. */
-  mode?: 'local' | 'docker';
+  mode?: ExecutionMode;
   image?: string;
   network?: 'none' | 'bridge';
   /** Memory limit such as `512Mi`, `1Gi`, or `unlimited` (never 0). */
@@ -33,19 +42,31 @@ export interface IsolationSpec {
   readOnly?: boolean;
   /** uid:gid the container runs as (default 65534:65534). */
   user?: string;
+  /** Swarm placement constraints (`node.labels.pool == review`). */
+  placement?: string[];
+  /** Resources Swarm reserves for the job on its node. */
+  reservations?: { memory?: string; cpus?: number };
+}
+
+/** The Docker engine of the docker and swarm modes (default: DOCKER_HOST, else the local socket). */
+export interface DockerEngineSpec {
+  host?: string;
+  tls?: { ca: SecretRef; cert: SecretRef; key: SecretRef };
+  sshKey?: SecretRef;
 }
 
 export interface RuntimeSpec {
   execution: {
-    mode: 'local' | 'docker';
+    mode: ExecutionMode;
     /** Environment variables a local process may inherit (PATH, HOME, LANG, TZ by default). */
     envAllowlist: string[];
     /** Bytes of stdout+stderr kept per process (default 1 MiB); the rest is counted, not kept. */
     outputLimitBytes: number;
+    docker?: DockerEngineSpec;
   };
   /** Limits default to 512Mi, 1 CPU and 256 processes; only `unlimited` switches one off. */
   isolation: Required<Pick<IsolationSpec, 'image' | 'network' | 'readOnly' | 'memory' | 'cpus' | 'pids'>> &
-    Pick<IsolationSpec, 'user'>;
+    Pick<IsolationSpec, 'user' | 'placement' | 'reservations'>;
   prerequisites: { packages: string[]; autoInstall: boolean };
   concurrency: {
     /** Subtasks in flight when a task does not say (default 3). */
@@ -59,8 +80,10 @@ export interface RuntimeSpec {
   llm?: LlmSpec;
   agent: AgentSettingsSpec;
   skills: {
-    /** Tool calls in one agent turn after which a new skill is proposed (default 7). */
+    /** Tool calls of one successful agent run from which it is proposed as a skill (default 7). */
     autoCreateThreshold: number;
+    /** Propose long successful agent runs as skills (default true). */
+    autoCreate: boolean;
   };
   /** How long the state database keeps its logs (see reconciler/state/retention.ts). */
   retention: Record<RetentionClass, RetentionLimit>;
@@ -106,6 +129,24 @@ export interface AgentSettingsSpec {
   /** Allow-list of runs that declare none (default: skills, files, http). */
   tools: string[];
   limits: AgentLimitsSpec;
+  /**
+   * Markdown file (config-relative) that `remember` notes are proposed into, through the
+   * curator's pull request; unset: notes stay in the run's trace.
+   */
+  memoryFile?: string;
+}
+
+/** Who may use the agent through an entry point (a Proxy, a GatewayPolicy role), and with which tools. */
+export interface AgentAccessSpec {
+  enabled: boolean;
+  /** Allow-list of those runs (default: the Runtime's `agent.tools`). */
+  tools?: string[];
+}
+
+/** Where a Task's result is posted: a channel of a gateway platform. */
+export interface DeliverySpec {
+  platform: Platform;
+  channel: string;
 }
 
 /** A Task subtask's or a Skill's agent settings. */
@@ -211,6 +252,8 @@ export interface TaskSpec {
     concurrencyPolicy: 'Forbid' | 'Allow' | 'Replace';
   };
   isolation?: IsolationSpec;
+  /** Runs the Task controller starts (schedule, apply) post their result here. */
+  delivery?: DeliverySpec;
 }
 
 export type Platform = 'discord' | 'slack' | 'telegram' | 'webhook';
@@ -220,6 +263,8 @@ export interface PlatformBase {
   channels: string[];
   /** Base URL of the platform's reply API; tests point it at a loopback server. */
   apiBaseURL?: string;
+  /** Messages that are not commands go to the agent, as `ask …` would (default false). */
+  freeText: boolean;
 }
 
 export interface GatewayPolicySpec {
@@ -233,7 +278,7 @@ export interface GatewayPolicySpec {
     name: string;
     /** `platform:userId`, e.g. `discord:81234567890`. */
     users: string[];
-    permissions: { tasks: string[]; skills: string[]; status: boolean };
+    permissions: { tasks: string[]; skills: string[]; status: boolean; agent?: AgentAccessSpec };
   }>;
   rateLimit: { requests: number; per: Duration };
   audit: { level: 'all' | 'refused' | 'none' };
@@ -243,7 +288,7 @@ export interface ProxySpec {
   port: number;
   bind: string;
   /** Bearer keys clients must present; at least one. */
-  keys: SecretRef[];
+  keys: KeyRef[];
   tls?: { cert: string; key: string };
   preload: string[];
   upstream?: { baseURL: string; apiKey?: SecretRef; timeout: Duration };
@@ -251,6 +296,10 @@ export interface ProxySpec {
   injectSkills: boolean;
   projectContext?: string;
   limits: { maxBodyBytes: number; requestsPerMinute: number };
+  /** Browser origins allowed cross-origin; none by default (no CORS headers at all). */
+  cors: { allowedOrigins: string[] };
+  /** The `caduceus/agent` model: the agent loop run server-side on the client's messages. */
+  agent?: AgentAccessSpec;
 }
 
 export type CuratorAction = 'consolidate' | 'prune' | 'update';

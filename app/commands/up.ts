@@ -6,6 +6,7 @@ import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../reconciler/log.js';
 import { parseDuration } from '../../reconciler/duration.js';
 import { errorMessage } from '../../reconciler/errors.js';
+import { reportStartup, waitForFirstStatus } from '../startup-report.js';
 
 const HELP = `usage: caduceus up [DIR] [options]
 
@@ -25,6 +26,9 @@ revision, and serves /healthz, /readyz, /metrics, /status and POST /hooks/git.
   --interval DURATION     remote fetch interval (default 60s)
   --resync DURATION       reconcile everything again at this interval (default 10m)
   --state-dir DIR         state directory (default .caduceus)
+  --state URL             keep the state in PostgreSQL (postgres://USER@HOST/DB; default:
+                          CADUCEUS_STATE_URL, else SQLite in the state directory); several
+                          \`up\` replicas may share it, one leads
   --listen HOST:PORT      status server address (default 127.0.0.1:9090)
   --log-format text|json  log format (default text)
   --log-level LEVEL       debug, info, warn, error (default info)
@@ -60,6 +64,7 @@ export function main(argv: string[]): Promise<number> {
         interval: { type: 'string' },
         resync: { type: 'string' },
         'state-dir': { type: 'string' },
+        state: { type: 'string' },
         listen: { type: 'string' },
         'log-format': { type: 'string' },
         'log-level': { type: 'string' },
@@ -84,10 +89,22 @@ export function main(argv: string[]): Promise<number> {
     if (!Number.isFinite(limit) || limit < 0 || limit > 100)
       throw new UsageError(`--prune-limit must be a percentage from 0 to 100\n\n${HELP}`);
     const log = createLogger({ format, level });
-    const { startApp } = await import('../app.js');
+    const [{ startApp }, { stateUrl }] = await Promise.all([
+      import('../app.js'),
+      import('../../reconciler/state/store.js'),
+    ]);
+    const url = stateUrl(v.state);
+    if (url !== undefined && !/^postgres(ql)?:\/\//i.test(url))
+      throw new UsageError(`--state takes a postgres:// URL (SQLite is the default, in --state-dir)\n\n${HELP}`);
     const app = await startApp({
       repo,
       stateDir: v['state-dir'] ?? '.caduceus',
+      stateUrl: url,
+      // A replica that lost the lease exits, so its supervisor restarts it as a follower.
+      onLeadershipLost: () => {
+        log.error('leadership lost; exiting so that a supervisor restarts this replica as a follower');
+        setTimeout(() => process.exit(1), 100).unref();
+      },
       listen: v.listen ?? '127.0.0.1:9090',
       log,
       path,
@@ -100,7 +117,8 @@ export function main(argv: string[]): Promise<number> {
     // The source's own view of the repository: a URL's credentials are redacted there.
     log.info('caduceus is up', {
       url: app.url,
-      repo: app.source.status().repo,
+      role: app.role(),
+      ...(app.role() === 'leader' ? { repo: app.source.status().repo } : {}),
       path: path ?? '.',
       stateDir: v['state-dir'] ?? '.caduceus',
     });
@@ -134,6 +152,23 @@ export function main(argv: string[]): Promise<number> {
       };
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
+      // After the handlers: a signal during the report still stops `up` cleanly.
+      const snapshot = (): ReturnType<typeof app.reconciler.snapshot> => app.reconciler.snapshot();
+      void waitForFirstStatus(app.core, snapshot, () => stopping).then(
+        (statuses) => {
+          if (stopping) return;
+          reportStartup(
+            statuses,
+            snapshot(),
+            log,
+            format === 'text' ? (l) => process.stderr.write(`${l}\n`) : undefined,
+            v['state-dir'] ?? '.caduceus',
+          );
+        },
+        (err: unknown) => {
+          if (!stopping) log.warn('could not report the start-up status', { error: errorMessage(err) });
+        },
+      );
     });
   });
 }

@@ -52,7 +52,28 @@ export const AGENT_MIGRATIONS = [
      PRIMARY KEY (run_id, seq)
    );
    CREATE INDEX agent_tool_calls_by_tool ON agent_tool_calls (tool, status);`,
+  `CREATE TABLE agent_proposals (
+     run_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     detail TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (run_id, kind)
+   );`,
 ];
+
+/**
+ * What became of a run after it finished: its `remember` notes proposed as memory, the run
+ * itself proposed as a skill. `outcome` is the proposal's (proposed, unchanged), or
+ * `skipped` / `failed` with the reason in `detail`.
+ */
+export interface RunProposal {
+  kind: 'memory' | 'skill';
+  outcome: 'proposed' | 'unchanged' | 'skipped' | 'failed';
+  /** Branch and pull request, or why nothing was proposed. */
+  detail: string;
+  at: number;
+}
 
 /** A stored trace; with the run's history row it is the whole story of one run. */
 export interface AgentTrace {
@@ -65,6 +86,7 @@ export interface AgentTrace {
   notes: string[];
   turns: AgentTurn[];
   toolCalls: AgentToolCall[];
+  proposals: RunProposal[];
 }
 
 interface ToolCallRow {
@@ -90,18 +112,23 @@ export class TraceStore {
   save(r: AgentResult): void {
     const db = this.store.db;
     const trace = db.prepare(
-      `INSERT OR REPLACE INTO agent_traces (run_id, model, stop_reason, answer, prompt_tokens, completion_tokens,
+      `INSERT INTO agent_traces (run_id, model, stop_reason, answer, prompt_tokens, completion_tokens,
          total_tokens, messages, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const turn = db.prepare(
-      `INSERT OR REPLACE INTO agent_turns (run_id, turn, latency_ms, prompt_tokens, completion_tokens, total_tokens,
+      `INSERT INTO agent_turns (run_id, turn, latency_ms, prompt_tokens, completion_tokens, total_tokens,
          finish_reason, tool_calls) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const call = db.prepare(
-      `INSERT OR REPLACE INTO agent_tool_calls (run_id, seq, turn, call_id, tool, arguments, status, exit_code,
+      `INSERT INTO agent_tool_calls (run_id, seq, turn, call_id, tool, arguments, status, exit_code,
          duration_ms, result, error, child_run_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // A run's trace replaces any earlier one whole (portable SQL: no INSERT OR REPLACE).
+    const clear = ['agent_tool_calls', 'agent_turns', 'agent_traces'].map((t) =>
+      db.prepare(`DELETE FROM ${t} WHERE run_id = ?`),
+    );
     this.store.tx(() => {
+      for (const c of clear) c.run(r.runId);
       trace.run(
         r.runId,
         r.model,
@@ -140,6 +167,23 @@ export class TraceStore {
           c.childRunIds ? JSON.stringify(c.childRunIds) : null,
         );
     });
+  }
+
+  /** Records what became of the run's notes or of the run as a skill (one row per kind, the last word kept). */
+  saveProposal(runId: string, p: RunProposal): void {
+    this.store.db
+      .prepare(
+        `INSERT INTO agent_proposals (run_id, kind, outcome, detail, at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, kind)
+         DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, at = excluded.at`,
+      )
+      .run(runId, p.kind, p.outcome, p.detail, p.at);
+  }
+
+  proposals(runId: string): RunProposal[] {
+    return this.store.db
+      .prepare('SELECT kind, outcome, detail, at FROM agent_proposals WHERE run_id = ? ORDER BY kind')
+      .all(runId) as RunProposal[];
   }
 
   get(runId: string): AgentTrace | undefined {
@@ -211,6 +255,7 @@ export class TraceStore {
       notes: JSON.parse(t.notes) as string[],
       turns,
       toolCalls,
+      proposals: this.proposals(runId),
     };
   }
 }

@@ -6,8 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { table } from '../../reconciler/cli/state-access.js';
-import { StateStore } from '../../reconciler/state/store.js';
+import { StateStore, stateUrl } from '../../reconciler/state/store.js';
 import { createLogger } from '../../reconciler/log.js';
 import { runCurator, type CuratorSource } from './run.js';
 import { CuratorStore } from './store.js';
@@ -68,16 +69,17 @@ async function run(positionals: string[], v: Values, stateDir: string, json: boo
   if (positionals.length > 1 || (positionals[0] && v.repo))
     throw new UsageError(`curator run takes one DIR or --repo\n\n${HELP}`);
   const source = sourceFor(positionals[0], v, dryRun);
-  const hasState = existsSync(join(stateDir, 'state.db'));
+  const url = stateUrl(undefined);
+  const hasState = url !== undefined || existsSync(join(stateDir, 'state.db'));
   // A dry-run changes nothing, not even by creating a state directory.
-  const store = hasState || !dryRun ? new StateStore({ stateDir }) : new StateStore({ stateDir: ':memory:' });
+  const store = hasState || !dryRun ? new StateStore({ stateDir, url }) : new StateStore({ stateDir: ':memory:' });
   const log = createLogger({ level: json ? 'silent' : 'warn' });
   try {
     const report = await runCurator(
       { store, log, stateDir, source, secretBaseDir: 'dir' in source ? source.dir : undefined },
       { dryRun, trigger: 'cli', curator: v.name || undefined },
     );
-    if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (json) writeStructured(report);
     else {
       if (dryRun && !hasState)
         process.stderr.write(
@@ -126,11 +128,12 @@ function sourceFor(dir: string | undefined, v: Values, dryRun: boolean): Curator
 }
 
 async function withStore(stateDir: string, fn: (c: CuratorStore) => number): Promise<number> {
-  if (!existsSync(join(stateDir, 'state.db')))
+  const url = stateUrl(undefined);
+  if (url === undefined && !existsSync(join(stateDir, 'state.db')))
     throw new UsageError(
       `no state in ${stateDir}: run 'caduceus curator run' or 'caduceus up' first, or pass --state-dir`,
     );
-  const store = new StateStore({ stateDir });
+  const store = new StateStore({ stateDir, url });
   try {
     return fn(new CuratorStore(store));
   } finally {
@@ -141,7 +144,7 @@ async function withStore(stateDir: string, fn: (c: CuratorStore) => number): Pro
 function status(c: CuratorStore, name: string | undefined, json: boolean): number {
   const report = c.lastReport(name);
   if (json) {
-    process.stdout.write(`${JSON.stringify(report ?? null, null, 2)}\n`);
+    writeStructured(report ?? null);
     return 0;
   }
   process.stdout.write(report ? renderReport(report) : 'The curator has not run yet.\n');
@@ -151,13 +154,7 @@ function status(c: CuratorStore, name: string | undefined, json: boolean): numbe
 function proposals(c: CuratorStore, all: boolean, json: boolean): number {
   const list = all ? c.proposals() : c.proposals({ state: 'open' });
   if (json) {
-    process.stdout.write(
-      `${JSON.stringify(
-        list.map(({ diff: _diff, ...p }) => p),
-        null,
-        2,
-      )}\n`,
-    );
+    writeStructured(list.map(({ diff: _diff, ...p }) => p));
     return 0;
   }
   if (list.length === 0) {
@@ -181,7 +178,7 @@ function show(c: CuratorStore, id: string, json: boolean): number {
   const p = c.proposal(id);
   if (!p) throw new UsageError(`no proposal ${id}; 'caduceus curator proposals --all' lists them`);
   if (json) {
-    process.stdout.write(`${JSON.stringify(p, null, 2)}\n`);
+    writeStructured(p);
     return 0;
   }
   const lines = Array.isArray(p.evidence.lines) ? (p.evidence.lines as string[]) : [];

@@ -1,9 +1,12 @@
 // The execution controller: the Runtime and Skill controllers, and the runner the rest of
 // Caduceus uses to run work — runSkill (the skill engine) and exec (one shell process in
-// a fresh workspace, locally or in Docker per the Runtime and the request's isolation).
+// a fresh workspace, locally, in Docker or as a Swarm job per the Runtime and the
+// request's isolation, on the engine the Runtime names).
 
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { SwarmBackend } from './swarm-backend.js';
+import { Engines } from './docker-engine.js';
 import type { ControllerDeps, ExecRequest, ExecResult, Registration, RunOptions } from '../../reconciler/types.js';
 import { RunStore } from '../../reconciler/state/runs.js';
 import { errorMessage } from '../../reconciler/errors.js';
@@ -11,6 +14,7 @@ import { redact } from '../../reconciler/secrets.js';
 import { WorkSlots } from '../../reconciler/work-slots.js';
 import { LocalBackend } from './local-backend.js';
 import { ConfigView } from './config-view.js';
+import { RunUsageStore } from '../../reconciler/state/run-usage.js';
 import { DockerBackend } from './docker-backend.js';
 import { SkillEngine } from './skill-engine.js';
 import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
@@ -29,23 +33,37 @@ export function register(deps: ControllerDeps): Registration {
     configDir: deps.configDir,
   });
   // dockerode only connects on the first call, so constructing it costs nothing.
+  const engines = new Engines({ baseDir: deps.configDir });
+  const engine = (): ReturnType<Engines['get']> => engines.get(runtime().execution.docker);
+  const instanceId = deps.instanceId ?? deps.store.owner;
+  const where = (): string => engines.describe(runtime().execution.docker);
+  // The sandbox's /config holds the configuration files only (config-view.ts).
   const view = deps.configDir ? new ConfigView(deps.configDir, deps.stateDir) : undefined;
   const docker = new DockerBackend({
     log,
+    instanceId,
+    docker: engine,
     configMount: view ? () => view.dirFor(deps.snapshot().revision) : undefined,
+    where,
   });
+  const swarm = new SwarmBackend({ docker: engine, instanceId, log, where });
   const metrics = executionMetrics(deps.metrics);
-  const backends = { local: measured('local', local, metrics), docker: measured('docker', docker, metrics) };
-  const engine = new SkillEngine({
+  const backends = {
+    local: measured('local', local, metrics),
+    docker: measured('docker', docker, metrics),
+    swarm: measured('swarm', swarm, metrics),
+  };
+  const skills = new SkillEngine({
     snapshot: deps.snapshot,
     runs: new RunStore(deps.store),
+    usage: new RunUsageStore(deps.store),
     stateDir: deps.stateDir,
     backends,
     log,
   });
 
   sweepWorkspaces(deps.stateDir);
-  collectLeftovers(docker, log);
+  collectLeftovers([docker, swarm], log);
 
   // The one limit on work in flight, whoever asks (see reconciler/work-slots.ts).
   const slots = new WorkSlots(() => runtime().concurrency);
@@ -62,7 +80,7 @@ export function register(deps: ControllerDeps): Registration {
     const workspace = opts.workspace ?? createWorkspace(deps.stateDir, runId);
     let result: ExecResult | undefined;
     try {
-      if (iso.mode === 'docker') shareWorkspaceWith(workspace, iso.user);
+      if (iso.mode !== 'local') shareWorkspaceWith(workspace, iso.user);
       const onProgress = opts.onProgress;
       result = await backends[iso.mode].run(
         {
@@ -86,30 +104,42 @@ export function register(deps: ControllerDeps): Registration {
   };
 
   return {
-    controllers: [createRuntimeController(() => docker), createSkillController(() => docker)],
+    controllers: [createRuntimeController(() => docker, swarm), createSkillController(() => docker)],
     runner: {
       runSkill: async (name, params, opts) => {
-        const r = await slots.run(`skill ${name}`, opts.signal, () => engine.run(name, params, opts));
+        const r = await slots.run(`skill ${name}`, opts.signal, () => skills.run(name, params, opts));
         metrics.skillRuns.inc({ skill: r.skill, status: r.status });
         return r;
       },
       exec,
     },
-    stop: () => docker.stop(),
+    stop: async () => {
+      await Promise.all([docker.stop(), swarm.stop()]);
+    },
   };
 }
 
-/** Start-up GC of containers a crashed run left behind, when an engine is there to ask. */
-function collectLeftovers(docker: DockerBackend, log: ControllerDeps['log']): void {
+/**
+ * Start-up GC of the containers and Swarm jobs a crashed run of this instance left
+ * behind, when an engine is there to ask. Registration happens on the leader only, so on
+ * PostgreSQL this runs when a replica takes over from one that died.
+ */
+function collectLeftovers(backends: Array<DockerBackend | SwarmBackend>, log: ControllerDeps['log']): void {
   if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return;
-  docker.gc().then(
-    (n) => n > 0 && log.info('collected leftover containers', { removed: n }),
-    (err: unknown) => log.debug('container GC skipped', { error: errorMessage(err) }),
-  );
+  for (const b of backends) {
+    b.gc().then(
+      (n) => n > 0 && log.info('collected leftover containers or jobs', { removed: n }),
+      (err: unknown) => log.debug('container GC skipped', { error: errorMessage(err) }),
+    );
+  }
 }
 
 /** Counts every process a backend runs, whoever asked for it (exec or a skill step). */
-function measured(mode: 'local' | 'docker', backend: Backend, m: ReturnType<typeof executionMetrics>): Backend {
+function measured(
+  mode: 'local' | 'docker' | 'swarm',
+  backend: Backend,
+  m: ReturnType<typeof executionMetrics>,
+): Backend {
   return {
     run: async (spec, iso) => {
       try {

@@ -1,6 +1,7 @@
 // The Runtime controller: checks what the Runtime needs on this host — its prerequisite
 // packages (installed with apt-get when autoInstall says so) and, in docker mode, a
-// Docker engine holding the sandbox image — and reports it as the Ready condition.
+// Docker engine holding the sandbox image (in swarm mode, a swarm manager holding it) —
+// and reports it as the Ready condition.
 // A missing package or image is a state to report, not an error to retry; the loop turns
 // a change of Ready into an event.
 
@@ -12,6 +13,7 @@ import { effectiveIsolation } from './runtime-config.js';
 import { aptInstall, missingPackages } from './prerequisites.js';
 import type { DockerBackend } from './docker-backend.js';
 import { localContainment } from './containment.js';
+import type { SwarmBackend } from './swarm-backend.js';
 
 const RECHECK_MS = 60_000;
 /** A failed automatic install is not retried sooner than this. */
@@ -33,7 +35,22 @@ export async function checkImage(
   }
 }
 
-export function createRuntimeController(docker: () => DockerBackend): Controller {
+/** In swarm mode the engine must be a manager of an active swarm. */
+async function checkSwarm(
+  swarm: SwarmBackend,
+): Promise<{ reason: Extract<Reason, 'SwarmInactive' | 'DockerUnavailable'>; message: string } | undefined> {
+  try {
+    if (await swarm.active()) return undefined;
+    return {
+      reason: 'SwarmInactive',
+      message: 'execution.mode is swarm but the engine is not a swarm manager: run `docker swarm init` there',
+    };
+  } catch (err) {
+    return { reason: 'DockerUnavailable', message: errorMessage(err) };
+  }
+}
+
+export function createRuntimeController(docker: () => DockerBackend, swarm?: SwarmBackend): Controller {
   const failedInstalls = new Map<string, number>();
 
   return {
@@ -56,28 +73,37 @@ export function createRuntimeController(docker: () => DockerBackend): Controller
 
       let missing = await missingPackages(spec.prerequisites.packages);
       if (missing.length > 0 && spec.prerequisites.autoInstall) {
-        const key = missing.join(' ');
-        const lastFail = failedInstalls.get(key);
-        if (lastFail === undefined || Date.now() - lastFail > INSTALL_RETRY_MS) {
-          ctx.event('Normal', 'InstallingPrerequisites', `apt-get install -y ${key}`);
-          const res = await aptInstall(missing, ctx.signal);
+        // Each package has its own retry clock: one that cannot be installed is not tried
+        // again for a while, and does not stop the others from being installed now.
+        const due = missing.filter((p) => {
+          const lastFail = failedInstalls.get(p);
+          return lastFail === undefined || Date.now() - lastFail > INSTALL_RETRY_MS;
+        });
+        if (due.length > 0) {
+          ctx.event('Normal', 'InstallingPrerequisites', `apt-get install -y ${due.join(' ')}`);
+          const res = await aptInstall(due, ctx.signal);
           missing = await missingPackages(spec.prerequisites.packages);
-          if (res.ok && missing.length === 0) {
-            failedInstalls.delete(key);
-            ctx.event('Normal', 'PrerequisitesInstalled', `installed ${key}`);
-          } else {
-            failedInstalls.set(key, Date.now());
+          const now = Date.now();
+          for (const p of due) if (!missing.includes(p)) failedInstalls.delete(p);
+          for (const p of due) if (missing.includes(p)) failedInstalls.set(p, now);
+          const installed = due.filter((p) => !missing.includes(p));
+          if (installed.length > 0) ctx.event('Normal', 'PrerequisitesInstalled', `installed ${installed.join(', ')}`);
+          for (const f of res.failed)
+            ctx.event('Warning', 'PrerequisiteInstallFailed', `apt-get install ${f.package} failed: ${f.reason}`);
+          const stillMissing = due.filter((p) => missing.includes(p) && !res.failed.some((f) => f.package === p));
+          if (stillMissing.length > 0)
             ctx.event(
               'Warning',
               'PrerequisiteInstallFailed',
-              `apt-get install ${key} failed: ${lastLines(res.output)}`,
+              `${stillMissing.join(', ')} still missing after apt-get: ${lastLines(res.output)}`,
             );
-          }
           ctx.setObserved({
             lastInstall: {
-              packages: key,
-              ok: res.ok && missing.length === 0,
-              at: new Date().toISOString(),
+              packages: due.join(' '),
+              installed,
+              failed: due.filter((p) => missing.includes(p)),
+              ok: due.every((p) => !missing.includes(p)),
+              at: new Date(now).toISOString(),
               output: lastLines(res.output),
             },
           });
@@ -86,13 +112,20 @@ export function createRuntimeController(docker: () => DockerBackend): Controller
       ctx.setObserved({ missingPackages: missing });
       if (missing.length > 0) {
         const how = spec.prerequisites.autoInstall
-          ? 'automatic install failed; see events'
-          : 'install them or set prerequisites.autoInstall: true';
+          ? 'automatic install failed; see `caduceus events`'
+          : `install them (apt-get install ${missing.join(' ')}) or set prerequisites.autoInstall: true`;
         ctx.setCondition('Ready', 'False', 'MissingPrerequisite', `missing packages: ${missing.join(', ')} (${how})`);
         return { requeueAfter: RECHECK_MS };
       }
 
-      if (spec.execution.mode === 'docker') {
+      if (spec.execution.mode === 'swarm' && swarm) {
+        const problem = await checkSwarm(swarm);
+        if (problem) {
+          ctx.setCondition('Ready', 'False', problem.reason, problem.message);
+          return { requeueAfter: RECHECK_MS };
+        }
+      }
+      if (spec.execution.mode !== 'local') {
         const problem = await checkImage(docker(), iso.image);
         if (problem) {
           ctx.setCondition('Ready', 'False', problem.reason, problem.message);
@@ -100,14 +133,16 @@ export function createRuntimeController(docker: () => DockerBackend): Controller
         }
       }
       const where =
-        spec.execution.mode === 'docker' ? `docker (${iso.image}, network ${iso.network})` : 'local processes';
+        spec.execution.mode === 'local'
+          ? 'local processes'
+          : `${spec.execution.mode === 'swarm' ? 'swarm jobs' : 'docker'} (${iso.image}, network ${iso.network})`;
       ctx.setCondition(
         'Ready',
         'True',
         'Ready',
         `runs work as ${where}; ${spec.prerequisites.packages.length} prerequisites present`,
       );
-      return spec.prerequisites.packages.length > 0 || spec.execution.mode === 'docker'
+      return spec.prerequisites.packages.length > 0 || spec.execution.mode !== 'local'
         ? { requeueAfter: 10 * RECHECK_MS }
         : undefined;
     },

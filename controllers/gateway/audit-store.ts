@@ -3,7 +3,7 @@
 // delivered or not). `caduceus gateway log` and `gateway status` read it. Times are epoch ms.
 // GATEWAY_MIGRATIONS is the whole `gateway` namespace: it also creates the replay table.
 
-import type { Statement } from 'better-sqlite3';
+import type { SqlStatement } from '../../reconciler/state/sql.js';
 import type { StateStore } from '../../reconciler/state/store.js';
 import { redact } from '../../reconciler/secrets.js';
 
@@ -14,7 +14,7 @@ export const GATEWAY_MIGRATIONS = [
      level TEXT NOT NULL CHECK (level IN ('info', 'warn', 'error')),
      policy TEXT,
      platform TEXT NOT NULL,
-     user TEXT,
+     "user" TEXT,
      channel TEXT,
      command TEXT,
      decision TEXT NOT NULL,
@@ -80,8 +80,8 @@ export type NewAuditEntry = Omit<
 const RANK: Record<AuditLevel, number> = { info: 0, warn: 1, error: 2 };
 /** The columns under AuditEntry's names, so that a row comes back as an entry. */
 const ENTRY_COLUMNS =
-  'id, at, level, policy, platform, user, channel, command, decision, reason, ' +
-  'request_id AS requestId, run_id AS runId, count';
+  'id, at, level, policy, platform, "user", channel, command, decision, reason, ' +
+  'request_id AS "requestId", run_id AS "runId", count';
 const MAX_FIELD = 500;
 
 function clip(s: string | null | undefined): string | null {
@@ -92,8 +92,8 @@ function clip(s: string | null | undefined): string | null {
 
 export class AuditStore {
   /** Prepared once: a row is written for every gateway request. */
-  private readonly insert: Statement;
-  private readonly bump: Statement<[number]>;
+  private readonly insert: SqlStatement;
+  private readonly bump: SqlStatement;
   /** The rejection rows of the current minute, by platform and source. */
   private readonly buckets = new Map<string, number>();
   private minute = -1;
@@ -102,9 +102,9 @@ export class AuditStore {
     store.retain({ table: 'gateway_audit', class: 'audit', time: 'at', unit: 'ms' });
     store.migrate('gateway', GATEWAY_MIGRATIONS);
     this.insert = store.db.prepare(
-      `INSERT INTO gateway_audit (at, level, policy, platform, user, channel, command, decision, reason, request_id,
-                                  run_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO gateway_audit (at, level, policy, platform, "user", channel, command, decision, reason,
+         request_id, run_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     );
     this.bump = store.db.prepare('UPDATE gateway_audit SET count = count + 1 WHERE id = ?');
   }
@@ -144,8 +144,8 @@ export class AuditStore {
     return n;
   }
 
-  private write(e: NewAuditEntry): number | bigint {
-    return this.insert.run(
+  private write(e: NewAuditEntry): number {
+    const row = this.insert.get(
       e.at ?? Date.now(),
       e.level,
       e.policy ?? null,
@@ -157,7 +157,8 @@ export class AuditStore {
       clip(e.reason) ?? '',
       e.requestId ?? null,
       e.runId ?? null,
-    ).lastInsertRowid;
+    ) as { id: number };
+    return Number(row.id);
   }
 
   /** Newest first; `minLevel` keeps that level and above. */

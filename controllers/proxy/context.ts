@@ -6,7 +6,7 @@ import type { ProxySpec } from '../../reconciler/specs.js';
 import type { KeyEntry } from './auth.js';
 import type { TokenBucketLimiter } from './token-bucket.js';
 import type { Upstream } from './upstream.js';
-import type { ModelLabels, ProxyMetrics } from './metrics.js';
+import type { ProxyMetrics } from './metrics.js';
 
 export interface ProxyState {
   name: string;
@@ -23,7 +23,6 @@ export interface ProxyEnv {
   runner: Runner;
   log: Logger;
   metrics: ProxyMetrics;
-  modelLabels: ModelLabels;
 }
 
 /** Per-request facts the routes fill in for logs and metrics. */

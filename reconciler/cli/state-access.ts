@@ -3,14 +3,17 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateStore } from '../state/store.js';
+import { StateStore, stateUrl } from '../state/store.js';
 import { isLocked, readHolder } from '../state/state-lock.js';
 import { CaduceusError } from '../errors.js';
 import { CoreStore } from '../state/core-store.js';
 import { UsageError } from './args.js';
 import { escapeControl } from './escape.js';
 
+/** The state of `caduceus up`: PostgreSQL when CADUCEUS_STATE_URL says so, else the SQLite file in stateDir. */
 export function openState(stateDir: string, opts: { mustExist: boolean } = { mustExist: true }): CoreStore | undefined {
+  const url = stateUrl(undefined);
+  if (url !== undefined) return new CoreStore(new StateStore({ stateDir, url }));
   if (!existsSync(join(stateDir, 'state.db'))) {
     // `up` holds the directory but its database is gone: it was deleted under the process.
     const h = isLocked(stateDir) ? readHolder(stateDir) : undefined;

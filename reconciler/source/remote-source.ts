@@ -16,6 +16,7 @@ import { BlobReader } from './blob-reader.js';
 import { redactUrl } from '../secrets.js';
 import { gitClient, gitError, gitMessage } from './git-cli.js';
 import { normalizeSubPath, readRevision, resolveCommit } from './tree-reader.js';
+import { TreeWalker } from './tree-walk.js';
 import type { Revision, Source, SourceStatus } from './source-types.js';
 
 const TIP = 'refs/caduceus/tip';
@@ -44,6 +45,7 @@ export class RemoteSource implements Source {
   private readonly interval: number;
   private git: SimpleGit | undefined;
   private blobs: BlobReader | undefined;
+  private walker: TreeWalker | undefined;
   private tip: string | undefined;
   private last: Revision | undefined;
   private onChange: (() => void) | undefined;
@@ -53,6 +55,7 @@ export class RemoteSource implements Source {
   private shallow = true;
   private fetchErrors = 0;
   private lastFetchAt: string | undefined;
+  private lastSuccessAt: string | undefined;
   private lastFetchError: string | undefined;
   /** The branch HEAD names on the remote, when no branch is given. */
   private headBranch: string | undefined;
@@ -140,6 +143,7 @@ export class RemoteSource implements Source {
         this.opts.log.info('git fetch works again', { repo: redactUrl(this.opts.url), after: this.fetchErrors });
       this.fetchErrors = 0;
       this.lastFetchError = undefined;
+      this.lastSuccessAt = new Date().toISOString();
     } catch (err) {
       this.fetchErrors++;
       this.lastFetchError = errorMessage(err);
@@ -197,8 +201,9 @@ export class RemoteSource implements Source {
     }
     const tip = this.tip as string;
     if (this.last?.id === tip) return this.last;
-    const blobs = this.blobs as BlobReader;
-    const rev = await readRevision(git, blobs, this.last, tip, this.subPath);
+    this.walker ??= new TreeWalker(this.blobs as BlobReader);
+    const rev = await readRevision(this.walker, tip, this.subPath);
+    // A commit without the directory is rejected by the loop; it is not the last good read.
     if (rev.missingPath === undefined) this.last = rev;
     return rev;
   }
@@ -238,6 +243,7 @@ export class RemoteSource implements Source {
       path: this.subPath || undefined,
       fetchErrors: this.fetchErrors,
       lastFetchAt: this.lastFetchAt,
+      lastSuccessAt: this.lastSuccessAt,
       lastFetchError: this.lastFetchError || undefined,
       revision: this.tip,
     };

@@ -3,8 +3,8 @@
 // the last revisions' history and the event log. Each write that belongs to one apply
 // step happens in one transaction, so a crash leaves a state a restart converges from.
 
-import type Database from 'better-sqlite3';
 import type { StateStore } from './store.js';
+import type { SqlStatement } from './sql.js';
 import type {
   Condition,
   ConditionType,
@@ -18,6 +18,7 @@ import type {
   ResourceKey,
   ResourceStatus,
 } from '../types.js';
+import { randomUUID } from 'node:crypto';
 import { splitKey } from '../types.js';
 import { CONDITION_TYPES } from '../reasons.js';
 import { redactUrl } from '../secrets.js';
@@ -85,9 +86,27 @@ export const CORE_MIGRATIONS = [
      failing_since TEXT,
      recorded_at TEXT NOT NULL
    );`,
-  // A revision the prune guard holds is neither accepted nor rejected: 'held', with the
-  // message that says what it would prune and how to allow it.
-  `ALTER TABLE source_state ADD COLUMN last_attempt_message TEXT;
+  // 3: the identity of this deployment (one per state directory, or per PostgreSQL database
+  // shared by replicas): what containers and Swarm services are labelled with, so garbage
+  // collection never touches another Caduceus's on a shared engine. And the leader lease
+  // of replicas on PostgreSQL (see leader.ts).
+  `CREATE TABLE instance (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     instance_id TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE leader_lease (
+     name TEXT PRIMARY KEY,
+     holder TEXT NOT NULL,
+     term INTEGER NOT NULL,
+     acquired_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );`,
+  // 4: a revision the prune guard holds is neither accepted nor rejected: 'held', with the
+  // message that says what it would prune and how to allow it. SQLite cannot alter a CHECK
+  // (the table is rebuilt); PostgreSQL alters it in place.
+  {
+    sqlite: `ALTER TABLE source_state ADD COLUMN last_attempt_message TEXT;
    CREATE TABLE revisions_v2 (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      revision TEXT NOT NULL,
@@ -100,9 +119,16 @@ export const CORE_MIGRATIONS = [
    INSERT INTO revisions_v2 SELECT * FROM revisions;
    DROP TABLE revisions;
    ALTER TABLE revisions_v2 RENAME TO revisions;`,
+    postgres: `ALTER TABLE source_state ADD COLUMN last_attempt_message TEXT;
+   ALTER TABLE revisions DROP CONSTRAINT revisions_outcome_check;
+   ALTER TABLE revisions ADD CONSTRAINT revisions_outcome_check
+     CHECK (outcome IN ('accepted', 'rejected', 'held', 'applied'));`,
+  },
 ];
 
 const HISTORY = 10;
+/** Reconcile steps written in one transaction at most (writeStepSoon). */
+const MAX_BATCH = 500;
 
 export interface SourceState {
   lastAppliedRevision: string | null;
@@ -230,26 +256,44 @@ export function mergeConditions(old: Condition[], updates: ConditionUpdate[], no
 
 export class CoreStore implements EventRecorder {
   /** Prepared once: compiling SQL on every write costs more than the write itself. */
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, SqlStatement>();
   /**
    * The applied snapshot's hashes, kept in memory once read: the loop plans every
    * revision against them, and only writeStep (through this object) changes them.
    */
   private hashes: Map<ResourceKey, string> | undefined;
-  private writeStepTx: Database.Transaction<(s: StepWrite) => void> | undefined;
+  private batch: Array<{ step: StepWrite; resolve(): void; reject(err: unknown): void }> = [];
+  /** Size of the batch at the previous turn (flushBatch). */
+  private batchSeen = 0;
 
   constructor(readonly store: StateStore) {
     store.retain({ table: 'events', class: 'events', time: 'at', unit: 'iso' });
     store.migrate('core', CORE_MIGRATIONS);
   }
 
-  private sql(text: string): Database.Statement {
+  private sql(text: string): SqlStatement {
     let st = this.statements.get(text);
     if (!st) {
       st = this.store.db.prepare(text);
       this.statements.set(text, st);
     }
     return st;
+  }
+
+  /** The deployment's stable id, made on first use. */
+  instanceId(): string {
+    const read = (): string | undefined =>
+      (this.sql('SELECT instance_id FROM instance WHERE id = 1').get() as { instance_id: string } | undefined)
+        ?.instance_id;
+    const id = read();
+    if (id) return id;
+    this.store.tx(() =>
+      this.sql('INSERT INTO instance (id, instance_id, created_at) VALUES (1, ?, ?) ON CONFLICT DO NOTHING').run(
+        randomUUID(),
+        new Date().toISOString(),
+      ),
+    );
+    return read() as string;
   }
 
   sourceState(): SourceState {
@@ -431,13 +475,64 @@ export class CoreStore implements EventRecorder {
 
   /** Writes one reconcile's outcome: applied row, status, events — all or nothing. */
   writeStep(step: StepWrite): void {
-    // One transaction function, built once: the loop calls this for every reconcile.
-    this.writeStepTx ??= this.store.db.transaction((s: StepWrite) => this.writeStepBody(s));
-    this.writeStepTx.immediate(step);
+    this.writeSteps([step]);
+  }
+
+  /**
+   * Writes one reconcile's outcome with the others queued in the same turn of the event
+   * loop, in one transaction: a commit costs far more than its rows, and applying 10,000
+   * resources made 10,000 commits. Resolves once written. A batch that fails is written
+   * again one step per transaction, so one bad step fails alone, each all or nothing.
+   */
+  writeStepSoon(step: StepWrite): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.batch.length === 0) {
+        this.batchSeen = 0;
+        setImmediate(() => this.flushBatch());
+      }
+      this.batch.push({ step, resolve, reject });
+    });
+  }
+
+  /**
+   * Writes the queued steps once a turn of the event loop has added none (or there are
+   * MAX_BATCH): while a revision's keys keep finishing, they share one commit.
+   */
+  private flushBatch(): void {
+    if (this.batch.length > this.batchSeen && this.batch.length < MAX_BATCH) {
+      this.batchSeen = this.batch.length;
+      setImmediate(() => this.flushBatch());
+      return;
+    }
+    const batch = this.batch;
+    this.batch = [];
+    try {
+      this.writeSteps(batch.map((b) => b.step));
+      for (const b of batch) b.resolve();
+      return;
+    } catch {
+      // Below, step by step.
+    }
+    for (const b of batch) {
+      try {
+        this.writeSteps([b.step]);
+        b.resolve();
+      } catch (err) {
+        b.reject(err);
+      }
+    }
+  }
+
+  private writeSteps(steps: StepWrite[]): void {
+    this.store.tx(() => {
+      for (const s of steps) this.writeStepBody(s);
+    });
     // After the commit only: a rolled-back write must not show in the cache.
     if (this.hashes) {
-      if (step.pruned) this.hashes.delete(step.key);
-      else if (step.applied) this.hashes.set(step.key, step.applied.hash);
+      for (const step of steps) {
+        if (step.pruned) this.hashes.delete(step.key);
+        else if (step.applied) this.hashes.set(step.key, step.applied.hash);
+      }
     }
   }
 

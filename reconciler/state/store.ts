@@ -1,24 +1,34 @@
-// The state store: one SQLite file (WAL) under the state directory. Every module owns a
-// namespace of versioned migrations, so controllers add their tables (runs, audit log,
-// curator proposals) without touching the core schema. Writes that belong together run
-// in one transaction, so a crash leaves either the old or the new state.
+// The state store: SQLite (one file, WAL, under the state directory) by default, or
+// PostgreSQL when given a postgres:// URL, behind one synchronous interface (sql.ts).
+// Every module owns a namespace of versioned migrations, so controllers add their tables
+// (runs, audit log, curator proposals) without touching the core schema. Writes that
+// belong together run in one transaction, so a crash leaves either the old or the new state.
 
-import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { CaduceusError } from '../errors.js';
 import type { RetainedTable } from './retention.js';
 import { lockStateDir, type StateLock } from './state-lock.js';
+import type { SqlDatabase, Dialect } from './sql.js';
+import { SqliteDatabase } from './sqlite-db.js';
+import { isPostgresUrl, PostgresDatabase } from './postgres/database.js';
+import { translateDdl } from './postgres/translate.js';
 
-export type Db = Database.Database;
+export type Db = SqlDatabase;
 
-/** One migration: SQL text or a function for the rare step SQL cannot express. */
-export type Migration = string | ((db: Db) => void);
+/**
+ * One migration: SQL text (SQLite's DDL, which PostgreSQL gets translated, see
+ * postgres/translate.ts), the text per engine when translation is not enough, or a
+ * function for the rare step SQL cannot express.
+ */
+export type Migration = string | { sqlite: string; postgres: string } | ((db: Db) => void);
 
 export interface StoreOptions {
   /** Directory holding state.db (created if missing). Use ':memory:' only in tests. */
   stateDir: string;
+  /** A postgres:// URL: the state lives there instead of in stateDir/state.db. */
+  url?: string;
   readonly?: boolean;
   /**
    * For `caduceus up`: the directory is held by this process alone (state-lock.ts; a
@@ -32,14 +42,27 @@ const BROKEN_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
 /** The first 16 bytes of every SQLite database file. */
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
+/** The state location a command uses: --state, else CADUCEUS_STATE_URL, else the SQLite file. */
+export function stateUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const url = flag ?? env.CADUCEUS_STATE_URL;
+  return url === undefined || url === '' ? undefined : url;
+}
+
 export class StateStore {
   readonly db: Db;
+  /** The SQLite file, ':memory:', or the PostgreSQL URL with its password redacted. */
   readonly path: string;
+  readonly dialect: Dialect;
   private readonly retained = new Map<string, RetainedTable>();
-
-  /** This process's mark on what it starts (runs), so a successor knows what a crashed one left. */
+  /**
+   * This process's handle on the store, new on every open: runs it starts and the leader
+   * lease it holds carry it, so a successor knows which runs a dead process left behind.
+   */
   readonly owner = randomUUID();
-  /** Held by `up` (exclusive): the holder before it, when that one crashed, is `lock.crashed`. */
+  /**
+   * Held by `up` (exclusive) on a SQLite state directory: the holder before it, when that
+   * one crashed, is `lock.crashed`. PostgreSQL replicas share the store under the leader lease.
+   */
   readonly lock: StateLock | undefined;
   /** The file's inode when it was opened: another one at that path means it was replaced. */
   private readonly inode: number | undefined;
@@ -52,65 +75,41 @@ export class StateStore {
   private headerClosed = false;
 
   constructor(opts: StoreOptions) {
-    if (opts.stateDir === ':memory:') {
-      this.path = ':memory:';
+    if (isPostgresUrl(opts.url)) {
+      const pg = new PostgresDatabase(opts.url);
+      this.db = pg;
+      this.path = pg.location;
     } else {
-      if (!opts.readonly) mkdirSync(opts.stateDir, { recursive: true });
-      this.path = join(opts.stateDir, 'state.db');
-    }
-    if (opts.exclusive && this.path !== ':memory:') this.lock = lockStateDir(opts.stateDir, this.owner);
-    let db: Db | undefined;
-    try {
-      db = new Database(this.path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
-      this.db = db;
-      this.db.pragma('busy_timeout = 5000');
-      // Before anything writes to it: a damaged file is not made worse by a migration.
-      if (opts.exclusive) this.checkWhole();
-      this.configure(opts);
-    } catch (err) {
-      if (db?.open) db.close();
-      this.lock?.release();
-      throw brokenDatabase(this.path, err) ?? err;
-    }
-    if (opts.exclusive && this.path !== ':memory:') {
-      this.inode = statSync(this.path).ino;
-      this.headerFd = openSync(this.path, 'r');
-    }
-  }
-
-  private configure(opts: StoreOptions): void {
-    if (!opts.readonly) {
-      // Pages freed by retention go back to the file system (see vacuum()). A database
-      // made before this setting existed is converted once, by a full VACUUM; while
-      // another process holds it, the conversion waits for a later start.
-      if (this.db.pragma('auto_vacuum', { simple: true }) !== 2) {
-        this.db.pragma('auto_vacuum = INCREMENTAL');
-        try {
-          this.db.exec('VACUUM');
-        } catch {
-          // Busy: retention still bounds the rows; the file shrinks after the conversion.
-        }
+      if (opts.stateDir === ':memory:') {
+        this.path = ':memory:';
+      } else {
+        if (!opts.readonly) mkdirSync(opts.stateDir, { recursive: true });
+        this.path = join(opts.stateDir, 'state.db');
       }
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
+      const local = opts.exclusive && this.path !== ':memory:';
+      if (local) this.lock = lockStateDir(opts.stateDir, this.owner);
+      try {
+        this.db = new SqliteDatabase(this.path, {
+          readonly: opts.readonly === true,
+          checkWhole: opts.exclusive === true,
+        });
+      } catch (err) {
+        this.lock?.release();
+        throw brokenDatabase(this.path, err) ?? err;
+      }
+      if (local) {
+        this.inode = statSync(this.path).ino;
+        this.headerFd = openSync(this.path, 'r');
+      }
     }
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
+    this.dialect = this.db.dialect;
     if (!opts.readonly) {
-      this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        namespace TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,
-        PRIMARY KEY (namespace, version))`);
+      this.tx(() =>
+        this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          namespace TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,
+          PRIMARY KEY (namespace, version))`),
+      );
     }
-  }
-
-  /** PRAGMA quick_check: a damaged file is refused at start instead of served as healthy. */
-  private checkWhole(): void {
-    const rows = this.db.pragma('quick_check(5)') as Array<{ quick_check: string }>;
-    const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
-    if (problems.length > 0)
-      throw new CaduceusError('StateCorrupt', `state database ${this.path} is damaged: ${problems.join('; ')}`, {
-        hint: 'move it aside (revision and status are rebuilt from git; run history is lost) or restore a copy',
-      });
   }
 
   /**
@@ -147,27 +146,40 @@ export class StateStore {
 
   /**
    * Applies the migrations of one namespace that have not run yet, each in its own
-   * transaction together with its bookkeeping row. Safe to call on every start.
+   * transaction together with its bookkeeping row. Safe to call on every start, and from
+   * several processes at once: the version is read inside the (exclusive) transaction.
    */
   migrate(namespace: string, migrations: readonly Migration[]): void {
-    const row = this.db
-      .prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations WHERE namespace = ?')
-      .get(namespace) as { v: number };
-    for (let i = row.v; i < migrations.length; i++) {
-      const m = migrations[i] as Migration;
-      this.db.transaction(() => {
-        if (typeof m === 'string') this.db.exec(m);
-        else m(this.db);
+    const version = this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations WHERE namespace = ?');
+    const current = (): number => Number((version.get(namespace) as { v: number }).v);
+    if (current() >= migrations.length) return;
+    for (let i = 0; i < migrations.length; i++) {
+      this.tx(() => {
+        if (current() > i) return;
+        const m = migrations[i] as Migration;
+        if (typeof m === 'function') m(this.db);
+        else if (typeof m === 'string') this.db.exec(this.dialect === 'postgres' ? translateDdl(m) : m);
+        else this.db.exec(m[this.dialect]);
         this.db
           .prepare('INSERT INTO schema_migrations (namespace, version, applied_at) VALUES (?, ?, ?)')
           .run(namespace, i + 1, new Date().toISOString());
-      })();
+      });
     }
   }
 
-  /** Runs fn in one IMMEDIATE transaction; it commits whole or not at all. */
+  /** Runs fn in one exclusive transaction (SQLite IMMEDIATE, PostgreSQL under a lock): all or nothing. */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.db.transaction(fn);
+  }
+
+  /**
+   * Milliseconds since the epoch by the database's clock (PostgreSQL's, so replicas on
+   * machines whose clocks differ agree on when a lease expires; SQLite's is this machine's).
+   */
+  nowMs(): number {
+    if (this.dialect === 'sqlite') return Date.now();
+    const r = this.db.prepare('SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint AS now').get();
+    return Number((r as { now: number }).now);
   }
 
   /** Puts a table under the Runtime's retention limits (see retention.ts). */
@@ -179,11 +191,13 @@ export class StateStore {
     return [...this.retained.values()];
   }
 
-  /** Returns free pages to the file system; how many it freed. */
+  /**
+   * Returns free pages to the file system; how many it freed. SQLite only: PostgreSQL's
+   * autovacuum makes the space of deleted rows reusable on its own (and VACUUM cannot run
+   * inside the facade's transactions), so there it frees nothing here.
+   */
   vacuum(): number {
-    const before = this.db.pragma('freelist_count', { simple: true }) as number;
-    this.db.pragma('incremental_vacuum');
-    return before - (this.db.pragma('freelist_count', { simple: true }) as number);
+    return this.db instanceof SqliteDatabase ? this.db.incrementalVacuum() : 0;
   }
 
   close(): void {

@@ -11,6 +11,7 @@ import { commitAll, git, makeRepo, removeFiles, skillYaml, writeFiles } from '..
 import { tempDir } from '../helpers/temp.js';
 import { eventually, waitFor } from '../helpers/wait.js';
 import { appStarter } from '../helpers/app.js';
+import type { SqliteDatabase } from '../../reconciler/state/sqlite-db.js';
 
 /** A Skill controller that records every reconcile it is asked for: key, and the step it would run (or prune). */
 function recorder(): { seen: string[]; registration: () => Registration } {
@@ -46,7 +47,7 @@ describe('a state write that fails', () => {
     rec.seen.length = 0;
 
     // The database refuses every write from here on, as a full disk would.
-    app.store.db.pragma('query_only = ON');
+    (app.store.db as SqliteDatabase).raw.pragma('query_only = ON');
     writeFiles(repo, { 'skills/a.yaml': skillYaml('a', 'echo a2'), 'skills/c.yaml': skillYaml('c', 'echo c1') });
     const second = commitAll(repo, 'a2 and c');
     const problem = await waitFor(() => app.reconciler.syncProblem(), 15_000, 'the failed sync');
@@ -60,7 +61,7 @@ describe('a state write that fails', () => {
     // Retried with backoff, not only on the next commit.
     await waitFor(() => (app.reconciler.syncProblem()?.failures ?? 0) >= 2, 15_000, 'a retry');
 
-    app.store.db.pragma('query_only = OFF');
+    (app.store.db as SqliteDatabase).raw.pragma('query_only = OFF');
     await app.waitForRevision(second, 15_000);
     expect(rec.seen.sort()).toEqual(['Skill/a:echo a2', 'Skill/c:echo c1']);
     expect(app.reconciler.syncProblem()).toBeUndefined();

@@ -19,6 +19,7 @@ import { tempDir } from '../helpers/temp.js';
 import { appStarter } from '../helpers/app.js';
 import { post, slackSigned } from '../controllers/gateway/signers.js';
 import { startGateway } from '../controllers/gateway/harness.js';
+import type { SqliteDatabase } from '../../reconciler/state/sqlite-db.js';
 
 const DAY = 86_400_000;
 const count = (store: StateStore, table: string): number =>
@@ -71,21 +72,21 @@ describe('retention', () => {
     );
     expect(r.deleted).toEqual({ events: 1500, gateway_audit: 1000, git_webhook_deliveries: 1000, runs: 998 });
     expect(r.freedPages).toBeGreaterThan(0);
-    expect(store.db.pragma('freelist_count', { simple: true })).toBe(0);
+    expect((store.db as SqliteDatabase).raw.pragma('freelist_count', { simple: true })).toBe(0);
     store.close();
   });
 
   it('gives the space back to the file system', () => {
     const now = Date.now();
     const { store, dir } = filled(now);
-    store.db.pragma('wal_checkpoint(TRUNCATE)');
+    (store.db as SqliteDatabase).raw.pragma('wal_checkpoint(TRUNCATE)');
     const before = statSync(join(dir, 'state.db')).size;
     applyRetention(
       store,
       retentionLimits({ events: { maxRows: 100 }, audit: { maxRows: 100 }, runs: { maxRows: 100 } }),
       now,
     );
-    store.db.pragma('wal_checkpoint(TRUNCATE)');
+    (store.db as SqliteDatabase).raw.pragma('wal_checkpoint(TRUNCATE)');
     const after = statSync(join(dir, 'state.db')).size;
     expect(after).toBeLessThan(before / 4);
     store.close();

@@ -75,7 +75,7 @@ export interface Harness {
 
 export function harness(
   resources: Resource[] = [],
-  opts: { configDir?: string; stateDir?: string; revision?: string } = {},
+  opts: { configDir?: string; stateDir?: string; revision?: string; instanceId?: string } = {},
 ): Harness {
   const stateDir = opts.stateDir ?? tempDir('caduceus-exec-');
   const store = new StateStore({ stateDir });
@@ -89,6 +89,7 @@ export function harness(
     runner: undefined as unknown as Runner, // the execution registration provides the runner itself
     metrics: new Registry(),
     configDir: opts.configDir,
+    instanceId: opts.instanceId,
   };
   const reg = register(deps);
   const r = reg.runner as Runner;
