@@ -26,7 +26,7 @@ import tar from 'tar-fs';
 import type { ExecResult, Logger } from '../../reconciler/types.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { timerDelay } from '../../reconciler/duration.js';
-import { KILL_GRACE_MS, type Backend, type ProcessSpec } from './backend.js';
+import type { Backend, ProcessSpec } from './backend.js';
 import { OutputBuffer, LineSplitter } from './output-buffer.js';
 import type { EffectiveIsolation } from './runtime-config.js';
 import { parseMemory } from './quantity.js';
@@ -212,10 +212,6 @@ export class SwarmBackend implements Backend {
     };
     const containerSpec: Record<string, unknown> = {
       Image: iso.image,
-      // A cancelled job is killed after the grace a local process gets, not Swarm's 10 s:
-      // its shell is PID 1 and ignores SIGTERM, and `up` must stop (and remove the job's
-      // network, which waits for the container to leave it) well within its own deadline.
-      StopGracePeriod: KILL_GRACE_MS * 1_000_000,
       Command: ['/bin/sh', '-c', WRAPPER],
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       User: iso.user,
