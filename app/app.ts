@@ -118,9 +118,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
       status: () => ({
         role: leader ? 'leader' : 'follower',
         instance: instanceId,
-        ...(lease ? { leader: leaderInfo(lease) } : {}),
+        leader: lease ? leaderInfo(lease) : undefined,
         ready: leader ? leader.rec.ready() : false,
-        ...(leader ? { source: leader.source.status() } : {}),
+        source: leader?.source.status(),
         ...core.sourceState(),
         history: core.history(),
         resources: core.allStatus(),

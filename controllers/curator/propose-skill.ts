@@ -158,7 +158,7 @@ export async function proposeNewSkill(
       evidence: {
         reason: opts.reason,
         lines: [opts.reason],
-        ...(change.similarity !== undefined ? { similarity: change.similarity } : {}),
+        similarity: change.similarity,
       },
       files: [change.file],
       diff: await git.show(commit),
@@ -174,7 +174,7 @@ export async function proposeNewSkill(
       branch: change.branch,
       outcome,
       pr: { number: pr.number, url: pr.url },
-      ...(change.similarity !== undefined ? { similarity: change.similarity } : {}),
+      similarity: change.similarity,
     };
   } finally {
     cstore.unlock(holder);

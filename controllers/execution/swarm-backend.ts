@@ -244,6 +244,7 @@ export class SwarmBackend implements Backend {
         ContainerSpec: containerSpec,
         Resources: { Limits: limits, Reservations: reservations },
         RestartPolicy: { Condition: 'none', MaxAttempts: 0 },
+        // Spread: the Docker API receives only the keys the isolation sets.
         ...(iso.placement?.length ? { Placement: { Constraints: iso.placement } } : {}),
         ...(network ? { Networks: [{ Target: network }] } : {}),
       },
