@@ -25,7 +25,6 @@ import { CuratorStore } from './store.js';
 import { CuratorScheduler } from './schedule.js';
 import type { CuratorEnv } from './run.js';
 import type { CuratorReport } from './types.js';
-import { proposeNewSkill } from './propose-skill.js';
 import { proposeMemoryNotes } from './propose-memory.js';
 
 /** Re-check status at least this often after a scheduled run could have happened. */
