@@ -138,11 +138,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
         return {
           role: leader ? 'leader' : 'follower',
           instance: instanceId,
-          ...(lease ? { leader: leaderInfo(lease) } : {}),
+          leader: lease ? leaderInfo(lease) : undefined,
           ready: (leader ? leader.rec.ready() : false) && stateProblem === undefined,
           stateProblem,
           syncProblem: leader?.rec.syncProblem(),
-          ...(leader ? { source: leader.source.status() } : {}),
+          source: leader?.source.status(),
           ...stored,
         };
       },

@@ -323,7 +323,7 @@ function gatewayFacts(doc: YamlDocument, spec: GatewayPolicySpec, facts: DocFact
     facts.gatewayPlatforms.push({
       platform,
       channels: ps.channels.map(String),
-      ...(cannotPost(platform, ps) ? { cannotPost: cannotPost(platform, ps) } : {}),
+      cannotPost: cannotPost(platform, ps),
     });
   }
   spec.roles.forEach((role, r) => {

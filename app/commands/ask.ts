@@ -77,7 +77,8 @@ export function main(argv: string[]): Promise<number> {
       if (!runAgent) throw new Error('the agent is not registered');
       result = await runAgent({
         ...req,
-        ...(streamed ? { stream: true } : {}),
+        // Unset rather than false: the agent then follows the model's own stream setting.
+        stream: streamed || undefined,
         trigger: { source: 'cli', actor: `user:${localUser()}` },
         signal: local.signal,
         onProgress: (e) => {

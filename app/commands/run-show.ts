@@ -84,6 +84,6 @@ function skillResult(run: RunRecord): SkillRunResult {
     durationMs: run.durationMs ?? 0,
     steps: report.steps ?? [],
     output: report.output ?? '',
-    ...(run.error ? { error: run.error } : {}),
+    error: run.error || undefined,
   };
 }

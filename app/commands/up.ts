@@ -118,6 +118,7 @@ export function main(argv: string[]): Promise<number> {
     log.info('caduceus is up', {
       url: app.url,
       role: app.role(),
+      // Spread: the text log prints every key, so a follower would show repo=undefined.
       ...(app.role() === 'leader' ? { repo: app.source.status().repo } : {}),
       path: path ?? '.',
       stateDir: v['state-dir'] ?? '.caduceus',

@@ -237,7 +237,7 @@ export class AgentLoop {
         latencyMs: reply.latencyMs,
         finishReason: reply.finishReason,
         toolCalls: calls.length,
-        ...(reply.usage ? { usage: reply.usage } : {}),
+        usage: reply.usage,
       });
       run.messages.push(reply.message);
       if (calls.length === 0) return { status: 'succeeded', stopReason: 'answer', answer: reply.message.content ?? '' };
@@ -364,7 +364,7 @@ export class AgentLoop {
       result,
       exitCode: outcome.exitCode,
       error: outcome.error !== undefined ? redact(outcome.error) : undefined,
-      ...(outcome.childRunIds ? { childRunIds: outcome.childRunIds } : {}),
+      childRunIds: outcome.childRunIds,
     };
     run.emit({
       type: 'toolEnd',
@@ -383,7 +383,7 @@ export class AgentLoop {
       runId: run.runId,
       depth: run.depth,
       workspace: run.workspace,
-      ...(req.isolation ? { isolation: req.isolation } : {}),
+      isolation: req.isolation,
       mode: run.settings.mode,
       trigger: req.trigger,
       runner: this.deps.runner,
@@ -427,12 +427,12 @@ export class AgentLoop {
               prompt: child.prompt,
               tools,
               limits: { ...run.req.limits, timeoutMs: limits.delegateTimeoutMs },
-              ...(run.req.isolation ? { isolation: run.req.isolation } : {}),
-              trigger: { source: 'agent:delegate', ...(run.req.trigger.actor ? { actor: run.req.trigger.actor } : {}) },
+              isolation: run.req.isolation,
+              trigger: { source: 'agent:delegate', actor: run.req.trigger.actor },
               signal,
               parentRunId: run.runId,
               name: `${run.req.name ?? 'agent'}/${child.name}`,
-              ...(run.req.onProgress ? { onProgress: run.req.onProgress } : {}),
+              onProgress: run.req.onProgress,
             },
             run.depth + 1,
           ),

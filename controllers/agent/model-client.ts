@@ -86,7 +86,7 @@ export async function callModel(u: Upstream, call: ModelCall): Promise<ModelRepl
         totalTokens: completion.usage.total_tokens,
       }
     : undefined;
-  return { message, finishReason: choice?.finish_reason ?? 'unknown', latencyMs, ...(usage ? { usage } : {}) };
+  return { message, finishReason: choice?.finish_reason ?? 'unknown', latencyMs, usage };
 }
 
 /** A message for people (and the trace) from an SDK error: status and the upstream's own words. */

@@ -75,7 +75,7 @@ function upstreamOf(llm: LlmSpec | undefined, where: string, configDir: string |
         'SecretUnset',
         `the LLM key of ${where} (spec.llm.apiKey, ${describeRef(llm.apiKey)}) is unset or empty; ` +
           'agent runs stay off until it is set',
-        { ...(hint ? { hint } : {}), cause: err },
+        { hint, cause: err },
       );
     }
   }

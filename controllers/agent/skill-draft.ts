@@ -102,6 +102,7 @@ function toStep(
     case 'http_get': {
       const headers = args.headers as Record<string, string> | undefined;
       const url = substituteText(str(args.url), literals, params, where, 'host', URL_SAFE);
+      // Spread: the draft is rendered into the skill's YAML, where an empty map would be written out.
       return { http: { method: 'GET', url, ...(headers && Object.keys(headers).length ? { headers } : {}) } };
     }
     default: {
@@ -116,6 +117,7 @@ function toStep(
           out[k] = `\${{ params.${params.placeholder(v, k, where)} }}`;
         else out[k] = v;
       }
+      // Spread: as above, no `params: {}` in the rendered skill.
       return { skill: { name: tool, ...(Object.keys(out).length ? { params: out } : {}) } };
     }
   }

@@ -240,9 +240,9 @@ export class TraceStore {
         status: c.status,
         durationMs: c.duration_ms,
         result: c.result,
-        ...(c.exit_code !== null ? { exitCode: c.exit_code } : {}),
-        ...(c.error !== null ? { error: c.error } : {}),
-        ...(c.child_run_ids !== null ? { childRunIds: JSON.parse(c.child_run_ids) as string[] } : {}),
+        exitCode: c.exit_code ?? undefined,
+        error: c.error ?? undefined,
+        childRunIds: c.child_run_ids !== null ? (JSON.parse(c.child_run_ids) as string[]) : undefined,
       }),
     );
     return {

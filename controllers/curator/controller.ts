@@ -173,15 +173,16 @@ export function register(deps: ControllerDeps): Registration {
     const r = await proposeNewSkill(env, yaml, {
       reason: opts.reason,
       proposedBy: by,
-      ...(opts.updateSimilar ? { updateSimilar: true } : {}),
-      ...(curator && spec ? { curator, spec } : {}),
+      updateSimilar: opts.updateSimilar,
+      curator,
+      spec,
     });
     log.info('skill proposed', { skill: r.name, branch: r.branch, outcome: r.outcome, proposal: r.id, by });
     return {
       proposalId: r.id,
       action: r.action,
       skill: r.name,
-      ...(r.similarity !== undefined ? { similarity: r.similarity } : {}),
+      similarity: r.similarity,
       file: r.file,
       branch: r.branch,
       outcome: r.outcome,
@@ -206,7 +207,8 @@ export function register(deps: ControllerDeps): Registration {
       reason: opts.reason,
       runId: opts.runId,
       proposedBy: by,
-      ...(curator && spec ? { curator, spec } : {}),
+      curator,
+      spec,
     });
     log.info('memory proposed', { file: r.file, branch: r.branch, outcome: r.outcome, notes: r.notes.length, by });
     return {
@@ -215,7 +217,7 @@ export function register(deps: ControllerDeps): Registration {
       branch: r.branch,
       notes: r.notes,
       outcome: r.outcome,
-      ...(r.pr.number > 0 ? { pullRequest: r.pr.url } : {}),
+      pullRequest: r.pr.number > 0 ? r.pr.url : undefined,
     };
   };
   return {

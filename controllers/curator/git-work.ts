@@ -276,3 +276,20 @@ export async function firstCommitTimes(dir: string): Promise<Map<string, number>
   }
   return out;
 }
+
+/**
+ * The clone at `dir` of `repo`, checked out at the tracked tip of `branch`, and where the
+ * configuration (`path`, relative to the repository root) sits in it.
+ */
+export async function checkoutTrackedTip(
+  dir: string,
+  repo: string,
+  branch: string | undefined,
+  path: string | undefined,
+): Promise<{ git: GitWork; tip: string; root: string; path: string }> {
+  const git = await GitWork.open(dir, repo, branch);
+  const tip = await git.trackedTip();
+  await git.checkout(tip);
+  const rel = (path ?? '').replace(/^\.?\/*/, '').replace(/\/+$/, '');
+  return { git, tip, root: rel ? join(dir, rel) : dir, path: rel };
+}

@@ -13,7 +13,7 @@ import type { CuratorSpec } from '../../reconciler/specs.js';
 import { Loader } from '../../reconciler/loader.js';
 import { CuratorStore } from './store.js';
 import { ConfigTree } from './tree.js';
-import { GitWork } from './git-work.js';
+import { checkoutTrackedTip } from './git-work.js';
 import type { CuratorEnv } from './run.js';
 import { acquireLock } from './lock.js';
 import { dayStamp, makeForge, upsertPr, writeChanges } from './publish.js';
@@ -54,11 +54,12 @@ export async function proposeMemoryNotes(
   const holder = randomUUID();
   await acquireLock(cstore, holder, opts.lockWaitMs ?? 600_000, 1_800_000);
   try {
-    const git = await GitWork.open(join(env.stateDir, 'curator', 'clone'), env.source.repo, env.source.branch);
-    const tip = await git.trackedTip();
-    await git.checkout(tip);
-    const path = (env.source.path ?? '').replace(/^\.?\/*/, '').replace(/\/+$/, '');
-    const root = path ? join(git.dir, path) : git.dir;
+    const { git, tip, root, path } = await checkoutTrackedTip(
+      join(env.stateDir, 'curator', 'clone'),
+      env.source.repo,
+      env.source.branch,
+      env.source.path,
+    );
     const { spec, curator } = chooseCurator(
       (await new Loader().load(new ConfigTree(root).sourceFiles())).resources,
       opts,

@@ -16,7 +16,7 @@ import type { CuratorSpec, SkillParam, SkillSpec } from '../../reconciler/specs.
 import type { Resource } from '../../reconciler/types.js';
 import { CuratorStore } from './store.js';
 import { ConfigTree } from './tree.js';
-import { GitWork } from './git-work.js';
+import { checkoutTrackedTip } from './git-work.js';
 import type { CuratorEnv } from './run.js';
 import { acquireLock } from './lock.js';
 import { dayStamp, makeForge, upsertPr, writeChanges } from './publish.js';
@@ -78,11 +78,12 @@ export async function proposeNewSkill(
   const holder = randomUUID();
   await acquireLock(cstore, holder, opts.lockWaitMs ?? 600_000, 1_800_000);
   try {
-    const git = await GitWork.open(join(env.stateDir, 'curator', 'clone'), env.source.repo, env.source.branch);
-    const tip = await git.trackedTip();
-    await git.checkout(tip);
-    const path = (env.source.path ?? '').replace(/^\.?\/*/, '').replace(/\/+$/, '');
-    const root = path ? join(git.dir, path) : git.dir;
+    const { git, tip, root, path } = await checkoutTrackedTip(
+      join(env.stateDir, 'curator', 'clone'),
+      env.source.repo,
+      env.source.branch,
+      env.source.path,
+    );
     const tree = new ConfigTree(root);
     const loader = new Loader();
     const base = await loader.load(tree.sourceFiles());
@@ -158,7 +159,7 @@ export async function proposeNewSkill(
       evidence: {
         reason: opts.reason,
         lines: [opts.reason],
-        ...(change.similarity !== undefined ? { similarity: change.similarity } : {}),
+        similarity: change.similarity,
       },
       files: [change.file],
       diff: await git.show(commit),
@@ -174,7 +175,7 @@ export async function proposeNewSkill(
       branch: change.branch,
       outcome,
       pr: { number: pr.number, url: pr.url },
-      ...(change.similarity !== undefined ? { similarity: change.similarity } : {}),
+      similarity: change.similarity,
     };
   } finally {
     cstore.unlock(holder);

@@ -22,7 +22,7 @@ import { ConfigTree } from './tree.js';
 import { collectSignals, type Signals } from './signals.js';
 import { plan, type Plan } from './proposals.js';
 import { applyProposal } from './edits.js';
-import { GitWork, firstCommitTimes } from './git-work.js';
+import { checkoutTrackedTip, firstCommitTimes, type GitWork } from './git-work.js';
 import type { Forge, PullRequest } from './forge/index.js';
 import { usageLines } from './report.js';
 import { acquireLock } from './lock.js';
@@ -179,11 +179,8 @@ async function prepareWorkspace(
     dir = mkdtempSync(join(tmpdir(), 'caduceus-curator-dry-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   }
-  const git = await GitWork.open(dir, src.repo, src.branch);
-  const tip = await git.trackedTip();
-  await git.checkout(tip);
-  const path = (src.path ?? '').replace(/^\.?\/*/, '').replace(/\/+$/, '');
-  return { root: path ? join(dir, path) : dir, revision: tip, git, path };
+  const { git, tip, root, path } = await checkoutTrackedTip(dir, src.repo, src.branch, src.path);
+  return { root, revision: tip, git, path };
 }
 
 async function loadTree(root: string, opts: CuratorRunOptions): Promise<Loaded> {

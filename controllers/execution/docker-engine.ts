@@ -33,6 +33,7 @@ export function engineOptions(spec: DockerEngineSpec | undefined, ctx: EngineCon
       host: url.hostname,
       port: Number(url.port || (tls ? 2376 : 2375)),
       protocol: tls ? 'https' : 'http',
+      // Spread: docker-modem's options are checked by key; no TLS, no certificate keys.
       ...(tls ? { ca: secret(tls.ca), cert: secret(tls.cert), key: secret(tls.key) } : {}),
     };
   }
@@ -43,6 +44,7 @@ export function engineOptions(spec: DockerEngineSpec | undefined, ctx: EngineCon
       protocol: 'ssh',
       host: url.hostname,
       port: Number(url.port || 22),
+      // Spread: docker-modem and ssh2 options are checked by key; only the parts the URL and env give.
       ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
       // The remote end runs `docker system dial-stdio`, as the docker CLI does over ssh.
       sshOptions: spec.sshKey

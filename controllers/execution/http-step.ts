@@ -36,6 +36,7 @@ export async function runHttpStep(
   const body =
     step.body === undefined ? undefined : interpolate(step.body, scope, isJson ? jsonEscape : (s) => s, 'http.body');
 
+  // Spread: undici's options are checked by key, so a step without a body sends no body key.
   const res = await request(url, { method: step.method, headers, ...(body !== undefined ? { body } : {}), signal });
   const buf = new OutputBuffer(outputLimitBytes);
   for await (const chunk of res.body) buf.push(chunk as Buffer);

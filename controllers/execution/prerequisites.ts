@@ -95,6 +95,7 @@ function aptRunner(signal?: AbortSignal): Apt {
         env,
         timeout: 600_000,
         maxBuffer: 16 * 1024 * 1024,
+        // Spread: execFile checks the signal option by key.
         ...(signal ? { signal } : {}),
       });
       return { ok: true, output: (stdout + stderr).slice(-2000) };

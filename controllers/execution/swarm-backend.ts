@@ -41,6 +41,8 @@ const ARCHIVE = '/run/caduceus/workspace.tar.gz';
 const TERMINAL = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
 /** Marks the instance's shared internal network, which gc() leaves to the next process. */
 export const LABEL_NETWORK = 'caduceus.network';
+/** The label Swarm puts on a task's container, naming its service. */
+const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.id';
 
 /**
  * The job's entry point: unpack the workspace, run the command with stderr on stdout (one
@@ -216,6 +218,11 @@ export class SwarmBackend implements Backend {
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       User: iso.user,
       Dir: '/',
+      // Removing the service (cancel, timeout, shutdown, a crashed process's jobs) kills the
+      // job at once, as the docker backend's forced removal does: the shell that runs as
+      // PID 1 ignores SIGTERM, and the default 10 s grace kept the network busy that long.
+      StopSignal: 'SIGKILL',
+      StopGracePeriod: 1_000_000_000,
       ReadOnly: iso.readOnly,
       CapabilityDrop: ['ALL'],
       Labels: labels,
@@ -245,6 +252,7 @@ export class SwarmBackend implements Backend {
         ContainerSpec: containerSpec,
         Resources: { Limits: limits, Reservations: reservations },
         RestartPolicy: { Condition: 'none', MaxAttempts: 0 },
+        // Spread: the Docker API receives only the keys the isolation sets.
         ...(iso.placement?.length ? { Placement: { Constraints: iso.placement } } : {}),
         ...(network ? { Networks: [{ Target: network }] } : {}),
       },
@@ -360,6 +368,7 @@ export class SwarmBackend implements Backend {
           this.opts.log.warn('could not remove a swarm job', { error: errorMessage(err) });
       });
       delete job.service;
+      await this.removeOrphanedTasks();
     }
     const rest = (async () => {
       const deadline = Date.now() + 60_000;
@@ -373,6 +382,28 @@ export class SwarmBackend implements Backend {
       this.cleanups.delete(rest);
     });
     this.cleanups.add(rest);
+  }
+
+  /**
+   * Force-removes this instance's job containers on this engine whose service is gone.
+   * Engine 20.10 orphans the task of a replicated job removed while it was still being
+   * prepared or running (moby/moby#44312): nothing stops it, so its container runs on,
+   * holding the network and the config, and may even start after the removal. Called
+   * after removals, at start-up and while shutdown waits for the network. Containers on
+   * other nodes of the swarm are out of this engine's reach.
+   */
+  private async removeOrphanedTasks(): Promise<number> {
+    const docker = this.docker;
+    const filters = JSON.stringify({ label: [`${LABEL_INSTANCE}=${this.opts.instanceId}`, SWARM_SERVICE_LABEL] });
+    const [containers, services] = await Promise.all([
+      docker.listContainers({ all: true, filters }).catch(() => []),
+      docker.listServices({ filters: JSON.stringify({ label: [`${LABEL_INSTANCE}=${this.opts.instanceId}`] }) }),
+    ]).catch(() => [[], undefined] as const);
+    if (!services) return 0;
+    const live = new Set(services.map((s) => s.ID));
+    const orphans = containers.filter((c) => !live.has(c.Labels?.[SWARM_SERVICE_LABEL] ?? ''));
+    const done = await Promise.allSettled(orphans.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+    return done.filter((d) => d.status === 'fulfilled').length;
   }
 
   /**
@@ -404,6 +435,7 @@ export class SwarmBackend implements Backend {
           .then(() => removed++)
           .catch(() => undefined);
       }
+      await this.removeOrphanedTasks();
       // Their services were just removed; the containers go a moment later.
       const configs = ((await docker.listConfigs({ filters })) as Listed[]).filter((c) => orphan(c.Spec?.Labels));
       const deadline = Date.now() + 30_000;
@@ -458,6 +490,7 @@ export class SwarmBackend implements Backend {
       if (info === null) return;
       const attached = Object.keys(info?.Containers ?? {}).length + Object.keys(info?.Services ?? {}).length;
       if (info && attached === 0 && (await gone(net.remove()))) return;
+      if (attached > 0) await this.removeOrphanedTasks();
       if (await this.networkInUse(docker, id)) return;
       if (Date.now() > deadline) {
         this.opts.log.warn('could not remove the swarm network: containers still attached', { network: id });

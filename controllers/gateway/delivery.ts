@@ -50,6 +50,7 @@ export async function deliver(call: HttpCall, opts: DeliveryOptions = DEFAULT_DE
         body: call.body,
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,
+        // Spread: undici's options are checked by key, so no signal means no key.
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       const text = await res.body.text();

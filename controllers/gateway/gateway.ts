@@ -370,7 +370,7 @@ export class Gateway {
         // The tools are the ones the roles allow now, as checked just above.
         const result = await runAgent.call(this.deps.runner, {
           prompt: command.text,
-          ...(check.tools ? { tools: check.tools } : {}),
+          tools: check.tools,
           ...opts,
           name: `gateway/${platform}`,
         });

@@ -74,6 +74,7 @@ export class Upstream {
   /** Sends one request; maps timeouts to 504 and connection failures to 502. */
   async request(opts: UpstreamRequest & { signal?: AbortSignal | EventEmitter }): Promise<Dispatcher.ResponseData> {
     try {
+      // Spread: undici's options are checked by key, so no signal means no key.
       return await this.pool.request({ ...this.options(opts), ...(opts.signal ? { signal: opts.signal } : {}) });
     } catch (err) {
       throw this.mapError(err);

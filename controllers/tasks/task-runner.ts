@@ -346,9 +346,9 @@ class TaskRun {
     const onProgress = this.opts.onProgress;
     return runAgent({
       prompt: st.prompt as string,
-      ...(st.agent?.tools ? { tools: st.agent.tools } : {}),
-      ...(st.agent?.limits ? { limits: limitsFromSpec(st.agent.limits) } : {}),
-      ...(this.task.spec.isolation ? { isolation: this.task.spec.isolation } : {}),
+      tools: st.agent?.tools,
+      limits: st.agent?.limits ? limitsFromSpec(st.agent.limits) : undefined,
+      isolation: this.task.spec.isolation,
       trigger,
       signal,
       parentRunId: this.runId,

@@ -45,7 +45,7 @@ export const delegateTool: AgentTool = {
     const children: ChildRequest[] = asked.map((a, i) => ({
       name: a.name ?? `child-${i + 1}`,
       prompt: a.prompt,
-      ...(a.tools ? { tools: a.tools } : {}),
+      tools: a.tools,
     }));
     let results: AgentResult[];
     try {
@@ -57,7 +57,7 @@ export const delegateTool: AgentTool = {
       name: children[i]?.name,
       status: r.status,
       answer: r.answer,
-      ...(r.error ? { error: r.error } : {}),
+      error: r.error || undefined,
       toolCalls: r.toolCalls.length,
     }));
     const ok = results.every((r) => r.status === 'succeeded');

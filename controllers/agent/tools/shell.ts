@@ -21,7 +21,7 @@ export const shellTool: AgentTool = {
         {
           command: String(args.command),
           timeoutMs: run.timeoutMs,
-          ...(run.isolation ? { isolation: run.isolation } : {}),
+          isolation: run.isolation,
         },
         { trigger: run.trigger, signal: run.signal, workspace: run.workspace, parentRunId: run.runId },
       );

@@ -27,7 +27,7 @@ export function skillTool(skill: Resource<'Skill'>): AgentTool {
           signal: run.signal,
           parentRunId: run.runId,
           workspace: run.workspace,
-          ...(run.isolation ? { isolation: run.isolation } : {}),
+          isolation: run.isolation,
         });
         const text =
           r.status === 'succeeded' ? r.output : `skill ${r.status}${r.error ? `: ${r.error}` : ''}\n${r.output}`;

@@ -43,12 +43,12 @@ export async function agentCompletion(
   };
   const request = (onProgress?: (e: AgentEvent) => void): AgentRequest => ({
     messages,
-    ...(state.spec.agent?.tools ? { tools: state.spec.agent.tools } : {}),
+    tools: state.spec.agent?.tools,
     stream: chat.stream,
     trigger: { source: 'proxy', actor: info.keyId },
     signal: abort.signal,
     name: `proxy/${state.name}`,
-    ...(onProgress ? { onProgress } : {}),
+    onProgress,
   });
 
   if (!chat.stream) {

@@ -50,7 +50,7 @@ async function answer(req: Request): Promise<Reply> {
     const r = await c.query({
       text: req.text,
       values: req.values,
-      ...(req.name !== undefined ? { name: req.name } : {}),
+      name: req.name,
     });
     return { ok: true, rows: r.rows as Array<Record<string, unknown>>, rowCount: r.rowCount ?? 0 };
   } catch (err) {
@@ -64,8 +64,8 @@ async function answer(req: Request): Promise<Reply> {
     return {
       ok: false,
       message: e.message ?? String(err),
-      ...(e.code !== undefined ? { code: e.code } : {}),
-      ...(e.detail !== undefined ? { detail: e.detail } : {}),
+      code: e.code,
+      detail: e.detail,
     };
   }
 }

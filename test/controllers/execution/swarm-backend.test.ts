@@ -63,6 +63,10 @@ const services = async (instance: string): Promise<Listed[]> =>
   (await docker.listServices({ filters: JSON.stringify({ label: [`caduceus.instance=${instance}`] }) })) as Listed[];
 const configs = async (instance: string): Promise<Listed[]> =>
   (await docker.listConfigs({ filters: JSON.stringify({ label: [`caduceus.instance=${instance}`] }) })) as Listed[];
+const containers = async (instance: string): Promise<string[]> =>
+  (
+    await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`caduceus.instance=${instance}`] }) })
+  ).map((c) => c.Names[0] ?? c.Id);
 const networks = async (instance: string): Promise<Array<{ Id: string }>> =>
   docker.listNetworks({ filters: JSON.stringify({ label: [`caduceus.instance=${instance}`] }) });
 
@@ -294,6 +298,8 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
       expect(await services(instance)).toEqual([]);
+      // Engine 20.10 leaves a removed job's container running (moby/moby#44312): up removes it.
+      expect(await containers(instance)).toEqual([]);
       expect(await configs(instance)).toEqual([]);
       expect(await networks(instance)).toEqual([]);
     } finally {
@@ -301,6 +307,9 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
         .getService(foreign.id)
         .remove()
         .catch(() => undefined);
+      const filters = JSON.stringify({ label: [`com.docker.swarm.service.id=${foreign.id}`] });
+      for (const c of await docker.listContainers({ all: true, filters }))
+        await docker.getContainer(c.Id).remove({ force: true });
     }
   });
 });

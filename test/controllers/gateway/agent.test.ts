@@ -98,8 +98,12 @@ describe('gateway: asking the agent', () => {
       actor: 'slack:U7',
       status: 'succeeded',
     });
-    const rows = h.audit().filter((a) => a.user === 'U7' && a.requestId !== null);
-    expect(rows.map((a) => a.decision).sort()).toEqual(['accepted', 'completed', 'delivered']);
+    // 'delivered' is recorded once the reply's POST has been answered, just after the fake saw it.
+    const rows = await eventually(() => {
+      const r = h.audit().filter((a) => a.user === 'U7' && a.requestId !== null);
+      expect(r.map((a) => a.decision).sort()).toEqual(['accepted', 'completed', 'delivered']);
+      return r;
+    });
     expect(rows.find((a) => a.decision === 'completed')?.runId).toBe(run.id);
   });
 

@@ -269,14 +269,21 @@ describe('allowedSummary', () => {
       tasks: ['deploy', 'test'],
       skills: ['fmt', 'lint', 'ship'],
       status: true,
+      agent: false,
     });
-    expect(allowedSummary(rolesOf('slack:U2'))).toEqual({ tasks: ['test'], skills: ['fmt', 'ship'], status: false });
+    expect(allowedSummary(rolesOf('slack:U2'))).toEqual({
+      tasks: ['test'],
+      skills: ['fmt', 'ship'],
+      status: false,
+      agent: false,
+    });
     expect(allowedSummary([...rolesOf('slack:U2'), ...rolesOf('slack:U1')])).toEqual({
       tasks: ['deploy', 'test'],
       skills: ['fmt', 'lint', 'ship'],
       status: true,
+      agent: false,
     });
     const twice = [...rolesOf('slack:U1'), ...rolesOf('slack:U1')];
-    expect(allowedSummary(twice)).toEqual({ tasks: ['deploy'], skills: ['lint'], status: true });
+    expect(allowedSummary(twice)).toEqual({ tasks: ['deploy'], skills: ['lint'], status: true, agent: false });
   });
 });
