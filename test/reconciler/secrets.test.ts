@@ -106,6 +106,8 @@ describe('redactUrl', () => {
 
   it('also redacts known secret values', () => {
     resolveSecret(env('R5'), { env: { R5: 'tok-in-url-9' } });
-    expect(redactUrl('https://h/?key=tok-in-url-9')).toBe('https://h/?key=[REDACTED]');
+    // `key=` is a query token (hidden as ***); a known value anywhere else is still found.
+    expect(redactUrl('https://h/?q=tok-in-url-9')).toBe('https://h/?q=[REDACTED]');
+    expect(redactUrl('https://h/?key=tok-in-url-9')).toBe('https://h/?key=***');
   });
 });
