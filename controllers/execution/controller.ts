@@ -21,6 +21,7 @@ import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
 import { effectiveIsolation, layerIsolation } from './runtime-config.js';
 import { createWorkspace, removeWorkspace, shareWorkspaceWith, sweepWorkspaces } from '../../reconciler/workspace.js';
 import { createRuntimeController } from './runtime-controller.js';
+import { localContainment } from './containment.js';
 import { createSkillController } from './skill-controller.js';
 import { executionMetrics } from './metrics.js';
 import type { Backend } from './backend.js';
@@ -63,7 +64,10 @@ export function register(deps: ControllerDeps): Registration {
   });
 
   sweepWorkspaces(deps.stateDir);
-  collectLeftovers([docker, swarm], log);
+  // After the first sync: the collection loads dockerode, which readiness does not need.
+  void (deps.started ?? Promise.resolve()).then(() => collectLeftovers([docker, swarm], log));
+  // The probe of how local steps are contained runs while the first revision is read.
+  void localContainment();
 
   // The one limit on work in flight, whoever asks (see reconciler/work-slots.ts).
   const slots = new WorkSlots(() => runtime().concurrency);
