@@ -6,10 +6,11 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { CaduceusError } from '../errors.js';
-import { gitClient, gitMessage } from './git-cli.js';
+import { gitClient, gitMessage, gitRaw } from './git-cli.js';
 
 export interface LocalRepo {
-  git: SimpleGit;
+  /** Made on first use: reading a revision needs no simple-git (local-source.ts). */
+  readonly git: SimpleGit;
   /** The directory git commands run in. */
   dir: string;
   gitDir: string;
@@ -26,10 +27,9 @@ export async function openLocalRepo(repo: string): Promise<LocalRepo> {
       hint: 'pass --repo the path of a git repository or a remote URL',
     });
   }
-  const git = gitClient(dir);
   let out: string;
   try {
-    out = await git.raw([
+    out = await gitRaw(dir, [
       'rev-parse',
       '--is-bare-repository',
       '--absolute-git-dir',
@@ -43,8 +43,12 @@ export async function openLocalRepo(repo: string): Promise<LocalRepo> {
     });
   }
   const [bare, gitDir, commonDir, prefix] = out.split('\n');
+  let git: SimpleGit | undefined;
   return {
-    git,
+    get git() {
+      git ??= gitClient(dir);
+      return git;
+    },
     dir,
     bare: bare === 'true',
     gitDir: gitDir ?? '',
