@@ -365,6 +365,10 @@ async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promi
   // Late binding: controllers are built before the loop that owns the snapshot.
   let reconciler: Reconciler | undefined;
   const { runner, provide } = lateBoundRunner();
+  let firstSyncDone: () => void = () => undefined;
+  const started = new Promise<void>((res) => {
+    firstSyncDone = res;
+  });
   const deps: ControllerDeps = {
     store,
     events: core,
@@ -380,6 +384,7 @@ async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promi
       path: opts.path,
       branch: opts.branch,
     },
+    started,
   };
   const composition = compose(deps, provide, opts.registrations ?? ALL_REGISTRATIONS);
   const loopMetrics = createLoopMetrics(metrics, {
@@ -454,6 +459,7 @@ async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promi
     await rec.requestSync();
     recordHealth();
     rec.start();
+    firstSyncDone();
   } catch (err) {
     unmount();
     await source.stop().catch(() => undefined);

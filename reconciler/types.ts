@@ -446,6 +446,12 @@ export interface ControllerDeps {
   configDir?: string;
   /** The git repository `up` follows, for controllers that propose changes through git (the curator). */
   gitSource?: { repo: string; path?: string; branch?: string };
+  /**
+   * Resolves once `up` has made its first sync (ready, or the revision rejected): work that
+   * readiness does not need (collecting a crashed run's containers) waits for it, so it
+   * does not delay /readyz. Deps built by hand may leave it out; such work starts at once.
+   */
+  started?: Promise<void>;
 }
 
 /** What each controller folder's `register(deps)` returns to the composition root. */

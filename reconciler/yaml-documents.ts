@@ -5,18 +5,13 @@
 // error message, comes from the `yaml` library.
 
 import { isUtf8 } from 'node:buffer';
-import { createRequire } from 'node:module';
 import { parseFastPath } from './yaml-fast-path.js';
+import { yamlLib } from './yaml-lib.js';
 import { MAX_NESTING, tooDeep } from './yaml-depth.js';
 import type { Document, Node } from 'yaml';
 
-type YamlLib = typeof import('yaml');
-let yamlLib: YamlLib | undefined;
-/** `yaml` is loaded at the first file the fast reader leaves to it (~30 modules a plain repository never needs). */
-function yaml(): YamlLib {
-  yamlLib ??= createRequire(import.meta.url)('yaml') as YamlLib;
-  return yamlLib;
-}
+/** `yaml` is loaded at the first file the fast reader leaves to it (yaml-lib.ts). */
+const yaml = yamlLib;
 
 /** Files larger than this are refused unread: no configuration file needs more. */
 export const MAX_FILE_BYTES = 1024 * 1024;

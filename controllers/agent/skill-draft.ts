@@ -4,12 +4,12 @@
 // request spelled out (a path, a host, a number, a quoted phrase) become params whose
 // defaults are those values, so the skill repeats the run and can be pointed elsewhere.
 
-import { Document } from 'yaml';
 import type { AgentToolCall } from '../../reconciler/agent-contract.js';
 import type { ParamType, SkillStep } from '../../reconciler/specs.js';
 import type { Resource } from '../../reconciler/types.js';
 import { API_VERSION } from '../../reconciler/types.js';
 import { envSuffix as envName } from '../../reconciler/env-names.js';
+import { yamlLib } from '../../reconciler/yaml-lib.js';
 
 /** Tools that leave nothing to repeat: their calls are not steps. */
 const NOT_STEPS = new Set(['remember', 'delegate']);
@@ -314,6 +314,11 @@ export function renderSkill(draft: SkillDraft, naming: SkillNaming): string {
       default: p.type === 'number' ? Number(p.value) : p.value,
     }));
   spec.steps = steps;
-  const doc = new Document({ apiVersion: API_VERSION, kind: 'Skill', metadata: { name: naming.name }, spec });
+  const doc = new (yamlLib().Document)({
+    apiVersion: API_VERSION,
+    kind: 'Skill',
+    metadata: { name: naming.name },
+    spec,
+  });
   return doc.toString({ lineWidth: 0 });
 }

@@ -4,7 +4,6 @@
 
 import type { AgentMessage } from '../../reconciler/agent-contract.js';
 import { envSuffix as envName } from '../../reconciler/env-names.js';
-import { callModel } from './model-client.js';
 import type { Upstream } from './settings.js';
 import type { SkillDraft, SkillNaming } from './skill-draft.js';
 
@@ -57,6 +56,8 @@ export async function askModelForNames(
       ].join('\n'),
     },
   ];
+  // The openai SDK (~150 modules) loads with the first naming call, not when `up` starts.
+  const { callModel } = await import('./model-client.js');
   const reply = await callModel(upstream, { messages, tools: [], stream: false, signal });
   const text = (reply.message.content ?? '').trim().replace(/^```(?:json)?\s*|\s*```$/g, '');
   try {

@@ -25,7 +25,6 @@ import { CuratorStore } from './store.js';
 import { CuratorScheduler } from './schedule.js';
 import type { CuratorEnv } from './run.js';
 import type { CuratorReport } from './types.js';
-import { proposeMemoryNotes } from './propose-memory.js';
 
 /** Re-check status at least this often after a scheduled run could have happened. */
 const STATUS_SLACK_MS = 60_000;
@@ -202,6 +201,9 @@ export function register(deps: ControllerDeps): Registration {
     }
     const by = opts.trigger.actor ? `${opts.trigger.source} (${opts.trigger.actor})` : opts.trigger.source;
     const [curator, spec] = [...specs.entries()].sort(([a], [b]) => a.localeCompare(b))[0] ?? [];
+    // Like the curator run and skill proposals: git, the forge client and the loader load
+    // with the first proposal, not when `up` registers the curator.
+    const { proposeMemoryNotes } = await import('./propose-memory.js');
     const r = await proposeMemoryNotes(env, notes, {
       file: opts.file,
       reason: opts.reason,

@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { SwarmBackend } from './swarm-backend.js';
+import type { SwarmBackend } from './swarm-backend.js';
 import { Engines } from './docker-engine.js';
 import type { ControllerDeps, ExecRequest, ExecResult, Registration, RunOptions } from '../../reconciler/types.js';
 import { RunStore } from '../../reconciler/state/runs.js';
@@ -21,6 +21,7 @@ import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
 import { effectiveIsolation, layerIsolation } from './runtime-config.js';
 import { createWorkspace, removeWorkspace, shareWorkspaceWith, sweepWorkspaces } from '../../reconciler/workspace.js';
 import { createRuntimeController } from './runtime-controller.js';
+import { localContainment } from './containment.js';
 import { createSkillController } from './skill-controller.js';
 import { executionMetrics } from './metrics.js';
 import type { Backend } from './backend.js';
@@ -46,12 +47,18 @@ export function register(deps: ControllerDeps): Registration {
     configMount: view ? () => view.dirFor(deps.snapshot().revision) : undefined,
     where,
   });
-  const swarm = new SwarmBackend({ docker: engine, instanceId, log, where });
+  // The Swarm backend (tar-fs and its streams, for the config archives) loads with the first
+  // Swarm job, swarm-mode check or collection, not when `up` registers this controller.
+  let swarmBackend: Promise<SwarmBackend> | undefined;
+  const swarm = (): Promise<SwarmBackend> =>
+    (swarmBackend ??= import('./swarm-backend.js').then(
+      ({ SwarmBackend }) => new SwarmBackend({ docker: engine, instanceId, log, where }),
+    ));
   const metrics = executionMetrics(deps.metrics);
   const backends = {
     local: measured('local', local, metrics),
     docker: measured('docker', docker, metrics),
-    swarm: measured('swarm', swarm, metrics),
+    swarm: measured('swarm', { run: async (spec, iso) => (await swarm()).run(spec, iso) }, metrics),
   };
   const skills = new SkillEngine({
     snapshot: deps.snapshot,
@@ -63,7 +70,13 @@ export function register(deps: ControllerDeps): Registration {
   });
 
   sweepWorkspaces(deps.stateDir);
-  collectLeftovers([docker, swarm], log);
+  // After the first sync: the collection loads dockerode, which readiness does not need.
+  void (deps.started ?? Promise.resolve()).then(swarm).then(
+    (s) => collectLeftovers([docker, s], log),
+    (err: unknown) => log.warn('container GC not started', { error: errorMessage(err) }),
+  );
+  // The probe of how local steps are contained runs while the first revision is read.
+  void localContainment();
 
   // The one limit on work in flight, whoever asks (see reconciler/work-slots.ts).
   const slots = new WorkSlots(() => runtime().concurrency);
@@ -114,7 +127,7 @@ export function register(deps: ControllerDeps): Registration {
       exec,
     },
     stop: async () => {
-      await Promise.all([docker.stop(), swarm.stop()]);
+      await Promise.all([docker.stop(), swarmBackend?.then((s) => s.stop())]);
     },
   };
 }

@@ -5,7 +5,7 @@
 // carries caduceus.* labels (this deployment's instance id, the owning process) so the
 // ones a crashed process left behind can be collected, and no other Caduceus's are.
 
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import type { ExecResult, Logger } from '../../reconciler/types.js';
@@ -16,6 +16,7 @@ import { LineSplitter, OutputBuffer } from './output-buffer.js';
 import type { EffectiveIsolation } from './runtime-config.js';
 import { parseMemory } from './quantity.js';
 import { shellArgv } from './shell.js';
+import { newDocker } from './dockerode-lib.js';
 
 export const LABEL_MANAGED = 'caduceus.managed';
 export const LABEL_RUN = 'caduceus.run';
@@ -41,7 +42,7 @@ export interface DockerBackendOptions {
 
 export function connectDocker(): Docker {
   // docker-modem reads DOCKER_HOST (unix://, tcp://, ssh://) and falls back to /var/run/docker.sock.
-  return new Docker();
+  return newDocker();
 }
 
 /** Turns dockerode's errors into the two a person can act on. */

@@ -3,10 +3,11 @@
 // DOCKER_HOST, else the local socket. Certificates and keys are secret references read at
 // connection time; one client is kept per distinct engine setting.
 
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { DockerEngineSpec } from '../../reconciler/specs.js';
 import { CaduceusError } from '../../reconciler/errors.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
+import { newDocker } from './dockerode-lib.js';
 
 export interface EngineContext {
   /** Base of relative `valueFrom.file` references (the configuration root). */
@@ -72,7 +73,7 @@ export class Engines {
   get(spec: DockerEngineSpec | undefined): Docker {
     const key = JSON.stringify(spec ?? {});
     if (!this.client || key !== this.key) {
-      this.client = new Docker(engineOptions(spec, this.ctx));
+      this.client = newDocker(engineOptions(spec, this.ctx));
       this.key = key;
     }
     return this.client;

@@ -50,7 +50,7 @@ async function checkSwarm(
   }
 }
 
-export function createRuntimeController(docker: () => DockerBackend, swarm?: SwarmBackend): Controller {
+export function createRuntimeController(docker: () => DockerBackend, swarm?: () => Promise<SwarmBackend>): Controller {
   const failedInstalls = new Map<string, number>();
 
   return {
@@ -119,7 +119,7 @@ export function createRuntimeController(docker: () => DockerBackend, swarm?: Swa
       }
 
       if (spec.execution.mode === 'swarm' && swarm) {
-        const problem = await checkSwarm(swarm);
+        const problem = await checkSwarm(await swarm());
         if (problem) {
           ctx.setCondition('Ready', 'False', problem.reason, problem.message);
           return { requeueAfter: RECHECK_MS };

@@ -2,7 +2,7 @@
 // kubectl convention), and colour only where a person reads it — never with NO_COLOR set,
 // on TERM=dumb or when stdout is not a terminal, unless FORCE_COLOR asks for it.
 
-import { stringify } from 'yaml';
+import { yamlLib } from '../yaml-lib.js';
 
 export type OutputFormat = 'text' | 'json' | 'yaml';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'json', 'yaml'];
@@ -20,7 +20,7 @@ export function outputFormat(): OutputFormat {
 
 /** Writes a value as the chosen structured format (JSON unless -o yaml). */
 export function writeStructured(value: unknown, out: NodeJS.WritableStream = process.stdout): void {
-  out.write(format === 'yaml' ? stringify(value, { lineWidth: 0 }) : `${JSON.stringify(value, null, 2)}\n`);
+  out.write(format === 'yaml' ? yamlLib().stringify(value, { lineWidth: 0 }) : `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Whether to colour text written to `stream`: https://no-color.org and FORCE_COLOR, then the terminal. */

@@ -2,7 +2,9 @@
 // non-interactive environment (a missing credential fails instead of prompting), and
 // git's errors turned into CaduceusErrors whose messages never carry a credential.
 
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type { SimpleGit } from 'simple-git';
 import { CaduceusError } from '../errors.js';
 import type { ErrorCode } from '../error-codes.js';
 import { redactUrl } from '../secrets.js';
@@ -31,14 +33,35 @@ export function gitEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** A simple-git client for `dir`; `blockMs` kills a command that prints nothing for that long. */
+let simpleGit: typeof import('simple-git').simpleGit | undefined;
+
+/**
+ * A simple-git client for `dir`; `blockMs` kills a command that prints nothing for that long.
+ * simple-git is required on the first call: a local repository's start needs only gitRaw.
+ */
 export function gitClient(dir: string, blockMs = 120_000): SimpleGit {
+  simpleGit ??= (createRequire(import.meta.url)('simple-git') as typeof import('simple-git')).simpleGit;
   return simpleGit({
     baseDir: dir,
     maxConcurrentProcesses: 4,
     timeout: { block: blockMs },
     unsafe: TRUSTED_ENVIRONMENT,
   }).env(gitEnv());
+}
+
+/**
+ * One git command's standard output, in the same environment as gitClient's, without
+ * loading simple-git; a failure's message is git's standard error, as simple-git's is.
+ */
+export function gitRaw(dir: string, args: readonly string[], timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      args,
+      { cwd: dir, env: gitEnv(), timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => (err ? reject(new Error(stderr.trim() || err.message)) : resolve(stdout)),
+    );
+  });
 }
 
 /** The message of a git failure, one line per stderr line, credentials removed. */

@@ -1,7 +1,8 @@
 // JSON over HTTP for the forge adapters (undici), with errors that name the request and
-// never include the token.
+// never include the token. undici (~110 modules) loads with the first request, not when
+// `up` registers the curator.
 
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { CaduceusError } from '../../../reconciler/errors.js';
 import { redact } from '../../../reconciler/secrets.js';
 
@@ -17,6 +18,7 @@ export async function jsonRequest<T>(
   body?: unknown,
   okStatuses: number[] = [],
 ): Promise<JsonResponse<T>> {
+  const { request } = await import('undici');
   let res: Dispatcher.ResponseData;
   try {
     // undici request options: a body and its content-type only when there is a body.
