@@ -1,6 +1,6 @@
 // The `fetch` the openai SDK is given: undici's request() on a keep-alive Agent, answered as
-// a WHATWG Response. Node's bundled fetch costs ~1.4 ms of CPU per call on top of the
-// request itself (bench/agent), which a 50-call agent run pays on its critical path.
+// a WHATWG Response. Through Node's bundled fetch each model call took 0.8–1.9 ms more
+// (agent section of bench/RESULTS.md), which a run pays on its critical path every turn.
 
 import { Agent } from 'undici';
 
@@ -27,7 +27,7 @@ export async function upstreamFetch(input: string | URL | Request, init: Request
   const r = await dispatcher.request({
     origin: url.origin,
     path: `${url.pathname}${url.search}`,
-    method: (init.method ?? 'GET') as 'GET',
+    method: init.method ?? 'GET',
     headers: headerRecord(init.headers),
     body: body ?? null,
     signal: init.signal ?? undefined,
