@@ -6,15 +6,20 @@
 // the upstream with undici, and the same 50 skill runs made through runner.runSkill
 // alone. Reported: the loop's own time per tool call (whole run minus the model calls
 // and tool calls it timed) and the ratio of the whole run to upstream + tools measured
-// alone. The same bodies are also sent through the openai SDK alone, once over Node's
-// bundled fetch (what the loop uses) and once over undici's fetch with a keep-alive Agent,
-// to show the SDK's share per transport. Rounds alternate which side goes first; medians.
+// alone. The same bodies are also sent through the openai SDK alone over three
+// transports: the loop's (upstream-fetch.ts, undici's request() on a keep-alive Agent),
+// Node's bundled fetch (the SDK's default) and undici's fetch with a keep-alive Agent, to
+// show the SDK's share per transport. Rounds alternate which side goes first; medians.
 // Appended to bench/RESULTS.md.
+//
+// The Runtime turns skill auto-creation off: a 50-call run would otherwise be proposed as
+// a skill after it returned (a 52nd model request for names, the YAML rendered), work that
+// is not part of the run and would land in whichever phase is measured next.
 
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, getPriority, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, Pool, fetch as undiciFetch } from 'undici';
 import OpenAI from 'openai';
@@ -27,7 +32,9 @@ import { silentLogger } from '../reconciler/log.js';
 import { keyOf, type Resource, type ResourceKey } from '../reconciler/types.js';
 import { register as execution } from '../controllers/execution/index.js';
 import { register as agent } from '../controllers/agent/index.js';
+import { upstreamFetch } from '../controllers/agent/upstream-fetch.js';
 
+const loadBefore = loadavg()[0] as number;
 const CALLS = 50;
 const DELAY_MS = 20;
 const ROUNDS = 7;
@@ -88,6 +95,8 @@ spec:
     limits:
       maxTurns: 1000
       maxToolCalls: 1000
+  skills:
+    autoCreate: false
 ---
 apiVersion: caduceus.dev/v1
 kind: Skill
@@ -131,8 +140,10 @@ const composition = compose(
 );
 const pool = new Pool(origin, { connections: 4 });
 const dispatcher = new Agent({ keepAliveTimeout: 30_000 });
+type ChatParams = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
 type SdkFetch = NonNullable<ConstructorParameters<typeof OpenAI>[0]>['fetch'];
 const sdkClients = {
+  loopFetch: new OpenAI({ baseURL: `${origin}/v1`, apiKey: KEY, maxRetries: 0, fetch: upstreamFetch }),
   nodeFetch: new OpenAI({ baseURL: `${origin}/v1`, apiKey: KEY, maxRetries: 0 }),
   // The cast: undici's Request/Response are its own classes, structurally the DOM ones the SDK names.
   undiciFetch: new OpenAI({
@@ -152,8 +163,13 @@ interface Round {
   upstreamAlone: number;
   toolsAlone: number;
   ratio: number;
+  sdkLoopFetch: number;
   sdkNodeFetch: number;
   sdkUndiciFetch: number;
+  bareRaw: number;
+  bareSdk: number;
+  bareRawRatio: number;
+  bareSdkRatio: number;
 }
 
 async function agentRun(): Promise<{ total: number; upstream: number; tools: number; requests: string[] }> {
@@ -186,13 +202,46 @@ async function upstreamAlone(requests: string[]): Promise<number> {
   return performance.now() - t0;
 }
 
-/** The same request bodies through the SDK alone (parsed back, as the loop hands it objects). */
+/** The same request bodies through the SDK alone (parsed back first: the loop hands it objects). */
 async function sdkAlone(requests: string[], client: OpenAI): Promise<number> {
+  const params = requests.map((b) => JSON.parse(b) as ChatParams);
   const t0 = performance.now();
-  for (const body of requests) {
-    await client.chat.completions.create(JSON.parse(body), { headers: { 'x-replay': '1' } });
+  for (const p of params) {
+    await client.chat.completions.create(p, { headers: { 'x-replay': '1' } });
   }
   return performance.now() - t0;
+}
+
+/**
+ * The run's turns without the agent loop: each request (raw with undici, or through the
+ * SDK over the loop's transport) and then the skill run, one after the other, as the loop
+ * interleaves them. Against the baseline, which makes all requests and then all skill
+ * runs back to back, this shows what the interleaving itself costs (each skill run starts
+ * after a 20 ms wait, each request after file and SQLite work) before any loop code runs.
+ */
+async function bareTurns(requests: string[], client?: OpenAI): Promise<number> {
+  const params = requests.map((b) => JSON.parse(b) as ChatParams);
+  const workspace = mkdtempSync(join(tmpdir(), 'cad-bench-agent-ws-'));
+  const t0 = performance.now();
+  for (let n = 0; n < requests.length; n++) {
+    if (client) await client.chat.completions.create(params[n] as ChatParams, { headers: { 'x-replay': '1' } });
+    else {
+      const res = await pool.request({
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-replay': '1' },
+        body: requests[n] as string,
+      });
+      await res.body.json();
+    }
+    if (n < CALLS) {
+      const r = await runner.runSkill('stamp', { n }, { trigger: { source: 'bench' }, workspace });
+      if (r.status !== 'succeeded') throw new Error(`skill ${r.status}`);
+    }
+  }
+  const ms = performance.now() - t0;
+  rmSync(workspace, { recursive: true, force: true });
+  return ms;
 }
 
 /** The same skill runs through runner.runSkill alone, in one workspace as the agent does. */
@@ -228,11 +277,21 @@ for (let i = 0; i < ROUNDS; i++) {
     a = await agentRun();
     up = await upstreamAlone(a.requests);
   }
-  const sdkFirst = i % 2 === 0 ? sdkClients.nodeFetch : sdkClients.undiciFetch;
-  const sdkSecond = i % 2 === 0 ? sdkClients.undiciFetch : sdkClients.nodeFetch;
-  const s1 = await sdkAlone(a.requests, sdkFirst);
-  const s2 = await sdkAlone(a.requests, sdkSecond);
-  const [sdkNodeFetch, sdkUndiciFetch] = i % 2 === 0 ? [s1, s2] : [s2, s1];
+  // The three SDK transports in a rotating order, so none is always first after the run.
+  const order = (['loopFetch', 'nodeFetch', 'undiciFetch'] as const).map(
+    (_, j, all) => all[(i + j) % 3] as (typeof all)[number],
+  );
+  const sdk: Record<keyof typeof sdkClients, number> = { loopFetch: 0, nodeFetch: 0, undiciFetch: 0 };
+  for (const k of order) sdk[k] = await sdkAlone(a.requests, sdkClients[k]);
+  let bareRaw: number;
+  let bareSdk: number;
+  if (i % 2 === 0) {
+    bareRaw = await bareTurns(a.requests);
+    bareSdk = await bareTurns(a.requests, sdkClients.loopFetch);
+  } else {
+    bareSdk = await bareTurns(a.requests, sdkClients.loopFetch);
+    bareRaw = await bareTurns(a.requests);
+  }
   const own = (a.total - a.upstream - a.tools) / CALLS;
   rounds.push({
     total: a.total,
@@ -242,8 +301,13 @@ for (let i = 0; i < ROUNDS; i++) {
     upstreamAlone: up,
     toolsAlone: tl,
     ratio: a.total / (up + tl),
-    sdkNodeFetch,
-    sdkUndiciFetch,
+    sdkLoopFetch: sdk.loopFetch,
+    sdkNodeFetch: sdk.nodeFetch,
+    sdkUndiciFetch: sdk.undiciFetch,
+    bareRaw,
+    bareSdk,
+    bareRawRatio: bareRaw / (up + tl),
+    bareSdkRatio: bareSdk / (up + tl),
   });
 }
 
@@ -270,7 +334,8 @@ const lines = [
   `## Agent loop: 50 tool calls, upstream answering after ${DELAY_MS} ms (issue 11) — ${today}`,
   '',
   'Command: `npm run build && node dist/bench/agent.js`',
-  `Machine: ${cpus().length} cores (${cpu}), Node ${process.version}; load average at the end ${load}`,
+  `Machine: ${cpus().length} cores (${cpu}), Node ${process.version}, nice ${getPriority()}; ` +
+    `load average ${loadBefore.toFixed(1)} at the start, ${load} at the end`,
   '',
   `One agent run = ${CALLS + 1} model turns (one tool call each, then the answer) through the openai SDK ` +
     `against a loopback upstream that answers after ${DELAY_MS} ms, and ${CALLS} calls of a one-file-step skill ` +
@@ -286,15 +351,24 @@ const lines = [
     `${ownMs.toFixed(2)} ms | | | < 2 ms |`,
   `| model calls as the loop timed them (SDK included) | ${f(m('upstream'))} | replayed with undici: ` +
     `${f(m('upstreamAlone'))} | SDK + serialisation: ${sdkPerCall.toFixed(2)} ms per call | |`,
-  `| the same bodies through the SDK alone, Node's bundled fetch (the loop's) | ${f(m('sdkNodeFetch'))} | ` +
+  `| the same bodies through the SDK alone, the loop's transport (undici request(), keep-alive Agent) | ` +
+    `${f(m('sdkLoopFetch'))} | replayed with undici: ${f(m('upstreamAlone'))} | ` +
+    `${((m('sdkLoopFetch') - m('upstreamAlone')) / (CALLS + 1)).toFixed(2)} ms per call | |`,
+  `| the same bodies through the SDK alone, Node's bundled fetch (the SDK's default) | ${f(m('sdkNodeFetch'))} | ` +
     `replayed with undici: ${f(m('upstreamAlone'))} | ` +
     `${((m('sdkNodeFetch') - m('upstreamAlone')) / (CALLS + 1)).toFixed(2)} ms per call | |`,
   `| the same bodies through the SDK alone, undici's fetch + keep-alive Agent | ` +
     `${f(m('sdkUndiciFetch'))} | replayed with undici: ${f(m('upstreamAlone'))} | ` +
     `${((m('sdkUndiciFetch') - m('upstreamAlone')) / (CALLS + 1)).toFixed(2)} ms per call | |`,
   `| tool calls as the loop timed them | ${f(m('tools'))} | runner.runSkill alone: ${f(m('toolsAlone'))} | | |`,
+  `| no loop: each request with undici, then its skill run (interleaved as in the run) | ${f(m('bareRaw'))} | ` +
+    `upstream alone + tools alone | ${m('bareRawRatio').toFixed(3)} | |`,
+  `| no loop: each request through the SDK (the loop's transport), then its skill run | ${f(m('bareSdk'))} | ` +
+    `upstream alone + tools alone | ${m('bareSdkRatio').toFixed(3)} | |`,
   `| all rounds: run / ratio / own per call | ${rounds.map((r) => f(r.total)).join(', ')} | ` +
     `${rounds.map((r) => r.ratio.toFixed(3)).join(', ')} | ${rounds.map((r) => r.own.toFixed(2)).join(', ')} ms | |`,
+  `| all rounds: no loop, undici / SDK ratio | | | ${rounds.map((r) => r.bareRawRatio.toFixed(3)).join(', ')} / ` +
+    `${rounds.map((r) => r.bareSdkRatio.toFixed(3)).join(', ')} | |`,
   '',
 ];
 process.stdout.write(lines.join('\n'));

@@ -1,6 +1,7 @@
 // One model call of the loop through the official `openai` SDK, which owns retries with
 // backoff (408/409/429/5xx, Retry-After honoured), per-request timeouts and SSE parsing.
-// Clients are kept per upstream so connections are reused across turns and runs.
+// Clients are kept per upstream; their transport (upstream-fetch.ts) keeps connections
+// alive across turns and runs.
 
 import OpenAI from 'openai';
 import type {
@@ -10,6 +11,7 @@ import type {
 } from 'openai/resources/chat/completions/completions';
 import type { AgentMessage, AgentUsage } from '../../reconciler/agent-contract.js';
 import type { Upstream } from './settings.js';
+import { upstreamFetch } from './upstream-fetch.js';
 
 export interface ModelReply {
   message: AgentMessage;
@@ -39,6 +41,7 @@ function clientFor(u: Upstream): OpenAI {
       apiKey: u.apiKey ?? 'no-key',
       timeout: u.timeoutMs,
       maxRetries: u.maxRetries,
+      fetch: upstreamFetch,
     });
     clients.set(key, c);
   }
