@@ -21,7 +21,8 @@ function cli(args: string[]): Promise<Finished> {
   return runProcess(process.execPath, [CLI, 'curator', ...args], { env: GIT_ENV });
 }
 
-describe.concurrent('caduceus curator (CLI)', () => {
+// Two minutes each: the two tests share the CPU.
+describe.concurrent('caduceus curator (CLI)', { timeout: 120_000 }, () => {
   it('runs, then lists, shows and reports the proposals', async (ctx) => {
     const { expect } = ctx;
     const f = fixture(ctx);

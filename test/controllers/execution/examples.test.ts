@@ -58,6 +58,8 @@ describe.runIf(runDockerTests(ready))('examples/repo skills in Docker', () => {
   const docker = skills.length ? withMode('docker') : undefined;
   it.concurrent.for(skills.map((s) => [s.metadata.name, s] as const))(
     'runs %s in the sandbox',
+    // The containers start at once and share the CPU.
+    { timeout: 120_000 },
     async ([, s], { expect }) => {
       const r = await docker!.runner.runSkill(s.metadata.name, paramsFor(s), cli);
       expect(r.error).toBeUndefined();
