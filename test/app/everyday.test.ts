@@ -163,7 +163,14 @@ describe('caduceus skills', () => {
       'apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: old-report\n' +
         'spec:\n  version: "0.9.0"\n  description: Retired\n  steps:\n    - run: echo old\n',
     );
-    const all = JSON.parse((await cli(['skills', '--state-dir', state, '--sort', 'runs', '--json'])).stdout) as Array<{
+    // The queries only read the history, so they run at once.
+    const [allOut, staleOut, textOut, badSort] = await Promise.all([
+      cli(['skills', '--state-dir', state, '--sort', 'runs', '--json']),
+      cli(['skills', '--state-dir', state, '--status', 'stale', '--sort', 'name', '-o', 'json']),
+      cli(['skills', '--state-dir', state, '--status', 'active', '--sort', 'runs']),
+      cli(['skills', '--sort', 'size']),
+    ]);
+    const all = JSON.parse(allOut.stdout) as Array<{
       name: string;
       version: string;
       file: string;
@@ -181,9 +188,7 @@ describe('caduceus skills', () => {
       status: 'archived',
       file: 'archive/old-report.yaml',
     });
-    const stale = JSON.parse(
-      (await cli(['skills', '--state-dir', state, '--status', 'stale', '--sort', 'name', '-o', 'json'])).stdout,
-    ) as Array<{
+    const stale = JSON.parse(staleOut.stdout) as Array<{
       name: string;
     }>;
     expect(stale.map((s) => s.name)).toEqual([
@@ -192,14 +197,12 @@ describe('caduceus skills', () => {
       'infrastructure-audit',
       'log-search',
     ]);
-    const text = (await cli(['skills', '--state-dir', state, '--status', 'active', '--sort', 'runs'])).stdout.split(
-      '\n',
-    );
+    const text = textOut.stdout.split('\n');
     expect(text[0]).toMatch(/^NAME\s+VERSION\s+STATUS\s+RUNS\s+FAILED\s+LAST RUN\s+MODIFIED\s+FILE$/);
     expect(text[1]).toMatch(
       /^compliance-check\s+1\.0\.3\s+active\s+2\s+50%\s+(\d{4}-\d\d-\d\d \d\d:\d\d\s+){2}skills\/\S+$/,
     );
-    expect((await cli(['skills', '--sort', 'size'])).code).toBe(2);
+    expect(badSort.code).toBe(2);
     rmSync(join(repo, 'archive'), { recursive: true });
   }, 180_000);
 });
@@ -227,7 +230,7 @@ spec:
   return `hog-${mode}`;
 }
 
-async function watchTop(name: string): Promise<{ memoryBytes: number; cpuMs: number; source: string }> {
+async function watchTop(name: string, state: string): Promise<{ memoryBytes: number; cpuMs: number; source: string }> {
   const child = spawn(process.execPath, [CLI, 'run', 'skill', name, '--state-dir', state], {
     cwd: repo,
     stdio: 'ignore',
@@ -263,10 +266,15 @@ async function watchTop(name: string): Promise<{ memoryBytes: number; cpuMs: num
   }
 }
 
-describe('caduceus top and runs', () => {
-  it('shows a local run in flight with its memory and CPU, and runs keeps the peak and CPU time', async () => {
+// Each test has its own state directory (top shows every run in flight of one), so the two
+// run at once; each holds its skill's process for a few seconds.
+describe.concurrent('caduceus top and runs', () => {
+  it('shows a local run in flight with its memory and CPU, and runs keeps the peak and CPU time', async ({
+    expect,
+  }) => {
+    const state = join(dirs[0] as string, 'state-top-local');
     const name = hogSkill('local');
-    const live = await watchTop(name);
+    const live = await watchTop(name, state);
     expect(live.source).toBe('proc');
     const runs = JSON.parse((await cli(['runs', '--skill', name, '--state-dir', state, '--json'])).stdout) as Array<{
       status: string;
@@ -283,10 +291,11 @@ describe('caduceus top and runs', () => {
   const noDocker = dockerUnavailable();
   it.skipIf(noDocker !== undefined && process.env.CI !== 'true')(
     'shows a container run with the memory Docker reports for it',
-    async () => {
+    async ({ expect }) => {
       expect(noDocker).toBeUndefined();
+      const state = join(dirs[0] as string, 'state-top-docker');
       const name = hogSkill('docker');
-      const live = await watchTop(name);
+      const live = await watchTop(name, state);
       expect(live.source).toBe('docker');
       const runs = JSON.parse((await cli(['runs', '--skill', name, '--state-dir', state, '--json'])).stdout) as Array<{
         peakMemoryBytes: number | null;

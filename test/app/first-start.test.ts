@@ -143,7 +143,10 @@ describe('npm start on the example', () => {
       expect(text).toMatch(/^process_cpu_seconds_total \d/m);
       expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
       expect(text).not.toContain('caduceus_process_');
-      const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1] as string, m[2] as string]);
+      const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m): [string, string] => [
+        m[1] as string,
+        m[2] as string,
+      ]);
       expect(types.filter(([n, t]) => n.endsWith('_total') !== (t === 'counter'))).toEqual([]);
       const fetched = Number(/^caduceus_git_last_successful_fetch_timestamp_seconds (\S+)$/m.exec(text)?.[1]);
       expect(Math.abs(Date.now() / 1000 - fetched)).toBeLessThan(600);

@@ -52,6 +52,7 @@ describe('reconciler end to end (local repository)', () => {
         kind: 'Skill',
         reconcile: async (ctx, desired) => {
           seen.push([ctx.key, desired !== undefined]);
+          return undefined;
         },
       };
       return { controllers: [c] };
@@ -84,6 +85,7 @@ describe('reconciler end to end (local repository)', () => {
           kind: 'Skill',
           reconcile: async (ctx) => {
             if (ctx.key === 'Skill/bad' && failures++ < 2) throw new Error('boom');
+            return undefined;
           },
         },
       ],
@@ -113,6 +115,7 @@ describe('reconciler end to end (local repository)', () => {
               await gate;
             }
             world.set(ctx.key, run);
+            return undefined;
           },
         },
       ],

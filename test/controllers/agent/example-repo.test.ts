@@ -64,7 +64,9 @@ describe('agent on examples/repo', () => {
       store.close();
     });
 
-    const r = await runner.runAgent({ prompt: 'Any sev1 incidents since November?', trigger: { source: 'test' } });
+    const runAgent = runner.runAgent?.bind(runner);
+    if (!runAgent) throw new Error('the agent controller did not bind runAgent on the late-bound runner');
+    const r = await runAgent({ prompt: 'Any sev1 incidents since November?', trigger: { source: 'test' } });
     expect(r.status).toBe('succeeded');
     const first = model.requests[0] as ModelRequest;
     expect(first.body.model).toBe('gpt-4o-mini');

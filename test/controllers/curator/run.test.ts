@@ -1,4 +1,4 @@
-import { describe, it, expect, afterEach } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { git } from '../../helpers/git.js';
@@ -8,8 +8,12 @@ import { StateStore } from '../../../reconciler/state/store.js';
 import type { CuratorReport } from '../../../controllers/curator/types.js';
 import { FILES, makeFixture, usualRuns, type Fixture } from './fixtures.js';
 
+// Every test has its own remote, clone and state directory, so the tests of each describe
+// run at once (their git work overlaps), each given two minutes as they share the CPU; the
+// stores close when the file is done.
+const AT_ONCE = { timeout: 120_000 };
 const fixtures: Fixture[] = [];
-afterEach(() => {
+afterAll(() => {
   for (const f of fixtures.splice(0)) f.store.close();
 });
 function fixture(...args: Parameters<typeof makeFixture>): Fixture {
@@ -25,8 +29,10 @@ function changedLines(repo: string, commit: string): string[] {
     .filter((l) => /^[-+]/.test(l) && !/^(---|\+\+\+) /.test(l));
 }
 
-describe('curator run (branch-only forge)', () => {
-  it('proposes a consolidation and a prune as one commit each on a curator branch, leaving main alone', async () => {
+describe.concurrent('curator run (branch-only forge)', AT_ONCE, () => {
+  it('proposes a consolidation and a prune as one commit each on a curator branch, leaving main alone', async ({
+    expect,
+  }) => {
     const f = fixture();
     usualRuns(f.runs);
     const mainBefore = f.mainSha();
@@ -99,8 +105,8 @@ describe('curator run (branch-only forge)', () => {
   });
 });
 
-describe('curator re-runs and reviews', () => {
-  it('finds its own branch on a re-run and pushes nothing when nothing changed', async () => {
+describe.concurrent('curator re-runs and reviews', AT_ONCE, () => {
+  it('finds its own branch on a re-run and pushes nothing when nothing changed', async ({ expect }) => {
     const f = fixture();
     usualRuns(f.runs);
     const first = await runCurator(f.env);
@@ -113,7 +119,7 @@ describe('curator re-runs and reviews', () => {
     expect(new CuratorStore(f.store).proposals({ state: 'open' })).toHaveLength(2);
   });
 
-  it('rebuilds its branch on the new tip with a lease when main moved, and never touches main', async () => {
+  it('rebuilds its branch on the new tip with a lease when main moved, and never touches main', async ({ expect }) => {
     const f = fixture();
     usualRuns(f.runs);
     const first = await runCurator(f.env);
@@ -127,7 +133,9 @@ describe('curator re-runs and reviews', () => {
     expect(git(f.bare, 'rev-list', '--count', `main..${first.branch}`)).toBe('2');
   });
 
-  it('remembers a proposal closed without merging and proposes it again only after the skill changed', async () => {
+  it('remembers a proposal closed without merging and proposes it again only after the skill changed', async ({
+    expect,
+  }) => {
     const f = fixture();
     usualRuns(f.runs);
     const first = await runCurator(f.env);
@@ -153,7 +161,7 @@ describe('curator re-runs and reviews', () => {
     expect(git(f.bare, 'log', '--format=%s', `main..${third.branch}`)).toBe('curator: archive unused skill old-report');
   });
 
-  it('pushes nothing when the resulting tree does not pass validation, and says why', async () => {
+  it('pushes nothing when the resulting tree does not pass validation, and says why', async ({ expect }) => {
     const f = fixture();
     usualRuns(f.runs);
     f.pushMain(
@@ -175,7 +183,7 @@ describe('curator re-runs and reviews', () => {
     expect(cstore.lastReport()?.outcome).toBe('invalid');
   });
 
-  it('never proposes a pinned skill, even as a near-duplicate', async () => {
+  it('never proposes a pinned skill, even as a near-duplicate', async ({ expect }) => {
     const files = {
       ...FILES,
       'config/skills/deploy-app.yaml': FILES['config/skills/deploy-app.yaml']!.replace(
@@ -193,8 +201,8 @@ describe('curator re-runs and reviews', () => {
   });
 });
 
-describe('curator dry-run and locking', () => {
-  it('a dry-run prints proposals and the diff and touches nothing', async () => {
+describe.concurrent('curator dry-run and locking', AT_ONCE, () => {
+  it('a dry-run prints proposals and the diff and touches nothing', async ({ expect }) => {
     const f = fixture();
     usualRuns(f.runs);
     const refs = f.remoteRefs();
@@ -211,7 +219,7 @@ describe('curator dry-run and locking', () => {
     expect(cstore.lastReport()).toBeUndefined();
   });
 
-  it('a dry-run of a directory reads the files in place', async () => {
+  it('a dry-run of a directory reads the files in place', async ({ expect }) => {
     const f = fixture();
     usualRuns(f.runs);
     const report = await runCurator({ ...f.env, source: { dir: join(f.work, 'config') } }, { dryRun: true });
@@ -220,7 +228,7 @@ describe('curator dry-run and locking', () => {
     expect(git(f.work, 'status', '--porcelain')).toBe('');
   });
 
-  it('serialises concurrent runs through the lock in the state store', async () => {
+  it('serialises concurrent runs through the lock in the state store', async ({ expect }) => {
     const f = fixture();
     usualRuns(f.runs);
     const other = new StateStore({ stateDir: f.stateDir });
@@ -237,7 +245,7 @@ describe('curator dry-run and locking', () => {
     }
   });
 
-  it('refuses to start while another live run holds the lock, and takes over a stale lock', async () => {
+  it('refuses to start while another live run holds the lock, and takes over a stale lock', async ({ expect }) => {
     const f = fixture();
     const cstore = new CuratorStore(f.store);
     expect(cstore.tryLock('someone-else', 60_000)).toBe(true);

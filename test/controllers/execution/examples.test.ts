@@ -45,7 +45,8 @@ describe('examples/repo skills', () => {
   });
 
   const local = skills.length ? withMode('local') : undefined;
-  it.each(skills.map((s) => [s.metadata.name, s] as const))('runs %s locally', async (_name, s) => {
+  // The skills are independent (each run has its own workspace), so they run at once.
+  it.concurrent.for(skills.map((s) => [s.metadata.name, s] as const))('runs %s locally', async ([, s], { expect }) => {
     const r = await local!.runner.runSkill(s.metadata.name, paramsFor(s), cli);
     expect(r.error).toBeUndefined();
     expect(r.status).toBe('succeeded');
@@ -55,10 +56,15 @@ describe('examples/repo skills', () => {
 
 describe.runIf(runDockerTests(ready))('examples/repo skills in Docker', () => {
   const docker = skills.length ? withMode('docker') : undefined;
-  it.each(skills.map((s) => [s.metadata.name, s] as const))('runs %s in the sandbox', async (_name, s) => {
-    const r = await docker!.runner.runSkill(s.metadata.name, paramsFor(s), cli);
-    expect(r.error).toBeUndefined();
-    expect(r.status).toBe('succeeded');
-    expect(r.output.trim().length).toBeGreaterThan(0);
-  });
+  it.concurrent.for(skills.map((s) => [s.metadata.name, s] as const))(
+    'runs %s in the sandbox',
+    // The containers start at once and share the CPU.
+    { timeout: 120_000 },
+    async ([, s], { expect }) => {
+      const r = await docker!.runner.runSkill(s.metadata.name, paramsFor(s), cli);
+      expect(r.error).toBeUndefined();
+      expect(r.status).toBe('succeeded');
+      expect(r.output.trim().length).toBeGreaterThan(0);
+    },
+  );
 });

@@ -12,6 +12,9 @@ import type {
   Snapshot,
   ReconcileContext,
   ConditionStatus,
+  ConditionUpdate,
+  EventType,
+  Reason,
   Runner,
   Registration,
 } from '../../../reconciler/types.js';
@@ -112,8 +115,8 @@ export function harness(
 
 export interface Recorded {
   ctx: ReconcileContext;
-  conditions: Array<{ type: string; status: ConditionStatus; reason: string; message: string }>;
-  events: Array<{ type: string; reason: string; message: string }>;
+  conditions: ConditionUpdate[];
+  events: Array<{ type: EventType; reason: Reason; message: string }>;
   observed: Record<string, unknown>;
   ready(): { status: ConditionStatus; reason: string; message: string } | undefined;
 }

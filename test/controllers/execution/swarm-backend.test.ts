@@ -17,6 +17,7 @@ import { waitFor } from '../../helpers/wait.js';
 import { makeRepo } from '../../helpers/git.js';
 import { tempDir } from '../../helpers/temp.js';
 import { upStarter } from '../../helpers/up-process.js';
+import type { RuntimeSpec } from '../../../reconciler/specs.js';
 
 const ready = (await dockerReady()) && swarmActive();
 const docker = new Docker();
@@ -54,7 +55,7 @@ afterAll(async () => {
   }, 60_000);
 });
 
-const swarmRuntime = (iso: Parameters<typeof runtime>[0] extends { isolation?: infer I } ? I : never = {}) =>
+const swarmRuntime = (iso: Partial<RuntimeSpec['isolation']> = {}) =>
   runtime({ execution: { mode: 'swarm' }, isolation: { image: SANDBOX, ...iso } });
 
 type Listed = { ID: string; Spec?: { Labels?: Record<string, string> } };

@@ -3,6 +3,7 @@
 // schedules firing every second, and the real SQLite run history and event log.
 
 import { describe, expect, it } from 'vitest';
+import cron from 'node-cron';
 import type { App } from '../../../app/app.js';
 import { RunStore, type RunRecord } from '../../../reconciler/state/runs.js';
 import { register as execution } from '../../../controllers/execution/index.js';
@@ -23,7 +24,17 @@ async function up(repo: string, stateDir = tempDir()): Promise<App> {
 const taskRuns = (app: App, name: string): RunRecord[] =>
   new RunStore(app.store).list({ kind: 'task', name, limit: 1000 });
 const ready = (app: App, name: string) => app.core.status(`Task/${name}`)?.conditions.find((c) => c.type === 'Ready');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * Reconciles every resource again and waits until the loop is idle. A task without a
+ * schedule starts its run synchronously inside reconcile, so once this resolves the
+ * controller has decided, and a run it started is already in the history.
+ */
+const reconcileAll = async (app: App): Promise<void> => {
+  app.reconciler.resync();
+  await app.reconciler.idle();
+};
+/** The node-cron jobs alive in this process for task `name`: what can still fire (node-cron keeps every undestroyed job). */
+const liveJobs = (name: string) => [...cron.getTasks().values()].filter((t) => t.name === `task:${name}`);
 const span = (r: RunRecord): [number, number] => [
   r.startedAt,
   r.startedAt + (r.durationMs ?? Date.now() - r.startedAt),
@@ -57,7 +68,7 @@ describe('Task controller: tasks without a schedule', () => {
       'skills/s.yaml': doc('Skill', 'other', { version: '1.0.1', description: 'x', steps: [{ run: 'true' }] }),
     });
     await app.waitForRevision(commitAll(repo, 'skill'), 15_000);
-    await sleep(1500);
+    await reconcileAll(app);
     expect(taskRuns(app, 'job')).toHaveLength(1);
 
     // A changed spec runs once more.
@@ -77,7 +88,7 @@ describe('Task controller: tasks without a schedule', () => {
     await app.stop();
     app = await up(repo, stateDir);
     await eventually(() => expect(ready(app, 'job')?.reason).toBe('Completed'));
-    await sleep(1000);
+    await reconcileAll(app);
     expect(taskRuns(app, 'job')).toHaveLength(2);
   });
 
@@ -177,14 +188,13 @@ describe('Task controller: cron schedules', () => {
       }),
     });
     await app.waitForRevision(commitAll(repo, 'yearly'), 15_000);
-    await sleep(300);
-    const afterChange = taskRuns(app, 't').length;
-    await sleep(2200);
-    expect(taskRuns(app, 't').length).toBe(afterChange);
     const next = new Date(
       (app.core.status('Task/t')?.observed as { nextRun: string } | undefined)?.nextRun ?? Number.NaN,
     );
     expect(next.getUTCMonth() === 11 || next.getUTCMonth() === 0).toBe(true);
+    // The every-second job was destroyed, not left beside the yearly one: nothing fires now.
+    expect(liveJobs('t').map((j) => j.getNextRun()?.getTime())).toEqual([next.getTime()]);
+    const afterChange = taskRuns(app, 't').length;
 
     // Back to every second, then the schedule removed: the task runs once as a job and stops.
     writeFiles(repo, {
@@ -195,10 +205,10 @@ describe('Task controller: cron schedules', () => {
     writeFiles(repo, { 'tasks/t.yaml': taskYaml('t', { subtasks: [{ name: 'tick', run: 'echo once' }] }) });
     await app.waitForRevision(commitAll(repo, 'unscheduled'), 15_000);
     await eventually(() => expect(taskRuns(app, 't')[0]?.trigger).toBe('apply'));
-    await sleep(300);
-    const afterRemove = taskRuns(app, 't').filter((r) => r.trigger === 'schedule').length;
-    await sleep(2200);
-    expect(taskRuns(app, 't').filter((r) => r.trigger === 'schedule').length).toBe(afterRemove);
+    expect(liveJobs('t')).toEqual([]);
+    expect(app.core.status('Task/t')?.observed).toMatchObject({ schedule: null, nextRun: null });
+    expect(app.core.events({ object: 'Task/t', limit: 100 }).map((e) => e.reason)).toContain('ScheduleRemoved');
+    await reconcileAll(app);
     expect(taskRuns(app, 't').filter((r) => r.trigger === 'apply')).toHaveLength(1);
   });
 
@@ -217,8 +227,9 @@ describe('Task controller: cron schedules', () => {
     await eventually(() => expect(taskRuns(app, 'p').filter((r) => r.status === 'running')).toEqual([]), 10_000);
     const runs = taskRuns(app, 'p');
     expect(runs.every((r) => r.status === 'cancelled' && r.error === 'task removed from git')).toBe(true);
-    await sleep(2000);
-    expect(taskRuns(app, 'p')).toHaveLength(runs.length);
+    // Its job is destroyed, so no firing can add a run; the other task is left alone.
+    expect(liveJobs('p')).toEqual([]);
+    expect(app.core.status('Task/p')).toBeUndefined();
   });
 
   it('never schedules a task in a time zone that does not exist: validation rejects it, the fix applies', async () => {

@@ -11,7 +11,10 @@ import { envRef, recorder, secrets } from './recorder.js';
 const SECRET = 'slack-signing-secret';
 const NOW = 1_700_000_000_000;
 const start = (apiBaseURL?: string) =>
-  slack.start({ signingSecret: envRef('SLACK'), channels: [], apiBaseURL } as SlackSpec, secrets({ SLACK: SECRET }));
+  slack.start(
+    { signingSecret: envRef('SLACK'), channels: [], apiBaseURL, freeText: false } satisfies SlackSpec,
+    secrets({ SLACK: SECRET }),
+  );
 
 const form = (fields: Record<string, string>) => Buffer.from(new URLSearchParams(fields).toString());
 const command = {

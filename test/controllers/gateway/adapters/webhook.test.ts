@@ -9,7 +9,10 @@ import { envRef, recorder, secrets } from './recorder.js';
 
 const NOW = 1_700_000_000_000;
 const start = (callbackURL?: string) =>
-  webhook.start({ secret: envRef('HOOK'), channels: [], callbackURL } as WebhookSpec, secrets({ HOOK: 'hook-secret' }));
+  webhook.start(
+    { secret: envRef('HOOK'), channels: [], callbackURL, freeText: false } satisfies WebhookSpec,
+    secrets({ HOOK: 'hook-secret' }),
+  );
 const msgBody = (o: unknown) => Buffer.from(JSON.stringify(o));
 
 describe('webhook verify', () => {
