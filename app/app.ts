@@ -5,7 +5,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Logger, ControllerDeps } from '../reconciler/types.js';
+import type { Logger, ControllerDeps, Snapshot } from '../reconciler/types.js';
 import { StateStore } from '../reconciler/state/store.js';
 import { CoreStore, type NewEvent } from '../reconciler/state/core-store.js';
 import { Loader } from '../reconciler/loader.js';
@@ -92,6 +92,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     : undefined;
   // Late binding: controllers are built before the loop that owns the snapshot.
   let reconciler: Reconciler | undefined;
+  const snapshotWatchers = new Set<(snap: Snapshot) => void>();
   const { runner, provide } = lateBoundRunner();
   const deps: ControllerDeps = {
     store,
@@ -99,6 +100,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
     log,
     stateDir,
     snapshot: () => reconciler?.snapshot() ?? { revision: '', resources: new Map() },
+    watchSnapshot: (fn) => {
+      snapshotWatchers.add(fn);
+      return () => snapshotWatchers.delete(fn);
+    },
     runner,
     metrics,
     configDir: configDir && existsSync(configDir) ? configDir : undefined,
@@ -124,6 +129,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
     resyncMs: opts.resyncMs,
     backoffBaseMs: opts.backoffBaseMs,
     backoffMaxMs: opts.backoffMaxMs,
+    onAccept: (snap) => {
+      for (const fn of snapshotWatchers) fn(snap);
+    },
   });
   reconciler = rec;
 

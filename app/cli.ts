@@ -23,6 +23,7 @@ const CORE: readonly CommandSpec[] = [
   { name: 'run', load: () => import('./commands/run.js'), summary: 'run a skill or a task now' },
   { name: 'ask', load: () => import('./commands/ask.js'), summary: 'ask the agent: one run with live tool calls' },
   { name: 'runs', load: () => import('./commands/runs.js'), summary: 'run history; runs show ID for one run' },
+  { name: 'mcp', load: () => import('./commands/mcp.js'), summary: 'serve the skills as MCP tools over stdio' },
 ];
 
 /** The core commands followed by every controller's, in module order. */

@@ -39,6 +39,8 @@ export interface LoopOptions {
   backoffMaxMs?: number;
   /** Every resource is reconciled again at this interval to heal drift (default 10 min). */
   resyncMs?: number;
+  /** Told of every accepted snapshot (what serves skills to clients follows git through it). */
+  onAccept?: (snap: Snapshot) => void;
 }
 
 export type SyncOutcome = {
@@ -171,6 +173,11 @@ export class Reconciler {
     const map = new Map<ResourceKey, Resource>();
     for (const r of resources) map.set(keyOf(r), r);
     this.snap = { revision, resources: map };
+    try {
+      this.opts.onAccept?.(this.snap);
+    } catch (err) {
+      this.opts.log.warn('a snapshot watcher failed', { error: errorMessage(err) });
+    }
     const summary = { ...p.summary, resources: resources.length };
     const { create, update, delete: prune } = p.summary;
     const message = `revision ${short(revision)}: ${create} to create, ${update} to update, ${prune} to prune`;

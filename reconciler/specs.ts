@@ -227,6 +227,8 @@ export interface ProxySpec {
   injectSkills: boolean;
   projectContext?: string;
   limits: { maxBodyBytes: number; requestsPerMinute: number };
+  /** The MCP endpoint `/mcp` on the same listener; tasks are tools only when asked for. */
+  mcp: { enabled: boolean; tasks: boolean };
 }
 
 export type CuratorAction = 'consolidate' | 'prune' | 'update';

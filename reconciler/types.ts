@@ -358,6 +358,11 @@ export interface ControllerDeps {
   stateDir: string;
   /** The snapshot currently applied; changes as revisions apply. */
   snapshot(): Snapshot;
+  /**
+   * Calls fn with each newly accepted snapshot (MCP clients are told when the tool list
+   * changes); returns the unsubscribe. Absent where nothing follows git (one-off CLI runs).
+   */
+  watchSnapshot?(fn: (snap: Snapshot) => void): () => void;
   /** Late-bound: calls reach whichever registration provides runSkill / runTask. */
   runner: Runner;
   /** Shared Prometheus registry served on /metrics. */

@@ -36,7 +36,11 @@ export interface LocalRun {
 }
 
 /** Every controller composed over `stateDir` for one run from the terminal. */
-export async function localRun(snapshot: Snapshot, configDir: string, stateDir: string): Promise<LocalRun> {
+export async function localRun(
+  snapshot: Snapshot | (() => Snapshot),
+  configDir: string,
+  stateDir: string,
+): Promise<LocalRun> {
   const [{ StateStore }, { CoreStore }, { compose, lateBoundRunner }] = await Promise.all([
     import('../../reconciler/state/store.js'),
     import('../../reconciler/state/core-store.js'),
@@ -49,7 +53,7 @@ export async function localRun(snapshot: Snapshot, configDir: string, stateDir: 
     events: new CoreStore(store),
     log: createLogger({ level: 'warn' }),
     stateDir,
-    snapshot: () => snapshot,
+    snapshot: typeof snapshot === 'function' ? snapshot : () => snapshot,
     runner,
     metrics: new Registry(),
     configDir,

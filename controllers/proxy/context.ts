@@ -7,6 +7,7 @@ import type { KeyEntry } from './auth.js';
 import type { TokenBucketLimiter } from './token-bucket.js';
 import type { Upstream } from './upstream.js';
 import type { ModelLabels, ProxyMetrics } from './metrics.js';
+import type { McpHttpSessions } from './mcp/http-sessions.js';
 
 export interface ProxyState {
   name: string;
@@ -24,6 +25,8 @@ export interface ProxyEnv {
   log: Logger;
   metrics: ProxyMetrics;
   modelLabels: ModelLabels;
+  /** The MCP sessions of this Proxy (`/mcp`). */
+  mcp?: McpHttpSessions;
 }
 
 /** Per-request facts the routes fill in for logs and metrics. */

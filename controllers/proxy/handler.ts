@@ -8,6 +8,7 @@ import { ProxyHttpError, badRequest, invalidKey, rateLimited, routeNotFound, sen
 import type { ProxyEnv, ProxyState, RequestInfo } from './context.js';
 import { listModels, retrieveModel } from './routes/models.js';
 import { chatCompletions } from './routes/chat-completions.js';
+import { MCP_PATH, mcpRoute } from './routes/mcp.js';
 import { errorMessage } from '../../reconciler/errors.js';
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -91,5 +92,6 @@ async function handle(
     info.route = 'chat_completions';
     return chatCompletions(env, state, req, res, info);
   }
+  if (path === MCP_PATH) return mcpRoute(env, state, req, res, info);
   throw routeNotFound(req.method ?? 'GET', path);
 }

@@ -51,7 +51,7 @@ export const routeNotFound = (method: string, path: string): ProxyHttpError =>
     404,
     'invalid_request_error',
     'unknown_url',
-    `Unknown request URL: ${method} ${path}. This proxy serves GET /v1/models and POST /v1/chat/completions.`,
+    `Unknown request URL: ${method} ${path}. This proxy serves GET /v1/models, POST /v1/chat/completions and /mcp.`,
   );
 
 export const tooLarge = (limit: number): ProxyHttpError =>
