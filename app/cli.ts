@@ -24,6 +24,11 @@ const CORE: readonly CommandSpec[] = [
   { name: 'ask', load: () => import('./commands/ask.js'), summary: 'ask the agent: one run with live tool calls' },
   { name: 'runs', load: () => import('./commands/runs.js'), summary: 'run history; runs show ID for one run' },
   { name: 'mcp', load: () => import('./commands/mcp.js'), summary: 'serve the skills as MCP tools over stdio' },
+  {
+    name: 'skill',
+    load: () => import('./commands/skill.js'),
+    summary: 'import or export an Agent Skills (SKILL.md) folder',
+  },
 ];
 
 /** The core commands followed by every controller's, in module order. */

@@ -5,12 +5,15 @@
 //
 // Which files count: *.yaml and *.yml, except under a dot-directory (.git, .github) or
 // dot-file, under node_modules, or under the top-level `archive/` folder where the curator
-// moves pruned skills (they are history, not desired state).
+// moves pruned skills (they are history, not desired state). An Agent Skills folder
+// (`skills/NAME/SKILL.md`) is a Skill too; its scripts/, references/ and assets/ files are
+// listed in it and never read as YAML (skill-md.ts).
 
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaduceusError } from './errors.js';
-import { checkDocument } from './schema-check.js';
+import { checkAgainstSchema, checkDocument } from './schema-check.js';
+import { isSkillFolderFile, isSkillMdPath, parseSkillMd, skillFolderFiles } from './skill-md.js';
 import { crossReferenceFindings, type PlacedFacts } from './cross-refs.js';
 import { docFacts, type DocFacts } from './resource-facts.js';
 import { parseYamlFile, type FileFinding } from './yaml-documents.js';
@@ -30,7 +33,7 @@ interface ParsedFile {
 
 /** True for paths the loader reads (relative to the configuration root, forward slashes). */
 export function isConfigPath(path: string): boolean {
-  if (!/\.ya?ml$/i.test(path)) return false;
+  if (!/\.ya?ml$/i.test(path) && !isSkillMdPath(path) && !isSkillFolderFile(path)) return false;
   const parts = path.split('/');
   if (parts[0] === 'archive') return false;
   return !parts.some((p) => p.startsWith('.') || p === 'node_modules');
@@ -46,8 +49,13 @@ export class Loader {
   async load(files: SourceFile[]): Promise<LoadResult> {
     const selected = files
       .filter((f) => isConfigPath(f.path))
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const parsed = await Promise.all(selected.map((f) => this.parsed(f)));
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      // A skill folder's scripts and references are listed in its Skill, never parsed as configuration.
+      .filter((f) => !isSkillFolderFile(f.path));
+    const paths = files.map((f) => f.path);
+    const parsed = await Promise.all(
+      selected.map((f) => this.parsed(f, isSkillMdPath(f.path) ? skillFolderFiles(f.path, paths) : undefined)),
+    );
     this.lastParsed = 0;
     const next = new Map<string, ParsedFile>();
     const findings: Finding[] = [];
@@ -55,7 +63,7 @@ export class Loader {
     selected.forEach((f, i) => {
       const p = parsed[i] as { file: ParsedFile; fresh: boolean };
       if (p.fresh) this.lastParsed++;
-      next.set(f.id, p.file);
+      next.set(cacheKey(f, paths), p.file);
       for (const x of p.file.findings) findings.push({ file: f.path, ...x });
       for (const facts of p.file.docs) placed.push({ file: f.path, facts });
     });
@@ -80,8 +88,11 @@ export class Loader {
     return { resources, findings };
   }
 
-  private async parsed(f: SourceFile): Promise<{ file: ParsedFile; fresh: boolean }> {
-    const hit = this.cache.get(f.id);
+  private async parsed(
+    f: SourceFile,
+    skillFolder: { folder: string; files: string[] } | undefined,
+  ): Promise<{ file: ParsedFile; fresh: boolean }> {
+    const hit = this.cache.get(skillFolder ? `${f.id}:${skillFolder.files.join('|')}` : f.id);
     if (hit) return { file: hit, fresh: false };
     let bytes: Buffer;
     try {
@@ -103,8 +114,25 @@ export class Loader {
         fresh: true,
       };
     }
-    return { file: parseFile(bytes), fresh: true };
+    return { file: skillFolder ? parseSkillMdFile(bytes, skillFolder) : parseFile(bytes), fresh: true };
   }
+}
+
+/** A SKILL.md's cached result also depends on the files of its folder. */
+function cacheKey(f: SourceFile, paths: readonly string[]): string {
+  return isSkillMdPath(f.path) ? `${f.id}:${skillFolderFiles(f.path, paths).files.join('|')}` : f.id;
+}
+
+/** An Agent Skills folder's SKILL.md, as one Skill document through the same checks as YAML. */
+export function parseSkillMdFile(bytes: Buffer, place: { folder: string; files: string[] }): ParsedFile {
+  const { document, findings } = parseSkillMd(bytes, place, (doc, out) =>
+    checkAgainstSchema('skill-md.schema.json', doc, out),
+  );
+  const docs: DocFacts[] = [];
+  const checked = document ? checkDocument(document, findings) : undefined;
+  const facts = document && checked ? docFacts(document, checked, findings) : undefined;
+  if (facts) docs.push(facts);
+  return { docs, findings };
 }
 
 /** Parse, schema and per-document checks of one file. */

@@ -102,6 +102,28 @@ export function checkDocument(doc: YamlDocument, findings: FileFinding[]): Check
   return { kind, value: obj as unknown as CheckedDocument['value'], valid };
 }
 
+let extraValidators: Map<string, Compiled> | undefined;
+
+/**
+ * Checks a document against another schema of schemas/ (the SKILL.md front matter), with
+ * findings placed like a kind's; true when it is valid.
+ */
+export function checkAgainstSchema(file: string, doc: YamlDocument, findings: FileFinding[]): boolean {
+  extraValidators ??= new Map();
+  let c = extraValidators.get(file);
+  if (!c) {
+    const ajv = new Ajv2020({ strict: true, allErrors: true, code: { optimize: false } });
+    const schema = JSON.parse(readFileSync(schemasDir() + file, 'utf8')) as JsonSchema;
+    c = { schema, validate: ajv.compile(schema) };
+    extraValidators.set(file, c);
+  }
+  if (c.validate(doc.value)) return true;
+  for (const f of describeErrors(c.validate.errors ?? [], c.schema)) {
+    findings.push({ ...doc.locate(f.path, f.at), severity: 'error', rule: f.rule, message: f.message });
+  }
+  return false;
+}
+
 interface Described {
   path: (string | number)[];
   at: 'value' | 'key';

@@ -159,6 +159,21 @@ export interface SkillSpec {
   aliases: string[];
   /** The tools an agent following this skill may use (`caduceus ask --skill`). */
   agent?: Pick<AgentUseSpec, 'tools'>;
+  /** Markdown for the agent, given when it chooses the skill (a SKILL.md body lands here). */
+  instructions?: string;
+  /** Set by the loader for a skill read from an Agent Skills folder (`skills/NAME/SKILL.md`). */
+  agentSkill?: AgentSkillSource;
+}
+
+export interface AgentSkillSource {
+  /** The folder, relative to the configuration root. */
+  folder: string;
+  /** Files of the folder besides SKILL.md (scripts/…, references/…), relative to it. */
+  files: string[];
+  license?: string;
+  compatibility?: string;
+  allowedTools?: string;
+  metadata?: Record<string, string>;
 }
 
 /** Exactly one of skill, run, prompt is set. */

@@ -1,5 +1,5 @@
 // Lists the configuration files of one commit from git objects (never the working tree):
-// every *.yaml / *.yml blob under the sub-path, with the blob SHA as the file's id and a
+// every *.yaml / *.yml blob (and skill folder file) under the sub-path, with the blob SHA as the file's id and a
 // lazy read() through the shared cat-file process, so the loader re-parses only blobs
 // whose id changed since the last revision.
 
@@ -8,9 +8,11 @@ import type { SourceFile } from '../source-file.js';
 import { CaduceusError } from '../errors.js';
 import type { BlobReader } from './blob-reader.js';
 import { gitError } from './git-cli.js';
+import { isSkillFolderFile, isSkillMdPath } from '../skill-md.js';
 
+/** YAML files and Agent Skills folders (SKILL.md and its scripts/, references/, assets/). */
 export function isConfigFile(path: string): boolean {
-  return /\.ya?ml$/i.test(path);
+  return /\.ya?ml$/i.test(path) || isSkillMdPath(path) || isSkillFolderFile(path);
 }
 
 /** `./examples/repo/` → `examples/repo`; `.` and `` → `` (the repository root). */

@@ -101,8 +101,10 @@ function requiredPaths(): Record<Kind, (value: unknown) => string[]> {
 }
 
 describe('resource schemas', () => {
-  it('has one draft 2020-12 schema per kind and nothing else in schemas/', () => {
-    expect(readdirSync(`${root}schemas`).sort()).toEqual(Object.values(SCHEMA_FILES).sort());
+  it('has one draft 2020-12 schema per kind, the SKILL.md front matter schema, and nothing else in schemas/', () => {
+    expect(readdirSync(`${root}schemas`).sort()).toEqual(
+      [...Object.values(SCHEMA_FILES), 'skill-md.schema.json'].sort(),
+    );
     for (const kind of KINDS) {
       const s = schemaOf(kind);
       expect(s.$schema).toBe('https://json-schema.org/draft/2020-12/schema');

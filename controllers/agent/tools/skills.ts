@@ -5,6 +5,7 @@
 import type { Resource, ParamValue } from '../../../reconciler/types.js';
 import { paramsJsonSchema as paramsSchema } from '../../../reconciler/skill-params.js';
 import { errorMessage } from '../../../reconciler/errors.js';
+import { skillInstructions } from '../../../reconciler/skill-md.js';
 import { failed, type AgentTool } from './types.js';
 
 export function skillTool(skill: Resource<'Skill'>): AgentTool {
@@ -28,8 +29,15 @@ export function skillTool(skill: Resource<'Skill'>): AgentTool {
           workspace: run.workspace,
           ...(run.isolation ? { isolation: run.isolation } : {}),
         });
-        const text =
+        const out =
           r.status === 'succeeded' ? r.output : `skill ${r.status}${r.error ? `: ${r.error}` : ''}\n${r.output}`;
+        // A skill of instructions (a SKILL.md folder) is followed by the model: it gets them; its
+        // run (of no steps) is still recorded, so the curator counts its use like any other.
+        const text = !skill.spec.instructions
+          ? out
+          : skill.spec.steps.length === 0 && r.status === 'succeeded'
+            ? skillInstructions(skill)
+            : `${skillInstructions(skill)}\n\nOutput of its steps:\n${out}`;
         return {
           status: r.status,
           text,

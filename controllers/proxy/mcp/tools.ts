@@ -10,6 +10,7 @@ import type { ParamValue, RunProgress, RunTrigger, Runner, Snapshot } from '../.
 import { getResource, resourcesOfKind } from '../../../reconciler/types.js';
 import { findSkill } from '../../../reconciler/skill-names.js';
 import { paramsJsonSchema } from '../../../reconciler/skill-params.js';
+import { skillInstructions } from '../../../reconciler/skill-md.js';
 import { effectiveRuntime } from '../../../reconciler/runtime-defaults.js';
 import { CaduceusError, errorMessage } from '../../../reconciler/errors.js';
 import { formatDuration } from '../../../reconciler/duration.js';
@@ -91,7 +92,12 @@ export async function callTool(
     }
     return await env.gate.run(limits, async () => {
       const r = await env.runner.runSkill(skill.metadata.name, params, call);
-      if (r.status === 'succeeded') return { content: [{ type: 'text', text: r.output }] };
+      // A skill with instructions hands them to the client's model (its run is recorded all the same).
+      const guide = skill.spec.instructions ? skillInstructions(skill) : undefined;
+      if (r.status === 'succeeded') {
+        const text = guide === undefined ? r.output : skill.spec.steps.length ? `${guide}\n\n${r.output}` : guide;
+        return { content: [{ type: 'text', text }] };
+      }
       const why = r.error ?? r.steps.find((s) => s.status !== 'succeeded' && s.status !== 'skipped')?.error;
       return toolError(`skill ${r.skill} ${r.status} (run ${r.runId})${why ? `: ${why}` : ''}${tail(r.output)}`);
     });
