@@ -16,6 +16,7 @@ export const SCHEMA_FILES: Record<Kind, string> = {
   GatewayPolicy: 'gatewaypolicy.schema.json',
   Proxy: 'proxy.schema.json',
   Curator: 'curator.schema.json',
+  ToolServer: 'toolserver.schema.json',
 };
 
 /** schemas/ sits at the package root, one level above reconciler/ (source) or two (dist/). */

@@ -272,6 +272,15 @@ export interface CuratorSpec {
   maxProposals?: number;
 }
 
+/** An MCP server whose tools the agent may use (exactly one of command, url). */
+export interface ToolServerSpec {
+  command?: string[];
+  url?: string;
+  headers?: Record<string, SecretRef>;
+  timeout: Duration;
+  tools?: string[];
+}
+
 export interface SpecByKind {
   Runtime: RuntimeSpec;
   Skill: SkillSpec;
@@ -279,4 +288,5 @@ export interface SpecByKind {
   GatewayPolicy: GatewayPolicySpec;
   Proxy: ProxySpec;
   Curator: CuratorSpec;
+  ToolServer: ToolServerSpec;
 }

@@ -8,11 +8,19 @@ import type { ConditionType, Reason, TerminalReason } from './reasons.js';
 export type { ConditionType, Reason, TerminalReason } from './reasons.js';
 
 export const API_VERSION = 'caduceus.dev/v1';
-export const KINDS = ['Runtime', 'Skill', 'Task', 'GatewayPolicy', 'Proxy', 'Curator'] as const;
+export const KINDS = ['Runtime', 'Skill', 'Task', 'GatewayPolicy', 'Proxy', 'Curator', 'ToolServer'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** Apply order: what others depend on first. Deletions run in reverse. */
-export const APPLY_ORDER: readonly Kind[] = ['Runtime', 'Skill', 'Task', 'Proxy', 'GatewayPolicy', 'Curator'];
+export const APPLY_ORDER: readonly Kind[] = [
+  'Runtime',
+  'ToolServer',
+  'Skill',
+  'Task',
+  'Proxy',
+  'GatewayPolicy',
+  'Curator',
+];
 
 export interface SourcePos {
   /** Path relative to the configuration root, with forward slashes. */
@@ -324,6 +332,28 @@ export interface Runner {
    * Optional for hand-built Runners, like proposeSkill; the late-bound runner has it.
    */
   runAgent?(req: import('./agent-contract.js').AgentRequest): Promise<import('./agent-contract.js').AgentResult>;
+  /**
+   * The tools of the ToolServer resources (MCP servers) that are connected now; a server
+   * that failed to start is absent, so the agent runs without it. Provided by the
+   * toolservers controller; optional like runAgent.
+   */
+  serverTools?(): ServerTool[];
+  /** Calls one tool of a connected ToolServer; never throws for the tool's own failure (isError). */
+  callServerTool?(
+    server: string,
+    tool: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<{ isError: boolean; text: string }>;
+}
+
+/** One tool of a connected MCP server, as the agent offers it (`<server>__<tool>`). */
+export interface ServerTool {
+  server: string;
+  tool: string;
+  description: string;
+  /** The tool's JSON Schema input, as the server declared it. */
+  inputSchema: Record<string, unknown>;
 }
 
 /** Where a proposed skill went: see `caduceus curator show <proposalId>`. */

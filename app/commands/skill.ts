@@ -153,10 +153,16 @@ function skillMd(skill: Resource<'Skill'>): string {
   if (s.instructions) body.push(s.instructions, '');
   if (s.params.length) {
     body.push('## Parameters', '');
-    for (const p of s.params)
-      body.push(
-        `- \`${p.name}\` (${p.type}${p.required ? ', required' : ''}${p.default !== undefined ? `, default ${JSON.stringify(p.default)}` : ''})${p.description ? `: ${p.description}` : ''}`,
-      );
+    for (const p of s.params) {
+      const facts = [
+        p.type,
+        p.required ? 'required' : '',
+        p.default !== undefined ? `default ${JSON.stringify(p.default)}` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
+      body.push(`- \`${p.name}\` (${facts})${p.description ? `: ${p.description}` : ''}`);
+    }
     body.push('');
   }
   if (s.steps.length) {

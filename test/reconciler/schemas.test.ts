@@ -37,6 +37,7 @@ const MINIMAL: Record<Kind, Json> = {
   },
   Proxy: { keys: [{ valueFrom: { env: 'K' } }], upstream: { baseURL: 'http://127.0.0.1:1/v1' } },
   Curator: {},
+  ToolServer: { command: ['node', 'server.js'], headers: { Authorization: { valueFrom: { env: 'K' } } } },
 };
 
 function strictAjv(): { ajv: Ajv2020; warnings: string[] } {
