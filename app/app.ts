@@ -1,13 +1,17 @@
 // Assembles a running Caduceus: state store, git source, loader, controllers, the
 // reconcile loop and the HTTP server. `caduceus up` is a thin shell around startApp,
-// and end-to-end tests start it the same way.
+// and end-to-end tests start it the same way. With PostgreSQL several replicas may run:
+// the one holding the leader lease (leader.ts) does all of this, the others serve the
+// read endpoints and take over when the lease expires.
 
 import { isAbsolute, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Logger, ControllerDeps, Snapshot } from '../reconciler/types.js';
+import type { Logger, ControllerDeps, HttpRoute, Snapshot } from '../reconciler/types.js';
 import { StateStore } from '../reconciler/state/store.js';
 import { CoreStore, type NewEvent } from '../reconciler/state/core-store.js';
+import { RunStore } from '../reconciler/state/runs.js';
+import { LeaderLease, type Acquired } from '../reconciler/state/leader.js';
 import { Loader } from '../reconciler/loader.js';
 import { createSource, isRemoteRepo, type Source } from '../reconciler/source/git-source.js';
 import { createGitWebhookRoute } from './webhook.js';
@@ -27,6 +31,8 @@ export interface AppOptions {
   /** Dev mode: watch uncommitted files of a local repository. */
   worktree?: boolean;
   stateDir: string;
+  /** A postgres:// URL: state in PostgreSQL, and replicas with one leader (default: SQLite in stateDir). */
+  stateUrl?: string;
   /** HOST:PORT of the status/metrics/webhook server (default 127.0.0.1:9090; port 0 picks one). */
   listen?: string;
   log?: Logger;
@@ -40,12 +46,26 @@ export interface AppOptions {
   env?: NodeJS.ProcessEnv;
   /** Controllers to register (default: all). */
   registrations?: readonly Register[];
+  /** Leader lease timing on PostgreSQL (defaults: 8 s lease, renewed every 2 s, followers try every second). */
+  lease?: { ttlMs?: number; renewMs?: number; pollMs?: number };
+  /**
+   * Called when this replica lost the lease (it could not renew in time) and has stopped
+   * leading. `caduceus up` exits, so a supervisor restarts it as a follower; the default
+   * stops the app.
+   */
+  onLeadershipLost?: () => void;
 }
 
 export interface App {
   url: string;
   store: StateStore;
   core: CoreStore;
+  /** The deployment's stable id: what its containers and Swarm services are labelled with. */
+  instanceId: string;
+  role(): 'leader' | 'follower';
+  /** Resolves when this replica leads (at once with SQLite); rejects if taking over failed. */
+  leading: Promise<void>;
+  /** The parts below exist only on the leader; reading them on a follower throws. */
   reconciler: Reconciler;
   source: Source;
   deps: ControllerDeps;
@@ -53,14 +73,221 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** What only the leader runs. */
+interface Leading {
+  rec: Reconciler;
+  source: Source;
+  deps: ControllerDeps;
+  stop(): Promise<void>;
+}
+
 export async function startApp(opts: AppOptions): Promise<App> {
   const log = opts.log ?? silentLogger;
-  const env = opts.env ?? process.env;
   const stateDir = resolve(opts.stateDir);
-  const store = new StateStore({ stateDir });
-  const core = new CoreStore(store);
+  const store = new StateStore({ stateDir, url: opts.stateUrl });
+  let core: CoreStore;
+  let instanceId: string;
+  try {
+    core = new CoreStore(store);
+    instanceId = core.instanceId();
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'caduceus_process_' });
+  const lease = store.dialect === 'postgres' ? new LeaderLease(store, { ttlMs: opts.lease?.ttlMs }) : undefined;
+  const routes: HttpRoute[] = [];
+  let leader: Leading | undefined;
+  let stopped = false;
+  const timers: NodeJS.Timeout[] = [];
+
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  try {
+    server = await startServer({
+      listen: opts.listen ?? '127.0.0.1:9090',
+      routes,
+      metrics,
+      // A follower is ready as soon as it serves the read endpoints.
+      ready: () => (leader ? leader.rec.ready() : true),
+      status: () => ({
+        role: leader ? 'leader' : 'follower',
+        instance: instanceId,
+        ...(lease ? { leader: leaderInfo(lease) } : {}),
+        ready: leader ? leader.rec.ready() : false,
+        ...(leader ? { source: leader.source.status() } : {}),
+        ...core.sourceState(),
+        history: core.history(),
+        resources: core.allStatus(),
+      }),
+      log,
+    });
+    const first = lease ? lease.tryAcquire() : { term: 1 };
+    if (first) leader = await lead(opts, { store, core, metrics, routes, log, stateDir, instanceId }, first);
+  } catch (err) {
+    if (leader === undefined) lease?.release();
+    await server?.close();
+    store.close();
+    throw err;
+  }
+  const srv = server;
+
+  let resolveLeading: () => void = () => undefined;
+  let rejectLeading: (err: unknown) => void = () => undefined;
+  const leading = new Promise<void>((res, rej) => {
+    resolveLeading = res;
+    rejectLeading = rej;
+  });
+  leading.catch(() => undefined);
+
+  const lost = (why: string): void => {
+    if (stopped) return;
+    log.error('leadership lost: stopping', { reason: why });
+    const parts = leader;
+    leader = undefined;
+    void (parts?.stop() ?? Promise.resolve()).finally(() => (opts.onLeadershipLost ?? (() => void app.stop()))());
+  };
+  const renewEvery = (): void => {
+    if (!lease) return;
+    const ttl = lease.ttlMs;
+    let renewedAt = Date.now();
+    timers.push(
+      setInterval(() => {
+        let ok: boolean | undefined;
+        try {
+          ok = lease.renew();
+        } catch (err) {
+          log.warn('could not renew the leader lease', { error: errorMessage(err) });
+        }
+        if (ok) renewedAt = Date.now();
+        else if (ok === false) lost('another replica holds the lease');
+        // Step down before the lease can expire, so no two leaders act at once.
+        else if (Date.now() - renewedAt > ttl - (opts.lease?.renewMs ?? 2000))
+          lost('the lease could not be renewed in time');
+      }, opts.lease?.renewMs ?? 2000).unref(),
+    );
+  };
+  if (leader) {
+    resolveLeading();
+    renewEvery();
+  } else if (lease) {
+    log.info('another replica leads; serving the read endpoints', { leader: lease.current()?.holder });
+    let trying = false;
+    const poll = setInterval(() => {
+      if (trying || stopped) return;
+      let acq: Acquired | undefined;
+      try {
+        acq = lease.tryAcquire();
+      } catch (err) {
+        log.warn('could not read the leader lease', { error: errorMessage(err) });
+        return;
+      }
+      if (!acq) return;
+      trying = true;
+      clearInterval(poll);
+      renewEvery();
+      lead(opts, { store, core, metrics, routes, log, stateDir, instanceId }, acq).then(
+        (parts) => {
+          if (stopped) return void parts.stop();
+          leader = parts;
+          resolveLeading();
+        },
+        (err: unknown) => {
+          rejectLeading(err);
+          lost(`taking over failed: ${errorMessage(err)}`);
+        },
+      );
+    }, opts.lease?.pollMs ?? 1000);
+    poll.unref();
+    timers.push(poll);
+  }
+
+  const need = (): Leading => {
+    if (!leader) throw new Error('this replica is a follower: the leader runs the reconciler');
+    return leader;
+  };
+  const app: App = {
+    url: srv.url,
+    store,
+    core,
+    instanceId,
+    role: () => (leader ? 'leader' : 'follower'),
+    leading,
+    get reconciler() {
+      return need().rec;
+    },
+    get source() {
+      return need().source;
+    },
+    get deps() {
+      return need().deps;
+    },
+    waitForRevision: (revision, timeoutMs) => need().rec.waitForRevision(revision, timeoutMs),
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      const parts = leader;
+      leader = undefined;
+      await parts?.stop();
+      // A clean shutdown hands the lease over at once instead of after its expiry.
+      if (parts) {
+        try {
+          lease?.release();
+        } catch (err) {
+          log.warn('could not release the leader lease', { error: errorMessage(err) });
+        }
+      }
+      await srv.close();
+      store.close();
+    },
+  };
+  return app;
+}
+
+function leaderInfo(lease: LeaderLease): Record<string, unknown> | null {
+  try {
+    const cur = lease.current();
+    return cur ? { holder: cur.holder, term: cur.term, expiresAt: new Date(cur.expiresAt).toISOString() } : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Shared {
+  store: StateStore;
+  core: CoreStore;
+  metrics: Registry;
+  routes: HttpRoute[];
+  log: Logger;
+  stateDir: string;
+  instanceId: string;
+}
+
+/**
+ * Starts everything only the leader runs: the source, the controllers, the loop and its
+ * routes. A leader that replaced one that died first abandons that one's runs.
+ */
+async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promise<Leading> {
+  const { store, core, metrics, routes, log, stateDir, instanceId } = shared;
+  const env = opts.env ?? process.env;
+  if (acquired.previous !== undefined) {
+    const n = new RunStore(store).abandonRunning(acquired.previous);
+    core.record(
+      'Instance/up',
+      'Normal',
+      'LeaderElected',
+      `replica ${store.owner.slice(0, 8)} leads (term ${acquired.term}); ${n} run(s) of the previous leader abandoned`,
+    );
+    log.info('took the leader lease', { term: acquired.term, abandonedRuns: n });
+  } else if (store.dialect === 'postgres') {
+    core.record(
+      'Instance/up',
+      'Normal',
+      'LeaderElected',
+      `replica ${store.owner.slice(0, 8)} leads (term ${acquired.term})`,
+    );
+  }
 
   const repo = isRemoteRepo(opts.repo) ? opts.repo : resolve(opts.repo);
   const rawSource = createSource({
@@ -99,6 +326,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     events: core,
     log,
     stateDir,
+    instanceId,
     snapshot: () => reconciler?.snapshot() ?? { revision: '', resources: new Map() },
     watchSnapshot: (fn) => {
       snapshotWatchers.add(fn);
@@ -158,25 +386,18 @@ export async function startApp(opts: AppOptions): Promise<App> {
     },
     log: log.child({ component: 'webhook' }),
   });
+  const mounted = [webhook, ...composition.routes];
+  routes.push(...mounted);
+  const unmount = (): void => {
+    for (const r of mounted) {
+      const i = routes.indexOf(r);
+      if (i >= 0) routes.splice(i, 1);
+    }
+  };
 
   // Anything started before a failure is released, so a bad --listen or a missing
-  // branch leaves no open database, timer or watcher behind.
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  // branch leaves no timer or watcher behind.
   try {
-    server = await startServer({
-      listen: opts.listen ?? '127.0.0.1:9090',
-      routes: [webhook, ...composition.routes],
-      metrics,
-      ready: () => rec.ready(),
-      status: () => ({
-        ready: rec.ready(),
-        source: source.status(),
-        ...core.sourceState(),
-        history: core.history(),
-        resources: core.allStatus(),
-      }),
-      log,
-    });
     // Starting the source first makes a missing repository, branch or path a startup
     // error; the first sync then reads the revision it found.
     await source.start(() => void rec.requestSync());
@@ -184,36 +405,28 @@ export async function startApp(opts: AppOptions): Promise<App> {
     recordHealth();
     rec.start();
   } catch (err) {
+    unmount();
     await source.stop().catch(() => undefined);
     await rec.stop().catch(() => undefined);
     await composition.stop().catch(() => undefined);
-    await server?.close();
-    store.close();
     throw err;
   }
-  const srv = server;
   // The remote source fetches on its own timer and tells no one when a fetch fails, so
   // its in-memory status is compared each second; the database is written only on change.
   const healthTimer = rawSource.status().mode === 'remote' ? setInterval(recordHealth, 1000).unref() : undefined;
-
   return {
-    url: srv.url,
-    store,
-    core,
-    reconciler: rec,
+    rec,
     source,
     deps,
-    waitForRevision: (revision, timeoutMs) => rec.waitForRevision(revision, timeoutMs),
     stop: async () => {
       if (stopped) return;
       stopped = true;
       clearInterval(healthTimer);
+      unmount();
       // The loop first, so no sync reads from a source that is already closed.
       await rec.stop();
       await source.stop();
       await composition.stop();
-      await srv.close();
-      store.close();
     },
   };
 }

@@ -62,9 +62,10 @@ export async function startServer(
     },
     { method: 'GET', path: '/status', handler: (_q, s) => sendJson(s, 200, opts.status(), { pretty: true }) },
   ];
-  const routes = [...builtin, ...opts.routes];
+  // opts.routes is read on every request: a replica that becomes leader mounts its
+  // controllers' routes after the server started.
   const server = createServer((req, res) => {
-    const route = match(routes, req);
+    const route = match(builtin, req) ?? match(opts.routes, req);
     if (!route) return sendJson(res, 404, { error: `no route for ${req.method} ${req.url}` }, { pretty: true });
     Promise.resolve(route.handler(req, res)).catch((err: unknown) => {
       opts.log.error('request failed', { path: req.url, error: errorMessage(err) });

@@ -13,6 +13,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { StateStore } from '../reconciler/state/store.js';
 import { CoreStore } from '../reconciler/state/core-store.js';
+import { SqliteDatabase } from '../reconciler/state/sqlite-db.js';
 import { startApp } from '../app/app.js';
 import type { Resource } from '../reconciler/types.js';
 import { row } from './markdown.js';
@@ -51,13 +52,14 @@ function storeBench(n: number): { ours: number; raw: number } {
   const ours = n / ((performance.now() - t) / 1000);
   core.store.close();
 
-  const raw = new StateStore({ stateDir: mkdtempSync(join(tmpdir(), 'cad-bench-raw-')) });
-  raw.db.exec('CREATE TABLE status (key TEXT PRIMARY KEY, conditions TEXT, updated_at TEXT)');
-  const up = raw.db.prepare(
+  // Raw better-sqlite3 with the same pragmas, as the baseline.
+  const raw = new SqliteDatabase(join(mkdtempSync(join(tmpdir(), 'cad-bench-raw-')), 'state.db')).raw;
+  raw.exec('CREATE TABLE status (key TEXT PRIMARY KEY, conditions TEXT, updated_at TEXT)');
+  const up = raw.prepare(
     `INSERT INTO status (key, conditions, updated_at) VALUES (?, ?, ?)
      ON CONFLICT (key) DO UPDATE SET conditions = excluded.conditions, updated_at = excluded.updated_at`,
   );
-  const one = raw.db.transaction((i: number) =>
+  const one = raw.transaction((i: number) =>
     up.run(`Skill/s${i % 1000}`, JSON.stringify([{ type: 'Ready', status: 'True' }]), new Date().toISOString()),
   );
   t = performance.now();

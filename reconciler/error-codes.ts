@@ -73,6 +73,10 @@ export const ERROR_CODES = {
     meaning: 'a cron expression, time zone or interval of a schedule is invalid',
     action: 'fix `spec.schedule` (five or six cron fields, an IANA time zone)',
   },
+  InvalidDockerHost: {
+    meaning: '`execution.docker.host` is not a unix://, tcp:// or ssh:// URL',
+    action: 'write unix:///var/run/docker.sock, tcp://HOST:2376 (with tls) or ssh://USER@HOST',
+  },
   InvalidHeader: { meaning: 'an HTTP step header would contain a line break', action: 'fix the header or its param' },
   SecretUnset: {
     meaning: 'a `valueFrom` secret reference names an unset or empty variable or file',
@@ -135,10 +139,24 @@ export const ERROR_CODES = {
     meaning: 'a delegated child asked for a tool its parent run may not use',
     action: "give the child a subset of the parent's tools",
   },
+  // The state store
+  StateUnavailable: {
+    meaning: 'the PostgreSQL state store does not answer, refuses the login, or has no such database',
+    action: 'check the server and the URL given by `--state` or CADUCEUS_STATE_URL',
+  },
   // Docker
   DockerUnavailable: {
     meaning: 'the Docker engine does not answer',
     action: 'start dockerd, or point DOCKER_HOST at an engine',
+  },
+  SwarmInactive: {
+    meaning: '`execution.mode: swarm` needs an engine in swarm mode and this one is not a manager',
+    action: 'run `docker swarm init` on the engine (or point `execution.docker.host` at a manager)',
+  },
+  WorkspaceTooLarge: {
+    meaning:
+      'a Swarm job takes its workspace in a config object (at most 500 KiB compressed) and back in its log (64 MiB)',
+    action: 'keep large files out of the workspace, or run that skill in the docker mode',
   },
   ImageNotFound: {
     meaning: 'the sandbox image is not on the Docker engine (no registry to pull from)',

@@ -47,16 +47,15 @@ export function createLoopMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      const rows = sources.core.store.db
-        .prepare(
-          `SELECT kind,
-                  COALESCE((SELECT json_extract(value, '$.status') FROM json_each(conditions)
-                            WHERE json_extract(value, '$.type') = 'Ready'), 'Unknown') AS ready,
-                  COUNT(*) AS n
-           FROM status GROUP BY kind, ready`,
-        )
-        .all() as Array<{ kind: string; ready: string; n: number }>;
-      for (const r of rows) this.set({ kind: r.kind, ready: r.ready }, r.n);
+      // Counted here rather than in SQL, so the query is the same on SQLite and PostgreSQL.
+      const rows = new Map<string, { kind: string; ready: string; n: number }>();
+      for (const st of sources.core.allStatus()) {
+        const ready = st.conditions.find((c) => c.type === 'Ready')?.status ?? 'Unknown';
+        const row = rows.get(`${st.kind}/${ready}`) ?? { kind: st.kind, ready, n: 0 };
+        row.n++;
+        rows.set(`${st.kind}/${ready}`, row);
+      }
+      for (const r of rows.values()) this.set({ kind: r.kind, ready: r.ready }, r.n);
     },
   });
   new Gauge({

@@ -55,6 +55,9 @@ export const REASONS = {
     action: 'check the URL, the network and the credentials; fetches are retried',
   },
   GitFetchRecovered: { meaning: 'fetching the remote works again' },
+  LeaderElected: {
+    meaning: 'this replica of `caduceus up` took the leader lease; the runs of a leader that died are abandoned',
+  },
 
   // Runtime and Skill
   Ready: { meaning: 'the Runtime or Skill can run work' },
@@ -75,6 +78,10 @@ export const REASONS = {
   DockerUnavailable: {
     meaning: 'the Docker engine does not answer',
     action: 'start dockerd or point DOCKER_HOST at an engine; checked again every minute',
+  },
+  SwarmInactive: {
+    meaning: '`execution.mode: swarm` but the engine is not a manager of an active swarm',
+    action: 'run `docker swarm init` on the engine, or point `execution.docker.host` at a manager',
   },
   UnknownSkill: {
     meaning: 'the skill calls a skill that is not in the applied revision',

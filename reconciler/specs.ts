@@ -21,9 +21,11 @@ export interface RetryPolicy {
   jitter: number;
 }
 
+export type ExecutionMode = 'local' | 'docker' | 'swarm';
+
 export interface IsolationSpec {
   /** Overrides the Runtime's execution mode for one skill or task. */
-  mode?: 'local' | 'docker';
+  mode?: ExecutionMode;
   image?: string;
   network?: 'none' | 'bridge';
   /** Memory limit such as `512Mi`, `1Gi`. */
@@ -33,18 +35,30 @@ export interface IsolationSpec {
   readOnly?: boolean;
   /** uid:gid the container runs as (default 65534:65534). */
   user?: string;
+  /** Swarm placement constraints (`node.labels.pool == review`). */
+  placement?: string[];
+  /** Resources Swarm reserves for the job on its node. */
+  reservations?: { memory?: string; cpus?: number };
+}
+
+/** The Docker engine of the docker and swarm modes (default: DOCKER_HOST, else the local socket). */
+export interface DockerEngineSpec {
+  host?: string;
+  tls?: { ca: SecretRef; cert: SecretRef; key: SecretRef };
+  sshKey?: SecretRef;
 }
 
 export interface RuntimeSpec {
   execution: {
-    mode: 'local' | 'docker';
+    mode: ExecutionMode;
     /** Environment variables a local process may inherit (PATH, HOME, LANG, TZ by default). */
     envAllowlist: string[];
     /** Bytes of stdout+stderr kept per process (default 1 MiB); the rest is counted, not kept. */
     outputLimitBytes: number;
+    docker?: DockerEngineSpec;
   };
   isolation: Required<Pick<IsolationSpec, 'image' | 'network' | 'readOnly'>> &
-    Pick<IsolationSpec, 'memory' | 'cpus' | 'pids' | 'user'>;
+    Pick<IsolationSpec, 'memory' | 'cpus' | 'pids' | 'user' | 'placement' | 'reservations'>;
   prerequisites: { packages: string[]; autoInstall: boolean };
   concurrency: {
     /** Subtasks in flight when a task does not say (default 3). */

@@ -386,6 +386,12 @@ export interface ControllerDeps {
   log: Logger;
   /** The state directory (workspaces, clones, caches live below it). */
   stateDir: string;
+  /**
+   * The deployment's stable id (CoreStore.instanceId): containers and Swarm services are
+   * labelled with it, and garbage collection touches no others. Tests that build deps by
+   * hand may leave it out; the store's owner id stands in then.
+   */
+  instanceId?: string;
   /** The snapshot currently applied; changes as revisions apply. */
   snapshot(): Snapshot;
   /**

@@ -41,18 +41,23 @@ export async function localRun(
   configDir: string,
   stateDir: string,
 ): Promise<LocalRun> {
-  const [{ StateStore }, { CoreStore }, { compose, lateBoundRunner }] = await Promise.all([
+  const [{ StateStore, stateUrl }, { CoreStore }, { compose, lateBoundRunner }] = await Promise.all([
     import('../../reconciler/state/store.js'),
     import('../../reconciler/state/core-store.js'),
     import('../compose.js'),
   ]);
-  const store = new StateStore({ stateDir });
+  // The run history goes where `caduceus up` keeps it (CADUCEUS_STATE_URL, else the state dir).
+  const url = stateUrl(undefined);
+  const store = new StateStore({ stateDir, url });
   const { runner, provide } = lateBoundRunner();
+  const core = new CoreStore(store);
   const deps: ControllerDeps = {
     store,
-    events: new CoreStore(store),
+    events: core,
     log: createLogger({ level: 'warn' }),
     stateDir,
+    // Its containers carry the deployment's id, so a crash of this command is collected too.
+    instanceId: core.instanceId(),
     snapshot: typeof snapshot === 'function' ? snapshot : () => snapshot,
     runner,
     metrics: new Registry(),

@@ -21,6 +21,9 @@ revision, and serves /healthz, /readyz, /metrics, /status and POST /hooks/git.
   --interval DURATION     remote fetch interval (default 60s)
   --resync DURATION       reconcile everything again at this interval (default 10m)
   --state-dir DIR         state directory (default .caduceus)
+  --state URL             keep the state in PostgreSQL (postgres://USER@HOST/DB; default:
+                          CADUCEUS_STATE_URL, else SQLite in the state directory); several
+                          \`up\` replicas may share it, one leads
   --listen HOST:PORT      status server address (default 127.0.0.1:9090)
   --log-format text|json  log format (default text)
   --log-level LEVEL       debug, info, warn, error (default info)
@@ -54,6 +57,7 @@ export function main(argv: string[]): Promise<number> {
         interval: { type: 'string' },
         resync: { type: 'string' },
         'state-dir': { type: 'string' },
+        state: { type: 'string' },
         listen: { type: 'string' },
         'log-format': { type: 'string' },
         'log-level': { type: 'string' },
@@ -75,10 +79,22 @@ export function main(argv: string[]): Promise<number> {
       path = relative(top, resolve(dir)) || undefined;
     }
     const log = createLogger({ format, level });
-    const { startApp } = await import('../app.js');
+    const [{ startApp }, { stateUrl }] = await Promise.all([
+      import('../app.js'),
+      import('../../reconciler/state/store.js'),
+    ]);
+    const url = stateUrl(v.state);
+    if (url !== undefined && !/^postgres(ql)?:\/\//i.test(url))
+      throw new UsageError(`--state takes a postgres:// URL (SQLite is the default, in --state-dir)\n\n${HELP}`);
     const app = await startApp({
       repo,
       stateDir: v['state-dir'] ?? '.caduceus',
+      stateUrl: url,
+      // A replica that lost the lease exits, so its supervisor restarts it as a follower.
+      onLeadershipLost: () => {
+        log.error('leadership lost; exiting so that a supervisor restarts this replica as a follower');
+        setTimeout(() => process.exit(1), 100).unref();
+      },
       listen: v.listen ?? '127.0.0.1:9090',
       log,
       path,
@@ -90,7 +106,8 @@ export function main(argv: string[]): Promise<number> {
     // The source's own view of the repository: a URL's credentials are redacted there.
     log.info('caduceus is up', {
       url: app.url,
-      repo: app.source.status().repo,
+      role: app.role(),
+      ...(app.role() === 'leader' ? { repo: app.source.status().repo } : {}),
       path: path ?? '.',
       stateDir: v['state-dir'] ?? '.caduceus',
     });

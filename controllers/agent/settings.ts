@@ -11,6 +11,7 @@ import { defaultRuntime, runtimeWithDefaults } from '../../reconciler/runtime-de
 import { CaduceusError } from '../../reconciler/errors.js';
 import { parseDuration } from '../../reconciler/duration.js';
 import { describeRef, resolveSecret } from '../../reconciler/secrets.js';
+import type { ExecutionMode } from '../../reconciler/specs.js';
 
 export interface Upstream {
   baseURL: string;
@@ -33,7 +34,7 @@ export interface RunSettings {
   /** Bytes an http_get body may have (the http step's limit: the Runtime's output limit). */
   outputLimitBytes: number;
   /** Where shell tools run unless the request's isolation says otherwise. */
-  mode: 'local' | 'docker';
+  mode: ExecutionMode;
 }
 
 /** The Runtime's settings for a run; throws LlmNotConfigured or SecretUnset (fail closed). */

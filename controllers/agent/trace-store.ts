@@ -90,18 +90,23 @@ export class TraceStore {
   save(r: AgentResult): void {
     const db = this.store.db;
     const trace = db.prepare(
-      `INSERT OR REPLACE INTO agent_traces (run_id, model, stop_reason, answer, prompt_tokens, completion_tokens,
+      `INSERT INTO agent_traces (run_id, model, stop_reason, answer, prompt_tokens, completion_tokens,
          total_tokens, messages, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const turn = db.prepare(
-      `INSERT OR REPLACE INTO agent_turns (run_id, turn, latency_ms, prompt_tokens, completion_tokens, total_tokens,
+      `INSERT INTO agent_turns (run_id, turn, latency_ms, prompt_tokens, completion_tokens, total_tokens,
          finish_reason, tool_calls) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const call = db.prepare(
-      `INSERT OR REPLACE INTO agent_tool_calls (run_id, seq, turn, call_id, tool, arguments, status, exit_code,
+      `INSERT INTO agent_tool_calls (run_id, seq, turn, call_id, tool, arguments, status, exit_code,
          duration_ms, result, error, child_run_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // A run's trace replaces any earlier one whole (portable SQL: no INSERT OR REPLACE).
+    const clear = ['agent_tool_calls', 'agent_turns', 'agent_traces'].map((t) =>
+      db.prepare(`DELETE FROM ${t} WHERE run_id = ?`),
+    );
     this.store.tx(() => {
+      for (const c of clear) c.run(r.runId);
       trace.run(
         r.runId,
         r.model,

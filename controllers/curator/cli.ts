@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { table } from '../../reconciler/cli/state-access.js';
-import { StateStore } from '../../reconciler/state/store.js';
+import { StateStore, stateUrl } from '../../reconciler/state/store.js';
 import { createLogger } from '../../reconciler/log.js';
 import { runCurator, type CuratorSource } from './run.js';
 import { CuratorStore } from './store.js';
@@ -68,9 +68,10 @@ async function run(positionals: string[], v: Values, stateDir: string, json: boo
   if (positionals.length > 1 || (positionals[0] && v.repo))
     throw new UsageError(`curator run takes one DIR or --repo\n\n${HELP}`);
   const source = sourceFor(positionals[0], v, dryRun);
-  const hasState = existsSync(join(stateDir, 'state.db'));
+  const url = stateUrl(undefined);
+  const hasState = url !== undefined || existsSync(join(stateDir, 'state.db'));
   // A dry-run changes nothing, not even by creating a state directory.
-  const store = hasState || !dryRun ? new StateStore({ stateDir }) : new StateStore({ stateDir: ':memory:' });
+  const store = hasState || !dryRun ? new StateStore({ stateDir, url }) : new StateStore({ stateDir: ':memory:' });
   const log = createLogger({ level: json ? 'silent' : 'warn' });
   try {
     const report = await runCurator(
@@ -126,11 +127,12 @@ function sourceFor(dir: string | undefined, v: Values, dryRun: boolean): Curator
 }
 
 async function withStore(stateDir: string, fn: (c: CuratorStore) => number): Promise<number> {
-  if (!existsSync(join(stateDir, 'state.db')))
+  const url = stateUrl(undefined);
+  if (url === undefined && !existsSync(join(stateDir, 'state.db')))
     throw new UsageError(
       `no state in ${stateDir}: run 'caduceus curator run' or 'caduceus up' first, or pass --state-dir`,
     );
-  const store = new StateStore({ stateDir });
+  const store = new StateStore({ stateDir, url });
   try {
     return fn(new CuratorStore(store));
   } finally {

@@ -243,7 +243,7 @@ export class CuratorStore {
     now = Date.now(),
   ): { createdAt: number; lastRunAt: number | null; firstTickAt: number | null } {
     this.store.db
-      .prepare('INSERT OR IGNORE INTO curator_schedule (curator, created_at) VALUES (?, ?)')
+      .prepare('INSERT INTO curator_schedule (curator, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING')
       .run(curator, now);
     const r = this.store.db
       .prepare('SELECT created_at, last_run_at, first_tick_at FROM curator_schedule WHERE curator = ?')

@@ -1,9 +1,12 @@
 // The execution controller: the Runtime and Skill controllers, and the runner the rest of
 // Caduceus uses to run work — runSkill (the skill engine) and exec (one shell process in
-// a fresh workspace, locally or in Docker per the Runtime and the request's isolation).
+// a fresh workspace, locally, in Docker or as a Swarm job per the Runtime and the
+// request's isolation, on the engine the Runtime names).
 
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { SwarmBackend } from './swarm-backend.js';
+import { Engines } from './docker-engine.js';
 import type { ControllerDeps, ExecRequest, ExecResult, Registration, RunOptions } from '../../reconciler/types.js';
 import { RunStore } from '../../reconciler/state/runs.js';
 import { errorMessage } from '../../reconciler/errors.js';
@@ -27,10 +30,19 @@ export function register(deps: ControllerDeps): Registration {
     configDir: deps.configDir,
   });
   // dockerode only connects on the first call, so constructing it costs nothing.
-  const docker = new DockerBackend({ log, configDir: deps.configDir });
+  const engines = new Engines({ baseDir: deps.configDir });
+  const engine = (): ReturnType<Engines['get']> => engines.get(runtime().execution.docker);
+  const instanceId = deps.instanceId ?? deps.store.owner;
+  const where = (): string => engines.describe(runtime().execution.docker);
+  const docker = new DockerBackend({ log, instanceId, docker: engine, configDir: deps.configDir, where });
+  const swarm = new SwarmBackend({ docker: engine, instanceId, log, where });
   const metrics = executionMetrics(deps.metrics);
-  const backends = { local: measured('local', local, metrics), docker: measured('docker', docker, metrics) };
-  const engine = new SkillEngine({
+  const backends = {
+    local: measured('local', local, metrics),
+    docker: measured('docker', docker, metrics),
+    swarm: measured('swarm', swarm, metrics),
+  };
+  const skills = new SkillEngine({
     snapshot: deps.snapshot,
     runs: new RunStore(deps.store),
     stateDir: deps.stateDir,
@@ -39,7 +51,7 @@ export function register(deps: ControllerDeps): Registration {
   });
 
   sweepWorkspaces(deps.stateDir);
-  collectLeftovers(docker, log);
+  collectLeftovers([docker, swarm], log);
 
   const exec = async (req: ExecRequest, opts: RunOptions): Promise<ExecResult> => {
     const rt = runtime();
@@ -49,7 +61,7 @@ export function register(deps: ControllerDeps): Registration {
     const workspace = opts.workspace ?? createWorkspace(deps.stateDir, runId);
     let result: ExecResult | undefined;
     try {
-      if (iso.mode === 'docker') shareWorkspaceWith(workspace, iso.user);
+      if (iso.mode !== 'local') shareWorkspaceWith(workspace, iso.user);
       const onProgress = opts.onProgress;
       result = await backends[iso.mode].run(
         {
@@ -72,30 +84,42 @@ export function register(deps: ControllerDeps): Registration {
   };
 
   return {
-    controllers: [createRuntimeController(() => docker), createSkillController(() => docker)],
+    controllers: [createRuntimeController(() => docker, swarm), createSkillController(() => docker)],
     runner: {
       runSkill: async (name, params, opts) => {
-        const r = await engine.run(name, params, opts);
+        const r = await skills.run(name, params, opts);
         metrics.skillRuns.inc({ skill: r.skill, status: r.status });
         return r;
       },
       exec,
     },
-    stop: () => docker.stop(),
+    stop: async () => {
+      await Promise.all([docker.stop(), swarm.stop()]);
+    },
   };
 }
 
-/** Start-up GC of containers a crashed run left behind, when an engine is there to ask. */
-function collectLeftovers(docker: DockerBackend, log: ControllerDeps['log']): void {
+/**
+ * Start-up GC of the containers and Swarm jobs a crashed run of this instance left
+ * behind, when an engine is there to ask. Registration happens on the leader only, so on
+ * PostgreSQL this runs when a replica takes over from one that died.
+ */
+function collectLeftovers(backends: Array<DockerBackend | SwarmBackend>, log: ControllerDeps['log']): void {
   if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return;
-  docker.gc().then(
-    (n) => n > 0 && log.info('collected leftover containers', { removed: n }),
-    (err: unknown) => log.debug('container GC skipped', { error: errorMessage(err) }),
-  );
+  for (const b of backends) {
+    b.gc().then(
+      (n) => n > 0 && log.info('collected leftover containers or jobs', { removed: n }),
+      (err: unknown) => log.debug('container GC skipped', { error: errorMessage(err) }),
+    );
+  }
 }
 
 /** Counts every process a backend runs, whoever asked for it (exec or a skill step). */
-function measured(mode: 'local' | 'docker', backend: Backend, m: ReturnType<typeof executionMetrics>): Backend {
+function measured(
+  mode: 'local' | 'docker' | 'swarm',
+  backend: Backend,
+  m: ReturnType<typeof executionMetrics>,
+): Backend {
   return {
     run: async (spec, iso) => {
       try {

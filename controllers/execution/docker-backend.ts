@@ -2,7 +2,8 @@
 // image, no network unless asked, memory/CPU/pids limits, all capabilities dropped,
 // no-new-privileges, a read-only root with a tmpfs /tmp, a non-root user, the run's
 // workspace at /workspace and the configuration read-only at /config. Every container
-// carries caduceus.* labels so the ones a crashed process left behind can be collected.
+// carries caduceus.* labels (this deployment's instance id, the owning process) so the
+// ones a crashed process left behind can be collected, and no other Caduceus's are.
 
 import Docker from 'dockerode';
 import { hostname } from 'node:os';
@@ -19,15 +20,21 @@ export const LABEL_MANAGED = 'caduceus.managed';
 export const LABEL_RUN = 'caduceus.run';
 /** `host:pid` of the Caduceus process that made the container. */
 export const LABEL_OWNER = 'caduceus.owner';
+/** The deployment (ControllerDeps.instanceId): GC only ever touches its own. */
+export const LABEL_INSTANCE = 'caduceus.instance';
 const WORKSPACE = '/workspace';
 const CONFIG = '/config';
 /** How long to wait for the last log bytes after the container exited. */
 const DRAIN_MS = 2000;
 
 export interface DockerBackendOptions {
-  docker?: Docker;
+  /** A fixed client, or the engine of the current Runtime (execution.docker). */
+  docker?: Docker | (() => Docker);
+  instanceId: string;
   configDir?: string;
   log: Logger;
+  /** Where the engine is, for error messages (never a credential). */
+  where?: () => string;
 }
 
 export function connectDocker(): Docker {
@@ -36,20 +43,37 @@ export function connectDocker(): Docker {
 }
 
 /** Turns dockerode's errors into the two a person can act on. */
-export function dockerError(err: unknown, image?: string): unknown {
+export function dockerError(err: unknown, image?: string, engine?: string): unknown {
   const e = err as { statusCode?: number; code?: string; message?: string; json?: { message?: string } };
   const msg = e?.json?.message ?? e?.message ?? '';
   if (image && ((e?.statusCode === 404 && /image/i.test(msg)) || /no such image/i.test(msg))) {
     return imageNotFound(image);
   }
-  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOENT' || e?.code === 'EACCES') {
-    return new CaduceusError('DockerUnavailable', `the Docker engine does not answer (${e.code}: ${msg})`, {
-      hint: 'start dockerd, or point DOCKER_HOST at an engine',
+  // Refused, reset (a TLS endpoint that does not accept our certificate hangs up), timed
+  // out or unreachable, or a TLS failure on our side: the engine itself is out of reach.
+  const code = e?.code ?? '';
+  if (UNREACHABLE.has(code) || /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(code)) {
+    const at = engine ? ` at ${engine}` : '';
+    return new CaduceusError('DockerUnavailable', `the Docker engine${at} does not answer (${code}: ${msg})`, {
+      hint:
+        engine?.startsWith('unix:') || !engine
+          ? 'start dockerd, or point DOCKER_HOST at an engine'
+          : 'check execution.docker.host, that the engine listens there, and its TLS certificates or ssh key',
       cause: err,
     });
   }
   return err;
 }
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EACCES',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
 
 export function imageNotFound(image: string): CaduceusError {
   return new CaduceusError(
@@ -66,14 +90,20 @@ export function imageNotFound(image: string): CaduceusError {
 }
 
 export class DockerBackend implements Backend {
-  readonly docker: Docker;
+  private readonly engine: () => Docker;
   /** Containers this backend is running, removed on stop(). */
   private readonly mine = new Set<Docker.Container>();
   private readonly removals = new Set<Promise<void>>();
   private readonly owner = `${hostname()}:${process.pid}`;
 
   constructor(private readonly opts: DockerBackendOptions) {
-    this.docker = opts.docker ?? connectDocker();
+    const d = opts.docker;
+    const fixed = typeof d === 'function' ? undefined : (d ?? connectDocker());
+    this.engine = typeof d === 'function' ? d : () => fixed as Docker;
+  }
+
+  get docker(): Docker {
+    return this.engine();
   }
 
   /** True when the image exists; throws DockerUnavailable when the engine does not answer. */
@@ -108,14 +138,19 @@ export class DockerBackend implements Backend {
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         WorkingDir: WORKSPACE,
         User: iso.user,
-        Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: spec.runId, [LABEL_OWNER]: this.owner },
+        Labels: {
+          [LABEL_MANAGED]: 'true',
+          [LABEL_INSTANCE]: this.opts.instanceId,
+          [LABEL_RUN]: spec.runId,
+          [LABEL_OWNER]: this.owner,
+        },
         AttachStdout: true,
         AttachStderr: true,
         Tty: false,
         HostConfig: this.hostConfig(spec, iso),
       });
     } catch (err) {
-      throw dockerError(err, iso.image);
+      throw dockerError(err, iso.image, this.opts.where?.());
     }
     this.mine.add(container);
     let ending: 'timedOut' | 'cancelled' | undefined;
@@ -168,7 +203,7 @@ export class DockerBackend implements Backend {
         droppedBytes: out.dropped,
       };
     } catch (err) {
-      throw dockerError(err, iso.image);
+      throw dockerError(err, iso.image, this.opts.where?.());
     } finally {
       if (timer) clearTimeout(timer);
       if (onAbort) spec.signal?.removeEventListener('abort', onAbort);
@@ -219,25 +254,25 @@ export class DockerBackend implements Backend {
   }
 
   /**
-   * Removes labelled containers whose owning process is gone (a crash), or that carry no
-   * owner. Containers of live Caduceus processes on this host (this one included, whose
-   * runs may be starting right now) are left alone.
+   * Removes this instance's containers whose owning process is gone (a crash). Containers
+   * of live Caduceus processes on this host (this one included, whose runs may be starting
+   * right now) and every container of another instance (another Caduceus on a shared
+   * engine) are left alone.
    */
   async gc(): Promise<number> {
     let list: Docker.ContainerInfo[];
     try {
-      list = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
+      list = await this.docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_INSTANCE}=${this.opts.instanceId}`] },
+      });
     } catch (err) {
       throw dockerError(err);
     }
-    const host = hostname();
     let removed = 0;
     for (const info of list) {
-      const [ownerHost, ownerPid] = (info.Labels?.[LABEL_OWNER] ?? '').split(':');
-      const pid = Number(ownerPid);
-      const orphan =
-        !ownerHost || !Number.isInteger(pid) || (ownerHost === host && pid !== process.pid && !processAlive(pid));
-      if (!orphan) continue;
+      const owner = info.Labels?.[LABEL_OWNER] ?? '';
+      if (owner === this.owner || !ownerGone(owner)) continue;
       try {
         await this.docker.getContainer(info.Id).remove({ force: true, v: true });
         removed++;
@@ -260,6 +295,18 @@ export class DockerBackend implements Backend {
     await Promise.allSettled([...this.mine].map((c) => this.remove(c)));
     await Promise.allSettled([...this.removals]);
   }
+}
+
+/**
+ * Whether the process named by an owner label (`host:pid`) is gone: a process on another
+ * host counts as gone (only the leader runs work, and a leader that lost its lease has
+ * stepped down), one on this host when its pid no longer exists.
+ */
+export function ownerGone(owner: string): boolean {
+  const [ownerHost, ownerPid] = owner.split(':');
+  const pid = Number(ownerPid);
+  if (!ownerHost || !Number.isInteger(pid)) return true;
+  return ownerHost !== hostname() || (pid !== process.pid && !processAlive(pid));
 }
 
 function processAlive(pid: number): boolean {

@@ -1,6 +1,7 @@
 // The Runtime controller: checks what the Runtime needs on this host — its prerequisite
 // packages (installed with apt-get when autoInstall says so) and, in docker mode, a
-// Docker engine holding the sandbox image — and reports it as the Ready condition.
+// Docker engine holding the sandbox image (in swarm mode, a swarm manager holding it) —
+// and reports it as the Ready condition.
 // A missing package or image is a state to report, not an error to retry; the loop turns
 // a change of Ready into an event.
 
@@ -11,6 +12,7 @@ import { runtimeWithDefaults } from '../../reconciler/runtime-defaults.js';
 import { effectiveIsolation } from './runtime-config.js';
 import { aptInstall, missingPackages } from './prerequisites.js';
 import type { DockerBackend } from './docker-backend.js';
+import type { SwarmBackend } from './swarm-backend.js';
 
 const RECHECK_MS = 60_000;
 /** A failed automatic install is not retried sooner than this. */
@@ -32,7 +34,22 @@ export async function checkImage(
   }
 }
 
-export function createRuntimeController(docker: () => DockerBackend): Controller {
+/** In swarm mode the engine must be a manager of an active swarm. */
+async function checkSwarm(
+  swarm: SwarmBackend,
+): Promise<{ reason: Extract<Reason, 'SwarmInactive' | 'DockerUnavailable'>; message: string } | undefined> {
+  try {
+    if (await swarm.active()) return undefined;
+    return {
+      reason: 'SwarmInactive',
+      message: 'execution.mode is swarm but the engine is not a swarm manager: run `docker swarm init` there',
+    };
+  } catch (err) {
+    return { reason: 'DockerUnavailable', message: errorMessage(err) };
+  }
+}
+
+export function createRuntimeController(docker: () => DockerBackend, swarm?: SwarmBackend): Controller {
   const failedInstalls = new Map<string, number>();
 
   return {
@@ -82,7 +99,14 @@ export function createRuntimeController(docker: () => DockerBackend): Controller
         return { requeueAfter: RECHECK_MS };
       }
 
-      if (spec.execution.mode === 'docker') {
+      if (spec.execution.mode === 'swarm' && swarm) {
+        const problem = await checkSwarm(swarm);
+        if (problem) {
+          ctx.setCondition('Ready', 'False', problem.reason, problem.message);
+          return { requeueAfter: RECHECK_MS };
+        }
+      }
+      if (spec.execution.mode !== 'local') {
         const problem = await checkImage(docker(), iso.image);
         if (problem) {
           ctx.setCondition('Ready', 'False', problem.reason, problem.message);
@@ -90,14 +114,16 @@ export function createRuntimeController(docker: () => DockerBackend): Controller
         }
       }
       const where =
-        spec.execution.mode === 'docker' ? `docker (${iso.image}, network ${iso.network})` : 'local processes';
+        spec.execution.mode === 'local'
+          ? 'local processes'
+          : `${spec.execution.mode === 'swarm' ? 'swarm jobs' : 'docker'} (${iso.image}, network ${iso.network})`;
       ctx.setCondition(
         'Ready',
         'True',
         'Ready',
         `runs work as ${where}; ${spec.prerequisites.packages.length} prerequisites present`,
       );
-      return spec.prerequisites.packages.length > 0 || spec.execution.mode === 'docker'
+      return spec.prerequisites.packages.length > 0 || spec.execution.mode !== 'local'
         ? { requeueAfter: 10 * RECHECK_MS }
         : undefined;
     },

@@ -27,7 +27,7 @@ export function createSkillController(docker: () => DockerBackend): Controller {
         ctx.setCondition('Ready', 'False', 'UnknownSkill', `calls skills that do not exist: ${unknown.join(', ')}`);
         return;
       }
-      if (iso.mode === 'docker') {
+      if (iso.mode !== 'local') {
         const problem = await checkImage(docker(), iso.image);
         if (problem) {
           ctx.setCondition('Ready', 'False', problem.reason, problem.message);
@@ -38,9 +38,13 @@ export function createSkillController(docker: () => DockerBackend): Controller {
         'Ready',
         'True',
         'Ready',
-        `version ${spec.version}, ${spec.steps.length} steps, ` +
-          `runs ${iso.mode === 'docker' ? `in ${iso.image}` : 'locally'}`,
+        `version ${spec.version}, ${spec.steps.length} steps, runs ${where(iso.mode, iso.image)}`,
       );
     },
   };
+}
+
+function where(mode: string, image: string): string {
+  if (mode === 'local') return 'locally';
+  return mode === 'swarm' ? `in ${image} as swarm jobs` : `in ${image}`;
 }

@@ -32,7 +32,7 @@ export interface SkillEngineDeps {
   snapshot: () => Snapshot;
   runs: RunStore;
   stateDir: string;
-  backends: { local: Backend; docker: Backend };
+  backends: { local: Backend; docker: Backend; swarm: Backend };
   log: Logger;
   maxDepth?: number;
 }
@@ -119,7 +119,7 @@ export class SkillEngine {
     const log = this.deps.log.child({ skill: name, runId });
     let result: SkillRunResult | undefined;
     try {
-      if (iso.mode === 'docker') shareWorkspaceWith(workspace, iso.user);
+      if (iso.mode !== 'local') shareWorkspaceWith(workspace, iso.user);
       const steps = await this.runSteps(spec.steps, {
         runId,
         skill: name,
@@ -224,7 +224,7 @@ export class SkillEngine {
           CADUCEUS_SKILL: run.skill,
         };
         for (const [id, out] of Object.entries(scope.steps)) env[stepEnvName(id)] = out;
-        const backend = run.iso.mode === 'docker' ? this.deps.backends.docker : this.deps.backends.local;
+        const backend = this.deps.backends[run.iso.mode];
         const onProgress = run.opts.onProgress;
         const res = await backend.run(
           {
@@ -274,7 +274,7 @@ export class SkillEngine {
         }
       }
       if (kind === 'file' && step.file) {
-        const out = runFileStep(step.file, scope, run.workspace, run.outputLimitBytes, run.iso.mode === 'docker');
+        const out = runFileStep(step.file, scope, run.workspace, run.outputLimitBytes, run.iso.mode !== 'local');
         return { status: 'succeeded', durationMs: elapsed(), outputTail: out };
       }
       const call = step.skill;

@@ -3,7 +3,7 @@
 // delivered or not). `caduceus gateway log` and `gateway status` read it. Times are epoch ms.
 // GATEWAY_MIGRATIONS is the whole `gateway` namespace: it also creates the replay table.
 
-import type { Statement } from 'better-sqlite3';
+import type { SqlStatement } from '../../reconciler/state/sql.js';
 import type { StateStore } from '../../reconciler/state/store.js';
 import { redact } from '../../reconciler/secrets.js';
 
@@ -14,7 +14,7 @@ export const GATEWAY_MIGRATIONS = [
      level TEXT NOT NULL CHECK (level IN ('info', 'warn', 'error')),
      policy TEXT,
      platform TEXT NOT NULL,
-     user TEXT,
+     "user" TEXT,
      channel TEXT,
      command TEXT,
      decision TEXT NOT NULL,
@@ -73,7 +73,8 @@ export type NewAuditEntry = Omit<
 const RANK: Record<AuditLevel, number> = { info: 0, warn: 1, error: 2 };
 /** The columns under AuditEntry's names, so that a row comes back as an entry. */
 const ENTRY_COLUMNS =
-  'id, at, level, policy, platform, user, channel, command, decision, reason, request_id AS requestId, run_id AS runId';
+  'id, at, level, policy, platform, "user", channel, command, decision, reason, ' +
+  'request_id AS "requestId", run_id AS "runId"';
 const MAX_FIELD = 500;
 
 function clip(s: string | null | undefined): string | null {
@@ -84,13 +85,13 @@ function clip(s: string | null | undefined): string | null {
 
 export class AuditStore {
   /** Prepared once: a row is written for every gateway request. */
-  private readonly insert: Statement;
+  private readonly insert: SqlStatement;
 
   constructor(private readonly store: StateStore) {
     store.migrate('gateway', GATEWAY_MIGRATIONS);
     this.insert = store.db.prepare(
-      `INSERT INTO gateway_audit (at, level, policy, platform, user, channel, command, decision, reason, request_id,
-                                  run_id)
+      `INSERT INTO gateway_audit (at, level, policy, platform, "user", channel, command, decision, reason,
+         request_id, run_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }

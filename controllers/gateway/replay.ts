@@ -3,7 +3,7 @@
 // again is refused, also after a restart: the keys live in the state store, not in memory.
 // Only verified requests are remembered, so nobody can fill the table for free.
 
-import type { Statement } from 'better-sqlite3';
+import type { SqlStatement } from '../../reconciler/state/sql.js';
 import type { StateStore } from '../../reconciler/state/store.js';
 import { GATEWAY_MIGRATIONS } from './audit-store.js';
 
@@ -11,8 +11,8 @@ import { GATEWAY_MIGRATIONS } from './audit-store.js';
 const SWEEP_EVERY = 256;
 
 export class ReplayStore {
-  private readonly claim: Statement<[string, number, number]>;
-  private readonly sweeper: Statement<[number]>;
+  private readonly claim: SqlStatement;
+  private readonly sweeper: SqlStatement;
   private sinceSweep = 0;
 
   constructor(store: StateStore, now = Date.now()) {

@@ -22,12 +22,13 @@ export class Schedules {
   constructor(private readonly log: Logger) {}
 
   /** Registers (or replaces) the job of `name` when its schedule differs; true when it did. */
-  ensure(name: string, spec: ScheduleSpec, fire: () => void): boolean {
+  ensure(name: string, spec: ScheduleSpec, fire: (slot: number) => void): boolean {
     const cur = this.jobs.get(name);
     if (cur && cur.spec.cron === spec.cron && cur.spec.timezone === spec.timezone) return false;
     checkSchedule(spec);
     this.remove(name);
-    const job = cron.createTask(spec.cron, () => fire(), {
+    // The slot is the second the firing was due: the same for every replica that sees it.
+    const job = cron.createTask(spec.cron, (ctx) => fire(Math.floor(ctx.date.getTime() / 1000) * 1000), {
       name: `task:${name}`,
       timezone: spec.timezone,
       // Overlap is decided by the task's concurrencyPolicy, not by node-cron: fire() returns at once.

@@ -13,7 +13,7 @@ import type {
   Resource,
 } from '../../reconciler/types.js';
 import { keyOf, splitKey } from '../../reconciler/types.js';
-import type { RunRecord } from '../../reconciler/state/runs.js';
+import { ABANDONED, type RunRecord } from '../../reconciler/state/runs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { formatDuration } from '../../reconciler/duration.js';
 import { Schedules } from './scheduler.js';
@@ -22,7 +22,6 @@ import type { AdmittedRun } from './task-runner.js';
 
 /** While a run is in flight, how often reconcile looks again to report its outcome. */
 const RUNNING_POLL_MS = 1000;
-const ABANDONED = 'process exited while the run was in progress';
 
 export class TaskController implements Controller {
   readonly kind = 'Task' as const;
@@ -136,7 +135,7 @@ export class TaskController implements Controller {
     const schedule = task.spec.schedule as NonNullable<typeof task.spec.schedule>;
     this.scheduled.set(name, task);
     try {
-      if (this.schedules.ensure(name, schedule, () => this.fire(name))) {
+      if (this.schedules.ensure(name, schedule, (slot) => this.fire(name, slot))) {
         ctx.event(
           'Normal',
           'Scheduled',
@@ -171,10 +170,18 @@ export class TaskController implements Controller {
     return { requeueAfter: Math.min(600_000, Math.max(5000, msToNext + 500)) };
   }
 
-  /** One cron firing, decided by the task's concurrencyPolicy. */
-  private fire(name: string): void {
+  /**
+   * One cron firing, decided by the task's concurrencyPolicy. The firing is claimed in the
+   * state store first, so a slot runs once even when two replicas both saw it (a leader
+   * lease that changed hands around it).
+   */
+  private fire(name: string, slot: number): void {
     const task = this.scheduled.get(name);
     if (!task?.spec.schedule || this.stopped) return;
+    if (!this.svc.runs.claimFiring(name, slot)) {
+      this.deps.log.info('scheduled firing already claimed', { task: name, slot: new Date(slot).toISOString() });
+      return;
+    }
     const policy = task.spec.schedule.concurrencyPolicy;
     const running = this.svc.active.forTask(name);
     const object = keyOf(task);

@@ -3,11 +3,14 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateStore } from '../state/store.js';
+import { StateStore, stateUrl } from '../state/store.js';
 import { CoreStore } from '../state/core-store.js';
 import { UsageError } from './args.js';
 
+/** The state of `caduceus up`: PostgreSQL when CADUCEUS_STATE_URL says so, else the SQLite file in stateDir. */
 export function openState(stateDir: string, opts: { mustExist: boolean } = { mustExist: true }): CoreStore | undefined {
+  const url = stateUrl(undefined);
+  if (url !== undefined) return new CoreStore(new StateStore({ stateDir, url }));
   if (!existsSync(join(stateDir, 'state.db'))) {
     if (opts.mustExist) throw new UsageError(`no state in ${stateDir}: start 'caduceus up' first, or pass --state-dir`);
     return undefined;

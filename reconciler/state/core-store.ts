@@ -3,8 +3,8 @@
 // the last revisions' history and the event log. Each write that belongs to one apply
 // step happens in one transaction, so a crash leaves a state a restart converges from.
 
-import type Database from 'better-sqlite3';
 import type { StateStore } from './store.js';
+import type { SqlStatement } from './sql.js';
 import type {
   Condition,
   ConditionType,
@@ -18,6 +18,7 @@ import type {
   ResourceKey,
   ResourceStatus,
 } from '../types.js';
+import { randomUUID } from 'node:crypto';
 import { splitKey } from '../types.js';
 import { CONDITION_TYPES } from '../reasons.js';
 import { redactUrl } from '../secrets.js';
@@ -84,6 +85,22 @@ export const CORE_MIGRATIONS = [
      last_error TEXT,
      failing_since TEXT,
      recorded_at TEXT NOT NULL
+   );`,
+  // 3: the identity of this deployment (one per state directory, or per PostgreSQL database
+  // shared by replicas): what containers and Swarm services are labelled with, so garbage
+  // collection never touches another Caduceus's on a shared engine. And the leader lease
+  // of replicas on PostgreSQL (see leader.ts).
+  `CREATE TABLE instance (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     instance_id TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE leader_lease (
+     name TEXT PRIMARY KEY,
+     holder TEXT NOT NULL,
+     term INTEGER NOT NULL,
+     acquired_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
    );`,
 ];
 
@@ -214,25 +231,40 @@ export function mergeConditions(old: Condition[], updates: ConditionUpdate[], no
 
 export class CoreStore implements EventRecorder {
   /** Prepared once: compiling SQL on every write costs more than the write itself. */
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, SqlStatement>();
   /**
    * The applied snapshot's hashes, kept in memory once read: the loop plans every
    * revision against them, and only writeStep (through this object) changes them.
    */
   private hashes: Map<ResourceKey, string> | undefined;
-  private writeStepTx: Database.Transaction<(s: StepWrite) => void> | undefined;
 
   constructor(readonly store: StateStore) {
     store.migrate('core', CORE_MIGRATIONS);
   }
 
-  private sql(text: string): Database.Statement {
+  private sql(text: string): SqlStatement {
     let st = this.statements.get(text);
     if (!st) {
       st = this.store.db.prepare(text);
       this.statements.set(text, st);
     }
     return st;
+  }
+
+  /** The deployment's stable id, made on first use. */
+  instanceId(): string {
+    const read = (): string | undefined =>
+      (this.sql('SELECT instance_id FROM instance WHERE id = 1').get() as { instance_id: string } | undefined)
+        ?.instance_id;
+    const id = read();
+    if (id) return id;
+    this.store.tx(() =>
+      this.sql('INSERT INTO instance (id, instance_id, created_at) VALUES (1, ?, ?) ON CONFLICT DO NOTHING').run(
+        randomUUID(),
+        new Date().toISOString(),
+      ),
+    );
+    return read() as string;
   }
 
   sourceState(): SourceState {
@@ -413,9 +445,7 @@ export class CoreStore implements EventRecorder {
 
   /** Writes one reconcile's outcome: applied row, status, events — all or nothing. */
   writeStep(step: StepWrite): void {
-    // One transaction function, built once: the loop calls this for every reconcile.
-    this.writeStepTx ??= this.store.db.transaction((s: StepWrite) => this.writeStepBody(s));
-    this.writeStepTx.immediate(step);
+    this.store.tx(() => this.writeStepBody(step));
     // After the commit only: a rolled-back write must not show in the cache.
     if (this.hashes) {
       if (step.pruned) this.hashes.delete(step.key);

@@ -27,8 +27,10 @@ export const RUNS_MIGRATIONS = [
   // Covers skillUsage() so usage over a million runs is read from the index alone (the curator).
   `CREATE INDEX runs_usage ON runs (kind, name, version, started_at, status);`,
   // Agent runs join the history. SQLite cannot alter a CHECK, so the table is rebuilt
-  // (same columns in the same order) inside the migration's transaction.
-  `CREATE TABLE runs_v3 (
+  // (same columns in the same order) inside the migration's transaction;
+  // PostgreSQL alters the CHECK in place (a rebuild would renumber its rowid column).
+  {
+    sqlite: `CREATE TABLE runs_v3 (
      id TEXT PRIMARY KEY,
      kind TEXT NOT NULL CHECK (kind IN ('skill', 'task', 'agent')),
      name TEXT NOT NULL,
@@ -52,7 +54,26 @@ export const RUNS_MIGRATIONS = [
    CREATE INDEX runs_by_start ON runs (started_at);
    CREATE INDEX runs_usage ON runs (kind, name, version, started_at, status);
    CREATE INDEX runs_by_parent ON runs (parent_id);`,
+    postgres: `ALTER TABLE runs DROP CONSTRAINT runs_kind_check;
+     ALTER TABLE runs ADD CONSTRAINT runs_kind_check CHECK (kind IN ('skill', 'task', 'agent'));
+     CREATE INDEX runs_by_parent ON runs (parent_id);`,
+  },
+  // 4: which process (StateStore.owner) started a run, so a new leader abandons exactly the
+  // runs of the one that died; and one row per scheduled firing, so a cron slot that two
+  // replicas both see (a lease changing hands) runs once.
+  `ALTER TABLE runs ADD COLUMN owner TEXT;
+   CREATE INDEX runs_by_owner ON runs (status, owner);
+   CREATE TABLE schedule_claims (
+     task TEXT NOT NULL,
+     slot INTEGER NOT NULL,
+     holder TEXT NOT NULL,
+     claimed_at INTEGER NOT NULL,
+     PRIMARY KEY (task, slot)
+   );`,
 ];
+
+/** The error of runs whose process died while they ran. */
+export const ABANDONED = 'process exited while the run was in progress';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'timedOut' | 'cancelled' | 'skipped';
 export type RunKind = 'skill' | 'task' | 'agent';
@@ -138,8 +159,8 @@ export class RunStore {
     const id = run.id ?? randomUUID();
     this.store.db
       .prepare(
-        `INSERT INTO runs (id, kind, name, version, spec_hash, parent_id, trigger, actor, started_at, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
+        `INSERT INTO runs (id, kind, name, version, spec_hash, parent_id, trigger, actor, started_at, status, owner)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
       )
       .run(
         id,
@@ -151,6 +172,7 @@ export class RunStore {
         run.trigger,
         run.actor ?? null,
         run.startedAt ?? Date.now(),
+        this.store.owner,
       );
     return id;
   }
@@ -223,10 +245,35 @@ export class RunStore {
     return r ? fromRow(r) : undefined;
   }
 
-  /** Marks runs left `running` by a crashed process as cancelled (called at start-up). */
-  abandonRunning(error = 'process exited while the run was in progress'): number {
-    return this.store.db.prepare(`UPDATE runs SET status = 'cancelled', error = ? WHERE status = 'running'`).run(error)
-      .changes;
+  /**
+   * Marks the runs a dead process left `running` as cancelled with the ABANDONED error:
+   * those it started (its StateStore.owner) and those of no recorded owner (written before
+   * owners were). A new leader calls it with the owner of the one whose lease expired.
+   */
+  abandonRunning(owner: string, error = ABANDONED): number {
+    return this.store.db
+      .prepare(
+        `UPDATE runs SET status = 'cancelled', error = ? WHERE status = 'running' AND (owner = ? OR owner IS NULL)`,
+      )
+      .run(error, owner).changes;
+  }
+
+  /**
+   * Claims one firing of a schedule (`slot`: the time it was due, epoch ms). True for the
+   * first caller only, in this process or any other on the same state.
+   */
+  claimFiring(task: string, slot: number, now = Date.now()): boolean {
+    return this.store.tx(() => {
+      // A day of claims is kept: enough for any lease to change hands, small for any cron.
+      this.store.db.prepare('DELETE FROM schedule_claims WHERE task = ? AND slot < ?').run(task, slot - 86_400_000);
+      return (
+        this.store.db
+          .prepare(
+            'INSERT INTO schedule_claims (task, slot, holder, claimed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+          )
+          .run(task, slot, this.store.owner, now).changes === 1
+      );
+    });
   }
 
   /** Per skill and version: runs, failures and last use since `since` (epoch ms). */
@@ -235,7 +282,7 @@ export class RunStore {
       .prepare(
         `SELECT name, version, COUNT(*) AS runs,
                 SUM(CASE WHEN status IN ('failed', 'timedOut') THEN 1 ELSE 0 END) AS failures,
-                MAX(started_at) AS lastUsed
+                MAX(started_at) AS "lastUsed"
          FROM runs WHERE kind = 'skill' AND started_at >= ? GROUP BY name, version`,
       )
       .all(since) as SkillUsage[];

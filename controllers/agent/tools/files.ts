@@ -78,7 +78,7 @@ export const writeFileTool: AgentTool = {
       const firstNewDir = mkdirSync(dirname(path), { recursive: true });
       if (args.append === true) appendFileSync(path, content);
       else writeFileSync(path, content);
-      if (run.mode === 'docker') {
+      if (run.mode !== 'local') {
         // The sandbox runs as another user, who must be able to change what the host wrote.
         chmodSync(path, 0o666);
         if (firstNewDir)

@@ -5,6 +5,7 @@
 import type { Runner, RunTrigger, Snapshot } from '../../../reconciler/types.js';
 import type { IsolationSpec } from '../../../reconciler/specs.js';
 import type { AgentEvent, AgentResult, ToolCallStatus } from '../../../reconciler/agent-contract.js';
+import type { ExecutionMode } from '../../../reconciler/specs.js';
 
 export interface ToolOutcome {
   status: ToolCallStatus;
@@ -29,7 +30,7 @@ export interface ToolRun {
   workspace: string;
   isolation?: IsolationSpec;
   /** Where shell commands run: decides whether written files must be opened up to the sandbox user. */
-  mode: 'local' | 'docker';
+  mode: ExecutionMode;
   trigger: RunTrigger;
   runner: Runner;
   snapshot: Snapshot;

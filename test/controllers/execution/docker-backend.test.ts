@@ -157,8 +157,9 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
     expect(res.droppedBytes).toBe(20_000_000 + 1 + 10 - 4096);
   });
 
-  it('collects containers a crashed process left behind at start-up, and spares those of live processes', async () => {
+  it('collects this instance’s containers of crashed processes, sparing live ones and other instances', async () => {
     const dead = spawnSync('true').pid as number;
+    const instance = `test-instance-${process.pid}-${Date.now()}`;
     const make = (labels: Record<string, string>) =>
       docker.createContainer({
         Image: SANDBOX,
@@ -166,12 +167,16 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
         Labels: { 'caduceus.managed': 'true', 'caduceus.run': 'crashed-run', ...labels },
         HostConfig: { NetworkMode: 'none' },
       });
-    const crashed = await make({ 'caduceus.owner': `${hostname()}:${dead}` });
+    const crashed = await make({ 'caduceus.instance': instance, 'caduceus.owner': `${hostname()}:${dead}` });
     await crashed.start();
-    const unowned = await make({});
-    const alive = await make({ 'caduceus.owner': `${hostname()}:1` });
+    const unowned = await make({ 'caduceus.instance': instance });
+    const alive = await make({ 'caduceus.instance': instance, 'caduceus.owner': `${hostname()}:1` });
+    // Another Caduceus on the same engine, on another host (whose processes this one counts
+    // as gone): not ours to collect. (Another host also keeps it from older Caduceus builds
+    // that other suites may run on a shared engine, which collected any dead owner's.)
+    const foreign = await make({ 'caduceus.instance': 'another-instance', 'caduceus.owner': `elsewhere:${dead}` });
     try {
-      h = harness([]);
+      h = harness([], { instanceId: instance });
       const gone = async (id: string) => {
         try {
           await docker.getContainer(id).inspect();
@@ -183,7 +188,9 @@ describe.runIf(runDockerTests(ready))('docker backend', () => {
       await waitFor(() => gone(crashed.id));
       await waitFor(() => gone(unowned.id));
       expect((await docker.getContainer(alive.id).inspect()).Id).toBe(alive.id);
+      expect((await docker.getContainer(foreign.id).inspect()).Id).toBe(foreign.id);
     } finally {
+      await foreign.remove({ force: true }).catch(() => undefined);
       await alive.remove({ force: true }).catch(() => undefined);
       await crashed.remove({ force: true }).catch(() => undefined);
       await unowned.remove({ force: true }).catch(() => undefined);

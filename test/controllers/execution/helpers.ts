@@ -73,7 +73,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export function harness(resources: Resource[] = [], opts: { configDir?: string } = {}): Harness {
+export function harness(resources: Resource[] = [], opts: { configDir?: string; instanceId?: string } = {}): Harness {
   const stateDir = tempDir('caduceus-exec-');
   const store = new StateStore({ stateDir });
   let snap = snapshot(resources);
@@ -86,6 +86,7 @@ export function harness(resources: Resource[] = [], opts: { configDir?: string }
     runner: undefined as unknown as Runner, // the execution registration provides the runner itself
     metrics: new Registry(),
     configDir: opts.configDir,
+    instanceId: opts.instanceId,
   };
   const reg = register(deps);
   const r = reg.runner as Runner;
