@@ -95,7 +95,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
     throw err;
   }
   const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics, prefix: 'caduceus_process_' });
+  // Node's default metrics under their standard names (process_*, nodejs_*), which
+  // dashboards expect; the three `*_total` gauges are dropped, as a name ending in _total
+  // promises a counter (promtool check metrics), and each repeats a gauge that stays.
+  collectDefaultMetrics({ register: metrics });
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    metrics.removeSingleMetric(name);
   const lease = store.dialect === 'postgres' ? new LeaderLease(store, { ttlMs: opts.lease?.ttlMs }) : undefined;
   const routes: HttpRoute[] = [];
   let leader: Leading | undefined;
@@ -302,8 +307,13 @@ async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promi
   let stopped = false;
   const recordHealth = sourceHealthRecorder(rawSource, core, log, () => stopped);
   // Fetches made through the app (webhook, tests) record their outcome as soon as they end.
+  let lastRead: number | undefined;
   const source: Source = {
-    current: () => rawSource.current(),
+    current: () =>
+      rawSource.current().then((r) => {
+        lastRead = Date.now();
+        return r;
+      }),
     start: (onChange) => rawSource.start(onChange),
     stop: () => rawSource.stop(),
     fetchNow: () => rawSource.fetchNow().finally(recordHealth),
@@ -345,6 +355,11 @@ async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promi
   const loopMetrics = createLoopMetrics(metrics, {
     core,
     fetchErrors: () => source.status().fetchErrors,
+    lastSuccessfulFetch: () => {
+      const s = source.status();
+      if (s.mode !== 'remote') return lastRead;
+      return s.lastSuccessAt ? Date.parse(s.lastSuccessAt) : undefined;
+    },
     appliedRevision: () => reconciler?.applied(),
   });
   const rec = new Reconciler({

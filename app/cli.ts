@@ -6,35 +6,25 @@
 // or HTTP.
 // Exit codes: 0 ok, 1 findings or a diff, 2 usage or internal error.
 
+import { readFileSync } from 'node:fs';
 import { errorMessage } from '../reconciler/errors.js';
 import type { CommandSpec } from '../reconciler/types.js';
+import { allCommands, CORE } from './command-list.js';
 
-const CORE: readonly CommandSpec[] = [
-  {
-    name: 'validate',
-    load: () => import('./commands/validate.js'),
-    summary: 'check a configuration directory (file:line:col errors)',
-  },
-  { name: 'plan', load: () => import('./commands/plan.js'), summary: 'show what applying a revision would change' },
-  { name: 'up', load: () => import('./commands/up.js'), summary: 'run the reconciler in the foreground' },
-  { name: 'status', load: () => import('./commands/status.js'), summary: 'applied revision and resource conditions' },
-  { name: 'events', load: () => import('./commands/events.js'), summary: 'recent events' },
-  { name: 'init', load: () => import('./commands/init.js'), summary: 'scaffold a new configuration repository' },
-  { name: 'run', load: () => import('./commands/run.js'), summary: 'run a skill or a task now' },
-  { name: 'ask', load: () => import('./commands/ask.js'), summary: 'ask the agent: one run with live tool calls' },
-  { name: 'runs', load: () => import('./commands/runs.js'), summary: 'run history; runs show ID for one run' },
-  { name: 'mcp', load: () => import('./commands/mcp.js'), summary: 'serve the skills as MCP tools over stdio' },
-  {
-    name: 'skill',
-    load: () => import('./commands/skill.js'),
-    summary: 'import or export an Agent Skills (SKILL.md) folder',
-  },
-];
-
-/** The core commands followed by every controller's, in module order. */
-async function allCommands(): Promise<CommandSpec[]> {
-  const { CONTROLLER_COMMANDS } = await import('./controller-commands.js');
-  return [...CORE, ...CONTROLLER_COMMANDS];
+/** The version of the installed package (dist/app/cli.js → ../../package.json). */
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'caduceus' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level (source checkout vs. dist)
+    }
+  }
+  return 'unknown';
 }
 
 function usage(commands: readonly CommandSpec[]): string {
@@ -53,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === 'version') {
-    process.stdout.write('caduceus 0.1.0\n');
+    process.stdout.write(`caduceus ${packageVersion()}\n`);
     return 0;
   }
   const cmd = CORE.find((c) => c.name === name) ?? (await allCommands()).find((c) => c.name === name);

@@ -63,6 +63,24 @@ export function lateBoundRunner(): { runner: Runner; provide(parts: Partial<Runn
       }
       return parts.proposeSkill(yaml, opts);
     },
+    proposeMemory: async (notes, opts) => {
+      if (!parts.proposeMemory) {
+        throw new CaduceusError(
+          'RunnerUnavailable',
+          'no controller provides proposeMemory: the curator is not registered',
+          { hint: 'the curator controller proposes memory edits; it is registered by `caduceus up`' },
+        );
+      }
+      return parts.proposeMemory(notes, opts);
+    },
+    deliver: async (target, text, opts) => {
+      if (!parts.deliver) {
+        throw new CaduceusError('RunnerUnavailable', 'no controller provides deliver: the gateway is not registered', {
+          hint: 'the gateway controller posts task results to chat; it is registered by `caduceus up`',
+        });
+      }
+      return parts.deliver(target, text, opts);
+    },
     runAgent: async (req) => {
       if (!parts.runAgent) {
         throw new CaduceusError('RunnerUnavailable', 'no controller provides runAgent: the agent is not registered', {

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { HttpRoute, Logger } from '../reconciler/types.js';
-import { errorMessage } from '../reconciler/errors.js';
+import { CaduceusError, errorMessage } from '../reconciler/errors.js';
 import { sendJson } from '../reconciler/http-json.js';
 
 export interface ServerOptions {
@@ -21,6 +21,20 @@ export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
   if (!m) throw new Error(`--listen must be HOST:PORT, got "${listen}"`);
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
+}
+
+/** A failed bind as a person would want to read it, with what to do next. */
+function listenError(err: NodeJS.ErrnoException, listen: string): Error {
+  const hint = 'choose another address with --listen HOST:PORT (port 0 picks a free one)';
+  if (err.code === 'EADDRINUSE')
+    return new CaduceusError('ListenAddressInUse', `${listen} is already in use (another caduceus up?)`, { hint });
+  if (err.code === 'EACCES')
+    return new CaduceusError('ListenNotPermitted', `not permitted to listen on ${listen}`, {
+      hint: `use a port above 1023, or ${hint}`,
+    });
+  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
+    return new CaduceusError('ListenAddressUnavailable', `${listen} is not an address of this machine`, { hint });
+  return err;
 }
 
 function match(routes: HttpRoute[], req: IncomingMessage): HttpRoute | undefined {
@@ -75,7 +89,7 @@ export async function startServer(
   });
   const { host, port } = parseListen(opts.listen);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, opts.listen)));
     server.listen(port, host, () => resolve());
   });
   const addr = server.address() as AddressInfo;

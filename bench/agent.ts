@@ -6,14 +6,18 @@
 // the upstream with undici, and the same 50 skill runs made through runner.runSkill
 // alone. Reported: the loop's own time per tool call (whole run minus the model calls
 // and tool calls it timed) and the ratio of the whole run to upstream + tools measured
-// alone. Rounds alternate which side goes first; medians. Appended to bench/RESULTS.md.
+// alone. The same bodies are also sent through the openai SDK alone, once over Node's
+// bundled fetch (what the loop uses) and once over undici's fetch with a keep-alive Agent,
+// to show the SDK's share per transport. Rounds alternate which side goes first; medians.
+// Appended to bench/RESULTS.md.
 
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pool } from 'undici';
+import { Agent, Pool, fetch as undiciFetch } from 'undici';
+import OpenAI from 'openai';
 import { Registry } from 'prom-client';
 import { loadDirectory } from '../reconciler/loader.js';
 import { compose, lateBoundRunner } from '../app/compose.js';
@@ -126,6 +130,19 @@ const composition = compose(
   [execution, agent],
 );
 const pool = new Pool(origin, { connections: 4 });
+const dispatcher = new Agent({ keepAliveTimeout: 30_000 });
+type SdkFetch = NonNullable<ConstructorParameters<typeof OpenAI>[0]>['fetch'];
+const sdkClients = {
+  nodeFetch: new OpenAI({ baseURL: `${origin}/v1`, apiKey: KEY, maxRetries: 0 }),
+  // The cast: undici's Request/Response are its own classes, structurally the DOM ones the SDK names.
+  undiciFetch: new OpenAI({
+    baseURL: `${origin}/v1`,
+    apiKey: KEY,
+    maxRetries: 0,
+    fetch: ((input: string | URL, init?: Parameters<typeof undiciFetch>[1]) =>
+      undiciFetch(input, { ...init, dispatcher })) as unknown as SdkFetch,
+  }),
+};
 
 interface Round {
   total: number;
@@ -135,6 +152,8 @@ interface Round {
   upstreamAlone: number;
   toolsAlone: number;
   ratio: number;
+  sdkNodeFetch: number;
+  sdkUndiciFetch: number;
 }
 
 async function agentRun(): Promise<{ total: number; upstream: number; tools: number; requests: string[] }> {
@@ -163,6 +182,15 @@ async function upstreamAlone(requests: string[]): Promise<number> {
       body,
     });
     await res.body.json();
+  }
+  return performance.now() - t0;
+}
+
+/** The same request bodies through the SDK alone (parsed back, as the loop hands it objects). */
+async function sdkAlone(requests: string[], client: OpenAI): Promise<number> {
+  const t0 = performance.now();
+  for (const body of requests) {
+    await client.chat.completions.create(JSON.parse(body), { headers: { 'x-replay': '1' } });
   }
   return performance.now() - t0;
 }
@@ -200,6 +228,11 @@ for (let i = 0; i < ROUNDS; i++) {
     a = await agentRun();
     up = await upstreamAlone(a.requests);
   }
+  const sdkFirst = i % 2 === 0 ? sdkClients.nodeFetch : sdkClients.undiciFetch;
+  const sdkSecond = i % 2 === 0 ? sdkClients.undiciFetch : sdkClients.nodeFetch;
+  const s1 = await sdkAlone(a.requests, sdkFirst);
+  const s2 = await sdkAlone(a.requests, sdkSecond);
+  const [sdkNodeFetch, sdkUndiciFetch] = i % 2 === 0 ? [s1, s2] : [s2, s1];
   const own = (a.total - a.upstream - a.tools) / CALLS;
   rounds.push({
     total: a.total,
@@ -209,12 +242,15 @@ for (let i = 0; i < ROUNDS; i++) {
     upstreamAlone: up,
     toolsAlone: tl,
     ratio: a.total / (up + tl),
+    sdkNodeFetch,
+    sdkUndiciFetch,
   });
 }
 
 await composition.stop();
 store.close();
 await pool.close();
+await dispatcher.close();
 server.close();
 rmSync(dir, { recursive: true, force: true });
 rmSync(stateDir, { recursive: true, force: true });
@@ -250,6 +286,12 @@ const lines = [
     `${ownMs.toFixed(2)} ms | | | < 2 ms |`,
   `| model calls as the loop timed them (SDK included) | ${f(m('upstream'))} | replayed with undici: ` +
     `${f(m('upstreamAlone'))} | SDK + serialisation: ${sdkPerCall.toFixed(2)} ms per call | |`,
+  `| the same bodies through the SDK alone, Node's bundled fetch (the loop's) | ${f(m('sdkNodeFetch'))} | ` +
+    `replayed with undici: ${f(m('upstreamAlone'))} | ` +
+    `${((m('sdkNodeFetch') - m('upstreamAlone')) / (CALLS + 1)).toFixed(2)} ms per call | |`,
+  `| the same bodies through the SDK alone, undici's fetch + keep-alive Agent | ` +
+    `${f(m('sdkUndiciFetch'))} | replayed with undici: ${f(m('upstreamAlone'))} | ` +
+    `${((m('sdkUndiciFetch') - m('upstreamAlone')) / (CALLS + 1)).toFixed(2)} ms per call | |`,
   `| tool calls as the loop timed them | ${f(m('tools'))} | runner.runSkill alone: ${f(m('toolsAlone'))} | | |`,
   `| all rounds: run / ratio / own per call | ${rounds.map((r) => f(r.total)).join(', ')} | ` +
     `${rounds.map((r) => r.ratio.toFixed(3)).join(', ')} | ${rounds.map((r) => r.own.toFixed(2)).join(', ')} ms | |`,

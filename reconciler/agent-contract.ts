@@ -6,6 +6,9 @@ import type { RunTrigger } from './types.js';
 import type { AgentLimitsSpec, IsolationSpec } from './specs.js';
 import { parseDuration } from './duration.js';
 
+/** The model id under which a Proxy with `agent.enabled` serves the agent loop. */
+export const AGENT_MODEL = 'caduceus/agent';
+
 /** Tools every run may be given besides the skills; `shell` only when an allow-list names it. */
 export const AGENT_BUILTIN_TOOLS = [
   'shell',

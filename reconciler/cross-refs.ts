@@ -4,6 +4,7 @@
 // so it runs on every load without re-reading any YAML.
 
 import type { CallSite, DocFacts } from './resource-facts.js';
+import type { SkillParam } from './specs.js';
 import { unknownToolProblem } from './agent-contract.js';
 import { formatPosition } from './finding-format.js';
 import { paramValueProblem } from './skill-params.js';
@@ -36,11 +37,11 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
   // Names: duplicates of kind/name, and skill names reachable through aliases.
   const byKey = new Map<string, PlacedFacts>();
   const skills = new Map<string, PlacedFacts>(); // name or alias → skill
-  const skillNamePos = new Map<string, LineCol>();
+  const withAliases: PlacedFacts[] = [];
   const tasks = new Set<string>();
   const runtimes: PlacedFacts[] = [];
   for (const d of docs) {
-    const key = `${d.facts.kind}/${d.facts.name}`;
+    const key = keyOf(d.facts);
     const first = byKey.get(key);
     if (first) {
       at(
@@ -53,16 +54,14 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
       continue;
     }
     byKey.set(key, d);
-    if (d.facts.kind === 'Task') tasks.add(d.facts.name);
-    if (d.facts.kind === 'Runtime') runtimes.push(d);
+    if (d.facts.kind === 'Skill') {
+      skills.set(d.facts.name, d);
+      if (d.facts.aliases.length > 0) withAliases.push(d);
+    } else if (d.facts.kind === 'Task') tasks.add(d.facts.name);
+    else if (d.facts.kind === 'Runtime') runtimes.push(d);
   }
-  for (const d of docs) {
-    if (d.facts.kind !== 'Skill' || rejected.has(d)) continue;
-    skills.set(d.facts.name, d);
-    skillNamePos.set(d.facts.name, d.facts.namePos);
-  }
-  for (const d of docs) {
-    if (d.facts.kind !== 'Skill' || rejected.has(d)) continue;
+  // Aliases after every canonical name is known: a name wins over an alias spelled the same.
+  for (const d of withAliases) {
     for (const a of d.facts.aliases) {
       const other = skills.get(a.name);
       if (other && other !== d) {
@@ -95,15 +94,27 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
   }
   const maximum = runtimes[0]?.facts.runtimeMaximum ?? DEFAULT_MAXIMUM;
 
-  // References and calls.
+  // References and calls. A call's findings depend only on the call and the facts of the
+  // skill it reaches, and both come back unchanged load after load: they are kept per call
+  // and used again while the call still reaches the same facts from the same file.
   const checkCall = (d: PlacedFacts, call: CallSite): void => {
     const callee = skills.get(call.target);
+    const seen = callChecks.get(call);
+    if (seen && seen.callee === callee?.facts && seen.file === d.file) {
+      for (const f of seen.findings) findings.push(f);
+      return;
+    }
+    const start = findings.length;
+    checkCallAgainst(d, call, callee);
+    callChecks.set(call, { callee: callee?.facts, file: d.file, findings: findings.slice(start) });
+  };
+  const checkCallAgainst = (d: PlacedFacts, call: CallSite, callee: PlacedFacts | undefined): void => {
     if (!callee) {
       at(d.file, call.targetPos, 'unknown-skill', `${call.what} calls skill "${call.target}", which is not defined`);
       return;
     }
     if (!callee.facts.resource) return; // its own schema errors are already reported
-    const declared = new Map(callee.facts.params.map((p) => [p.name, p]));
+    const declared = paramsOf(callee.facts);
     const passed = new Set<string>();
     for (const p of call.params) {
       passed.add(p.name);
@@ -160,8 +171,36 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
   }
 
   agentFindings(docs, rejected, runtimes[0], skills, at);
+  deliveryFindings(docs, rejected, at);
   findCycles(docs, rejected, skills, at);
   return { findings, rejected };
+}
+
+// Facts are cached with their file and come back load after load: what is derived from
+// one document alone is derived once.
+const keys = new WeakMap<DocFacts, string>();
+const params = new WeakMap<DocFacts, ReadonlyMap<string, SkillParam>>();
+/** The findings of a call the last time it was checked, and against which callee's facts. */
+const callChecks = new WeakMap<CallSite, { callee: DocFacts | undefined; file: string; findings: Finding[] }>();
+
+/** `Kind/name`. */
+function keyOf(facts: DocFacts): string {
+  let k = keys.get(facts);
+  if (k === undefined) {
+    k = `${facts.kind}/${facts.name}`;
+    keys.set(facts, k);
+  }
+  return k;
+}
+
+/** A skill's parameters by name. */
+function paramsOf(facts: DocFacts): ReadonlyMap<string, SkillParam> {
+  let m = params.get(facts);
+  if (m === undefined) {
+    m = new Map(facts.params.map((p) => [p.name, p]));
+    params.set(facts, m);
+  }
+  return m;
 }
 
 /**
@@ -207,6 +246,50 @@ function agentFindings(
   }
 }
 
+/**
+ * A Task's delivery needs a platform some GatewayPolicy serves (the first by name, as the
+ * gateway decides), the channel on its list, and a way to post without a message to
+ * answer (a bot token, a callback URL).
+ */
+function deliveryFindings(
+  docs: readonly PlacedFacts[],
+  rejected: Set<PlacedFacts>,
+  at: (file: string, pos: LineCol, rule: string, message: string) => void,
+): void {
+  const serving = new Map<string, { d: PlacedFacts; p: DocFacts['gatewayPlatforms'][number] }>();
+  const policies = docs
+    .filter((d) => d.facts.kind === 'GatewayPolicy' && !rejected.has(d))
+    .sort((a, b) => (a.facts.name < b.facts.name ? -1 : a.facts.name > b.facts.name ? 1 : 0));
+  for (const d of policies)
+    for (const p of d.facts.gatewayPlatforms) if (!serving.has(p.platform)) serving.set(p.platform, { d, p });
+  for (const d of docs) {
+    const del = d.facts.delivery;
+    if (!del || rejected.has(d)) continue;
+    const found = serving.get(del.platform);
+    if (!found) {
+      at(
+        d.file,
+        del.platformPos,
+        'delivery-target',
+        `delivery names platform ${del.platform}, which no GatewayPolicy configures; ` +
+          `add platforms.${del.platform} to one`,
+      );
+      continue;
+    }
+    const policy = `GatewayPolicy/${found.d.facts.name} (${found.d.file})`;
+    if (!found.p.channels.includes(del.channel)) {
+      at(
+        d.file,
+        del.channelPos,
+        'delivery-target',
+        `delivery channel "${del.channel}" is not on the ${del.platform} channel list of ${policy}; add it there`,
+      );
+    }
+    if (found.p.cannotPost)
+      at(d.file, del.platformPos, 'delivery-target', `delivery to ${del.platform}: ${found.p.cannotPost} in ${policy}`);
+  }
+}
+
 /** Iterative depth-first search; each cycle is reported once, at the call that closes it. */
 function findCycles(
   docs: readonly PlacedFacts[],
@@ -216,7 +299,8 @@ function findCycles(
 ): void {
   const state = new Map<PlacedFacts, 1 | 2>(); // 1 on the stack, 2 done
   for (const root of docs) {
-    if (root.facts.kind !== 'Skill' || rejected.has(root) || state.has(root)) continue;
+    // A skill that calls nothing closes no cycle: it needs no search of its own.
+    if (root.facts.kind !== 'Skill' || root.facts.calls.length === 0 || rejected.has(root) || state.has(root)) continue;
     const stack: Array<{ d: PlacedFacts; next: number }> = [{ d: root, next: 0 }];
     state.set(root, 1);
     while (stack.length > 0) {

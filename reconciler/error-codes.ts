@@ -10,6 +10,20 @@ export interface ErrorCodeInfo {
 }
 
 export const ERROR_CODES = {
+  // The server of `caduceus up`
+  ListenAddressInUse: {
+    meaning: 'the `--listen` address of `caduceus up` is taken by another process',
+    action: 'stop the other process, or choose another address with `--listen HOST:PORT`',
+  },
+  ListenNotPermitted: {
+    meaning: 'the `--listen` port needs privileges this process does not have',
+    action: 'use a port above 1023',
+  },
+  ListenAddressUnavailable: {
+    meaning: 'the `--listen` host is not an address of this machine',
+    action: 'use 127.0.0.1, 0.0.0.0 or an address of this machine',
+  },
+
   // The git source and the configuration on disk
   GitRepoNotFound: {
     meaning: '`--repo` is not a git repository, or does not exist',
@@ -138,6 +152,18 @@ export const ERROR_CODES = {
   ToolNotAllowed: {
     meaning: 'a delegated child asked for a tool its parent run may not use',
     action: "give the child a subset of the parent's tools",
+  },
+  DeliveryUnavailable: {
+    meaning: 'a result cannot be posted: the platform is not served, or cannot post to that channel',
+    action: 'configure the platform in a GatewayPolicy with the channel listed (and a botToken for Slack or Discord)',
+  },
+  DeliveryFailed: {
+    meaning: "the platform's API refused or did not take a posted result after retries",
+    action: 'read the status in the message; check the bot token and that the bot is in the channel',
+  },
+  MemoryInvalid: {
+    meaning: 'remember notes cannot go into the memory file named in the Runtime',
+    action: 'set `spec.agent.memoryFile` to a markdown file inside the configuration',
   },
   // The state store
   StateUnavailable: {

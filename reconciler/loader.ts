@@ -9,26 +9,22 @@
 // (`skills/NAME/SKILL.md`) is a Skill too; its scripts/, references/ and assets/ files are
 // listed in it and never read as YAML (skill-md.ts).
 
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaduceusError } from './errors.js';
-import { checkAgainstSchema, checkDocument } from './schema-check.js';
-import { isSkillFolderFile, isSkillMdPath, parseSkillMd, skillFolderFiles } from './skill-md.js';
 import { crossReferenceFindings, type PlacedFacts } from './cross-refs.js';
-import { docFacts, type DocFacts } from './resource-facts.js';
-import { parseYamlFile, type FileFinding } from './yaml-documents.js';
+import { parseFile, type ParsedFile, type SkillPlace } from './parse-file.js';
+import { ParseJob, type ParallelOptions } from './parallel-parse.js';
+import { isSkillFolderFile, isSkillMdPath, skillFolderFiles } from './skill-md.js';
 import { gitBlobId, type SourceFile } from './source-file.js';
 import { API_VERSION, type Finding, type Resource } from './types.js';
+
+export { parseFile };
 
 export interface LoadResult {
   resources: Resource[];
   findings: Finding[];
-}
-
-/** Per-file result, independent of the file's path so equal content shares it. */
-interface ParsedFile {
-  docs: DocFacts[];
-  findings: FileFinding[];
 }
 
 /** True for paths the loader reads (relative to the configuration root, forward slashes). */
@@ -39,113 +35,182 @@ export function isConfigPath(path: string): boolean {
   return !parts.some((p) => p.startsWith('.') || p === 'node_modules');
 }
 
+/** What one file contributes to a load, kept while its path and content stay the same. */
+interface Placed {
+  /** The content id, and for a SKILL.md its folder and files too (parseKey). */
+  id: string;
+  parsed: ParsedFile;
+  docs: PlacedFacts[];
+  findings: Finding[];
+  /** The resource of each document that has one, made when first needed. */
+  resources: Array<Resource | undefined>;
+}
+
+const byPath = (a: SourceFile, b: SourceFile): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
 export class Loader {
   private cache = new Map<string, ParsedFile>();
+  /**
+   * Per path: a revision that changes one file of 10,000 rebuilds one entry, not 10,000
+   * (the checks across files still run over all of them).
+   */
+  private placed = new Map<string, Placed>();
+  private readonly configPaths = new Map<string, boolean>();
+
+  /** `parallel` tunes when parsing uses worker threads (tests force them on small revisions). */
+  constructor(private readonly parallel: ParallelOptions = {}) {}
+
   /** Files parsed by the last load (the others came from the cache); for tests and metrics. */
   lastParsed = 0;
+  /** Of those, the files a worker thread parsed. */
+  lastOnWorkers = 0;
   /** Files parsed by this Loader since it was made. */
   totalParsed = 0;
 
   async load(files: SourceFile[]): Promise<LoadResult> {
-    const selected = files
-      .filter((f) => isConfigPath(f.path))
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-      // A skill folder's scripts and references are listed in its Skill, never parsed as configuration.
-      .filter((f) => !isSkillFolderFile(f.path));
-    const paths = files.map((f) => f.path);
-    const parsed = await Promise.all(
-      selected.map((f) => this.parsed(f, isSkillMdPath(f.path) ? skillFolderFiles(f.path, paths) : undefined)),
-    );
-    this.lastParsed = 0;
-    const next = new Map<string, ParsedFile>();
+    const selected: SourceFile[] = [];
+    // A skill folder's scripts and references are listed in its Skill, never parsed as configuration.
+    const folderFiles: string[] = [];
+    for (const f of files) {
+      if (!this.isConfig(f.path)) continue;
+      if (isSkillFolderFile(f.path)) folderFiles.push(f.path);
+      else selected.push(f);
+    }
+    // Sources list files in path order already; sorting is only for those that do not.
+    if (!selected.every((f, i) => i === 0 || byPath(selected[i - 1] as SourceFile, f) < 0)) selected.sort(byPath);
+    const units = selected.map((f) => parseUnit(f, folderFiles));
+    const fresh = await this.parseNew(units);
+    this.lastParsed = fresh.size;
+    this.totalParsed += fresh.size;
+    const nextCache = new Map<string, ParsedFile>();
+    const nextPlaced = new Map<string, Placed>();
     const findings: Finding[] = [];
     const placed: PlacedFacts[] = [];
-    selected.forEach((f, i) => {
-      const p = parsed[i] as { file: ParsedFile; fresh: boolean };
-      if (p.fresh) this.lastParsed++;
-      next.set(cacheKey(f, paths), p.file);
-      for (const x of p.file.findings) findings.push({ file: f.path, ...x });
-      for (const facts of p.file.docs) placed.push({ file: f.path, facts });
-    });
-    this.totalParsed += this.lastParsed;
-    this.cache = next; // drop content no longer in the revision
+    const entries: Placed[] = [];
+    for (const { f, key } of units) {
+      let p = this.placed.get(f.path);
+      if (!p || p.id !== key) {
+        const parsed = (fresh.get(key) ?? this.cache.get(key)) as ParsedFile;
+        p = {
+          id: key,
+          parsed,
+          docs: parsed.docs.map((facts) => ({ file: f.path, facts })),
+          findings: parsed.findings.map((x) => ({ file: f.path, ...x })),
+          resources: [],
+        };
+      }
+      nextCache.set(key, p.parsed);
+      nextPlaced.set(f.path, p);
+      entries.push(p);
+      for (const x of p.findings) findings.push(x);
+      for (const d of p.docs) placed.push(d);
+    }
+    // Drop what is no longer in the revision.
+    this.cache = nextCache;
+    this.placed = nextPlaced;
     const cross = crossReferenceFindings(placed);
-    findings.push(...cross.findings);
+    for (const x of cross.findings) findings.push(x);
     const resources: Resource[] = [];
-    for (const d of placed) {
-      const r = d.facts.resource;
-      if (!r || cross.rejected.has(d)) continue;
-      resources.push({
-        apiVersion: API_VERSION,
-        kind: r.kind,
-        metadata: r.metadata,
-        spec: r.spec,
-        source: { file: d.file, line: d.facts.start.line, column: d.facts.start.column },
-        hash: r.hash,
-      } as Resource);
+    for (const p of entries) {
+      p.docs.forEach((d, i) => {
+        if (!d.facts.resource || cross.rejected.has(d)) return;
+        p.resources[i] ??= toResource(d);
+        resources.push(p.resources[i] as Resource);
+      });
     }
     findings.sort(compareFindings);
     return { resources, findings };
   }
 
-  private async parsed(
-    f: SourceFile,
-    skillFolder: { folder: string; files: string[] } | undefined,
-  ): Promise<{ file: ParsedFile; fresh: boolean }> {
-    const hit = this.cache.get(skillFolder ? `${f.id}:${skillFolder.files.join('|')}` : f.id);
-    if (hit) return { file: hit, fresh: false };
-    let bytes: Buffer;
-    try {
-      bytes = await f.read();
-    } catch (err) {
-      return {
-        file: {
-          docs: [],
-          findings: [
-            {
-              line: 1,
-              column: 1,
-              severity: 'error',
-              rule: 'unreadable',
-              message: `cannot read the file: ${(err as Error).message}`,
-            },
-          ],
-        },
-        fresh: true,
-      };
+  private isConfig(path: string): boolean {
+    let ok = this.configPaths.get(path);
+    if (ok === undefined) {
+      ok = isConfigPath(path);
+      // Paths of earlier revisions pile up only as fast as files are added; forget them all now and then.
+      if (this.configPaths.size > 100_000) this.configPaths.clear();
+      this.configPaths.set(path, ok);
     }
-    return { file: skillFolder ? parseSkillMdFile(bytes, skillFolder) : parseFile(bytes), fresh: true };
+    return ok;
+  }
+
+  /**
+   * Reads every file whose content is not cached, then parses them (on worker threads as
+   * well when there are many; see parallel-parse.ts): the reads are all in flight at once
+   * (a git source answers them through one cat-file process), and parsing does not pay a
+   * promise per file.
+   */
+  private async parseNew(units: ParseUnit[]): Promise<Map<string, ParsedFile>> {
+    const todo: ParseUnit[] = [];
+    const keys = new Set<string>();
+    for (const u of units) {
+      if (this.cache.has(u.key) || keys.has(u.key)) continue;
+      keys.add(u.key);
+      todo.push(u);
+    }
+    // Workers (for a large revision) start now and load their code while the files are read.
+    const job = new ParseJob(todo.length, this.parallel);
+    const read = await Promise.allSettled(todo.map((u) => u.f.read()));
+    const readable: Buffer[] = [];
+    const places: Array<SkillPlace | undefined> = [];
+    read.forEach((r, i) => {
+      if (r.status !== 'fulfilled') return;
+      readable.push(r.value);
+      places.push((todo[i] as ParseUnit).place);
+    });
+    const { parsed, onWorkers } = await job.parse(readable, places);
+    this.lastOnWorkers = onWorkers;
+    const out = new Map<string, ParsedFile>();
+    let k = 0;
+    todo.forEach((u, i) => {
+      const r = read[i] as PromiseSettledResult<Buffer>;
+      out.set(u.key, r.status === 'fulfilled' ? (parsed[k++] as ParsedFile) : unreadable(r.reason));
+    });
+    return out;
   }
 }
 
-/** A SKILL.md's cached result also depends on the files of its folder. */
-function cacheKey(f: SourceFile, paths: readonly string[]): string {
-  return isSkillMdPath(f.path) ? `${f.id}:${skillFolderFiles(f.path, paths).files.join('|')}` : f.id;
+/** A file to parse: a SKILL.md carries its place, and its key names the place too. */
+interface ParseUnit {
+  f: SourceFile;
+  key: string;
+  place?: SkillPlace;
 }
 
-/** An Agent Skills folder's SKILL.md, as one Skill document through the same checks as YAML. */
-export function parseSkillMdFile(bytes: Buffer, place: { folder: string; files: string[] }): ParsedFile {
-  const { document, findings } = parseSkillMd(bytes, place, (doc, out) =>
-    checkAgainstSchema('skill-md.schema.json', doc, out),
-  );
-  const docs: DocFacts[] = [];
-  const checked = document ? checkDocument(document, findings) : undefined;
-  const facts = document && checked ? docFacts(document, checked, findings) : undefined;
-  if (facts) docs.push(facts);
-  return { docs, findings };
+/**
+ * A YAML file's result depends only on its content (the key is its id); a SKILL.md's also
+ * on its folder (the name rule) and the folder's files (listed in the Skill).
+ */
+function parseUnit(f: SourceFile, folderFiles: readonly string[]): ParseUnit {
+  if (!isSkillMdPath(f.path)) return { f, key: f.id };
+  const place = skillFolderFiles(f.path, folderFiles);
+  return { f, key: `${f.id}:${place.folder}:${place.files.join('|')}`, place };
 }
 
-/** Parse, schema and per-document checks of one file. */
-export function parseFile(bytes: Buffer): ParsedFile {
-  const { documents, findings } = parseYamlFile(bytes);
-  const docs: DocFacts[] = [];
-  for (const doc of documents) {
-    const checked = checkDocument(doc, findings);
-    if (!checked) continue;
-    const facts = docFacts(doc, checked, findings);
-    if (facts) docs.push(facts);
-  }
-  return { docs, findings };
+function toResource(d: PlacedFacts): Resource {
+  const r = d.facts.resource as NonNullable<PlacedFacts['facts']['resource']>;
+  return {
+    apiVersion: API_VERSION,
+    kind: r.kind,
+    metadata: r.metadata,
+    spec: r.spec,
+    source: { file: d.file, line: d.facts.start.line, column: d.facts.start.column },
+    hash: r.hash,
+  } as Resource;
+}
+
+function unreadable(err: unknown): ParsedFile {
+  return {
+    docs: [],
+    findings: [
+      {
+        line: 1,
+        column: 1,
+        severity: 'error',
+        rule: 'unreadable',
+        message: `cannot read the file: ${(err as Error).message}`,
+      },
+    ],
+  };
 }
 
 export function compareFindings(a: Finding, b: Finding): number {
@@ -153,30 +218,70 @@ export function compareFindings(a: Finding, b: Finding): number {
   return a.line - b.line || a.column - b.column || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 }
 
-/** Lists and reads the configuration files under dir (see isConfigPath), paths relative with forward slashes. */
+/** Files up to this size are read into the arena; a larger one is read by readFileSync. */
+const SMALL_FILE = 64 * 1024;
+const ARENA = 1024 * 1024;
+let arena = Buffer.allocUnsafeSlow(ARENA);
+let arenaUsed = 0;
+
+/**
+ * A configuration file's bytes, read straight into a slice of a shared 1 MiB arena: one
+ * open, one read, one close. readFileSync asks the size first (one more system call) and
+ * gives every file a buffer of its own that the garbage collector tracks one by one; for
+ * 11,000 files both show.
+ */
+function readSmallFile(path: string): Buffer {
+  if (arena.length - arenaUsed < SMALL_FILE) {
+    arena = Buffer.allocUnsafeSlow(ARENA);
+    arenaUsed = 0;
+  }
+  const fd = openSync(path, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, arena, arenaUsed, SMALL_FILE, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n === SMALL_FILE) return readFileSync(path);
+  const out = arena.subarray(arenaUsed, arenaUsed + n);
+  arenaUsed += n;
+  return out;
+}
+
+/** Files read between two turns of the event loop while listing a directory. */
+const READ_BATCH = 512;
+
+/**
+ * Lists and reads the configuration files under dir (see isConfigPath), paths relative
+ * with forward slashes. Reads are synchronous, in batches with a turn of the event loop
+ * between them: for thousands of small files one `readFileSync` costs a few µs where a
+ * promise read (open, fstat, read, close through the thread pool) costs ten times more.
+ */
 export async function listConfigFiles(dir: string): Promise<SourceFile[]> {
   const paths: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    const entries = await readdir(rel ? join(dir, rel) : dir, { withFileTypes: true });
+  const walk = (rel: string): void => {
+    const entries = readdirSync(rel ? join(dir, rel) : dir, { withFileTypes: true });
     for (const e of entries) {
       const path = rel ? `${rel}/${e.name}` : e.name;
       if (e.name.startsWith('.') || e.name === 'node_modules' || (rel === '' && e.name === 'archive')) continue;
-      if (e.isDirectory()) await walk(path);
+      if (e.isDirectory()) walk(path);
       else if (e.isFile() && isConfigPath(path)) paths.push(path);
     }
   };
-  await walk('');
+  walk('');
   // Content ids need the bytes: read each file once here and hand the bytes to the loader.
-  return Promise.all(
-    paths.map(async (path): Promise<SourceFile> => {
-      try {
-        const bytes = await readFile(join(dir, path));
-        return { path, id: gitBlobId(bytes), read: async () => bytes };
-      } catch (err) {
-        return { path, id: `unreadable:${path}:${Date.now()}`, read: async () => Promise.reject(err) };
-      }
-    }),
-  );
+  const files: SourceFile[] = [];
+  for (let i = 0; i < paths.length; i++) {
+    if (i > 0 && i % READ_BATCH === 0) await new Promise((r) => setImmediate(r));
+    const path = paths[i] as string;
+    try {
+      const bytes = readSmallFile(join(dir, path));
+      files.push({ path, id: gitBlobId(bytes), read: async () => bytes });
+    } catch (err) {
+      files.push({ path, id: `unreadable:${path}:${Date.now()}`, read: async () => Promise.reject(err) });
+    }
+  }
+  return files;
 }
 
 /**

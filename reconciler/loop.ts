@@ -79,7 +79,7 @@ export class Reconciler {
       // Deletions run after applies, in reverse order, so dependents go first.
       return this.snap?.resources.has(key) ? i : APPLY_ORDER.length * 2 - i;
     };
-    this.queue = new WorkQueue((key) => this.reconcileKey(key), {
+    this.queue = new WorkQueue((key, release) => this.reconcileKey(key, release), {
       concurrency: opts.concurrency ?? 4,
       baseDelayMs: opts.backoffBaseMs ?? 500,
       maxDelayMs: opts.backoffMaxMs ?? 300_000,
@@ -247,7 +247,7 @@ export class Reconciler {
    * Reconciles one key with its controller and writes the outcome in one transaction:
    * dispatch here, status and events in summarise(), retries and requeues on the queue.
    */
-  private async reconcileKey(key: ResourceKey): Promise<void> {
+  private async reconcileKey(key: ResourceKey, release: () => void = () => undefined): Promise<void> {
     const snap = this.snapshot();
     const revision = snap.revision;
     const desired = snap.resources.get(key);
@@ -306,8 +306,11 @@ export class Reconciler {
       previous,
       appliedHash: this.opts.core.appliedHashesFor(key),
     });
+    // Only the write is left: another key may start meanwhile, and its outcome joins this
+    // one's transaction (see CoreStore.writeStepSoon).
+    release();
     try {
-      this.opts.core.writeStep({ key, revision, observed, ...summary });
+      await this.opts.core.writeStepSoon({ key, revision, observed, ...summary });
     } catch (err) {
       // The state is whole (one transaction); reconcile again once the store takes writes.
       const delayMs = outcome.kind === 'failed' ? outcome.retryInMs : this.queue.backoff(key).delayMs;

@@ -14,7 +14,13 @@ export interface LoopMetrics {
 
 export function createLoopMetrics(
   registry: Registry,
-  sources: { core: CoreStore; fetchErrors(): number; appliedRevision(): string | undefined },
+  sources: {
+    core: CoreStore;
+    fetchErrors(): number;
+    /** Unix ms of the last successful fetch (remote) or read (local) of the git source. */
+    lastSuccessfulFetch(): number | undefined;
+    appliedRevision(): string | undefined;
+  },
 ): LoopMetrics {
   const reconcileDuration = new Histogram({
     name: 'caduceus_reconcile_duration_seconds',
@@ -75,6 +81,17 @@ export function createLoopMetrics(
     registers: [registry],
     collect() {
       this.set(sources.fetchErrors());
+    },
+  });
+  new Gauge({
+    name: 'caduceus_git_last_successful_fetch_timestamp_seconds',
+    help:
+      'Unix time of the last successful fetch of the git source ' +
+      '(for a local repository: the last read of its branch).',
+    registers: [registry],
+    collect() {
+      const at = sources.lastSuccessfulFetch();
+      if (at !== undefined) this.set(at / 1000);
     },
   });
   return { registry, reconcileDuration, reconciles, revisions, queueDepth };

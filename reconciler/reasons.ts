@@ -119,6 +119,11 @@ export const REASONS = {
     meaning: 'a scheduled run could not start (queue full, unknown skill, …)',
     action: 'read the message; the next firing tries again',
   },
+  ResultDelivered: { meaning: "a run's result was posted to the Task's `delivery` channel" },
+  DeliveryFailed: {
+    meaning: "a run's result could not be posted to the Task's `delivery` channel",
+    action: 'read the message; check the GatewayPolicy platform, its bot token and the channel',
+  },
 
   // ToolServer
   ToolServerConnected: { meaning: 'the MCP server answered and its tools are offered to the agent' },
@@ -169,6 +174,10 @@ export const REASONS = {
   },
   ListenerStopped: { meaning: 'the proxy stopped serving; the message says why', action: 'see the Ready reason' },
   KeysRotated: { meaning: 'the proxy keys changed and apply without a restart' },
+  KeyGenerated: {
+    meaning:
+      'a client key the Proxy asks for with `valueFrom: {generated}` was created in <state-dir>/secrets (mode 0600)',
+  },
   TLSReloaded: { meaning: 'a changed TLS certificate was loaded without a restart' },
 
   // GatewayPolicy

@@ -4,10 +4,11 @@
 // only need the one document. The result is cached with the file, so the whole-set
 // checks in cross-refs.ts never touch YAML again.
 
-import { createHash } from 'node:crypto';
-import type { GatewayPolicySpec, ProxySpec, RuntimeSpec, SkillParam, SkillSpec, TaskSpec } from './specs.js';
+import { hash } from 'node:crypto';
+import type { GatewayPolicySpec, Platform, ProxySpec, RuntimeSpec, SkillParam, SkillSpec, TaskSpec } from './specs.js';
 import type { Kind, Metadata } from './types.js';
 import type { CheckedDocument } from './schema-check.js';
+import { AGENT_MODEL } from './agent-contract.js';
 import { envSuffix } from './env-names.js';
 import { paramValueProblem } from './skill-params.js';
 import type { FileFinding, LineCol, YamlDocument } from './yaml-documents.js';
@@ -54,6 +55,10 @@ export interface DocFacts {
   agentTools: Array<{ name: string; pos: LineCol; what: string }>;
   /** The Runtime's upstream for agent runs: absent, without a model, or usable. */
   runtimeLlm?: 'none' | 'noModel' | 'ok';
+  /** A Task's `delivery`: checked against the GatewayPolicies' platforms and channels. */
+  delivery?: { platform: Platform; channel: string; platformPos: LineCol; channelPos: LineCol };
+  /** The platforms a GatewayPolicy configures, with what a delivery needs to know. */
+  gatewayPlatforms: Array<{ platform: Platform; channels: string[]; cannotPost?: string }>;
 }
 
 export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: FileFinding[]): DocFacts | undefined {
@@ -71,6 +76,7 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     refs: [],
     agentUses: [],
     agentTools: [],
+    gatewayPlatforms: [],
   };
   if (kind === 'Skill' && Array.isArray((value.spec as SkillSpec | undefined)?.aliases)) {
     (value.spec as SkillSpec).aliases.forEach((a, i) => {
@@ -89,15 +95,20 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
   const err = (path: (string | number)[], rule: string, message: string): void => {
     local.push({ ...doc.locate(path), severity: 'error', rule, message });
   };
+  const warn = (path: (string | number)[], rule: string, message: string): void => {
+    local.push({ ...doc.locate(path), severity: 'warning', rule, message });
+  };
   try {
-    kindFacts(doc, kind, spec, facts, err);
+    kindFacts(doc, kind, spec, facts, err, warn);
   } catch (e) {
     if (checked.valid) throw e;
     facts.calls = [];
     facts.refs = [];
     facts.agentUses = [];
     facts.agentTools = [];
+    facts.gatewayPlatforms = [];
     delete facts.concurrency;
+    delete facts.delivery;
     return facts;
   }
   if (checked.valid) findings.push(...local);
@@ -108,13 +119,17 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     // Whether a broken subtask needs the agent is for after its schema errors are fixed.
     facts.agentUses = [];
     if (typeof facts.concurrency?.value !== 'number') delete facts.concurrency;
+    if (typeof facts.delivery?.platform !== 'string' || typeof facts.delivery.channel !== 'string')
+      delete facts.delivery;
+    // A broken policy serves nothing yet: deliveries to it are judged once it loads.
+    facts.gatewayPlatforms = [];
     delete facts.runtimeMaximum;
     delete facts.runtimeLlm;
   }
   return facts;
 }
 
-function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts, err: Err): void {
+function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts, err: Err, warn: Err): void {
   switch (kind) {
     case 'Skill':
       skillFacts(doc, spec as SkillSpec, facts, err);
@@ -123,6 +138,7 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
       taskFacts(doc, spec as TaskSpec, facts, err);
       break;
     case 'GatewayPolicy':
+      gatewayFacts(doc, spec as GatewayPolicySpec, facts);
       (spec as GatewayPolicySpec).roles.forEach((role, r) => {
         role.permissions.tasks.forEach((t, i) => {
           facts.refs.push({
@@ -148,6 +164,12 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
       p.preload.forEach((s, i) => {
         facts.refs.push({ kind: 'Skill', name: s, pos: doc.locate(['spec', 'preload', i]), what: 'preload' });
       });
+      if (p.agent?.enabled)
+        facts.agentUses.push({
+          what: `the Proxy serves the ${AGENT_MODEL} model`,
+          pos: doc.locate(['spec', 'agent', 'enabled']),
+        });
+      allowList(doc, p.agent?.tools, ['spec', 'agent', 'tools'], 'agent.tools', facts);
       if (!isLoopback(p.bind) && !p.tls && !p.allowPublicBind) {
         err(
           ['spec', 'bind'],
@@ -164,6 +186,7 @@ function kindFacts(doc: YamlDocument, kind: Kind, spec: unknown, facts: DocFacts
       facts.runtimeMaximum = c.maximum;
       facts.runtimeLlm = rt.llm === undefined ? 'none' : rt.llm.model === undefined ? 'noModel' : 'ok';
       allowList(doc, rt.agent?.tools, ['spec', 'agent', 'tools'], 'agent.tools', facts);
+      memoryInContext(rt.agent, (message) => warn(['spec', 'agent', 'memoryFile'], 'memory-not-in-context', message));
       if (c.default > c.maximum)
         err(
           ['spec', 'concurrency', 'default'],
@@ -238,6 +261,62 @@ function taskFacts(doc: YamlDocument, spec: TaskSpec, facts: DocFacts, err: Err)
   });
   if (spec.concurrency !== undefined)
     facts.concurrency = { value: spec.concurrency, pos: doc.locate(['spec', 'concurrency']) };
+  if (spec.delivery)
+    facts.delivery = {
+      platform: spec.delivery.platform,
+      channel: spec.delivery.channel,
+      platformPos: doc.locate(['spec', 'delivery', 'platform']),
+      channelPos: doc.locate(['spec', 'delivery', 'channel']),
+    };
+}
+
+function gatewayFacts(doc: YamlDocument, spec: GatewayPolicySpec, facts: DocFacts): void {
+  for (const [platform, ps] of Object.entries(spec.platforms) as Array<[Platform, PlatformSpecs]>) {
+    if (!ps) continue;
+    facts.gatewayPlatforms.push({
+      platform,
+      channels: ps.channels.map(String),
+      ...(cannotPost(platform, ps) ? { cannotPost: cannotPost(platform, ps) } : {}),
+    });
+  }
+  spec.roles.forEach((role, r) => {
+    const agent = role.permissions.agent;
+    const at = ['spec', 'roles', r, 'permissions', 'agent'];
+    if (agent?.enabled)
+      facts.agentUses.push({ what: `role "${role.name}" may ask the agent`, pos: doc.locate([...at, 'enabled']) });
+    allowList(doc, agent?.tools, [...at, 'tools'], `role "${role.name}" permissions.agent.tools`, facts);
+  });
+}
+
+type PlatformSpecs = GatewayPolicySpec['platforms'][Platform];
+
+/** Why a platform cannot post to a channel of its own accord (a delivery), or undefined when it can. */
+function cannotPost(platform: Platform, ps: NonNullable<PlatformSpecs>): string | undefined {
+  switch (platform) {
+    case 'slack':
+    case 'discord':
+      return 'botToken' in ps && ps.botToken ? undefined : `platforms.${platform} has no botToken to post with`;
+    case 'webhook':
+      return 'callbackURL' in ps && ps.callbackURL ? undefined : 'platforms.webhook has no callbackURL to post to';
+    case 'telegram':
+      return undefined;
+  }
+}
+
+/** The memory file should be context of later runs, or merged memory is never read. */
+function memoryInContext(agent: RuntimeSpec['agent'] | undefined, warn: (message: string) => void): void {
+  const file = agent?.memoryFile;
+  if (!file) return;
+  const patterns = agent?.context ?? [];
+  const glob = (p: string): RegExp =>
+    new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')}$`,
+    );
+  if (!patterns.some((p) => glob(p).test(file)))
+    warn(`memoryFile ${file} is not matched by agent.context, so merged memory never reaches a run; add it there`);
 }
 
 function allowList(
@@ -296,25 +375,59 @@ export function isLoopback(bind: string): boolean {
 
 /** sha256 hex of the canonical (sorted-key) JSON of the value. */
 export function resourceHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+  return hash('sha256', canonicalJson(value));
 }
 
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i]);
+    if (value.length === 0) return '[]';
+    let out = `[${canonicalJson(value[0])}`;
+    for (let i = 1; i < value.length; i++) out += `,${canonicalJson(value[i])}`;
     return `${out}]`;
   }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
+  const keys = Object.keys(obj);
+  sortSmall(keys);
   let out = '{';
-  let first = true;
   for (const k of keys) {
     const v = obj[k];
     if (v === undefined) continue;
-    out += `${(first ? '' : ',') + JSON.stringify(k)}:${canonicalJson(v)}`;
-    first = false;
+    out += `${out.length > 1 ? ',' : ''}${quotedKey(k)}:${canonicalJson(v)}`;
   }
   return `${out}}`;
+}
+
+/**
+ * Sorts in place, as Array.prototype.sort would for strings: insertion sort for the few
+ * keys of an object, which V8's sort would first copy into a work array (a tenth of all
+ * allocation when loading 10,000 resources).
+ */
+function sortSmall(keys: string[]): void {
+  if (keys.length > 16) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > k) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+}
+
+// The same few keys (name, type, steps, …) are quoted again and again: 10,000 resources
+// hash twice as fast with their JSON spelling kept. Bounded, since keys come from users.
+const QUOTED_KEYS_MAX = 2000;
+const quotedKeys = new Map<string, string>();
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (quotedKeys.size < QUOTED_KEYS_MAX) quotedKeys.set(k, q);
+  }
+  return q;
 }

@@ -2,52 +2,13 @@
 // filling defaults) and turns ajv's errors into findings a person can act on, each at
 // the YAML node it is about: an unknown key at the key, a missing one at its parent.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv';
 import { API_VERSION, KINDS, type Kind } from './types.js';
 import { DURATION_PATTERN } from './duration.js';
+import { validatorFor, type JsonSchema, type SchemaName } from './schema-validators.js';
 import type { FileFinding, YamlDocument } from './yaml-documents.js';
 
-export const SCHEMA_FILES: Record<Kind, string> = {
-  Runtime: 'runtime.schema.json',
-  Skill: 'skill.schema.json',
-  Task: 'task.schema.json',
-  GatewayPolicy: 'gatewaypolicy.schema.json',
-  Proxy: 'proxy.schema.json',
-  Curator: 'curator.schema.json',
-  ToolServer: 'toolserver.schema.json',
-};
-
-/** schemas/ sits at the package root, one level above reconciler/ (source) or two (dist/). */
-export function schemasDir(): string {
-  for (const rel of ['../schemas/', '../../schemas/']) {
-    const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(dir + SCHEMA_FILES.Skill)) return dir;
-  }
-  throw new Error('schemas/ not found next to the reconciler');
-}
-
-type JsonSchema = Record<string, unknown>;
-interface Compiled {
-  schema: JsonSchema;
-  validate: ValidateFunction;
-}
-let compiled: Map<Kind, Compiled> | undefined;
-
-function validators(): Map<Kind, Compiled> {
-  if (compiled) return compiled;
-  // Code optimisation halves compile time (paid by every CLI start) for no measurable
-  // difference in validation speed on documents this small.
-  const ajv = new Ajv2020({ strict: true, allErrors: true, useDefaults: true, code: { optimize: false } });
-  const dir = schemasDir();
-  compiled = new Map();
-  for (const kind of KINDS) {
-    const schema = JSON.parse(readFileSync(dir + SCHEMA_FILES[kind], 'utf8')) as JsonSchema;
-    compiled.set(kind, { schema, validate: ajv.compile(schema) });
-  }
-  return compiled;
-}
+export { SCHEMA_FILES } from './schema-validators.js';
 
 export interface CheckedDocument {
   kind: Kind;
@@ -97,29 +58,22 @@ export function checkDocument(doc: YamlDocument, findings: FileFinding[]): Check
   }
   if (!ok) return undefined;
   const kind = obj.kind as Kind;
-  const { schema, validate } = validators().get(kind) as Compiled;
+  const { schema, validate } = validatorFor(kind);
   const valid = validate(obj);
-  if (!valid) for (const f of describeErrors(validate.errors ?? [], schema)) err(f.path, f.rule, f.message, f.at);
+  if (!valid)
+    for (const f of describeErrors(validate.errors ?? [], schema(), obj)) err(f.path, f.rule, f.message, f.at);
   return { kind, value: obj as unknown as CheckedDocument['value'], valid };
 }
 
-let extraValidators: Map<string, Compiled> | undefined;
-
 /**
- * Checks a document against another schema of schemas/ (the SKILL.md front matter), with
- * findings placed like a kind's; true when it is valid.
+ * Checks a document against a schema of schemas/ that is no kind's (the SKILL.md front
+ * matter), through the same generated validators, with findings placed like a kind's;
+ * true when it is valid.
  */
-export function checkAgainstSchema(file: string, doc: YamlDocument, findings: FileFinding[]): boolean {
-  extraValidators ??= new Map();
-  let c = extraValidators.get(file);
-  if (!c) {
-    const ajv = new Ajv2020({ strict: true, allErrors: true, code: { optimize: false } });
-    const schema = JSON.parse(readFileSync(schemasDir() + file, 'utf8')) as JsonSchema;
-    c = { schema, validate: ajv.compile(schema) };
-    extraValidators.set(file, c);
-  }
-  if (c.validate(doc.value)) return true;
-  for (const f of describeErrors(c.validate.errors ?? [], c.schema)) {
+export function checkAgainstSchema(name: SchemaName, doc: YamlDocument, findings: FileFinding[]): boolean {
+  const { schema, validate } = validatorFor(name);
+  if (validate(doc.value)) return true;
+  for (const f of describeErrors(validate.errors ?? [], schema(), doc.value)) {
     findings.push({ ...doc.locate(f.path, f.at), severity: 'error', rule: f.rule, message: f.message });
   }
   return false;
@@ -132,7 +86,7 @@ interface Described {
   message: string;
 }
 
-function describeErrors(errors: ErrorObject[], root: JsonSchema): Described[] {
+function describeErrors(errors: ErrorObject[], root: JsonSchema, instance: unknown): Described[] {
   // A failed oneOf/anyOf explains itself; the failures of its branches are noise.
   const groups = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf');
   const inGroup = (e: ErrorObject): boolean =>
@@ -143,7 +97,7 @@ function describeErrors(errors: ErrorObject[], root: JsonSchema): Described[] {
   const seen = new Set<string>();
   for (const e of errors) {
     if (inGroup(e)) continue;
-    const d = describe(e, root);
+    const d = describe(e, root, instance);
     const id = `${d.path.join('/')}|${d.message}`;
     if (seen.has(id)) continue;
     seen.add(id);
@@ -152,15 +106,15 @@ function describeErrors(errors: ErrorObject[], root: JsonSchema): Described[] {
   return out;
 }
 
-function describe(e: ErrorObject, root: JsonSchema): Described {
+function describe(e: ErrorObject, root: JsonSchema, instance: unknown): Described {
   const path = e.instancePath === '' ? [] : e.instancePath.slice(1).split('/').map(unescapePointer);
   const where = fieldPath(path);
   const prefix = where ? `${where}: ` : '';
-  const secret = e.schemaPath.startsWith('#/$defs/secretRef/');
+  const secret = /^#\/\$defs\/(secretRef|keyRef)\//.test(e.schemaPath);
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'type':
-      if (secret && e.schemaPath === '#/$defs/secretRef/type') {
+      if (secret && /^#\/\$defs\/(secretRef|keyRef)\/type$/.test(e.schemaPath)) {
         return {
           path,
           at: 'value',
@@ -210,8 +164,11 @@ function describe(e: ErrorObject, root: JsonSchema): Described {
         rule: 'schema',
         message: `${prefix}must be one of ${(p.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`,
       };
-    case 'pattern':
+    case 'pattern': {
+      const id = platformIdProblem(path, valueAt(instance, path));
+      if (id) return { path, at: 'value', rule: id.rule, message: `${prefix}${id.message}` };
       return { path, at: 'value', rule: 'schema', message: `${prefix}${patternMessage(String(p.pattern))}` };
+    }
     case 'minProperties':
     case 'maxProperties':
       if (secret) return { path, at: 'value', rule: 'schema', message: `${prefix}set exactly one of env or file` };
@@ -249,6 +206,59 @@ function patternMessage(pattern: string): string {
     return 'must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit';
   if (pattern === '^https?://') return 'must be an http:// or https:// URL';
   return `must match the pattern ${pattern}`;
+}
+
+/**
+ * Chat platforms send ids, never names: a channel written as `engineering-ops` would
+ * refuse every real request. Says what the id looks like and where to find it.
+ */
+function platformIdProblem(
+  path: readonly (string | number)[],
+  value: unknown,
+): { rule: string; message: string } | undefined {
+  const got = JSON.stringify(value);
+  const channels = path.indexOf('channels');
+  if (path[0] === 'spec' && path[1] === 'platforms' && channels === 3) {
+    switch (path[2]) {
+      case 'discord':
+        return {
+          rule: 'channel-id',
+          message:
+            `${got} is not a Discord channel id: Discord sends the channel's number (such as ` +
+            '1187654321098765500), never its name; with Developer Mode on, right-click the channel and Copy Channel ID',
+        };
+      case 'slack':
+        return {
+          rule: 'channel-id',
+          message:
+            `${got} is not a Slack channel id: Slack sends ids such as C0123456789 (C, G or D and upper-case ` +
+            'letters and digits), never #names; the id is at the bottom of the channel details',
+        };
+      case 'telegram':
+        return {
+          rule: 'channel-id',
+          message:
+            `${got} is not a Telegram chat id: Telegram sends the chat's number (groups and channels are ` +
+            'negative, such as -1001234567890), never its @name',
+        };
+    }
+  }
+  if (path[0] === 'spec' && path[1] === 'roles' && path[3] === 'users') {
+    return {
+      rule: 'user-id',
+      message:
+        `${got} is not a user id of a platform: write discord:<number>, ` +
+        'slack:<member id such as U0123456789>, telegram:<number> or webhook:<name>',
+    };
+  }
+  return undefined;
+}
+
+function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+  let node = root;
+  for (const seg of path)
+    node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[seg] : undefined;
+  return node;
 }
 
 function article(type: string): string {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { CaduceusError } from './errors.js';
-import type { SecretRef } from './specs.js';
+import type { KeyRef, SecretRef } from './specs.js';
 
 const known = new Set<string>();
 
@@ -15,8 +15,14 @@ export interface SecretOptions {
 }
 
 /** Describes the reference without its value, for messages. */
-export function describeRef(ref: SecretRef): string {
-  return 'env' in ref.valueFrom ? `env ${ref.valueFrom.env}` : `file ${ref.valueFrom.file}`;
+export function describeRef(ref: KeyRef): string {
+  const v = ref.valueFrom;
+  return 'env' in v ? `env ${v.env}` : 'file' in v ? `file ${v.file}` : `generated ${v.generated}`;
+}
+
+/** Remembers a secret value that did not come through resolveSecret, so it is redacted too. */
+export function registerSecret(value: string): void {
+  if (value.length >= 4) known.add(value);
 }
 
 /** Returns the secret's value; throws SecretUnset when the variable or file is missing or empty. */

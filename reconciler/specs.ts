@@ -8,6 +8,13 @@ export type Duration = string;
 /** Secrets are only ever references; a literal value is a validation error. */
 export type SecretRef = { valueFrom: { env: string } | { file: string } };
 
+/**
+ * A key clients present to us (the Proxy's keys): a SecretRef, or a random key Caduceus
+ * generates once into `<state-dir>/secrets/<name>` (mode 0600). Only keys Caduceus checks
+ * can be generated; keys it is given by others (upstream, platforms) cannot.
+ */
+export type KeyRef = SecretRef | { valueFrom: { generated: string } };
+
 export interface RetryPolicy {
   /** Total attempts including the first (default 3). */
   maxAttempts: number;
@@ -72,8 +79,10 @@ export interface RuntimeSpec {
   llm?: LlmSpec;
   agent: AgentSettingsSpec;
   skills: {
-    /** Tool calls in one agent turn after which a new skill is proposed (default 7). */
+    /** Tool calls of one successful agent run from which it is proposed as a skill (default 7). */
     autoCreateThreshold: number;
+    /** Propose long successful agent runs as skills (default true). */
+    autoCreate: boolean;
   };
 }
 
@@ -107,6 +116,24 @@ export interface AgentSettingsSpec {
   /** Allow-list of runs that declare none (default: skills, files, http). */
   tools: string[];
   limits: AgentLimitsSpec;
+  /**
+   * Markdown file (config-relative) that `remember` notes are proposed into, through the
+   * curator's pull request; unset: notes stay in the run's trace.
+   */
+  memoryFile?: string;
+}
+
+/** Who may use the agent through an entry point (a Proxy, a GatewayPolicy role), and with which tools. */
+export interface AgentAccessSpec {
+  enabled: boolean;
+  /** Allow-list of those runs (default: the Runtime's `agent.tools`). */
+  tools?: string[];
+}
+
+/** Where a Task's result is posted: a channel of a gateway platform. */
+export interface DeliverySpec {
+  platform: Platform;
+  channel: string;
 }
 
 /** A Task subtask's or a Skill's agent settings. */
@@ -216,6 +243,8 @@ export interface TaskSpec {
     concurrencyPolicy: 'Forbid' | 'Allow' | 'Replace';
   };
   isolation?: IsolationSpec;
+  /** Runs the Task controller starts (schedule, apply) post their result here. */
+  delivery?: DeliverySpec;
 }
 
 export type Platform = 'discord' | 'slack' | 'telegram' | 'webhook';
@@ -225,6 +254,8 @@ export interface PlatformBase {
   channels: string[];
   /** Base URL of the platform's reply API; tests point it at a loopback server. */
   apiBaseURL?: string;
+  /** Messages that are not commands go to the agent, as `ask …` would (default false). */
+  freeText: boolean;
 }
 
 export interface GatewayPolicySpec {
@@ -238,7 +269,7 @@ export interface GatewayPolicySpec {
     name: string;
     /** `platform:userId`, e.g. `discord:81234567890`. */
     users: string[];
-    permissions: { tasks: string[]; skills: string[]; status: boolean };
+    permissions: { tasks: string[]; skills: string[]; status: boolean; agent?: AgentAccessSpec };
   }>;
   rateLimit: { requests: number; per: Duration };
   audit: { level: 'all' | 'refused' | 'none' };
@@ -248,7 +279,7 @@ export interface ProxySpec {
   port: number;
   bind: string;
   /** Bearer keys clients must present; at least one. */
-  keys: SecretRef[];
+  keys: KeyRef[];
   tls?: { cert: string; key: string };
   preload: string[];
   upstream?: { baseURL: string; apiKey?: SecretRef; timeout: Duration };
@@ -256,6 +287,10 @@ export interface ProxySpec {
   injectSkills: boolean;
   projectContext?: string;
   limits: { maxBodyBytes: number; requestsPerMinute: number };
+  /** Browser origins allowed cross-origin; none by default (no CORS headers at all). */
+  cors: { allowedOrigins: string[] };
+  /** The `caduceus/agent` model: the agent loop run server-side on the client's messages. */
+  agent?: AgentAccessSpec;
   /** The MCP endpoint `/mcp` on the same listener; tasks are tools only when asked for. */
   mcp: { enabled: boolean; tasks: boolean };
 }

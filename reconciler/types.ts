@@ -76,10 +76,23 @@ export interface Snapshot {
   resources: ReadonlyMap<ResourceKey, Resource>;
 }
 
+// Resources grouped by kind, once per snapshot (snapshots are immutable): a controller that
+// looks up the Runtime for each of 10,000 skills must not walk all of them each time.
+const byKind = new WeakMap<Snapshot['resources'], Map<Kind, Resource[]>>();
+
+/** The snapshot's resources of one kind, in snapshot order; a new array the caller may change. */
 export function resourcesOfKind<K extends Kind>(snap: Snapshot, kind: K): Resource<K>[] {
-  const out: Resource<K>[] = [];
-  for (const r of snap.resources.values()) if (r.kind === kind) out.push(r as Resource<K>);
-  return out;
+  let groups = byKind.get(snap.resources);
+  if (!groups) {
+    groups = new Map();
+    for (const r of snap.resources.values()) {
+      const list = groups.get(r.kind);
+      if (list) list.push(r);
+      else groups.set(r.kind, [r]);
+    }
+    byKind.set(snap.resources, groups);
+  }
+  return (groups.get(kind)?.slice() ?? []) as Resource<K>[];
 }
 
 export function getResource<K extends Kind>(snap: Snapshot, kind: K, name: string): Resource<K> | undefined {
@@ -305,6 +318,8 @@ export interface ExecResult {
   output: string;
   /** Bytes produced beyond the cap. */
   droppedBytes: number;
+  /** CPU time and peak resident memory of the process and its children, when they could be measured. */
+  usage?: { cpuMs: number; peakMemoryBytes: number };
 }
 
 /** How the proxy, the gateway, subagents and the CLI run work without importing the execution code. */
@@ -322,7 +337,21 @@ export interface Runner {
    * Optional so that hand-built Runners (tests, benches) need not provide it; the
    * late-bound `deps.runner` always has it.
    */
-  proposeSkill?(yaml: string, opts: { reason: string; trigger: RunTrigger }): Promise<SkillProposal>;
+  proposeSkill?(yaml: string, opts: ProposeSkillOptions): Promise<SkillProposal>;
+  /**
+   * Proposes notes for the memory file (a markdown file of the configuration) through the
+   * curator: appended on the memory branch, offered as a pull request, never written to
+   * the tracked branch. Provided by the curator controller; rejects like proposeSkill
+   * (NoGitSource, RunnerUnavailable) and with MemoryInvalid for a file it may not edit.
+   */
+  proposeMemory?(notes: readonly string[], opts: ProposeMemoryOptions): Promise<MemoryProposal>;
+  /**
+   * Posts `text` to a channel of a gateway platform, as the platform's API does for a bot
+   * (Slack chat.postMessage, Discord channel messages, Telegram sendMessage, the webhook's
+   * callback), with the gateway's retries. Provided by the gateway controller; rejects with
+   * DeliveryUnavailable when the platform is not served or cannot post to that channel.
+   */
+  deliver?(target: DeliveryTarget, text: string, opts: { trigger: RunTrigger; signal?: AbortSignal }): Promise<void>;
   /**
    * One agent run: the tool-calling loop against the Runtime's `llm` upstream (see
    * reconciler/agent-contract.ts for the request and result). Provided by the agent
@@ -356,10 +385,26 @@ export interface ServerTool {
   inputSchema: Record<string, unknown>;
 }
 
+export interface ProposeSkillOptions {
+  reason: string;
+  trigger: RunTrigger;
+  /**
+   * When the skill is a near-duplicate of an existing one (the curator's similarity check
+   * and threshold), propose it as an update of that skill instead of refusing or adding a
+   * second copy. Default false: a new skill only.
+   */
+  updateSimilar?: boolean;
+}
+
 /** Where a proposed skill went: see `caduceus curator show <proposalId>`. */
 export interface SkillProposal {
   proposalId: string;
+  /** `update`: the proposal rewrites the existing skill `skill`, which was similar to the one proposed. */
+  action: 'create' | 'update';
+  /** The name of the skill the pull request adds or changes. */
   skill: string;
+  /** Similarity to the existing skill, for updates (0..1). */
+  similarity?: number;
   /** Path of the new file relative to the configuration root. */
   file: string;
   branch: string;
@@ -367,6 +412,33 @@ export interface SkillProposal {
   outcome: 'proposed' | 'unchanged';
   /** URL of the pull request, when the curator's forge opened one (not with `forge: none`). */
   pullRequest?: string;
+}
+
+export interface ProposeMemoryOptions {
+  /** Config-relative markdown file the notes go into (the Runtime's `agent.memoryFile`). */
+  file: string;
+  reason: string;
+  trigger: RunTrigger;
+  /** The agent run the notes come from, named in the file and the pull request. */
+  runId: string;
+}
+
+/** Where proposed memory went. */
+export interface MemoryProposal {
+  proposalId: string;
+  file: string;
+  branch: string;
+  /** The notes that were new (notes already in the file or on the branch are left out). */
+  notes: string[];
+  /** `unchanged`: every note was already proposed or merged. */
+  outcome: 'proposed' | 'unchanged';
+  pullRequest?: string;
+}
+
+/** A channel of a gateway platform. */
+export interface DeliveryTarget {
+  platform: import('./specs.js').Platform;
+  channel: string;
 }
 
 // ---- Composition: how controllers are wired in by `caduceus up` and the CLI ----
@@ -423,6 +495,8 @@ export interface CommandSpec {
   name: string;
   /** One line for `caduceus --help`. */
   summary: string;
+  /** Words that may follow the command (`run skill`, `proxy test`), for shell completion. */
+  subcommands?: readonly string[];
   load(): Promise<{ main(argv: string[]): Promise<number> }>;
 }
 

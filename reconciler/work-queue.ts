@@ -2,6 +2,8 @@
 // a key being processed is never processed twice at the same time (a second add marks it
 // dirty and it runs again after), failures back off exponentially per key, and keys are
 // taken in apply order (Runtime before Skill before Task …) so dependencies come first.
+// `concurrency` bounds the keys being worked on; a handler may give its place back before
+// it ends (release) when what is left is only waiting, e.g. for its outcome to be written.
 
 import { backoffMs } from './backoff.js';
 
@@ -26,8 +28,11 @@ export class WorkQueue {
   private stopped = false;
   private pumpScheduled = false;
 
+  /** Places taken by running handlers that have not released them. */
+  private busy = 0;
+
   constructor(
-    private readonly handler: (key: string) => Promise<void>,
+    private readonly handler: (key: string, release: () => void) => Promise<void>,
     private readonly opts: WorkQueueOptions,
   ) {}
 
@@ -132,15 +137,27 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && this.processing.size < this.opts.concurrency) {
+    while (!this.stopped && this.busy < this.opts.concurrency) {
       const key = this.take();
       if (key === undefined) break;
       this.queued.delete(key);
       this.processing.add(key);
-      void this.handler(key)
+      this.busy++;
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        this.busy--;
+        this.pumpSoon();
+      };
+      void this.handler(key, release)
         .catch(() => undefined) // the handler reports its own errors; the queue only schedules
         .finally(() => {
           this.processing.delete(key);
+          if (!released) {
+            released = true;
+            this.busy--;
+          }
           if (this.dirty.delete(key)) this.add(key);
           this.pumpSoon();
           if (this.queued.size === 0 && this.processing.size === 0) {

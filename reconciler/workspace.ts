@@ -105,7 +105,7 @@ export function resolveInWorkspace(workspace: string, rel: string, field = 'path
   // Walk up to the deepest part that exists and check where it really points.
   let probe = target;
   for (;;) {
-    let exists = false;
+    let exists: boolean;
     try {
       lstatSync(probe);
       exists = true;
@@ -130,6 +130,7 @@ export function resolveInWorkspace(workspace: string, rel: string, field = 'path
 }
 
 function isInside(root: string, p: string): boolean {
+  // The root itself gives '', which passes every check below.
   const r = relative(root, p);
-  return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r));
+  return !r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r);
 }

@@ -5,19 +5,17 @@
 // error message, comes from the `yaml` library.
 
 import { isUtf8 } from 'node:buffer';
+import { createRequire } from 'node:module';
 import { parseFastPath } from './yaml-fast-path.js';
-import {
-  Alias,
-  LineCounter,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  parseAllDocuments,
-  visit,
-  type Document,
-  type Node,
-} from 'yaml';
+import type { Document, Node } from 'yaml';
+
+type YamlLib = typeof import('yaml');
+let yamlLib: YamlLib | undefined;
+/** `yaml` is loaded at the first file the fast reader leaves to it (~30 modules a plain repository never needs). */
+function yaml(): YamlLib {
+  yamlLib ??= createRequire(import.meta.url)('yaml') as YamlLib;
+  return yamlLib;
+}
 
 /** Files larger than this are refused unread: no configuration file needs more. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -77,6 +75,7 @@ export function parseYamlFile(bytes: Buffer, opts: { fastPath?: boolean } = {}):
   const text = bytes.toString('utf8');
   const fast = opts.fastPath === false ? undefined : parseFastPath(text);
   if (fast) return { documents: fast, findings };
+  const { LineCounter, parseAllDocuments } = yaml();
   const lineCounter = new LineCounter();
   const lc = (offset: number): LineCol => {
     const p = lineCounter.linePos(offset);
@@ -124,6 +123,7 @@ function firstLine(message: string): string {
 }
 
 function firstAlias(doc: Document, lc: (o: number) => LineCol): LineCol | undefined {
+  const { visit } = yaml();
   let found: LineCol | undefined;
   visit(doc, {
     Alias(_key, node) {
@@ -140,6 +140,7 @@ function locate(
   at: 'value' | 'key',
   lc: (o: number) => LineCol,
 ): LineCol | undefined {
+  const { Alias, isMap, isPair, isScalar, isSeq } = yaml();
   let node: unknown = doc.contents;
   let best: Node | undefined = doc.contents ?? undefined;
   for (let i = 0; i < path.length; i++) {

@@ -7,6 +7,8 @@
 // complex keys, duplicate keys, tabs, CRLF, anything it is unsure of) returns undefined
 // and the caller parses the file with `yaml`, which also produces every error message.
 // test/reconciler/yaml-fast-path.test.ts checks it against `yaml` value for value.
+// Positions go into one flat table per file (a few numbers per node) rather than an
+// object per node: with 10,000 files the reader's garbage was a fifth of a load.
 
 import type { LineCol, YamlDocument } from './yaml-documents.js';
 
@@ -15,22 +17,17 @@ const bail = (): never => {
   throw new Unsupported();
 };
 
-interface PosNode {
-  pos: LineCol;
-  keys?: Map<string, LineCol>;
-  kids?: Map<string | number, PosNode>;
-}
-
-const KEY = /^([A-Za-z_][A-Za-z0-9_./-]*):(?: +|$)/;
-/** KEY at a given offset without slicing the line (the hottest loop of the reader). */
-const KEY_AT = /([A-Za-z_][A-Za-z0-9_./-]*):(?: +|$)/y;
 const NULL = /^(?:~|[Nn]ull|NULL)?$/;
 const BOOL = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
 const INT = /^[-+]?[0-9]+$/;
 const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$/;
 const OTHER_NUMBER = /^(?:0o|0x|[-+]?\.(?:inf|Inf|INF)$|\.nan$|\.NaN$|\.NAN$)/;
 const RESERVED_START = /^[&*!%@`?|>:]/;
-const MAYBE_TYPED = /^(?:[-+.0-9~nNtTfF]|$)/;
+
+const SPACE = 32;
+const HASH = 35;
+const DASH = 45;
+const COLON = 58;
 
 /** Documents of the file, or undefined when the file is outside the subset. */
 export function parseFastPath(text: string): YamlDocument[] | undefined {
@@ -43,12 +40,138 @@ export function parseFastPath(text: string): YamlDocument[] | undefined {
   }
 }
 
+const SCALAR = 0;
+const MAP = 1;
+const SEQ = 2;
+/** Numbers per node: kind, line, column, key line, key column, end (index after the node's last descendant). */
+const STRIDE = 6;
+
+/**
+ * Positions of every node of one file, in document order (a node before its children).
+ * The children of node n are n + 1, then each next sibling at the previous one's end.
+ */
+class Positions {
+  /**
+   * Sized from the file's line count (about two nodes a line at most in block style), grown
+   * when flow style needs more.
+   */
+  private n: Int32Array;
+  /** Key of each node in its parent: a string in a mapping, an index in a sequence. */
+  private readonly key: Array<string | number> = [];
+
+  constructor(lines: number) {
+    this.n = new Int32Array(STRIDE * (2 * lines + 2));
+  }
+
+  get size(): number {
+    return this.key.length;
+  }
+
+  add(kind: number, line: number, column: number): number {
+    const i = this.key.length;
+    let o = i * STRIDE;
+    if (o + STRIDE > this.n.length) {
+      const grown = new Int32Array(this.n.length * 2);
+      grown.set(this.n);
+      this.n = grown;
+    }
+    this.n[o++] = kind;
+    this.n[o++] = line;
+    this.n[o++] = column;
+    this.n[o++] = 0;
+    this.n[o++] = 0;
+    this.n[o] = i + 1;
+    this.key.push(-1);
+    return i;
+  }
+
+  setKey(i: number, key: string | number, line: number, column: number): void {
+    this.key[i] = key;
+    this.n[i * STRIDE + 3] = line;
+    this.n[i * STRIDE + 4] = column;
+  }
+
+  close(i: number): void {
+    this.n[i * STRIDE + 5] = this.key.length;
+  }
+
+  pos(i: number): LineCol {
+    return { line: this.n[i * STRIDE + 1] as number, column: this.n[i * STRIDE + 2] as number };
+  }
+
+  /** Same answers as yaml-documents.ts gives from the `yaml` library's nodes. */
+  locate(root: number, path: readonly (string | number)[], at: 'value' | 'key'): LineCol {
+    let node = root;
+    for (let i = 0; i < path.length; i++) {
+      const kind = this.n[node * STRIDE];
+      if (kind === SCALAR) break;
+      const want = kind === MAP ? String(path[i]) : path[i];
+      const end = this.n[node * STRIDE + 5] as number;
+      let c = node + 1;
+      while (c < end && this.key[c] !== want) c = this.n[c * STRIDE + 5] as number;
+      if (c >= end) break;
+      if (i === path.length - 1 && at === 'key' && kind === MAP)
+        return { line: this.n[c * STRIDE + 3] as number, column: this.n[c * STRIDE + 4] as number };
+      node = c;
+    }
+    return this.pos(node);
+  }
+}
+
+/**
+ * Index of the `:` that ends a plain key starting at `at` (`[A-Za-z_][A-Za-z0-9_./-]*:` then
+ * a space or the end), else -1.
+ */
+function keyEnd(line: string, at: number): number {
+  let c = line.charCodeAt(at);
+  if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95)) return -1;
+  let i = at + 1;
+  for (; ; i++) {
+    c = line.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 45 && c <= 57) || c === 95)) break; // 45-57: - . / 0-9
+  }
+  if (c !== COLON) return -1;
+  return i + 1 === line.length || line.charCodeAt(i + 1) === SPACE ? i : -1;
+}
+
+/** A character that cannot start a plain scalar: & * ! % @ ` ? | > : (RESERVED_START). */
+function isReservedStart(c: number): boolean {
+  return (
+    c === 38 ||
+    c === 42 ||
+    c === 33 ||
+    c === 37 ||
+    c === 64 ||
+    c === 96 ||
+    c === 63 ||
+    c === 124 ||
+    c === 62 ||
+    c === 58
+  );
+}
+
+/** `-` alone or `- ` at `at`: a sequence entry. */
+function isDashAt(line: string, at: number): boolean {
+  return line.charCodeAt(at) === DASH && (at + 1 === line.length || line.charCodeAt(at + 1) === SPACE);
+}
+
 class FastParser {
   private readonly lines: string[];
+  /** Indent of each line, or -1 for a line without content (blank or only a comment). */
+  private readonly indents: Int32Array;
+  private readonly positions: Positions;
+  private readonly items: unknown[] = [];
   private i = 0;
 
   constructor(text: string) {
     this.lines = text.split('\n');
+    this.positions = new Positions(this.lines.length);
+    this.indents = new Int32Array(this.lines.length);
+    for (let j = 0; j < this.lines.length; j++) {
+      const line = this.lines[j] as string;
+      const k = indentOf(line);
+      this.indents[j] = k < line.length && line.charCodeAt(k) !== HASH ? k : -1;
+    }
   }
 
   documents(): YamlDocument[] {
@@ -63,11 +186,12 @@ class FastParser {
         continue;
       }
       if (line.startsWith('...') || line.startsWith('%')) bail();
-      if (indentOf(line) !== 0) bail();
-      const node = this.block(0);
+      if (this.indents[j] !== 0) bail();
+      const root = this.positions.size;
+      const value = this.block(0);
       const end = this.skipBlank();
       if (end < this.lines.length && !(this.lines[end] as string).startsWith('---')) bail();
-      if (node.value !== null) docs.push(makeDoc(node.value, node.pos));
+      if (value !== null) docs.push(makeDoc(value, this.positions, root));
     }
     return docs;
   }
@@ -75,12 +199,7 @@ class FastParser {
   /** Next line that holds content (not blank, not only a comment). */
   private skipBlank(): number {
     let j = this.i;
-    while (j < this.lines.length) {
-      const line = this.lines[j] as string;
-      const k = indentOf(line);
-      if (k < line.length && line.charCodeAt(k) !== 35 /* # */) break;
-      j++;
-    }
+    while (j < this.lines.length && (this.indents[j] as number) < 0) j++;
     this.i = j;
     return j;
   }
@@ -94,18 +213,17 @@ class FastParser {
     const j = this.skipBlank();
     if (j >= this.lines.length) return -1;
     const line = this.lines[j] as string;
-    const ind = indentOf(line);
+    const ind = this.indents[j] as number;
     if (ind < indent || line.startsWith('---') || line.startsWith('...')) return -1;
     if (ind > indent) bail();
     return j;
   }
 
-  /** A block node starting at the current content line, whose indent is `indent`. */
-  private block(indent: number): { value: unknown; pos: PosNode } {
+  /** A block node starting at the current content line, whose indent is `indent`; its node is the next position. */
+  private block(indent: number): unknown {
     const line = this.lines[this.i] as string;
-    const rest = line.slice(indent);
-    if (rest === '-' || rest.startsWith('- ')) return this.seq(indent);
-    if (KEY.test(rest)) return this.map(indent);
+    if (isDashAt(line, indent)) return this.seq(indent);
+    if (keyEnd(line, indent) >= 0) return this.map(indent);
     // A scalar alone on its line(s): only a one-line scalar is in the subset.
     const lineNo = this.i;
     const r = this.inline(line, indent, lineNo);
@@ -113,125 +231,125 @@ class FastParser {
     return r;
   }
 
-  private map(indent: number): { value: unknown; pos: PosNode } {
+  private map(indent: number): unknown {
     const out: Record<string, unknown> = {};
-    const pos: PosNode = { pos: { line: this.i + 1, column: indent + 1 }, keys: new Map(), kids: new Map() };
+    const P = this.positions;
+    const me = P.add(MAP, this.i + 1, indent + 1);
     for (let j = this.nextAt(indent); j >= 0; j = this.nextAt(indent)) {
       const line = this.lines[j] as string;
-      KEY_AT.lastIndex = indent;
-      const m = KEY_AT.exec(line);
-      if (!m) bail();
-      const key = (m as RegExpExecArray)[1] as string;
+      const colon = keyEnd(line, indent);
+      if (colon < 0) bail();
+      const key = line.slice(indent, colon);
       if (key === '__proto__' || key in out || badKey(key)) bail();
-      pos.keys?.set(key, { line: j + 1, column: indent + 1 });
-      const col = indent + (m as RegExpExecArray)[0].length;
-      const child = this.value(line, col, j, indent, { line: j + 1, column: indent + 1 });
-      out[key] = child.value;
-      pos.kids?.set(key, child.pos);
+      let col = colon + 1;
+      while (line.charCodeAt(col) === SPACE) col++;
+      const child = P.size;
+      out[key] = this.value(line, col, j, indent, j + 1, indent + 1);
+      P.setKey(child, key, j + 1, indent + 1);
     }
-    return { value: out, pos };
+    P.close(me);
+    return out;
   }
 
-  private seq(indent: number): { value: unknown; pos: PosNode } {
-    const out: unknown[] = [];
-    const pos: PosNode = { pos: { line: this.i + 1, column: indent + 1 }, kids: new Map() };
+  private seq(indent: number): unknown {
+    // Items gather on a stack shared by every sequence of the file and leave it as an array
+    // of exactly their number: an array grown by push keeps room for 17 items.
+    const items = this.items;
+    const base = items.length;
+    const P = this.positions;
+    const me = P.add(SEQ, this.i + 1, indent + 1);
     for (let j = this.nextAt(indent); j >= 0; j = this.nextAt(indent)) {
       const line = this.lines[j] as string;
-      const rest = line.slice(indent);
-      if (!(rest === '-' || rest.startsWith('- '))) break; // a key at the same indent ends a `key:\n- x` sequence
-      const content = rest.slice(1).search(/\S/);
-      let child: { value: unknown; pos: PosNode };
-      if (content < 0 || rest[content + 1] === '#') {
+      if (!isDashAt(line, indent)) break; // a key at the same indent ends a `key:\n- x` sequence
+      let col = indent + 1;
+      while (line.charCodeAt(col) === SPACE) col++;
+      const child = P.size;
+      let value: unknown;
+      if (col >= line.length || line.charCodeAt(col) === HASH) {
         // `-` alone: the item is the block below (or null).
         this.i = j + 1;
         const k = this.skipBlank();
         const next = this.lines[k];
-        if (k < this.lines.length && next !== undefined && indentOf(next) > indent && !next.startsWith('---'))
-          child = this.block(indentOf(next));
-        else child = { value: null, pos: { pos: { line: j + 1, column: indent + 1 } } };
-      } else {
-        const col = indent + 1 + content;
-        const after = line.slice(col);
-        if (KEY.test(after) || after === '-' || after.startsWith('- ')) {
-          // A compact mapping or sequence in the item: the same as if the dash were a space.
-          this.lines[j] = ' '.repeat(col) + after;
-          this.i = j;
-          child = this.block(col);
-        } else {
-          child = this.value(line, col, j, indent, { line: j + 1, column: indent + 1 });
+        const ind = this.indents[k] ?? -1;
+        if (next !== undefined && ind > indent && !next.startsWith('---')) value = this.block(ind);
+        else {
+          P.add(SCALAR, j + 1, indent + 1);
+          value = null;
         }
+      } else if (keyEnd(line, col) >= 0 || isDashAt(line, col)) {
+        // A compact mapping or sequence in the item: the same as if the dash were a space.
+        this.lines[j] = ' '.repeat(col) + line.slice(col);
+        this.indents[j] = col;
+        this.i = j;
+        value = this.block(col);
+      } else {
+        value = this.value(line, col, j, indent, j + 1, indent + 1);
       }
-      pos.kids?.set(out.length, child.pos);
-      out.push(child.value);
+      P.setKey(child, items.length - base, 0, 0);
+      items.push(value);
     }
-    return { value: out, pos };
+    P.close(me);
+    const out = items.slice(base);
+    items.length = base;
+    return out;
   }
 
   /** The value after `key:` or `- ` at column col of line j, inside a block of `indent`. */
-  private value(
-    line: string,
-    col: number,
-    j: number,
-    indent: number,
-    keyPos: LineCol,
-  ): { value: unknown; pos: PosNode } {
-    const rest = line.slice(col);
-    if (rest === '' || rest.startsWith('#')) {
+  private value(line: string, col: number, j: number, indent: number, keyLine: number, keyColumn: number): unknown {
+    if (col >= line.length || line.charCodeAt(col) === HASH) {
       this.i = j + 1;
       const k = this.skipBlank();
       const next = this.lines[k];
-      if (k < this.lines.length && next !== undefined && !next.startsWith('---') && !next.startsWith('...')) {
-        const ind = indentOf(next);
+      if (next !== undefined && !next.startsWith('---') && !next.startsWith('...')) {
+        const ind = this.indents[k] as number;
         if (ind > indent) return this.block(ind);
         // `key:` followed by a sequence at the key's own indent.
-        if (ind === indent && (next.slice(ind) === '-' || next.slice(ind).startsWith('- ')) && this.inMap(line, indent))
-          return this.seq(ind);
+        if (ind === indent && isDashAt(next, ind) && keyEnd(line, indent) >= 0) return this.seq(ind);
       }
-      return { value: null, pos: { pos: keyPos } };
+      this.positions.add(SCALAR, keyLine, keyColumn);
+      return null;
     }
-    if (rest[0] === '|' || rest[0] === '>') return this.blockScalar(rest, j, indent, col);
+    const c = line.charCodeAt(col);
+    if (c === 124 /* | */ || c === 62 /* > */) return this.blockScalar(line.slice(col), j, indent, col);
     const r = this.inline(line, col, j);
     this.i = j + 1;
     return r;
   }
 
-  private inMap(line: string, indent: number): boolean {
-    return KEY.test(line.slice(indent));
-  }
-
   /** A scalar or flow collection that ends on this line. */
-  private inline(line: string, col: number, j: number): { value: unknown; pos: PosNode } {
-    const at: LineCol = { line: j + 1, column: col + 1 };
-    const rest = line.slice(col);
-    const c = rest[0];
-    if (c === '"' || c === "'") {
-      const { value, end } = c === '"' ? doubleQuoted(rest, 0) : singleQuoted(rest, 0);
-      trailing(rest, end);
-      return { value, pos: { pos: at } };
+  private inline(line: string, col: number, j: number): unknown {
+    const c = line.charCodeAt(col);
+    if (c === 34 /* " */ || c === 39 /* ' */) {
+      this.positions.add(SCALAR, j + 1, col + 1);
+      const value = c === 34 ? doubleQuoted(line, col) : singleQuoted(line, col);
+      trailing(line, quotedEnd);
+      return value;
     }
-    if (c === '[' || c === '{') {
-      const flow = new FlowReader(rest, j, col);
-      const r = flow.node();
-      trailing(rest, flow.p);
-      return r;
+    if (c === 91 /* [ */ || c === 123 /* { */) {
+      const flow = new FlowReader(line, col, j, this.positions);
+      const value = flow.node();
+      trailing(line, flow.p);
+      return value;
     }
     if (
-      RESERVED_START.test(rest) ||
-      rest.startsWith('- ') ||
-      rest.startsWith(': ') ||
-      c === '}' ||
-      c === ']' ||
-      c === ','
+      isReservedStart(c) ||
+      (c === DASH && line.charCodeAt(col + 1) === SPACE) ||
+      c === 125 /* } */ ||
+      c === 93 /* ] */ ||
+      c === 44 /* , */
     )
       bail();
-    let end = rest.indexOf(' #');
-    if (end < 0) end = rest.length;
-    const text = rest.slice(0, end).trimEnd();
-    if (text.includes(': ') || text.endsWith(':') || text === '-') bail();
-    return { value: plain(text), pos: { pos: at } };
+    let end = line.indexOf(' #', col);
+    if (end < 0) end = line.length;
+    let text = line.slice(col, end);
+    const last = text.charCodeAt(text.length - 1);
+    if (last <= SPACE || last > 126) text = text.trimEnd();
+    if (text.includes(': ') || text.charCodeAt(text.length - 1) === COLON || text === '-') bail();
+    this.positions.add(SCALAR, j + 1, col + 1);
+    return plain(text);
   }
 
-  private blockScalar(header: string, j: number, indent: number, col: number): { value: unknown; pos: PosNode } {
+  private blockScalar(header: string, j: number, indent: number, col: number): unknown {
     const m = /^([|>])([-+]?)(?:\s+#.*)?\s*$/.exec(header);
     if (!m) bail();
     const [, style, chomp] = m as RegExpExecArray;
@@ -271,105 +389,139 @@ class FastParser {
       text = lines.join(' ');
     }
     if (chomp !== '-') text += '\n';
-    return { value: text, pos: { pos: { line: j + 1, column: col + 1 } } };
+    this.positions.add(SCALAR, j + 1, col + 1);
+    return text;
   }
 }
 
-/** One-line flow collections: `[a, "b", {c: 1}]`. */
+/** One-line flow collections: `[a, "b", {c: 1}]`, read from offset `p` of the line. */
 class FlowReader {
-  p = 0;
   constructor(
     private readonly s: string,
-    private readonly line: number,
-    private readonly col: number,
+    public p: number,
+    private readonly lineNo: number,
+    private readonly positions: Positions,
   ) {}
 
-  private at(): LineCol {
-    return { line: this.line + 1, column: this.col + this.p + 1 };
-  }
-
   private spaces(): void {
-    while (this.s[this.p] === ' ') this.p++;
+    while (this.s.charCodeAt(this.p) === SPACE) this.p++;
   }
 
-  node(): { value: unknown; pos: PosNode } {
+  node(): unknown {
     this.spaces();
-    const pos = this.at();
-    const c = this.s[this.p];
+    const s = this.s;
+    const P = this.positions;
+    const line = this.lineNo + 1;
+    const column = this.p + 1;
+    const c = s[this.p];
     if (c === '[') {
+      const me = P.add(SEQ, line, column);
       this.p++;
-      const out: unknown[] = [];
-      const kids = new Map<string | number, PosNode>();
       this.spaces();
-      if (this.s[this.p] === ']') {
+      if (s[this.p] === ']') {
         this.p++;
-        return { value: out, pos: { pos, kids } };
+        P.close(me);
+        return [];
       }
+      const items: unknown[] = [];
       for (;;) {
+        const child = P.size;
         const item = this.node();
-        kids.set(out.length, item.pos);
-        out.push(item.value);
+        P.setKey(child, items.length, 0, 0);
+        items.push(item);
         this.spaces();
-        const d = this.s[this.p++];
-        if (d === ']') return { value: out, pos: { pos, kids } };
+        const d = s[this.p++];
+        if (d === ']') {
+          P.close(me);
+          return items.slice(); // exact size, as for block sequences
+        }
         if (d !== ',') bail();
         this.spaces();
-        if (this.s[this.p] === ']') bail(); // trailing comma
+        if (s[this.p] === ']') bail(); // trailing comma
       }
     }
     if (c === '{') {
+      const me = P.add(MAP, line, column);
       this.p++;
       const out: Record<string, unknown> = {};
-      const kids = new Map<string | number, PosNode>();
-      const keys = new Map<string, LineCol>();
       this.spaces();
-      if (this.s[this.p] === '}') {
+      if (s[this.p] === '}') {
         this.p++;
-        return { value: out, pos: { pos, kids, keys } };
+        P.close(me);
+        return out;
       }
       for (;;) {
         this.spaces();
-        const keyAt = this.at();
-        const m = /^([A-Za-z_][A-Za-z0-9_./-]*): +/.exec(this.s.slice(this.p));
-        if (!m) bail();
-        const key = (m as RegExpExecArray)[1] as string;
+        const keyColumn = this.p + 1;
+        const colon = keyEnd(s, this.p);
+        if (colon < 0 || s.charCodeAt(colon + 1) !== SPACE) bail();
+        const key = s.slice(this.p, colon);
         if (key === '__proto__' || key in out || badKey(key)) bail();
-        this.p += (m as RegExpExecArray)[0].length;
-        const v = this.node();
-        out[key] = v.value;
-        kids.set(key, v.pos);
-        keys.set(key, keyAt);
+        this.p = colon + 1;
         this.spaces();
-        const d = this.s[this.p++];
-        if (d === '}') return { value: out, pos: { pos, kids, keys } };
+        const child = P.size;
+        out[key] = this.node();
+        P.setKey(child, key, line, keyColumn);
+        this.spaces();
+        const d = s[this.p++];
+        if (d === '}') {
+          P.close(me);
+          return out;
+        }
         if (d !== ',') bail();
         this.spaces();
-        if (this.s[this.p] === '}') bail();
+        if (s[this.p] === '}') bail();
       }
     }
     if (c === '"' || c === "'") {
-      const r = c === '"' ? doubleQuoted(this.s, this.p) : singleQuoted(this.s, this.p);
-      this.p = r.end;
-      return { value: r.value, pos: { pos } };
+      P.add(SCALAR, line, column);
+      const value = c === '"' ? doubleQuoted(s, this.p) : singleQuoted(s, this.p);
+      this.p = quotedEnd;
+      return value;
     }
-    const m = /^[^,[\]{}#]*/.exec(this.s.slice(this.p)) as RegExpExecArray;
-    const text = m[0].trimEnd();
+    let e = this.p;
+    for (; e < s.length; e++) {
+      const d = s.charCodeAt(e);
+      // , [ ] { } #
+      if (d === 44 || d === 91 || d === 93 || d === 123 || d === 125 || d === HASH) break;
+    }
+    const text = s.slice(this.p, e).trimEnd();
     if (text === '' || RESERVED_START.test(text) || text.startsWith('- ') || text.includes(': ') || text.endsWith(':'))
       bail();
-    this.p += m[0].length;
-    return { value: plain(text), pos: { pos } };
+    P.add(SCALAR, line, column);
+    this.p = e;
+    return plain(text);
   }
 }
 
 /** Only spaces and a comment may follow a closed scalar or collection. */
 function trailing(s: string, end: number): void {
+  if (end >= s.length) return;
   const t = s.slice(end);
   if (t.trim() !== '' && !/^\s+#/.test(t)) bail();
 }
 
 function plain(text: string): unknown {
-  // Most scalars are words: only a few first characters can start a null, bool or number.
-  if (!MAYBE_TYPED.test(text)) return text;
+  // Most scalars are words: only a few first characters can start a null, bool or number
+  // (`-+.0-9~nNtTfF`, or the empty string).
+  const c = text.charCodeAt(0);
+  if (
+    !(
+      text.length === 0 ||
+      (c >= 48 && c <= 57) ||
+      c === 45 ||
+      c === 43 ||
+      c === 46 ||
+      c === 126 ||
+      c === 110 ||
+      c === 78 ||
+      c === 116 ||
+      c === 84 ||
+      c === 102 ||
+      c === 70
+    )
+  )
+    return text;
   if (NULL.test(text)) return null;
   if (BOOL.test(text)) return text[0] === 't' || text[0] === 'T';
   if (INT.test(text)) return parseInt(text, 10);
@@ -377,6 +529,9 @@ function plain(text: string): unknown {
   if (OTHER_NUMBER.test(text)) bail();
   return text;
 }
+
+/** Where the last quoted scalar read ended (the offset after its closing quote). */
+let quotedEnd = 0;
 
 const ESCAPES: Record<string, string> = {
   '\\': '\\',
@@ -394,13 +549,16 @@ const ESCAPES: Record<string, string> = {
   ' ': ' ',
 };
 
-function doubleQuoted(s: string, start: number): { value: string; end: number } {
+function doubleQuoted(s: string, start: number): string {
   let out = '';
   let p = start + 1;
   for (;;) {
     const c = s[p];
     if (c === undefined) bail(); // continues on the next line
-    if (c === '"') return { value: out, end: p + 1 };
+    if (c === '"') {
+      quotedEnd = p + 1;
+      return out;
+    }
     if (c === '\\') {
       const e = s[p + 1] as string;
       if (e in ESCAPES) {
@@ -422,7 +580,7 @@ function doubleQuoted(s: string, start: number): { value: string; end: number } 
   }
 }
 
-function singleQuoted(s: string, start: number): { value: string; end: number } {
+function singleQuoted(s: string, start: number): string {
   let out = '';
   let p = start + 1;
   for (;;) {
@@ -434,7 +592,8 @@ function singleQuoted(s: string, start: number): { value: string; end: number } 
         p += 2;
         continue;
       }
-      return { value: out, end: p + 1 };
+      quotedEnd = p + 1;
+      return out;
     }
     out += c;
     p++;
@@ -452,26 +611,10 @@ function indentOf(line: string): number {
   return n;
 }
 
-function makeDoc(value: unknown, root: PosNode): YamlDocument {
+function makeDoc(value: unknown, positions: Positions, root: number): YamlDocument {
   return {
     value,
-    start: root.pos,
-    locate(path, at = 'value') {
-      let node = root;
-      for (let i = 0; i < path.length; i++) {
-        const seg = path[i] as string | number;
-        if (i === path.length - 1 && at === 'key') {
-          const k = node.keys?.get(String(seg));
-          if (k) return k;
-        }
-        const next = node.kids?.get(typeof seg === 'number' && node.keys ? String(seg) : seg);
-        if (!next) {
-          const k = node.keys?.get(String(seg));
-          return k ?? node.pos;
-        }
-        node = next;
-      }
-      return node.pos;
-    },
+    start: positions.pos(root),
+    locate: (path, at = 'value') => positions.locate(root, path, at),
   };
 }

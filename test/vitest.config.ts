@@ -9,5 +9,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/env/temp-guard.ts'],
+    // The same limits `npm test` passes, so runs that do not (Stryker's) behave alike.
+    testTimeout: 60000,
+    hookTimeout: 120000,
   },
 });

@@ -4,6 +4,7 @@
 
 import { resolve } from 'node:path';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { getResource } from '../../reconciler/types.js';
 import type { AgentRequest, AgentResult } from '../../reconciler/agent-contract.js';
 import { errorMessage } from '../../reconciler/errors.js';
@@ -93,7 +94,7 @@ export function main(argv: string[]): Promise<number> {
     } finally {
       await local.close();
     }
-    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (json) writeStructured(result);
     else if (streamed) process.stdout.write('\n');
     else if (result.answer) process.stdout.write(result.answer.endsWith('\n') ? result.answer : `${result.answer}\n`);
     process.stderr.write(summary(result));

@@ -1,6 +1,7 @@
 // `caduceus events`: the recent events of the reconciler and its controllers.
 
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { openState, table } from '../../reconciler/cli/state-access.js';
 
 const HELP = `usage: caduceus events [--for KIND/NAME] [--warnings] [--limit N] [--state-dir DIR] [--json]`;
@@ -29,7 +30,7 @@ export function main(argv: string[]): Promise<number> {
     });
     core.store.close();
     if (args.values.json) {
-      process.stdout.write(`${JSON.stringify(events, null, 2)}\n`);
+      writeStructured(events);
       return 0;
     }
     const rows = events.map((e) => [e.at.replace('T', ' ').slice(0, 19), e.type, e.reason, e.object ?? '-', e.message]);

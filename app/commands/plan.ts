@@ -2,6 +2,7 @@
 // applied state, like `terraform plan`. Exit 0 no changes, 1 changes, 2 error (as `flux diff`).
 
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { useColor, writeStructured } from '../../reconciler/cli/output.js';
 import { openState } from '../../reconciler/cli/state-access.js';
 import { formatFinding } from '../../reconciler/finding-format.js';
 import { plan, formatPlan, hasChanges } from '../../reconciler/planner.js';
@@ -61,8 +62,8 @@ export function main(argv: string[]): Promise<number> {
     const applied = core ? core.appliedHashes() : new Map<string, string>();
     const p = plan(result.resources, applied, (k) => core?.appliedResource(k));
     core?.store.close();
-    if (v.json) process.stdout.write(`${JSON.stringify({ revision, ...p }, null, 2)}\n`);
-    else process.stdout.write(formatPlan(p, { revision, color: v.color ?? process.stdout.isTTY }));
+    if (v.json) writeStructured({ revision, ...p });
+    else process.stdout.write(formatPlan(p, { revision, color: useColor(process.stdout, process.env, v.color) }));
     return hasChanges(p) ? 1 : 0;
   });
 }

@@ -33,7 +33,8 @@ export function progressView(
   out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
   opts: { tty?: boolean } = {},
 ): ProgressView {
-  const tty = opts.tty ?? out.isTTY === true;
+  // Redrawing lines needs a terminal that understands cursor movement (not TERM=dumb).
+  const tty = opts.tty ?? (out.isTTY === true && process.env.TERM !== 'dumb');
   const lines = new Map<string, Line>();
   const t0 = Date.now();
   let drawn = 0;

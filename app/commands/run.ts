@@ -4,6 +4,7 @@
 
 import { resolve } from 'node:path';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import type { ParamValue, Snapshot } from '../../reconciler/types.js';
 import { errorMessage } from '../../reconciler/errors.js';
 import { progressView } from './run-progress.js';
@@ -93,13 +94,8 @@ async function runNow(req: RunRequest): Promise<number> {
     const result =
       req.what === 'task' ? await runner.runTask(req.name, opts) : await runner.runSkill(req.name, req.params, opts);
     view.stop();
-    process.stdout.write(
-      req.json
-        ? `${JSON.stringify(result, null, 2)}\n`
-        : 'subtasks' in result
-          ? describeTask(result)
-          : describeSkill(result),
-    );
+    if (req.json) writeStructured(result);
+    else process.stdout.write('subtasks' in result ? describeTask(result) : describeSkill(result));
     if (local.interrupted()) return 130;
     return result.status === 'succeeded' ? 0 : 1;
   } catch (err) {

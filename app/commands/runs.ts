@@ -3,8 +3,11 @@
 // `caduceus runs show ID`, one run in full (run-show.ts).
 
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { openState, table } from '../../reconciler/cli/state-access.js';
 import { RunStore, type RunRecord } from '../../reconciler/state/runs.js';
+import { RunUsageStore, type RunUsage } from '../../reconciler/state/run-usage.js';
+import { formatBytes, formatCpuMs } from '../../reconciler/cli/quantities.js';
 import { formatDuration } from '../../reconciler/duration.js';
 import { TraceStore } from '../../controllers/agent/trace-store.js';
 import { describeRun } from './run-show.js';
@@ -12,8 +15,9 @@ import { describeRun } from './run-show.js';
 const HELP = `usage: caduceus runs [--task NAME | --skill NAME | --agent] [--limit N] [--state-dir DIR] [--json]
        caduceus runs show ID [--state-dir DIR] [--json]
 
-Lists recorded runs, newest first (default 50). --task and --skill keep the runs of one
-task or skill, --agent the agent runs; --json prints the records with their reports.
+Lists recorded runs, newest first (default 50), with the CPU time and peak memory of each
+finished run (a task's are its skill runs'). --task and --skill keep the runs of one task
+or skill, --agent the agent runs; --json prints the records with their reports.
 'runs show ID' prints one run (ID or its first characters): an agent run's trace turn by
 turn with every tool call, a skill's steps, a task's subtasks; --json gives it whole.`;
 
@@ -41,6 +45,7 @@ export function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive integer\n\n${HELP}`);
     const core = openState(v['state-dir'] ?? '.caduceus') as NonNullable<ReturnType<typeof openState>>;
     let runs: RunRecord[];
+    let usage: Map<string, RunUsage>;
     try {
       const filter = v.task
         ? { kind: 'task' as const, name: v.task }
@@ -50,11 +55,17 @@ export function main(argv: string[]): Promise<number> {
             ? { kind: 'agent' as const }
             : {};
       runs = new RunStore(core.store).list({ ...filter, limit });
+      usage = new RunUsageStore(core.store).forRuns(runs.map((r) => r.id));
     } finally {
       core.store.close();
     }
     if (v.json) {
-      process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+      writeStructured(
+        runs.map((r) => {
+          const u = usage.get(r.id);
+          return { ...r, cpuMs: u?.cpuMs ?? null, peakMemoryBytes: u?.peakMemoryBytes ?? null };
+        }),
+      );
       return 0;
     }
     const rows = runs.map((r) => [
@@ -65,12 +76,17 @@ export function main(argv: string[]): Promise<number> {
       r.status,
       String(r.attempts),
       r.durationMs === null ? '-' : formatDuration(r.durationMs),
+      formatCpuMs(usage.get(r.id)?.cpuMs),
+      formatBytes(usage.get(r.id)?.peakMemoryBytes),
       r.id.slice(0, 8),
       (r.error ?? '').replace(/\s+/g, ' ').slice(0, 80),
     ]);
     process.stdout.write(
       rows.length
-        ? table(['STARTED', 'KIND', 'NAME', 'TRIGGER', 'STATUS', 'ATTEMPTS', 'DURATION', 'ID', 'ERROR'], rows)
+        ? table(
+            ['STARTED', 'KIND', 'NAME', 'TRIGGER', 'STATUS', 'ATTEMPTS', 'DURATION', 'CPU', 'PEAK MEM', 'ID', 'ERROR'],
+            rows,
+          )
         : 'no runs recorded\n',
     );
     return 0;
@@ -96,11 +112,8 @@ function show(rest: string[], stateDir: string | undefined, json: boolean): numb
     const run = found[0] as RunRecord;
     const trace = run.kind === 'agent' ? new TraceStore(core.store).get(run.id) : undefined;
     const children = runs.list({ parentId: run.id, limit: 1000 }).reverse();
-    process.stdout.write(
-      json
-        ? `${JSON.stringify({ run, ...(trace ? { trace } : {}), children }, null, 2)}\n`
-        : describeRun(run, trace, children),
-    );
+    if (json) writeStructured({ run, trace, children });
+    else process.stdout.write(describeRun(run, trace, children));
     return 0;
   } finally {
     core.store.close();

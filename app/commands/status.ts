@@ -2,6 +2,7 @@
 // attempted revision and every resource's conditions.
 
 import { parse, runCommand } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { openState, age, table } from '../../reconciler/cli/state-access.js';
 import type { SourceHealth } from '../../reconciler/state/core-store.js';
 import { formatFinding } from '../../reconciler/finding-format.js';
@@ -22,7 +23,7 @@ export function main(argv: string[]): Promise<number> {
     const resources = core.allStatus();
     core.store.close();
     if (args.values.json) {
-      process.stdout.write(`${JSON.stringify({ source, ...state, resources }, null, 2)}\n`);
+      writeStructured({ source, ...state, resources });
       return 0;
     }
     const out: string[] = [];

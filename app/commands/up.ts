@@ -6,6 +6,7 @@ import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { createLogger, type LogFormat, type LogLevel } from '../../reconciler/log.js';
 import { parseDuration } from '../../reconciler/duration.js';
 import { errorMessage } from '../../reconciler/errors.js';
+import { reportStartup, waitForFirstStatus } from '../startup-report.js';
 
 const HELP = `usage: caduceus up [DIR] [options]
 
@@ -141,6 +142,23 @@ export function main(argv: string[]): Promise<number> {
       };
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
+      // After the handlers: a signal during the report still stops `up` cleanly.
+      const snapshot = (): ReturnType<typeof app.reconciler.snapshot> => app.reconciler.snapshot();
+      void waitForFirstStatus(app.core, snapshot, () => stopping).then(
+        (statuses) => {
+          if (stopping) return;
+          reportStartup(
+            statuses,
+            snapshot(),
+            log,
+            format === 'text' ? (l) => process.stderr.write(`${l}\n`) : undefined,
+            v['state-dir'] ?? '.caduceus',
+          );
+        },
+        (err: unknown) => {
+          if (!stopping) log.warn('could not report the start-up status', { error: errorMessage(err) });
+        },
+      );
     });
   });
 }

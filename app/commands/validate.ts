@@ -8,6 +8,8 @@ import type { SourceFile } from '../../reconciler/source-file.js';
 import type { Finding } from '../../reconciler/types.js';
 import { formatFinding } from '../../reconciler/finding-format.js';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
+import { escapeControl } from '../../reconciler/cli/escape.js';
 
 const HELP = `usage: caduceus validate [DIR] [--format text|json|github]
 
@@ -54,19 +56,15 @@ export function main(argv: string[]): Promise<number> {
     const warnings = findings.length - errors;
 
     if (format === 'json') {
-      process.stdout.write(
-        `${JSON.stringify(
-          findings.map(({ file, line, column, severity, rule, message }) => ({
-            file,
-            line,
-            column,
-            severity,
-            rule,
-            message,
-          })),
-          null,
-          2,
-        )}\n`,
+      writeStructured(
+        findings.map(({ file, line, column, severity, rule, message }) => ({
+          file,
+          line,
+          column,
+          severity,
+          rule,
+          message,
+        })),
       );
     } else {
       const out = format === 'github' ? findings.map((f) => githubLine(f, dir)) : findings.map(formatFinding);
@@ -86,7 +84,10 @@ export function main(argv: string[]): Promise<number> {
 function githubLine(f: Finding, dir: string): string {
   const rel = relative(process.cwd(), resolve(dir, f.file)).split(sep).join('/');
   const prop = (s: string): string =>
-    s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/:/g, '%3A').replace(/,/g, '%2C');
-  const data = (s: string): string => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+    escapeControl(
+      s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/:/g, '%3A').replace(/,/g, '%2C'),
+    );
+  // GitHub decodes %0A and %0D into line breaks of the annotation; other control characters are shown escaped.
+  const data = (s: string): string => escapeControl(s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A'));
   return `::${f.severity} file=${prop(rel)},line=${f.line},col=${f.column}::${data(`${f.message} (${f.rule})`)}`;
 }

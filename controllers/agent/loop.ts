@@ -5,6 +5,7 @@
 // limit; store the trace, finish the run-history row, remove the workspace on success.
 
 import type { Logger, Runner, Snapshot } from '../../reconciler/types.js';
+import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
 import type {
   AgentEvent,
   AgentMessage,
@@ -27,6 +28,7 @@ import { callModel, upstreamErrorMessage } from './model-client.js';
 import { builtinArgumentProblem, resolveToolset, type Toolset } from './tools/toolset.js';
 import { failed, type ChildRequest, type ToolOutcome, type ToolRun } from './tools/types.js';
 import { semaphore } from './semaphore.js';
+import { RunSlots } from './run-slots.js';
 import { cutMiddle } from './output-cut.js';
 import type { TraceStore } from './trace-store.js';
 import type { AgentMetrics } from './metrics.js';
@@ -41,9 +43,8 @@ export interface AgentLoopDeps {
   configDir?: string;
   log: Logger;
   /**
-   * Every finished run (children of delegate too, at depth 1), after its trace is stored.
-   * Stage 2 hooks in here: skill auto-creation (toolCalls.length >= the Runtime's
-   * skills.autoCreateThreshold → runner.proposeSkill) and memory proposals from `notes`.
+   * Every finished run (children of delegate too, at depth 1), after its trace is stored:
+   * the follow-ups (memory and skill proposals) start here.
    */
   onFinished?: (result: AgentResult, req: AgentRequest, depth: number) => void;
 }
@@ -84,9 +85,20 @@ interface RunState {
 }
 
 export class AgentLoop {
-  constructor(private readonly deps: AgentLoopDeps) {}
+  /** Top-level runs in flight within the Runtime's concurrency limits. */
+  readonly slots: RunSlots;
 
-  /** Throws before recording anything for a bad request, a missing upstream or key, an unknown tool. */
+  constructor(private readonly deps: AgentLoopDeps) {
+    this.slots = new RunSlots(() => {
+      const c = effectiveRuntime(deps.snapshot()).concurrency;
+      return { maximum: c.maximum, queueLimit: c.queueLimit };
+    });
+  }
+
+  /**
+   * Throws before recording anything for a bad request, a missing upstream or key, an
+   * unknown tool, or a full queue (QueueFull); a top-level run waits for a free slot.
+   */
   async run(req: AgentRequest, depth = 0): Promise<AgentResult> {
     if (req.prompt === undefined && !req.messages?.length)
       throw new CaduceusError('InvalidAgentRequest', 'an agent run needs a prompt or messages', { field: 'prompt' });
@@ -94,6 +106,16 @@ export class AgentLoop {
     const settings = runSettings(snap, req, this.deps.configDir);
     learnSecrets(snap, this.deps.configDir);
     const toolset = resolveToolset(snap, req.tools ?? settings.defaultTools, depth, this.deps.runner.serverTools?.());
+    const release = depth === 0 ? await this.slots.acquire(req.signal) : undefined;
+    try {
+      return await this.start(req, depth, settings, toolset);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** The run once admitted: recorded, turned, finished. */
+  private async start(req: AgentRequest, depth: number, settings: RunSettings, toolset: Toolset): Promise<AgentResult> {
     const started = Date.now();
     const t0 = performance.now();
     const runId = this.deps.runs.start({

@@ -10,6 +10,7 @@ export interface AgentMetrics {
   toolCalls: Counter<'tool' | 'outcome'>;
   tokens: Counter<'model' | 'kind'>;
   upstreamSeconds: Histogram<'model'>;
+  proposals: Counter<'kind' | 'outcome'>;
 }
 
 export function agentMetrics(registry: Registry): AgentMetrics {
@@ -29,6 +30,11 @@ export function agentMetrics(registry: Registry): AgentMetrics {
       'model',
       'kind',
     ]),
+    proposals: counter(
+      'caduceus_agent_proposals_total',
+      'What finished runs became: memory and skill proposals, by outcome (proposed, unchanged, skipped, failed)',
+      ['kind', 'outcome'],
+    ),
     upstreamSeconds: registeredHistogram(registry, {
       name: 'caduceus_agent_upstream_seconds',
       help: 'Time of one model call, retries included',

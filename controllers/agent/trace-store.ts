@@ -52,7 +52,28 @@ export const AGENT_MIGRATIONS = [
      PRIMARY KEY (run_id, seq)
    );
    CREATE INDEX agent_tool_calls_by_tool ON agent_tool_calls (tool, status);`,
+  `CREATE TABLE agent_proposals (
+     run_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     detail TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (run_id, kind)
+   );`,
 ];
+
+/**
+ * What became of a run after it finished: its `remember` notes proposed as memory, the run
+ * itself proposed as a skill. `outcome` is the proposal's (proposed, unchanged), or
+ * `skipped` / `failed` with the reason in `detail`.
+ */
+export interface RunProposal {
+  kind: 'memory' | 'skill';
+  outcome: 'proposed' | 'unchanged' | 'skipped' | 'failed';
+  /** Branch and pull request, or why nothing was proposed. */
+  detail: string;
+  at: number;
+}
 
 /** A stored trace; with the run's history row it is the whole story of one run. */
 export interface AgentTrace {
@@ -65,6 +86,7 @@ export interface AgentTrace {
   notes: string[];
   turns: AgentTurn[];
   toolCalls: AgentToolCall[];
+  proposals: RunProposal[];
 }
 
 interface ToolCallRow {
@@ -147,6 +169,19 @@ export class TraceStore {
     });
   }
 
+  /** Records what became of the run's notes or of the run as a skill (one row per kind, the last word kept). */
+  saveProposal(runId: string, p: RunProposal): void {
+    this.store.db
+      .prepare('INSERT OR REPLACE INTO agent_proposals (run_id, kind, outcome, detail, at) VALUES (?, ?, ?, ?, ?)')
+      .run(runId, p.kind, p.outcome, p.detail, p.at);
+  }
+
+  proposals(runId: string): RunProposal[] {
+    return this.store.db
+      .prepare('SELECT kind, outcome, detail, at FROM agent_proposals WHERE run_id = ? ORDER BY kind')
+      .all(runId) as RunProposal[];
+  }
+
   get(runId: string): AgentTrace | undefined {
     const db = this.store.db;
     const t = db.prepare('SELECT * FROM agent_traces WHERE run_id = ?').get(runId) as
@@ -216,6 +251,7 @@ export class TraceStore {
       notes: JSON.parse(t.notes) as string[],
       turns,
       toolCalls,
+      proposals: this.proposals(runId),
     };
   }
 }

@@ -4,5 +4,10 @@
 import type { CommandSpec } from '../../reconciler/types.js';
 
 export const commands: readonly CommandSpec[] = [
-  { name: 'curator', summary: 'curator run | status | proposals | show', load: () => import('./cli.js') },
+  {
+    name: 'curator',
+    summary: 'curator run | status | proposals | show',
+    subcommands: ['run', 'status', 'proposals', 'show'],
+    load: () => import('./cli.js'),
+  },
 ];

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { table } from '../../reconciler/cli/state-access.js';
 import { StateStore, stateUrl } from '../../reconciler/state/store.js';
 import { createLogger } from '../../reconciler/log.js';
@@ -78,7 +79,7 @@ async function run(positionals: string[], v: Values, stateDir: string, json: boo
       { store, log, stateDir, source, secretBaseDir: 'dir' in source ? source.dir : undefined },
       { dryRun, trigger: 'cli', curator: v.name || undefined },
     );
-    if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (json) writeStructured(report);
     else {
       if (dryRun && !hasState)
         process.stderr.write(
@@ -143,7 +144,7 @@ async function withStore(stateDir: string, fn: (c: CuratorStore) => number): Pro
 function status(c: CuratorStore, name: string | undefined, json: boolean): number {
   const report = c.lastReport(name);
   if (json) {
-    process.stdout.write(`${JSON.stringify(report ?? null, null, 2)}\n`);
+    writeStructured(report ?? null);
     return 0;
   }
   process.stdout.write(report ? renderReport(report) : 'The curator has not run yet.\n');
@@ -153,13 +154,7 @@ function status(c: CuratorStore, name: string | undefined, json: boolean): numbe
 function proposals(c: CuratorStore, all: boolean, json: boolean): number {
   const list = all ? c.proposals() : c.proposals({ state: 'open' });
   if (json) {
-    process.stdout.write(
-      `${JSON.stringify(
-        list.map(({ diff: _diff, ...p }) => p),
-        null,
-        2,
-      )}\n`,
-    );
+    writeStructured(list.map(({ diff: _diff, ...p }) => p));
     return 0;
   }
   if (list.length === 0) {
@@ -183,7 +178,7 @@ function show(c: CuratorStore, id: string, json: boolean): number {
   const p = c.proposal(id);
   if (!p) throw new UsageError(`no proposal ${id}; 'caduceus curator proposals --all' lists them`);
   if (json) {
-    process.stdout.write(`${JSON.stringify(p, null, 2)}\n`);
+    writeStructured(p);
     return 0;
   }
   const lines = Array.isArray(p.evidence.lines) ? (p.evidence.lines as string[]) : [];

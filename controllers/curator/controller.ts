@@ -15,6 +15,7 @@ import type {
   ReconcileResult,
   Runner,
   SkillProposal,
+  MemoryProposal,
 } from '../../reconciler/types.js';
 import { splitKey } from '../../reconciler/types.js';
 import type { CuratorSpec } from '../../reconciler/specs.js';
@@ -22,9 +23,9 @@ import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
 import { CuratorStore } from './store.js';
 import { CuratorScheduler } from './schedule.js';
-import { runCurator, type CuratorEnv } from './run.js';
+import type { CuratorEnv } from './run.js';
 import type { CuratorReport } from './types.js';
-import { proposeNewSkill } from './propose-skill.js';
+import { proposeMemoryNotes } from './propose-memory.js';
 
 /** Re-check status at least this often after a scheduled run could have happened. */
 const STATUS_SLACK_MS = 60_000;
@@ -53,6 +54,8 @@ export function register(deps: ControllerDeps): Registration {
       const object = `Curator/${name}`;
       let report: CuratorReport;
       try {
+        // A run's code (signals, similarity, YAML edits, the forge clients) loads with the first run.
+        const { runCurator } = await import('./run.js');
         report = await runCurator(env, { curator: name, spec, trigger: 'schedule' });
       } catch (err) {
         deps.events.record(object, 'Warning', 'CuratorRunFailed', `scheduled run failed: ${errorMessage(err)}`);
@@ -166,22 +169,60 @@ export function register(deps: ControllerDeps): Registration {
     // The first applied Curator's settings (forge, branch prefix, labels); without one,
     // proposeNewSkill reads the tracked tree's Curator or the defaults.
     const [curator, spec] = [...specs.entries()].sort(([a], [b]) => a.localeCompare(b))[0] ?? [];
+    const { proposeNewSkill } = await import('./propose-skill.js');
     const r = await proposeNewSkill(env, yaml, {
       reason: opts.reason,
       proposedBy: by,
+      ...(opts.updateSimilar ? { updateSimilar: true } : {}),
       ...(curator && spec ? { curator, spec } : {}),
     });
     log.info('skill proposed', { skill: r.name, branch: r.branch, outcome: r.outcome, proposal: r.id, by });
     return {
       proposalId: r.id,
+      action: r.action,
       skill: r.name,
+      ...(r.similarity !== undefined ? { similarity: r.similarity } : {}),
       file: r.file,
       branch: r.branch,
       outcome: r.outcome,
       pullRequest: r.pr.number > 0 ? r.pr.url : undefined,
     };
   };
-  return { controllers: [controller], runner: { proposeSkill }, stop: async () => scheduler.stopAll() };
+  const proposeMemory: NonNullable<Runner['proposeMemory']> = async (notes, opts): Promise<MemoryProposal> => {
+    const env = envFor();
+    if (!env) {
+      throw new CaduceusError(
+        'NoGitSource',
+        'memory is proposed as a pull request, but no git repository is configured',
+        {
+          hint: 'run `caduceus up --repo …` to propose memory',
+        },
+      );
+    }
+    const by = opts.trigger.actor ? `${opts.trigger.source} (${opts.trigger.actor})` : opts.trigger.source;
+    const [curator, spec] = [...specs.entries()].sort(([a], [b]) => a.localeCompare(b))[0] ?? [];
+    const r = await proposeMemoryNotes(env, notes, {
+      file: opts.file,
+      reason: opts.reason,
+      runId: opts.runId,
+      proposedBy: by,
+      ...(curator && spec ? { curator, spec } : {}),
+    });
+    log.info('memory proposed', { file: r.file, branch: r.branch, outcome: r.outcome, notes: r.notes.length, by });
+    return {
+      proposalId: r.id,
+      file: r.file,
+      branch: r.branch,
+      notes: r.notes,
+      outcome: r.outcome,
+      ...(r.pr.number > 0 ? { pullRequest: r.pr.url } : {}),
+    };
+  };
+  return {
+    controllers: [controller],
+    runner: { proposeSkill, proposeMemory },
+    stop: async () => scheduler.stopAll(),
+  };
 }
 
 /** A scheduled run's outcome as an event; `busy` (another run held the lock) is only logged. */

@@ -159,6 +159,15 @@ export class GitWork {
     }
   }
 
+  /** A file's text at `commit` (repo-relative path), or undefined when it is not there. */
+  async fileAt(commit: string, path: string): Promise<string | undefined> {
+    try {
+      return await this.git.raw(['show', `${commit}:${path}`]);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The patch of one commit, for `curator show` and the store. */
   async show(commit: string): Promise<string> {
     return this.git.raw(['show', '--no-color', '--format=commit %H%n%n%B', '--stat', '--patch', commit]);

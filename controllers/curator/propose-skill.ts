@@ -1,16 +1,18 @@
-// The skill auto-creation path: a new skill proposed as YAML (by the agent, after a long
-// chain of tool calls) is validated against the tracked tree and delivered through the
-// same branch-and-pull-request mechanism as curator proposals, on its own branch
-// `<prefix>/new-skill-<name>` so it is reviewed on its own.
+// The skill auto-creation path: a skill proposed as YAML (by the agent, after a long chain
+// of tool calls) is validated against the tracked tree and delivered through the same
+// branch-and-pull-request mechanism as curator proposals, on its own branch so it is
+// reviewed on its own: `<prefix>/new-skill-<name>`, or, when it is a near-duplicate of an
+// existing skill (the curator's similarity check), `<prefix>/update-skill-<existing>` with
+// that skill's steps and params rewritten in place.
 
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { isMap, isSeq, parseAllDocuments, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { CaduceusError } from '../../reconciler/errors.js';
 import { describeFinding } from '../../reconciler/finding-format.js';
 import { Loader } from '../../reconciler/loader.js';
-import type { CuratorSpec } from '../../reconciler/specs.js';
+import type { CuratorSpec, SkillParam, SkillSpec } from '../../reconciler/specs.js';
 import type { Resource } from '../../reconciler/types.js';
 import { CuratorStore } from './store.js';
 import { ConfigTree } from './tree.js';
@@ -19,14 +21,44 @@ import type { CuratorEnv } from './run.js';
 import { acquireLock } from './lock.js';
 import { dayStamp, makeForge, upsertPr, writeChanges } from './publish.js';
 import { chooseCurator } from './defaults.js';
+import { jaccard, shingles } from './minhash.js';
+import { YamlEditor } from './yaml-edit.js';
 
 export interface NewSkillResult {
   id: string;
+  /** `update`: `name` is the existing skill the proposal rewrites. */
+  action: 'create' | 'update';
   name: string;
   file: string;
   branch: string;
   outcome: 'proposed' | 'unchanged';
   pr: { number: number; url: string };
+  similarity?: number;
+}
+
+export interface ProposeSkillOpts {
+  reason: string;
+  curator?: string;
+  spec?: CuratorSpec;
+  lockWaitMs?: number;
+  proposedBy?: string;
+  /** Propose a near-duplicate as an update of the existing skill (see Runner.proposeSkill). */
+  updateSimilar?: boolean;
+}
+
+/** What one proposal writes, before it is committed. */
+interface Change {
+  action: NewSkillResult['action'];
+  name: string;
+  file: string;
+  text: string;
+  similarity?: number;
+  /** The id's input: what makes this proposal this one. */
+  key: string;
+  branch: string;
+  subject: string;
+  title: string;
+  body: string;
 }
 
 /**
@@ -37,11 +69,11 @@ export interface NewSkillResult {
 export async function proposeNewSkill(
   env: CuratorEnv,
   yamlText: string,
-  opts: { reason: string; curator?: string; spec?: CuratorSpec; lockWaitMs?: number; proposedBy?: string },
+  opts: ProposeSkillOpts,
 ): Promise<NewSkillResult> {
   if (!('repo' in env.source))
     throw new CaduceusError('CuratorNeedsRepo', 'proposing a skill needs the git repository the reconciler follows');
-  const name = skillName(yamlText);
+  const proposed = parseSkill(yamlText);
   const cstore = new CuratorStore(env.store);
   const holder = randomUUID();
   await acquireLock(cstore, holder, opts.lockWaitMs ?? 600_000, 1_800_000);
@@ -55,26 +87,15 @@ export async function proposeNewSkill(
     const loader = new Loader();
     const base = await loader.load(tree.sourceFiles());
     const { spec, curator } = chooseCurator(base.resources, opts);
+    const skills = base.resources.filter((r): r is Resource<'Skill'> => r.kind === 'Skill');
 
-    const clash = base.resources.find(
-      (r) => r.kind === 'Skill' && (r.metadata.name === name || (r as Resource<'Skill'>).spec.aliases?.includes(name)),
-    );
-    if (clash)
-      throw new CaduceusError(
-        'SkillExists',
-        `skill "${name}" already exists at ${clash.source.file}:${clash.source.line}`,
-        { hint: 'choose another name, or change the existing skill' },
-      );
-    const file =
-      tree.diskFiles().some((f) => f.startsWith('skills/')) || existsSync(join(root, 'skills'))
-        ? `skills/${name}.yaml`
-        : `${name}.yaml`;
-    if (tree.exists(file))
-      throw new CaduceusError('SkillExists', `${file} already exists`, { hint: 'choose another name' });
-    const text = yamlText.endsWith('\n') ? yamlText : `${yamlText}\n`;
-    tree.write(file, text);
+    const similar = opts.updateSimilar ? mostSimilar(skills, proposed.spec, spec.thresholds.similarity) : undefined;
+    const change = similar
+      ? revision(tree, similar.skill, proposed, similar.similarity, spec, opts, tip)
+      : creation(tree, root, skills, proposed, spec, opts, tip);
+    tree.write(change.file, change.text);
     const errors = (await loader.load(tree.sourceFiles())).findings.filter((f) => f.severity === 'error');
-    const mine = errors.filter((f) => f.file === file);
+    const mine = errors.filter((f) => f.file === change.file);
     if (errors.length > 0) {
       const shown = (mine.length ? mine : errors).slice(0, 10).map(describeFinding);
       throw new CaduceusError('SkillInvalid', `the proposed skill does not pass validation:\n${shown.join('\n')}`, {
@@ -84,8 +105,8 @@ export async function proposeNewSkill(
       });
     }
 
-    const hash = createHash('sha256').update(text).digest('hex');
-    const id = createHash('sha256').update(`create\0${name}\0${hash}`).digest('hex').slice(0, 12);
+    const hash = createHash('sha256').update(change.text).digest('hex');
+    const id = createHash('sha256').update(`${change.key}\0${hash}`).digest('hex').slice(0, 12);
     const known = cstore.proposal(id);
     if (known && known.state === 'closed')
       throw new CaduceusError(
@@ -95,30 +116,29 @@ export async function proposeNewSkill(
       );
 
     const forge = makeForge(env, spec, git, cstore, curator);
-    const branch = `${spec.branchPrefix}/new-skill-${name}`;
-    await git.checkout(tip, branch);
+    await git.checkout(tip, change.branch);
     const now = (env.now ?? Date.now)();
-    const oneLine = (s: string): string => s.replace(/\n+/g, ' ');
-    const message =
-      `curator: add skill ${name}\n\n- ${oneLine(opts.reason)}\n` +
-      `- proposed by ${oneLine(opts.proposedBy ?? 'the agent')}; validated against ${tip.slice(0, 12)}\n\n` +
-      `Curator-Proposal: ${id}\n`;
-    const head = await git.commit(writeChanges(git, path, [[file, text]]), message, dayStamp(now));
-    const remote = await git.remoteSha(branch);
+    const by = (opts.proposedBy ?? 'the agent').replace(/\n+/g, ' ');
+    const message = [
+      change.subject,
+      '',
+      `- ${opts.reason.replace(/\n+/g, ' ')}`,
+      `- proposed by ${by}; validated against ${tip.slice(0, 12)}`,
+      '',
+      `Curator-Proposal: ${id}`,
+      '',
+    ].join('\n');
+    const head = await git.commit(writeChanges(git, path, [[change.file, change.text]]), message, dayStamp(now));
+    const remote = await git.remoteSha(change.branch);
     let outcome: NewSkillResult['outcome'] = 'proposed';
     if (remote && (await git.parentOf(remote)) === tip && (await git.tree(remote)) === (await git.tree(head)))
       outcome = 'unchanged';
-    else await git.pushBranch(branch, spec.branchPrefix, remote);
+    else await git.pushBranch(change.branch, spec.branchPrefix, remote);
 
-    const title = `Curator: new skill ${name}`;
-    const body =
-      `The agent proposes a new skill \`${name}\` in \`${file}\`.\n\n**Why:** ${opts.reason}\n\n` +
-      `It passes validation against \`${tip.slice(0, 12)}\`. Merge to make it available; close to reject it.\n\n` +
-      '<!-- caduceus-curator -->\n';
     const { pr } = await upsertPr(forge, git, {
-      branch,
-      title,
-      body,
+      branch: change.branch,
+      title: change.title,
+      body: change.body,
       labels: spec.labels,
       changed: outcome === 'proposed',
     });
@@ -126,29 +146,191 @@ export async function proposeNewSkill(
     cstore.upsertProposal({
       id,
       curator,
-      action: 'create',
-      skills: [name],
-      skillHashes: { [name]: hash },
+      action: change.action === 'create' ? 'create' : 'revise',
+      skills: [change.name],
+      skillHashes: { [change.name]: hash },
       state: 'open',
-      branch,
+      branch: change.branch,
       commit,
       prNumber: pr.number || null,
       prUrl: pr.url || null,
-      title: `add skill ${name}`,
-      evidence: { reason: opts.reason, lines: [opts.reason] },
-      files: [file],
+      title: change.action === 'create' ? `add skill ${change.name}` : `update skill ${change.name}`,
+      evidence: {
+        reason: opts.reason,
+        lines: [opts.reason],
+        ...(change.similarity !== undefined ? { similarity: change.similarity } : {}),
+      },
+      files: [change.file],
       diff: await git.show(commit),
       position: 0,
       createdAt: known?.createdAt ?? now,
       updatedAt: now,
     });
-    return { id, name, file, branch, outcome, pr: { number: pr.number, url: pr.url } };
+    return {
+      id,
+      action: change.action,
+      name: change.name,
+      file: change.file,
+      branch: change.branch,
+      outcome,
+      pr: { number: pr.number, url: pr.url },
+      ...(change.similarity !== undefined ? { similarity: change.similarity } : {}),
+    };
   } finally {
     cstore.unlock(holder);
   }
 }
 
-function skillName(yamlText: string): string {
+interface ProposedSkill {
+  name: string;
+  spec: SkillSpec;
+  text: string;
+}
+
+/** A new skill file next to the others (`skills/<name>.yaml` when there is a skills folder). */
+function creation(
+  tree: ConfigTree,
+  root: string,
+  skills: readonly Resource<'Skill'>[],
+  proposed: ProposedSkill,
+  spec: CuratorSpec,
+  opts: ProposeSkillOpts,
+  tip: string,
+): Change {
+  const { name } = proposed;
+  const clash = skills.find((r) => r.metadata.name === name || r.spec.aliases?.includes(name));
+  if (clash)
+    throw new CaduceusError(
+      'SkillExists',
+      `skill "${name}" already exists at ${clash.source.file}:${clash.source.line}`,
+      {
+        hint: 'choose another name, or change the existing skill',
+      },
+    );
+  const file =
+    tree.diskFiles().some((f) => f.startsWith('skills/')) || existsSync(join(root, 'skills'))
+      ? `skills/${name}.yaml`
+      : `${name}.yaml`;
+  if (tree.exists(file))
+    throw new CaduceusError('SkillExists', `${file} already exists`, { hint: 'choose another name' });
+  return {
+    action: 'create',
+    name,
+    file,
+    text: proposed.text.endsWith('\n') ? proposed.text : `${proposed.text}\n`,
+    key: `create\0${name}`,
+    branch: `${spec.branchPrefix}/new-skill-${name}`,
+    subject: `curator: add skill ${name}`,
+    title: `Curator: new skill ${name}`,
+    body: [
+      `The agent proposes a new skill \`${name}\` in \`${file}\`.`,
+      '',
+      `**Why:** ${opts.reason}`,
+      '',
+      `It passes validation against \`${tip.slice(0, 12)}\`. Merge to make it available; close to reject it.`,
+      '',
+      '<!-- caduceus-curator -->',
+      '',
+    ].join('\n'),
+  };
+}
+
+/**
+ * The existing skill rewritten in place, keeping its name, aliases, description and
+ * comments: the proposed steps replace its steps, the proposed params come first and its
+ * other params stay (callers may pass them), and the version moves up one minor step.
+ */
+function revision(
+  tree: ConfigTree,
+  target: Resource<'Skill'>,
+  proposed: ProposedSkill,
+  similarity: number,
+  spec: CuratorSpec,
+  opts: ProposeSkillOpts,
+  tip: string,
+): Change {
+  const name = target.metadata.name;
+  const file = target.source.file;
+  const ed = new YamlEditor(tree.read(file));
+  const found = ed.findDoc('Skill', name);
+  const specNode = found?.doc.get('spec', true);
+  if (!found || !isMap(specNode)) throw new CaduceusError('SkillInvalid', `${file} has no Skill ${name} to update`);
+  const seqIndent = ed.seqIndent(found.index);
+  const steps = specNode.get('steps', true);
+  if (!isSeq(steps)) throw new CaduceusError('SkillInvalid', `skill ${name} in ${file} has no steps sequence`);
+  ed.replaceSeqItems(steps as YAMLSeq, proposed.spec.steps);
+  const kept = target.spec.params.filter((p) => !proposed.spec.params.some((q) => q.name === p.name));
+  const params = [...proposed.spec.params, ...kept].map(plainParam);
+  const paramsNode = specNode.get('params', true);
+  if (isSeq(paramsNode)) ed.replaceSeqItems(paramsNode as YAMLSeq, params);
+  else if (params.length > 0) ed.addMapPair(specNode as YAMLMap, 'params', params, seqIndent);
+  const version = specNode.get('version', true) as Scalar | undefined;
+  const next = nextVersion(target.spec.version);
+  if (version) ed.replaceScalar(version, next);
+  const pct = Math.round(similarity * 100);
+  return {
+    action: 'update',
+    name,
+    file,
+    text: ed.result(),
+    similarity,
+    key: `update\0${name}`,
+    branch: `${spec.branchPrefix}/update-skill-${name}`,
+    subject: `curator: update skill ${name} from an agent run`,
+    title: `Curator: update skill ${name}`,
+    body: [
+      `The agent proposes new steps for the skill \`${name}\` in \`${file}\` ` +
+        `(version ${target.spec.version} → ${next}).`,
+      '',
+      `What it did is ${pct}% similar to this skill (threshold ${spec.thresholds.similarity}), so it is offered ` +
+        `as an update rather than as a second skill \`${proposed.name}\`.`,
+      '',
+      `**Why:** ${opts.reason}`,
+      '',
+      `It passes validation against \`${tip.slice(0, 12)}\`. ` +
+        'Merge to take the new steps; close to keep the skill as it is.',
+      '',
+      '<!-- caduceus-curator -->',
+      '',
+    ].join('\n'),
+  };
+}
+
+/** The existing skill most like the proposal, when at or above the threshold (the curator's shingles and Jaccard). */
+function mostSimilar(
+  skills: readonly Resource<'Skill'>[],
+  proposed: SkillSpec,
+  threshold: number,
+): { skill: Resource<'Skill'>; similarity: number } | undefined {
+  const mine = shingles(proposed);
+  let best: { skill: Resource<'Skill'>; similarity: number } | undefined;
+  for (const s of skills) {
+    const sim = jaccard(mine, shingles(s.spec));
+    if (sim >= threshold && (!best || sim > best.similarity)) best = { skill: s, similarity: sim };
+  }
+  return best && { ...best, similarity: Number(best.similarity.toFixed(3)) };
+}
+
+/** 1.2.3 → 1.3.0, 1.2 → 1.3, 4 → 5; anything else gets `.1` appended. */
+export function nextVersion(v: string): string {
+  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(v);
+  if (!m) return `${v}.1`;
+  const [, major, minor, patch] = m;
+  if (minor === undefined) return String(Number(major) + 1);
+  return patch === undefined ? `${major}.${Number(minor) + 1}` : `${major}.${Number(minor) + 1}.0`;
+}
+
+function plainParam(p: SkillParam): Record<string, unknown> {
+  // Only what the author would write: the schema's defaults (required: false) are left out.
+  const out: Record<string, unknown> = { name: p.name, type: p.type };
+  if (p.required) out.required = true;
+  if (p.default !== undefined) out.default = p.default;
+  if (p.values) out.values = p.values;
+  if (p.description) out.description = p.description;
+  return out;
+}
+
+function parseSkill(yamlText: string): ProposedSkill {
   const docs = parseAllDocuments(yamlText);
   const real = docs.filter((d) => d.contents !== null);
   if (real.length !== 1)
@@ -160,5 +342,15 @@ function skillName(yamlText: string): string {
   const name = doc.getIn(['metadata', 'name']);
   if (typeof name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
     throw new CaduceusError('SkillInvalid', 'metadata.name must be a DNS label (lower-case letters, digits and -)');
-  return name;
+  const raw = (doc.toJS() as { spec?: Partial<SkillSpec> }).spec ?? {};
+  // Only for the similarity check: validation proper is the loader's, on the whole tree.
+  const spec: SkillSpec = {
+    version: String(raw.version ?? ''),
+    description: String(raw.description ?? ''),
+    params: (Array.isArray(raw.params) ? raw.params : []).map((p) => ({ ...p, required: p.required === true })),
+    steps: Array.isArray(raw.steps) ? raw.steps : [],
+    timeout: String(raw.timeout ?? '10m'),
+    aliases: Array.isArray(raw.aliases) ? raw.aliases : [],
+  };
+  return { name, spec, text: yamlText };
 }

@@ -12,7 +12,7 @@ import type { GitWork } from './git-work.js';
 import { createForge, type Forge, type PullRequest } from './forge/index.js';
 import { commitMessage, prBody, PR_TITLE } from './report.js';
 import type { Plan } from './proposals.js';
-import type { CuratorReport, ProposalRecord } from './types.js';
+import { isAgentProposal, type CuratorReport, type ProposalRecord } from './types.js';
 import type { Applied, CuratorEnv, Loaded } from './run.js';
 
 /** The commit date of proposals made on the day of `now` (midnight UTC). */
@@ -132,7 +132,7 @@ async function sameProposals(
 /** The open proposals' branch when there is one, else `<prefix>/<date>` (suffixed when taken). */
 async function chooseBranch(git: GitWork, cstore: CuratorStore, loaded: Loaded, now: number): Promise<string> {
   const mine = cstore.proposals({ curator: loaded.curator });
-  const open = mine.filter((p) => p.state === 'open' && p.action !== 'create');
+  const open = mine.filter((p) => p.state === 'open' && !isAgentProposal(p.action));
   if (open.length > 0) return (open[open.length - 1] as ProposalRecord).branch;
   const taken = new Set([...mine.map((p) => p.branch), ...(await git.remoteBranches())]);
   const base = `${loaded.spec.branchPrefix}/${new Date(now).toISOString().slice(0, 10)}`;
@@ -214,7 +214,7 @@ async function recordProposals(
   }
   // Open proposals no longer made (a skill was used again, pinned, …) were never reviewed: forget them.
   const dropped = [...existing.values()]
-    .filter((p) => p.state === 'open' && p.action !== 'create' && !current.has(p.id))
+    .filter((p) => p.state === 'open' && !isAgentProposal(p.action) && !current.has(p.id))
     .map((p) => p.id);
   cstore.store.tx(() => {
     for (const r of records) cstore.upsertProposal(r);

@@ -5,8 +5,17 @@ import type { CuratorAction } from '../../reconciler/specs.js';
 
 export type ProposalState = 'open' | 'merged' | 'closed';
 
-/** What a stored proposal does: a curator action, or `create` for a skill proposed by the agent. */
-export type ProposalAction = CuratorAction | 'create';
+/**
+ * What a stored proposal does: a curator action, or one the agent asked for through the
+ * runner (each on a branch of its own, never the curator run's): `create` a new skill,
+ * `revise` an existing skill a new one was similar to, `memory` notes for the memory file.
+ */
+export type ProposalAction = CuratorAction | 'create' | 'revise' | 'memory';
+
+/** Proposals that live on branches of their own, outside the curator run's branch and its bookkeeping. */
+export function isAgentProposal(action: ProposalAction): boolean {
+  return action === 'create' || action === 'revise' || action === 'memory';
+}
 
 /** What the curator knows about one active skill. */
 export interface SkillSignal {

@@ -93,6 +93,24 @@ export class YamlEditor {
     this.splices.push({ start: at, end: at, text: this.needsNewline(at) + text });
   }
 
+  /** Replaces every item of a sequence with `values` (plain JS values), keeping its style and indentation. */
+  replaceSeqItems(seq: YAMLSeq, values: unknown[]): void {
+    const items = seq.items as Node[];
+    const [start, end] = rangeOf(seq);
+    if (seq.flow || items.length === 0 || values.length === 0) {
+      const flow = values.map((v) => stringify(v, { collectionStyle: 'flow' }).trim());
+      // A block sequence's range ends after its last line; a flow one on its `]`.
+      const to = seq.flow || items.length === 0 ? end : this.lineEnd(rangeOf(items[items.length - 1] as Node)[1] - 1);
+      this.splices.push({ start, end: to, text: `[${flow.join(', ')}]${to === end ? '' : '\n'}` });
+      return;
+    }
+    const dashCol = this.column(start);
+    const contentCol = this.column(rangeOf(items[0] as Node)[0]);
+    const from = this.lineStart(start);
+    const to = this.lineEnd(rangeOf(items[items.length - 1] as Node)[1] - 1);
+    this.splices.push({ start: from, end: to, text: values.map((v) => renderItem(v, dashCol, contentCol)).join('') });
+  }
+
   /** Adds `key: value` at the end of a block mapping, indented like its other keys. */
   addMapPair(map: YAMLMap, key: string, value: unknown, seqIndent: number): void {
     const pairs = map.items;

@@ -17,6 +17,17 @@ export interface ProcessSpec {
   outputLimitBytes: number;
   /** Complete output lines as they arrive, for live progress. */
   onLine?: (line: string) => void;
+  /** CPU and memory of the process (group or container) while it runs, for `caduceus top`. */
+  onUsage?: (u: LiveUsage) => void;
+}
+
+export interface LiveUsage {
+  cpuMs: number;
+  cpuPercent: number | null;
+  memoryBytes: number;
+  peakMemoryBytes: number;
+  processes: number;
+  source: 'proc' | 'docker';
 }
 
 export interface Backend {

@@ -4,5 +4,10 @@
 import type { CommandSpec } from '../../reconciler/types.js';
 
 export const commands: readonly CommandSpec[] = [
-  { name: 'sandbox', summary: 'sandbox build: make the local Docker sandbox image', load: () => import('./cli.js') },
+  {
+    name: 'sandbox',
+    summary: 'sandbox build: make the local Docker sandbox image',
+    subcommands: ['build'],
+    load: () => import('./cli.js'),
+  },
 ];

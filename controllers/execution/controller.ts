@@ -12,6 +12,7 @@ import { RunStore } from '../../reconciler/state/runs.js';
 import { errorMessage } from '../../reconciler/errors.js';
 import { redact } from '../../reconciler/secrets.js';
 import { LocalBackend } from './local-backend.js';
+import { RunUsageStore } from '../../reconciler/state/run-usage.js';
 import { DockerBackend } from './docker-backend.js';
 import { SkillEngine } from './skill-engine.js';
 import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
@@ -45,6 +46,7 @@ export function register(deps: ControllerDeps): Registration {
   const skills = new SkillEngine({
     snapshot: deps.snapshot,
     runs: new RunStore(deps.store),
+    usage: new RunUsageStore(deps.store),
     stateDir: deps.stateDir,
     backends,
     log,

@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import type { ExecResult, Logger } from '../../reconciler/types.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { timerDelay } from '../../reconciler/duration.js';
-import type { Backend, ProcessSpec } from './backend.js';
+import type { Backend, LiveUsage, ProcessSpec } from './backend.js';
 import { LineSplitter, OutputBuffer } from './output-buffer.js';
 import type { EffectiveIsolation } from './runtime-config.js';
 import { parseMemory } from './quantity.js';
@@ -157,6 +157,7 @@ export class DockerBackend implements Backend {
     let finished = false;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
+    let usage: { cpuMs: number; peakMemoryBytes: number } | undefined;
     try {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const sink = (which: 0 | 1): Writable =>
@@ -184,7 +185,9 @@ export class DockerBackend implements Backend {
       const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
       exited.catch(() => undefined);
       await container.start();
+      const stats = containerStats(container, spec.onUsage);
       const outcome = await Promise.race([exited, stopped]);
+      usage = stats.stop();
       if (typeof outcome === 'string') {
         ending = outcome;
         await this.remove(container);
@@ -196,6 +199,7 @@ export class DockerBackend implements Backend {
       for (const l of lines ?? []) l.flush();
       const exitCode = typeof outcome === 'string' ? null : outcome.StatusCode;
       return {
+        usage,
         status: ending ?? (exitCode === 0 ? 'succeeded' : 'failed'),
         exitCode,
         durationMs: performance.now() - t0,
@@ -320,4 +324,78 @@ function processAlive(pid: number): boolean {
 
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+interface DockerStats {
+  memory_stats?: { usage?: number; max_usage?: number; stats?: { cache?: number; inactive_file?: number } };
+  cpu_stats?: { cpu_usage?: { total_usage?: number } };
+  pids_stats?: { current?: number };
+}
+
+/**
+ * Follows the engine's stats of a running container (about one a second): CPU time from
+ * cpu_usage.total_usage, memory without the page cache, the peak from max_usage where the
+ * engine keeps it (cgroup v1) or the largest sample. stop() ends the stream with the totals.
+ */
+function containerStats(
+  container: Docker.Container,
+  onUsage: ((u: LiveUsage) => void) | undefined,
+): { stop(): { cpuMs: number; peakMemoryBytes: number } } {
+  let cpuMs = 0;
+  let peak = 0;
+  let prev: { at: number; cpu: number } | undefined;
+  let stream: NodeJS.ReadableStream | undefined;
+  let stopped = false;
+  let buffered = '';
+  const onJson = (s: DockerStats): void => {
+    const total = s.cpu_stats?.cpu_usage?.total_usage;
+    const usage = s.memory_stats?.usage;
+    if (total === undefined || usage === undefined || (total === 0 && usage === 0)) return;
+    const cache = s.memory_stats?.stats?.inactive_file ?? s.memory_stats?.stats?.cache ?? 0;
+    const memory = Math.max(0, usage - cache);
+    const now = performance.now();
+    const cpu = total / 1e6;
+    cpuMs = Math.max(cpuMs, cpu);
+    peak = Math.max(peak, memory, s.memory_stats?.max_usage ?? 0);
+    const cpuPercent = prev && now > prev.at ? ((cpu - prev.cpu) / (now - prev.at)) * 100 : null;
+    prev = { at: now, cpu };
+    onUsage?.({
+      cpuMs,
+      cpuPercent,
+      memoryBytes: memory,
+      peakMemoryBytes: peak,
+      processes: s.pids_stats?.current ?? 0,
+      source: 'docker',
+    });
+  };
+  container.stats({ stream: true }).then(
+    (st) => {
+      stream = st as unknown as NodeJS.ReadableStream;
+      if (stopped) return (stream as unknown as { destroy?: () => void }).destroy?.();
+      stream.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        let nl = buffered.indexOf('\n');
+        while (nl >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line)
+            try {
+              onJson(JSON.parse(line) as DockerStats);
+            } catch {
+              // a partial or foreign line: the next one will do
+            }
+          nl = buffered.indexOf('\n');
+        }
+      });
+      stream.on('error', () => undefined);
+    },
+    () => undefined,
+  );
+  return {
+    stop: () => {
+      stopped = true;
+      (stream as unknown as { destroy?: () => void } | undefined)?.destroy?.();
+      return { cpuMs, peakMemoryBytes: peak };
+    },
+  };
 }

@@ -9,6 +9,7 @@ import type { Backend, ProcessSpec } from './backend.js';
 import { KILL_GRACE_MS } from './backend.js';
 import { timerDelay } from '../../reconciler/duration.js';
 import { LineSplitter, OutputBuffer } from './output-buffer.js';
+import { sampleProcessGroup, startSampler } from './usage.js';
 
 export interface LocalBackendOptions {
   /** Names of host variables a process may inherit. */
@@ -68,6 +69,14 @@ export class LocalBackend implements Backend {
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      const pgid = child.pid;
+      const sampler =
+        pgid === undefined
+          ? undefined
+          : startSampler(
+              () => sampleProcessGroup(pgid),
+              (u) => spec.onUsage?.({ ...u, source: 'proc' }),
+            );
       let ending: 'timedOut' | 'cancelled' | undefined;
       let terminating = false;
       let spawnError: Error | undefined;
@@ -106,6 +115,8 @@ export class LocalBackend implements Backend {
       // The shell is done: whatever it left running in its group goes too, otherwise a
       // background child would outlive the run and keep the output pipes open.
       child.on('exit', () => {
+        // The group is being ended: its last figures are the ones already sampled.
+        sampler?.stop();
         terminate();
         // A process that left the group (setsid) may still hold the pipes: stop reading.
         setTimeout(() => {
@@ -119,7 +130,9 @@ export class LocalBackend implements Backend {
         for (const l of lines ?? []) l.flush();
         if (spawnError) out.push(`\ncaduceus: could not start /bin/sh: ${spawnError.message}\n`);
         const exitCode = spawnError ? null : (code ?? (signal ? 128 + (signalNumber(signal) ?? 0) : null));
+        const usage = sampler?.stop();
         resolvePromise({
+          usage,
           status: ending ?? (code === 0 ? 'succeeded' : 'failed'),
           exitCode,
           durationMs: performance.now() - started,

@@ -63,28 +63,37 @@ export function createRuntimeController(docker: () => DockerBackend, swarm?: Swa
 
       let missing = await missingPackages(spec.prerequisites.packages);
       if (missing.length > 0 && spec.prerequisites.autoInstall) {
-        const key = missing.join(' ');
-        const lastFail = failedInstalls.get(key);
-        if (lastFail === undefined || Date.now() - lastFail > INSTALL_RETRY_MS) {
-          ctx.event('Normal', 'InstallingPrerequisites', `apt-get install -y ${key}`);
-          const res = await aptInstall(missing, ctx.signal);
+        // Each package has its own retry clock: one that cannot be installed is not tried
+        // again for a while, and does not stop the others from being installed now.
+        const due = missing.filter((p) => {
+          const lastFail = failedInstalls.get(p);
+          return lastFail === undefined || Date.now() - lastFail > INSTALL_RETRY_MS;
+        });
+        if (due.length > 0) {
+          ctx.event('Normal', 'InstallingPrerequisites', `apt-get install -y ${due.join(' ')}`);
+          const res = await aptInstall(due, ctx.signal);
           missing = await missingPackages(spec.prerequisites.packages);
-          if (res.ok && missing.length === 0) {
-            failedInstalls.delete(key);
-            ctx.event('Normal', 'PrerequisitesInstalled', `installed ${key}`);
-          } else {
-            failedInstalls.set(key, Date.now());
+          const now = Date.now();
+          for (const p of due) if (!missing.includes(p)) failedInstalls.delete(p);
+          for (const p of due) if (missing.includes(p)) failedInstalls.set(p, now);
+          const installed = due.filter((p) => !missing.includes(p));
+          if (installed.length > 0) ctx.event('Normal', 'PrerequisitesInstalled', `installed ${installed.join(', ')}`);
+          for (const f of res.failed)
+            ctx.event('Warning', 'PrerequisiteInstallFailed', `apt-get install ${f.package} failed: ${f.reason}`);
+          const stillMissing = due.filter((p) => missing.includes(p) && !res.failed.some((f) => f.package === p));
+          if (stillMissing.length > 0)
             ctx.event(
               'Warning',
               'PrerequisiteInstallFailed',
-              `apt-get install ${key} failed: ${lastLines(res.output)}`,
+              `${stillMissing.join(', ')} still missing after apt-get: ${lastLines(res.output)}`,
             );
-          }
           ctx.setObserved({
             lastInstall: {
-              packages: key,
-              ok: res.ok && missing.length === 0,
-              at: new Date().toISOString(),
+              packages: due.join(' '),
+              installed,
+              failed: due.filter((p) => missing.includes(p)),
+              ok: due.every((p) => !missing.includes(p)),
+              at: new Date(now).toISOString(),
               output: lastLines(res.output),
             },
           });
@@ -93,8 +102,8 @@ export function createRuntimeController(docker: () => DockerBackend, swarm?: Swa
       ctx.setObserved({ missingPackages: missing });
       if (missing.length > 0) {
         const how = spec.prerequisites.autoInstall
-          ? 'automatic install failed; see events'
-          : 'install them or set prerequisites.autoInstall: true';
+          ? 'automatic install failed; see `caduceus events`'
+          : `install them (apt-get install ${missing.join(' ')}) or set prerequisites.autoInstall: true`;
         ctx.setCondition('Ready', 'False', 'MissingPrerequisite', `missing packages: ${missing.join(', ')} (${how})`);
         return { requeueAfter: RECHECK_MS };
       }

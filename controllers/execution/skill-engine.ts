@@ -7,6 +7,8 @@
 import type { Logger, ParamValue, RunOptions, SkillRunResult, Snapshot, StepResult } from '../../reconciler/types.js';
 import type { SkillStep } from '../../reconciler/specs.js';
 import type { RunStore } from '../../reconciler/state/runs.js';
+import type { RunUsageStore } from '../../reconciler/state/run-usage.js';
+import { RunMeter } from './run-meter.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { parseDuration, timerDelay } from '../../reconciler/duration.js';
 import { redact } from '../../reconciler/secrets.js';
@@ -17,7 +19,6 @@ import { skillIsolation, type EffectiveIsolation } from './runtime-config.js';
 import { paramEnv, stepEnvName } from '../../reconciler/env-names.js';
 import { validateParams } from '../../reconciler/skill-params.js';
 import { interpolate, type Scope } from './interpolate.js';
-import { runHttpStep } from './http-step.js';
 import { runFileStep } from './file-step.js';
 import { createWorkspace, removeWorkspace, shareWorkspaceWith } from '../../reconciler/workspace.js';
 
@@ -31,6 +32,8 @@ const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 export interface SkillEngineDeps {
   snapshot: () => Snapshot;
   runs: RunStore;
+  /** Where CPU and memory of runs are kept (for `caduceus top` and `runs`). */
+  usage?: RunUsageStore;
   stateDir: string;
   backends: { local: Backend; docker: Backend; swarm: Backend };
   log: Logger;
@@ -57,6 +60,7 @@ interface SkillRunContext {
   depth: number;
   opts: RunOptions;
   outputLimitBytes: number;
+  meter: RunMeter;
 }
 
 export class SkillEngine {
@@ -118,6 +122,7 @@ export class SkillEngine {
     const deadline = Math.min(frame?.deadline ?? Infinity, started + parseDuration(spec.timeout ?? '10m'));
     const log = this.deps.log.child({ skill: name, runId });
     let result: SkillRunResult | undefined;
+    const meter = new RunMeter(runId, this.deps.usage);
     try {
       if (iso.mode !== 'local') shareWorkspaceWith(workspace, iso.user);
       const steps = await this.runSteps(spec.steps, {
@@ -130,6 +135,7 @@ export class SkillEngine {
         depth,
         opts,
         outputLimitBytes: runtime.execution.outputLimitBytes,
+        meter,
       });
       result = { runId, skill: name, version: spec.version, ...steps, durationMs: performance.now() - t0 };
       return result;
@@ -148,6 +154,7 @@ export class SkillEngine {
       return result;
     } finally {
       const r = result as SkillRunResult;
+      meter.finish();
       this.deps.runs.finish(runId, {
         status: r.status,
         durationMs: r.durationMs,
@@ -236,9 +243,11 @@ export class SkillEngine {
             signal: run.opts.signal,
             outputLimitBytes: run.outputLimitBytes,
             onLine: onProgress ? (line: string) => onProgress({ state: 'running', message: redact(line) }) : undefined,
+            onUsage: (u) => run.meter.sample(u),
           },
           run.iso,
         );
+        run.meter.stepDone(res.usage);
         return {
           status: res.status,
           exitCode: res.exitCode ?? undefined,
@@ -258,6 +267,8 @@ export class SkillEngine {
         );
         const signal = run.opts.signal ? AbortSignal.any([timeout, run.opts.signal]) : timeout;
         try {
+          // undici is loaded with the first http step, not at start-up.
+          const { runHttpStep } = await import('./http-step.js');
           const r = await runHttpStep(step.http, scope, signal, run.outputLimitBytes);
           return {
             status: r.ok ? 'succeeded' : 'failed',

@@ -4,5 +4,5 @@
 import type { CommandSpec } from '../../reconciler/types.js';
 
 export const commands: readonly CommandSpec[] = [
-  { name: 'gateway', summary: 'gateway log | status', load: () => import('./cli.js') },
+  { name: 'gateway', summary: 'gateway log | status', subcommands: ['log', 'status'], load: () => import('./cli.js') },
 ];

@@ -3,6 +3,7 @@
 // store that `caduceus up` writes.
 
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { openState, table } from '../../reconciler/cli/state-access.js';
 import type { StateStore } from '../../reconciler/state/store.js';
 import { AuditStore, type AuditLevel } from './audit-store.js';
@@ -56,13 +57,7 @@ async function log(argv: string[]): Promise<number> {
       platform: args.values.platform,
     });
     if (args.values.json) {
-      process.stdout.write(
-        `${JSON.stringify(
-          rows.map((r) => ({ ...r, time: new Date(r.at).toISOString() })),
-          null,
-          2,
-        )}\n`,
-      );
+      writeStructured(rows.map((r) => ({ ...r, time: new Date(r.at).toISOString() })));
       return 0;
     }
     const body = rows.map((r) => [
@@ -119,7 +114,7 @@ async function status(argv: string[]): Promise<number> {
       });
     const counts = audit.counts();
     if (args.values.json) {
-      process.stdout.write(`${JSON.stringify({ policies, counts }, null, 2)}\n`);
+      writeStructured({ policies, counts });
       return 0;
     }
     const out: string[] = [];

@@ -1,16 +1,18 @@
 // Parses what a person typed in chat into one gateway command. The grammar is tiny on
-// purpose: `run task NAME`, `run skill NAME key=value …`, `status`, `help`. Anything else
-// is an error whose message shows the usage, so people learn the grammar from the bot.
+// purpose: `run task NAME`, `run skill NAME key=value …`, `ask …`, `status`, `help`.
+// Anything else is an error whose message shows the usage, so people learn the grammar
+// from the bot, or, where the platform takes free text, a question for the agent.
 
 export type Command =
   | { verb: 'run-task'; name: string }
   | { verb: 'run-skill'; name: string; params: Record<string, string> }
+  | { verb: 'ask'; text: string }
   | { verb: 'status' }
   | { verb: 'help' };
 
 export type ParseResult = { ok: true; command: Command } | { ok: false; error: string };
 
-export const USAGE = 'commands: `run task NAME`, `run skill NAME key=value …`, `status`, `help`';
+export const USAGE = 'commands: `run task NAME`, `run skill NAME key=value …`, `ask QUESTION`, `status`, `help`';
 
 const MAX_TEXT = 1000;
 const MAX_PARAMS = 32;
@@ -54,7 +56,33 @@ function normaliseVerb(word: string): string {
     .toLowerCase();
 }
 
-export function parseCommand(text: string): ParseResult {
+/** Longest question for the agent; a conversation's worth of text. */
+const MAX_ASK = 8000;
+/** `ask`, after an optional `caduceus` and a platform's `/` or `@Bot` decoration. */
+const ASK = /^(?:\/?caduceus(?:@[A-Za-z0-9_]+)?\s+)?\/?ask(?:@[A-Za-z0-9_]+)?(?:\s+([\s\S]*))?$/i;
+
+/**
+ * `freeText`: the platform sends what is not a command to the agent (a question in plain
+ * words) instead of answering with the usage.
+ */
+export function parseCommand(text: string, opts: { freeText?: boolean } = {}): ParseResult {
+  // Questions are taken verbatim: apostrophes and quotes in them are words, not syntax.
+  const ask = ASK.exec(text.trim());
+  if (ask) return question(ask[1] ?? '');
+  const parsed = parseVerb(text);
+  if (!parsed.ok && opts.freeText && text.trim() !== '' && !/^\/?(run|status|help)\b/i.test(text.trim()))
+    return question(text.replace(/^\/?caduceus(@[A-Za-z0-9_]+)?\s+/i, ''));
+  return parsed;
+}
+
+function question(text: string): ParseResult {
+  const q = text.trim();
+  if (q === '') return { ok: false, error: 'write your question after `ask`' };
+  if (q.length > MAX_ASK) return { ok: false, error: `question longer than ${MAX_ASK} characters` };
+  return { ok: true, command: { verb: 'ask', text: q } };
+}
+
+function parseVerb(text: string): ParseResult {
   if (text.length > MAX_TEXT) return { ok: false, error: `command longer than ${MAX_TEXT} characters` };
   const words = tokenize(text.trim());
   if (!words) return { ok: false, error: `unbalanced quotes; ${USAGE}` };
@@ -97,6 +125,10 @@ export function describeCommand(c: Command): string {
         c.name,
         ...Object.entries(c.params).map(([k, v]) => `${k}=${/\s/.test(v) ? JSON.stringify(v) : v}`),
       ].join(' ');
+    case 'ask': {
+      const line = c.text.replace(/\s+/g, ' ');
+      return `ask ${line.length > 200 ? `${line.slice(0, 199)}…` : line}`;
+    }
     default:
       return c.verb;
   }

@@ -35,6 +35,7 @@ export function register(deps: ControllerDeps, opts: GatewayOptions = {}): Regis
   return {
     controllers: [controller],
     routes: gw.routes(),
+    runner: { deliver: (target, text, o) => gw.post(target, text, o) },
     stop: () => gw.stop(),
   };
 }

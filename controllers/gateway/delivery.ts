@@ -2,7 +2,6 @@
 // later (network errors, 429, 5xx) with exponential backoff. Other 4xx answers are final:
 // the request itself is wrong and sending it again would not help.
 
-import { request } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffMs } from '../../reconciler/backoff.js';
 
@@ -11,6 +10,8 @@ export interface HttpCall {
   method?: 'POST' | 'PATCH';
   headers?: Record<string, string>;
   body: string;
+  /** Why a 2xx answer is still a failure (Slack's `{"ok": false}`), or undefined when it is not. */
+  refusal?: (body: string) => string | undefined;
 }
 
 export interface DeliveryOptions {
@@ -37,6 +38,8 @@ export const DEFAULT_DELIVERY: DeliveryOptions = { attempts: 3, baseDelayMs: 500
 const MAX_DELAY_MS = 30_000;
 
 export async function deliver(call: HttpCall, opts: DeliveryOptions = DEFAULT_DELIVERY): Promise<DeliveryResult> {
+  // undici is loaded with the first reply, not when the gateway starts.
+  const { request } = await import('undici');
   let last: DeliveryResult = { ok: false, attempts: 0, error: 'not attempted' };
   for (let attempt = 1; attempt <= opts.attempts; attempt++) {
     let retryAfterMs: number | undefined;
@@ -50,7 +53,12 @@ export async function deliver(call: HttpCall, opts: DeliveryOptions = DEFAULT_DE
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       const text = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, attempts: attempt, status: res.statusCode };
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        const refused = call.refusal?.(text);
+        if (refused === undefined) return { ok: true, attempts: attempt, status: res.statusCode };
+        // The API read the request and said no: sending it again would not change that.
+        return { ok: false, attempts: attempt, status: res.statusCode, error: refused };
+      }
       last = {
         ok: false,
         attempts: attempt,

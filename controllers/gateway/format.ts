@@ -3,6 +3,7 @@
 // render acceptably.
 
 import type { SkillRunResult, TaskReport } from '../../reconciler/types.js';
+import type { AgentResult } from '../../reconciler/agent-contract.js';
 import type { RunRecord } from '../../reconciler/state/runs.js';
 import { formatDuration } from '../../reconciler/duration.js';
 import { redact } from '../../reconciler/secrets.js';
@@ -34,12 +35,23 @@ export function formatSkillResult(r: SkillRunResult): string {
   return redact(body ? `${head}\n${body}` : head);
 }
 
-export function helpText(allowed: { tasks: string[]; skills: string[]; status: boolean }): string {
+export function helpText(allowed: { tasks: string[]; skills: string[]; status: boolean; agent: boolean }): string {
   const parts = [USAGE];
   parts.push(allowed.tasks.length ? `tasks you may run: ${allowed.tasks.join(', ')}` : 'you may run no tasks');
   parts.push(allowed.skills.length ? `skills you may run: ${allowed.skills.join(', ')}` : 'you may run no skills');
+  parts.push(allowed.agent ? 'you may ask the agent: `ask QUESTION`' : 'your role may not ask the agent');
   if (!allowed.status) parts.push('your role may not read status');
   return parts.join('\n');
+}
+
+/** The agent's answer as the reply; a run without one says why, with the run to look at. */
+export function formatAgentResult(r: AgentResult): string {
+  if (r.status === 'succeeded')
+    return redact(r.answer.trim() || `(the agent answered nothing; run ${r.runId.slice(0, 8)})`);
+  return redact(
+    `the agent ${r.status} (${r.stopReason}) after ${r.toolCalls.length} tool call(s): ${r.error ?? 'no answer'} ` +
+      `(run ${r.runId.slice(0, 8)}; \`caduceus runs show ${r.runId}\`)`,
+  );
 }
 
 export function statusText(

@@ -1,16 +1,24 @@
 // The gateway at request time. One request's story, top to bottom:
 //   platform bound? → raw body (capped) → signature → replay → envelope → who (whitelist,
 //   channel) → rate limit → command → permission → answer now, or queue the work →
-//   (later) authorise again against the current policy → run → reply with retries.
+//   (later) authorise again against the current policy → run (a task, a skill, the agent)
+//   → reply with retries. post() serves the other direction: results sent to a channel.
 // Every decision is audited. The bindings (policy + started platforms) are replaced in one
 // assignment by the controller, so a request sees either the old policy or the new one.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Counter } from 'prom-client';
-import type { ControllerDeps, HttpRoute, Reason, Snapshot } from '../../reconciler/types.js';
+import type {
+  ControllerDeps,
+  DeliveryTarget,
+  HttpRoute,
+  Reason,
+  RunTrigger,
+  Snapshot,
+} from '../../reconciler/types.js';
 import type { Platform } from '../../reconciler/specs.js';
 import { RunStore } from '../../reconciler/state/runs.js';
-import { errorMessage } from '../../reconciler/errors.js';
+import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { redact } from '../../reconciler/secrets.js';
 import { BodyTooLarge, readCappedBody } from '../../reconciler/http-body.js';
 import { sendJson } from '../../reconciler/http-json.js';
@@ -18,7 +26,7 @@ import { registeredCounter } from '../../reconciler/metric-registry.js';
 import { AuditStore, type NewAuditEntry } from './audit-store.js';
 import { describeCommand, parseCommand, type Command } from './commands.js';
 import { deliver, DEFAULT_DELIVERY, type DeliveryOptions } from './delivery.js';
-import { formatSkillResult, formatTaskReport, helpText, statusText, truncate } from './format.js';
+import { formatAgentResult, formatSkillResult, formatTaskReport, helpText, statusText, truncate } from './format.js';
 import { JobQueue } from './job-queue.js';
 import { admit, allowedSummary, permit, PLATFORMS, type CompiledPolicy, type Refusal } from './policy.js';
 import { SlidingWindowLimiter } from './sliding-window.js';
@@ -51,7 +59,7 @@ interface Job {
   platform: Platform;
   runtime: PlatformRuntime;
   message: Inbound;
-  command: Extract<Command, { verb: 'run-task' | 'run-skill' }>;
+  command: Extract<Command, { verb: 'run-task' | 'run-skill' | 'ask' }>;
   actor: string;
   policyName: string;
 }
@@ -81,6 +89,8 @@ export class Gateway {
   private readonly abort = new AbortController();
   private readonly maxBody: number;
   private readonly delivery: DeliveryOptions;
+  /** Immediate answers on their way through a platform's reply API (not queued work). */
+  private readonly replies = new Set<Promise<void>>();
   private readonly now: () => number;
   private readonly requests: Counter<'platform' | 'decision'>;
   private runs: RunStore | undefined;
@@ -116,6 +126,12 @@ export class Gateway {
     for (const [p, b] of this.bindings) if (b.policy.name !== policyName) map.set(p, b);
     for (const b of next) map.set(b.platform, b);
     this.bindings = map;
+  }
+
+  /** Resolves once no queued or running work and no immediate reply is left (tests await it before counting runs). */
+  async idle(): Promise<void> {
+    await this.queue.idle();
+    await Promise.allSettled([...this.replies]);
   }
 
   /** Stops serving at once, drops waiting work, cancels running work and waits (bounded) for it to end. */
@@ -184,8 +200,8 @@ export class Gateway {
       case 'message': {
         const outcome = this.decide(platform, runtime, policy, parsed.message, now);
         const later = runtime.respond(res, outcome, parsed.message);
-        if (later !== undefined)
-          void this.sendReply(
+        if (later !== undefined) {
+          const sending = this.sendReply(
             platform,
             runtime,
             parsed.message,
@@ -193,6 +209,9 @@ export class Gateway {
             outcome.kind === 'refused' ? 'refused' : 'succeeded',
             policy,
           );
+          this.replies.add(sending);
+          void sending.finally(() => this.replies.delete(sending));
+        }
       }
     }
   }
@@ -236,7 +255,7 @@ export class Gateway {
           `rate limit of ${policy.rateLimit.requests} per ${policy.rateLimit.perMs} ms exceeded`,
         );
       }
-      const cmd = parseCommand(msg.text);
+      const cmd = parseCommand(msg.text, { freeText: policy.freeText.has(platform) });
       if (!cmd.ok) return refuse('bad-command', cmd.error, `unparseable command: ${cmd.error}`);
       const line = describeCommand(cmd.command);
       const snap = this.deps.snapshot();
@@ -300,7 +319,7 @@ export class Gateway {
       command: line,
       requestId: message.requestId,
     };
-    let check: { ok: true; target?: string } | Refusal;
+    let check: { ok: true; target?: string; tools?: string[] } | Refusal;
     try {
       if (!current?.state.ready) {
         check = {
@@ -340,20 +359,32 @@ export class Gateway {
       return;
     }
 
-    const target = check.target ?? command.name;
     const opts = { trigger: { source: `gateway:${platform}`, actor: job.actor }, signal: this.abort.signal };
     let text: string;
     let status: 'succeeded' | 'failed';
     let runId: string | undefined;
     try {
-      if (command.verb === 'run-task') {
-        const report = await this.deps.runner.runTask(target, opts);
+      if (command.verb === 'ask') {
+        const runAgent = this.deps.runner.runAgent;
+        if (!runAgent) throw new CaduceusError('RunnerUnavailable', 'the agent is not registered');
+        // The tools are the ones the roles allow now, as checked just above.
+        const result = await runAgent.call(this.deps.runner, {
+          prompt: command.text,
+          ...(check.tools ? { tools: check.tools } : {}),
+          ...opts,
+          name: `gateway/${platform}`,
+        });
+        runId = result.runId;
+        status = result.status === 'succeeded' ? 'succeeded' : 'failed';
+        text = formatAgentResult(result);
+      } else if (command.verb === 'run-task') {
+        const report = await this.deps.runner.runTask(check.target ?? command.name, opts);
         runId = report.runId;
         status = report.status === 'succeeded' ? 'succeeded' : 'failed';
         text = formatTaskReport(report);
       } else {
         // key=value text: the runner types it as the skill declares (validateParams).
-        const result = await this.deps.runner.runSkill(target, command.params, opts);
+        const result = await this.deps.runner.runSkill(check.target ?? command.name, command.params, opts);
         runId = result.runId;
         status = result.status === 'succeeded' ? 'succeeded' : 'failed';
         text = formatSkillResult(result);
@@ -371,6 +402,47 @@ export class Gateway {
       runId,
     });
     await this.sendReply(platform, job.runtime, message, text, status, policy);
+  }
+
+  /**
+   * Posts `text` to a channel of a served platform (a scheduled task's result): the
+   * platform must be ready, the channel on its list, and the platform able to post on its
+   * own (a bot token, a callback URL). Audited like replies; throws DeliveryUnavailable or
+   * DeliveryFailed.
+   */
+  async post(target: DeliveryTarget, text: string, opts: { trigger: RunTrigger; signal?: AbortSignal }): Promise<void> {
+    const { platform, channel } = target;
+    const binding = this.bindings.get(platform);
+    const unavailable = (why: string): CaduceusError =>
+      new CaduceusError('DeliveryUnavailable', `cannot post to ${platform} channel ${channel}: ${why}`, {
+        hint: `configure platforms.${platform} in a GatewayPolicy with channel ${channel} listed`,
+      });
+    if (!binding) throw unavailable(`no GatewayPolicy configures ${platform}`);
+    if (!binding.state.ready) throw unavailable(`the platform is not started (${binding.state.message})`);
+    if (!binding.policy.channels.get(platform)?.has(channel))
+      throw unavailable(`the channel is not on the ${platform} channel list of GatewayPolicy/${binding.policy.name}`);
+    const runtime = binding.state.runtime;
+    let call: ReturnType<PlatformRuntime['post']>;
+    try {
+      call = runtime.post(channel, truncate(text, runtime.maxReplyChars));
+    } catch (err) {
+      throw unavailable(errorMessage(err)); // an unset bot token
+    }
+    if (!call) throw unavailable(`${platform} has nothing to post with (a botToken, or the webhook's callbackURL)`);
+    const base = {
+      policy: binding.policy.name,
+      platform,
+      channel,
+      command: `deliver (${opts.trigger.source})`,
+    };
+    const signal = opts.signal ? AbortSignal.any([this.abort.signal, opts.signal]) : this.abort.signal;
+    const result = await deliver(call, { ...this.delivery, signal });
+    if (!result.ok) {
+      const why = `not delivered after ${result.attempts} attempt(s): ${result.error ?? 'unknown error'}`;
+      this.record(undefined, { ...base, level: 'error', decision: 'delivery-failed', reason: why });
+      throw new CaduceusError('DeliveryFailed', `posting to ${platform} channel ${channel} failed: ${redact(why)}`);
+    }
+    this.record(binding.policy, { ...base, level: 'info', decision: 'delivered', reason: 'delivered' });
   }
 
   private async sendReply(

@@ -6,6 +6,7 @@
 import type { Platform, GatewayPolicySpec } from '../../reconciler/specs.js';
 import type { Snapshot } from '../../reconciler/types.js';
 import { getResource } from '../../reconciler/types.js';
+import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
 import { parseDuration } from '../../reconciler/duration.js';
 import { findSkill } from '../../reconciler/skill-names.js';
 import type { Command } from './commands.js';
@@ -17,6 +18,8 @@ export interface CompiledRole {
   tasks: ReadonlySet<string>;
   skills: readonly string[];
   status: boolean;
+  /** Present when members may ask the agent; `tools` undefined means the Runtime's allow-list. */
+  agent?: { tools?: readonly string[] };
 }
 
 export interface CompiledPolicy {
@@ -28,15 +31,19 @@ export interface CompiledPolicy {
   auditLevel: GatewayPolicySpec['audit']['level'];
   /** User entries that are not `platform:id` with a known platform; they admit nobody. */
   invalidUsers: string[];
+  /** Platforms whose messages that are not commands go to the agent. */
+  freeText: ReadonlySet<Platform>;
 }
 
 export type Refusal = { ok: false; reason: string; reply: string };
 
 export function compilePolicy(name: string, spec: GatewayPolicySpec): CompiledPolicy {
   const channels = new Map<Platform, ReadonlySet<string>>();
+  const freeText = new Set<Platform>();
   for (const p of PLATFORMS) {
     const ps = spec.platforms[p];
     if (ps) channels.set(p, new Set((ps.channels ?? []).map(String)));
+    if (ps?.freeText === true) freeText.add(p);
   }
   const roles = new Map<string, CompiledRole[]>();
   const invalidUsers: string[] = [];
@@ -46,6 +53,9 @@ export function compilePolicy(name: string, spec: GatewayPolicySpec): CompiledPo
       tasks: new Set(r.permissions?.tasks ?? []),
       skills: [...(r.permissions?.skills ?? [])],
       status: r.permissions?.status === true,
+      ...(r.permissions?.agent?.enabled === true
+        ? { agent: r.permissions.agent.tools ? { tools: [...r.permissions.agent.tools] } : {} }
+        : {}),
     };
     for (const u of r.users ?? []) {
       const m = /^(slack|discord|telegram|webhook):(.+)$/.exec(String(u));
@@ -70,6 +80,7 @@ export function compilePolicy(name: string, spec: GatewayPolicySpec): CompiledPo
     },
     auditLevel: spec.audit?.level ?? 'all',
     invalidUsers,
+    freeText,
   };
 }
 
@@ -99,14 +110,31 @@ export function admit(
   return { ok: true, roles };
 }
 
-/** May someone holding `roles` run `command`? Returns the canonical target name for runs. */
+/**
+ * May someone holding `roles` run `command`? Returns the canonical target name for runs,
+ * and for `ask` the agent tools the roles allow together.
+ */
 export function permit(
   roles: readonly CompiledRole[],
   command: Command,
   snap: Snapshot,
-): { ok: true; target?: string } | Refusal {
+): { ok: true; target?: string; tools?: string[] } | Refusal {
   const names = roles.map((r) => r.name).join(', ');
   switch (command.verb) {
+    case 'ask': {
+      const askers = roles.filter((r) => r.agent);
+      if (askers.length === 0)
+        return {
+          ok: false,
+          reason: `roles ${names} may not ask the agent`,
+          reply: 'Your role may not ask the agent.',
+        };
+      // A role without its own list stands for the Runtime's allow-list, read now (it may have changed).
+      const runtimeTools = effectiveRuntime(snap).agent.tools;
+      const tools = new Set<string>();
+      for (const r of askers) for (const t of r.agent?.tools ?? runtimeTools) tools.add(t);
+      return { ok: true, tools: [...tools] };
+    }
     case 'help':
       return { ok: true };
     case 'status':
@@ -154,12 +182,22 @@ export function permit(
 }
 
 /** What a role holder may run, for `help` and `status` replies. */
-export function allowedSummary(roles: readonly CompiledRole[]): { tasks: string[]; skills: string[]; status: boolean } {
+export function allowedSummary(roles: readonly CompiledRole[]): {
+  tasks: string[];
+  skills: string[];
+  status: boolean;
+  agent: boolean;
+} {
   const tasks = new Set<string>();
   const skills = new Set<string>();
   for (const r of roles) {
     for (const t of r.tasks) tasks.add(t);
     for (const s of r.skills) skills.add(s);
   }
-  return { tasks: [...tasks].sort(), skills: [...skills].sort(), status: roles.some((r) => r.status) };
+  return {
+    tasks: [...tasks].sort(),
+    skills: [...skills].sort(),
+    status: roles.some((r) => r.status),
+    agent: roles.some((r) => r.agent),
+  };
 }

@@ -5,7 +5,7 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { describeRef } from '../../reconciler/secrets.js';
-import type { SecretRef } from '../../reconciler/specs.js';
+import type { KeyRef } from '../../reconciler/specs.js';
 
 export interface KeyEntry {
   /** A name safe to log and to record as the run's actor: the reference, never the value. */
@@ -16,7 +16,7 @@ export interface KeyEntry {
 // One-shot hash: no Hash object per request (this runs on every request).
 const sha256 = (s: string): Buffer => hash('sha256', s, 'buffer');
 
-export function keyEntry(ref: SecretRef, value: string, index: number): KeyEntry {
+export function keyEntry(ref: KeyRef, value: string, index: number): KeyEntry {
   return { id: `key${index}:${describeRef(ref).replace(' ', ':')}`, digest: sha256(value) };
 }
 

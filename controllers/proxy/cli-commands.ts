@@ -4,5 +4,10 @@
 import type { CommandSpec } from '../../reconciler/types.js';
 
 export const commands: readonly CommandSpec[] = [
-  { name: 'proxy', summary: 'proxy test: send a request to the running proxy', load: () => import('./cli.js') },
+  {
+    name: 'proxy',
+    summary: 'proxy test: send a request to the running proxy',
+    subcommands: ['test'],
+    load: () => import('./cli.js'),
+  },
 ];

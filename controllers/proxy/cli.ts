@@ -2,9 +2,10 @@
 // or from the Proxy's status in the state store, key from CADUCEUS_PROXY_KEY or
 // --key-env) and reports status, request id, latency and the answer. Exit 0 on 2xx.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
+import { writeStructured } from '../../reconciler/cli/output.js';
 import { openState } from '../../reconciler/cli/state-access.js';
 
 const HELP = `usage: caduceus proxy test [--url URL | --name PROXY --state-dir DIR]
@@ -15,8 +16,9 @@ Sends a real request to the running proxy and reports the HTTP status, the reque
 the latency and the answer. The address comes from --url, or from the status of the
 Proxy resource (--name, needed when there are several) in --state-dir (default
 .caduceus). The key is read from the environment variable CADUCEUS_PROXY_KEY, or the one
---key-env names; it is never printed. --endpoint defaults to /v1/models; for
-/v1/chat/completions --model defaults to the first skill model the proxy lists, and
+--key-env names, or else the key \`caduceus up\` generated for the Proxy (valueFrom:
+{generated}); it is never printed. --endpoint defaults to /v1/models; for
+/v1/chat/completions --model defaults to the first skill model that needs no params, and
 --message (default "{}") is the user message (a JSON object of skill params, or text).
 --ca trusts a PEM certificate (a self-signed proxy certificate).
 Exit status: 0 on a 2xx answer, 1 otherwise, 2 on usage errors.`;
@@ -29,7 +31,8 @@ interface Answer {
   body: string;
 }
 
-function addressFromState(stateDir: string, name: string | undefined): string {
+/** The Proxy's status in the state directory: its address, and the file of a generated key. */
+function proxyFromState(stateDir: string, name: string | undefined): { address: string; keyFile?: string } {
   const core = openState(stateDir) as NonNullable<ReturnType<typeof openState>>;
   const proxies = core.allStatus().filter((r) => r.kind === 'Proxy' && (name === undefined || r.name === name));
   core.store.close();
@@ -47,7 +50,16 @@ function addressFromState(stateDir: string, name: string | undefined): string {
       `Proxy ${p.name} is not serving (${ready?.reason ?? 'Unknown'}: ${ready?.message ?? 'no status yet'})`,
     );
   }
-  return address;
+  const generated = p.observed.generatedKeys as Array<{ file: string }> | undefined;
+  return { address, keyFile: generated?.[0]?.file };
+}
+
+/** A skill model the proxy describes as needing no params, else the first skill, else the first model. */
+function defaultModel(
+  models: Array<{ id: string; caduceus?: { params?: Array<{ required: boolean }> } }>,
+): string | undefined {
+  const skills = models.filter((m) => m.id.startsWith('skill/'));
+  return skills.find((m) => (m.caduceus?.params ?? []).every((p) => !p.required))?.id ?? skills[0]?.id ?? models[0]?.id;
 }
 
 async function send(
@@ -140,12 +152,22 @@ export function main(argv: string[]): Promise<number> {
     if (endpoint !== '/v1/models' && endpoint !== '/v1/chat/completions')
       throw new UsageError(`--endpoint must be /v1/models or /v1/chat/completions\n\n${HELP}`);
     const keyEnv = v['key-env'] ?? 'CADUCEUS_PROXY_KEY';
-    const key = process.env[keyEnv];
+    const stateDir = v['state-dir'] ?? '.caduceus';
+    let fromState: ReturnType<typeof proxyFromState> | undefined;
+    if (v.url === undefined) fromState = proxyFromState(stateDir, v.name);
+    else if (!process.env[keyEnv] && existsSync(stateDir)) {
+      try {
+        fromState = proxyFromState(stateDir, v.name);
+      } catch {
+        // --url names the proxy; the state directory was only a place to look for a generated key
+      }
+    }
+    // The key: the variable when set (or named with --key-env), else the key `up` generated for this Proxy.
+    let key = process.env[keyEnv];
+    if (!key && v['key-env'] === undefined && fromState?.keyFile) key = readFileSync(fromState.keyFile, 'utf8').trim();
     if (!key)
       throw new UsageError(`set ${keyEnv} to a key the proxy accepts (or name another variable with --key-env)`);
-    const base = (v.url ?? addressFromState(v['state-dir'] ?? '.caduceus', v.name))
-      .replace(/\/+$/, '')
-      .replace(/\/v1$/, '');
+    const base = (v.url ?? (fromState as { address: string }).address).replace(/\/+$/, '').replace(/\/v1$/, '');
     const dispatcher = v.ca ? new Agent({ connect: { ca: readFileSync(v.ca) } }) : undefined;
 
     let answer: Answer;
@@ -157,11 +179,10 @@ export function main(argv: string[]): Promise<number> {
       } else {
         if (!model) {
           const list = await send(dispatcher, `${base}/v1/models`, key, 'GET');
-          const ids =
+          model =
             list.status === 200
-              ? ((JSON.parse(list.body) as { data: Array<{ id: string }> }).data ?? []).map((m) => m.id)
-              : [];
-          model = ids.find((id) => id.startsWith('skill/')) ?? ids[0];
+              ? defaultModel((JSON.parse(list.body) as { data: Parameters<typeof defaultModel>[0] }).data ?? [])
+              : undefined;
           if (!model) throw new UsageError(`the proxy lists no model (${list.status}): pass --model`);
         }
         answer = await send(dispatcher, `${base}/v1/chat/completions`, key, 'POST', {
@@ -180,21 +201,15 @@ export function main(argv: string[]): Promise<number> {
     const ok = answer.status >= 200 && answer.status < 300;
     const text = summarize(endpoint, answer, stream);
     if (v.json) {
-      process.stdout.write(
-        `${JSON.stringify(
-          {
-            url: `${base}${endpoint}`,
-            model: model ?? null,
-            status: answer.status,
-            requestId: answer.requestId,
-            latencyMs: Math.round(answer.latencyMs * 10) / 10,
-            firstByteMs: answer.firstByteMs ?? null,
-            answer: text,
-          },
-          null,
-          2,
-        )}\n`,
-      );
+      writeStructured({
+        url: `${base}${endpoint}`,
+        model: model ?? null,
+        status: answer.status,
+        requestId: answer.requestId,
+        latencyMs: Math.round(answer.latencyMs * 10) / 10,
+        firstByteMs: answer.firstByteMs ?? null,
+        answer: text,
+      });
     } else {
       const lines = [
         `${endpoint === '/v1/models' ? 'GET ' : 'POST'} ${base}${endpoint}` +

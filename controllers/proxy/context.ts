@@ -6,8 +6,8 @@ import type { ProxySpec } from '../../reconciler/specs.js';
 import type { KeyEntry } from './auth.js';
 import type { TokenBucketLimiter } from './token-bucket.js';
 import type { Upstream } from './upstream.js';
-import type { ModelLabels, ProxyMetrics } from './metrics.js';
-import type { McpHttpSessions } from './mcp/http-sessions.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { LazyMcpSessions } from './mcp/lazy-sessions.js';
 
 export interface ProxyState {
   name: string;
@@ -24,9 +24,8 @@ export interface ProxyEnv {
   runner: Runner;
   log: Logger;
   metrics: ProxyMetrics;
-  modelLabels: ModelLabels;
   /** The MCP sessions of this Proxy (`/mcp`). */
-  mcp?: McpHttpSessions;
+  mcp?: LazyMcpSessions;
 }
 
 /** Per-request facts the routes fill in for logs and metrics. */

@@ -17,22 +17,22 @@ import type {
 } from '../../reconciler/types.js';
 import { splitKey } from '../../reconciler/types.js';
 import { isTerminal } from '../../reconciler/reasons.js';
-import type { ProxySpec } from '../../reconciler/specs.js';
+import type { ProxySpec, SecretRef } from '../../reconciler/specs.js';
+import { ensureGeneratedSecret } from '../../reconciler/generated-secrets.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
 import { parseDuration } from '../../reconciler/duration.js';
 import { keyEntry, type KeyEntry } from './auth.js';
 import { Listener } from './listener.js';
 import { readTls, type TlsMaterial } from './tls.js';
-import { Upstream } from './upstream.js';
+import type { Upstream } from './upstream.js';
 import { TokenBucketLimiter } from './token-bucket.js';
 import { createHandler } from './handler.js';
-import { ModelLabels, proxyMetrics, type ProxyMetrics } from './metrics.js';
+import { proxyMetrics, type ProxyMetrics } from './metrics.js';
 import type { ProxyState } from './context.js';
 import { isLoopback } from './bind.js';
-import { McpHttpSessions } from './mcp/http-sessions.js';
+import { LazyMcpSessions } from './mcp/lazy-sessions.js';
 import { RunGate } from './mcp/run-gate.js';
-import { toolListKey } from './mcp/tools.js';
 import type { Snapshot } from '../../reconciler/types.js';
 
 export interface ProxyControllerOptions {
@@ -54,9 +54,7 @@ interface Instance {
   keysDigest: string | undefined;
   limiter: TokenBucketLimiter;
   handler: ReturnType<typeof createHandler>;
-  mcp: McpHttpSessions;
-  /** The tool list MCP clients last saw (toolListKey). */
-  toolKey: string | undefined;
+  mcp: LazyMcpSessions;
 }
 
 /** The controller for kind Proxy; it owns its listeners, so stopping it closes them. */
@@ -70,7 +68,6 @@ export class ProxyController implements Controller {
   private readonly instances = new Map<string, Instance>();
   private readonly draining = new Set<Promise<void>>();
   private readonly metrics: ProxyMetrics;
-  private readonly modelLabels = new ModelLabels();
   private readonly resyncMs: number;
   private readonly drainCapMs: number;
   private readonly portRetryMs: number;
@@ -107,9 +104,11 @@ export class ProxyController implements Controller {
 
     const inputs = this.readInputs(spec);
     if ('reason' in inputs) return this.failClosed(ctx, inst, inputs.reason, inputs.message);
-    const { keys, upstreamKey, tls } = inputs;
+    const { keys, upstreamKey, tls, generated } = inputs;
+    for (const g of generated.filter((x) => x.created))
+      ctx.event('Normal', 'KeyGenerated', `generated client key ${g.name} in ${g.file} (mode 0600)`);
 
-    const upstream = this.syncUpstream(inst, spec, upstreamKey);
+    const upstream = await this.syncUpstream(inst, spec, upstreamKey);
     this.rotateKeys(ctx, inst, keys);
     inst.limiter.setLimit(spec.limits.requestsPerMinute);
     inst.state = { name, spec, keys, upstream };
@@ -134,6 +133,7 @@ export class ProxyController implements Controller {
       listening: true,
       tls: tls !== undefined,
       keys: keys.map((k) => k.id),
+      generatedKeys: generated.map(({ name, file }) => ({ name, file })),
       upstream: spec.upstream ? safeURL(spec.upstream.baseURL) : null,
       preload: spec.preload,
       injectSkills: spec.injectSkills,
@@ -155,10 +155,13 @@ export class ProxyController implements Controller {
    * Everything the spec refers to outside git, checked before anything serves: the bind
    * policy, every key reference (fail closed on one unset), the upstream key, TLS files.
    */
-  private readInputs(
-    spec: ProxySpec,
-  ):
-    | { keys: KeyEntry[]; upstreamKey: string | undefined; tls: TlsMaterial | undefined }
+  private readInputs(spec: ProxySpec):
+    | {
+        keys: KeyEntry[];
+        upstreamKey: string | undefined;
+        generated: Array<{ name: string; file: string; created: boolean }>;
+        tls: TlsMaterial | undefined;
+      }
     | { reason: Reason; message: string } {
     if (!isLoopback(spec.bind) && !spec.tls && !spec.allowPublicBind) {
       return {
@@ -175,8 +178,15 @@ export class ProxyController implements Controller {
       };
     let keys: KeyEntry[];
     let upstreamKey: string | undefined;
+    const generated: Array<{ name: string; file: string; created: boolean }> = [];
     try {
-      keys = spec.keys.map((ref, i) => keyEntry(ref, resolveSecret(ref, this.secretOpts()), i));
+      keys = spec.keys.map((ref, i) => {
+        if (!('generated' in ref.valueFrom))
+          return keyEntry(ref, resolveSecret(ref as SecretRef, this.secretOpts()), i);
+        const g = ensureGeneratedSecret(this.deps.stateDir, ref.valueFrom.generated);
+        generated.push({ name: ref.valueFrom.generated, file: g.file, created: g.created });
+        return keyEntry(ref, g.value, i);
+      });
       upstreamKey = spec.upstream?.apiKey ? resolveSecret(spec.upstream.apiKey, this.secretOpts()) : undefined;
     } catch (err) {
       if (err instanceof CaduceusError && err.code === 'SecretUnset') {
@@ -188,7 +198,7 @@ export class ProxyController implements Controller {
       throw err;
     }
     try {
-      return { keys, upstreamKey, tls: spec.tls ? readTls(spec.tls, this.deps.configDir) : undefined };
+      return { keys, upstreamKey, generated, tls: spec.tls ? readTls(spec.tls, this.deps.configDir) : undefined };
     } catch (err) {
       return { reason: 'TLSFileUnreadable', message: errorMessage(err) };
     }
@@ -221,7 +231,7 @@ export class ProxyController implements Controller {
         keysDigest: undefined,
         limiter,
         handler: () => undefined,
-        mcp: new McpHttpSessions(
+        mcp: new LazyMcpSessions(
           {
             snapshot: () => this.deps.snapshot(),
             runner: this.deps.runner,
@@ -230,7 +240,6 @@ export class ProxyController implements Controller {
           },
           this.deps.log.child({ component: 'mcp', proxy: name }),
         ),
-        toolKey: undefined,
       };
       created.handler = createHandler({
         mcp: created.mcp,
@@ -240,7 +249,6 @@ export class ProxyController implements Controller {
         runner: this.deps.runner,
         log: this.deps.log.child({ component: 'proxy', proxy: name }),
         metrics: this.metrics,
-        modelLabels: this.modelLabels,
       });
       inst = created;
       this.instances.set(name, inst);
@@ -251,9 +259,7 @@ export class ProxyController implements Controller {
   /** Sends tools/list_changed to this Proxy's MCP clients when the tools differ from what they saw. */
   private tellToolChanges(inst: Instance, snap: Snapshot): void {
     if (!inst.state) return;
-    const key = toolListKey(snap, inst.state.spec.mcp.tasks);
-    if (inst.toolKey !== undefined && inst.toolKey !== key) inst.mcp.notifyToolsChanged();
-    inst.toolKey = key;
+    inst.mcp.toolsMaybeChanged(snap);
   }
 
   private secretOpts(): { baseDir?: string } {
@@ -272,7 +278,11 @@ export class ProxyController implements Controller {
     inst.keysDigest = digest;
   }
 
-  private syncUpstream(inst: Instance, spec: ProxySpec, apiKey: string | undefined): Upstream | undefined {
+  private async syncUpstream(
+    inst: Instance,
+    spec: ProxySpec,
+    apiKey: string | undefined,
+  ): Promise<Upstream | undefined> {
     const current = inst.state?.upstream;
     const want = spec.upstream;
     if (current && want && current.baseURL === want.baseURL) {
@@ -280,16 +290,19 @@ export class ProxyController implements Controller {
       current.timeoutMs = parseDuration(want.timeout);
       return current;
     }
-    // A different upstream: the old pool finishes its requests in the background.
-    if (current) void current.close();
-    return want
-      ? new Upstream(
+    // undici is loaded with the first proxy that forwards to an upstream, before the old
+    // pool is closed: requests keep using it until the new state is in place.
+    const made = want
+      ? new (await import('./upstream.js')).Upstream(
           want.baseURL,
           apiKey,
           parseDuration(want.timeout),
           this.deps.log.child({ component: 'proxy', proxy: inst.name }),
         )
       : undefined;
+    // A different upstream: the old pool finishes its requests in the background.
+    if (current) void current.close();
+    return made;
   }
 
   private async ensureListener(

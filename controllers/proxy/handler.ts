@@ -8,6 +8,10 @@ import { ProxyHttpError, badRequest, invalidKey, rateLimited, routeNotFound, sen
 import type { ProxyEnv, ProxyState, RequestInfo } from './context.js';
 import { listModels, retrieveModel } from './routes/models.js';
 import { chatCompletions } from './routes/chat-completions.js';
+import { PASSTHROUGH_POSTS, passthroughModel, passthroughPost } from './routes/passthrough.js';
+import { handleCors } from './cors.js';
+import { SKILL_PREFIX, findSkill } from './skills.js';
+import { modelLabel } from './metrics.js';
 import { MCP_PATH, mcpRoute } from './routes/mcp.js';
 import { errorMessage } from '../../reconciler/errors.js';
 
@@ -20,6 +24,13 @@ function requestId(req: IncomingMessage): string {
   return `req_${u.slice(0, 8)}${u.slice(9, 13)}${u.slice(14, 18)}${u.slice(19, 23)}${u.slice(24)}`;
 }
 
+const NO_MODELS: ReadonlySet<string> = new Set();
+
+function skillLabel(env: ProxyEnv, model: string): string | undefined {
+  const skill = findSkill(env.snapshot(), model);
+  return skill ? SKILL_PREFIX + skill.metadata.name : undefined;
+}
+
 export function createHandler(env: ProxyEnv): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const info: RequestInfo = { id: requestId(req), keyId: '', started: performance.now(), route: 'other' };
@@ -27,7 +38,12 @@ export function createHandler(env: ProxyEnv): (req: IncomingMessage, res: Server
     const state = env.current();
     res.once('close', () => {
       const proxy = state?.name ?? 'none';
-      env.metrics.requests.inc({ proxy, model: env.modelLabels.label(info.model), status: String(res.statusCode) });
+      const model = modelLabel(
+        info.model,
+        (m) => (m.startsWith(SKILL_PREFIX) ? skillLabel(env, m) : undefined),
+        state?.upstream?.knownModelIds() ?? NO_MODELS,
+      );
+      env.metrics.requests.inc({ proxy, model, status: String(res.statusCode) });
       env.metrics.latency.observe({ proxy, route: info.route }, (performance.now() - info.started) / 1000);
     });
     handle(env, state, req, res, info).catch((err: unknown) => {
@@ -62,6 +78,7 @@ async function handle(
       'This proxy is not serving: see `caduceus status` for the Proxy resource.',
     );
   }
+  if (handleCors(req, res, state.spec.cors?.allowedOrigins ?? [])) return;
   const token = bearerToken(req);
   if (!token) throw invalidKey("You didn't provide an API key. Send it in the Authorization header as `Bearer <key>`.");
   const keyId = matchKey(state.keys, token);
@@ -86,11 +103,19 @@ async function handle(
     } catch {
       throw badRequest('the model id in the URL is not valid percent-encoding', 'model', 'invalid_model_id');
     }
+    if (!id.startsWith(SKILL_PREFIX) && state.upstream) {
+      info.model = id;
+      return passthroughModel(env, state, res, info, id);
+    }
     return retrieveModel(env, state, res, info, id);
   }
   if (req.method === 'POST' && path === '/v1/chat/completions') {
     info.route = 'chat_completions';
     return chatCompletions(env, state, req, res, info);
+  }
+  if (req.method === 'POST' && path.startsWith('/v1/') && PASSTHROUGH_POSTS.has(path.slice(3))) {
+    info.route = path.slice(4);
+    return passthroughPost(env, state, req, res, info, path.slice(3));
   }
   if (path === MCP_PATH) return mcpRoute(env, state, req, res, info);
   throw routeNotFound(req.method ?? 'GET', path);

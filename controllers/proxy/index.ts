@@ -7,9 +7,18 @@ import { commands } from './cli-commands.js';
 import { register, ProxyController, type ProxyControllerOptions } from './controller.js';
 
 export { register, ProxyController, type ProxyControllerOptions };
-// What `caduceus mcp` (app/commands/mcp.ts) serves over stdio: the same tools as `/mcp`.
-export { serveStdio, type StdioSession } from './mcp/stdio.js';
+export type { StdioSession } from './mcp/stdio.js';
 export { RunGate } from './mcp/run-gate.js';
+
+/**
+ * What `caduceus mcp` (app/commands/mcp.ts) serves over stdio: the same tools as `/mcp`.
+ * The MCP SDK is loaded here, not when `up` composes the controllers.
+ */
+export async function serveStdio(
+  ...args: Parameters<typeof import('./mcp/stdio.js').serveStdio>
+): ReturnType<typeof import('./mcp/stdio.js').serveStdio> {
+  return (await import('./mcp/stdio.js')).serveStdio(...args);
+}
 
 export const proxyModule: ControllerModule = {
   name: 'proxy',

@@ -41,15 +41,18 @@ export function proxyMetrics(registry: Registry): ProxyMetrics {
   };
 }
 
-/** Caps the model label's cardinality: clients choose model names. */
-export class ModelLabels {
-  private readonly seen = new Set<string>();
-  constructor(private readonly max = 200) {}
-  label(model: string | undefined): string {
-    if (!model) return 'none';
-    if (this.seen.has(model)) return model;
-    if (this.seen.size >= this.max || model.length > 100) return 'other';
-    this.seen.add(model);
-    return model;
-  }
+/**
+ * The `model` label comes from a bounded set, never straight from the client: a served
+ * skill's `skill/<name>` (aliases folded into the name), a model the upstream lists, or
+ * `other` (unknown or unlisted) and `none` (no model in the request).
+ */
+export function modelLabel(
+  model: string | undefined,
+  isSkill: (model: string) => string | undefined,
+  upstreamModels: ReadonlySet<string>,
+): string {
+  if (!model) return 'none';
+  const skill = isSkill(model);
+  if (skill) return skill;
+  return upstreamModels.has(model) ? model : 'other';
 }

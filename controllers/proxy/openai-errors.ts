@@ -51,8 +51,13 @@ export const routeNotFound = (method: string, path: string): ProxyHttpError =>
     404,
     'invalid_request_error',
     'unknown_url',
-    `Unknown request URL: ${method} ${path}. This proxy serves GET /v1/models, POST /v1/chat/completions and /mcp.`,
+    `Unknown request URL: ${method} ${path}. This proxy serves GET /v1/models, GET /v1/models/{id}, ` +
+      'POST /v1/chat/completions and /mcp, and with an upstream POST /v1/responses, /v1/embeddings and ' +
+      '/v1/completions.',
   );
+
+/** Headers that tell the OpenAI SDKs not to retry: running the same skill again would fail the same way. */
+export const NO_RETRY = { 'x-should-retry': 'false' } as const;
 
 export const tooLarge = (limit: number): ProxyHttpError =>
   new ProxyHttpError(

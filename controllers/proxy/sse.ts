@@ -29,6 +29,11 @@ export class SseWriter {
     this.heartbeat.unref();
   }
 
+  /** A comment line (`: text`): clients skip it; people reading the stream see progress. */
+  comment(text: string): void {
+    this.write(`: ${text.replace(/[\r\n]+/g, ' ')}\n\n`);
+  }
+
   event(data: unknown): void {
     this.write(`data: ${JSON.stringify(data)}\n\n`);
   }

@@ -31,6 +31,10 @@ export class Upstream {
   private readonly basePath: string;
   private authorization: string | undefined;
   private models: { at: number; data: UpstreamModel[] } | undefined;
+  private modelIds: ReadonlySet<string> = new Set();
+  private refreshing = false;
+  /** When the label path last asked for the list: an unreachable upstream is asked once per TTL. */
+  private lastRefresh = 0;
 
   constructor(
     readonly baseURL: string,
@@ -113,11 +117,30 @@ export class Upstream {
         ? (parsed.data.filter((m) => m && typeof (m as UpstreamModel).id === 'string') as UpstreamModel[])
         : [];
       this.models = { at: Date.now(), data };
+      this.modelIds = new Set(data.map((m) => m.id));
       return data;
     } catch (err) {
       this.log.warn('upstream model list failed', { error: err instanceof Error ? err.message : String(err) });
       return [];
     }
+  }
+
+  /**
+   * Ids of the models the upstream listed (for the bounded `model` metric label). When the
+   * list is missing or old it is fetched in the background; until then the set is what we had.
+   */
+  knownModelIds(): ReadonlySet<string> {
+    const now = Date.now();
+    if ((!this.models || now - this.models.at >= MODELS_TTL_MS) && now - this.lastRefresh >= MODELS_TTL_MS) {
+      if (!this.refreshing) {
+        this.refreshing = true;
+        this.lastRefresh = now;
+        void this.listModels('caduceus-model-labels').finally(() => {
+          this.refreshing = false;
+        });
+      }
+    }
+    return this.modelIds;
   }
 
   /** Lets in-flight requests finish, then closes the pool's sockets. */

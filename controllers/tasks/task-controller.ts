@@ -2,7 +2,8 @@
 // Kubernetes Job): reconcile starts a run in the background when the run history has none
 // for the spec's hash, and reports its outcome on a requeue. A task with a schedule is
 // registered on node-cron; its concurrencyPolicy decides what a firing does while a run
-// is still going. Pruning a task stops its schedule and cancels its runs.
+// is still going. Pruning a task stops its schedule and cancels its runs. The result of a
+// run it starts goes to the Task's `delivery` channel, through the gateway's runner.deliver.
 
 import type {
   Controller,
@@ -11,7 +12,9 @@ import type {
   ReconcileContext,
   ReconcileResult,
   Resource,
+  TaskReport,
 } from '../../reconciler/types.js';
+import type { DeliverySpec } from '../../reconciler/specs.js';
 import { keyOf, splitKey } from '../../reconciler/types.js';
 import { ABANDONED, type RunRecord } from '../../reconciler/state/runs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
@@ -19,6 +22,7 @@ import { formatDuration } from '../../reconciler/duration.js';
 import { Schedules } from './scheduler.js';
 import { INTERRUPTED, type TaskService } from './task-service.js';
 import type { AdmittedRun } from './task-runner.js';
+import { deliveryText } from './delivery-text.js';
 
 /** While a run is in flight, how often reconcile looks again to report its outcome. */
 const RUNNING_POLL_MS = 1000;
@@ -29,6 +33,9 @@ export class TaskController implements Controller {
   /** The latest applied spec of each scheduled task: what a firing runs. */
   private readonly scheduled = new Map<string, Resource<'Task'>>();
   private stopped = false;
+  /** Posts of results still going; stop() aborts and awaits them before the store closes. */
+  private readonly deliveries = new Set<Promise<void>>();
+  private readonly deliveryAbort = new AbortController();
 
   constructor(
     private readonly deps: ControllerDeps,
@@ -88,7 +95,7 @@ export class TaskController implements Controller {
         }
         throw err;
       }
-      this.announce(run, ctx.revision);
+      this.announce(run, task, ctx.revision);
       ctx.event(
         'Normal',
         'TaskStarted',
@@ -203,7 +210,7 @@ export class TaskController implements Controller {
       );
     }
     try {
-      this.announce(this.svc.start(task, this.deps.snapshot(), { trigger: { source: 'schedule' } }));
+      this.announce(this.svc.start(task, this.deps.snapshot(), { trigger: { source: 'schedule' } }), task);
     } catch (err) {
       this.deps.log.warn('scheduled run rejected', { task: name, error: errorMessage(err) });
       this.deps.events.record(
@@ -215,12 +222,17 @@ export class TaskController implements Controller {
     }
   }
 
-  /** Records an event when a run this controller started finishes. */
-  private announce(run: AdmittedRun, revision?: string): void {
+  /** Records an event when a run this controller started finishes, and posts its result where the Task says. */
+  private announce(run: AdmittedRun, task: Resource<'Task'>, revision?: string): void {
     const object = `Task/${run.task}`;
     run.done.then(
       (report) => {
         if (this.stopped && report.status === 'cancelled') return;
+        if (task.spec.delivery) {
+          const posting = this.deliver(object, task.spec.delivery, report, revision);
+          this.deliveries.add(posting);
+          void posting.finally(() => this.deliveries.delete(posting));
+        }
         const failed = report.subtasks.filter((s) => s.status !== 'succeeded').map((s) => `${s.name} ${s.status}`);
         this.deps.events.record(
           object,
@@ -240,11 +252,54 @@ export class TaskController implements Controller {
     );
   }
 
+  /** Posts a finished run's result to the Task's delivery channel through the gateway (runner.deliver). */
+  private async deliver(
+    object: string,
+    target: DeliverySpec,
+    report: TaskReport,
+    revision: string | undefined,
+  ): Promise<void> {
+    const where = `${target.platform} channel ${target.channel}`;
+    try {
+      const deliver = this.deps.runner.deliver;
+      if (!deliver) throw new CaduceusError('RunnerUnavailable', 'no controller provides deliver');
+      await deliver.call(this.deps.runner, target, deliveryText(report), {
+        trigger: { source: `task:${report.task}` },
+        signal: this.deliveryAbort.signal,
+      });
+      if (this.deliveryAbort.signal.aborted) return;
+      this.deps.events.record(
+        object,
+        'Normal',
+        'ResultDelivered',
+        `run ${short(report.runId)} (${report.status}) posted to ${where}`,
+        revision,
+      );
+    } catch (err) {
+      if (this.deliveryAbort.signal.aborted) return;
+      this.deps.log.warn('task result not delivered', {
+        task: report.task,
+        run: report.runId,
+        error: errorMessage(err),
+      });
+      this.deps.events.record(
+        object,
+        'Warning',
+        'DeliveryFailed',
+        `run ${short(report.runId)}: could not post to ${where}: ${errorMessage(err)}`,
+        revision,
+      );
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.schedules.stopAll();
     this.scheduled.clear();
     await this.svc.stop();
+    // Runs that finished while stopping may have started a post: it ends now, unrecorded.
+    this.deliveryAbort.abort();
+    await Promise.allSettled([...this.deliveries]);
   }
 }
 

@@ -19,7 +19,8 @@ import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { resolveSecret } from '../../reconciler/secrets.js';
 import { parseDuration } from '../../reconciler/duration.js';
 import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
-import { ServerConnection } from './connection.js';
+// The MCP SDK's client is loaded with the first ToolServer, not when `up` starts.
+import type { ServerConnection } from './connection.js';
 
 const RETRY_MS = 30_000;
 
@@ -74,6 +75,7 @@ export class ToolServerController implements Controller {
       return { requeueAfter: RETRY_MS };
     }
     try {
+      const { ServerConnection } = await import('./connection.js');
       const connection = await ServerConnection.open({
         spec: res.spec,
         headers,

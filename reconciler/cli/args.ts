@@ -2,6 +2,7 @@
 // turned into exit code 2 and a --help flag on every command.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { OUTPUT_FORMATS, setOutputFormat, type OutputFormat } from './output.js';
 
 export class UsageError extends Error {}
 
@@ -23,12 +24,26 @@ export function parse<O extends Options>(argv: string[], options: O, help: strin
     process.stdout.write(help.endsWith('\n') ? help : `${help}\n`);
     return undefined;
   }
+  // Every command with --json also takes -o/--output json|yaml|text (kubectl's spelling).
+  const structured = 'json' in options;
+  const all = structured ? { ...options, output: { type: 'string' as const, short: 'o' } } : options;
+  let r: Parsed<O>;
   try {
-    const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return r as unknown as Parsed<O>;
+    r = parseArgs({ args: argv, options: all, allowPositionals: true, strict: true }) as unknown as Parsed<O>;
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${help}`);
   }
+  if (structured) {
+    const values = r.values as Record<string, unknown>;
+    const o = values.output as string | undefined;
+    delete values.output;
+    if (o !== undefined && !(OUTPUT_FORMATS as readonly string[]).includes(o))
+      throw new UsageError(`-o/--output takes json, yaml or text, got "${o}"\n\n${help}`);
+    const format: OutputFormat = (o as OutputFormat | undefined) ?? (values.json === true ? 'json' : 'text');
+    setOutputFormat(format);
+    values.json = format !== 'text';
+  }
+  return r;
 }
 
 /** Wraps a command body: UsageError → 2 with the message on stderr. */

@@ -1,6 +1,7 @@
 // Reads git blobs through one long-lived `git cat-file --batch` process per repository,
 // so loading a 10,000-file revision costs one process, not 10,000. Requests are answered
-// in order; the process is started on first use and restarted if it dies.
+// in order; the process is started on first use and restarted if it dies. Requests made
+// in one turn of the event loop go to git in one write, not one write (and wake-up) each.
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { CaduceusError } from '../errors.js';
@@ -20,6 +21,8 @@ export class BlobReader {
   /** Size of the object whose content is being received, once its header was read. */
   private want: number | undefined;
   private closed = false;
+  /** Object ids asked for in this turn and not yet written to git. */
+  private outbox = '';
 
   /** `gitDir` is a repository (bare or not) that git can be run in. */
   constructor(private readonly gitDir: string) {}
@@ -29,12 +32,20 @@ export class BlobReader {
     if (!/^[0-9a-f]{40,64}$/.test(sha))
       return Promise.reject(new CaduceusError('GitBadObject', `not an object id: ${sha}`));
     return new Promise((resolve, reject) => {
-      const child = this.process();
+      this.process();
       this.pending.push({ sha, resolve, reject });
       // A process with work in flight keeps Node alive; an idle one must not (plan, tests).
       if (this.pending.length === 1) this.setRef(true);
-      child.stdin.write(`${sha}\n`);
+      if (this.outbox === '') queueMicrotask(() => this.flush());
+      this.outbox += `${sha}\n`;
     });
+  }
+
+  private flush(): void {
+    const ids = this.outbox;
+    this.outbox = '';
+    // Empty when the process died meanwhile: those requests were answered with its failure.
+    if (ids !== '' && this.child) this.child.stdin.write(ids);
   }
 
   close(): void {
@@ -79,48 +90,51 @@ export class BlobReader {
   }
 
   private fail(err: Error): void {
+    this.outbox = '';
     for (const p of this.pending.splice(0)) p.reject(err);
   }
 
-  private onData(b: Buffer): void {
-    this.chunks.push(b);
-    this.buffered += b.length;
+  /**
+   * Answers requests from git's output: `<id> <type> <size>` NL content NL, or `<id> missing`.
+   * Objects are cut out of the chunks as views, without copies: a chunk is a buffer of its
+   * own that nothing else writes. Only an object split across chunks is joined.
+   */
+  private onData(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    // Waiting for the rest of a large object: nothing to join yet.
+    if (this.want !== undefined && this.buffered < this.want + 1) return;
+    const data = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
+    let pos = 0;
     for (;;) {
       if (this.want === undefined) {
-        const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-        this.chunks = [all];
-        const nl = all.indexOf(10);
-        if (nl < 0) return;
-        const header = all.subarray(0, nl).toString();
-        const rest = all.subarray(nl + 1);
-        this.chunks = [rest];
-        this.buffered = rest.length;
-        const m = /^(\S+) (\S+) (\d+)$/.exec(header);
-        if (!m) {
-          // `<sha> missing` (or `ambiguous`): answer this request and go on.
+        const nl = data.indexOf(10, pos);
+        if (nl < 0) break;
+        const header = data.toString('latin1', pos, nl);
+        pos = nl + 1;
+        const space = header.lastIndexOf(' ');
+        const size = Number(header.slice(space + 1));
+        if (header.indexOf(' ') === space || !Number.isInteger(size)) {
+          // `<id> missing` (or `ambiguous`): answer this request and go on.
+          const [id, what] = header.split(' ');
           this.pending
             .shift()
-            ?.reject(
-              new CaduceusError(
-                'GitObjectMissing',
-                `git object ${header.split(' ')[0]} is ${header.split(' ')[1] ?? 'unreadable'}`,
-              ),
-            );
+            ?.reject(new CaduceusError('GitObjectMissing', `git object ${id} is ${what ?? 'unreadable'}`));
           if (this.pending.length === 0) this.setRef(false);
           continue;
         }
-        this.want = Number(m[3]);
+        this.want = size;
       }
       // Content, then one newline.
-      if (this.buffered < this.want + 1) return;
-      const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-      const content = Buffer.from(all.subarray(0, this.want));
-      const rest = all.subarray(this.want + 1);
-      this.chunks = [rest];
-      this.buffered = rest.length;
+      if (data.length - pos < this.want + 1) break;
+      const content = data.subarray(pos, pos + this.want);
+      pos += this.want + 1;
       this.want = undefined;
       this.pending.shift()?.resolve(content);
       if (this.pending.length === 0) this.setRef(false);
     }
+    const rest = data.subarray(pos);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
   }
 }

@@ -9,7 +9,8 @@ import { CaduceusError, errorMessage } from '../errors.js';
 import { BlobReader } from './blob-reader.js';
 import { openLocalRepo, readRefFile, type LocalRepo } from './local-repo.js';
 import { watchRefs, type RefWatcher } from './ref-watcher.js';
-import { normalizeSubPath, readTree, readTreeSince, resolveCommit } from './tree-reader.js';
+import { normalizeSubPath, resolveCommit } from './tree-reader.js';
+import { TreeWalker } from './tree-walk.js';
 import type { Revision, Source, SourceStatus } from './source-types.js';
 
 /** Safety poll: the ref watcher is the fast path, this only heals a missed event. */
@@ -32,7 +33,7 @@ export async function readCommit(
 ): Promise<Revision> {
   const sha = await resolveCommit(r.git, rev);
   if (!sha) throw missingRevision(r, rev, what);
-  return { id: sha, files: await readTree(r.git, blobs, sha, normalizeSubPath(r.prefix + subPath)) };
+  return { id: sha, files: await new TreeWalker(blobs).list(sha, normalizeSubPath(r.prefix + subPath)) };
 }
 
 function missingRevision(r: LocalRepo, rev: string, what: string): CaduceusError {
@@ -64,9 +65,11 @@ function headBranch(r: LocalRepo): string | undefined {
 export class LocalSource implements Source {
   private repo: LocalRepo | undefined;
   private blobs: BlobReader | undefined;
+  private walker: TreeWalker | undefined;
   private readonly subPath: string;
   private last: Revision | undefined;
   private watcher: RefWatcher | undefined;
+  private watching: Promise<void> | undefined;
   private poll: NodeJS.Timeout | undefined;
   private stopped = false;
   /** The branch HEAD names when no --branch is given, for status. */
@@ -96,22 +99,33 @@ export class LocalSource implements Source {
     if (!sha) throw missingRevision(repo, this.ref(), 'branch');
     // Same commit, same files: the loop compares ids and stops there.
     if (this.last?.id === sha) return this.last;
-    const sub = normalizeSubPath(repo.prefix + this.subPath);
-    const files = this.last
-      ? await readTreeSince(repo.git, blobs, this.last, sha, sub)
-      : await readTree(repo.git, blobs, sha, sub);
+    this.walker ??= new TreeWalker(blobs);
+    const files = await this.walker.list(sha, normalizeSubPath(repo.prefix + this.subPath));
     this.last = { id: sha, files };
     return this.last;
   }
 
   async start(onChange: () => void): Promise<void> {
     const { repo } = await this.open();
-    await this.current(); // fails fast on a missing branch or path
-    this.watcher = await watchRefs(
+    // The watch's first scan runs while the tip is read and loaded, not before: a commit
+    // made before the watch was ready is caught by the check it asks for once ready.
+    this.watching = watchRefs(
       { gitDir: repo.gitDir, commonDir: repo.commonDir },
       () => onChange(),
       (err) => this.opts.log.warn('watching git refs failed; falling back to polling', { error: errorMessage(err) }),
+    ).then(
+      (w) => {
+        if (this.stopped) {
+          void w.close();
+          return;
+        }
+        this.watcher = w;
+        onChange();
+      },
+      (err: unknown) =>
+        this.opts.log.warn('watching git refs failed; falling back to polling', { error: errorMessage(err) }),
     );
+    await this.current(); // fails fast on a missing branch or path
     this.poll = setInterval(onChange, SAFETY_POLL_MS);
     this.poll.unref();
   }
@@ -119,6 +133,7 @@ export class LocalSource implements Source {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.poll) clearInterval(this.poll);
+    await this.watching;
     await this.watcher?.close();
     this.blobs?.close();
   }

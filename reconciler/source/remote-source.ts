@@ -15,7 +15,8 @@ import { backoffMs } from '../backoff.js';
 import { BlobReader } from './blob-reader.js';
 import { redactUrl } from '../secrets.js';
 import { gitClient, gitError, gitMessage } from './git-cli.js';
-import { normalizeSubPath, readTree, readTreeSince, resolveCommit } from './tree-reader.js';
+import { normalizeSubPath, resolveCommit } from './tree-reader.js';
+import { TreeWalker } from './tree-walk.js';
 import type { Revision, Source, SourceStatus } from './source-types.js';
 
 const TIP = 'refs/caduceus/tip';
@@ -44,6 +45,7 @@ export class RemoteSource implements Source {
   private readonly interval: number;
   private git: SimpleGit | undefined;
   private blobs: BlobReader | undefined;
+  private walker: TreeWalker | undefined;
   private tip: string | undefined;
   private last: Revision | undefined;
   private onChange: (() => void) | undefined;
@@ -53,6 +55,7 @@ export class RemoteSource implements Source {
   private shallow = true;
   private fetchErrors = 0;
   private lastFetchAt: string | undefined;
+  private lastSuccessAt: string | undefined;
   private lastFetchError: string | undefined;
   private stopped = false;
 
@@ -123,6 +126,7 @@ export class RemoteSource implements Source {
         this.opts.log.info('git fetch works again', { repo: redactUrl(this.opts.url), after: this.fetchErrors });
       this.fetchErrors = 0;
       this.lastFetchError = undefined;
+      this.lastSuccessAt = new Date().toISOString();
     } catch (err) {
       this.fetchErrors++;
       this.lastFetchError = errorMessage(err);
@@ -180,10 +184,8 @@ export class RemoteSource implements Source {
     }
     const tip = this.tip as string;
     if (this.last?.id === tip) return this.last;
-    const blobs = this.blobs as BlobReader;
-    const files = this.last
-      ? await readTreeSince(git, blobs, this.last, tip, this.subPath)
-      : await readTree(git, blobs, tip, this.subPath);
+    this.walker ??= new TreeWalker(this.blobs as BlobReader);
+    const files = await this.walker.list(tip, this.subPath);
     this.last = { id: tip, files };
     return this.last;
   }
@@ -223,6 +225,7 @@ export class RemoteSource implements Source {
       path: this.subPath || undefined,
       fetchErrors: this.fetchErrors,
       lastFetchAt: this.lastFetchAt,
+      lastSuccessAt: this.lastSuccessAt,
       lastFetchError: this.lastFetchError || undefined,
       revision: this.tip,
     };

@@ -19,6 +19,8 @@ export interface SourceStatus {
   /** Sub-directory of the repository holding the configuration. */
   path?: string;
   lastFetchAt?: string;
+  /** When a fetch last worked (remote sources). */
+  lastSuccessAt?: string;
   lastFetchError?: string;
   /** Consecutive failed fetches (0 once a fetch works again). */
   fetchErrors: number;

@@ -106,6 +106,8 @@ export const CORE_MIGRATIONS = [
 
 const HISTORY = 10;
 const EVENTS_KEPT = 5000;
+/** Reconcile steps written in one transaction at most (writeStepSoon). */
+const MAX_BATCH = 500;
 
 export interface SourceState {
   lastAppliedRevision: string | null;
@@ -237,6 +239,9 @@ export class CoreStore implements EventRecorder {
    * revision against them, and only writeStep (through this object) changes them.
    */
   private hashes: Map<ResourceKey, string> | undefined;
+  private batch: Array<{ step: StepWrite; resolve(): void; reject(err: unknown): void }> = [];
+  /** Size of the batch at the previous turn (flushBatch). */
+  private batchSeen = 0;
 
   constructor(readonly store: StateStore) {
     store.migrate('core', CORE_MIGRATIONS);
@@ -445,11 +450,64 @@ export class CoreStore implements EventRecorder {
 
   /** Writes one reconcile's outcome: applied row, status, events — all or nothing. */
   writeStep(step: StepWrite): void {
-    this.store.tx(() => this.writeStepBody(step));
+    this.writeSteps([step]);
+  }
+
+  /**
+   * Writes one reconcile's outcome with the others queued in the same turn of the event
+   * loop, in one transaction: a commit costs far more than its rows, and applying 10,000
+   * resources made 10,000 commits. Resolves once written. A batch that fails is written
+   * again one step per transaction, so one bad step fails alone, each all or nothing.
+   */
+  writeStepSoon(step: StepWrite): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.batch.length === 0) {
+        this.batchSeen = 0;
+        setImmediate(() => this.flushBatch());
+      }
+      this.batch.push({ step, resolve, reject });
+    });
+  }
+
+  /**
+   * Writes the queued steps once a turn of the event loop has added none (or there are
+   * MAX_BATCH): while a revision's keys keep finishing, they share one commit.
+   */
+  private flushBatch(): void {
+    if (this.batch.length > this.batchSeen && this.batch.length < MAX_BATCH) {
+      this.batchSeen = this.batch.length;
+      setImmediate(() => this.flushBatch());
+      return;
+    }
+    const batch = this.batch;
+    this.batch = [];
+    try {
+      this.writeSteps(batch.map((b) => b.step));
+      for (const b of batch) b.resolve();
+      return;
+    } catch {
+      // Below, step by step.
+    }
+    for (const b of batch) {
+      try {
+        this.writeSteps([b.step]);
+        b.resolve();
+      } catch (err) {
+        b.reject(err);
+      }
+    }
+  }
+
+  private writeSteps(steps: StepWrite[]): void {
+    this.store.tx(() => {
+      for (const s of steps) this.writeStepBody(s);
+    });
     // After the commit only: a rolled-back write must not show in the cache.
     if (this.hashes) {
-      if (step.pruned) this.hashes.delete(step.key);
-      else if (step.applied) this.hashes.set(step.key, step.applied.hash);
+      for (const step of steps) {
+        if (step.pruned) this.hashes.delete(step.key);
+        else if (step.applied) this.hashes.set(step.key, step.applied.hash);
+      }
     }
   }
 

@@ -13,6 +13,11 @@ export class SqliteDatabase implements SqlDatabase {
     if (!opts.readonly) {
       this.raw.pragma('journal_mode = WAL');
       this.raw.pragma('synchronous = NORMAL');
+      // A checkpoint (copy the WAL into the database, fsync) every 10,000 pages rather than
+      // SQLite's 1,000: applying 10,000 resources otherwise spent a third of its time there.
+      // The WAL is cut back to 64 MiB after a checkpoint.
+      this.raw.pragma('wal_autocheckpoint = 10000');
+      this.raw.pragma('journal_size_limit = 67108864');
     }
     this.raw.pragma('busy_timeout = 5000');
     this.raw.pragma('foreign_keys = ON');

@@ -4,7 +4,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import setup from './temp-guard.js';
+import { spawn } from 'node:child_process';
+import setup, { strayProcesses } from './temp-guard.js';
 
 describe('temp-dir guard', () => {
   it('gives the run its own TMPDIR and fails the run for a caduceus-* entry left in it', () => {
@@ -29,5 +30,30 @@ describe('temp-dir guard', () => {
     writeFileSync(join(runDir, 'not-ours.txt'), 'another tool');
     expect(teardown).not.toThrow();
     expect(existsSync(runDir)).toBe(false);
+  });
+});
+
+describe('process guard', () => {
+  it('fails the run for a process a test started and left running, and stops it', async () => {
+    const teardown = setup();
+    const runDir = process.env.TMPDIR as string;
+    // Spawned after setup: it inherits the run's TMPDIR, as everything a test starts does.
+    const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+    const exited = new Promise<string | null>((r) => child.once('exit', (_code, signal) => r(signal)));
+    expect(strayProcesses(runDir).map((p) => p.pid)).toContain(child.pid);
+    expect(teardown).toThrow(
+      `tests left 1 process running (stop what a test starts in its afterAll/afterEach): ${child.pid} sleep 600`,
+    );
+    expect(await exited).toBe('SIGKILL');
+    expect(existsSync(runDir)).toBe(false);
+  });
+
+  it('passes a run whose processes have ended', async () => {
+    const teardown = setup();
+    const runDir = process.env.TMPDIR as string;
+    const child = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((r) => child.once('exit', r));
+    expect(strayProcesses(runDir)).toEqual([]);
+    expect(teardown).not.toThrow();
   });
 });

@@ -450,6 +450,30 @@ describe('the content cache', () => {
     expect(loader.totalParsed).toBe(3);
   });
 
+  it('checks an unchanged call again whenever the skill it reaches or its own file changes', async () => {
+    const loader = new Loader();
+    const strict = PARAMS.replace('    - name: mode\n', '    - name: region\n      required: true\n    - name: mode\n');
+    const rules = async (files: Record<string, string>): Promise<string[]> =>
+      (await loader.load(sources(files))).findings.map(at);
+    expect(await rules({ 'report.yaml': skill('report', strict), 't.yaml': task })).toEqual([
+      't.yaml:9:15 missing-param',
+    ]);
+    // Same call, same callee: the same finding; the caller renamed: the finding moves with it.
+    expect(await rules({ 'report.yaml': skill('report', strict), 't.yaml': task })).toEqual([
+      't.yaml:9:15 missing-param',
+    ]);
+    expect(await rules({ 'report.yaml': skill('report', strict), 'u.yaml': task })).toEqual([
+      'u.yaml:9:15 missing-param',
+    ]);
+    // The callee fixed, then gone, then back under an alias: the unchanged call follows each.
+    expect(await rules({ 'report.yaml': skill('report', PARAMS), 'u.yaml': task })).toEqual([]);
+    expect(await rules({ 'u.yaml': task })).toEqual(['u.yaml:8:14 unknown-skill']);
+    const aliased = skill('reporting', `  aliases: [report]\n${strict.replace('  aliases: [old-report]\n', '')}`);
+    expect(await rules({ 'r.yaml': aliased, 'u.yaml': task })).toEqual(['u.yaml:9:15 missing-param']);
+    // The task was parsed once: each verdict above came from the checks across files.
+    expect(loader.totalParsed).toBe(4);
+  });
+
   it('shares the parse of equal content under different paths', async () => {
     const loader = new Loader();
     const { findings } = await loader.load(sources({ 'a/x.yaml': skill('x'), 'b/x.yaml': skill('x') }));

@@ -10,6 +10,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import ts from 'typescript';
 import { KINDS, type Kind } from '../../reconciler/types.js';
 import { SCHEMA_FILES } from '../../reconciler/schema-check.js';
+import { COMBINED_SCHEMA_FILE, SCHEMA_BASE_URI, combinedSchemaText } from '../../reconciler/combined-schema.js';
 import { DURATION_PATTERN } from '../../reconciler/duration.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -102,16 +103,52 @@ function requiredPaths(): Record<Kind, (value: unknown) => string[]> {
 }
 
 describe('resource schemas', () => {
-  it('has one draft 2020-12 schema per kind, the SKILL.md front matter schema, and nothing else in schemas/', () => {
+  it('has one draft 2020-12 schema per kind with its $id, the SKILL.md front matter one and the combined one', () => {
     expect(readdirSync(`${root}schemas`).sort()).toEqual(
-      [...Object.values(SCHEMA_FILES), 'skill-md.schema.json'].sort(),
+      [...Object.values(SCHEMA_FILES), 'skill-md.schema.json', COMBINED_SCHEMA_FILE].sort(),
     );
     for (const kind of KINDS) {
       const s = schemaOf(kind);
       expect(s.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+      expect(s.$id).toBe(SCHEMA_BASE_URI + SCHEMA_FILES[kind]);
       expect((s.properties as Json).kind).toMatchObject({ const: kind });
       expect((s.properties as Json).apiVersion).toMatchObject({ const: 'caduceus.dev/v1' });
     }
+  });
+
+  it('keeps schemas/caduceus.schema.json as built from the kind schemas (regenerate: npm run schemas)', () => {
+    expect(readFileSync(`${root}schemas/${COMBINED_SCHEMA_FILE}`, 'utf8')).toBe(combinedSchemaText());
+  });
+
+  it('checks any document by the schema its kind names, in ajv strict mode', () => {
+    const { ajv, warnings } = strictAjv();
+    const validate = ajv.compile(JSON.parse(readFileSync(`${root}schemas/${COMBINED_SCHEMA_FILE}`, 'utf8')) as Json);
+    expect(warnings).toEqual([]);
+    for (const kind of KINDS) {
+      const doc = {
+        apiVersion: 'caduceus.dev/v1',
+        kind,
+        metadata: { name: 'x' },
+        spec: structuredClone(MINIMAL[kind]),
+      };
+      expect(validate(doc), `${kind}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+    // A Task's field in a Skill is an error of the Skill schema, at the field.
+    const skill = {
+      apiVersion: 'caduceus.dev/v1',
+      kind: 'Skill',
+      metadata: { name: 'x' },
+      spec: { ...MINIMAL.Skill, subtasks: [] },
+    };
+    expect(validate(skill)).toBe(false);
+    expect(validate.errors).toContainEqual(
+      expect.objectContaining({
+        instancePath: '/spec',
+        keyword: 'additionalProperties',
+        params: { additionalProperty: 'subtasks' },
+      }),
+    );
+    expect(validate({ apiVersion: 'caduceus.dev/v1', kind: 'Widget', metadata: { name: 'x' } })).toBe(false);
   });
 
   it('compiles every schema in ajv strict mode without a single warning', () => {
@@ -242,7 +279,7 @@ describe('resource schemas', () => {
       const validate = ajv.compile(schemaOf(kind));
       expect(validate({ apiVersion: 'caduceus.dev/v1', kind, metadata: { name: 'x' }, spec }), kind).toBe(false);
       expect(
-        validate.errors?.some((e) => e.schemaPath === '#/$defs/secretRef/type'),
+        validate.errors?.some((e) => /^#\/\$defs\/(secretRef|keyRef)\/type$/.test(e.schemaPath)),
         kind,
       ).toBe(true);
     }

@@ -66,7 +66,7 @@ describe('caduceus validate', () => {
       'proxy.yaml:6:10  error  spec.keys[0]: a secret may not be written in the repository; ' +
         'use valueFrom: {env: NAME} or valueFrom: {file: PATH}  (literal-secret)',
       'tasks/review.yaml:7:3  error  spec: unknown property "colour" ' +
-        '(allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation)  (schema)',
+        '(allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation, delivery)  (schema)',
       'tasks/review.yaml:10:14  error  subtask "greet" calls skill "goodbye", which is not defined  (unknown-skill)',
       '3 error(s), 0 warning(s) in 2 file(s)',
     ]);
@@ -103,7 +103,7 @@ describe('caduceus validate', () => {
     expect(r.code).toBe(1);
     expect(r.stdout.split('\n')[0]).toBe(
       '::error file=config/tasks/review.yaml,line=7,col=3::spec: unknown property "colour" ' +
-        '(allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation) (schema)',
+        '(allowed: description, subtasks, concurrency, retry, timeout, schedule, isolation, delivery) (schema)',
     );
   });
 
@@ -128,6 +128,69 @@ describe('caduceus validate', () => {
     expect(validate([file]).code).toBe(2);
   });
 
+  it('flags chat channels and users written as names instead of platform ids, at each one', () => {
+    const dir = repoWith({
+      'gateway.yaml': `apiVersion: caduceus.dev/v1
+kind: GatewayPolicy
+metadata:
+  name: chat
+spec:
+  platforms:
+    discord:
+      applicationId: "1187654321098765432"
+      publicKey: {valueFrom: {env: DISCORD_PUBLIC_KEY}}
+      channels: ["1187654321098765500", engineering-ops]
+    slack:
+      signingSecret: {valueFrom: {env: SLACK_SIGNING_SECRET}}
+      channels: [C0123456789, "#ops"]
+    telegram:
+      secretToken: {valueFrom: {env: TG_SECRET}}
+      botToken: {valueFrom: {env: TG_BOT}}
+      channels: ["-1001234567890", "@ops_chat"]
+  roles:
+    - name: ops
+      users: [discord:281734569012345678, slack:maria, telegram:42]
+`,
+    });
+    const r = validate(['--format', 'json', dir]);
+    expect(r.code).toBe(1);
+    const findings = JSON.parse(r.stdout) as Array<{ line: number; column: number; rule: string; message: string }>;
+    expect(findings.map((f) => [f.line, f.column, f.rule])).toEqual([
+      [10, 41, 'channel-id'],
+      [13, 31, 'channel-id'],
+      [17, 36, 'channel-id'],
+      [20, 43, 'user-id'],
+    ]);
+    expect(findings[0]?.message).toMatch(/"engineering-ops" is not a Discord channel id: .*Copy Channel ID/);
+    expect(findings[1]?.message).toMatch(/"#ops" is not a Slack channel id: .*C0123456789/);
+    expect(findings[2]?.message).toMatch(/"@ops_chat" is not a Telegram chat id/);
+    expect(findings[3]?.message).toMatch(/"slack:maria" is not a user id/);
+  });
+
+  it('writes one line per finding in text, escaping newlines and control characters of file names and messages', () => {
+    const doc = (key: string): string =>
+      'apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: x\nspec:\n  version: "1"\n' +
+      `  description: d\n  ${key}: 1\n  steps:\n    - run: echo\n`;
+    const dir = repoWith({
+      'evil\nname.yaml': doc('"line\\nbreak"').replace('name: x', 'name: a'),
+      'tricky.yaml': doc('"\\e[31mred\\u202Eevil"').replace('name: x', 'name: b'),
+    });
+    const r = validate([dir]);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^evil\\nname\.yaml:8:3 {2}error {2}spec: unknown property "line\\nbreak" \(allowed: .*\) {2}\(schema\)$/,
+      ),
+      expect.stringMatching(
+        /^tricky\.yaml:8:3 {2}error {2}spec: unknown property "\\x1b\[31mred\\u202eevil" \(allowed: .*\(schema\)$/,
+      ),
+      '2 error(s), 0 warning(s) in 2 file(s)',
+    ]);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for raw control characters
+    expect(r.stdout).not.toMatch(/[\u001b\u202e]/);
+  });
+
   it('validates examples/repo clean', () => {
     const r = validate(['examples/repo']);
     expect(r.stderr).toBe('');
@@ -135,7 +198,7 @@ describe('caduceus validate', () => {
     expect(r.code).toBe(0);
   });
 
-  it('points every example file at the schema of its kind for editors', () => {
+  it('points every example file at the combined schema, which holds the schema of its kind', () => {
     const base = join(root, 'examples/repo');
     const walk = (d: string): string[] =>
       readdirSync(d, { withFileTypes: true }).flatMap((e) =>
@@ -153,10 +216,11 @@ describe('caduceus validate', () => {
       const text = readFileSync(f, 'utf8');
       const m = /^# yaml-language-server: \$schema=(\S+)\n/.exec(text);
       expect(m, relative(base, f)).not.toBeNull();
-      const schema = JSON.parse(readFileSync(join(dirname(f), m?.[1] ?? ''), 'utf8')) as {
-        properties: { kind: { const: string } };
-      };
-      expect(text).toContain(`\nkind: ${schema.properties.kind.const}\n`);
+      const target = join(dirname(f), m?.[1] ?? '');
+      expect(target).toBe(join(root, 'schemas', 'caduceus.schema.json'));
+      const kind = /\nkind: (\w+)\n/.exec(text)?.[1] as string;
+      const schema = JSON.parse(readFileSync(target, 'utf8')) as { $defs: Record<string, { title: string }> };
+      expect(schema.$defs[kind]?.title).toBe(`Caduceus ${kind}`);
     }
   });
 });

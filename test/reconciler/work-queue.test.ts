@@ -34,6 +34,35 @@ describe('work queue', () => {
     expect(runs).toEqual(['a', 'b', 'a']);
   });
 
+  it('starts the next key when a handler releases its place, and still never runs that key twice at once', async () => {
+    const started: string[] = [];
+    const finish = new Map<string, () => void>();
+    const q = new WorkQueue(
+      (key, release) => {
+        started.push(key);
+        release();
+        return new Promise<void>((resolve) => finish.set(key, resolve));
+      },
+      { concurrency: 1, baseDelayMs: 10, maxDelayMs: 100, priority: () => 0 },
+    );
+    q.add('a');
+    q.add('b');
+    const deadline = Date.now() + 5_000;
+    while (started.length < 2 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    // Both run with one place: a gave it back while it waits.
+    expect(started).toEqual(['a', 'b']);
+    q.add('a'); // a is still being processed: marked dirty, not started again
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['a', 'b']);
+    expect(q.active).toBe(2);
+    finish.get('a')?.();
+    finish.get('b')?.();
+    while (started.length < 3 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['a', 'b', 'a']);
+    finish.get('a')?.();
+    await q.idle();
+  });
+
   it('takes keys in priority order and respects concurrency', async () => {
     const order: string[] = [];
     const q = new WorkQueue(

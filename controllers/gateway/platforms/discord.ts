@@ -73,6 +73,8 @@ export const discord: PlatformAdapter<DiscordSpec> = {
     const key = ed25519PublicKeyFromHex(secret(spec.publicKey));
     const base = (spec.apiBaseURL ?? DEFAULT_BASE).replace(/\/+$/, '');
     const applicationId = String(spec.applicationId);
+    // Read when posting, so an unset optional token stops posts only, never the interactions.
+    const botToken = (): string | undefined => (spec.botToken ? secret(spec.botToken) : undefined);
     return {
       maxReplyChars: 2000,
       verify(headers, body, now) {
@@ -114,6 +116,15 @@ export const discord: PlatformAdapter<DiscordSpec> = {
             });
         }
         return undefined;
+      },
+      post(channel, text) {
+        const token = botToken();
+        if (!token) return undefined;
+        return {
+          url: `${base}/channels/${encodeURIComponent(channel)}/messages`,
+          headers: { authorization: `Bot ${token}` },
+          body: JSON.stringify({ content: text, allowed_mentions: { parse: [] } }),
+        };
       },
       reply(message, text) {
         const token = message.replyTo.token;

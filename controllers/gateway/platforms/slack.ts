@@ -13,6 +13,8 @@ export type SlackSpec = NonNullable<GatewayPolicySpec['platforms']['slack']>;
 
 export const SLACK_WINDOW_MS = 5 * 60_000;
 const DEFAULT_BASE = 'https://hooks.slack.com/';
+/** The Web API, for chat.postMessage; apiBaseURL replaces it too (tests). */
+const WEB_API = 'https://slack.com/api/';
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
@@ -95,6 +97,13 @@ export const slack: PlatformAdapter<SlackSpec> = {
   start(spec, secret): PlatformRuntime {
     const signingSecret = secret(spec.signingSecret);
     const base = spec.apiBaseURL ?? DEFAULT_BASE;
+    // Read when posting, so an unset optional token stops posts only, never the slash commands.
+    const botToken = (): string | undefined => (spec.botToken ? secret(spec.botToken) : undefined);
+    const webApi = spec.apiBaseURL
+      ? spec.apiBaseURL.endsWith('/')
+        ? spec.apiBaseURL
+        : `${spec.apiBaseURL}/`
+      : WEB_API;
     return {
       maxReplyChars: 3000,
       verify(headers, body, now) {
@@ -127,6 +136,26 @@ export const slack: PlatformAdapter<SlackSpec> = {
         const url = message.replyTo.responseUrl;
         if (!url || !allowedResponseUrl(url, base)) return undefined;
         return { url, body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }) };
+      },
+      post(channel, text) {
+        const token = botToken();
+        if (!token) return undefined;
+        return {
+          url: new URL('chat.postMessage', webApi).toString(),
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json; charset=utf-8' },
+          body: JSON.stringify({ channel, text }),
+          // The Web API answers 200 with {"ok": false, "error": …} when it refuses.
+          refusal: (answer) => {
+            try {
+              const r = JSON.parse(answer) as { ok?: unknown; error?: unknown };
+              return r.ok === true
+                ? undefined
+                : `Slack refused chat.postMessage: ${String(r.error ?? 'no error given')}`;
+            } catch {
+              return 'Slack answered chat.postMessage with something that is not JSON';
+            }
+          },
+        };
       },
     };
   },

@@ -94,6 +94,12 @@ export const telegram: PlatformAdapter<TelegramSpec> = {
         sendJson(res, 200, {});
         return outcome.kind === 'answer' || outcome.kind === 'refused' ? outcome.text : undefined;
       },
+      post(channel, text) {
+        return {
+          url: `${base}/bot${botToken}/sendMessage`,
+          body: JSON.stringify({ chat_id: /^-?\d+$/.test(channel) ? Number(channel) : channel, text }),
+        };
+      },
       reply(message, text) {
         const chatId = message.replyTo.chatId;
         if (!chatId) return undefined;

@@ -50,6 +50,11 @@ export interface PlatformRuntime {
   respond(res: ServerResponse, outcome: Outcome, message?: Inbound): string | undefined;
   /** The API call that posts `text` as the reply to `message`; undefined when there is nowhere to send it. */
   reply(message: Inbound, text: string, status: 'succeeded' | 'failed' | 'refused'): HttpCall | undefined;
+  /**
+   * The API call that posts `text` to `channel` without a message to answer (a scheduled
+   * task's result), as a bot does; undefined when the platform has nothing to post with.
+   */
+  post(channel: string, text: string): HttpCall | undefined;
   /** Longest reply the platform accepts, in characters. */
   readonly maxReplyChars: number;
 }

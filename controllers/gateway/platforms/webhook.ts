@@ -81,6 +81,11 @@ export const webhook: PlatformAdapter<WebhookSpec> = {
         }
         return undefined;
       },
+      post(channel, text) {
+        if (!callbackURL) return undefined;
+        const body = JSON.stringify({ channel, status: 'delivery', text });
+        return { url: callbackURL, headers: signWebhook(key, body), body };
+      },
       reply(message, text, status) {
         if (!callbackURL) return undefined;
         const body = JSON.stringify({ id: message.replyTo.id, status, text });

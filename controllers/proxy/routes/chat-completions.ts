@@ -1,6 +1,6 @@
-// POST /v1/chat/completions: reads and checks the body, then either runs a skill
-// (`model: skill/<name>`) or forwards to the upstream. Without an upstream any other
-// model is unknown (404).
+// POST /v1/chat/completions: reads and checks the body, then runs the agent (`model:
+// caduceus/agent`, when the Proxy enables it), runs a skill (`model: skill/<name>`) or
+// forwards to the upstream. Without an upstream any other model is unknown (404).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyEnv, ProxyState, RequestInfo } from '../context.js';
@@ -9,6 +9,8 @@ import { badRequest, modelNotFound } from '../openai-errors.js';
 import { SKILL_PREFIX, findSkill } from '../skills.js';
 import { skillCompletion } from './skill-completion.js';
 import { forwardCompletion } from './upstream-completion.js';
+import { agentCompletion } from './agent-completion.js';
+import { AGENT_MODEL } from '../../../reconciler/agent-contract.js';
 
 export interface ChatRequest {
   model: string;
@@ -53,6 +55,11 @@ export async function chatCompletions(
   const raw = await readBody(req, state.spec.limits.maxBodyBytes);
   const chat = checkChatRequest(parseJsonObject(raw), raw);
   info.model = chat.model;
+  if (chat.model === AGENT_MODEL) {
+    if (!state.spec.agent?.enabled) throw modelNotFound(chat.model);
+    info.route = chat.stream ? 'agent_stream' : 'agent';
+    return agentCompletion(env, state, chat, res, info);
+  }
   if (chat.model.startsWith(SKILL_PREFIX)) {
     const skill = findSkill(env.snapshot(), chat.model);
     if (!skill) throw modelNotFound(chat.model);

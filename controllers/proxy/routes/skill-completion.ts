@@ -10,7 +10,7 @@ import type { Resource, SkillRunResult } from '../../../reconciler/types.js';
 import { CaduceusError } from '../../../reconciler/errors.js';
 import type { ErrorCode } from '../../../reconciler/error-codes.js';
 import type { ChatRequest } from './chat-completions.js';
-import { ProxyHttpError, badRequest, modelNotFound } from '../openai-errors.js';
+import { NO_RETRY, ProxyHttpError, badRequest, modelNotFound } from '../openai-errors.js';
 import { skillParams } from '../chat-params.js';
 import { SseWriter } from '../sse.js';
 import { sendJson } from '../../../reconciler/http-json.js';
@@ -28,6 +28,8 @@ function failure(result: SkillRunResult): ProxyHttpError {
     'skill_error',
     `skill_${result.status === 'timedOut' ? 'timed_out' : result.status}`,
     `skill ${result.skill} ${result.status} (run ${result.runId}): ${why}${tail ? `\n${tail}` : ''}`,
+    null,
+    { ...NO_RETRY },
   );
 }
 
@@ -48,7 +50,7 @@ function refused(err: unknown, model: string): ProxyHttpError {
   if (TOO_BUSY.has(err.code))
     return new ProxyHttpError(429, 'requests', 'queue_full', message, null, { 'retry-after': '5' });
   if (err.code === 'RunnerUnavailable') return new ProxyHttpError(503, 'server_error', 'runner_unavailable', message);
-  return new ProxyHttpError(500, 'skill_error', 'skill_failed', message);
+  return new ProxyHttpError(500, 'skill_error', 'skill_failed', message, null, { ...NO_RETRY });
 }
 
 function completionBase(
@@ -56,6 +58,28 @@ function completionBase(
   model: string,
 ): { id: string; created: number; model: string; system_fingerprint: null } {
   return { id: `chatcmpl-${info.id}`, created: Math.floor(Date.now() / 1000), model, system_fingerprint: null };
+}
+
+/**
+ * A skill gives one answer and calls no tools: asking for more choices or for tool calls
+ * is refused rather than silently ignored, so a client does not wait for what never comes.
+ */
+function refuseUnsupported(body: Record<string, unknown>, skill: Resource<'Skill'>): void {
+  const why = `skill/${skill.metadata.name} is a skill, which gives one answer and calls no tools`;
+  if (body.n !== undefined && body.n !== null && body.n !== 1)
+    throw badRequest(
+      `n=${JSON.stringify(body.n)} is not supported: ${why}; send n=1 or leave it out`,
+      'n',
+      'unsupported_parameter',
+    );
+  for (const p of ['tools', 'functions'] as const) {
+    const v = body[p];
+    if (Array.isArray(v) ? v.length > 0 : v !== undefined && v !== null)
+      throw badRequest(`${p} is not supported: ${why}; leave ${p} out`, p, 'unsupported_parameter');
+  }
+  const choice = body.tool_choice;
+  if (choice !== undefined && choice !== null && choice !== 'none' && choice !== 'auto')
+    throw badRequest(`tool_choice is not supported: ${why}`, 'tool_choice', 'unsupported_parameter');
 }
 
 const ZERO_USAGE = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
@@ -68,6 +92,7 @@ export async function skillCompletion(
   res: ServerResponse,
   info: RequestInfo,
 ): Promise<void> {
+  refuseUnsupported(chat.body, skill);
   const params = skillParams(chat.body, chat.messages, skill);
   const abort = new AbortController();
   res.once('close', () => {

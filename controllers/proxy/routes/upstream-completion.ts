@@ -1,5 +1,7 @@
-// Forwards a chat completion to the upstream. The client's key never leaves: the upstream
-// key replaces it. The body goes out unchanged unless skills are injected; the answer
+// Forwards a request to the upstream: chat completions, and the other endpoints OpenAI
+// clients call (/v1/responses, /v1/embeddings, /v1/completions, /v1/models/{id}). The
+// client's key never leaves: the upstream key replaces it. The body goes out unchanged
+// unless skills are injected into a chat; the answer
 // (status, body, SSE chunks, tool calls) is written back as undici parses it, with
 // backpressure, through undici's dispatch API (no body stream or promise per request: on a
 // 2-core VM that is about a fifth less CPU per request than pool.request).
@@ -56,6 +58,33 @@ export function forwardCompletion(
   res: ServerResponse,
   info: RequestInfo,
 ): Promise<void> {
+  const body = outgoingBody(env, state, chat);
+  return forwardRequest(
+    env,
+    state,
+    upstream,
+    { method: 'POST', path: '/chat/completions', body, stream: chat.stream },
+    res,
+    info,
+  );
+}
+
+/** One request to the upstream, answered to the client as it arrives. `path` is below the upstream's base URL. */
+export interface ForwardRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: Buffer | string;
+  stream: boolean;
+}
+
+export function forwardRequest(
+  env: ProxyEnv,
+  state: ProxyState,
+  upstream: Upstream,
+  fwd: ForwardRequest,
+  res: ServerResponse,
+  info: RequestInfo,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const sent = performance.now();
     let controller: Dispatcher.DispatchController | undefined;
@@ -90,11 +119,11 @@ export function forwardCompletion(
     res.once('close', onClose);
     upstream.dispatch(
       {
-        method: 'POST',
-        path: '/chat/completions',
-        body: outgoingBody(env, state, chat),
+        method: fwd.method,
+        path: fwd.path,
+        body: fwd.body,
         requestId: info.id,
-        accept: chat.stream ? 'text/event-stream' : 'application/json',
+        accept: fwd.stream ? 'text/event-stream' : 'application/json',
       },
       {
         onRequestStart(c) {
@@ -109,7 +138,7 @@ export function forwardCompletion(
           );
           const out = responseHeaders(headers);
           const length = Number(headers['content-length']);
-          if (!chat.stream && Number.isFinite(length) && length <= SMALL_BODY) {
+          if (!fwd.stream && Number.isFinite(length) && length <= SMALL_BODY) {
             small = { status: statusCode, headers: out, chunks: [] };
             return;
           }
@@ -130,7 +159,7 @@ export function forwardCompletion(
           }
           if (!wrote) {
             wrote = true;
-            if (chat.stream)
+            if (fwd.stream)
               env.metrics.firstByte.observe(
                 { proxy: state.name, target: 'upstream' },
                 (performance.now() - info.started) / 1000,

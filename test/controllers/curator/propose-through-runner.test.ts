@@ -81,6 +81,7 @@ describe('runner.proposeSkill', () => {
     const r = await runner.proposeSkill!(SKILL, fromChat);
     expect(r).toEqual({
       proposalId: expect.stringMatching(/^[0-9a-f]{12}$/),
+      action: 'create',
       skill: 'disk-usage',
       file: 'skills/disk-usage.yaml',
       branch: 'curator/new-skill-disk-usage',

@@ -1,7 +1,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import type { Controller, Observed, Resource } from '../../../reconciler/types.js';
 import { harness, runtime, skill, snapshot, recordingContext, type Harness } from './helpers.js';
-import { isPresent } from '../../../controllers/execution/prerequisites.js';
+import { execFileSync } from 'node:child_process';
+import { isDpkgInstalled, isPresent, onPath } from '../../../controllers/execution/prerequisites.js';
 import { summarise } from '../../../reconciler/summarise.js';
 
 let h: Harness | undefined;
@@ -75,6 +76,42 @@ describe('Runtime prerequisites', () => {
     const again = await reconcile('Runtime', rt, [rt]);
     expect(again.rec.events.map((e) => e.reason)).not.toContain('InstallingPrerequisites');
   }, 120_000);
+
+  // A real apt-get install of Debian's `hello` (a few kB) beside a name no package has: as
+  // root with apt available only; the machine is left as it was found.
+  const canApt = process.getuid?.() === 0 && onPath('apt-get') && onPath('dpkg');
+  it.runIf(canApt)(
+    'installs every package it can and reports only the one that does not exist',
+    async () => {
+      const hadHello = await isDpkgInstalled('hello');
+      if (hadHello) execFileSync('dpkg', ['--remove', 'hello'], { stdio: 'ignore' });
+      try {
+        const rt = runtime({
+          prerequisites: { packages: ['caduceus-no-such-package-x3', 'hello'], autoInstall: true },
+        });
+        h = harness([rt]);
+        const { rec } = await reconcile('Runtime', rt, [rt]);
+        expect(await isDpkgInstalled('hello')).toBe(true);
+        expect(rec.events.filter((e) => e.reason === 'PrerequisitesInstalled').map((e) => e.message)).toEqual([
+          'installed hello',
+        ]);
+        const failed = rec.events.filter((e) => e.reason === 'PrerequisiteInstallFailed').map((e) => e.message);
+        expect(failed).toEqual([
+          expect.stringMatching(/^apt-get install caduceus-no-such-package-x3 failed: apt knows no/),
+        ]);
+        expect(rec.ready()).toMatchObject({ status: 'False', reason: 'MissingPrerequisite' });
+        expect(rec.ready()?.message).toMatch(/^missing packages: caduceus-no-such-package-x3 \(/);
+        expect(rec.observed.missingPackages).toEqual(['caduceus-no-such-package-x3']);
+        expect(rec.observed.lastInstall).toMatchObject({
+          installed: ['hello'],
+          failed: ['caduceus-no-such-package-x3'],
+        });
+      } finally {
+        if (!hadHello) execFileSync('dpkg', ['--remove', 'hello'], { stdio: 'ignore' });
+      }
+    },
+    300_000,
+  );
 });
 
 describe('Skill controller', () => {

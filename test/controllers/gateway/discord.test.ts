@@ -75,7 +75,7 @@ describe('gateway: Discord', () => {
     expect((viewer.json() as { data: { content: string } }).data.content).toBe('Your role may not run skill greet.');
     const rows = h.audit().filter((a) => a.platform === 'discord' && a.decision === 'refused');
     expect(rows.map((r) => r.user).sort()).toEqual(['12', '999']);
-    await new Promise((r) => setTimeout(r, 300));
+    await h.idle();
     expect(h.markCount()).toBe(1);
     expect(h.skillLines()).toEqual([]);
   });
@@ -119,7 +119,7 @@ describe('gateway: Discord', () => {
     const resigned = discordSigned(h.secrets.discordKeys, String(good.body));
     expect((await post(h.url('discord'), resigned)).status).toBe(409);
     await eventually(() => expect(h.markCount()).toBe(before + 1));
-    await new Promise((r) => setTimeout(r, 300));
+    await h.idle();
     expect(h.markCount()).toBe(before + 1);
     expect(h.runs().length).toBe(runsBefore + 1);
   });

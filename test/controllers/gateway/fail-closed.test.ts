@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { compose, lateBoundRunner } from '../../../app/compose.js';
+import { compose, lateBoundRunner, type Register } from '../../../app/compose.js';
 import { startServer } from '../../../app/server.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { RunStore } from '../../../reconciler/state/runs.js';
@@ -12,7 +12,8 @@ import { silentLogger } from '../../../reconciler/log.js';
 import type { Condition, ControllerDeps, ReconcileContext, Resource } from '../../../reconciler/types.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/tasks/index.js';
-import { register as gateway } from '../../../controllers/gateway/index.js';
+import { createController } from '../../../controllers/gateway/controller.js';
+import { Gateway } from '../../../controllers/gateway/gateway.js';
 import { AuditStore } from '../../../controllers/gateway/audit-store.js';
 import { tempDir } from '../../helpers/temp.js';
 import { configDir, doc, loadSnapshot } from '../../helpers/config.js';
@@ -21,6 +22,7 @@ import { CoreStore } from '../../../reconciler/state/core-store.js';
 
 const SECRET_ENV = `GW_FAILCLOSED_${process.pid}`;
 const secret = 'fail-closed-secret-value';
+let gw: Gateway | undefined;
 let close: () => Promise<void>;
 let url: string;
 let store: StateStore;
@@ -54,6 +56,12 @@ beforeAll(async () => {
     },
     runner,
     metrics: new Registry(),
+  };
+  // The gateway registration, keeping the Gateway so a test can await its queue.
+  const gateway: Register = (d) => {
+    gw = new Gateway(d);
+    const g = gw;
+    return { controllers: [createController(g)], routes: g.routes(), stop: () => g.stop() };
   };
   const composition = compose(deps, provide, [execution, subagents, gateway]);
   const server = await startServer({
@@ -111,8 +119,8 @@ describe('gateway fails closed', () => {
     });
     const row = new AuditStore(store).list({ limit: 1 })[0];
     expect(row).toMatchObject({ decision: 'refused', user: 'robot' });
-    expect(row?.reason).toMatch(/^authorisation error: snapshot unavailable/);
-    await new Promise((r) => setTimeout(r, 200));
+    expect(row?.reason).toBe('authorisation error: snapshot unavailable');
+    await gw?.idle();
     expect(new RunStore(store).list()).toEqual([]);
   });
 

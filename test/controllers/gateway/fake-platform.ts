@@ -1,7 +1,8 @@
 // A loopback server speaking the reply side of the chat platforms' documented APIs:
-// Slack response_url (POST JSON → 200 "ok"), Discord follow-up webhooks
-// (POST /webhooks/{app}/{token} → 200 message), Telegram Bot API sendMessage
-// (POST /bot{token}/sendMessage → {"ok":true,"result":…}) and a generic callback.
+// Slack response_url (POST JSON → 200 "ok") and chat.postMessage (bot token
+// `xoxb-fake-bot`), Discord follow-up webhooks and channel messages
+// (POST /webhooks/{app}/{token}, /channels/{id}/messages → 200 message), Telegram Bot API
+// sendMessage (POST /bot{token}/sendMessage → {"ok":true,"result":…}) and a generic callback.
 // It records every request and can fail the next N requests to exercise retries.
 
 import { createServer, type Server } from 'node:http';
@@ -50,8 +51,14 @@ export async function startFakePlatform(): Promise<FakePlatform> {
         answer = { ok: false, error_code: status, description: 'injected failure' };
       } else if (/\/bot[^/]+\/sendMessage$/.test(path)) {
         answer = { ok: true, result: { message_id: requests.length + 1, chat: { id: body.chat_id }, text: body.text } };
-      } else if (/\/webhooks\/\d+\/[^/]+$/.test(path)) {
+      } else if (/\/webhooks\/\d+\/[^/]+$/.test(path) || /\/channels\/\d+\/messages$/.test(path)) {
         answer = { id: String(requests.length + 1), content: body.content };
+      } else if (path.endsWith('/chat.postMessage')) {
+        // Slack's Web API: 200 either way, {"ok": false} when it refuses.
+        answer =
+          req.headers.authorization === 'Bearer xoxb-fake-bot'
+            ? { ok: true, channel: body.channel, ts: `1700000000.${String(requests.length).padStart(6, '0')}` }
+            : { ok: false, error: 'invalid_auth' };
       }
       requests.push({ method: req.method ?? '', path, headers: req.headers, raw, body, status });
       const text = typeof answer === 'string' ? answer : JSON.stringify(answer);

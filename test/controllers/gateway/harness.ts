@@ -7,11 +7,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startApp, type App } from '../../../app/app.js';
+import type { Register } from '../../../app/compose.js';
 import { RunStore, type RunRecord } from '../../../reconciler/state/runs.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as subagents } from '../../../controllers/tasks/index.js';
-import { register as gateway } from '../../../controllers/gateway/index.js';
-import type { GatewayOptions } from '../../../controllers/gateway/gateway.js';
+import { createController } from '../../../controllers/gateway/controller.js';
+import { Gateway, type GatewayOptions } from '../../../controllers/gateway/gateway.js';
 import { AuditStore, type AuditEntry } from '../../../controllers/gateway/audit-store.js';
 import { commitAll, git, makeRepo, removeFiles, writeFiles } from '../../helpers/git.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -36,8 +37,15 @@ export interface PolicyShape {
   roles?: Array<{
     name: string;
     users: string[];
-    permissions: { tasks?: string[]; skills?: string[]; status?: boolean };
+    permissions: {
+      tasks?: string[];
+      skills?: string[];
+      status?: boolean;
+      agent?: { enabled: boolean; tools?: string[] };
+    };
   }>;
+  /** Fields laid over each platform's block (freeText, botToken, …), by platform. */
+  platforms?: Record<string, Record<string, unknown>>;
   rateLimit?: { requests: number; per: string };
   audit?: 'all' | 'refused' | 'none';
   /** Platforms to leave out of the policy. */
@@ -66,6 +74,8 @@ export interface GatewayHarness {
   skillLines(): string[];
   runs(filter?: { kind?: 'skill' | 'task'; name?: string }): RunRecord[];
   audit(): AuditEntry[];
+  /** Resolves once the gateway has no queued or running work: what a refused request would have queued has run. */
+  idle(): Promise<void>;
   /** Commits a new policy (null: deletes it) and waits until the revision is applied. */
   commitPolicy(shape: PolicyShape | null, message?: string): Promise<string>;
   policyYaml(shape: PolicyShape): string;
@@ -75,7 +85,17 @@ export interface GatewayHarness {
 }
 
 export async function startGateway(
-  opts: { shape?: PolicyShape; gateway?: GatewayOptions; unsetEnv?: Array<keyof Secrets['env']> } = {},
+  opts: {
+    shape?: PolicyShape;
+    gateway?: GatewayOptions;
+    unsetEnv?: Array<keyof Secrets['env']>;
+    /** Runtime spec fields besides execution (llm, agent, …). */
+    runtime?: Record<string, unknown>;
+    /** More files of the repository (tasks, skills, context). */
+    files?: Record<string, string>;
+    /** Registrations besides execution, subagents and the gateway (the agent). */
+    also?: readonly Register[];
+  } = {},
 ): Promise<GatewayHarness> {
   const fake = await startFakePlatform();
   const markers = tempDir('caduceus-gw-markers-');
@@ -123,6 +143,8 @@ export async function startGateway(
       },
       webhook: { channels: ['ci'], secret: ref(secrets.env.webhook), callbackURL: `${fake.url}/callback` },
     };
+    for (const [p, extra] of Object.entries(shape.platforms ?? {}))
+      platforms[p] = { ...(platforms[p] as Record<string, unknown>), ...extra };
     for (const w of shape.without ?? []) delete platforms[w];
     return doc('GatewayPolicy', 'team', {
       platforms,
@@ -136,7 +158,7 @@ export async function startGateway(
   // Unscheduled tasks run once when applied; a yearly schedule keeps them for the gateway alone.
   const never = { cron: '0 0 1 1 *', timezone: 'UTC', concurrencyPolicy: 'Allow' };
   const repo = makeRepo({
-    'runtime.yaml': doc('Runtime', 'default', { execution: { mode: 'local' } }),
+    'runtime.yaml': doc('Runtime', 'default', { execution: { mode: 'local' }, ...opts.runtime }),
     'tasks/mark.yaml': doc('Task', 'mark', {
       schedule: never,
       subtasks: [{ name: 'write', run: `echo ran >> ${m('mark')}` }],
@@ -160,8 +182,10 @@ export async function startGateway(
       steps: [{ run: `echo "hi $PARAM_WHO" >> ${m('greet')}; echo "hi $PARAM_WHO"` }],
     }),
     'gateway.yaml': policyYaml(opts.shape ?? {}),
+    ...opts.files,
   });
   const stateDir = tempDir('caduceus-gw-state-');
+  let gw: Gateway | undefined;
   const boot = async (): Promise<App> => {
     const started = await startApp({
       repo,
@@ -170,7 +194,19 @@ export async function startGateway(
       registrations: [
         execution,
         subagents,
-        (deps) => gateway(deps, { delivery: { baseDelayMs: 20 }, ...opts.gateway }),
+        // The gateway registration, keeping the Gateway so tests can await its queue.
+        (deps) => {
+          gw = new Gateway(deps, { delivery: { baseDelayMs: 20 }, ...opts.gateway });
+          const g = gw;
+          const controller = createController(g, deps.configDir ? { configDir: deps.configDir } : {});
+          return {
+            controllers: [controller],
+            routes: g.routes(),
+            runner: { deliver: (target, text, o) => g.post(target, text, o) },
+            stop: () => g.stop(),
+          };
+        },
+        ...(opts.also ?? []),
       ],
     });
     await started.waitForRevision(git(repo, 'rev-parse', 'HEAD'), 20_000);
@@ -201,6 +237,7 @@ export async function startGateway(
         .filter((l) => l !== ''),
     runs: (filter = {}) => runStore.list({ ...filter, limit: 1000 }),
     audit: () => auditStore.list({ limit: 1000 }),
+    idle: () => gw?.idle() ?? Promise.resolve(),
     policyYaml,
     async commitPolicy(shape, message = 'policy change') {
       if (shape === null) removeFiles(repo, 'gateway.yaml');

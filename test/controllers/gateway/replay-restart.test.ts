@@ -53,7 +53,7 @@ describe('gateway: replay protection across restarts', () => {
     );
     expect((await post(h.url('webhook'), fresh)).status).toBe(202);
     await eventually(() => expect(h.markCount()).toBe(4));
-    await new Promise((r) => setTimeout(r, 300));
+    await h.idle();
     expect(h.markCount()).toBe(4);
     expect(h.runs({ kind: 'task', name: 'mark' })).toHaveLength(4);
     expect(h.runs({ kind: 'task', name: 'mark' }).filter((r) => r.trigger === 'gateway:webhook')).toHaveLength(2);

@@ -83,8 +83,8 @@ describe('gateway: Slack', () => {
       command: 'run task mark',
       level: 'warn',
     });
-    expect(row?.reason).toMatch(/not on the whitelist/);
-    await new Promise((r) => setTimeout(r, 300));
+    expect(row?.reason).toBe('user slack:U999 is not on the whitelist');
+    await h.idle();
     expect(h.markCount()).toBe(before);
     expect(h.runs({ kind: 'task', name: 'mark' }).filter((r) => r.actor === 'slack:U999')).toEqual([]);
   });
@@ -117,7 +117,7 @@ describe('gateway: Slack', () => {
     expect(h.audit().filter((a) => a.decision === 'refused' && (a.user === 'U2' || a.channel === 'C9'))).toHaveLength(
       2,
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await h.idle();
     expect(h.markCount()).toBe(before);
   });
 
@@ -169,7 +169,7 @@ describe('gateway: Slack', () => {
     expect((await post(h.url('slack'), good)).status).toBe(200);
     expect((await post(h.url('slack'), good)).status).toBe(409);
     await eventually(() => expect(h.markCount()).toBe(before + 1));
-    await new Promise((r) => setTimeout(r, 300));
+    await h.idle();
     expect(h.markCount()).toBe(before + 1);
     expect(h.runs().length).toBe(runsBefore + 1);
     const rejected = h.audit().filter((a) => a.decision === 'rejected' && a.platform === 'slack');
@@ -218,7 +218,7 @@ describe('gateway: Slack interactivity', () => {
     );
     expect(res.status).toBe(200);
     await eventually(() => expect(h.skillLines()).toContain('hi elsewhere'));
-    await new Promise((r) => setTimeout(r, 200));
+    await h.idle();
     expect(h.fake.requests.slice(before).some((r) => r.path === '/elsewhere/evil')).toBe(false);
   });
 });

@@ -47,7 +47,7 @@ describe('gateway: Telegram', () => {
       channel: '-200',
       command: '/run task mark',
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await h.idle();
     expect(h.markCount()).toBe(1);
   });
 
@@ -58,7 +58,7 @@ describe('gateway: Telegram', () => {
       telegramUpdate(h.secrets.telegramSecret, { user: 777, chat: -200, text: 'lunch?' }),
     );
     expect(res.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 200));
+    await h.idle();
     expect(h.fake.requests.length).toBe(n);
   });
 
@@ -93,7 +93,7 @@ describe('gateway: Telegram', () => {
     expect((await post(h.url('telegram'), good)).status).toBe(200);
     expect((await post(h.url('telegram'), good)).status).toBe(409);
     await eventually(() => expect(h.markCount()).toBe(before + 1));
-    await new Promise((r) => setTimeout(r, 300));
+    await h.idle();
     expect(h.markCount()).toBe(before + 1);
     expect(h.runs().length).toBe(runsBefore + 1);
     expect(

@@ -51,7 +51,7 @@ describe('gateway: generic webhook', () => {
     expect(bad.status).toBe(400);
     expect(bad.json()).toMatchObject({ status: 'refused', error: expect.stringMatching(/unknown command "rm"/) });
     expect(h.audit().filter((a) => a.platform === 'webhook' && a.decision === 'refused')).toHaveLength(3);
-    await new Promise((r) => setTimeout(r, 300));
+    await h.idle();
     expect(h.markCount()).toBe(1);
   });
 
@@ -76,7 +76,7 @@ describe('gateway: generic webhook', () => {
     expect((await post(h.url('webhook'), signed)).status).toBe(202);
     expect((await post(h.url('webhook'), signed)).status).toBe(409);
     await eventually(() => expect(h.markCount()).toBe(before + 1));
-    await new Promise((r) => setTimeout(r, 300));
+    await h.idle();
     expect(h.markCount()).toBe(before + 1);
   });
 });

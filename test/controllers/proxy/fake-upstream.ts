@@ -1,7 +1,8 @@
-// A loopback stand-in for an LLM provider, speaking the documented Chat Completions
-// protocol: GET /v1/models, POST /v1/chat/completions (JSON or SSE chunks ending with
-// `data: [DONE]`, tool calls when tools are offered), OpenAI-shaped errors. It records
-// every request so tests can assert what the proxy sent.
+// A loopback stand-in for an LLM provider, speaking the documented OpenAI protocols:
+// GET /v1/models and /v1/models/{id}, POST /v1/chat/completions (JSON or SSE chunks ending
+// with `data: [DONE]`, tool calls when tools are offered), POST /v1/responses (JSON, or
+// typed SSE events ending with response.completed), /v1/embeddings, /v1/completions, and
+// OpenAI-shaped errors. It records every request so tests can assert what the proxy sent.
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -70,6 +71,68 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         object: 'list',
         data: [{ id: 'gpt-test', object: 'model', created: 1700000000, owned_by: 'upstream' }],
       });
+    }
+    if (req.method === 'GET' && req.url?.startsWith('/v1/models/')) {
+      const id = decodeURIComponent(req.url.slice('/v1/models/'.length));
+      if (id === 'gpt-test') return json(200, { id, object: 'model', created: 1700000000, owned_by: 'upstream' });
+      return json(404, {
+        error: {
+          message: `The model '${id}' does not exist`,
+          type: 'invalid_request_error',
+          param: 'model',
+          code: 'model_not_found',
+        },
+      });
+    }
+    if (req.method === 'POST' && req.url === '/v1/embeddings' && body) {
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      return json(200, {
+        object: 'list',
+        data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: [0.1, 0.2, 0.3] })),
+        model: body.model,
+        usage: { prompt_tokens: 2, total_tokens: 2 },
+      });
+    }
+    if (req.method === 'POST' && req.url === '/v1/completions' && body) {
+      return json(200, {
+        id: 'cmpl-up1',
+        object: 'text_completion',
+        created: 1700000000,
+        model: body.model,
+        choices: [{ index: 0, text: `completed: ${String(body.prompt)}`, logprobs: null, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 },
+      });
+    }
+    if (req.method === 'POST' && req.url === '/v1/responses' && body) {
+      const text = `responded: ${typeof body.input === 'string' ? body.input : JSON.stringify(body.input)}`;
+      const response = (status: string, output: unknown[]): Record<string, unknown> => ({
+        id: 'resp_up1',
+        object: 'response',
+        created_at: 1700000000,
+        status,
+        model: body.model,
+        output,
+        usage: { input_tokens: 2, output_tokens: 2, total_tokens: 4 },
+      });
+      const message = {
+        id: 'msg_up1',
+        type: 'message',
+        status: 'completed',
+        role: 'assistant',
+        content: [{ type: 'output_text', text, annotations: [] }],
+      };
+      if (body.stream !== true) return json(200, response('completed', [message]));
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      let seq = 0;
+      const event = (type: string, data: Record<string, unknown>): void => {
+        res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`);
+      };
+      event('response.created', { response: response('in_progress', []) });
+      for (const delta of text.split(/(?<= )/))
+        event('response.output_text.delta', { item_id: 'msg_up1', output_index: 0, content_index: 0, delta });
+      event('response.completed', { response: response('completed', [message]) });
+      res.end();
+      return;
     }
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions' || !body)
       return json(404, { error: { message: 'not found', type: 'invalid_request_error', param: null, code: null } });

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { Registry } from 'prom-client';
 import { describeFinding } from '../../../reconciler/finding-format.js';
 import { loadDirectory } from '../../../reconciler/loader.js';
-import { compose, lateBoundRunner, type Composition } from '../../../app/compose.js';
+import { compose, lateBoundRunner, type Composition, type Register } from '../../../app/compose.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import { silentLogger } from '../../../reconciler/log.js';
 import { register as executionRegister } from '../../../controllers/execution/index.js';
@@ -74,7 +74,13 @@ ${spec
 `;
 }
 
-export async function harness(opts: { log?: import('../../../reconciler/types.js').Logger } = {}): Promise<Harness> {
+export async function harness(
+  opts: {
+    log?: import('../../../reconciler/types.js').Logger;
+    /** Registrations composed after execution and the proxy (the agent, for caduceus/agent). */
+    also?: readonly Register[];
+  } = {},
+): Promise<Harness> {
   const dir = tempDir('caduceus-proxy-');
   const stateDir = tempDir('caduceus-proxy-state-');
   const metrics = new Registry();
@@ -98,6 +104,7 @@ export async function harness(opts: { log?: import('../../../reconciler/types.js
   const composition = compose(deps, provide, [
     executionRegister,
     (d) => proxyRegister(d, { resyncMs: 30_000, drainCapMs: 10_000, portRetryMs: 200 }),
+    ...(opts.also ?? []),
   ]);
   h.deps = deps;
   h.composition = composition;

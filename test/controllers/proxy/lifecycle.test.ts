@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { harness, freePort, proxyYaml, skillYaml, type Harness } from './harness.js';
 import type { Resource } from '../../../reconciler/types.js';
+import { eventually } from '../../helpers/wait.js';
 import { main as proxyCommand } from '../../../controllers/proxy/cli.js';
 
 let h: Harness;
@@ -58,8 +59,8 @@ describe('proxy lifecycle', () => {
     const closed = await h.reconcile('p');
     expect(closed.conditions.get('Ready')).toMatchObject({ status: 'False', reason: 'SecretUnset' });
     expect(JSON.stringify([...closed.conditions.values()])).not.toContain('sk-now-set-0001');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await refused(port)).toBe(true);
+    // The listener closes after the reconcile returns: poll until connections are refused.
+    await eventually(async () => expect(await refused(port)).toBe(true));
   });
 
   it('rotates file-based keys on the next reconcile without restarting the listener', async () => {

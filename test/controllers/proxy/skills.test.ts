@@ -229,7 +229,7 @@ describe('proxy serving skills', () => {
     expect(JSON.stringify(err.error)).not.toContain('sk-wrong-key-zzzz');
     const none = await fetch(`${base}/v1/models`);
     expect(none.status).toBe(401);
-    expect(none.headers.get('x-request-id')).toBeTruthy();
+    expect(none.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
     const body = (await none.json()) as { error: Record<string, unknown> };
     expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
   });
