@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import type { Controller, Observed, Resource } from '../../../reconciler/types.js';
 import { harness, runtime, skill, snapshot, recordingContext, type Harness } from './helpers.js';
 import { execFileSync } from 'node:child_process';
-import { isDpkgInstalled, isPresent, onPath } from '../../../controllers/execution/prerequisites.js';
+import { dpkgInstalled, isPresent, onPath } from '../../../controllers/execution/prerequisites.js';
 import { summarise } from '../../../reconciler/summarise.js';
 
 let h: Harness | undefined;
@@ -79,6 +79,7 @@ describe('Runtime prerequisites', () => {
 
   // A real apt-get install of Debian's `hello` (a few kB) beside a name no package has: as
   // root with apt available only; the machine is left as it was found.
+  const isDpkgInstalled = async (pkg: string): Promise<boolean> => (await dpkgInstalled([pkg])).has(pkg);
   const canApt = process.getuid?.() === 0 && onPath('apt-get') && onPath('dpkg');
   it.runIf(canApt)(
     'installs every package it can and reports only the one that does not exist',
