@@ -1,6 +1,7 @@
 // One connected MCP server of a ToolServer, through the official SDK's client: a stdio
 // command (wrapped in `docker run -i` with the sandbox's restrictions when the Runtime's
-// execution mode is docker) or a Streamable HTTP URL with its resolved header secrets.
+// execution mode is docker or swarm, see sandbox-command.ts) or a Streamable HTTP URL with
+// its resolved header secrets.
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -8,8 +9,14 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { RuntimeSpec, ToolServerSpec } from '../../reconciler/specs.js';
+import { isolates, sandboxCommand } from './sandbox-command.js';
+
+/** Bytes of a server's stderr kept for the reason of a failed start. */
+const STDERR_TAIL = 2048;
 
 export interface ConnectOptions {
+  /** The ToolServer's name (labels its sandbox container). */
+  name: string;
   spec: ToolServerSpec;
   /** Resolved header values (secrets), by header name. */
   headers: Record<string, string>;
@@ -29,6 +36,12 @@ export class ServerConnection {
   static async open(opts: ConnectOptions): Promise<ServerConnection> {
     const client = new Client({ name: 'caduceus-agent', version: '0.1.0' });
     const transport = transportFor(opts);
+    // The server's (or the docker CLI's) last words, for the reason of a failed start.
+    let stderr = '';
+    if (transport instanceof StdioClientTransport)
+      transport.stderr?.on('data', (chunk: Buffer) => {
+        stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_TAIL);
+      });
     try {
       await client.connect(transport, { timeout: opts.timeoutMs });
       const listed = await client.listTools(undefined, { timeout: opts.timeoutMs });
@@ -37,6 +50,14 @@ export class ServerConnection {
       return new ServerConnection(client, tools, opts.timeoutMs);
     } catch (err) {
       await client.close().catch(() => undefined);
+      const said = stderr
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .slice(-3)
+        .join(' ')
+        .slice(-500);
+      if (said && err instanceof Error) err.message = `${err.message} (stderr: ${said})`;
       throw err;
     }
   }
@@ -71,33 +92,20 @@ function transportFor(opts: ConnectOptions): Transport {
   }
   const [command, ...args] = spec.command ?? [];
   if (!command) throw new Error('spec.command is empty');
-  if (opts.runtime.execution.mode === 'docker') {
-    // The server runs in the sandbox like a shell step: no network unless the Runtime allows
-    // it, no capabilities, a read-only root, the configuration read-only at /config.
-    const iso = opts.runtime.isolation;
-    const docker = [
-      'run',
-      '-i',
-      '--rm',
-      `--network=${iso.network}`,
-      '--cap-drop=ALL',
-      '--security-opt=no-new-privileges',
-      '--read-only',
-      '--tmpfs=/tmp',
-      '--user=65534:65534',
-      ...(opts.configDir ? [`--volume=${opts.configDir}:/config:ro`, '--workdir=/config'] : []),
-      '--label=caduceus.toolserver=1',
-      iso.image,
-      command,
-      ...args,
-    ];
-    return new StdioClientTransport({ command: 'docker', args: docker, stderr: 'ignore' });
+  if (isolates(opts.runtime)) {
+    const sandbox = sandboxCommand(opts.name, [command, ...args], opts.runtime, opts.configDir);
+    return new StdioClientTransport({
+      command: sandbox.command,
+      args: sandbox.args,
+      env: { ...getDefaultEnvironment(), ...sandbox.env },
+      stderr: 'pipe',
+    });
   }
   return new StdioClientTransport({
     command,
     args,
     env: getDefaultEnvironment(),
-    stderr: 'ignore',
+    stderr: 'pipe',
     ...(opts.configDir ? { cwd: opts.configDir } : {}),
   });
 }

@@ -59,7 +59,10 @@ export class ToolServerController implements Controller {
       return;
     }
     const res = desired as Resource<'ToolServer'>;
-    if (current && current.hash === res.hash && current.connection.open) {
+    const runtime = effectiveRuntime(ctx.snapshot);
+    // The Runtime decides where a command runs: a change of its execution or isolation reconnects.
+    const hash = `${res.hash}:${JSON.stringify([runtime.execution, runtime.isolation])}`;
+    if (current && current.hash === hash && current.connection.open) {
       this.ready(ctx, current.connection);
       return { requeueAfter: RETRY_MS };
     }
@@ -77,13 +80,14 @@ export class ToolServerController implements Controller {
     try {
       const { ServerConnection } = await import('./connection.js');
       const connection = await ServerConnection.open({
+        name,
         spec: res.spec,
         headers,
         timeoutMs: parseDuration(res.spec.timeout),
-        runtime: effectiveRuntime(ctx.snapshot),
+        runtime,
         ...(this.deps.configDir ? { configDir: this.deps.configDir } : {}),
       });
-      this.servers.set(name, { hash: res.hash, connection });
+      this.servers.set(name, { hash, connection });
       this.ready(ctx, connection);
     } catch (err) {
       const what = res.spec.url ?? res.spec.command?.join(' ') ?? '';
