@@ -4,8 +4,10 @@
 // files (scripts/, references/, assets/) are listed in `spec.agentSkill.files`. The result
 // is one Skill document that goes through the same schema and facts as a YAML skill.
 
+import { stringify } from 'yaml';
 import { parseYamlFile, type FileFinding, type LineCol, type YamlDocument } from './yaml-documents.js';
 import { API_VERSION } from './types.js';
+import type { SkillParam, SkillStep } from './specs.js';
 
 export const SKILL_MD = 'SKILL.md';
 const SKILL_MD_PATH = /^(?:.*\/)?skills\/([^/]+)\/SKILL\.md$/;
@@ -143,4 +145,49 @@ export function skillInstructions(skill: {
     for (const f of src.files) lines.push(`- ${f}`);
   }
   return lines.join('\n');
+}
+
+/** What a SKILL.md is written from: a YAML skill (`caduceus skill export`) or a learned one. */
+export interface SkillMdContent {
+  name: string;
+  description: string;
+  version: string;
+  instructions?: string;
+  params: readonly SkillParam[];
+  steps: readonly SkillStep[];
+  /** Heading of the steps section (default `Steps`). */
+  stepsHeading?: string;
+  /** The paragraph under that heading (default: how params reach the steps). */
+  stepsNote?: string;
+}
+
+/** A SKILL.md (front matter and body) for an agent to follow: the instructions, then the params and steps. */
+export function renderSkillMd(skill: SkillMdContent): string {
+  const fm = { name: skill.name, description: skill.description, metadata: { version: skill.version } };
+  const body: string[] = [];
+  if (skill.instructions) body.push(skill.instructions.trim(), '');
+  if (skill.params.length) {
+    body.push('## Parameters', '');
+    for (const p of skill.params) {
+      const facts = [
+        p.type,
+        p.required ? 'required' : '',
+        p.default !== undefined ? `default ${JSON.stringify(p.default)}` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
+      body.push(`- \`${p.name}\` (${facts})${p.description ? `: ${p.description}` : ''}`);
+    }
+    body.push('');
+  }
+  if (skill.steps.length) {
+    const note = skill.stepsNote ?? 'Each parameter is in the environment as PARAM_<NAME> (upper case, - as _).';
+    body.push(`## ${skill.stepsHeading ?? 'Steps'}`, '', note, '');
+    skill.steps.forEach((step, i) => {
+      body.push(`${i + 1}. ${step.name ?? step.id ?? `step ${i + 1}`}`);
+      if (step.run) body.push('', '```sh', step.run.trimEnd(), '```', '');
+      else body.push('', '```yaml', stringify(step).trimEnd(), '```', '');
+    });
+  }
+  return `---\n${stringify(fm)}---\n${body.join('\n').trim()}\n`;
 }

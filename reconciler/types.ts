@@ -329,12 +329,12 @@ export interface Runner {
   /** One shell process in a fresh workspace, local or in Docker per the Runtime. */
   exec(req: ExecRequest, opts: RunOptions): Promise<ExecResult>;
   /**
-   * Proposes a new skill (one Skill YAML document) through the curator: validated against
-   * the tracked revision, committed on its own branch and offered as a pull request; the
-   * tracked branch is never touched. Provided by the curator controller; the late-bound
-   * runner rejects with RunnerUnavailable when none is registered. Rejects with
-   * CaduceusError SkillInvalid / SkillExists / ProposalClosed / NoGitSource otherwise.
-   * Optional so that hand-built Runners (tests, benches) need not provide it; the
+   * Proposes a new skill (one Skill YAML document, or a SKILL.md with `format: skill-md`)
+   * through the curator: validated against the tracked revision, committed on its own
+   * branch and offered as a pull request; the tracked branch is never touched. Provided by
+   * the curator controller; the late-bound runner rejects with RunnerUnavailable when none
+   * is registered. Rejects with CaduceusError SkillInvalid / SkillExists / ProposalClosed /
+   * NoGitSource otherwise. Optional so that hand-built Runners (tests, benches) need not provide it; the
    * late-bound `deps.runner` always has it.
    */
   proposeSkill?(yaml: string, opts: ProposeSkillOptions): Promise<SkillProposal>;
@@ -394,7 +394,12 @@ export interface ProposeSkillOptions {
    * second copy. Default false: a new skill only.
    */
   updateSimilar?: boolean;
+  /** `skill-md`: the text is a SKILL.md, proposed as the folder `skills/<name>/`. Default `yaml`. */
+  format?: SkillFormat;
 }
+
+/** How a proposed skill is written: one Skill YAML document, or an Agent Skills SKILL.md. */
+export type SkillFormat = 'yaml' | 'skill-md';
 
 /** Where a proposed skill went: see `caduceus curator show <proposalId>`. */
 export interface SkillProposal {

@@ -19,11 +19,11 @@ import {
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { basename, join, relative, resolve } from 'node:path';
-import { parse as parseYaml, stringify } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { parse, runCommand, UsageError } from '../../reconciler/cli/args.js';
 import { CaduceusError } from '../../reconciler/errors.js';
 import { getResource, type Resource } from '../../reconciler/types.js';
-import { SKILL_MD } from '../../reconciler/skill-md.js';
+import { renderSkillMd, SKILL_MD } from '../../reconciler/skill-md.js';
 import { loadSnapshot } from './local-run.js';
 import { gitTopLevel } from './up.js';
 
@@ -148,30 +148,5 @@ function frontMatterName(text: string): string | undefined {
 /** A YAML skill as a SKILL.md: its instructions, params and steps for an agent to follow. */
 function skillMd(skill: Resource<'Skill'>): string {
   const s = skill.spec;
-  const fm = { name: skill.metadata.name, description: s.description, metadata: { version: s.version } };
-  const body: string[] = [];
-  if (s.instructions) body.push(s.instructions, '');
-  if (s.params.length) {
-    body.push('## Parameters', '');
-    for (const p of s.params) {
-      const facts = [
-        p.type,
-        p.required ? 'required' : '',
-        p.default !== undefined ? `default ${JSON.stringify(p.default)}` : '',
-      ]
-        .filter(Boolean)
-        .join(', ');
-      body.push(`- \`${p.name}\` (${facts})${p.description ? `: ${p.description}` : ''}`);
-    }
-    body.push('');
-  }
-  if (s.steps.length) {
-    body.push('## Steps', '', 'Each parameter is in the environment as PARAM_<NAME> (upper case, - as _).', '');
-    s.steps.forEach((step, i) => {
-      body.push(`${i + 1}. ${step.name ?? step.id ?? `step ${i + 1}`}`);
-      if (step.run) body.push('', '```sh', step.run.trimEnd(), '```', '');
-      else body.push('', '```yaml', stringify(step).trimEnd(), '```', '');
-    });
-  }
-  return `---\n${stringify(fm)}---\n${body.join('\n').trim()}\n`;
+  return renderSkillMd({ name: skill.metadata.name, ...s });
 }

@@ -174,6 +174,7 @@ export function register(deps: ControllerDeps): Registration {
       reason: opts.reason,
       proposedBy: by,
       ...(opts.updateSimilar ? { updateSimilar: true } : {}),
+      ...(opts.format ? { format: opts.format } : {}),
       ...(curator && spec ? { curator, spec } : {}),
     });
     log.info('skill proposed', { skill: r.name, branch: r.branch, outcome: r.outcome, proposal: r.id, by });
