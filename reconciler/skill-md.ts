@@ -5,11 +5,13 @@
 // is one Skill document that goes through the same schema and facts as a YAML skill.
 
 import { stringify } from 'yaml';
-import { parseYamlFile, type FileFinding, type LineCol, type YamlDocument } from './yaml-documents.js';
+import { MAX_FILE_BYTES, parseYamlFile, type FileFinding, type LineCol, type YamlDocument } from './yaml-documents.js';
 import { API_VERSION } from './types.js';
 import type { SkillParam, SkillStep } from './specs.js';
 
 export const SKILL_MD = 'SKILL.md';
+/** Lines of instructions the Agent Skills format advises at most; more is a warning. */
+const ADVISED_BODY_LINES = 500;
 const SKILL_MD_PATH = /^(?:.*\/)?skills\/([^/]+)\/SKILL\.md$/;
 /** Files inside a skill folder: read as the folder's resources, never as configuration YAML. */
 const SKILL_FOLDER_FILE = /^(?:.*\/)?skills\/[^/]+\/(?:scripts|references|assets)\/.+$/;
@@ -60,6 +62,18 @@ export function parseSkillMd(
   checkFrontMatter: (doc: YamlDocument, findings: FileFinding[]) => boolean,
 ): { document?: YamlDocument; findings: FileFinding[] } {
   const findings: FileFinding[] = [];
+  if (bytes.length > MAX_FILE_BYTES)
+    return {
+      findings: [
+        {
+          line: 1,
+          column: 1,
+          severity: 'error',
+          rule: 'file-too-large',
+          message: `file is ${bytes.length} bytes, over the 1 MiB limit; move material to references/`,
+        },
+      ],
+    };
   const text = bytes.toString('utf8');
   const lines = text.split('\n');
   const err = (at: LineCol, message: string, rule = 'skill-md'): { findings: FileFinding[] } => {
@@ -112,6 +126,16 @@ export function parseSkillMd(
     agentSkill,
   };
   if (body === '') return err(bodyStart, 'the SKILL.md has no instructions after its front matter');
+  const bodyLines = body.split('\n').length;
+  if (bodyLines > ADVISED_BODY_LINES)
+    findings.push({
+      ...bodyStart,
+      severity: 'warning',
+      rule: 'skill-md-size',
+      message:
+        `the instructions are ${bodyLines} lines, over the ${ADVISED_BODY_LINES} the Agent Skills format advises ` +
+        '(the agent reads them whole); move details to references/',
+    });
   spec.instructions = body;
   const value = { apiVersion: API_VERSION, kind: 'Skill', metadata: { name: v.name }, spec };
   const locate: YamlDocument['locate'] = (path, at) => {

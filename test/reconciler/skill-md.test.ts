@@ -80,6 +80,22 @@ describe('SKILL.md skills', () => {
     ]);
   });
 
+  it('refuses a SKILL.md over 1 MiB and warns about instructions over the 500 lines the format advises', async () => {
+    const fm = (name: string): string => `---\nname: ${name}\ndescription: d\n---\n`;
+    const { resources, findings } = await load({
+      'skills/huge/SKILL.md': `${fm('huge')}${'x'.repeat(1024 * 1024)}\n`,
+      'skills/long/SKILL.md': `${fm('long')}${'step\n'.repeat(501)}`,
+      'skills/fine/SKILL.md': `${fm('fine')}${'step\n'.repeat(499)}`,
+    });
+    expect(resources.map((r) => r.metadata.name).sort()).toEqual(['fine', 'long']);
+    expect(findings.map((f) => `${f.file}:${f.line}:${f.column} ${f.severity} ${f.rule} ${f.message}`)).toEqual([
+      'skills/huge/SKILL.md:1:1 error file-too-large file is 1048611 bytes, over the 1 MiB limit; move material to ' +
+        'references/',
+      'skills/long/SKILL.md:5:1 warning skill-md-size the instructions are 501 lines, over the 500 the Agent Skills ' +
+        'format advises (the agent reads them whole); move details to references/',
+    ]);
+  });
+
   it('takes instructions on a YAML skill beside or instead of steps, and refuses a skill with neither', async () => {
     const yaml = (name: string, body: string): string =>
       `apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: ${name}\nspec:\n  version: "1"\n` +
