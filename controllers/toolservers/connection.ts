@@ -5,7 +5,7 @@
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { RuntimeSpec, ToolServerSpec } from '../../reconciler/specs.js';
@@ -58,6 +58,9 @@ export class ServerConnection {
         .join(' ')
         .slice(-500);
       if (said && err instanceof Error) err.message = `${err.message} (stderr: ${said})`;
+      // The SDK's message has the answer's body, not its status: a 401 or 404 says most.
+      if (err instanceof StreamableHTTPError && err.code !== undefined)
+        err.message = `HTTP ${err.code}: ${err.message}`;
       throw err;
     }
   }

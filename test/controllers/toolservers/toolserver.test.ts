@@ -2,8 +2,12 @@
 // SDK (ticket-server.mjs) is connected by a running Caduceus, its tools offered to the
 // agent as `tickets__<tool>` under the allow-list, and called by the scripted model; a
 // server that fails to start is Ready=False with the reason while the agent runs without it.
+// The same desk over Streamable HTTP takes its bearer header from a secret reference.
 
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { describe, expect, it } from 'vitest';
 import { register as executionRegister } from '../../../controllers/execution/index.js';
 import { register as agentRegister } from '../../../controllers/agent/index.js';
@@ -15,6 +19,9 @@ import { makeRepo, writeFiles } from '../../helpers/git.js';
 import { tempDir } from '../../helpers/temp.js';
 import { inOrder, startScriptedModel, toolResults, MODEL_KEY, type ModelRequest } from '../agent/scripted-model.js';
 import { runtimeWithLlm, KEY_ENV } from '../agent/harness.js';
+
+// @ts-expect-error: a plain ESM module of the test tree (node runs it as the stdio server too), without types
+import { ticketDesk } from './ticket-desk.mjs';
 
 const SERVER = join(import.meta.dirname, 'ticket-server.mjs');
 const start = appStarter({ registrations: [executionRegister, toolServersRegister, agentRegister] });
@@ -84,6 +91,68 @@ describe('ToolServer: MCP servers as agent tools', () => {
     } finally {
       delete process.env[KEY_ENV];
       await model.close();
+    }
+  });
+
+  it('connects to a Streamable HTTP server with its header secret; an unset or wrong secret is Ready=False', async () => {
+    // The desk behind a bearer token, stateless: one SDK server and transport per request.
+    const tickets: string[] = [];
+    const seen: Array<string | undefined> = [];
+    const http = createServer(async (req, res) => {
+      seen.push(req.headers.authorization);
+      if (req.headers.authorization !== 'Bearer desk-s3cret') {
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
+        return;
+      }
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      res.on('close', () => void transport.close());
+      await ticketDesk(tickets).connect(transport);
+      await transport.handleRequest(req, res);
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+    const model = await startScriptedModel(
+      inOrder([
+        { toolCalls: [{ name: 'desk__open_ticket', arguments: { title: 'renew the TLS certificate' } }] },
+        { content: 'opened' },
+      ]),
+    );
+    process.env[KEY_ENV] = MODEL_KEY;
+    process.env.CADUCEUS_TS_TEST_DESK_AUTH = 'Bearer desk-s3cret';
+    process.env.CADUCEUS_TS_TEST_WRONG_AUTH = 'Bearer guessed';
+    try {
+      const header = (env: string) => ({ Authorization: { valueFrom: { env } } });
+      const repo = makeRepo({
+        'runtime.yaml': runtimeWithLlm(model.url),
+        'desk.yaml': doc('ToolServer', 'desk', { url, headers: header('CADUCEUS_TS_TEST_DESK_AUTH') }),
+        'nokey.yaml': doc('ToolServer', 'nokey', { url, headers: header('CADUCEUS_TS_TEST_UNSET_AUTH') }),
+        'wrong.yaml': doc('ToolServer', 'wrong', { url, headers: header('CADUCEUS_TS_TEST_WRONG_AUTH') }),
+      });
+      const app = await start({ repo, stateDir: tempDir() });
+      await app.waitForRevision(app.reconciler.snapshot().revision, 30_000);
+      const ready = (name: string) => app.core.status(`ToolServer/${name}`)?.conditions.find((c) => c.type === 'Ready');
+      expect(ready('desk')).toMatchObject({ status: 'True', message: '2 tool(s): open_ticket, close_all' });
+      expect(ready('nokey')).toMatchObject({ status: 'False', reason: 'SecretUnset' });
+      expect(ready('nokey')?.message).toContain('CADUCEUS_TS_TEST_UNSET_AUTH');
+      expect(ready('wrong')).toMatchObject({ status: 'False', reason: 'ToolServerFailed' });
+      expect(ready('wrong')?.message).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp: HTTP 401: .*"unauthorized"/);
+      // The unset secret sent nothing; the others sent exactly their values.
+      expect(new Set(seen)).toEqual(new Set(['Bearer desk-s3cret', 'Bearer guessed']));
+
+      const runAgent = app.deps.runner.runAgent;
+      if (!runAgent) throw new Error('no runAgent');
+      const r = await runAgent({ prompt: 'renew it', tools: ['desk__*'], trigger: { source: 'test' } });
+      expect(r.answer).toBe('opened');
+      expect(toolResults(model.requests[1] as ModelRequest).map((m) => m.content)).toEqual([
+        'ticket #1: renew the TLS certificate',
+      ]);
+      expect(tickets).toEqual(['renew the TLS certificate']);
+    } finally {
+      for (const k of [KEY_ENV, 'CADUCEUS_TS_TEST_DESK_AUTH', 'CADUCEUS_TS_TEST_WRONG_AUTH']) delete process.env[k];
+      await model.close();
+      // The app (stopped after the test) keeps its connections open; they go with the server.
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
     }
   });
 
