@@ -94,7 +94,7 @@ describe('ToolServer: MCP servers as agent tools', () => {
     }
   });
 
-  it('connects to a Streamable HTTP server with its header secret; an unset or wrong secret is Ready=False', async () => {
+  it('connects to a Streamable HTTP server with its header secret; unset or wrong, it is Ready=False', async () => {
     // The desk behind a bearer token, stateless: one SDK server and transport per request.
     const tickets: string[] = [];
     const seen: Array<string | undefined> = [];
