@@ -161,6 +161,36 @@ describe('MCP over Streamable HTTP at /mcp', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
   });
 
+  it('holds /mcp to the body limit and the per-key rate limit of the OpenAI routes', async () => {
+    const { url } = await proxyApp('limits:\n  requestsPerMinute: 3\n  maxBodyBytes: 1024\n');
+    const post = (body: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${KEY}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body,
+      });
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'limits', version: '1' } },
+    });
+    const big = await post(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(2000) } }),
+    );
+    expect(big.status).toBe(413);
+    expect((await post(init)).status).toBe(200);
+    expect((await post(init)).status).toBe(200);
+    const limited = await post(init);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('x-ratelimit-limit-requests')).toBe('3');
+    expect(limited.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+  });
+
   it('offers tasks as tools only when spec.mcp.tasks says so', async () => {
     const { url } = await proxyApp('mcp:\n  tasks: true');
     const client = await connect(url);
