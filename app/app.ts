@@ -7,7 +7,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Logger, ControllerDeps, HttpRoute } from '../reconciler/types.js';
+import type { Logger, ControllerDeps, HttpRoute, Snapshot } from '../reconciler/types.js';
 import { resourcesOfKind } from '../reconciler/types.js';
 import { applyRetention, retentionLimits } from '../reconciler/state/retention.js';
 import { StateStore } from '../reconciler/state/store.js';
@@ -364,6 +364,7 @@ async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promi
     : undefined;
   // Late binding: controllers are built before the loop that owns the snapshot.
   let reconciler: Reconciler | undefined;
+  const snapshotWatchers = new Set<(snap: Snapshot) => void>();
   const { runner, provide } = lateBoundRunner();
   let firstSyncDone: () => void = () => undefined;
   const started = new Promise<void>((res) => {
@@ -376,6 +377,10 @@ async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promi
     stateDir,
     instanceId,
     snapshot: () => reconciler?.snapshot() ?? { revision: '', resources: new Map() },
+    watchSnapshot: (fn) => {
+      snapshotWatchers.add(fn);
+      return () => snapshotWatchers.delete(fn);
+    },
     runner,
     metrics,
     configDir: configDir && existsSync(configDir) ? configDir : undefined,
@@ -408,6 +413,9 @@ async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promi
     backoffBaseMs: opts.backoffBaseMs,
     backoffMaxMs: opts.backoffMaxMs,
     pruneGuard: opts.pruneGuard,
+    onAccept: (snap) => {
+      for (const fn of snapshotWatchers) fn(snap);
+    },
   });
   reconciler = rec;
 

@@ -39,6 +39,13 @@ export const CORE: readonly CommandSpec[] = [
     summary: 'skills with their use: runs, last run, failure rate',
   },
   { name: 'top', load: () => import('./commands/top.js'), summary: 'runs in flight with their CPU and memory' },
+  { name: 'mcp', load: () => import('./commands/mcp.js'), summary: 'serve the skills as MCP tools over stdio' },
+  {
+    name: 'skill',
+    subcommands: ['import', 'export'],
+    load: () => import('./commands/skill.js'),
+    summary: 'import or export an Agent Skills (SKILL.md) folder',
+  },
   {
     name: 'completion',
     subcommands: ['bash', 'zsh', 'fish'],

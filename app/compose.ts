@@ -17,6 +17,7 @@ import { proxyModule } from '../controllers/proxy/index.js';
 import { gatewayModule } from '../controllers/gateway/index.js';
 import { curatorModule } from '../controllers/curator/index.js';
 import { agentModule } from '../controllers/agent/index.js';
+import { toolServersModule } from '../controllers/toolservers/index.js';
 
 export type Register = (deps: ControllerDeps) => Registration;
 
@@ -28,6 +29,7 @@ export const ALL_MODULES: readonly ControllerModule[] = [
   gatewayModule,
   curatorModule,
   agentModule,
+  toolServersModule,
 ];
 
 /** Every controller's register(), in module order. */
@@ -86,6 +88,12 @@ export function lateBoundRunner(): { runner: Runner; provide(parts: Partial<Runn
         });
       }
       return parts.runAgent(req);
+    },
+    // Without the toolservers controller there are no server tools: the agent runs without them.
+    serverTools: () => parts.serverTools?.() ?? [],
+    callServerTool: async (server, tool, args, signal) => {
+      if (!parts.callServerTool) throw new CaduceusError('RunnerUnavailable', 'no controller provides callServerTool');
+      return parts.callServerTool(server, tool, args, signal);
     },
   };
   return { runner, provide: (p) => Object.assign(parts, p) };

@@ -9,6 +9,7 @@ import { commands as proxy } from '../controllers/proxy/cli-commands.js';
 import { commands as gateway } from '../controllers/gateway/cli-commands.js';
 import { commands as curator } from '../controllers/curator/cli-commands.js';
 import { commands as agent } from '../controllers/agent/cli-commands.js';
+import { commands as toolservers } from '../controllers/toolservers/cli-commands.js';
 
 export const CONTROLLER_COMMANDS: readonly CommandSpec[] = [
   ...execution,
@@ -17,4 +18,5 @@ export const CONTROLLER_COMMANDS: readonly CommandSpec[] = [
   ...gateway,
   ...curator,
   ...agent,
+  ...toolservers,
 ];

@@ -31,10 +31,25 @@ export const AGENT_TOOL_GROUPS: Readonly<Record<string, readonly AgentBuiltinToo
   http: ['http_get'],
 };
 
-/** Why an allow-list entry is not a tool, or undefined when it names one (hasSkill: by name or alias). */
-export function unknownToolProblem(entry: string, hasSkill: (name: string) => boolean): string | undefined {
+/** Between a ToolServer's name and its tool's: `tickets__create`; `tickets__*` is every tool of it. */
+export const SERVER_TOOL_SEPARATOR = '__';
+
+/**
+ * Why an allow-list entry is not a tool, or undefined when it names one (hasSkill: by name
+ * or alias; hasServer: a ToolServer, whose tools are known only once it runs).
+ */
+export function unknownToolProblem(
+  entry: string,
+  hasSkill: (name: string) => boolean,
+  hasServer: (name: string) => boolean = () => false,
+): string | undefined {
   if ((AGENT_BUILTIN_TOOLS as readonly string[]).includes(entry) || entry in AGENT_TOOL_GROUPS) return undefined;
   if (hasSkill(entry)) return undefined;
+  const sep = entry.indexOf(SERVER_TOOL_SEPARATOR);
+  if (sep > 0) {
+    const server = entry.slice(0, sep);
+    return hasServer(server) ? undefined : `"${entry}" names no ToolServer "${server}"`;
+  }
   const builtins = AGENT_BUILTIN_TOOLS.join(', ');
   return `"${entry}" is not an agent tool: use a skill name, one of ${builtins}, or a group (skills, files, http)`;
 }

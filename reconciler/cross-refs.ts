@@ -259,6 +259,7 @@ function agentFindings(
   at: (file: string, pos: LineCol, rule: string, message: string) => void,
 ): void {
   const llm = runtime ? runtime.facts.runtimeLlm : 'none';
+  const servers = new Set(docs.filter((d) => d.facts.kind === 'ToolServer').map((d) => d.facts.name));
   for (const d of docs) {
     if (rejected.has(d)) continue;
     if (llm !== undefined && llm !== 'ok') {
@@ -278,7 +279,11 @@ function agentFindings(
       }
     }
     for (const t of d.facts.agentTools) {
-      const problem = unknownToolProblem(t.name, (n) => skills.has(n));
+      const problem = unknownToolProblem(
+        t.name,
+        (n) => skills.has(n),
+        (n) => servers.has(n),
+      );
       if (problem) at(d.file, t.pos, 'unknown-agent-tool', `${t.what}: ${problem}`);
     }
   }

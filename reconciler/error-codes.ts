@@ -222,6 +222,10 @@ export const ERROR_CODES = {
     action: 'as root: `apt-get install -y busybox-static`, then `caduceus sandbox build`',
   },
   SandboxBuildFailed: { meaning: 'building the sandbox image failed', action: 'read the tar or docker message' },
+  ToolServerEngineUnsupported: {
+    meaning: "a ToolServer's command runs in the sandbox through the docker CLI, which gets no certificates or SSH key",
+    action: 'use an engine reachable without them (unix://, tcp:// on a trusted network), or give the server a url',
+  },
   // The curator and forges
   CuratorNeedsRepo: {
     meaning: 'a curator run that pushes, or a skill proposal, needs a git repository',

@@ -5,16 +5,19 @@
 //
 // Which files count: *.yaml and *.yml, except under a dot-directory (.git, .github) or
 // dot-file, under node_modules, or under the top-level `archive/` folder where the curator
-// moves pruned skills (they are history, not desired state).
+// moves pruned skills (they are history, not desired state). An Agent Skills folder
+// (`skills/NAME/SKILL.md`) is a Skill too; its scripts/, references/ and assets/ files are
+// listed in it and never read as YAML (skill-md.ts).
 
 import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaduceusError } from './errors.js';
 import { crossReferenceFindings, type PlacedFacts } from './cross-refs.js';
-import { parseFile, type ParsedFile } from './parse-file.js';
+import { parseFile, type ParsedFile, type SkillPlace } from './parse-file.js';
 import { ParseJob, type ParallelOptions } from './parallel-parse.js';
 import { cronProblem, cronValidator } from './schedule-check.js';
+import { isSkillFolderFile, isSkillMdPath, skillFolderFiles } from './skill-md.js';
 import { gitBlobId, type SourceFile } from './source-file.js';
 import { API_VERSION, type Finding, type Resource } from './types.js';
 
@@ -27,7 +30,7 @@ export interface LoadResult {
 
 /** True for paths the loader reads (relative to the configuration root, forward slashes). */
 export function isConfigPath(path: string): boolean {
-  if (!/\.ya?ml$/i.test(path)) return false;
+  if (!/\.ya?ml$/i.test(path) && !isSkillMdPath(path) && !isSkillFolderFile(path)) return false;
   const parts = path.split('/');
   if (parts[0] === 'archive') return false;
   return !parts.some((p) => p.startsWith('.') || p === 'node_modules');
@@ -35,6 +38,7 @@ export function isConfigPath(path: string): boolean {
 
 /** What one file contributes to a load, kept while its path and content stay the same. */
 interface Placed {
+  /** The content id, and for a SKILL.md its folder and files too (parseKey). */
   id: string;
   parsed: ParsedFile;
   docs: PlacedFacts[];
@@ -65,10 +69,18 @@ export class Loader {
   totalParsed = 0;
 
   async load(files: SourceFile[]): Promise<LoadResult> {
-    const selected = files.filter((f) => this.isConfig(f.path));
+    const selected: SourceFile[] = [];
+    // A skill folder's scripts and references are listed in its Skill, never parsed as configuration.
+    const folderFiles: string[] = [];
+    for (const f of files) {
+      if (!this.isConfig(f.path)) continue;
+      if (isSkillFolderFile(f.path)) folderFiles.push(f.path);
+      else selected.push(f);
+    }
     // Sources list files in path order already; sorting is only for those that do not.
     if (!selected.every((f, i) => i === 0 || byPath(selected[i - 1] as SourceFile, f) < 0)) selected.sort(byPath);
-    const fresh = await this.parseNew(selected);
+    const units = selected.map((f) => parseUnit(f, folderFiles));
+    const fresh = await this.parseNew(units);
     this.lastParsed = fresh.size;
     this.totalParsed += fresh.size;
     const nextCache = new Map<string, ParsedFile>();
@@ -76,19 +88,19 @@ export class Loader {
     const findings: Finding[] = [];
     const placed: PlacedFacts[] = [];
     const entries: Placed[] = [];
-    for (const f of selected) {
+    for (const { f, key } of units) {
       let p = this.placed.get(f.path);
-      if (!p || p.id !== f.id) {
-        const parsed = (fresh.get(f.id) ?? this.cache.get(f.id)) as ParsedFile;
+      if (!p || p.id !== key) {
+        const parsed = (fresh.get(key) ?? this.cache.get(key)) as ParsedFile;
         p = {
-          id: f.id,
+          id: key,
           parsed,
           docs: parsed.docs.map((facts) => ({ file: f.path, facts })),
           findings: parsed.findings.map((x) => ({ file: f.path, ...x })),
           resources: [],
         };
       }
-      nextCache.set(f.id, p.parsed);
+      nextCache.set(key, p.parsed);
       nextPlaced.set(f.path, p);
       entries.push(p);
       for (const x of p.findings) findings.push(x);
@@ -128,20 +140,25 @@ export class Loader {
    * (a git source answers them through one cat-file process), and parsing does not pay a
    * promise per file.
    */
-  private async parseNew(selected: SourceFile[]): Promise<Map<string, ParsedFile>> {
-    const todo: SourceFile[] = [];
-    const ids = new Set<string>();
-    for (const f of selected) {
-      if (this.cache.has(f.id) || ids.has(f.id)) continue;
-      ids.add(f.id);
-      todo.push(f);
+  private async parseNew(units: ParseUnit[]): Promise<Map<string, ParsedFile>> {
+    const todo: ParseUnit[] = [];
+    const keys = new Set<string>();
+    for (const u of units) {
+      if (this.cache.has(u.key) || keys.has(u.key)) continue;
+      keys.add(u.key);
+      todo.push(u);
     }
     // Workers (for a large revision) start now and load their code while the files are read.
     const job = new ParseJob(todo.length, this.parallel);
-    const read = await Promise.allSettled(todo.map((f) => f.read()));
+    const read = await Promise.allSettled(todo.map((u) => u.f.read()));
     const readable: Buffer[] = [];
-    for (const r of read) if (r.status === 'fulfilled') readable.push(r.value);
-    const { parsed, onWorkers } = await job.parse(readable);
+    const places: Array<SkillPlace | undefined> = [];
+    read.forEach((r, i) => {
+      if (r.status !== 'fulfilled') return;
+      readable.push(r.value);
+      places.push((todo[i] as ParseUnit).place);
+    });
+    const { parsed, onWorkers } = await job.parse(readable, places);
     this.lastOnWorkers = onWorkers;
     // Cron expressions are checked here, on the main thread, after parsing: node-cron is
     // loaded only when a revision has a schedule, and never in a parse worker.
@@ -149,12 +166,29 @@ export class Loader {
     if (scheduled.length > 0) await checkCrons(scheduled);
     const out = new Map<string, ParsedFile>();
     let k = 0;
-    todo.forEach((f, i) => {
+    todo.forEach((u, i) => {
       const r = read[i] as PromiseSettledResult<Buffer>;
-      out.set(f.id, r.status === 'fulfilled' ? (parsed[k++] as ParsedFile) : unreadable(r.reason));
+      out.set(u.key, r.status === 'fulfilled' ? (parsed[k++] as ParsedFile) : unreadable(r.reason));
     });
     return out;
   }
+}
+
+/** A file to parse: a SKILL.md carries its place, and its key names the place too. */
+interface ParseUnit {
+  f: SourceFile;
+  key: string;
+  place?: SkillPlace;
+}
+
+/**
+ * A YAML file's result depends only on its content (the key is its id); a SKILL.md's also
+ * on its folder (the name rule) and the folder's files (listed in the Skill).
+ */
+function parseUnit(f: SourceFile, folderFiles: readonly string[]): ParseUnit {
+  if (!isSkillMdPath(f.path)) return { f, key: f.id };
+  const place = skillFolderFiles(f.path, folderFiles);
+  return { f, key: `${f.id}:${place.folder}:${place.files.join('|')}`, place };
 }
 
 function toResource(d: PlacedFacts): Resource {

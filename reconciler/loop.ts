@@ -48,6 +48,8 @@ export interface LoopOptions {
   resyncMs?: number;
   /** Guards against pruning by accident (see pruneGuard()). */
   pruneGuard?: PruneGuardOptions;
+  /** Told of every accepted snapshot (what serves skills to clients follows git through it). */
+  onAccept?: (snap: Snapshot) => void;
 }
 
 export interface PruneGuardOptions {
@@ -317,6 +319,11 @@ export class Reconciler {
       { type: 'Normal', reason: 'RevisionAccepted', message, revision },
     ]);
     this.snap = { revision, resources: map };
+    try {
+      this.opts.onAccept?.(this.snap);
+    } catch (err) {
+      this.opts.log.warn('a snapshot watcher failed', { error: errorMessage(err) });
+    }
     this.opts.metrics?.revisions.inc({ outcome: 'accepted' });
     this.opts.log.info('revision accepted', { revision: short(revision), ...p.summary });
 

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { parseFile, type ParsedFile } from './parse-file.js';
+import { parseSource, type ParsedFile, type SkillPlace } from './parse-file.js';
 
 /** Below this many files one thread is faster: a worker costs ~50 ms to start. */
 export const PARALLEL_MIN_FILES = 1500;
@@ -42,6 +42,8 @@ export interface WorkerTask {
   /** [0]: the next chunk to take. */
   counter: Int32Array;
   chunk: number;
+  /** The SKILL.md files among them (index, place); every other file is YAML. */
+  skills: Array<[number, SkillPlace]>;
 }
 
 /** What a worker sends back: a chunk's results (JSON of each ParsedFile, or null: parse it here), then done. */
@@ -73,11 +75,18 @@ export class ParseJob {
     this.workers = use ? Array.from({ length: n }, () => startWorker(script)).filter((w) => w !== undefined) : [];
   }
 
-  /** Parses every buffer, in order. `onWorkers` counts the files a worker parsed. */
-  async parse(contents: Buffer[]): Promise<{ parsed: ParsedFile[]; onWorkers: number }> {
-    if (this.workers.length === 0) return { parsed: contents.map(parseFile), onWorkers: 0 };
+  /**
+   * Parses every buffer, in order; `places[i]` set makes buffer i a SKILL.md in that folder.
+   * `onWorkers` counts the files a worker parsed.
+   */
+  async parse(
+    contents: Buffer[],
+    places: ReadonlyArray<SkillPlace | undefined> = [],
+  ): Promise<{ parsed: ParsedFile[]; onWorkers: number }> {
+    const one = (i: number): ParsedFile => parseSource(contents[i] as Buffer, places[i]);
+    if (this.workers.length === 0) return { parsed: contents.map((_, i) => one(i)), onWorkers: 0 };
     const size = this.opts.chunk ?? CHUNK;
-    const task = share(contents, size);
+    const task = share(contents, size, places);
     for (const w of this.workers) w.worker.postMessage(task);
     const out: ParsedFile[] = new Array(contents.length);
     const chunks = Math.ceil(contents.length / size);
@@ -85,8 +94,7 @@ export class ParseJob {
     if (this.opts.mainThread !== false) {
       for (let c = Atomics.add(task.counter, 0, 1); c < chunks; c = Atomics.add(task.counter, 0, 1)) {
         mine.add(c);
-        for (let i = c * size; i < Math.min(contents.length, (c + 1) * size); i++)
-          out[i] = parseFile(contents[i] as Buffer);
+        for (let i = c * size; i < Math.min(contents.length, (c + 1) * size); i++) out[i] = one(i);
       }
     }
     await Promise.all(this.workers.map((w) => w.finished));
@@ -98,7 +106,7 @@ export class ParseJob {
       for (let i = c * size; i < Math.min(contents.length, (c + 1) * size); i++) {
         const json = results?.[i - c * size];
         if (json) onWorkers++;
-        out[i] = json ? (JSON.parse(json) as ParsedFile) : parseFile(contents[i] as Buffer);
+        out[i] = json ? (JSON.parse(json) as ParsedFile) : one(i);
       }
     }
     return { parsed: out, onWorkers };
@@ -117,7 +125,11 @@ function idleCores(): number {
 }
 
 /** The files in memory both threads can read, and a counter at 0. */
-function share(contents: Buffer[], chunk: number): WorkerTask {
+function share(contents: Buffer[], chunk: number, places: ReadonlyArray<SkillPlace | undefined>): WorkerTask {
+  const skills: Array<[number, SkillPlace]> = [];
+  places.forEach((p, i) => {
+    if (p) skills.push([i, p]);
+  });
   const total = contents.reduce((n, b) => n + b.length, 0);
   const bytes = new SharedArrayBuffer(total);
   const view = new Uint8Array(bytes);
@@ -129,7 +141,7 @@ function share(contents: Buffer[], chunk: number): WorkerTask {
     at += b.length;
   });
   offsets[contents.length] = at;
-  return { bytes, offsets, counter: new Int32Array(new SharedArrayBuffer(4)), chunk };
+  return { bytes, offsets, counter: new Int32Array(new SharedArrayBuffer(4)), chunk, skills };
 }
 
 function startWorker(script: URL): Running | undefined {

@@ -4,7 +4,7 @@
 // main thread parses that one).
 
 import { parentPort } from 'node:worker_threads';
-import { parseFile } from './parse-file.js';
+import { parseSource } from './parse-file.js';
 import type { WorkerReply, WorkerTask } from './parallel-parse.js';
 
 const port = parentPort;
@@ -12,13 +12,15 @@ port?.once('message', (task: WorkerTask) => {
   const send = (reply: WorkerReply): void => port.postMessage(reply);
   try {
     const n = task.offsets.length - 1;
+    const places = new Map(task.skills);
     const chunks = Math.ceil(n / task.chunk);
     for (let c = Atomics.add(task.counter, 0, 1); c < chunks; c = Atomics.add(task.counter, 0, 1)) {
       const results: Array<string | null> = [];
       for (let i = c * task.chunk; i < Math.min(n, (c + 1) * task.chunk); i++) {
         const start = task.offsets[i] as number;
         // A view of the shared bytes, which nobody writes once they are shared.
-        const parsed = parseFile(Buffer.from(task.bytes, start, (task.offsets[i + 1] as number) - start));
+        const bytes = Buffer.from(task.bytes, start, (task.offsets[i + 1] as number) - start);
+        const parsed = parseSource(bytes, places.get(i));
         results.push(jsonExact(parsed) ? JSON.stringify(parsed) : null);
       }
       send({ chunk: c, results });

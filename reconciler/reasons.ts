@@ -139,6 +139,13 @@ export const REASONS = {
     action: 'read the message; check the GatewayPolicy platform, its bot token and the channel',
   },
 
+  // ToolServer
+  ToolServerConnected: { meaning: 'the MCP server answered and its tools are offered to the agent' },
+  ToolServerFailed: {
+    meaning: 'the MCP server did not start or answer; the agent runs without its tools; retried every 30 s',
+    action: 'read the message (the command, the URL, the header secrets); fix the server or the spec',
+  },
+
   // Proxy
   Listening: { meaning: 'the proxy serves its address with its keys' },
   PublicBindWithoutTLS: {

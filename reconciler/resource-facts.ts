@@ -105,6 +105,8 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     });
   }
   const { apiVersion, metadata, spec } = value;
+  // A skill of instructions only (a SKILL.md folder) runs no steps: an empty list, so every reader can iterate.
+  if (kind === 'Skill' && spec !== null && typeof spec === 'object') (spec as Partial<SkillSpec>).steps ??= [];
   if (checked.valid)
     facts.resource = { apiVersion, kind, metadata, spec, hash: resourceHash({ apiVersion, kind, metadata, spec }) };
   // A document with schema errors still contributes its references when their shape allows,
@@ -263,6 +265,8 @@ function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Er
       if (problem) err(['spec', 'params', i, 'default'], 'param-type', `default of parameter "${p.name}" ${problem}`);
     }
   });
+  if (spec.steps.length === 0 && spec.instructions === undefined)
+    err(['spec'], 'schema', 'spec: a skill needs steps, instructions (for the agent), or both');
   const ids = new Map<string, number>();
   spec.steps.forEach((step, i) => {
     if (step.id !== undefined) {

@@ -5,7 +5,7 @@
 import type { ErrorObject } from 'ajv';
 import { API_VERSION, KINDS, type Kind } from './types.js';
 import { DURATION_PATTERN } from './duration.js';
-import { validatorFor, type JsonSchema } from './schema-validators.js';
+import { validatorFor, type JsonSchema, type SchemaName } from './schema-validators.js';
 import type { FileFinding, YamlDocument } from './yaml-documents.js';
 
 export { SCHEMA_FILES } from './schema-validators.js';
@@ -63,6 +63,20 @@ export function checkDocument(doc: YamlDocument, findings: FileFinding[]): Check
   if (!valid)
     for (const f of describeErrors(validate.errors ?? [], schema(), obj)) err(f.path, f.rule, f.message, f.at);
   return { kind, value: obj as unknown as CheckedDocument['value'], valid };
+}
+
+/**
+ * Checks a document against a schema of schemas/ that is no kind's (the SKILL.md front
+ * matter), through the same generated validators, with findings placed like a kind's;
+ * true when it is valid.
+ */
+export function checkAgainstSchema(name: SchemaName, doc: YamlDocument, findings: FileFinding[]): boolean {
+  const { schema, validate } = validatorFor(name);
+  if (validate(doc.value)) return true;
+  for (const f of describeErrors(validate.errors ?? [], schema(), doc.value)) {
+    findings.push({ ...doc.locate(f.path, f.at), severity: 'error', rule: f.rule, message: f.message });
+  }
+  return false;
 }
 
 interface Described {

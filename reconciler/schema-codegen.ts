@@ -1,4 +1,5 @@
-// Build step (`npm run build` runs it after tsc): compiles each kind's JSON Schema into
+// Build step (`npm run build` runs it after tsc): compiles each kind's JSON Schema (and the
+// SKILL.md front matter's, OTHER_SCHEMA_FILES) into
 // standalone ajv code in dist/generated/, stamped with the schema's fingerprint, and
 // stores V8's code cache of it, so no process compiles a schema at start-up. Nothing it
 // writes is committed; a schema edited after the build is caught by the fingerprint
@@ -8,21 +9,22 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import standaloneCode from 'ajv/dist/standalone/index.js';
-import { API_VERSION, KINDS } from './types.js';
+import { API_VERSION } from './types.js';
 import {
   AJV_OPTIONS,
-  SCHEMA_FILES,
+  SCHEMA_NAMES,
   codeCachePath,
   evaluateGenerated,
   fingerprintStamp,
   generatedValidatorPath,
+  schemaFile,
   schemaFingerprint,
   schemasDir,
   type JsonSchema,
 } from './schema-validators.js';
 
-for (const kind of KINDS) {
-  const bytes = readFileSync(schemasDir() + SCHEMA_FILES[kind]);
+for (const kind of SCHEMA_NAMES) {
+  const bytes = readFileSync(schemasDir() + schemaFile(kind));
   const ajv = new Ajv2020({ ...AJV_OPTIONS, code: { source: true } });
   const validate = ajv.compile(JSON.parse(bytes.toString('utf8')) as JsonSchema);
   const code = `${standaloneCode.default(ajv, validate)}${fingerprintStamp(schemaFingerprint(bytes))}`;

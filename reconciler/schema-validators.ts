@@ -20,7 +20,25 @@ export const SCHEMA_FILES: Record<Kind, string> = {
   GatewayPolicy: 'gatewaypolicy.schema.json',
   Proxy: 'proxy.schema.json',
   Curator: 'curator.schema.json',
+  ToolServer: 'toolserver.schema.json',
 };
+
+/**
+ * Schemas of schemas/ that are no kind's (the front matter of an Agent Skills SKILL.md):
+ * generated at build and loaded exactly like a kind's.
+ */
+export const OTHER_SCHEMA_FILES = { SkillMd: 'skill-md.schema.json' } as const;
+
+/** A kind, or one of OTHER_SCHEMA_FILES. */
+export type SchemaName = Kind | keyof typeof OTHER_SCHEMA_FILES;
+const ALL_SCHEMA_FILES: Record<SchemaName, string> = { ...SCHEMA_FILES, ...OTHER_SCHEMA_FILES };
+/** Every schema the build generates a validator for. */
+export const SCHEMA_NAMES = Object.keys(ALL_SCHEMA_FILES) as SchemaName[];
+
+/** The file under schemas/ of a kind or other schema. */
+export function schemaFile(name: SchemaName): string {
+  return ALL_SCHEMA_FILES[name];
+}
 
 /** Options of every compile, at build time and here; part of the fingerprint. */
 export const AJV_OPTIONS = { strict: true, allErrors: true, useDefaults: true } as const satisfies Options;
@@ -58,10 +76,10 @@ export function schemasDir(): string {
   return `${root}schemas/`;
 }
 
-/** Where the build writes the standalone validator of a kind. */
-export function generatedValidatorPath(kind: Kind): string {
+/** Where the build writes the standalone validator of a kind (or other schema). */
+export function generatedValidatorPath(name: SchemaName): string {
   root ??= packageRoot();
-  return `${root}dist/generated/${kind.toLowerCase()}.validate.cjs`;
+  return `${root}dist/generated/${name.toLowerCase()}.validate.cjs`;
 }
 
 /** V8's code cache of a generated validator, next to it. */
@@ -79,12 +97,12 @@ export function schemaFingerprint(schemaBytes: Buffer): string {
     .digest('hex');
 }
 
-const loaded = new Map<Kind, KindValidator>();
+const loaded = new Map<SchemaName, KindValidator>();
 
-export function validatorFor(kind: Kind): KindValidator {
+export function validatorFor(kind: SchemaName): KindValidator {
   const hit = loaded.get(kind);
   if (hit) return hit;
-  const bytes = readFileSync(schemasDir() + SCHEMA_FILES[kind]);
+  const bytes = readFileSync(schemasDir() + schemaFile(kind));
   let parsed: JsonSchema | undefined;
   const schema = (): JsonSchema => (parsed ??= JSON.parse(bytes.toString('utf8')) as JsonSchema);
   const generated = loadGenerated(generatedValidatorPath(kind), schemaFingerprint(bytes));

@@ -96,3 +96,22 @@ function coerce(p: SkillParam, v: unknown): unknown {
       return String(v);
   }
 }
+
+/** The JSON Schema of a skill's params: the agent's function tools and the MCP tools' input schema. */
+export function paramsJsonSchema(params: readonly SkillParam[]): Record<string, unknown> {
+  const properties: Record<string, Record<string, unknown>> = {};
+  const required: string[] = [];
+  for (const p of params) {
+    const prop: Record<string, unknown> =
+      p.type === 'enum'
+        ? { type: 'string', enum: p.values ?? [] }
+        : p.type === 'duration'
+          ? { type: 'string', pattern: DURATION_PATTERN, description: 'a duration such as 30s, 5m or 72h' }
+          : { type: p.type };
+    if (p.description) prop.description = prop.description ? `${p.description} (${prop.description})` : p.description;
+    if (p.default !== undefined) prop.default = p.default;
+    properties[p.name] = prop;
+    if (p.required && p.default === undefined) required.push(p.name);
+  }
+  return { type: 'object', properties, required, additionalProperties: false };
+}

@@ -222,6 +222,21 @@ export interface SkillSpec {
   aliases: string[];
   /** The tools an agent following this skill may use (`caduceus ask --skill`). */
   agent?: Pick<AgentUseSpec, 'tools'>;
+  /** Markdown for the agent, given when it chooses the skill (a SKILL.md body lands here). */
+  instructions?: string;
+  /** Set by the loader for a skill read from an Agent Skills folder (`skills/NAME/SKILL.md`). */
+  agentSkill?: AgentSkillSource;
+}
+
+export interface AgentSkillSource {
+  /** The folder, relative to the configuration root. */
+  folder: string;
+  /** Files of the folder besides SKILL.md (scripts/…, references/…), relative to it. */
+  files: string[];
+  license?: string;
+  compatibility?: string;
+  allowedTools?: string;
+  metadata?: Record<string, string>;
 }
 
 /** Exactly one of skill, run, prompt is set. */
@@ -300,6 +315,8 @@ export interface ProxySpec {
   cors: { allowedOrigins: string[] };
   /** The `caduceus/agent` model: the agent loop run server-side on the client's messages. */
   agent?: AgentAccessSpec;
+  /** The MCP endpoint `/mcp` on the same listener; tasks are tools only when asked for. */
+  mcp: { enabled: boolean; tasks: boolean };
 }
 
 export type CuratorAction = 'consolidate' | 'prune' | 'update';
@@ -328,6 +345,15 @@ export interface CuratorSpec {
   maxProposals?: number;
 }
 
+/** An MCP server whose tools the agent may use (exactly one of command, url). */
+export interface ToolServerSpec {
+  command?: string[];
+  url?: string;
+  headers?: Record<string, SecretRef>;
+  timeout: Duration;
+  tools?: string[];
+}
+
 export interface SpecByKind {
   Runtime: RuntimeSpec;
   Skill: SkillSpec;
@@ -335,4 +361,5 @@ export interface SpecByKind {
   GatewayPolicy: GatewayPolicySpec;
   Proxy: ProxySpec;
   Curator: CuratorSpec;
+  ToolServer: ToolServerSpec;
 }

@@ -8,11 +8,19 @@ import type { ConditionType, Reason, TerminalReason } from './reasons.js';
 export type { ConditionType, Reason, TerminalReason } from './reasons.js';
 
 export const API_VERSION = 'caduceus.dev/v1';
-export const KINDS = ['Runtime', 'Skill', 'Task', 'GatewayPolicy', 'Proxy', 'Curator'] as const;
+export const KINDS = ['Runtime', 'Skill', 'Task', 'GatewayPolicy', 'Proxy', 'Curator', 'ToolServer'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** Apply order: what others depend on first. Deletions run in reverse. */
-export const APPLY_ORDER: readonly Kind[] = ['Runtime', 'Skill', 'Task', 'Proxy', 'GatewayPolicy', 'Curator'];
+export const APPLY_ORDER: readonly Kind[] = [
+  'Runtime',
+  'ToolServer',
+  'Skill',
+  'Task',
+  'Proxy',
+  'GatewayPolicy',
+  'Curator',
+];
 
 export interface SourcePos {
   /** Path relative to the configuration root, with forward slashes. */
@@ -323,12 +331,12 @@ export interface Runner {
   /** One shell process in a fresh workspace, local or in Docker per the Runtime. */
   exec(req: ExecRequest, opts: RunOptions): Promise<ExecResult>;
   /**
-   * Proposes a new skill (one Skill YAML document) through the curator: validated against
-   * the tracked revision, committed on its own branch and offered as a pull request; the
-   * tracked branch is never touched. Provided by the curator controller; the late-bound
-   * runner rejects with RunnerUnavailable when none is registered. Rejects with
-   * CaduceusError SkillInvalid / SkillExists / ProposalClosed / NoGitSource otherwise.
-   * Optional so that hand-built Runners (tests, benches) need not provide it; the
+   * Proposes a new skill (one Skill YAML document, or a SKILL.md with `format: skill-md`)
+   * through the curator: validated against the tracked revision, committed on its own
+   * branch and offered as a pull request; the tracked branch is never touched. Provided by
+   * the curator controller; the late-bound runner rejects with RunnerUnavailable when none
+   * is registered. Rejects with CaduceusError SkillInvalid / SkillExists / ProposalClosed /
+   * NoGitSource otherwise. Optional so that hand-built Runners (tests, benches) need not provide it; the
    * late-bound `deps.runner` always has it.
    */
   proposeSkill?(yaml: string, opts: ProposeSkillOptions): Promise<SkillProposal>;
@@ -355,6 +363,28 @@ export interface Runner {
    * Optional for hand-built Runners, like proposeSkill; the late-bound runner has it.
    */
   runAgent?(req: import('./agent-contract.js').AgentRequest): Promise<import('./agent-contract.js').AgentResult>;
+  /**
+   * The tools of the ToolServer resources (MCP servers) that are connected now; a server
+   * that failed to start is absent, so the agent runs without it. Provided by the
+   * toolservers controller; optional like runAgent.
+   */
+  serverTools?(): ServerTool[];
+  /** Calls one tool of a connected ToolServer; never throws for the tool's own failure (isError). */
+  callServerTool?(
+    server: string,
+    tool: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<{ isError: boolean; text: string }>;
+}
+
+/** One tool of a connected MCP server, as the agent offers it (`<server>__<tool>`). */
+export interface ServerTool {
+  server: string;
+  tool: string;
+  description: string;
+  /** The tool's JSON Schema input, as the server declared it. */
+  inputSchema: Record<string, unknown>;
 }
 
 export interface ProposeSkillOptions {
@@ -366,7 +396,12 @@ export interface ProposeSkillOptions {
    * second copy. Default false: a new skill only.
    */
   updateSimilar?: boolean;
+  /** `skill-md`: the text is a SKILL.md, proposed as the folder `skills/<name>/`. Default `yaml`. */
+  format?: SkillFormat;
 }
+
+/** How a proposed skill is written: one Skill YAML document, or an Agent Skills SKILL.md. */
+export type SkillFormat = 'yaml' | 'skill-md';
 
 /** Where a proposed skill went: see `caduceus curator show <proposalId>`. */
 export interface SkillProposal {
@@ -438,6 +473,11 @@ export interface ControllerDeps {
   instanceId?: string;
   /** The snapshot currently applied; changes as revisions apply. */
   snapshot(): Snapshot;
+  /**
+   * Calls fn with each newly accepted snapshot (MCP clients are told when the tool list
+   * changes); returns the unsubscribe. Absent where nothing follows git (one-off CLI runs).
+   */
+  watchSnapshot?(fn: (snap: Snapshot) => void): () => void;
   /** Late-bound: calls reach whichever registration provides runSkill / runTask. */
   runner: Runner;
   /** Shared Prometheus registry served on /metrics. */

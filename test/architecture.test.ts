@@ -179,6 +179,7 @@ describe('controller modules', () => {
       'Runtime',
       'Skill',
       'Task',
+      'ToolServer',
     ]);
   });
 });

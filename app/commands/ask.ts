@@ -8,6 +8,7 @@ import { writeStructured } from '../../reconciler/cli/output.js';
 import { getResource } from '../../reconciler/types.js';
 import type { AgentRequest, AgentResult } from '../../reconciler/agent-contract.js';
 import { errorMessage } from '../../reconciler/errors.js';
+import { skillInstructions } from '../../reconciler/skill-md.js';
 import { formatDuration } from '../../reconciler/duration.js';
 import { loadSnapshot, localRun, localUser } from './local-run.js';
 import { agentProgress } from './agent-progress.js';
@@ -62,7 +63,8 @@ export function main(argv: string[]): Promise<number> {
       if (!skill) throw new UsageError(`no skill named "${v.skill}" in ${configDir}`);
       req.instructions =
         `Follow the team's skill "${v.skill}" (v${skill.spec.version}): ${skill.spec.description}. ` +
-        'You may call it as a tool, or do its work step by step with the other tools.';
+        'You may call it as a tool, or do its work step by step with the other tools.' +
+        (skill.spec.instructions ? `\n\n${skillInstructions(skill)}` : '');
       if (skill.spec.agent?.tools && v.tools === undefined) req.tools = skill.spec.agent.tools;
       req.name = `ask:${v.skill}`;
     }

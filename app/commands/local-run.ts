@@ -42,7 +42,11 @@ export interface LocalRun {
 }
 
 /** Every controller composed over `stateDir` for one run from the terminal. */
-export async function localRun(snapshot: Snapshot, configDir: string, stateDir: string): Promise<LocalRun> {
+export async function localRun(
+  snapshot: Snapshot | (() => Snapshot),
+  configDir: string,
+  stateDir: string,
+): Promise<LocalRun> {
   const [{ StateStore, stateUrl }, { CoreStore }, { compose, lateBoundRunner }] = await Promise.all([
     import('../../reconciler/state/store.js'),
     import('../../reconciler/state/core-store.js'),
@@ -60,7 +64,7 @@ export async function localRun(snapshot: Snapshot, configDir: string, stateDir: 
     stateDir,
     // Its containers carry the deployment's id, so a crash of this command is collected too.
     instanceId: core.instanceId(),
-    snapshot: () => snapshot,
+    snapshot: typeof snapshot === 'function' ? snapshot : () => snapshot,
     runner,
     metrics: new Registry(),
     configDir,

@@ -35,7 +35,7 @@ revision, and serves /healthz, /readyz, /metrics, /status and POST /hooks/git.
 
 The git webhook secret is read from CADUCEUS_WEBHOOK_SECRET.`;
 
-function gitTopLevel(dir: string): string {
+export function gitTopLevel(dir: string): string {
   try {
     return execFileSync('git', ['rev-parse', '--show-toplevel'], {
       cwd: dir,

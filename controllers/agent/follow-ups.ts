@@ -1,11 +1,12 @@
 // What a successful top-level run leaves behind, after its result is returned: its
 // `remember` notes proposed as an edit of the Runtime's memory file, and, when it made at
 // least `skills.autoCreateThreshold` successful tool calls, the run itself proposed as a
-// skill (a near-duplicate of an existing one as an update of it). Both go through the
-// curator's branch-and-pull-request seams on the runner, never into the live configuration;
-// the outcome is kept with the run's trace (`caduceus runs show`).
+// skill (a near-duplicate of an existing one as an update of it): YAML steps, or a SKILL.md
+// when the run was mostly the model's judgement or the repository keeps only SKILL.md
+// skills. Both go through the curator's branch-and-pull-request seams on the runner, never
+// into the live configuration; the outcome is kept with the run's trace (`caduceus runs show`).
 
-import type { Logger, Runner, Snapshot } from '../../reconciler/types.js';
+import type { Logger, Runner, SkillFormat, Snapshot } from '../../reconciler/types.js';
 import { resourcesOfKind } from '../../reconciler/types.js';
 import { effectiveRuntime } from '../../reconciler/runtime-defaults.js';
 import type { AgentRequest, AgentResult } from '../../reconciler/agent-contract.js';
@@ -14,8 +15,9 @@ import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { findSkill } from '../../reconciler/skill-names.js';
 import { redact } from '../../reconciler/secrets.js';
 import { runSettings } from './settings.js';
-import { draftSkill, renderSkill, stepCalls } from './skill-draft.js';
-import { askModelForNames, settleNaming, type ModelNaming } from './skill-naming.js';
+import { draftSkill, renderSkill, renderSkillMdDraft, stepCalls } from './skill-draft.js';
+import { askModelForNames, settleInstructions, settleNaming, type ModelNaming } from './skill-naming.js';
+import { judgeRun, mostlyJudgement, type RunJudgement } from './run-judgement.js';
 import type { RunProposal, TraceStore } from './trace-store.js';
 import type { AgentMetrics } from './metrics.js';
 
@@ -103,15 +105,20 @@ export class FollowUps {
       .filter((m) => m.role === 'user' && m.content)
       .map((m) => m.content as string)
       .join('\n\n');
-    const skills = new Map(resourcesOfKind(snap, 'Skill').map((s) => [s.metadata.name, s]));
+    const all = resourcesOfKind(snap, 'Skill');
+    const skills = new Map(all.map((s) => [s.metadata.name, s]));
     const draft = draftSkill(result.toolCalls, prompt, skills);
     if (!draft) return;
+    const judged = judgeRun(result.toolCalls, prompt);
+    // A SKILL.md when the run was mostly judgement, or when the repository keeps its skills only as SKILL.md.
+    const skillMdOnly = all.length > 0 && all.every((s) => s.spec.agentSkill !== undefined);
+    const format: SkillFormat = mostlyJudgement(judged) || skillMdOnly ? 'skill-md' : 'yaml';
     await this.attempt(result.runId, 'skill', async () => {
       let answer: ModelNaming = {};
       try {
         const upstream = runSettings(snap, req, this.deps.configDir).upstream;
         const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(NAMING_TIMEOUT_MS)]);
-        answer = await askModelForNames(upstream, draft, prompt, signal);
+        answer = await askModelForNames(upstream, draft, prompt, signal, format === 'skill-md');
       } catch (err) {
         this.deps.log.info('the model did not name the proposed skill; derived names are used', {
           agentRun: result.runId,
@@ -119,18 +126,34 @@ export class FollowUps {
         });
       }
       const naming = settleNaming(answer, draft, prompt, (n) => findSkill(snap, n) !== undefined);
-      // Arguments and the request were redacted before the trace; the YAML is redacted once more on its way to git.
-      const yaml = redact(renderSkill(draft, naming));
+      const firstLine = prompt.split('\n').find((l) => l.trim() !== '') ?? '';
+      // Arguments and the request were redacted before the trace; the text is redacted once more on its way to git.
+      const text = redact(
+        format === 'yaml'
+          ? renderSkill(draft, naming)
+          : renderSkillMdDraft(
+              draft,
+              naming,
+              settleInstructions(answer, derivedInstructions(firstLine, judged)),
+              stepsNote(judged),
+            ),
+      );
       const counts = Object.entries(draft.toolCounts)
         .map(([tool, n]) => `${tool} ×${n}`)
         .join(', ');
       const steps = stepCalls(result.toolCalls).length;
-      const firstLine = prompt.split('\n').find((l) => l.trim() !== '') ?? '';
+      const why =
+        format === 'yaml'
+          ? ''
+          : mostlyJudgement(judged)
+            ? `; ${judged.judged} of ${judged.steps} calls used values the model read along the way, ` +
+              'so it is proposed as SKILL.md instructions'
+            : '; the repository keeps its skills as SKILL.md folders, so it is proposed as one';
       const reason =
         `agent run ${result.runId} (${describeTrigger(req)}) succeeded with ${steps} tool calls ` +
-        `(threshold ${threshold}): ${counts}; asked "${firstLine.slice(0, 200)}"; ` +
+        `(threshold ${threshold}): ${counts}; asked "${firstLine.slice(0, 200)}"${why}; ` +
         `\`caduceus runs show ${result.runId}\` has the whole trace`;
-      const p = await this.seam('proposeSkill')(yaml, { reason, trigger: req.trigger, updateSimilar: true });
+      const p = await this.seam('proposeSkill')(text, { reason, trigger: req.trigger, updateSimilar: true, format });
       const what =
         p.action === 'update'
           ? `update of skill ${p.skill} (similarity ${p.similarity ?? '?'})`
@@ -173,6 +196,25 @@ export class FollowUps {
     }
     this.deps.log.info(`agent ${p.kind} proposal: ${p.outcome}`, { agentRun: runId, detail: p.detail });
   }
+}
+
+/** What a learned SKILL.md tells the agent when the model wrote no instructions. */
+function derivedInstructions(request: string, judged: RunJudgement): string {
+  const lines = [`Use this skill for requests like: "${request.slice(0, 300)}".`, ''];
+  if (judged.values.length > 0)
+    lines.push(
+      'An agent did this once, deciding each step from what it read. Work the same way: read first, then act on ' +
+        `what you find; values such as ${judged.values.map((v) => `\`${v}\``).join(', ')} came from what it ` +
+        'read and will differ next time.',
+    );
+  else lines.push('An agent did this once with the steps below; repeat them with the values of the new request.');
+  return lines.join('\n');
+}
+
+function stepsNote(judged: RunJudgement): string {
+  return judged.values.length > 0
+    ? 'These are the calls of that run, an example rather than a script; parameters are PARAM_<NAME> in shell commands.'
+    : 'Each parameter is in the environment as PARAM_<NAME> (upper case, - as _).';
 }
 
 function prSuffix(pullRequest: string | undefined): string {

@@ -105,7 +105,7 @@ export class AgentLoop {
     const snap = this.deps.snapshot();
     const settings = runSettings(snap, req, this.deps.configDir);
     learnSecrets(snap, this.deps.configDir);
-    const toolset = resolveToolset(snap, req.tools ?? settings.defaultTools, depth);
+    const toolset = resolveToolset(snap, req.tools ?? settings.defaultTools, depth, this.deps.runner.serverTools?.());
     const release = depth === 0 ? await this.slots.acquire(req.signal) : undefined;
     try {
       return await this.start(req, depth, settings, toolset);
@@ -408,7 +408,12 @@ export class AgentLoop {
     const snap = this.deps.snapshot();
     // Every child's tools are checked before any starts, so a bad list starts nothing.
     const plans = children.map((c) => {
-      const own = resolveToolset(snap, c.tools ?? run.toolset.names, run.depth + 1).names;
+      const own = resolveToolset(
+        snap,
+        c.tools ?? run.toolset.names,
+        run.depth + 1,
+        this.deps.runner.serverTools?.(),
+      ).names;
       const outside = own.filter((t) => !parentTools.has(t));
       if (outside.length)
         throw new CaduceusError(

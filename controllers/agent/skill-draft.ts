@@ -5,11 +5,12 @@
 // defaults are those values, so the skill repeats the run and can be pointed elsewhere.
 
 import type { AgentToolCall } from '../../reconciler/agent-contract.js';
-import type { ParamType, SkillStep } from '../../reconciler/specs.js';
+import type { ParamType, SkillParam, SkillStep } from '../../reconciler/specs.js';
 import type { Resource } from '../../reconciler/types.js';
 import { API_VERSION } from '../../reconciler/types.js';
 import { envSuffix as envName } from '../../reconciler/env-names.js';
 import { yamlLib } from '../../reconciler/yaml-lib.js';
+import { renderSkillMd } from '../../reconciler/skill-md.js';
 
 /** Tools that leave nothing to repeat: their calls are not steps. */
 const NOT_STEPS = new Set(['remember', 'delegate']);
@@ -292,8 +293,8 @@ export interface SkillNaming {
   paramNames: ReadonlyMap<number, string>;
 }
 
-/** The Skill YAML of a draft once named. */
-export function renderSkill(draft: SkillDraft, naming: SkillNaming): string {
+/** The draft's params and steps once named: placeholders become the params' names. */
+function namedSkill(draft: SkillDraft, naming: SkillNaming): { params: SkillParam[]; steps: SkillStep[] } {
   const nameOf = (id: number): string => naming.paramNames.get(id) ?? `value-${id + 1}`;
   const fill = (text: string): string =>
     text
@@ -306,13 +307,20 @@ export function renderSkill(draft: SkillDraft, naming: SkillNaming): string {
   const steps = JSON.parse(JSON.stringify(draft.steps), (_k, v: unknown) =>
     typeof v === 'string' ? fill(v) : v,
   ) as SkillStep[];
+  const params = draft.params.map((p) => ({
+    name: nameOf(p.id),
+    type: p.type,
+    required: false,
+    default: p.type === 'number' ? Number(p.value) : p.value,
+  }));
+  return { params, steps };
+}
+
+/** The Skill YAML of a draft once named. */
+export function renderSkill(draft: SkillDraft, naming: SkillNaming): string {
+  const { params, steps } = namedSkill(draft, naming);
   const spec: Record<string, unknown> = { version: '0.1.0', description: naming.description };
-  if (draft.params.length > 0)
-    spec.params = draft.params.map((p) => ({
-      name: nameOf(p.id),
-      type: p.type,
-      default: p.type === 'number' ? Number(p.value) : p.value,
-    }));
+  if (params.length > 0) spec.params = params.map(({ required: _, ...p }) => p);
   spec.steps = steps;
   const doc = new (yamlLib().Document)({
     apiVersion: API_VERSION,
@@ -321,4 +329,28 @@ export function renderSkill(draft: SkillDraft, naming: SkillNaming): string {
     spec,
   });
   return doc.toString({ lineWidth: 0 });
+}
+
+/**
+ * The SKILL.md of a draft once named (an Agent Skills folder's one file): `instructions`
+ * first, then the request's values as parameters and the run's steps as the example of
+ * how an agent did it, under `stepsNote`.
+ */
+export function renderSkillMdDraft(
+  draft: SkillDraft,
+  naming: SkillNaming,
+  instructions: string,
+  stepsNote: string,
+): string {
+  const { params, steps } = namedSkill(draft, naming);
+  return renderSkillMd({
+    name: naming.name,
+    description: naming.description,
+    version: '0.1.0',
+    instructions,
+    params,
+    steps,
+    stepsHeading: 'How an agent did it once',
+    stepsNote,
+  });
 }

@@ -22,6 +22,17 @@ export interface ModelNaming {
   name?: unknown;
   description?: unknown;
   params?: unknown;
+  instructions?: unknown;
+}
+
+/** Longest instructions taken from the model; a SKILL.md stays small enough to read whole. */
+const MAX_INSTRUCTIONS = 8000;
+
+/** The model's instructions when they are usable markdown text, else `derived`. */
+export function settleInstructions(model: ModelNaming, derived: string): string {
+  const text = typeof model.instructions === 'string' ? model.instructions.trim() : '';
+  // A line of three dashes would end a SKILL.md's front matter early only at its top; keep it out anyway.
+  return text && text.length <= MAX_INSTRUCTIONS && !/^---\s*$/m.test(text) ? text : derived;
 }
 
 /** Asks the model; resolves with whatever JSON object it answered, or {} when it did not. */
@@ -30,6 +41,8 @@ export async function askModelForNames(
   draft: SkillDraft,
   prompt: string,
   signal: AbortSignal,
+  /** Ask for SKILL.md instructions too: the run was mostly the model's judgement (run-judgement.ts). */
+  withInstructions = false,
 ): Promise<ModelNaming> {
   // JSON writes the placeholders' NUL and SOH as \u0000 and \u0001; the model sees the bare ids.
   const bare = (step: unknown): string => JSON.stringify(step).replaceAll('\\u0000', '').replaceAll('\\u0001', '');
@@ -42,7 +55,11 @@ export async function askModelForNames(
       role: 'system',
       content:
         'You name reusable skills of a platform team. Answer with one JSON object and nothing else: ' +
-        '{"name": "kebab-case-name", "description": "one sentence", "params": {"<suggested name>": "better-name"}}.',
+        '{"name": "kebab-case-name", "description": "one sentence", "params": {"<suggested name>": "better-name"}' +
+        (withInstructions
+          ? ', "instructions": "markdown for an agent: when to use the skill and how to do the work, ' +
+            'deciding each step from what it finds (the steps are one run, not a script)"}.'
+          : '}.'),
     },
     {
       role: 'user',

@@ -173,6 +173,7 @@ export function register(deps: ControllerDeps): Registration {
       reason: opts.reason,
       proposedBy: by,
       updateSimilar: opts.updateSimilar,
+      format: opts.format,
       curator,
       spec,
     });

@@ -2,6 +2,7 @@
 // skill's document, and for a consolidation rewriting every reference to the merged names,
 // giving the kept skill their params and aliases, and archiving the merged documents.
 
+import { SKILL_MD } from '../../reconciler/skill-md.js';
 import { posix } from 'node:path';
 import { isMap, isScalar, isSeq, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { CuratorSpec } from '../../reconciler/specs.js';
@@ -55,6 +56,17 @@ class EditSession {
 
   /** Moves the skill's document to the archive folder, or deletes it when archive is off. */
   retire(name: string): void {
+    const src = this.skill(name).spec.agentSkill;
+    if (src) {
+      // An Agent Skills folder goes whole: its SKILL.md with its scripts and references.
+      for (const f of [SKILL_MD, ...src.files]) {
+        const rel = posix.join(src.folder, f);
+        if (this.ctx.spec.archive) this.write(this.archivePath(rel), this.ctx.tree.read(rel));
+        this.ctx.tree.remove(rel);
+        this.touched.add(rel);
+      }
+      return;
+    }
     const file = this.skill(name).source.file;
     const ed = this.editor(file);
     const found = ed.findDoc('Skill', name);
@@ -108,6 +120,8 @@ class EditSession {
   /** Gives `keep` the merged skills' names (and their aliases) as aliases and the params it lacks. */
   absorb(keep: string, merged: string[]): void {
     const k = this.skill(keep);
+    // A SKILL.md has no aliases or typed params to take in; its callers are rewritten all the same.
+    if (k.spec.agentSkill) return;
     const ed = this.editor(k.source.file);
     const found = ed.findDoc('Skill', keep);
     const doc = found?.doc;
@@ -125,7 +139,7 @@ class EditSession {
           newAliases.push(a);
         }
       // Params come from the source document, not the defaulted spec, so no defaults leak in.
-      const mdoc = this.editor(ms.source.file).findDoc('Skill', m)?.doc;
+      const mdoc = ms.spec.agentSkill ? undefined : this.editor(ms.source.file).findDoc('Skill', m)?.doc;
       for (const item of seqItems(mdoc?.getIn(['spec', 'params'], true))) {
         const p = (isMap(item) ? item.toJSON() : undefined) as Record<string, unknown> | undefined;
         if (!p || typeof p.name !== 'string' || params.has(p.name)) continue;

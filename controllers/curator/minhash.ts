@@ -58,12 +58,16 @@ function addGrams(out: Set<number>, prefix: string, toks: string[], n: number): 
 
 /**
  * The shingle set of a skill. Names are left out on purpose: duplicates differ by name.
- * Steps dominate (3-grams across all steps in order), params count as `name:type`, and
- * the description adds word pairs.
+ * Steps and instructions dominate (3-grams across all steps in order, and of the
+ * instructions), params count as `name:type`, and the description adds word pairs.
  */
-export function shingles(spec: Pick<SkillSpec, 'steps' | 'params' | 'description'>): Set<number> {
+export function shingles(
+  spec: Pick<SkillSpec, 'steps' | 'params' | 'description'> & Pick<Partial<SkillSpec>, 'instructions'>,
+): Set<number> {
   const out = new Set<number>();
   addGrams(out, 's', tokens((spec.steps ?? []).map(stepText).join(' ; ')), 3);
+  // A SKILL.md skill is its instructions: they count like steps.
+  addGrams(out, 'i', tokens(spec.instructions ?? ''), 3);
   for (const p of spec.params ?? []) out.add(hash32(`p|${p.name}:${p.type}`));
   addGrams(out, 'd', tokens(spec.description ?? ''), 2);
   return out;

@@ -3,17 +3,19 @@
 // branch-and-pull-request mechanism as curator proposals, on its own branch so it is
 // reviewed on its own: `<prefix>/new-skill-<name>`, or, when it is a near-duplicate of an
 // existing skill (the curator's similarity check), `<prefix>/update-skill-<existing>` with
-// that skill's steps and params rewritten in place.
+// that skill's steps and params rewritten in place. A SKILL.md (format `skill-md`) becomes
+// the folder `skills/<name>/`, or rewrites the instructions of a similar SKILL.md skill.
 
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { isMap, isSeq, parseAllDocuments, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { dirname, join } from 'node:path';
+import { isMap, isSeq, parse, parseAllDocuments, parseDocument, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { CaduceusError } from '../../reconciler/errors.js';
 import { describeFinding } from '../../reconciler/finding-format.js';
 import { Loader } from '../../reconciler/loader.js';
 import type { CuratorSpec, SkillParam, SkillSpec } from '../../reconciler/specs.js';
-import type { Resource } from '../../reconciler/types.js';
+import type { Resource, SkillFormat } from '../../reconciler/types.js';
+import { SKILL_MD } from '../../reconciler/skill-md.js';
 import { CuratorStore } from './store.js';
 import { ConfigTree } from './tree.js';
 import { checkoutTrackedTip } from './git-work.js';
@@ -44,6 +46,8 @@ export interface ProposeSkillOpts {
   proposedBy?: string;
   /** Propose a near-duplicate as an update of the existing skill (see Runner.proposeSkill). */
   updateSimilar?: boolean;
+  /** `skill-md`: the text is a SKILL.md (Agent Skills format). Default `yaml`. */
+  format?: SkillFormat;
 }
 
 /** What one proposal writes, before it is committed. */
@@ -73,7 +77,7 @@ export async function proposeNewSkill(
 ): Promise<NewSkillResult> {
   if (!('repo' in env.source))
     throw new CaduceusError('CuratorNeedsRepo', 'proposing a skill needs the git repository the reconciler follows');
-  const proposed = parseSkill(yamlText);
+  const proposed = opts.format === 'skill-md' ? parseSkillMdText(yamlText) : parseSkill(yamlText);
   const cstore = new CuratorStore(env.store);
   const holder = randomUUID();
   await acquireLock(cstore, holder, opts.lockWaitMs ?? 600_000, 1_800_000);
@@ -90,9 +94,13 @@ export async function proposeNewSkill(
     const { spec, curator } = chooseCurator(base.resources, opts);
     const skills = base.resources.filter((r): r is Resource<'Skill'> => r.kind === 'Skill');
 
-    const similar = opts.updateSimilar ? mostSimilar(skills, proposed.spec, spec.thresholds.similarity) : undefined;
+    // A near-duplicate is looked for among skills of the same form, which the update can edit.
+    const sameForm = skills.filter((r) => (r.spec.agentSkill !== undefined) === proposed.skillMd);
+    const similar = opts.updateSimilar ? mostSimilar(sameForm, proposed.spec, spec.thresholds.similarity) : undefined;
     const change = similar
-      ? revision(tree, similar.skill, proposed, similar.similarity, spec, opts, tip)
+      ? proposed.skillMd
+        ? revisionMd(tree, similar.skill, proposed, similar.similarity, spec, opts, tip)
+        : revision(tree, similar.skill, proposed, similar.similarity, spec, opts, tip)
       : creation(tree, root, skills, proposed, spec, opts, tip);
     tree.write(change.file, change.text);
     const errors = (await loader.load(tree.sourceFiles())).findings.filter((f) => f.severity === 'error');
@@ -186,6 +194,8 @@ interface ProposedSkill {
   name: string;
   spec: SkillSpec;
   text: string;
+  /** A SKILL.md rather than a Skill YAML document. */
+  skillMd: boolean;
 }
 
 /** A new skill file next to the others (`skills/<name>.yaml` when there is a skills folder). */
@@ -208,11 +218,12 @@ function creation(
         hint: 'choose another name, or change the existing skill',
       },
     );
-  const file =
-    tree.diskFiles().some((f) => f.startsWith('skills/')) || existsSync(join(root, 'skills'))
+  const file = proposed.skillMd
+    ? `${skillMdParent(skills)}/${name}/${SKILL_MD}`
+    : tree.diskFiles().some((f) => f.startsWith('skills/')) || existsSync(join(root, 'skills'))
       ? `skills/${name}.yaml`
       : `${name}.yaml`;
-  if (tree.exists(file))
+  if (tree.exists(file) || (proposed.skillMd && existsSync(join(root, file, '..'))))
     throw new CaduceusError('SkillExists', `${file} already exists`, { hint: 'choose another name' });
   return {
     action: 'create',
@@ -224,7 +235,9 @@ function creation(
     subject: `curator: add skill ${name}`,
     title: `Curator: new skill ${name}`,
     body: [
-      `The agent proposes a new skill \`${name}\` in \`${file}\`.`,
+      proposed.skillMd
+        ? `The agent proposes a new skill \`${name}\` as the Agent Skills folder \`${dirname(file)}/\`.`
+        : `The agent proposes a new skill \`${name}\` in \`${file}\`.`,
       '',
       `**Why:** ${opts.reason}`,
       '',
@@ -353,5 +366,91 @@ function parseSkill(yamlText: string): ProposedSkill {
     timeout: String(raw.timeout ?? '10m'),
     aliases: Array.isArray(raw.aliases) ? raw.aliases : [],
   };
-  return { name, spec, text: yamlText };
+  return { name, spec, text: yamlText, skillMd: false };
+}
+
+const SKILL_MD_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+/** A SKILL.md's name, description and instructions; the loader validates it with the tree. */
+function parseSkillMdText(text: string): ProposedSkill {
+  const m = /^---\r?\n([\s\S]*?)\r?\n---\r?\n([\s\S]*)$/.exec(text);
+  if (!m) throw new CaduceusError('SkillInvalid', 'a SKILL.md starts with YAML front matter between two "---" lines');
+  let fm: { name?: unknown; description?: unknown } | null;
+  try {
+    fm = parse(m[1] as string) as typeof fm;
+  } catch (err) {
+    throw new CaduceusError('SkillInvalid', `the front matter is not valid YAML: ${(err as Error).message}`);
+  }
+  const name = fm?.name;
+  if (typeof name !== 'string' || name.length > 64 || !SKILL_MD_NAME.test(name))
+    throw new CaduceusError('SkillInvalid', 'name must be lower-case letters, digits and single hyphens (at most 64)');
+  const spec: SkillSpec = {
+    version: '0.1.0',
+    description: String(fm?.description ?? ''),
+    params: [],
+    steps: [],
+    timeout: '10m',
+    aliases: [],
+    instructions: (m[2] as string).trim(),
+  };
+  return { name, spec, text: text.endsWith('\n') ? text : `${text}\n`, skillMd: true };
+}
+
+/** Where new SKILL.md folders go: beside the existing ones, else in `skills/`. */
+function skillMdParent(skills: readonly Resource<'Skill'>[]): string {
+  const folder = skills.find((s) => s.spec.agentSkill)?.spec.agentSkill?.folder;
+  return folder?.includes('/') ? folder.slice(0, folder.lastIndexOf('/')) : 'skills';
+}
+
+/**
+ * A SKILL.md skill's instructions replaced by the proposed ones: its front matter (name,
+ * description, license, …) stays, `metadata.version` moves up one minor step when it has
+ * one, and its scripts and references are left alone.
+ */
+function revisionMd(
+  tree: ConfigTree,
+  target: Resource<'Skill'>,
+  proposed: ProposedSkill,
+  similarity: number,
+  spec: CuratorSpec,
+  opts: ProposeSkillOpts,
+  tip: string,
+): Change {
+  const name = target.metadata.name;
+  const file = `${target.spec.agentSkill?.folder}/${SKILL_MD}`;
+  const m = /^---\r?\n([\s\S]*?)\r?\n---\r?\n/.exec(tree.read(file));
+  if (!m) throw new CaduceusError('SkillInvalid', `${file} has no front matter to keep`);
+  const fm = parseDocument(m[1] as string);
+  const version = fm.getIn(['metadata', 'version']);
+  const next = typeof version === 'string' ? nextVersion(version) : undefined;
+  if (next) fm.setIn(['metadata', 'version'], next);
+  const front = next ? fm.toString({ lineWidth: 0 }).trimEnd() : (m[1] as string);
+  const text = `---\n${front}\n---\n${proposed.spec.instructions ?? ''}\n`;
+  const pct = Math.round(similarity * 100);
+  return {
+    action: 'update',
+    name,
+    file,
+    text,
+    similarity,
+    key: `update\0${name}`,
+    branch: `${spec.branchPrefix}/update-skill-${name}`,
+    subject: `curator: update skill ${name} from an agent run`,
+    title: `Curator: update skill ${name}`,
+    body: [
+      `The agent proposes new instructions for the skill \`${name}\` in \`${file}\`` +
+        (next ? ` (version ${version} → ${next}).` : '.'),
+      '',
+      `What it did is ${pct}% similar to this skill (threshold ${spec.thresholds.similarity}), so it is offered ` +
+        `as an update rather than as a second skill \`${proposed.name}\`.`,
+      '',
+      `**Why:** ${opts.reason}`,
+      '',
+      `It passes validation against \`${tip.slice(0, 12)}\`. ` +
+        'Merge to take the new instructions; close to keep the skill as it is.',
+      '',
+      '<!-- caduceus-curator -->',
+      '',
+    ].join('\n'),
+  };
 }

@@ -8,15 +8,13 @@ import { join } from 'node:path';
 import { isConfigPath } from '../../reconciler/loader.js';
 import type { SourceFile } from '../../reconciler/source-file.js';
 
-const YAML_FILE = /\.ya?ml$/;
-
 export class ConfigTree {
   private readonly overlay = new Map<string, string | null>();
   private listing: string[] | undefined;
 
   constructor(readonly root: string) {}
 
-  /** Config-relative YAML files the loader reads (forward slashes; see isConfigPath). */
+  /** Config-relative files the loader reads: YAML and skill folders (forward slashes; see isConfigPath). */
   diskFiles(): string[] {
     if (!this.listing) {
       const out: string[] = [];
@@ -25,7 +23,7 @@ export class ConfigTree {
           if (e.name.startsWith('.') || e.name === 'node_modules') continue;
           const r = rel ? `${rel}/${e.name}` : e.name;
           if (e.isDirectory()) walk(join(dir, e.name), r);
-          else if (e.isFile() && YAML_FILE.test(e.name) && isConfigPath(r)) out.push(r);
+          else if (e.isFile() && isConfigPath(r)) out.push(r);
         }
       };
       walk(this.root, '');

@@ -14,7 +14,7 @@ import { timerDelay } from '../../reconciler/duration.js';
 import type { Backend, LiveUsage, ProcessSpec } from './backend.js';
 import { LineSplitter, OutputBuffer } from './output-buffer.js';
 import type { EffectiveIsolation } from './runtime-config.js';
-import { parseMemory } from './quantity.js';
+import { parseMemory } from '../../reconciler/quantity.js';
 import { shellArgv } from './shell.js';
 import { newDocker } from './dockerode-lib.js';
 

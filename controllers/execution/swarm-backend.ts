@@ -29,7 +29,7 @@ import { timerDelay } from '../../reconciler/duration.js';
 import type { Backend, ProcessSpec } from './backend.js';
 import { OutputBuffer, LineSplitter } from './output-buffer.js';
 import type { EffectiveIsolation } from './runtime-config.js';
-import { parseMemory } from './quantity.js';
+import { parseMemory } from '../../reconciler/quantity.js';
 import { dockerError, LABEL_INSTANCE, LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, ownerGone } from './docker-backend.js';
 
 /** Swarm refuses configs over 500 KiB. */

@@ -7,6 +7,7 @@ import type { KeyEntry } from './auth.js';
 import type { TokenBucketLimiter } from './token-bucket.js';
 import type { Upstream } from './upstream.js';
 import type { ProxyMetrics } from './metrics.js';
+import type { LazyMcpSessions } from './mcp/lazy-sessions.js';
 
 export interface ProxyState {
   name: string;
@@ -23,6 +24,8 @@ export interface ProxyEnv {
   runner: Runner;
   log: Logger;
   metrics: ProxyMetrics;
+  /** The MCP sessions of this Proxy (`/mcp`). */
+  mcp?: LazyMcpSessions;
 }
 
 /** Per-request facts the routes fill in for logs and metrics. */

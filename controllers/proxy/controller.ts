@@ -2,7 +2,8 @@
 //   security checks → resolve keys (fail closed) → read TLS → upstream → swap the live
 //   configuration → make sure a listener is bound where the spec says (move and drain, or
 //   restart a dead one) → status. It requeues itself every resync interval, which heals a
-//   dead listener, re-reads file-based keys and reloads changed TLS files.
+//   dead listener, re-reads file-based keys and reloads changed TLS files. Each accepted
+//   snapshot is compared with what MCP clients were told, and a changed tool list is sent.
 
 import type {
   Controller,
@@ -30,6 +31,9 @@ import { createHandler } from './handler.js';
 import { proxyMetrics, type ProxyMetrics } from './metrics.js';
 import type { ProxyState } from './context.js';
 import { isLoopback } from './bind.js';
+import { LazyMcpSessions } from './mcp/lazy-sessions.js';
+import { RunGate } from './mcp/run-gate.js';
+import type { Snapshot } from '../../reconciler/types.js';
 
 export interface ProxyControllerOptions {
   /** Reconcile again after this long to heal drift and re-read keys and TLS files (default 30 s). */
@@ -50,6 +54,7 @@ interface Instance {
   keysDigest: string | undefined;
   limiter: TokenBucketLimiter;
   handler: ReturnType<typeof createHandler>;
+  mcp: LazyMcpSessions;
 }
 
 /** The controller for kind Proxy; it owns its listeners, so stopping it closes them. */
@@ -67,6 +72,9 @@ export class ProxyController implements Controller {
   private readonly drainCapMs: number;
   private readonly portRetryMs: number;
   private stopped = false;
+  /** MCP tool calls of every Proxy count against the Runtime's limits together. */
+  private readonly gate = new RunGate();
+  private readonly unwatch: (() => void) | undefined;
 
   constructor(
     private readonly deps: ControllerDeps,
@@ -76,6 +84,9 @@ export class ProxyController implements Controller {
     this.resyncMs = opts.resyncMs ?? 30_000;
     this.drainCapMs = opts.drainCapMs ?? 30_000;
     this.portRetryMs = opts.portRetryMs ?? 5_000;
+    this.unwatch = deps.watchSnapshot?.((snap) => {
+      for (const inst of this.instances.values()) this.tellToolChanges(inst, snap);
+    });
   }
 
   async reconcile(
@@ -101,6 +112,7 @@ export class ProxyController implements Controller {
     this.rotateKeys(ctx, inst, keys);
     inst.limiter.setLimit(spec.limits.requestsPerMinute);
     inst.state = { name, spec, keys, upstream };
+    this.tellToolChanges(inst, this.deps.snapshot());
 
     const bound = await this.ensureListener(ctx, inst, spec, tls);
     if (!bound.ok) {
@@ -126,6 +138,8 @@ export class ProxyController implements Controller {
       preload: spec.preload,
       injectSkills: spec.injectSkills,
       draining: this.draining.size,
+      mcp: spec.mcp.enabled ? `${address}/mcp` : null,
+      mcpSessions: inst.mcp.size,
     });
     ctx.setCondition(
       'Ready',
@@ -198,6 +212,7 @@ export class ProxyController implements Controller {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.unwatch?.();
     const cap = Math.min(this.drainCapMs, 5_000);
     await Promise.allSettled([...this.instances.keys()].map((n) => this.teardown(n, cap)));
     await Promise.allSettled([...this.draining]);
@@ -216,8 +231,18 @@ export class ProxyController implements Controller {
         keysDigest: undefined,
         limiter,
         handler: () => undefined,
+        mcp: new LazyMcpSessions(
+          {
+            snapshot: () => this.deps.snapshot(),
+            runner: this.deps.runner,
+            gate: this.gate,
+            tasks: () => created.state?.spec.mcp.tasks ?? false,
+          },
+          this.deps.log.child({ component: 'mcp', proxy: name }),
+        ),
       };
       created.handler = createHandler({
+        mcp: created.mcp,
         current: () => created.state,
         limiter,
         snapshot: () => this.deps.snapshot(),
@@ -229,6 +254,12 @@ export class ProxyController implements Controller {
       this.instances.set(name, inst);
     }
     return inst;
+  }
+
+  /** Sends tools/list_changed to this Proxy's MCP clients when the tools differ from what they saw. */
+  private tellToolChanges(inst: Instance, snap: Snapshot): void {
+    if (!inst.state) return;
+    inst.mcp.toolsMaybeChanged(snap);
   }
 
   private secretOpts(): { baseDir?: string } {
@@ -355,6 +386,7 @@ export class ProxyController implements Controller {
     const upstream = inst.state?.upstream;
     inst.state = undefined;
     if (upstream) void upstream.close();
+    void inst.mcp.close();
     if (inst.listener) {
       this.drainInBackground(inst.listener);
       ctx.event('Warning', 'ListenerStopped', `proxy stopped serving: ${reason}`);
@@ -377,6 +409,8 @@ export class ProxyController implements Controller {
     inst.state = undefined;
     const l = inst.listener;
     inst.listener = undefined;
+    // Open MCP streams would hold the listener until the drain cap.
+    await inst.mcp.close();
     if (l) await this.drainInBackground(l, capMs);
     if (upstream) await upstream.close();
   }

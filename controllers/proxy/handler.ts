@@ -12,6 +12,7 @@ import { PASSTHROUGH_POSTS, passthroughModel, passthroughPost } from './routes/p
 import { handleCors } from './cors.js';
 import { SKILL_PREFIX, findSkill } from './skills.js';
 import { modelLabel } from './metrics.js';
+import { MCP_PATH, mcpRoute } from './routes/mcp.js';
 import { errorMessage } from '../../reconciler/errors.js';
 
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -116,5 +117,6 @@ async function handle(
     info.route = path.slice(4);
     return passthroughPost(env, state, req, res, info, path.slice(3));
   }
+  if (path === MCP_PATH) return mcpRoute(env, state, req, res, info);
   throw routeNotFound(req.method ?? 'GET', path);
 }

@@ -51,8 +51,9 @@ export const routeNotFound = (method: string, path: string): ProxyHttpError =>
     404,
     'invalid_request_error',
     'unknown_url',
-    `Unknown request URL: ${method} ${path}. This proxy serves GET /v1/models, GET /v1/models/{id} and ` +
-      'POST /v1/chat/completions, and with an upstream POST /v1/responses, /v1/embeddings and /v1/completions.',
+    `Unknown request URL: ${method} ${path}. This proxy serves GET /v1/models, GET /v1/models/{id}, ` +
+      'POST /v1/chat/completions and /mcp, and with an upstream POST /v1/responses, /v1/embeddings and ' +
+      '/v1/completions.',
   );
 
 /** Headers that tell the OpenAI SDKs not to retry: running the same skill again would fail the same way. */

@@ -5,9 +5,11 @@ import type { SimpleGit } from 'simple-git';
 import type { SourceFile } from '../source-file.js';
 import { CaduceusError } from '../errors.js';
 import type { TreeWalker } from './tree-walk.js';
+import { isSkillFolderFile, isSkillMdPath } from '../skill-md.js';
 
+/** YAML files and Agent Skills folders (SKILL.md and its scripts/, references/, assets/). */
 export function isConfigFile(path: string): boolean {
-  return /\.ya?ml$/i.test(path);
+  return /\.ya?ml$/i.test(path) || isSkillMdPath(path) || isSkillFolderFile(path);
 }
 
 /** `./examples/repo/` → `examples/repo`; `.` and `` → `` (the repository root). */

@@ -2,8 +2,10 @@
 // the source's one `git cat-file --batch` process (blob-reader.ts): neither the first
 // listing of 10,000 files nor a new commit starts a git process. A directory whose tree id
 // is the one of the previous listing is not read again, so the cost of a commit follows the
-// directories it touched. Every *.yaml / *.yml regular file counts (symlinks could point
-// outside the tree, submodules are commits); the loader applies its own path rules on top.
+// directories it touched. Every *.yaml / *.yml regular file counts, and so does every file
+// of an Agent Skills folder (isConfigFile, by path: SKILL.md and its scripts/, references/,
+// assets/); symlinks could point outside the tree, submodules are commits. The loader
+// applies its own path rules on top.
 
 import type { SourceFile } from '../source-file.js';
 import { CaduceusError } from '../errors.js';
@@ -114,7 +116,7 @@ export class TreeWalker {
     const dirs: Entry[] = [];
     read.entries.forEach((e, i) => {
       if (e.mode === '40000') dirs.push(e);
-      else if ((e.mode === '100644' || e.mode === '100755') && isConfigFile(e.name)) {
+      else if ((e.mode === '100644' || e.mode === '100755') && isConfigFile(prefix + e.name)) {
         let f = read.files[i];
         if (!f) {
           const id = e.id;

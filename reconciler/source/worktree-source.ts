@@ -58,8 +58,9 @@ export class WorktreeSource implements Source {
       for (const e of readdirSync(d, { withFileTypes: true })) {
         if (e.isDirectory()) {
           if (!skipDir(e.name)) walk(join(d, e.name));
-        } else if (e.isFile() && isConfigFile(e.name)) {
-          out.push(relative(this.dir, join(d, e.name)).split(sep).join('/'));
+        } else if (e.isFile()) {
+          const rel = relative(this.dir, join(d, e.name)).split(sep).join('/');
+          if (isConfigFile(rel)) out.push(rel);
         }
       }
     };

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/temp.js';
+import { KINDS } from '../../reconciler/types.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const AJV = join(ROOT, 'node_modules', '.bin', 'ajv');
@@ -81,7 +82,7 @@ describe('ajv-cli with schemas/caduceus.schema.json', () => {
       expect.objectContaining({
         instancePath: '/kind',
         message: 'must be equal to one of the allowed values',
-        params: { allowedValues: ['Runtime', 'Skill', 'Task', 'GatewayPolicy', 'Proxy', 'Curator'] },
+        params: { allowedValues: [...KINDS] },
       }),
     ]);
   });

@@ -87,6 +87,45 @@ describe('parsing on worker threads', () => {
     expect(a.resources).toHaveLength(42);
   });
 
+  it('parses SKILL.md folders on workers as on one thread, front-matter errors at their positions', async () => {
+    const md = (name: string, extra = ''): string =>
+      `---\nname: ${name}\ndescription: Does ${name}.\n${extra}---\nRun scripts/go.sh.\n`;
+    const files = {
+      ...revision(),
+      'skills/pdf-report/SKILL.md': md('pdf-report', 'metadata:\n  version: "2.0.0"\n'),
+      'skills/pdf-report/scripts/go.sh': 'echo go\n',
+      'skills/pdf-report/references/format.yaml': 'not: [a, resource\n',
+      'skills/other/SKILL.md': md('other'),
+      'skills/bad-one/SKILL.md': md('bad-one', 'license: 3\nbogus: x\n'),
+      'skills/misnamed/SKILL.md': md('not-the-folder'),
+    };
+    const one = new Loader({ minFiles: Number.POSITIVE_INFINITY });
+    const many = new Loader({ minFiles: 2, workers: 2, chunk: 4, mainThread: false });
+    const a = await one.load(sources(files));
+    const b = await many.load(sources(files));
+    // The 46 YAML files and four SKILL.md; the scripts and references are listed, not parsed.
+    expect(many.lastParsed).toBe(50);
+    expect(many.lastOnWorkers).toBe(49);
+    expect(b.findings).toEqual(a.findings);
+    expect(b.resources).toEqual(a.resources);
+    expect(a.findings.filter((f) => f.file.endsWith('SKILL.md')).map((f) => `${f.file}:${f.line}:${f.column}`)).toEqual(
+      ['skills/bad-one/SKILL.md:4:10', 'skills/bad-one/SKILL.md:5:1', 'skills/misnamed/SKILL.md:2:7'],
+    );
+    const pdf = a.resources.find((r) => r.metadata.name === 'pdf-report');
+    expect(pdf?.spec).toMatchObject({
+      version: '2.0.0',
+      instructions: 'Run scripts/go.sh.',
+      agentSkill: { folder: 'skills/pdf-report', files: ['references/format.yaml', 'scripts/go.sh'] },
+    });
+    // A new script changes the folder's Skill though the SKILL.md's bytes are the same.
+    const c = await many.load(sources({ ...files, 'skills/pdf-report/scripts/more.sh': 'echo\n' }));
+    expect(many.lastParsed).toBe(1);
+    const again = c.resources.find((r) => r.metadata.name === 'pdf-report');
+    expect(again?.spec).toMatchObject({
+      agentSkill: { files: ['references/format.yaml', 'scripts/go.sh', 'scripts/more.sh'] },
+    });
+  });
+
   it('parses on the main thread whatever a failed worker did not send back', async () => {
     const dir = tempDir();
     const script = join(dir, 'failing-worker.mjs');

@@ -6,14 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { KINDS } from '../../reconciler/types.js';
 import {
   AJV_OPTIONS,
   SCHEMA_FILES,
+  SCHEMA_NAMES,
   codeCachePath,
   evaluateGenerated,
   generatedValidatorPath,
   loadGenerated,
+  schemaFile,
   schemaFingerprint,
   schemasDir,
   validatorFor,
@@ -38,17 +39,23 @@ const DOCS: unknown[] = [
   { apiVersion: 'caduceus.dev/v1', kind: 'Runtime', metadata: { name: 'r' }, spec: { concurrency: { default: 9 } } },
   { apiVersion: 'caduceus.dev/v1', kind: 'GatewayPolicy', metadata: { name: 'g' }, spec: { roles: [{}] } },
   { apiVersion: 'caduceus.dev/v1', kind: 'Curator', metadata: { name: 'c' }, spec: { schedule: { every: 'soon' } } },
+  { apiVersion: 'caduceus.dev/v1', kind: 'ToolServer', metadata: { name: 'tickets' }, spec: { command: ['node'] } },
+  { apiVersion: 'caduceus.dev/v1', kind: 'ToolServer', metadata: { name: 't' }, spec: { url: 'x', command: [] } },
+  // SKILL.md front matter (schemas/skill-md.schema.json)
+  { name: 'pdf-report', description: 'Makes a PDF report', metadata: { version: '1.2.0' } },
+  { name: 'Bad--Name', description: '', 'allowed-tools': 3 },
 ];
 
 describe('generated schema validators', () => {
-  it('are the build output matching every schema on disk, so no schema is compiled at start-up', () => {
-    for (const kind of KINDS) expect(validatorFor(kind).origin, kind).toBe('generated');
+  it('are the build output matching every schema on disk (SKILL.md front matter too), so none is compiled', () => {
+    expect(SCHEMA_NAMES).toEqual(expect.arrayContaining(['ToolServer', 'SkillMd']));
+    for (const kind of SCHEMA_NAMES) expect(validatorFor(kind).origin, kind).toBe('generated');
   });
 
   it('give the same verdict, errors and defaults as ajv compiling the schema', () => {
     const ajv = new Ajv2020({ ...AJV_OPTIONS });
-    for (const kind of KINDS) {
-      const schema = JSON.parse(readFileSync(schemasDir() + SCHEMA_FILES[kind], 'utf8')) as object;
+    for (const kind of SCHEMA_NAMES) {
+      const schema = JSON.parse(readFileSync(schemasDir() + schemaFile(kind), 'utf8')) as object;
       const compiled = ajv.compile(schema);
       const generated = validatorFor(kind).validate;
       for (const doc of DOCS) {

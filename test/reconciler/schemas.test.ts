@@ -38,6 +38,7 @@ const MINIMAL: Record<Kind, Json> = {
   },
   Proxy: { keys: [{ valueFrom: { env: 'K' } }], upstream: { baseURL: 'http://127.0.0.1:1/v1' } },
   Curator: {},
+  ToolServer: { command: ['node', 'server.js'], headers: { Authorization: { valueFrom: { env: 'K' } } } },
 };
 
 function strictAjv(): { ajv: Ajv2020; warnings: string[] } {
@@ -102,8 +103,10 @@ function requiredPaths(): Record<Kind, (value: unknown) => string[]> {
 }
 
 describe('resource schemas', () => {
-  it('has one draft 2020-12 schema per kind, each with its $id, and the combined one in schemas/', () => {
-    expect(readdirSync(`${root}schemas`).sort()).toEqual([...Object.values(SCHEMA_FILES), COMBINED_SCHEMA_FILE].sort());
+  it('has one draft 2020-12 schema per kind with its $id, the SKILL.md front matter one and the combined one', () => {
+    expect(readdirSync(`${root}schemas`).sort()).toEqual(
+      [...Object.values(SCHEMA_FILES), 'skill-md.schema.json', COMBINED_SCHEMA_FILE].sort(),
+    );
     for (const kind of KINDS) {
       const s = schemaOf(kind);
       expect(s.$schema).toBe('https://json-schema.org/draft/2020-12/schema');

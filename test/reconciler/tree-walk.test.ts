@@ -74,6 +74,30 @@ describe('tree walk', () => {
     });
   }
 
+  it('lists an Agent Skills folder by path: its SKILL.md and scripts/, references/, assets/ files', async () => {
+    const repo = makeRepo({
+      'cfg/skills/pdf/SKILL.md': '---\nname: pdf\n---\n',
+      'cfg/skills/pdf/scripts/collect.sh': 'echo\n',
+      'cfg/skills/pdf/scripts/lib/util.py': 'pass\n',
+      'cfg/skills/pdf/references/format.md': '# f\n',
+      'cfg/skills/pdf/assets/logo.png': 'png',
+      'cfg/skills/pdf/notes.txt': 'not listed\n',
+      'cfg/docs/SKILL.md': 'not in a skills/NAME folder\n',
+      'cfg/scripts/run.sh': 'not in a skill folder\n',
+    });
+    const walker = new TreeWalker(reader(repo));
+    const files = await walker.list(git(repo, 'rev-parse', 'HEAD'), 'cfg');
+    expect(files.map((f) => f.path)).toEqual([
+      'skills/pdf/SKILL.md',
+      'skills/pdf/assets/logo.png',
+      'skills/pdf/references/format.md',
+      'skills/pdf/scripts/collect.sh',
+      'skills/pdf/scripts/lib/util.py',
+    ]);
+    const md = files.find((f) => f.path === 'skills/pdf/SKILL.md');
+    expect((await md?.read())?.toString()).toBe('---\nname: pdf\n---\n');
+  });
+
   it('reads again only the trees a commit changed', async () => {
     const repo = makeRepo(FILES);
     const blobs = reader(repo);

@@ -3,9 +3,9 @@
 // the CLI's (unknown, missing, mistyped params come back to the model as the error).
 
 import type { Resource, ParamValue } from '../../../reconciler/types.js';
-import type { SkillParam } from '../../../reconciler/specs.js';
-import { DURATION_PATTERN } from '../../../reconciler/duration.js';
+import { paramsJsonSchema as paramsSchema } from '../../../reconciler/skill-params.js';
 import { errorMessage } from '../../../reconciler/errors.js';
+import { skillInstructions } from '../../../reconciler/skill-md.js';
 import { failed, type AgentTool } from './types.js';
 
 export function skillTool(skill: Resource<'Skill'>): AgentTool {
@@ -29,8 +29,15 @@ export function skillTool(skill: Resource<'Skill'>): AgentTool {
           workspace: run.workspace,
           isolation: run.isolation,
         });
-        const text =
+        const out =
           r.status === 'succeeded' ? r.output : `skill ${r.status}${r.error ? `: ${r.error}` : ''}\n${r.output}`;
+        // A skill of instructions (a SKILL.md folder) is followed by the model: it gets them; its
+        // run (of no steps) is still recorded, so the curator counts its use like any other.
+        const text = !skill.spec.instructions
+          ? out
+          : skill.spec.steps.length === 0 && r.status === 'succeeded'
+            ? skillInstructions(skill)
+            : `${skillInstructions(skill)}\n\nOutput of its steps:\n${out}`;
         return {
           status: r.status,
           text,
@@ -43,23 +50,4 @@ export function skillTool(skill: Resource<'Skill'>): AgentTool {
       }
     },
   };
-}
-
-/** The JSON Schema of a skill's params, as the model sees them. */
-export function paramsSchema(params: readonly SkillParam[]): Record<string, unknown> {
-  const properties: Record<string, Record<string, unknown>> = {};
-  const required: string[] = [];
-  for (const p of params) {
-    const prop: Record<string, unknown> =
-      p.type === 'enum'
-        ? { type: 'string', enum: p.values ?? [] }
-        : p.type === 'duration'
-          ? { type: 'string', pattern: DURATION_PATTERN, description: 'a duration such as 30s, 5m or 72h' }
-          : { type: p.type };
-    if (p.description) prop.description = prop.description ? `${p.description} (${prop.description})` : p.description;
-    if (p.default !== undefined) prop.default = p.default;
-    properties[p.name] = prop;
-    if (p.required && p.default === undefined) required.push(p.name);
-  }
-  return { type: 'object', properties, required, additionalProperties: false };
 }

@@ -4,11 +4,12 @@
 
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { ChatCompletionTool } from 'openai/resources/chat/completions/completions';
-import type { Snapshot } from '../../../reconciler/types.js';
+import type { ServerTool, Snapshot } from '../../../reconciler/types.js';
 import { resourcesOfKind } from '../../../reconciler/types.js';
 import {
   AGENT_BUILTIN_TOOLS,
   AGENT_TOOL_GROUPS,
+  SERVER_TOOL_SEPARATOR,
   unknownToolProblem,
   type AgentBuiltinTool,
 } from '../../../reconciler/agent-contract.js';
@@ -21,6 +22,7 @@ import { httpGetTool } from './http.js';
 import { rememberTool } from './remember.js';
 import { delegateTool } from './delegate.js';
 import { skillTool } from './skills.js';
+import { allowsServerTool, serverTool, serverToolName } from './server-tools.js';
 
 const BUILTIN: Record<AgentBuiltinTool, AgentTool> = {
   shell: shellTool,
@@ -44,12 +46,21 @@ export interface Toolset {
  * catches these in the repository; this is for `caduceus ask --tools` and children).
  * `delegate` is dropped at depth 1 and below.
  */
-export function resolveToolset(snap: Snapshot, allowList: readonly string[], depth: number): Toolset {
+export function resolveToolset(
+  snap: Snapshot,
+  allowList: readonly string[],
+  depth: number,
+  servers: readonly ServerTool[] = [],
+): Toolset {
   const builtins = new Set<AgentBuiltinTool>();
   const skills = new Set<string>();
+  const fromServers: ServerTool[] = [];
   for (const entry of allowList) {
     if ((AGENT_BUILTIN_TOOLS as readonly string[]).includes(entry)) builtins.add(entry as AgentBuiltinTool);
-    else if (entry === 'skills') for (const s of resourcesOfKind(snap, 'Skill')) skills.add(s.metadata.name);
+    else if (entry.includes(SERVER_TOOL_SEPARATOR)) {
+      // A server that is not connected (failed to start) offers nothing: the run goes on without it.
+      for (const t of servers) if (allowsServerTool(entry, t) && !fromServers.includes(t)) fromServers.push(t);
+    } else if (entry === 'skills') for (const s of resourcesOfKind(snap, 'Skill')) skills.add(s.metadata.name);
     else if (entry in AGENT_TOOL_GROUPS) for (const t of AGENT_TOOL_GROUPS[entry] ?? []) builtins.add(t);
     else {
       const skill = findSkill(snap, entry);
@@ -72,6 +83,7 @@ export function resolveToolset(snap: Snapshot, allowList: readonly string[], dep
     const skill = findSkill(snap, name);
     if (skill) byName.set(name, skillTool(skill));
   }
+  for (const t of fromServers) byName.set(serverToolName(t), serverTool(t));
   const definitions: ChatCompletionTool[] = [...byName.values()].map((t) => ({
     type: 'function',
     function: { name: t.name, description: t.description, parameters: t.parameters },

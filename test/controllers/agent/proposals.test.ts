@@ -20,13 +20,13 @@ import { compose, lateBoundRunner, type Composition } from '../../../app/compose
 import { StateStore } from '../../../reconciler/state/store.js';
 import { CoreStore } from '../../../reconciler/state/core-store.js';
 import { silentLogger } from '../../../reconciler/log.js';
-import type { ControllerDeps, Runner, Snapshot } from '../../../reconciler/types.js';
+import { getResource, type ControllerDeps, type Runner, type Snapshot } from '../../../reconciler/types.js';
 import type { AgentResult } from '../../../reconciler/agent-contract.js';
 import { register as execution } from '../../../controllers/execution/index.js';
 import { register as agent } from '../../../controllers/agent/index.js';
 import { register as curator } from '../../../controllers/curator/index.js';
 import { TraceStore, type RunProposal } from '../../../controllers/agent/trace-store.js';
-import { git, makeRemote, skillYaml } from '../../helpers/git.js';
+import { commitAll, git, makeRemote, skillYaml, writeFiles } from '../../helpers/git.js';
 import { tempDir } from '../../helpers/temp.js';
 import { doc, loadSnapshot } from '../../helpers/config.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -125,10 +125,11 @@ function scriptOf(turns: ScriptedReply[], naming: Record<string, unknown>) {
   };
 }
 
+/** `files` are laid over the repository below; an undefined value leaves that file out. */
 async function world(
   turns: ScriptedReply[],
   naming: Record<string, unknown>,
-  files: Record<string, string> = {},
+  files: Record<string, string | undefined> = {},
 ): Promise<World> {
   const model = await startScriptedModel(scriptOf(turns, naming));
   cleanups.push(() => model.close());
@@ -139,7 +140,7 @@ async function world(
     delete process.env[LLM_ENV];
     delete process.env[FORGE_ENV];
   });
-  const { bare, clone } = makeRemote({
+  const tree = {
     'config/runtime.yaml': doc('Runtime', 'default', {
       llm: { baseURL: model.url, model: 'scripted-1', apiKey: { valueFrom: { env: LLM_ENV } }, maxRetries: 0 },
       agent: {
@@ -157,7 +158,10 @@ async function world(
     }),
     'config/context/team.md': 'The team runs the payments platform.\n',
     ...files,
-  });
+  } as Record<string, string | undefined>;
+  const { bare, clone } = makeRemote(
+    Object.fromEntries(Object.entries(tree).filter((e): e is [string, string] => e[1] !== undefined)),
+  );
   const stateDir = tempDir('caduceus-proposals-state-');
   cleanups.push(() => {
     for (const d of [bare, clone, stateDir]) rmSync(d, { recursive: true, force: true });
@@ -361,6 +365,189 @@ spec:
     );
     expect(git(w.bare, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/curator/new-skill-*')).toBe('');
     expect(validateBranch(w.bare, 'curator/update-skill-nightly-report').code).toBe(0);
+  });
+});
+
+/** An incident tracker: each page names what to look at next (an incident, a deploy, a service). */
+async function tracker(): Promise<string> {
+  const pages: Record<string, string> = {
+    '/incidents': 'open: INC-4821 checkout latency p99 4.2s (service checkout-api-7f9c)',
+    '/incidents/INC-4821': 'suspect deploy rel-2026.11.30-2 of checkout-api-7f9c; previous rel-2026.11.29-5',
+    '/deploys/rel-2026.11.30-2': 'changed pool.yaml: maxConnections 40 -> 4',
+    '/services/checkout-api-7f9c/config': 'maxConnections: 4',
+  };
+  const server: Server = createServer((req, res) => {
+    const page = pages[req.url ?? ''];
+    res.writeHead(page ? 200 : 404, { 'content-type': 'text/plain' });
+    res.end(page ?? 'no such page');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Seven calls, one a turn, six of them on values the previous pages named: the model's judgement. */
+function investigation(site: string): ScriptedReply[] {
+  const calls: ScriptedCall[] = [
+    { name: 'http_get', arguments: { url: `${site}/incidents` } },
+    { name: 'http_get', arguments: { url: `${site}/incidents/INC-4821` } },
+    { name: 'http_get', arguments: { url: `${site}/deploys/rel-2026.11.30-2` } },
+    { name: 'http_get', arguments: { url: `${site}/services/checkout-api-7f9c/config` } },
+    {
+      name: 'write_file',
+      arguments: {
+        path: 'INC-4821.md',
+        content: 'rel-2026.11.30-2 lowered maxConnections of checkout-api-7f9c to 4\n',
+      },
+    },
+    { name: 'shell', arguments: { command: 'grep -c maxConnections INC-4821.md' } },
+    { name: 'read_file', arguments: { path: 'INC-4821.md' } },
+  ];
+  return [...calls.map((c) => ({ toolCalls: [c] })), { content: 'rel-2026.11.30-2 starved the pool; written up.' }];
+}
+
+/** The Skill a branch of the remote holds, as the loader reads it from a checkout (and what validate says). */
+async function skillOnBranch(bare: string, branch: string, name: string) {
+  const dir = tempDir('caduceus-proposal-load-');
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  git(dir, 'clone', '-q', '--branch', branch, bare, '.');
+  const skill = getResource(await loadSnapshot(join(dir, 'config')), 'Skill', name);
+  if (!skill) throw new Error(`no skill ${name} on ${branch}`);
+  return skill;
+}
+
+describe('agent runs proposed as SKILL.md folders', () => {
+  it('proposes a run that was mostly the model judging what it read as a SKILL.md with its instructions', async () => {
+    const site = await tracker();
+    const instructions = [
+      '# Investigating a slow service',
+      '',
+      'Start from the open incidents, follow the suspect deploy, compare its config change with the',
+      'service config, then write the finding up in a file named after the incident.',
+    ].join('\n');
+    const w = await world(investigation(site), {
+      name: 'incident-write-up',
+      description: 'Finds the deploy behind an incident and writes it up',
+      instructions,
+    });
+    const main = git(w.bare, 'rev-parse', 'main');
+    const r = await w.ask('Checkout is slow: find the incident on the tracker, the deploy behind it, and write it up');
+    expect(r.status).toBe('succeeded');
+
+    const p = await w.proposal(r.runId, 'skill');
+    expect(p).toMatchObject({ outcome: 'proposed' });
+    const branch = 'curator/new-skill-incident-write-up';
+    expect(p.detail).toBe(
+      `new skill incident-write-up in skills/incident-write-up/SKILL.md on branch ${branch}, ` +
+        'https://github.example/acme/config/pull/1',
+    );
+    expect(git(w.bare, 'diff', '--name-only', 'main', branch)).toBe('config/skills/incident-write-up/SKILL.md');
+    // Read back by the loader: a SKILL.md skill whose instructions are the model's, then the run as an example.
+    const skill = await skillOnBranch(w.bare, branch, 'incident-write-up');
+    expect(skill.source.file).toBe('skills/incident-write-up/SKILL.md');
+    expect(skill.spec).toMatchObject({
+      version: '0.1.0',
+      description: 'Finds the deploy behind an incident and writes it up',
+      steps: [],
+      agentSkill: { folder: 'skills/incident-write-up', files: [] },
+    });
+    const body = skill.spec.instructions ?? '';
+    expect(body.startsWith(`${instructions}\n\n## How an agent did it once\n\nThese are the calls of that run`)).toBe(
+      true,
+    );
+    expect(body).toContain(`1. step 1\n\n\`\`\`yaml\nhttp:\n  method: GET\n  url: ${site}/incidents\n\`\`\``);
+    expect(body).toContain('6. step 6\n\n```sh\ngrep -c maxConnections INC-4821.md\n```');
+    expect(validateBranch(w.bare, branch)).toEqual({ code: 0, out: 'ok: 4 resources in 4 files\n' });
+    // Why a SKILL.md: in the commit, and the model was asked for instructions.
+    expect(git(w.bare, 'show', '-s', '--format=%b', branch)).toContain(
+      '6 of 7 calls used values the model read along the way, so it is proposed as SKILL.md instructions',
+    );
+    const naming = w.model.requests.filter((q) => q.body.tools === undefined);
+    expect(naming).toHaveLength(1);
+    expect(naming[0]?.body.messages[0]?.content).toContain('"instructions": "markdown for an agent');
+    expect(git(w.bare, 'rev-parse', 'main')).toBe(main);
+  });
+
+  it('follows a repository that keeps its skills as SKILL.md folders: beside them, derived instructions', async () => {
+    const site = await website();
+    const turns = sevenCalls(site);
+    // No YAML skill to call here: the greeting is a command.
+    const first = turns[0]?.toolCalls as ScriptedCall[];
+    first[1] = { name: 'shell', arguments: { command: 'echo hi Ada' } };
+    const w = await world(turns, NAMING, {
+      'config/skills/greet.yaml': undefined,
+      'config/team/skills/greet/SKILL.md':
+        '---\nname: greet\ndescription: Greets someone by name\n---\nSay hello to the person named in the request.\n',
+    });
+    const r = await w.ask(PROMPT);
+    const p = await w.proposal(r.runId, 'skill');
+    const branch = 'curator/new-skill-disk-report';
+    expect(p.detail).toBe(
+      `new skill disk-report in team/skills/disk-report/SKILL.md on branch ${branch}, ` +
+        'https://github.example/acme/config/pull/2',
+    );
+    const skill = await skillOnBranch(w.bare, branch, 'disk-report');
+    expect(skill.spec.agentSkill?.folder).toBe('team/skills/disk-report');
+    // The model gave no instructions: they are derived from the request; the request's value is a parameter.
+    expect(skill.spec.instructions).toContain(
+      `Use this skill for requests like: "${PROMPT}".\n\n` +
+        'An agent did this once with the steps below; repeat them with the values of the new request.\n\n' +
+        '## Parameters\n\n- `data-dir` (string, default "/srv/data")\n\n## How an agent did it once\n\n' +
+        'Each parameter is in the environment as PARAM_<NAME> (upper case, - as _).',
+    );
+    expect(skill.spec.instructions).toContain("```sh\necho \"${PARAM_DATA_DIR}\" | tr 'a-z' 'A-Z'\n```");
+    expect(git(w.bare, 'show', '-s', '--format=%b', branch)).toContain(
+      'the repository keeps its skills as SKILL.md folders, so it is proposed as one',
+    );
+    expect(validateBranch(w.bare, branch).code).toBe(0);
+  });
+
+  it('proposes a SKILL.md near-duplicate as new instructions of that skill, its front matter kept', async () => {
+    const site = await tracker();
+    const existing = [
+      '---',
+      'name: incident-triage',
+      'description: Finds the deploy behind an incident and writes it up',
+      'license: Apache-2.0',
+      'metadata:',
+      '  version: "1.2"',
+      '---',
+      '',
+    ].join('\n');
+    // First the same run proposes a new skill; its text, merged under another name, is then the near-duplicate.
+    const w = await world([...investigation(site), ...investigation(site)], {
+      name: 'incident-write-up',
+      description: 'Finds the deploy behind an incident and writes it up',
+    });
+    const prompt = 'Checkout is slow: find the incident on the tracker, the deploy behind it, and write it up';
+    const first = await w.ask(prompt);
+    await w.proposal(first.runId, 'skill');
+    const learned = git(w.bare, 'show', 'curator/new-skill-incident-write-up:config/skills/incident-write-up/SKILL.md');
+    const body = learned.slice(learned.indexOf('\n---\n') + 5);
+    git(w.clone, 'pull', '-q', 'origin', 'main');
+    writeFiles(w.clone, {
+      'config/skills/incident-triage/SKILL.md': `${existing}${body.replace('write it up', 'write it up now')}`,
+      'config/skills/incident-triage/scripts/pool.sh': 'grep maxConnections "$1"\n',
+    });
+    commitAll(w.clone, 'add incident-triage');
+    git(w.clone, 'push', '-q', 'origin', 'main');
+    await w.reload();
+
+    const second = await w.ask(prompt);
+    const p = await w.proposal(second.runId, 'skill');
+    const branch = 'curator/update-skill-incident-triage';
+    expect(p.detail).toMatch(/^update of skill incident-triage \(similarity (0\.\d+|1)\) on branch (\S+), https:/);
+    expect(p.detail).toContain(` on branch ${branch}, `);
+    expect(git(w.bare, 'diff', '--name-only', 'main', branch)).toBe('config/skills/incident-triage/SKILL.md');
+    const after = git(w.bare, 'show', `${branch}:config/skills/incident-triage/SKILL.md`);
+    expect(after.startsWith(existing.replace('"1.2"', '"1.3"'))).toBe(true);
+    const skill = await skillOnBranch(w.bare, branch, 'incident-triage');
+    expect(skill.spec).toMatchObject({
+      version: '1.3',
+      agentSkill: { folder: 'skills/incident-triage', files: ['scripts/pool.sh'], license: 'Apache-2.0' },
+    });
+    expect(skill.spec.instructions).toContain('write it up"');
+    expect(validateBranch(w.bare, branch).code).toBe(0);
   });
 });
 

@@ -6,7 +6,7 @@ import { runCurator } from '../../../controllers/curator/run.js';
 import { CuratorStore } from '../../../controllers/curator/store.js';
 import { StateStore } from '../../../reconciler/state/store.js';
 import type { CuratorReport } from '../../../controllers/curator/types.js';
-import { FILES, makeFixture, usualRuns, type Fixture } from './fixtures.js';
+import { addRuns, FILES, makeFixture, usualRuns, type Fixture } from './fixtures.js';
 
 // Every test has its own remote, clone and state directory, so the tests of each describe
 // run at once (their git work overlaps), each given two minutes as they share the CPU; the
@@ -254,5 +254,70 @@ describe.concurrent('curator dry-run and locking', AT_ONCE, () => {
     expect(cstore.tryLock('crashed-run', 60_000, Date.now() - 120_000)).toBe(true);
     const report = await runCurator(f.env, { lockWaitMs: 0 });
     expect(report.outcome).not.toBe('failed');
+  });
+});
+
+/** An Agent Skills folder's SKILL.md. */
+const skillMd = (name: string, description: string, body: string): string =>
+  `---\nname: ${name}\ndescription: ${description}\n---\n${body}\n`;
+
+const TRIAGE = `Read the open incidents, follow the suspect deploy to its config change, compare it with
+the service's config, and write the finding up in a file named after the incident. Run
+scripts/pool.sh on the service config to see the connection pool.`;
+
+describe('curator run over SKILL.md skills', () => {
+  it('merges a near-duplicate on its instructions and archives an unused one, each folder whole', async () => {
+    const f = fixture({
+      'config/skills/incident-triage/SKILL.md': skillMd('incident-triage', 'Triage an incident', TRIAGE),
+      'config/skills/incident-triage/scripts/pool.sh': 'grep maxConnections "$1"\n',
+      'config/skills/incident-review/SKILL.md': skillMd(
+        'incident-review',
+        'Triage an incident',
+        TRIAGE.replace('write the finding up', 'write the findings up'),
+      ),
+      'config/skills/incident-review/references/runbook.md': '# Runbook\n',
+      'config/skills/fire-drill/SKILL.md': skillMd('fire-drill', 'Yearly fire drill', 'Run scripts/drill.sh.'),
+      'config/skills/fire-drill/scripts/drill.sh': 'echo drill\n',
+      'config/tasks/weekly.yaml': [
+        'apiVersion: caduceus.dev/v1',
+        'kind: Task',
+        'metadata:',
+        '  name: weekly',
+        'spec:',
+        '  subtasks:',
+        '    - name: review',
+        '      skill: incident-review',
+        '',
+      ].join('\n'),
+    });
+    // Usage counts their runs like any skill's: triage is busy, review barely used, the drill long idle.
+    addRuns(f.runs, 'incident-triage', 20, 1);
+    addRuns(f.runs, 'incident-review', 2, 3);
+    addRuns(f.runs, 'fire-drill', 1, 40);
+    const report = await runCurator(f.env, { trigger: 'test' });
+    expect(report.outcome).toBe('proposed');
+    const branch = report.branch as string;
+    expect(git(f.bare, 'log', '--format=%s', `main..${branch}`).split('\n').reverse()).toEqual([
+      'curator: merge skill incident-review into incident-triage',
+      'curator: archive unused skill fire-drill',
+    ]);
+    const [merge, prune] = git(f.bare, 'rev-list', '--reverse', `main..${branch}`).split('\n') as [string, string];
+    expect(git(f.bare, 'show', '-s', '--format=%B', merge)).toMatch(
+      /merge incident-review: similarity 0\.\d+ \(threshold 0\.8\), 2 runs in the window/,
+    );
+    // The merged folder goes whole to the archive; its caller now names the skill that stays.
+    expect(git(f.bare, 'show', '--format=', '--name-status', merge).split('\n').sort()).toEqual([
+      'M\tconfig/tasks/weekly.yaml',
+      'R100\tconfig/skills/incident-review/SKILL.md\tconfig/archive/skills/incident-review/SKILL.md',
+      'R100\tconfig/skills/incident-review/references/runbook.md\t' +
+        'config/archive/skills/incident-review/references/runbook.md',
+    ]);
+    const weekly = git(f.bare, 'show', `${branch}:config/tasks/weekly.yaml`);
+    expect(weekly.split('\n').slice(-2)).toEqual(['    - name: review', '      skill: incident-triage']);
+    expect(git(f.bare, 'show', '--format=', '--name-status', prune).split('\n').sort()).toEqual([
+      'R100\tconfig/skills/fire-drill/SKILL.md\tconfig/archive/skills/fire-drill/SKILL.md',
+      'R100\tconfig/skills/fire-drill/scripts/drill.sh\tconfig/archive/skills/fire-drill/scripts/drill.sh',
+    ]);
+    expect(git(f.bare, 'diff', '--name-only', `main...${branch}`)).not.toContain('incident-triage');
   });
 });

@@ -1,6 +1,6 @@
 // Memory sizes as written in specs (`512Mi`, `1Gi`, `256M`, `1g`, bare bytes) to bytes.
 
-import { CaduceusError } from '../../reconciler/errors.js';
+import { CaduceusError } from './errors.js';
 
 const UNITS: Record<string, number> = {
   '': 1,
