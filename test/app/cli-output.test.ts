@@ -25,7 +25,7 @@ beforeAll(() => {
   const core = new CoreStore(store);
   const runs = new RunStore(store);
   store.tx(() => {
-    for (let i = 0; i < 3000; i++) core.record(`Skill/s${i}`, 'Normal', 'Applied', `${'x'.repeat(60)} ${EVIL}`);
+    for (let i = 0; i < 3000; i++) core.record(`Skill/s${i}`, 'Normal', 'Created', `${'x'.repeat(60)} ${EVIL}`);
     for (let i = 0; i < 2000; i++) {
       const id = runs.start({ kind: 'skill', name: `s${i}`, trigger: 'cli' });
       runs.finish(id, { status: 'failed', durationMs: 5, error: EVIL });

@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
-import { Loader, type SourceFile } from '../../reconciler/loader.js';
+import { Loader } from '../../reconciler/loader.js';
+import type { SourceFile } from '../../reconciler/source-file.js';
 import type { Finding } from '../../reconciler/types.js';
 import { MAX_NESTING } from '../../reconciler/yaml-depth.js';
 import { commitAll, makeRepo, writeFiles } from '../helpers/git.js';

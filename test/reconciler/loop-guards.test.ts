@@ -24,6 +24,7 @@ function recorder(): { seen: string[]; registration: () => Registration } {
           ? `${ctx.key}:${(desired.spec as { steps: Array<{ run?: string }> }).steps[0]?.run}`
           : `${ctx.key}:pruned`,
       );
+      return undefined;
     },
   };
   return { seen, registration: () => ({ controllers: [c] }) };
