@@ -6,6 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { register as executionRegister } from '../../../controllers/execution/index.js';
 import { register as proxyRegister } from '../../../controllers/proxy/index.js';
 import { register as tasksRegister } from '../../../controllers/tasks/index.js';
@@ -49,12 +54,16 @@ spec:
       params: {who: night}
 `;
 
-async function proxyApp(mcp = ''): Promise<{ app: App; repo: string; url: string }> {
+async function proxyApp(
+  mcp = '',
+  files: Record<string, string> = {},
+): Promise<{ app: App; repo: string; url: string }> {
   const repo = makeRepo({
     'skills/greet.yaml': GREET,
     'skills/broken.yaml': BROKEN,
     'tasks/nightly.yaml': TASK,
     'proxy.yaml': proxyYaml('edge', `port: 0\nkeys:\n  - valueFrom: {env: MCP_TEST_KEY}\n${mcp}`),
+    ...files,
   });
   const app = await start({ repo, stateDir: tempDir() });
   await app.waitForRevision(app.reconciler.snapshot().revision, 15_000);
@@ -62,10 +71,10 @@ async function proxyApp(mcp = ''): Promise<{ app: App; repo: string; url: string
   return { app, repo, url: `${address}/mcp` };
 }
 
-async function connect(url: string, key: string | null = KEY): Promise<Client> {
+async function connect(url: string, key: string | null = KEY, fetch?: FetchLike): Promise<Client> {
   const client = new Client({ name: 'caduceus-test', version: '1.0.0' });
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers }, fetch }));
   return client;
 }
 
@@ -213,5 +222,38 @@ describe('MCP over Streamable HTTP at /mcp', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('serves /mcp over the Proxy TLS, to a client that trusts its certificate only', async () => {
+    const dir = tempDir();
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+        .concat(['-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'), '-days', '1', '-subj', '/CN=mcp'])
+        .concat(['-addext', 'subjectAltName=IP:127.0.0.1']),
+      { stdio: 'ignore' },
+    );
+    const pem = (f: string) => readFileSync(join(dir, f), 'utf8');
+    const { url } = await proxyApp('tls:\n  cert: tls.crt\n  key: tls.key\n', {
+      'tls.crt': pem('tls.crt'),
+      'tls.key': pem('tls.key'),
+    });
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const agent = new Agent({ connect: { ca: pem('tls.crt') } });
+    // The SDK's transport takes a fetch; undici's, with an agent trusting the test CA.
+    const trusting = ((input: string | URL, init?: RequestInit) =>
+      undiciFetch(input, { ...(init as object), dispatcher: agent })) as unknown as FetchLike;
+    const client = await connect(url, KEY, trusting);
+    try {
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['broken', 'greet']);
+      const r = await client.callTool({ name: 'greet', arguments: { who: 'tls' } });
+      expect(text(r)).toBe('hello tls x1');
+    } finally {
+      await client.close();
+      await agent.close();
+    }
+    // Plain HTTP on the same port is not served, and a client without the CA is refused.
+    await expect(connect(url.replace('https:', 'http:'))).rejects.toThrow();
+    await expect(connect(url)).rejects.toThrow(/certificate|fetch failed/);
   });
 });
