@@ -33,7 +33,7 @@ const reconcileAll = async (app: App): Promise<void> => {
   app.reconciler.resync();
   await app.reconciler.idle();
 };
-/** The node-cron jobs alive in this process for task `name`: what can still fire (node-cron keeps every undestroyed job). */
+/** The node-cron jobs alive in this process for task `name`: what can still fire (node-cron keeps undestroyed jobs). */
 const liveJobs = (name: string) => [...cron.getTasks().values()].filter((t) => t.name === `task:${name}`);
 const span = (r: RunRecord): [number, number] => [
   r.startedAt,
