@@ -89,7 +89,9 @@ function aptRunner(signal?: AbortSignal): Apt {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const sudo = typeof process.getuid === 'function' && process.getuid() !== 0 ? ['sudo', '-n'] : [];
   return async (args) => {
-    const [cmd, ...rest] = [...sudo, 'apt-get', ...args];
+    // Another apt (unattended-upgrades, a second runtime) holding dpkg's lock is waited
+    // for, not reported as a failed install.
+    const [cmd, ...rest] = [...sudo, 'apt-get', '-o', 'DPkg::Lock::Timeout=300', ...args];
     try {
       const { stdout, stderr } = await run(cmd as string, rest, {
         env,

@@ -231,7 +231,8 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
     expect(net.Internal).toBe(true);
     expect(spec.TaskTemplate.Networks).toEqual([{ Target: net.Id }]);
     ac.abort();
-    expect((await running).status).toBe('cancelled');
+    // The whole result, so that a job the swarm failed or rejected first shows why.
+    expect(await running).toMatchObject({ status: 'cancelled', exitCode: null });
   });
 
   it('cancelling a job removes its service and its config; stopping removes the network', async () => {
