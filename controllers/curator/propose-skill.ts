@@ -281,20 +281,41 @@ function revision(
   const version = specNode.get('version', true) as Scalar | undefined;
   const next = nextVersion(target.spec.version);
   if (version) ed.replaceScalar(version, next);
+  return updateChange(name, file, ed.result(), 'steps', `version ${target.spec.version} → ${next}`, {
+    proposed,
+    similarity,
+    spec,
+    opts,
+    tip,
+  });
+}
+
+/**
+ * The update proposal of an existing skill (its steps in YAML, its instructions in a
+ * SKILL.md): one branch, subject and pull-request text for both forms.
+ */
+function updateChange(
+  name: string,
+  file: string,
+  text: string,
+  what: 'steps' | 'instructions',
+  versions: string | undefined,
+  ctx: { proposed: ProposedSkill; similarity: number; spec: CuratorSpec; opts: ProposeSkillOpts; tip: string },
+): Change {
+  const { proposed, similarity, spec, opts, tip } = ctx;
   const pct = Math.round(similarity * 100);
   return {
     action: 'update',
     name,
     file,
-    text: ed.result(),
+    text,
     similarity,
     key: `update\0${name}`,
     branch: `${spec.branchPrefix}/update-skill-${name}`,
     subject: `curator: update skill ${name} from an agent run`,
     title: `Curator: update skill ${name}`,
     body: [
-      `The agent proposes new steps for the skill \`${name}\` in \`${file}\` ` +
-        `(version ${target.spec.version} → ${next}).`,
+      `The agent proposes new ${what} for the skill \`${name}\` in \`${file}\`${versions ? ` (${versions}).` : '.'}`,
       '',
       `What it did is ${pct}% similar to this skill (threshold ${spec.thresholds.similarity}), so it is offered ` +
         `as an update rather than as a second skill \`${proposed.name}\`.`,
@@ -302,7 +323,7 @@ function revision(
       `**Why:** ${opts.reason}`,
       '',
       `It passes validation against \`${tip.slice(0, 12)}\`. ` +
-        'Merge to take the new steps; close to keep the skill as it is.',
+        `Merge to take the new ${what}; close to keep the skill as it is.`,
       '',
       '<!-- caduceus-curator -->',
       '',
@@ -426,31 +447,11 @@ function revisionMd(
   if (next) fm.setIn(['metadata', 'version'], next);
   const front = next ? fm.toString({ lineWidth: 0 }).trimEnd() : (m[1] as string);
   const text = `---\n${front}\n---\n${proposed.spec.instructions ?? ''}\n`;
-  const pct = Math.round(similarity * 100);
-  return {
-    action: 'update',
-    name,
-    file,
-    text,
+  return updateChange(name, file, text, 'instructions', next ? `version ${version} → ${next}` : undefined, {
+    proposed,
     similarity,
-    key: `update\0${name}`,
-    branch: `${spec.branchPrefix}/update-skill-${name}`,
-    subject: `curator: update skill ${name} from an agent run`,
-    title: `Curator: update skill ${name}`,
-    body: [
-      `The agent proposes new instructions for the skill \`${name}\` in \`${file}\`` +
-        (next ? ` (version ${version} → ${next}).` : '.'),
-      '',
-      `What it did is ${pct}% similar to this skill (threshold ${spec.thresholds.similarity}), so it is offered ` +
-        `as an update rather than as a second skill \`${proposed.name}\`.`,
-      '',
-      `**Why:** ${opts.reason}`,
-      '',
-      `It passes validation against \`${tip.slice(0, 12)}\`. ` +
-        'Merge to take the new instructions; close to keep the skill as it is.',
-      '',
-      '<!-- caduceus-curator -->',
-      '',
-    ].join('\n'),
-  };
+    spec,
+    opts,
+    tip,
+  });
 }
