@@ -395,10 +395,13 @@ export class SwarmBackend implements Backend {
   private async removeOrphanedTasks(): Promise<number> {
     const docker = this.docker;
     const filters = JSON.stringify({ label: [`${LABEL_INSTANCE}=${this.opts.instanceId}`, SWARM_SERVICE_LABEL] });
-    const [containers, services] = await Promise.all([
-      docker.listContainers({ all: true, filters }).catch(() => []),
-      docker.listServices({ filters: JSON.stringify({ label: [`${LABEL_INSTANCE}=${this.opts.instanceId}`] }) }),
-    ]).catch(() => [[], undefined] as const);
+    // Containers first, services second: a container listed while its service was being
+    // created must not meet a service list taken before that service existed.
+    const containers = await docker.listContainers({ all: true, filters }).catch(() => []);
+    if (containers.length === 0) return 0;
+    const services = await docker
+      .listServices({ filters: JSON.stringify({ label: [`${LABEL_INSTANCE}=${this.opts.instanceId}`] }) })
+      .catch(() => undefined);
     if (!services) return 0;
     const live = new Set(services.map((s) => s.ID));
     const orphans = containers.filter((c) => !live.has(c.Labels?.[SWARM_SERVICE_LABEL] ?? ''));
