@@ -14,6 +14,7 @@ import {
   statSync,
   lstatSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep, dirname } from 'node:path';
 import { CaduceusError } from './errors.js';
 
@@ -41,6 +42,19 @@ export function shareWorkspaceWith(dir: string, user: string): void {
   } catch {
     chmodSync(dir, 0o777);
   }
+}
+
+/**
+ * removeWorkspace off the event loop, for a caller that should not wait for it: an agent
+ * run's workspace holds every file its tools wrote, and removing them synchronously held
+ * the run's answer back (about 11 ms for 50 files, bench/agent.ts). Never rejects; the
+ * promise lets a stopping controller wait until the removal is done.
+ */
+export function removeWorkspaceAsync(dir: string): Promise<boolean> {
+  return rm(dir, { recursive: true, force: true, maxRetries: 2 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Best effort: a container user may have left files this process cannot delete (non-root). */

@@ -46,6 +46,10 @@ export function register(deps: ControllerDeps): Registration {
   return {
     controllers: [],
     runner: { runAgent: async (req) => (await agent()).run(req) },
-    stop: () => followUps.stop(),
+    // Runs are over by now; what may still be going is their workspaces' removal.
+    stop: async () => {
+      await followUps.stop();
+      if (loop) await (await loop).settle();
+    },
   };
 }

@@ -20,7 +20,7 @@ import type { RunStore } from '../../reconciler/state/runs.js';
 import { CaduceusError, errorMessage } from '../../reconciler/errors.js';
 import { formatDuration, timerDelay } from '../../reconciler/duration.js';
 import { redact } from '../../reconciler/secrets.js';
-import { createWorkspace, removeWorkspace } from '../../reconciler/workspace.js';
+import { createWorkspace, removeWorkspaceAsync } from '../../reconciler/workspace.js';
 import { runSettings, type RunSettings } from './settings.js';
 import { loadProjectContext } from './context.js';
 import { learnSecrets } from './known-secrets.js';
@@ -87,12 +87,19 @@ interface RunState {
 export class AgentLoop {
   /** Top-level runs in flight within the Runtime's concurrency limits. */
   readonly slots: RunSlots;
+  /** Workspaces of finished runs still being removed; stop() waits for them. */
+  private readonly removals = new Set<Promise<boolean>>();
 
   constructor(private readonly deps: AgentLoopDeps) {
     this.slots = new RunSlots(() => {
       const c = effectiveRuntime(deps.snapshot()).concurrency;
       return { maximum: c.maximum, queueLimit: c.queueLimit };
     });
+  }
+
+  /** Resolves when the workspaces of finished runs are removed (the controller's stop). */
+  async settle(): Promise<void> {
+    while (this.removals.size > 0) await Promise.all(this.removals);
   }
 
   /**
@@ -481,8 +488,11 @@ export class AgentLoop {
     });
     this.deps.metrics.runs.inc({ status: result.status, stop_reason: result.stopReason });
     if (ownWorkspace) {
-      if (result.status === 'succeeded') removeWorkspace(run.workspace);
-      else log.info('kept the workspace of an agent run that did not succeed', { workspace: run.workspace });
+      // The answer does not wait for the files to go; stop() does.
+      if (result.status === 'succeeded') {
+        const removal = removeWorkspaceAsync(run.workspace).finally(() => this.removals.delete(removal));
+        this.removals.add(removal);
+      } else log.info('kept the workspace of an agent run that did not succeed', { workspace: run.workspace });
     }
     try {
       this.deps.onFinished?.(result, run.req, run.depth);

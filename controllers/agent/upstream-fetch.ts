@@ -41,9 +41,14 @@ export async function upstreamFetch(input: string | URL | Request, init: Request
     r.body.resume();
     return new Response(null, { status: r.statusCode, headers });
   }
-  // The body stays a stream: SSE answers are read as they arrive, and an abort of the
-  // SDK's signal ends it, as with fetch.
-  return new Response(r.body, { status: r.statusCode, headers });
+  // An event stream stays a stream: SSE answers are read as they arrive, and an abort of
+  // the SDK's signal ends it, as with fetch. Any other answer is read whole here, which the
+  // SDK would do next anyway: wrapping undici's body in a web ReadableStream cost more per
+  // turn than the whole read (bench/agent.ts, "SDK alone" rows).
+  const type = r.headers['content-type'];
+  if (typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream'))
+    return new Response(r.body, { status: r.statusCode, headers });
+  return new Response(await r.body.arrayBuffer(), { status: r.statusCode, headers });
 }
 
 function headerRecord(h: RequestInit['headers']): Record<string, string> {

@@ -11,6 +11,7 @@ import { agentHarness, doc } from './harness.js';
 import { inOrder, lastUser, MODEL_KEY, toolResults, type ModelRequest } from './scripted-model.js';
 import type { AgentEvent } from '../../../reconciler/agent-contract.js';
 import { skillYaml } from '../../helpers/git.js';
+import { eventually } from '../../helpers/wait.js';
 
 const start = agentHarness();
 
@@ -121,8 +122,8 @@ describe('agent loop', () => {
     expect(h.runs.list({ parentId: r.runId }).map((c) => [c.kind, c.name, c.status])).toEqual([
       ['skill', 'greet', 'succeeded'],
     ]);
-    // A run that succeeded leaves no workspace behind.
-    expect(existsSync(join(h.stateDir, 'workspaces', r.runId))).toBe(false);
+    // A run that succeeded leaves no workspace behind (removed after the answer, so waited for).
+    await eventually(() => expect(existsSync(join(h.stateDir, 'workspaces', r.runId))).toBe(false));
     const metrics = await h.metrics.getSingleMetricAsString('caduceus_agent_tool_calls_total');
     expect(metrics).toContain('caduceus_agent_tool_calls_total{tool="shell",outcome="succeeded"} 1');
   });
