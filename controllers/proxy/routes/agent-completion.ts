@@ -15,6 +15,7 @@ import type { ChatRequest } from './chat-completions.js';
 import { ProxyHttpError, badRequest } from '../openai-errors.js';
 import { SseWriter } from '../sse.js';
 import { sendJson } from '../../../reconciler/http-json.js';
+import { completionShapes, wantsUsage, type Usage } from '../completion-shapes.js';
 
 const HEARTBEAT_MS = 15_000;
 const NO_RETRY = { 'x-should-retry': 'false' };
@@ -35,12 +36,7 @@ export async function agentCompletion(
   res.once('close', () => {
     if (!res.writableFinished) abort.abort();
   });
-  const base = {
-    id: `chatcmpl-${info.id}`,
-    created: Math.floor(Date.now() / 1000),
-    model: AGENT_MODEL,
-    system_fingerprint: null,
-  };
+  const shapes = completionShapes(info, AGENT_MODEL);
   const request = (onProgress?: (e: AgentEvent) => void): AgentRequest => ({
     messages,
     tools: state.spec.agent?.tools,
@@ -61,29 +57,13 @@ export async function agentCompletion(
     if (abort.signal.aborted) return;
     res.setHeader('x-caduceus-run-id', result.runId);
     if (result.status !== 'succeeded') throw failure(result);
-    return sendJson(res, 200, {
-      ...base,
-      object: 'chat.completion',
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant', content: result.answer, refusal: null },
-          logprobs: null,
-          finish_reason: 'stop',
-        },
-      ],
-      usage: usageOf(result),
-    });
+    return sendJson(res, 200, shapes.completion(result.answer, usageOf(result)));
   }
 
   const sse = new SseWriter(res, () =>
     env.metrics.firstByte.observe({ proxy: state.name, target: 'agent' }, (performance.now() - info.started) / 1000),
   );
-  const chunk = (delta: Record<string, unknown>, finish: string | null): Record<string, unknown> => ({
-    ...base,
-    object: 'chat.completion.chunk',
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-  });
+  const { chunk } = shapes;
   sse.open();
   sse.keepAlive(HEARTBEAT_MS);
   sse.event(chunk({ role: 'assistant', content: '' }, null));
@@ -112,9 +92,7 @@ export async function agentCompletion(
     } else {
       if (!streamed && result.answer !== '') sse.event(chunk({ content: result.answer }, null));
       sse.event(chunk({}, 'stop'));
-      const opts = chat.body.stream_options as { include_usage?: unknown } | undefined;
-      if (opts?.include_usage === true)
-        sse.event({ ...base, object: 'chat.completion.chunk', choices: [], usage: usageOf(result) });
+      if (wantsUsage(chat.body)) sse.event(shapes.usageChunk(usageOf(result)));
     }
   } catch (err) {
     sse.event(refused(err).body());
@@ -177,7 +155,7 @@ function textOf(content: unknown, i: number): string | null {
     .join('');
 }
 
-function usageOf(r: AgentResult): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+function usageOf(r: AgentResult): Usage {
   return {
     prompt_tokens: r.usage.promptTokens,
     completion_tokens: r.usage.completionTokens,

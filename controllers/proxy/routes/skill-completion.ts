@@ -14,6 +14,7 @@ import { NO_RETRY, ProxyHttpError, badRequest, modelNotFound } from '../openai-e
 import { skillParams } from '../chat-params.js';
 import { SseWriter } from '../sse.js';
 import { sendJson } from '../../../reconciler/http-json.js';
+import { completionShapes, wantsUsage, ZERO_USAGE } from '../completion-shapes.js';
 
 const HEARTBEAT_MS = 15_000;
 const ERROR_TAIL = 2000;
@@ -53,13 +54,6 @@ function refused(err: unknown, model: string): ProxyHttpError {
   return new ProxyHttpError(500, 'skill_error', 'skill_failed', message, null, { ...NO_RETRY });
 }
 
-function completionBase(
-  info: RequestInfo,
-  model: string,
-): { id: string; created: number; model: string; system_fingerprint: null } {
-  return { id: `chatcmpl-${info.id}`, created: Math.floor(Date.now() / 1000), model, system_fingerprint: null };
-}
-
 /**
  * A skill gives one answer and calls no tools: asking for more choices or for tool calls
  * is refused rather than silently ignored, so a client does not wait for what never comes.
@@ -82,8 +76,6 @@ function refuseUnsupported(body: Record<string, unknown>, skill: Resource<'Skill
     throw badRequest(`tool_choice is not supported: ${why}`, 'tool_choice', 'unsupported_parameter');
 }
 
-const ZERO_USAGE = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
-
 export async function skillCompletion(
   env: ProxyEnv,
   state: ProxyState,
@@ -98,7 +90,7 @@ export async function skillCompletion(
   res.once('close', () => {
     if (!res.writableFinished) abort.abort();
   });
-  const base = completionBase(info, chat.model);
+  const shapes = completionShapes(info, chat.model);
   const run = (onProgress?: Parameters<ProxyEnv['runner']['runSkill']>[2]['onProgress']): Promise<SkillRunResult> =>
     env.runner.runSkill(skill.metadata.name, params, {
       trigger: { source: 'proxy', actor: info.keyId },
@@ -115,34 +107,13 @@ export async function skillCompletion(
     }
     if (abort.signal.aborted) return;
     if (result.status !== 'succeeded') throw failure(result);
-    return sendJson(res, 200, {
-      ...base,
-      object: 'chat.completion',
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant', content: result.output, refusal: null },
-          logprobs: null,
-          finish_reason: 'stop',
-        },
-      ],
-      usage: ZERO_USAGE,
-    });
+    return sendJson(res, 200, shapes.completion(result.output, ZERO_USAGE));
   }
 
   const sse = new SseWriter(res, () =>
     env.metrics.firstByte.observe({ proxy: state.name, target: 'skill' }, (performance.now() - info.started) / 1000),
   );
-  const chunk = (
-    delta: Record<string, unknown>,
-    finish: string | null,
-    extra: Record<string, unknown> = {},
-  ): Record<string, unknown> => ({
-    ...base,
-    object: 'chat.completion.chunk',
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-    ...extra,
-  });
+  const { chunk } = shapes;
   sse.open();
   sse.keepAlive(HEARTBEAT_MS);
   sse.event(chunk({ role: 'assistant', content: '' }, null));
@@ -154,9 +125,7 @@ export async function skillCompletion(
     } else {
       if (result.output !== '') sse.event(chunk({ content: result.output }, null));
       sse.event(chunk({}, 'stop'));
-      const opts = chat.body.stream_options as { include_usage?: unknown } | undefined;
-      if (opts?.include_usage === true)
-        sse.event({ ...base, object: 'chat.completion.chunk', choices: [], usage: ZERO_USAGE });
+      if (wantsUsage(chat.body)) sse.event(shapes.usageChunk(ZERO_USAGE));
     }
   } catch (err) {
     sse.event(refused(err, chat.model).body());
