@@ -5,7 +5,7 @@
 // file (or the open branch) already holds are not proposed again. Nothing is written to
 // the tracked branch.
 
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { CaduceusError } from '../../reconciler/errors.js';
@@ -13,9 +13,8 @@ import type { CuratorSpec } from '../../reconciler/specs.js';
 import { Loader } from '../../reconciler/loader.js';
 import { CuratorStore } from './store.js';
 import { ConfigTree } from './tree.js';
-import { checkoutTrackedTip } from './git-work.js';
 import type { CuratorEnv } from './run.js';
-import { acquireLock } from './lock.js';
+import { withTrackedClone } from './lock.js';
 import { dayStamp, makeForge, upsertPr, writeChanges } from './publish.js';
 import { chooseCurator } from './defaults.js';
 
@@ -51,15 +50,7 @@ export async function proposeMemoryNotes(
   const file = checkedFile(opts.file);
   const wanted = dedupe(notes.map(oneLine).filter((n) => n !== ''));
   const cstore = new CuratorStore(env.store);
-  const holder = randomUUID();
-  await acquireLock(cstore, holder, opts.lockWaitMs ?? 600_000, 1_800_000);
-  try {
-    const { git, tip, root, path } = await checkoutTrackedTip(
-      join(env.stateDir, 'curator', 'clone'),
-      env.source.repo,
-      env.source.branch,
-      env.source.path,
-    );
+  return withTrackedClone(env.stateDir, env.source, cstore, opts.lockWaitMs, async ({ git, tip, root, path }) => {
     const { spec, curator } = chooseCurator(
       (await new Loader().load(new ConfigTree(root).sourceFiles())).resources,
       opts,
@@ -171,9 +162,7 @@ export async function proposeMemoryNotes(
       updatedAt: now,
     });
     return { id, file, branch, notes: fresh, outcome: 'proposed', pr: { number: pr.number, url: pr.url } };
-  } finally {
-    cstore.unlock(holder);
-  }
+  });
 }
 
 /** The file as a config-relative markdown path, or MemoryInvalid. */

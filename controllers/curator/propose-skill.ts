@@ -6,7 +6,7 @@
 // that skill's steps and params rewritten in place. A SKILL.md (format `skill-md`) becomes
 // the folder `skills/<name>/`, or rewrites the instructions of a similar SKILL.md skill.
 
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isMap, isSeq, parse, parseAllDocuments, parseDocument, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
@@ -18,9 +18,8 @@ import type { Resource, SkillFormat } from '../../reconciler/types.js';
 import { SKILL_MD } from '../../reconciler/skill-md.js';
 import { CuratorStore } from './store.js';
 import { ConfigTree } from './tree.js';
-import { checkoutTrackedTip } from './git-work.js';
 import type { CuratorEnv } from './run.js';
-import { acquireLock } from './lock.js';
+import { withTrackedClone } from './lock.js';
 import { dayStamp, makeForge, upsertPr, writeChanges } from './publish.js';
 import { chooseCurator } from './defaults.js';
 import { jaccard, shingles } from './minhash.js';
@@ -79,15 +78,7 @@ export async function proposeNewSkill(
     throw new CaduceusError('CuratorNeedsRepo', 'proposing a skill needs the git repository the reconciler follows');
   const proposed = opts.format === 'skill-md' ? parseSkillMdText(yamlText) : parseSkill(yamlText);
   const cstore = new CuratorStore(env.store);
-  const holder = randomUUID();
-  await acquireLock(cstore, holder, opts.lockWaitMs ?? 600_000, 1_800_000);
-  try {
-    const { git, tip, root, path } = await checkoutTrackedTip(
-      join(env.stateDir, 'curator', 'clone'),
-      env.source.repo,
-      env.source.branch,
-      env.source.path,
-    );
+  return withTrackedClone(env.stateDir, env.source, cstore, opts.lockWaitMs, async ({ git, tip, root, path }) => {
     const tree = new ConfigTree(root);
     const loader = new Loader();
     const base = await loader.load(tree.sourceFiles());
@@ -185,9 +176,7 @@ export async function proposeNewSkill(
       pr: { number: pr.number, url: pr.url },
       similarity: change.similarity,
     };
-  } finally {
-    cstore.unlock(holder);
-  }
+  });
 }
 
 interface ProposedSkill {
