@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { harness, freePort, proxyYaml, skillYaml, type Harness } from './harness.js';
 import type { Resource } from '../../../reconciler/types.js';
-import { eventually } from '../../helpers/wait.js';
+import { eventually, waitFor } from '../../helpers/wait.js';
+import { RunStore } from '../../../reconciler/state/runs.js';
 import { main as proxyCommand } from '../../../controllers/proxy/cli.js';
 
 let h: Harness;
@@ -161,7 +162,9 @@ describe('proxy lifecycle', () => {
       model: 'skill/slow',
       messages: [{ role: 'user', content: '{}' }],
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // In flight: the skill (sleep 1) has started on the old listener.
+    const runs = new RunStore(h.deps.store);
+    await waitFor(() => runs.list({ name: 'slow', limit: 1 }).find((r) => r.status === 'running'), 15_000, 'the run');
 
     await h.load({ 'proxy.yaml': proxyYaml('p', `port: ${p2}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`) });
     const moved = await h.reconcile('p');
