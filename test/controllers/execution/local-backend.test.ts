@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { harness, runtime, cli, type Harness } from './helpers.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -102,7 +102,9 @@ describe('local backend', () => {
     expect(dirA).not.toBe(dirB);
     expect(countA?.trim()).toBe('0');
     expect(countB?.trim()).toBe('0');
-    expect(dirA?.startsWith(join(h.stateDir, 'workspaces'))).toBe(true);
+    // Each in a directory of its own directly under the state dir's workspaces/.
+    expect(dirname(dirA as string)).toBe(join(h.stateDir, 'workspaces'));
+    expect(dirname(dirB as string)).toBe(join(h.stateDir, 'workspaces'));
     expect(existsSync(dirA as string)).toBe(false);
     expect(b.status).toBe('failed');
     expect(b.exitCode).toBe(3);

@@ -81,7 +81,7 @@ describe('proxy forwarding to an upstream', () => {
       .withResponse();
     expect(res.data.choices[0]?.message.content).toBe('echo: hello there');
     expect(res.data.usage?.total_tokens).toBe(8);
-    expect(res.response.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(res.response.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
     expect(res.response.headers.get('x-upstream-request-id')).toBe('upstream-req-1');
     const sent = up.seen.slice(before).find((s) => s.path === '/v1/chat/completions');
     expect(sent?.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
