@@ -256,11 +256,9 @@ async function watchTop(name: string, state: string): Promise<{ memoryBytes: num
       200,
     );
     const text = (await cli(['top', '--state-dir', state])).stdout;
+    const memory = '(\\s+\\d+(\\.\\d)?Mi){2}\\s+\\d+$';
     expect(text).toMatch(
-      new RegExp(
-        `^\\w{8}\\s+skill\\s+${name}@1\\.0\\.0\\s+cli\\s+\\S+\\s+\\d+%\\s+\\S+` + '(\\s+\\d+(\\.\\d)?Mi){2}\\s+\\d+$',
-        'm',
-      ),
+      new RegExp(`^\\w{8}\\s+skill\\s+${name}@1\\.0\\.0\\s+cli\\s+\\S+\\s+\\d+%\\s+\\S+${memory}`, 'm'),
     );
     return seen;
   } finally {
