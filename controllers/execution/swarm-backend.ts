@@ -43,6 +43,14 @@ const TERMINAL = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphane
 export const LABEL_NETWORK = 'caduceus.network';
 /** The label Swarm puts on a task's container, naming its service. */
 const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.id';
+/** How long a removal follows the orphaned task of a job to the container it may still get. */
+const ORPHAN_WAIT_MS = 10_000;
+
+/** A task as the task list shows it, with the fields the orphan follow-up reads. */
+interface ListedTask {
+  ServiceID?: string;
+  Status?: { State?: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
+}
 
 /**
  * The job's entry point: unpack the workspace, run the command with stderr on stdout (one
@@ -74,6 +82,8 @@ export interface SwarmBackendOptions {
 interface JobObjects {
   service?: Docker.Service;
   config?: { id: string; name: string };
+  /** The run's label value (caduceus.run), by which its task is found once the service is gone. */
+  run?: string;
 }
 
 export class SwarmBackend implements Backend {
@@ -124,7 +134,7 @@ export class SwarmBackend implements Backend {
     const archive = await packWorkspace(spec.workspace);
     const id = `${spec.runId.slice(0, 8)}-${randomBytes(4).toString('hex')}`;
     const mark = `caduceus-${randomBytes(12).toString('hex')}`;
-    const job: JobObjects = {};
+    const job: JobObjects = { run: spec.runId };
     this.mine.add(job);
     let ending: 'timedOut' | 'cancelled' | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -356,13 +366,16 @@ export class SwarmBackend implements Backend {
   }
 
   /**
-   * Removes the job's service at once (that ends its container) and its config in the
-   * background: it stays in use until the engine has removed the container, and the
-   * caller need not wait for that.
+   * Removes the job's service at once (that ends its container), then in the background
+   * the container its orphaned task may still get (removeOrphanContainers) and its config,
+   * which stays in use until the container is gone; the caller need not wait for that, and
+   * stop() does.
    */
   private async remove(job: JobObjects): Promise<void> {
     const docker = this.docker;
+    let removedService: string | undefined;
     if (job.service) {
+      removedService = job.service.id;
       await job.service.remove().catch((err: unknown) => {
         if ((err as { statusCode?: number }).statusCode !== 404)
           this.opts.log.warn('could not remove a swarm job', { error: errorMessage(err) });
@@ -371,6 +384,10 @@ export class SwarmBackend implements Backend {
       await this.removeOrphanedTasks();
     }
     const rest = (async () => {
+      // A task removed while being prepared gets its container only now; the config stays
+      // in use until that container is gone.
+      if (removedService && job.run)
+        await this.removeOrphanContainers(new Set([removedService]), `${LABEL_RUN}=${job.run}`);
       const deadline = Date.now() + 60_000;
       while (job.config && Date.now() < deadline) {
         if (await gone(docker.getConfig(job.config.id).remove())) delete job.config;
@@ -410,6 +427,51 @@ export class SwarmBackend implements Backend {
   }
 
   /**
+   * Follows the tasks of just-removed job services (found by `label`: Engine 20.10 keeps
+   * listing a removed job's task, moby/moby#44312) and force-removes the container each one
+   * gets. A task removed while still being prepared gets its container only afterwards, so
+   * a sweep of containers alone misses it and it stays behind in state Created. Ends once
+   * every task has had its container removed or has ended without one, at the latest after
+   * ORPHAN_WAIT_MS (then the start-up gc's sweep is left to find it).
+   */
+  private async removeOrphanContainers(services: Set<string>, label: string): Promise<void> {
+    const docker = this.docker;
+    const deadline = Date.now() + ORPHAN_WAIT_MS;
+    const removed = new Set<string>();
+    let wait = 100;
+    for (;;) {
+      const listed = (await docker.listTasks({ filters: JSON.stringify({ label: [label] }) }).catch(() => undefined)) as
+        | ListedTask[]
+        | undefined;
+      if (!listed) return;
+      const tasks = listed.filter((t) => services.has(t.ServiceID ?? ''));
+      const containers = tasks
+        .map((t) => t.Status?.ContainerStatus?.ContainerID)
+        .filter((id): id is string => !!id && !removed.has(id));
+      for (const id of containers) {
+        if (await gone(docker.getContainer(id).remove({ force: true }))) removed.add(id);
+      }
+      const coming = tasks.filter((t) => {
+        const state = t.Status?.State ?? '';
+        const container = t.Status?.ContainerStatus?.ContainerID;
+        if (container) return !removed.has(container);
+        // A task still waiting for a node is followed too: one that gets a node later would
+        // run a job nobody waits for any more.
+        return !TERMINAL.has(state);
+      });
+      if (coming.length === 0) return;
+      if (Date.now() > deadline) {
+        this.opts.log.warn('a removed swarm job may still get a container; the start-up gc removes it', {
+          tasks: coming.length,
+        });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(500, Math.round(wait * 1.5));
+    }
+  }
+
+  /**
    * Removes the services and configs of this instance whose owning process is gone (a
    * crash of `up`). Those of other instances on the same swarm are never touched, nor the
    * instance's shared network, which the next job reuses.
@@ -430,14 +492,20 @@ export class SwarmBackend implements Backend {
     type Listed = { ID: string; Spec?: { Labels?: Record<string, string> } };
     let removed = 0;
     try {
+      const removedIds = new Set<string>();
       for (const s of (await docker.listServices({ filters })) as Listed[]) {
         if (!orphan(s.Spec?.Labels)) continue;
         await docker
           .getService(s.ID)
           .remove()
-          .then(() => removed++)
+          .then(() => {
+            removed++;
+            removedIds.add(s.ID);
+          })
           .catch(() => undefined);
       }
+      if (removedIds.size > 0)
+        await this.removeOrphanContainers(removedIds, `${LABEL_INSTANCE}=${this.opts.instanceId}`);
       await this.removeOrphanedTasks();
       // Their services were just removed; the containers go a moment later.
       const configs = ((await docker.listConfigs({ filters })) as Listed[]).filter((c) => orphan(c.Spec?.Labels));

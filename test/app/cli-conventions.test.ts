@@ -49,7 +49,16 @@ describe('caduceus CLI conventions', () => {
     const asYaml = await cli(['validate', '-o', 'yaml', join(bad, '..')]);
     expect(asYaml.code).toBe(1);
     expect(parseYaml(asYaml.stdout)).toEqual(asJson);
-    expect(asJson.length).toBeGreaterThan(0);
+    expect(asJson).toEqual(
+      ['description', 'version'].map((p) => ({
+        file: 'x.yaml',
+        line: 4,
+        column: 7,
+        severity: 'error',
+        rule: 'schema',
+        message: `spec: missing required property "${p}"`,
+      })),
+    );
     const wrong = await cli(['runs', '-o', 'xml', '--state-dir', state]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('-o/--output takes json, yaml or text');

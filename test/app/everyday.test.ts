@@ -11,6 +11,7 @@ import { git } from '../helpers/git.js';
 import { tempDir } from '../helpers/temp.js';
 import { type Finished, runProcess } from '../helpers/process.js';
 import { dockerUnavailable } from '../controllers/tasks/helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'app', 'cli.js');
@@ -237,30 +238,29 @@ async function watchTop(name: string, state: string): Promise<{ memoryBytes: num
   });
   const done = new Promise<number | null>((r) => child.once('exit', r));
   try {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const top = await cli(['top', '--state-dir', state, '-o', 'json']);
-      if (top.code === 0) {
+    const seen = await waitFor(
+      async () => {
+        const top = await cli(['top', '--state-dir', state, '-o', 'json']);
+        if (top.code !== 0) return undefined;
         const runs = JSON.parse(top.stdout) as Array<{
           name: string;
           usage: { memoryBytes: number | null; cpuMs: number; source: string } | null;
         }>;
-        const run = runs.find((r) => r.name === name);
-        if (run?.usage?.memoryBytes && run.usage.memoryBytes > 30_000_000) {
-          const text = (await cli(['top', '--state-dir', state])).stdout;
-          expect(text).toMatch(
-            new RegExp(
-              `^\\w{8}\\s+skill\\s+${name}@1\\.0\\.0\\s+cli\\s+\\S+\\s+\\d+%\\s+\\S+` +
-                '(\\s+\\d+(\\.\\d)?Mi){2}\\s+\\d+$',
-              'm',
-            ),
-          );
-          return { memoryBytes: run.usage.memoryBytes, cpuMs: run.usage.cpuMs, source: run.usage.source };
-        }
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`top never showed ${name} with its memory`);
+        const usage = runs.find((r) => r.name === name)?.usage;
+        return usage?.memoryBytes && usage.memoryBytes > 30_000_000
+          ? { memoryBytes: usage.memoryBytes, cpuMs: usage.cpuMs, source: usage.source }
+          : undefined;
+      },
+      60_000,
+      `top to show ${name} with its memory`,
+      200,
+    );
+    const text = (await cli(['top', '--state-dir', state])).stdout;
+    const memory = '(\\s+\\d+(\\.\\d)?Mi){2}\\s+\\d+$';
+    expect(text).toMatch(
+      new RegExp(`^\\w{8}\\s+skill\\s+${name}@1\\.0\\.0\\s+cli\\s+\\S+\\s+\\d+%\\s+\\S+${memory}`, 'm'),
+    );
+    return seen;
   } finally {
     expect(await done).toBe(0);
   }

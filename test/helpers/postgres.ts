@@ -41,9 +41,13 @@ export interface TestDatabase {
 
 let schemaSeq = 0;
 
-/** A new, empty database named caduceus_test_<pid>_<random>. */
+/**
+ * A new, empty database named caduceus_test_<run>_<pid>_<random>: <run> is the suite run's
+ * token (test/env/temp-guard.ts), by which the end-of-run check finds the ones left behind.
+ */
 export async function createDatabase(): Promise<TestDatabase> {
-  const name = `caduceus_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const run = process.env.CADUCEUS_TEST_RUN ?? 'norun';
+  const name = `caduceus_test_${run}_${process.pid}_${randomBytes(4).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = PG_ADMIN_URL.replace(/\/[^/?]*(\?|$)/, `/${name}$1`);
   return {

@@ -1,7 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WorkQueue } from '../../reconciler/work-queue.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Gives the event loop one turn: a handler that does some I/O-like waiting, without a timer. */
+const turn = () => new Promise((r) => setImmediate(r));
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('work queue', () => {
   it('de-duplicates queued keys and never runs one key twice at once', async () => {
@@ -15,7 +20,7 @@ describe('work queue', () => {
           maxInFlightA = Math.max(maxInFlightA, inFlight);
         }
         runs.push(key);
-        await sleep(20);
+        await turn();
         if (key === 'a') inFlight--;
       },
       { concurrency: 1, baseDelayMs: 10, maxDelayMs: 100, priority: () => 0 },
@@ -26,8 +31,8 @@ describe('work queue', () => {
     q.add('b'); // queued behind a
     q.add('b'); // already queued: dropped
     await q.idle();
-    await sleep(5);
-    await q.idle();
+    // Idle means nothing queued or running: no run of a dirty key is left to come.
+    expect([q.depth, q.active]).toEqual([0, 0]);
     expect(runs.filter((k) => k === 'a')).toHaveLength(2);
     expect(runs.filter((k) => k === 'b')).toHaveLength(1);
     expect(maxInFlightA).toBe(1);
@@ -68,7 +73,7 @@ describe('work queue', () => {
     const q = new WorkQueue(
       async (key) => {
         order.push(key);
-        await sleep(5);
+        await turn();
       },
       {
         concurrency: 1,
@@ -104,22 +109,29 @@ describe('work queue', () => {
   });
 
   it('retries a failing key after its backoff delay', async () => {
+    vi.useFakeTimers();
     let calls = 0;
-    const times: number[] = [];
-    const start = Date.now();
     const q: WorkQueue = new WorkQueue(
       async (key) => {
         calls++;
-        times.push(Date.now() - start);
         if (calls < 3) q.backoff(key);
       },
       { concurrency: 1, baseDelayMs: 40, maxDelayMs: 1000, priority: () => 0 },
     );
     q.add('k');
-    await sleep(400);
+    expect(calls).toBe(1);
+    // First retry exactly 40 ms after the failure, the second 80 ms after the next one.
+    await vi.advanceTimersByTimeAsync(39);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(79);
+    expect(calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
     expect(calls).toBe(3);
-    expect((times[1] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(35);
-    expect((times[2] ?? 0) - (times[1] ?? 0)).toBeGreaterThanOrEqual(75);
+    // The third call succeeded: running every timer left brings no fourth call.
+    await vi.runAllTimersAsync();
+    expect(calls).toBe(3);
     q.stop();
   });
 });

@@ -4,6 +4,7 @@ import { harness, runtime, skill, snapshot, recordingContext, type Harness } fro
 import { execFileSync } from 'node:child_process';
 import { dpkgInstalled, isPresent, onPath } from '../../../controllers/execution/prerequisites.js';
 import { summarise } from '../../../reconciler/summarise.js';
+import { withHostLock } from '../../helpers/host-lock.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -78,39 +79,50 @@ describe('Runtime prerequisites', () => {
   }, 120_000);
 
   // A real apt-get install of Debian's `hello` (a few kB) beside a name no package has: as
-  // root with apt available only; the machine is left as it was found.
+  // root with apt available only; the machine is left as it was found. The machine's packages
+  // are shared: another suite running this test at once takes its turn on a host-wide lock
+  // (one suite removing `hello` while the other installs it would change both outcomes), and
+  // the removals wait for dpkg's lock like the install does (apt's DPkg::Lock::Timeout).
   const isDpkgInstalled = async (pkg: string): Promise<boolean> => (await dpkgInstalled([pkg])).has(pkg);
-  const canApt = process.getuid?.() === 0 && onPath('apt-get') && onPath('dpkg');
+  const canApt = process.getuid?.() === 0 && onPath('apt-get') && onPath('dpkg') && onPath('flock');
+  const removeHello = (): void => {
+    execFileSync('apt-get', ['remove', '-y', '-qq', '-o', 'DPkg::Lock::Timeout=300', 'hello'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  };
   it.runIf(canApt)(
     'installs every package it can and reports only the one that does not exist',
-    async () => {
-      const hadHello = await isDpkgInstalled('hello');
-      if (hadHello) execFileSync('dpkg', ['--remove', 'hello'], { stdio: 'ignore' });
-      try {
-        const rt = runtime({
-          prerequisites: { packages: ['caduceus-no-such-package-x3', 'hello'], autoInstall: true },
-        });
-        h = harness([rt]);
-        const { rec } = await reconcile('Runtime', rt, [rt]);
-        expect(await isDpkgInstalled('hello')).toBe(true);
-        expect(rec.events.filter((e) => e.reason === 'PrerequisitesInstalled').map((e) => e.message)).toEqual([
-          'installed hello',
-        ]);
-        const failed = rec.events.filter((e) => e.reason === 'PrerequisiteInstallFailed').map((e) => e.message);
-        expect(failed).toEqual([
-          expect.stringMatching(/^apt-get install caduceus-no-such-package-x3 failed: apt knows no/),
-        ]);
-        expect(rec.ready()).toMatchObject({ status: 'False', reason: 'MissingPrerequisite' });
-        expect(rec.ready()?.message).toMatch(/^missing packages: caduceus-no-such-package-x3 \(/);
-        expect(rec.observed.missingPackages).toEqual(['caduceus-no-such-package-x3']);
-        expect(rec.observed.lastInstall).toMatchObject({
-          installed: ['hello'],
-          failed: ['caduceus-no-such-package-x3'],
-        });
-      } finally {
-        if (!hadHello) execFileSync('dpkg', ['--remove', 'hello'], { stdio: 'ignore' });
-      }
-    },
+    () =>
+      withHostLock('caduceus-test-packages', async () => {
+        const hadHello = await isDpkgInstalled('hello');
+        if (hadHello) removeHello();
+        try {
+          expect(await isDpkgInstalled('hello')).toBe(false);
+          const rt = runtime({
+            prerequisites: { packages: ['caduceus-no-such-package-x3', 'hello'], autoInstall: true },
+          });
+          h = harness([rt]);
+          const { rec } = await reconcile('Runtime', rt, [rt]);
+          expect(await isDpkgInstalled('hello')).toBe(true);
+          expect(rec.events.filter((e) => e.reason === 'PrerequisitesInstalled').map((e) => e.message)).toEqual([
+            'installed hello',
+          ]);
+          const failed = rec.events.filter((e) => e.reason === 'PrerequisiteInstallFailed').map((e) => e.message);
+          expect(failed).toEqual([
+            expect.stringMatching(/^apt-get install caduceus-no-such-package-x3 failed: apt knows no/),
+          ]);
+          expect(rec.ready()).toMatchObject({ status: 'False', reason: 'MissingPrerequisite' });
+          expect(rec.ready()?.message).toMatch(/^missing packages: caduceus-no-such-package-x3 \(/);
+          expect(rec.observed.missingPackages).toEqual(['caduceus-no-such-package-x3']);
+          expect(rec.observed.lastInstall).toMatchObject({
+            installed: ['hello'],
+            failed: ['caduceus-no-such-package-x3'],
+          });
+        } finally {
+          if (!hadHello) removeHello();
+        }
+      }),
     300_000,
   );
 });

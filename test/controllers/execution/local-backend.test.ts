@@ -1,8 +1,9 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { harness, runtime, cli, type Harness } from './helpers.js';
+import { waitFor } from '../../helpers/wait.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -24,8 +25,7 @@ describe('local backend', () => {
     const res = await h.runner.exec({ command: `sleep ${marker} & sleep ${marker}; echo never`, timeoutMs: 500 }, cli);
     expect(res.status).toBe('timedOut');
     expect(res.output).not.toContain('never');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(processWithMarker(`sleep ${marker}`)).toBe(false);
+    await waitFor(() => !processWithMarker(`sleep ${marker}`), 10_000, `no process "sleep ${marker}"`);
   });
 
   it('leaves no background process behind when the shell exits normally', async () => {
@@ -34,8 +34,7 @@ describe('local backend', () => {
     const res = await h.runner.exec({ command: `sleep ${marker} & echo started` }, cli);
     expect(res.status).toBe('succeeded');
     expect(res.output.trim()).toBe('started');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(processWithMarker(`sleep ${marker}`)).toBe(false);
+    await waitFor(() => !processWithMarker(`sleep ${marker}`), 10_000, `no process "sleep ${marker}"`);
   });
 
   it('kills a leftover child that ignores SIGTERM and closed its output, after the grace period', async () => {
@@ -43,8 +42,8 @@ describe('local backend', () => {
     const marker = `${Math.floor(Math.random() * 1e6) + 6000000}`;
     const res = await h.runner.exec({ command: `(trap "" TERM; sleep ${marker}) >/dev/null 2>&1 & echo started` }, cli);
     expect(res.status).toBe('succeeded');
-    await new Promise((r) => setTimeout(r, 3000));
-    expect(processWithMarker(`sleep ${marker}`)).toBe(false);
+    // SIGTERM is ignored: only the SIGKILL after the grace period ends it.
+    await waitFor(() => !processWithMarker(`sleep ${marker}`), 15_000, `no process "sleep ${marker}"`);
   });
 
   it('keeps only the tail of a 100 MB flood and counts the dropped bytes, with bounded memory', async () => {
@@ -103,7 +102,9 @@ describe('local backend', () => {
     expect(dirA).not.toBe(dirB);
     expect(countA?.trim()).toBe('0');
     expect(countB?.trim()).toBe('0');
-    expect(dirA?.startsWith(join(h.stateDir, 'workspaces'))).toBe(true);
+    // Each in a directory of its own directly under the state dir's workspaces/.
+    expect(dirname(dirA as string)).toBe(join(h.stateDir, 'workspaces'));
+    expect(dirname(dirB as string)).toBe(join(h.stateDir, 'workspaces'));
     expect(existsSync(dirA as string)).toBe(false);
     expect(b.status).toBe('failed');
     expect(b.exitCode).toBe(3);
@@ -114,10 +115,20 @@ describe('local backend', () => {
   it('cancels a running process group when the caller aborts', async () => {
     h = harness([runtime()]);
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 200);
     const t0 = Date.now();
-    const res = await h.runner.exec({ command: 'trap "" TERM; sleep 30' }, { ...cli, signal: ac.signal });
+    // Aborts once the shell has set its trap and says so, so the process group is really running.
+    const res = await h.runner.exec(
+      { command: 'trap "" TERM; echo armed; sleep 30' },
+      {
+        ...cli,
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.message === 'armed') ac.abort();
+        },
+      },
+    );
     expect(res.status).toBe('cancelled');
+    expect(res.output.trim()).toBe('armed');
     // SIGTERM is ignored by the trap: SIGKILL after the grace period ends it.
     expect(Date.now() - t0).toBeLessThan(10_000);
   });

@@ -6,6 +6,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -68,6 +69,10 @@ const containers = async (instance: string): Promise<string[]> =>
   (
     await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`caduceus.instance=${instance}`] }) })
   ).map((c) => c.Names[0] ?? c.Id);
+type Task = { ID: string; Status?: { State?: string; Err?: string; ContainerStatus?: { ContainerID?: string } } };
+// Listed by label: Engine 20.10 keeps listing the task of a removed job (moby/moby#44312).
+const tasks = async (instance: string): Promise<Task[]> =>
+  (await docker.listTasks({ filters: JSON.stringify({ label: [`caduceus.instance=${instance}`] }) })) as Task[];
 const networks = async (instance: string): Promise<Array<{ Id: string }>> =>
   docker.listNetworks({ filters: JSON.stringify({ label: [`caduceus.instance=${instance}`] }) });
 
@@ -254,6 +259,55 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
     h = undefined;
     expect(await networks(instance)).toEqual([]);
   });
+
+  it('removes the container a job cancelled while its task was prepared gets after its service is gone', async () => {
+    // Every swarm task tries to pull its image before using the local copy. A registry on
+    // loopback that holds that pull keeps the task in preparing, with no container, until the
+    // test lets it go: after the cancel removed the service. Then the engine makes the
+    // container of a job whose service is gone (moby/moby#44312); the backend must remove it.
+    const held: Socket[] = [];
+    let holding = true;
+    const registry = createServer((s) => {
+      if (holding) held.push(s);
+      else s.destroy();
+    });
+    await new Promise<void>((r) => registry.listen(0, '127.0.0.1', r));
+    const port = (registry.address() as AddressInfo).port;
+    const repo = `127.0.0.1:${port}/caduceus-orphan-${randomBytes(4).toString('hex')}`;
+    await docker.getImage(SANDBOX).tag({ repo, tag: 'latest' });
+    try {
+      h = harness([swarmRuntime({ image: `${repo}:latest` })]);
+      const instance = h.store.owner;
+      const ac = new AbortController();
+      const running = h.runner.exec({ command: 'sleep 300' }, { ...cli, signal: ac.signal });
+      await waitFor(() => held.length > 0, 60_000, 'the engine to pull the job’s image');
+      const [task] = await tasks(instance);
+      expect(task?.Status?.ContainerStatus?.ContainerID).toBeUndefined();
+      ac.abort();
+      expect(await running).toMatchObject({ status: 'cancelled', exitCode: null });
+      expect(await services(instance)).toEqual([]);
+      holding = false;
+      for (const s of held) s.destroy();
+      const orphan = await waitFor(
+        async () => (await tasks(instance)).find((t) => t.ID === task?.ID)?.Status?.ContainerStatus?.ContainerID,
+        60_000,
+        'the orphaned task to get its container',
+      );
+      await waitFor(
+        async () => !(await docker.listContainers({ all: true })).some((c) => c.Id === orphan),
+        30_000,
+        'the backend to remove the orphaned task’s container',
+      );
+      expect(await containers(instance)).toEqual([]);
+    } finally {
+      for (const s of held) s.destroy();
+      registry.close();
+      await docker
+        .getImage(`${repo}:latest`)
+        .remove()
+        .catch(() => undefined);
+    }
+  }, 180_000);
 
   it('removes the job a crashed up left behind when up restarts, and spares other instances', async () => {
     const repo = makeRepo({

@@ -19,6 +19,8 @@ export interface FakeUpstream {
   seen: SeenRequest[];
   /** Requests whose client (the proxy) went away before the answer was complete. */
   abandoned(): number;
+  /** Requests held so far by model `hold` or `headers-first` (waiting for release), in all. */
+  held(): number;
   /** Lets requests for model `hold` finish. */
   release(): void;
   /** Lets the pending streams of model `headers-first` (headers sent, no chunk yet) go on. */
@@ -45,6 +47,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   let releases: Array<() => void> = [];
   let released = false;
   let abandoned = 0;
+  let held = 0;
   let streamGates: Array<() => void> = [];
   const server: Server = createServer(async (req, res) => {
     res.once('close', () => {
@@ -154,7 +157,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       );
     }
     if (model === 'slow') await new Promise((r) => setTimeout(r, 3000));
-    if (model === 'hold' && !released) await new Promise<void>((r) => releases.push(r));
+    if (model === 'hold' && !released) {
+      held++;
+      await new Promise<void>((r) => releases.push(r));
+    }
     const tools = Array.isArray(body.tools) && body.tools.length > 0;
     const base = { id: 'chatcmpl-up1', created: 1700000000, model, system_fingerprint: 'fp_test' };
     const toolCall = {
@@ -175,6 +181,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       if (model === 'headers-first') {
         // Headers now, chunks only when the test says so (a model still thinking).
         res.flushHeaders();
+        held++;
         await new Promise<void>((r) => streamGates.push(r));
       }
       const send = (delta: Record<string, unknown>, finish: string | null): boolean =>
@@ -224,6 +231,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     url: `http://127.0.0.1:${port}/v1`,
     seen,
     abandoned: () => abandoned,
+    held: () => held,
     release: () => {
       released = true;
       for (const r of releases) r();

@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { harness, freePort, proxyYaml, skillYaml, type Harness } from './harness.js';
 import type { Resource } from '../../../reconciler/types.js';
-import { eventually } from '../../helpers/wait.js';
+import { eventually, waitFor } from '../../helpers/wait.js';
+import { RunStore } from '../../../reconciler/state/runs.js';
+import { tempDir } from '../../helpers/temp.js';
 import { main as proxyCommand } from '../../../controllers/proxy/cli.js';
 
 let h: Harness;
@@ -150,7 +152,9 @@ describe('proxy lifecycle', () => {
   it('moves to a new port: a request in flight on the old one completes, new ones succeed on the new one', async () => {
     process.env.PROXY_LC_KEY = 'sk-lc-key-0001';
     const [p1, p2] = [await freePort(), await freePort()];
-    const skill = skillYaml('slow', 'sleep 1; echo slow-done');
+    // The skill runs until the test lets it end, after the move: it is surely in flight then.
+    const gate = join(tempDir(), 'go');
+    const skill = skillYaml('slow', `while [ ! -e ${gate} ]; do sleep 0.05; done; echo slow-done`);
     await h.load({
       'skills/slow.yaml': skill,
       'proxy.yaml': proxyYaml('p', `port: ${p1}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`),
@@ -161,7 +165,9 @@ describe('proxy lifecycle', () => {
       model: 'skill/slow',
       messages: [{ role: 'user', content: '{}' }],
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // In flight: the skill has started on the old listener.
+    const runs = new RunStore(h.deps.store);
+    await waitFor(() => runs.list({ name: 'slow', limit: 1 }).find((r) => r.status === 'running'), 15_000, 'the run');
 
     await h.load({ 'proxy.yaml': proxyYaml('p', `port: ${p2}\nkeys:\n  - valueFrom: {env: PROXY_LC_KEY}`) });
     const moved = await h.reconcile('p');
@@ -172,6 +178,7 @@ describe('proxy lifecycle', () => {
       'skill/slow',
     ]);
     expect(await refused(p1)).toBe(true);
+    writeFileSync(gate, '');
     const done = await inFlight;
     expect(done.choices[0]?.message.content?.trim()).toBe('slow-done');
   });

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { harness, freePort, proxyYaml, skillYaml, type Harness } from './harness.js';
 import { createLogger } from '../../../reconciler/log.js';
 import { RunStore } from '../../../reconciler/state/runs.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const KEY = 'sk-test-proxy-key-0001';
 let h: Harness;
@@ -152,20 +153,25 @@ describe('proxy serving skills', () => {
   });
 
   it('cancels the skill run when the client goes away; records the key id as the actor, never the key', async () => {
+    const runs = new RunStore(h.deps.store);
     const ac = new AbortController();
     const pending = client.chat.completions
       .create({ model: 'skill/sleepy', messages: [{ role: 'user', content: '{}' }] }, { signal: ac.signal })
       .catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 500));
+    // The skill (sleep 5) is running when the client goes away.
+    const started = await waitFor(
+      () => runs.list({ name: 'sleepy', limit: 1 }).find((x) => x.status === 'running'),
+      15_000,
+      'the sleepy run to start',
+    );
     ac.abort();
     expect(await pending).toBeInstanceOf(OpenAI.APIUserAbortError);
-    const runs = new RunStore(h.deps.store);
-    let run: ReturnType<RunStore['list']>[number] | undefined;
-    for (let i = 0; i < 100 && run?.status !== 'cancelled'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      run = runs.list({ limit: 50 }).find((x) => x.name === 'sleepy');
-    }
-    expect(run?.status).toBe('cancelled');
+    const run = await waitFor(
+      () => runs.list({ limit: 50 }).find((x) => x.id === started.id && x.status !== 'running'),
+      15_000,
+      'the sleepy run to end',
+    );
+    expect(run.status).toBe('cancelled');
     expect(JSON.stringify(run)).toContain('key0:env:PROXY_TEST_KEY');
     expect(JSON.stringify(runs.list({ limit: 50 }))).not.toContain(KEY);
   });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { harness, freePort, proxyYaml, skillYaml, type Harness } from './harness.js';
 import { startFakeUpstream, UPSTREAM_KEY, type FakeUpstream } from './fake-upstream.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const KEY = 'sk-client-key-upstream-1';
 let h: Harness;
@@ -80,7 +81,7 @@ describe('proxy forwarding to an upstream', () => {
       .withResponse();
     expect(res.data.choices[0]?.message.content).toBe('echo: hello there');
     expect(res.data.usage?.total_tokens).toBe(8);
-    expect(res.response.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(res.response.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
     expect(res.response.headers.get('x-upstream-request-id')).toBe('upstream-req-1');
     const sent = up.seen.slice(before).find((s) => s.path === '/v1/chat/completions');
     expect(sent?.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
@@ -177,6 +178,7 @@ describe('proxy forwarding to an upstream', () => {
     });
     const address = String((await h.reconcile('patient-stream')).observed.address);
     const before = up.abandoned();
+    const heldBefore = up.held();
     const ac = new AbortController();
     const raw = await fetch(`${address}/v1/chat/completions`, {
       method: 'POST',
@@ -185,10 +187,11 @@ describe('proxy forwarding to an upstream', () => {
       signal: ac.signal,
     });
     expect(raw.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 200));
+    // The upstream holds the stream open (headers sent, no chunk): only the client going away ends it.
+    expect(up.held()).toBe(heldBefore + 1);
     expect(up.abandoned()).toBe(before);
     ac.abort();
-    for (let i = 0; i < 100 && up.abandoned() === before; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => up.abandoned() > before, 5000, 'the proxy to drop the upstream stream');
     expect(up.abandoned()).toBe(before + 1);
     up.releaseStreams();
   });
@@ -278,15 +281,17 @@ describe('proxy forwarding to an upstream', () => {
       maxRetries: 0,
     });
     const before = up.abandoned();
+    const heldBefore = up.held();
     const ac = new AbortController();
     const pending = patient.chat.completions
       .create({ model: 'hold', messages: [{ role: 'user', content: 'x' }] }, { signal: ac.signal })
       .catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 200));
+    // The request has reached the upstream, which holds it until released or abandoned.
+    await waitFor(() => up.held() > heldBefore, 5000, 'the request to reach the upstream');
     expect(up.abandoned()).toBe(before);
     ac.abort();
     expect(await pending).toBeInstanceOf(OpenAI.APIUserAbortError);
-    for (let i = 0; i < 100 && up.abandoned() === before; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => up.abandoned() > before, 5000, 'the proxy to drop the upstream request');
     expect(up.abandoned()).toBe(before + 1);
   });
 
