@@ -5,26 +5,10 @@
 // validate` does not pay for Docker or HTTP.
 // Exit codes: 0 ok, 1 findings or a diff, 2 usage or internal error.
 
-import { readFileSync } from 'node:fs';
 import { errorMessage } from '../reconciler/errors.js';
 import type { CommandSpec } from '../reconciler/types.js';
 import { allCommands, CORE } from './command-list.js';
-
-/** The version of the installed package (dist/app/cli-main.js or dist/bundle/cli-main.js → ../../package.json). */
-function packageVersion(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'caduceus' && pkg.version) return pkg.version;
-    } catch {
-      // not at this level (source checkout vs. dist)
-    }
-  }
-  return 'unknown';
-}
+import { packageVersion } from './package-version.js';
 
 function usage(commands: readonly CommandSpec[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -5,6 +5,7 @@
 // when there is no bundle or it is older than the last compile (a `tsc` run alone).
 
 import { statSync } from 'node:fs';
+import { packageVersion } from './package-version.js';
 
 function mtimeOf(rel: string): number | undefined {
   try {
@@ -22,4 +23,10 @@ function bundleIsCurrent(): boolean {
   return compiled === undefined || bundled >= compiled;
 }
 
-await import(bundleIsCurrent() ? '../bundle/cli-main.js' : './cli-main.js');
+const first = process.argv[2];
+if (first === '--version' || first === 'version') {
+  // Answered here: the command code (a few more files) is not needed for it.
+  process.stdout.write(`caduceus ${packageVersion()}\n`);
+} else {
+  await import(bundleIsCurrent() ? '../bundle/cli-main.js' : './cli-main.js');
+}

@@ -1,6 +1,7 @@
 // The `caduceus` entry point (dist/app/cli.js) runs the build's bundle when it is current,
-// and the compiled modules when there is no bundle or a compile came after it. Checked on a
-// copy of the built launcher beside two stand-ins that say which one ran.
+// and the compiled modules when there is no bundle or a compile came after it; it answers
+// --version itself. Checked on a copy of the built launcher beside two stand-ins that say
+// which one ran.
 
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -15,8 +16,9 @@ const LAUNCHER = join(ROOT, 'dist', 'app', 'cli.js');
 function layout(times: { bundle?: number; tsbuildinfo?: number }): string {
   const dir = tempDir('caduceus-launcher-');
   mkdirSync(join(dir, 'dist', 'app'), { recursive: true });
-  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  writeFileSync(join(dir, 'package.json'), '{"name":"caduceus","version":"9.8.7","type":"module"}\n');
   copyFileSync(LAUNCHER, join(dir, 'dist', 'app', 'cli.js'));
+  copyFileSync(join(ROOT, 'dist', 'app', 'package-version.js'), join(dir, 'dist', 'app', 'package-version.js'));
   writeFileSync(join(dir, 'dist', 'app', 'cli-main.js'), 'console.log("compiled", process.argv.slice(2).join(" "));\n');
   if (times.bundle !== undefined) {
     mkdirSync(join(dir, 'dist', 'bundle'));
@@ -32,8 +34,8 @@ function layout(times: { bundle?: number; tsbuildinfo?: number }): string {
   return dir;
 }
 
-function run(dir: string): string {
-  const r = spawnSync(process.execPath, [join(dir, 'dist', 'app', 'cli.js'), 'validate', '.'], { encoding: 'utf8' });
+function run(dir: string, args = ['validate', '.']): string {
+  const r = spawnSync(process.execPath, [join(dir, 'dist', 'app', 'cli.js'), ...args], { encoding: 'utf8' });
   expect(r.stderr).toBe('');
   return r.stdout.trim();
 }
@@ -47,6 +49,12 @@ describe('the caduceus entry point', () => {
   it('runs the bundle when it is newer than the last compile, or there is no compile record', () => {
     expect(run(layout({ bundle: 2_000_000_000, tsbuildinfo: 1_900_000_000 }))).toBe('bundle validate .');
     expect(run(layout({ bundle: 1_900_000_000 }))).toBe('bundle validate .');
+  });
+
+  it('answers --version itself from package.json, without loading either', () => {
+    const dir = layout({ bundle: 2_000_000_000 });
+    expect(run(dir, ['--version'])).toBe('caduceus 9.8.7');
+    expect(run(dir, ['version'])).toBe('caduceus 9.8.7');
   });
 
   it('runs the compiled modules when a compile came after the bundle, or there is no bundle', () => {
