@@ -6,7 +6,7 @@
 
 import { isAbsolute, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from '../reconciler/prom-metrics.js';
 import type { Logger, ControllerDeps, HttpRoute, Snapshot } from '../reconciler/types.js';
 import { resourcesOfKind } from '../reconciler/types.js';
 import { applyRetention, retentionLimits } from '../reconciler/state/retention.js';
@@ -23,6 +23,7 @@ import { Reconciler, type PruneGuardOptions } from '../reconciler/loop.js';
 import { createLoopMetrics } from '../reconciler/metrics.js';
 import { compose, lateBoundRunner, ALL_REGISTRATIONS, type Register } from './compose.js';
 import { startServer } from './server.js';
+import { defaultMetricsOnce } from './default-metrics.js';
 import { silentLogger } from '../reconciler/log.js';
 import { errorMessage } from '../reconciler/errors.js';
 
@@ -105,12 +106,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     throw err;
   }
   const metrics = new Registry();
-  // Node's default metrics under their standard names (process_*, nodejs_*), which
-  // dashboards expect; the three `*_total` gauges are dropped, as a name ending in _total
-  // promises a counter (promtool check metrics), and each repeats a gauge that stays.
-  collectDefaultMetrics({ register: metrics });
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
-    metrics.removeSingleMetric(name);
+  // Node's default metrics: after the first sync (below) or at the first scrape.
+  const defaultMetrics = defaultMetricsOnce(metrics);
   const lease = store.dialect === 'postgres' ? new LeaderLease(store, { ttlMs: opts.lease?.ttlMs }) : undefined;
   const routes: HttpRoute[] = [];
   let leader: Leading | undefined;
@@ -123,6 +120,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       listen: opts.listen ?? '127.0.0.1:9090',
       routes,
       metrics,
+      beforeScrape: defaultMetrics,
       // A follower is ready as soon as it serves the read endpoints; neither is with a
       // state database deleted or overwritten under it.
       ready: () => store.health() === undefined && (leader ? leader.rec.ready() : true),
@@ -157,6 +155,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
     throw err;
   }
   const srv = server;
+  // A second after the first sync: not in front of the first /readyz answer, and early enough
+  // that the process and GC figures cover nearly the whole life of the process.
+  timers.push(setTimeout(defaultMetrics, 1000).unref());
 
   let resolveLeading: () => void = () => undefined;
   let rejectLeading: (err: unknown) => void = () => undefined;

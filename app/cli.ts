@@ -1,74 +1,32 @@
 #!/usr/bin/env node
-// Entry point of the `caduceus` command. The core commands live in app/commands/; each
-// controller contributes its own (curator, proxy, gateway, sandbox) through its module in
-// controllers/*/cli-commands.ts. A command's code is imported only when it runs, and no
-// controller is loaded to find a command, so `caduceus validate` does not pay for Docker
-// or HTTP.
-// Exit codes: 0 ok, 1 findings or a diff, 2 usage or internal error.
+// Entry point of the `caduceus` command. It runs cli-main.ts from the build's bundle
+// (dist/bundle/, made by esbuild in `npm run build`): `up` then loads ~45 files instead of
+// ~160 modules one by one, about 80 ms less before /readyz. The compiled modules run instead
+// when there is no bundle or it is older than the last compile (a `tsc` run alone).
 
-import { readFileSync } from 'node:fs';
-import { errorMessage } from '../reconciler/errors.js';
-import type { CommandSpec } from '../reconciler/types.js';
-import { allCommands, CORE } from './command-list.js';
+import { statSync } from 'node:fs';
+import { packageVersion } from './package-version.js';
 
-/** The version of the installed package (dist/app/cli.js → ../../package.json). */
-function packageVersion(): string {
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'caduceus' && pkg.version) return pkg.version;
-    } catch {
-      // not at this level (source checkout vs. dist)
-    }
+function mtimeOf(rel: string): number | undefined {
+  try {
+    return statSync(new URL(rel, import.meta.url)).mtimeMs;
+  } catch {
+    return undefined;
   }
-  return 'unknown';
 }
 
-function usage(commands: readonly CommandSpec[]): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return (
-    `usage: caduceus <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
-    `Run 'caduceus <command> --help' for a command's options.\n`
-  );
+/** The bundle is current when it was made after the last compile (an installed package has no .tsbuildinfo). */
+function bundleIsCurrent(): boolean {
+  const bundled = mtimeOf('../bundle/cli-main.js');
+  if (bundled === undefined) return false;
+  const compiled = mtimeOf('../.tsbuildinfo');
+  return compiled === undefined || bundled >= compiled;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage(await allCommands()));
-    return name === undefined ? 2 : 0;
-  }
-  if (name === '--version' || name === 'version') {
-    process.stdout.write(`caduceus ${packageVersion()}\n`);
-    return 0;
-  }
-  const cmd = CORE.find((c) => c.name === name) ?? (await allCommands()).find((c) => c.name === name);
-  if (!cmd) {
-    process.stderr.write(`caduceus: unknown command "${name}"\n\n${usage(await allCommands())}`);
-    return 2;
-  }
-  const mod = await cmd.load();
-  return mod.main(rest);
+const first = process.argv[2];
+if (first === '--version' || first === 'version') {
+  // Answered here: the command code (a few more files) is not needed for it.
+  process.stdout.write(`caduceus ${packageVersion()}\n`);
+} else {
+  await import(bundleIsCurrent() ? '../bundle/cli-main.js' : './cli-main.js');
 }
-
-// A reader that went away (`caduceus events | head -1`) ends the command quietly, with the
-// code it had so far, instead of an unhandled EPIPE and its stack trace.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    process.exit(err.code === 'EPIPE' ? (typeof process.exitCode === 'number' ? process.exitCode : 0) : 2);
-  });
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`caduceus: ${errorMessage(err)}\n`);
-    process.exitCode = 2;
-  },
-);

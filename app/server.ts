@@ -3,7 +3,7 @@
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import type { Registry } from '../reconciler/prom-metrics.js';
 import type { HttpRoute, Logger } from '../reconciler/types.js';
 import { CaduceusError, errorMessage } from '../reconciler/errors.js';
 import { sendJson } from '../reconciler/http-json.js';
@@ -12,6 +12,8 @@ export interface ServerOptions {
   listen: string;
   routes: HttpRoute[];
   metrics: Registry;
+  /** Called before each scrape of /metrics (registers what is loaded lazily). */
+  beforeScrape?(): void;
   ready(): boolean;
   /** Why the process is not ready, when it is something other than waiting for the first revision. */
   notReady?(): string | undefined;
@@ -71,6 +73,7 @@ export async function startServer(
       method: 'GET',
       path: '/metrics',
       handler: async (_q, s) => {
+        opts.beforeScrape?.();
         const body = await opts.metrics.metrics();
         s.writeHead(200, { 'content-type': opts.metrics.contentType });
         s.end(body);

@@ -3,15 +3,8 @@
 // re-registration); it then shares the series instead of tripping prom-client's
 // "already registered" error.
 
-import {
-  Counter,
-  type CounterConfiguration,
-  Gauge,
-  type GaugeConfiguration,
-  Histogram,
-  type HistogramConfiguration,
-  type Registry,
-} from 'prom-client';
+import type { CounterConfiguration, GaugeConfiguration, HistogramConfiguration } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from './prom-metrics.js';
 
 type Config<C> = Omit<C, 'registers'>;
 

@@ -1,7 +1,7 @@
 // Prometheus metrics of the reconciler itself, registered on the registry that `up`
 // serves at /metrics (controllers add theirs to the same registry).
 
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from './prom-metrics.js';
 import type { CoreStore } from './state/core-store.js';
 
 export interface LoopMetrics {

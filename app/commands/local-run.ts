@@ -3,7 +3,7 @@
 // directory as `up` does, and Ctrl-C turned into cancellation of the run in progress.
 
 import { userInfo } from 'node:os';
-import { Registry } from 'prom-client';
+import { Registry } from '../../reconciler/prom-metrics.js';
 import type { ControllerDeps, Resource, ResourceKey, Runner, Snapshot } from '../../reconciler/types.js';
 import { keyOf } from '../../reconciler/types.js';
 import { createLogger } from '../../reconciler/log.js';

@@ -437,6 +437,20 @@ describe('the content cache', () => {
     expect(second).toEqual(first);
   });
 
+  it('forgets a file that left the revision: it is not a resource, and parsed again when it comes back', async () => {
+    const loader = new Loader();
+    const both = { 'report.yaml': skill('report', PARAMS), 't.yaml': task };
+    await loader.load(sources(both));
+    const without = await loader.load(sources({ 't.yaml': task }));
+    expect(without.resources.map((r) => r.metadata.name)).toEqual(['t']);
+    expect(without.findings.map(at)).toEqual(['t.yaml:8:14 unknown-skill']);
+    expect(loader.lastParsed).toBe(0);
+    const back = await loader.load(sources(both));
+    expect(loader.lastParsed).toBe(1);
+    expect(back.findings).toEqual([]);
+    expect(back.resources.map((r) => r.metadata.name).sort()).toEqual(['report', 't']);
+  });
+
   it('re-parses only the changed file and still checks references across all files', async () => {
     const loader = new Loader();
     await loader.load(sources({ 'report.yaml': skill('report', PARAMS), 't.yaml': task }));
