@@ -12,5 +12,9 @@ export default defineConfig({
     // The same limits `npm test` passes, so runs that do not (Stryker's) behave alike.
     testTimeout: 60000,
     hookTimeout: 120000,
+    // Two files at once: vitest's default (cores - 1) is one on the 2-core CI machine, and
+    // most files wait on processes, git, Docker or HTTP rather than the CPU.
+    maxWorkers: 2,
+    minWorkers: 1,
   },
 });
