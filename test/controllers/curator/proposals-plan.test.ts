@@ -225,9 +225,9 @@ describe('consolidations', () => {
     expect(merged.proposals[0]?.evidenceLines[1]).toBe(
       `merge b: similarity ${sim.toFixed(2)} (threshold ${sim}), 1 runs in the window, last used 2026-11-30`,
     );
-    expect((merged.proposals[0]?.evidence.merged as Array<{ similarity: number }>)[0]?.similarity).toBe(
-      Number(sim.toFixed(3)),
-    );
+    expect(merged.proposals[0]?.evidence.merged).toEqual([
+      { name: 'b', similarity: Number(sim.toFixed(3)), runs: 1, lastUsed: NOW - DAY, referencedBy: [] },
+    ]);
     expect(at(sim + 0.001).proposals).toEqual([]);
   });
 
