@@ -133,7 +133,7 @@ describe('GitLab deliveries', () => {
     ...extra,
   });
 
-  it('accepts the secret itself as X-Gitlab-Token, the Idempotency-Key naming the delivery before the event UUID', () => {
+  it('accepts the secret itself as X-Gitlab-Token; Idempotency-Key names the delivery before the UUID', () => {
     expect(facts(gl(SECRET, { 'x-gitlab-event-uuid': 'uuid-1' }))).toEqual({
       provider: 'gitlab',
       event: 'Push Hook',

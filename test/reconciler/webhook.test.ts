@@ -255,7 +255,8 @@ describe('git webhook receiver', () => {
     expect(await bad.json()).toEqual({ error: 'signature check failed: bad X-Hub-Signature-256' });
     expect(logs.filter((l) => l.includes('refused'))).toEqual([
       expect.stringContaining(
-        'git webhook refused: signature does not match  provider=github reason="bad X-Hub-Signature-256" remote=127.0.0.1',
+        'git webhook refused: signature does not match  ' +
+          'provider=github reason="bad X-Hub-Signature-256" remote=127.0.0.1',
       ),
     ]);
     const noId = await fetch(url, {

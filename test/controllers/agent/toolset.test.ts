@@ -110,7 +110,7 @@ describe('server tools in an allow-list', () => {
   });
   const servers = [tool('tickets', 'create'), tool('tickets', 'close'), tool('wiki', 'read')];
 
-  it('offers one tool named server__tool, or every tool of a server for server__*, after the builtins and skills', () => {
+  it('offers server__tool, or every tool of a server for server__*, after the builtins and skills', () => {
     const t = resolveToolset(snapshot(), ['tickets__close', 'lint', 'read_file'], 0, servers);
     expect(t.names).toEqual(['read_file', 'lint', 'tickets__close']);
     expect(t.definitions[2]).toEqual({

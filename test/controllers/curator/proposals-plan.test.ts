@@ -366,7 +366,7 @@ describe('prunes and stale marks', () => {
     expect(p.skipped).toEqual([]);
   });
 
-  it('counts idleness from the first commit of a skill never run, and prunes only skills committed pruneAfter ago', () => {
+  it('counts idleness of a skill never run from its first commit; prunes only skills committed pruneAfter ago', () => {
     const p = plan(
       input([
         [signal('never', { lastUsed: null, firstSeen: NOW - 14 * DAY })],
