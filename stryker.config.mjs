@@ -1,7 +1,7 @@
 // Mutation testing of the security- and correctness-critical core: `npm run mutation`
 // (StrykerJS with the vitest runner; slow, so not part of .ci/run). One file at a time:
 //   npx stryker run --mutate reconciler/workspace.ts --testFiles test/reconciler/workspace.test.ts --concurrency 1
-// Scores per file, with the command that measured them, are in bench/RESULTS.md.
+// Scores per file, with the command that measured them, are in TESTING.md.
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -45,12 +45,14 @@ export default {
     'test/controllers/proxy/auth.test.ts',
     'test/controllers/agent/toolset.test.ts',
     'test/reconciler/webhook.test.ts',
+    'test/app/git-webhook-verify.test.ts',
     'test/reconciler/workspace.test.ts',
     'test/reconciler/secrets.test.ts',
     'test/reconciler/skill-params.test.ts',
     'test/reconciler/planner.test.ts',
     'test/controllers/curator/signals.test.ts',
-    'test/controllers/curator/proposals.test.ts',
+    // proposals.ts through plan() itself; proposals.test.ts runs the curator on git repositories.
+    'test/controllers/curator/proposals-plan.test.ts',
   ],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },

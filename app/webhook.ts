@@ -8,7 +8,7 @@
 // delivery id seen before, whatever its body, also after a restart (webhook-deliveries.ts).
 
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpRoute, Logger } from '../reconciler/types.js';
 import { BodyTooLarge, readCappedBody } from '../reconciler/http-body.js';
 import { sendJson as reply } from '../reconciler/http-json.js';
@@ -37,16 +37,12 @@ export interface GitWebhookOptions {
 
 const MAX_BODY = 1024 * 1024;
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
-function hmacHex(secret: string, body: Buffer): Buffer {
-  return Buffer.from(hmacSha256Hex(secret, body));
-}
-
-interface Verified {
+export interface VerifiedDelivery {
   provider: PushInfo['provider'];
   event: string;
   deliveryId: string | undefined;
@@ -55,18 +51,26 @@ interface Verified {
   isPush(payload: Record<string, unknown>): boolean;
 }
 
-/** Which provider sent the request and whether its signature holds; undefined when it does not. */
-function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | { provider: string; reason: string } {
-  const giteaEvent = header(req, 'x-forgejo-event') ?? header(req, 'x-gitea-event');
+export interface RefusedDelivery {
+  provider: string;
+  reason: string;
+}
+
+/** Which provider sent the request and whether its signature holds (pure: headers and raw body). */
+export function verifyDelivery(
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+  secret: string,
+): VerifiedDelivery | RefusedDelivery {
+  const giteaEvent = header(headers, 'x-forgejo-event') ?? header(headers, 'x-gitea-event');
   if (giteaEvent !== undefined) {
     // Gitea and Forgejo also send GitHub's headers; their own signature is checked first.
-    const sig = header(req, 'x-forgejo-signature') ?? header(req, 'x-gitea-signature');
-    const gh = header(req, 'x-hub-signature-256');
+    const sig = header(headers, 'x-forgejo-signature') ?? header(headers, 'x-gitea-signature');
+    const gh = header(headers, 'x-hub-signature-256');
     const ok =
       sig !== undefined
-        ? safeEqual(Buffer.from(sig.toLowerCase()), hmacHex(secret, body))
-        : gh !== undefined &&
-          safeEqual(Buffer.from(gh.toLowerCase()), Buffer.from(`sha256=${hmacHex(secret, body).toString()}`));
+        ? safeEqual(sig.toLowerCase(), hmacSha256Hex(secret, body))
+        : gh !== undefined && safeEqual(gh.toLowerCase(), `sha256=${hmacSha256Hex(secret, body)}`);
     if (!ok)
       return {
         provider: 'gitea',
@@ -75,14 +79,14 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
     return {
       provider: 'gitea',
       event: giteaEvent,
-      deliveryId: header(req, 'x-forgejo-delivery') ?? header(req, 'x-gitea-delivery'),
+      deliveryId: header(headers, 'x-forgejo-delivery') ?? header(headers, 'x-gitea-delivery'),
       deliveryHeader: 'X-Gitea-Delivery',
       isPush: () => giteaEvent === 'push',
     };
   }
-  const gitlabEvent = header(req, 'x-gitlab-event');
+  const gitlabEvent = header(headers, 'x-gitlab-event');
   if (gitlabEvent !== undefined) {
-    const token = header(req, 'x-gitlab-token');
+    const token = header(headers, 'x-gitlab-token');
     // Hashing both sides first makes the comparison constant-time whatever the lengths.
     const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
     if (token === undefined || !safeEqual(digest(token), digest(secret))) {
@@ -93,18 +97,16 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
       event: gitlabEvent,
       // Idempotency-Key stays the same across GitLab's retries of one delivery (17.4+);
       // X-Gitlab-Event-UUID is sent by every version since 14.
-      deliveryId: header(req, 'idempotency-key') ?? header(req, 'x-gitlab-event-uuid'),
+      deliveryId: header(headers, 'idempotency-key') ?? header(headers, 'x-gitlab-event-uuid'),
       deliveryHeader: 'Idempotency-Key or X-Gitlab-Event-UUID',
       // System hooks carry pushes too, told apart by object_kind.
       isPush: (p) => gitlabEvent === 'Push Hook' || (gitlabEvent === 'System Hook' && p.object_kind === 'push'),
     };
   }
-  const githubEvent = header(req, 'x-github-event');
+  const githubEvent = header(headers, 'x-github-event');
   if (githubEvent !== undefined) {
-    const sig = header(req, 'x-hub-signature-256');
-    const ok =
-      sig !== undefined &&
-      safeEqual(Buffer.from(sig.toLowerCase()), Buffer.from(`sha256=${hmacHex(secret, body).toString()}`));
+    const sig = header(headers, 'x-hub-signature-256');
+    const ok = sig !== undefined && safeEqual(sig.toLowerCase(), `sha256=${hmacSha256Hex(secret, body)}`);
     if (!ok)
       return {
         provider: 'github',
@@ -113,7 +115,7 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
     return {
       provider: 'github',
       event: githubEvent,
-      deliveryId: header(req, 'x-github-delivery'),
+      deliveryId: header(headers, 'x-github-delivery'),
       deliveryHeader: 'X-GitHub-Delivery',
       isPush: () => githubEvent === 'push',
     };
@@ -121,11 +123,11 @@ function verify(req: IncomingMessage, body: Buffer, secret: string): Verified | 
   return { provider: 'unknown', reason: 'no X-GitHub-Event, X-Gitea-Event or X-Gitlab-Event header' };
 }
 
-/** JSON body, or GitHub's form encoding (payload=<json>). */
-function parsePayload(req: IncomingMessage, body: Buffer): Record<string, unknown> | undefined {
+/** JSON body, or GitHub's form encoding (payload=<json>); undefined unless a JSON object. */
+export function parsePayload(headers: IncomingHttpHeaders, body: Buffer): Record<string, unknown> | undefined {
   try {
     let text = body.toString('utf8');
-    if ((header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded'))
+    if (header(headers, 'content-type')?.startsWith('application/x-www-form-urlencoded'))
       text = new URLSearchParams(text).get('payload') ?? '';
     const v: unknown = JSON.parse(text);
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -143,10 +145,8 @@ export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
       const secret = opts.secret();
       if (!secret) {
         req.resume();
-        opts.log.warn('git webhook refused: no secret configured', {
-          secret: opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET',
-        });
         const name = opts.secretName ?? 'CADUCEUS_WEBHOOK_SECRET';
+        opts.log.warn('git webhook refused: no secret configured', { secret: name });
         return reply(res, 503, {
           error: `git webhooks are disabled: set ${name} to the secret configured in the forge's webhook`,
         });
@@ -159,7 +159,7 @@ export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
         opts.log.warn('git webhook refused: body too large', { limitBytes: max });
         return reply(res, 413, { error: `body larger than ${max} bytes` });
       }
-      const v = verify(req, body, secret);
+      const v = verifyDelivery(req.headers, body, secret);
       if (!('event' in v)) {
         opts.log.warn('git webhook refused: signature does not match', {
           provider: v.provider,
@@ -181,7 +181,7 @@ export function createGitWebhookRoute(opts: GitWebhookOptions): HttpRoute {
         });
         return reply(res, 409, { error: `delivery ${v.deliveryId} was received before` });
       }
-      const payload = parsePayload(req, body);
+      const payload = parsePayload(req.headers, body);
       if (!payload) return reply(res, 400, { error: 'body is not a JSON object' });
       if (!v.isPush(payload)) return reply(res, 200, { ignored: `event ${v.event}` });
       const info: PushInfo = { provider: v.provider };

@@ -31,6 +31,11 @@ export const AGENT_TOOL_GROUPS: Readonly<Record<string, readonly AgentBuiltinToo
   http: ['http_get'],
 };
 
+/** The tools a group name stands for; only the groups' own keys (`toString` is no group). */
+export function toolGroup(entry: string): readonly AgentBuiltinTool[] | undefined {
+  return Object.hasOwn(AGENT_TOOL_GROUPS, entry) ? AGENT_TOOL_GROUPS[entry] : undefined;
+}
+
 /** Between a ToolServer's name and its tool's: `tickets__create`; `tickets__*` is every tool of it. */
 export const SERVER_TOOL_SEPARATOR = '__';
 
@@ -43,13 +48,18 @@ export function unknownToolProblem(
   hasSkill: (name: string) => boolean,
   hasServer: (name: string) => boolean = () => false,
 ): string | undefined {
-  if ((AGENT_BUILTIN_TOOLS as readonly string[]).includes(entry) || entry in AGENT_TOOL_GROUPS) return undefined;
+  if ((AGENT_BUILTIN_TOOLS as readonly string[]).includes(entry) || toolGroup(entry)) return undefined;
   if (hasSkill(entry)) return undefined;
   const sep = entry.indexOf(SERVER_TOOL_SEPARATOR);
   if (sep > 0) {
     const server = entry.slice(0, sep);
     return hasServer(server) ? undefined : `"${entry}" names no ToolServer "${server}"`;
   }
+  return notAToolProblem(entry);
+}
+
+/** The problem of an allow-list entry that is neither a builtin tool, a group, a skill nor a server tool. */
+export function notAToolProblem(entry: string): string {
   const builtins = AGENT_BUILTIN_TOOLS.join(', ');
   return `"${entry}" is not an agent tool: use a skill name, one of ${builtins}, or a group (skills, files, http)`;
 }

@@ -61,7 +61,8 @@ export function plan(
     const i = key.indexOf('/');
     entries.push({ key, kind: key.slice(0, i), name: key.slice(i + 1), action: 'delete' });
   }
-  entries.sort((a, b) => kindRank(a.kind) - kindRank(b.kind) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Names are unique within a kind (the key is kind/name), so two entries never compare equal.
+  entries.sort((a, b) => kindRank(a.kind) - kindRank(b.kind) || (a.name < b.name ? -1 : 1));
   const summary: Record<Action, number> = { create: 0, update: 0, delete: 0, unchanged: 0 };
   for (const e of entries) summary[e.action]++;
   return { entries, summary };
@@ -107,7 +108,14 @@ export function diffFields(before: unknown, after: unknown, path = ''): FieldCha
   return [{ path, op: 'change', before, after }];
 }
 
-const SIGN: Record<Action, string> = { create: '+', update: '~', delete: '-', unchanged: ' ' };
+type Change = Exclude<Action, 'unchanged'>;
+
+/** How each change is shown: its sign, its ANSI colour and its verb. */
+const LOOK: Record<Change, { sign: string; color: string; verb: string }> = {
+  create: { sign: '+', color: '32', verb: 'will be created' },
+  update: { sign: '~', color: '33', verb: 'will be updated in place' },
+  delete: { sign: '-', color: '31', verb: 'will be pruned' },
+};
 
 function show(v: unknown): string {
   const s = JSON.stringify(v);
@@ -117,25 +125,18 @@ function show(v: unknown): string {
 /** Renders a plan for people, terraform style. */
 export function formatPlan(p: Plan, opts: { color?: boolean; revision?: string } = {}): string {
   const c = (code: string, s: string): string => (opts.color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const colorOf: Record<Action, string> = { create: '32', update: '33', delete: '31', unchanged: '2' };
   const lines: string[] = [];
   if (opts.revision) lines.push(`Plan for revision ${opts.revision}:`, '');
-  const changed = p.entries.filter((e) => e.action !== 'unchanged');
+  const changed = p.entries.filter((e): e is PlanEntry & { action: Change } => e.action !== 'unchanged');
   if (changed.length === 0) {
     lines.push('No changes. The applied state matches the configuration.');
     return `${lines.join('\n')}\n`;
   }
   lines.push('Caduceus will perform the following actions:', '');
   for (const e of changed) {
-    const verb = {
-      create: 'will be created',
-      update: 'will be updated in place',
-      delete: 'will be pruned',
-      unchanged: '',
-    }[e.action];
+    const look = LOOK[e.action];
     lines.push(
-      c(colorOf[e.action], `  ${SIGN[e.action]} ${e.kind} "${e.name}" ${verb}`) +
-        (e.file ? c('2', `  (${e.file})`) : ''),
+      c(look.color, `  ${look.sign} ${e.kind} "${e.name}" ${look.verb}`) + (e.file ? c('2', `  (${e.file})`) : ''),
     );
     for (const ch of e.changes ?? []) {
       if (ch.op === 'add') lines.push(c('32', `      + ${ch.path} = ${show(ch.after)}`));

@@ -6,8 +6,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Equal-length constant-time compare; different lengths are unequal (length is not secret). */
 export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
-  const x = typeof a === 'string' ? Buffer.from(a, 'utf8') : a;
-  const y = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
+  // Buffer.from reads a string as UTF-8 and copies a Buffer: one form for both.
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
 

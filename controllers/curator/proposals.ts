@@ -88,21 +88,14 @@ function planConsolidations(input: PlanInput, out: Plan, involved: Set<string>):
     while (parent[i] !== i) i = parent[i] = parent[parent[i] as number] as number;
     return i;
   };
-  const score = new Map<string, number>();
-  for (const [i, j] of pairs) {
-    const sim = jaccard(sets[i] as Set<number>, sets[j] as Set<number>);
-    if (sim < threshold) continue;
-    score.set(`${i},${j}`, sim);
-    parent[find(i)] = find(j);
-  }
+  const similarity = (i: number, j: number): number => jaccard(sets[i] as Set<number>, sets[j] as Set<number>);
+  for (const [i, j] of pairs) if (similarity(i, j) >= threshold) parent[find(i)] = find(j);
   const groups = new Map<number, number[]>();
-  if (score.size > 0) {
-    for (let i = 0; i < candidates.length; i++) {
-      const r = find(i);
-      const g = groups.get(r);
-      if (g) g.push(i);
-      else groups.set(r, [i]);
-    }
+  for (const i of candidates.keys()) {
+    const r = find(i);
+    const g = groups.get(r);
+    if (g) g.push(i);
+    else groups.set(r, [i]);
   }
   for (const members of groups.values()) {
     if (members.length < 2) continue;
@@ -122,21 +115,13 @@ function planConsolidations(input: PlanInput, out: Plan, involved: Set<string>):
       (m) => m.referencedBy.includes(`Skill/${keep.name}`) || keep.referencedBy.includes(`Skill/${m.name}`),
     );
     const names = group.map((s) => s.name);
-    if (conflict || calls) {
-      out.skipped.push({
-        action: 'consolidate',
-        skills: names,
-        reason: conflict ?? `${keep.name} and ${calls?.name} call each other`,
-      });
+    const refusal = conflict ?? (calls && `${keep.name} and ${calls.name} call each other`);
+    if (refusal) {
+      out.skipped.push({ action: 'consolidate', skills: names, reason: refusal });
       continue;
     }
-    const simOf = (m: SkillSignal): number => {
-      const a = candidates.indexOf(keep);
-      const b = candidates.indexOf(m);
-      return (
-        score.get(`${Math.min(a, b)},${Math.max(a, b)}`) ?? jaccard(sets[a] as Set<number>, sets[b] as Set<number>)
-      );
-    };
+    // Exact Jaccard against the kept skill (a member joined through a third one has no pair of its own).
+    const simOf = (m: SkillSignal): number => similarity(candidates.indexOf(keep), candidates.indexOf(m));
     const evidenceLines = [
       `keep ${keep.name}: ${keep.runs} runs in the window, last used ${day(keep.lastUsed)}`,
       ...merged.map(
@@ -179,11 +164,12 @@ function paramConflict(
   otherNames: string[],
 ): string | undefined {
   const types = new Map((keep.params ?? []).map((p) => [p.name, { type: p.type, from: keepName }]));
-  for (let i = 0; i < others.length; i++) {
-    for (const p of others[i]?.params ?? []) {
+  for (const [i, other] of others.entries()) {
+    const name = otherNames[i] as string;
+    for (const p of other.params ?? []) {
       const t = types.get(p.name);
-      if (t && t.type !== p.type) return `param ${p.name} is ${t.type} in ${t.from} but ${p.type} in ${otherNames[i]}`;
-      if (!t) types.set(p.name, { type: p.type, from: otherNames[i] as string });
+      if (t && t.type !== p.type) return `param ${p.name} is ${t.type} in ${t.from} but ${p.type} in ${name}`;
+      if (!t) types.set(p.name, { type: p.type, from: name });
     }
   }
   return undefined;
@@ -243,13 +229,11 @@ function markStale(input: PlanInput, out: Plan, involved: Set<string>): void {
 
 /** Keeps the first `max` proposals (consolidations come first); the rest are skipped for this run. */
 function capProposals(out: Plan, max: number): void {
-  if (out.proposals.length <= max) return;
-  for (const p of out.proposals.slice(max)) {
+  for (const p of out.proposals.splice(max)) {
     out.skipped.push({
       action: p.action,
       skills: p.skills,
       reason: `over maxProposals (${max}) for one run; proposed once earlier ones are reviewed`,
     });
   }
-  out.proposals.length = max;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plan, formatPlan, hasChanges, diffFields } from '../../reconciler/planner.js';
+import { plan, formatPlan, hasChanges, diffFields, type FieldChange, type Plan } from '../../reconciler/planner.js';
 import type { Resource } from '../../reconciler/types.js';
 
 function skill(name: string, run: string, hash = `h-${name}-${run}`): Resource {
@@ -220,5 +220,45 @@ describe('planner order and prune-only plans', () => {
     expect(diffFields({ a: undefined }, {})).toEqual([{ path: 'a', op: 'remove', before: undefined }]);
     expect(diffFields('x', 'x')).toEqual([]);
     expect(diffFields(undefined, null)).toEqual([{ path: '', op: 'change', before: undefined, after: null }]);
+  });
+});
+
+describe('planner order of large plans and the rendering of values', () => {
+  it('orders a plan longer than a short insertion sort by kind, then name, input reversed', () => {
+    const names = Array.from({ length: 40 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+    const desired = [...names].reverse().flatMap((n) => [res('Task', n), res('Skill', n)]);
+    const p = plan(desired, new Map([['Runtime/zz', 'h']]), () => undefined);
+    expect(p.entries.map((e) => e.key)).toEqual([
+      'Runtime/zz',
+      ...names.map((n) => `Skill/${n}`),
+      ...names.map((n) => `Task/${n}`),
+    ]);
+  });
+
+  it('shows a missing value as null, a value of 120 characters whole and a longer one cut', () => {
+    const entry = (changes: FieldChange[]): Plan => ({
+      entries: [{ key: 'Skill/s', kind: 'Skill', name: 's', action: 'update', changes }],
+      summary: { create: 0, update: 1, delete: 0, unchanged: 0 },
+    });
+    const exact = 'x'.repeat(118); // 120 characters with its quotes
+    const over = 'y'.repeat(119);
+    const text = formatPlan(
+      entry([
+        { path: 'spec.gone', op: 'remove', before: undefined },
+        { path: 'spec.exact', op: 'add', after: exact },
+        { path: 'spec.over', op: 'change', before: over, after: 1 },
+      ]),
+    );
+    expect(text.split('\n')).toEqual([
+      'Caduceus will perform the following actions:',
+      '',
+      '  ~ Skill "s" will be updated in place',
+      '      - spec.gone = null',
+      `      + spec.exact = "${exact}"`,
+      `      ~ spec.over: "${'y'.repeat(116)}... -> 1`,
+      '',
+      'Plan: 0 to create, 1 to update, 0 to prune, 0 unchanged.',
+      '',
+    ]);
   });
 });

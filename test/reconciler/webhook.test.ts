@@ -19,7 +19,7 @@ afterEach(async () => {
 
 async function serve(
   secret: string | undefined,
-  opts: { maxBodyBytes?: number; store?: StateStore } = {},
+  opts: { maxBodyBytes?: number; store?: StateStore; secretName?: string } = {},
 ): Promise<{ url: string; pushes: PushInfo[]; logs: string[] }> {
   const pushes: PushInfo[] = [];
   const logs: string[] = [];
@@ -32,6 +32,7 @@ async function serve(
     log,
     deliveries: new DeliveryLog(store),
     ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+    ...(opts.secretName !== undefined ? { secretName: opts.secretName } : {}),
   });
   const s = await startServer({
     listen: '127.0.0.1:0',
@@ -241,7 +242,81 @@ describe('git webhook receiver', () => {
 
   it('answers 400 to a signed body that is not JSON', async () => {
     const { url, pushes } = await serve(SECRET);
-    expect((await fetch(url, github('not json', 'nj-1', `sha256=${hmac('not json')}`))).status).toBe(400);
+    const r = await fetch(url, github('not json', 'nj-1', `sha256=${hmac('not json')}`));
+    expect(r.status).toBe(400);
+    expect(await r.json()).toEqual({ error: 'body is not a JSON object' });
     expect(pushes).toEqual([]);
+  });
+
+  it('answers each refusal with its reason and logs provider, reason and remote address', async () => {
+    const { url, logs } = await serve(SECRET);
+    const bad = await fetch(url, github(push, 'why-1', `sha256=${'0'.repeat(64)}`));
+    expect(bad.status).toBe(401);
+    expect(await bad.json()).toEqual({ error: 'signature check failed: bad X-Hub-Signature-256' });
+    expect(logs.filter((l) => l.includes('refused'))).toEqual([
+      expect.stringContaining(
+        'git webhook refused: signature does not match  ' +
+          'provider=github reason="bad X-Hub-Signature-256" remote=127.0.0.1',
+      ),
+    ]);
+    const noId = await fetch(url, {
+      method: 'POST',
+      headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${hmac(push)}` },
+      body: push,
+    });
+    expect(await noId.json()).toEqual({ error: 'missing X-GitHub-Delivery: every github delivery carries one' });
+    expect(logs.at(-1)).toContain('git webhook refused: no delivery id  provider=github');
+    expect((await fetch(url, github(push, 'twice'))).status).toBe(202);
+    expect((await fetch(url, github(push, 'twice'))).status).toBe(409);
+    expect(logs.at(-1)).toContain(
+      'git webhook refused: delivery received before (a replay)  provider=github delivery=twice remote=127.0.0.1',
+    );
+  });
+
+  it('answers an accepted push with its delivery id, and reports only a ref and commit given as text', async () => {
+    const { url, pushes } = await serve(SECRET);
+    const r = await fetch(url, github(push, 'ok-1'));
+    expect(await r.json()).toEqual({ accepted: true, delivery: 'ok-1' });
+    const odd = JSON.stringify({ ref: 7, after: ['a'] });
+    expect((await fetch(url, github(odd, 'ok-2', `sha256=${hmac(odd)}`))).status).toBe(202);
+    expect(pushes[1]).toEqual({ provider: 'github', deliveryId: 'ok-2' });
+  });
+
+  it('keeps delivery ids apart per forge: the same id from GitHub and GitLab is two deliveries', async () => {
+    const { url, pushes } = await serve(SECRET);
+    expect((await fetch(url, github(push, 'shared-id'))).status).toBe(202);
+    const gitlab = await fetch(url, {
+      method: 'POST',
+      headers: { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': SECRET, 'idempotency-key': 'shared-id' },
+      body: push,
+    });
+    expect(gitlab.status).toBe(202);
+    expect(pushes.map((p) => p.provider)).toEqual(['github', 'gitlab']);
+  });
+
+  it('names the configured secret in the refusal while none is set, and logs it', async () => {
+    const { url, logs } = await serve(undefined, { secretName: 'spec.webhook.secret' });
+    const r = await fetch(url, github(push, 'n-1'));
+    expect(r.status).toBe(503);
+    expect(await r.json()).toEqual({
+      error: "git webhooks are disabled: set spec.webhook.secret to the secret configured in the forge's webhook",
+    });
+    expect(logs.at(-1)).toContain('git webhook refused: no secret configured  secret=spec.webhook.secret');
+    const plain = await serve(undefined);
+    await fetch(plain.url, github(push, 'n-2'));
+    expect(plain.logs.at(-1)).toContain('git webhook refused: no secret configured  secret=CADUCEUS_WEBHOOK_SECRET');
+  });
+
+  it('names the limit when refusing an oversized body, 1 MiB unless configured', async () => {
+    const small = await serve(SECRET, { maxBodyBytes: 1000 });
+    const body = JSON.stringify({ ref: 'refs/heads/main', pad: 'x'.repeat(1000) });
+    const r = await fetch(small.url, github(body, 'big-2', `sha256=${hmac(body)}`));
+    expect(await r.json()).toEqual({ error: 'body larger than 1000 bytes' });
+    expect(small.logs.at(-1)).toContain('git webhook refused: body too large  limitBytes=1000');
+    const { url } = await serve(SECRET);
+    const justUnder = JSON.stringify({ ref: 'refs/heads/main', pad: 'x'.repeat(1024 * 1024 - 100) });
+    expect((await fetch(url, github(justUnder, 'mib-1', `sha256=${hmac(justUnder)}`))).status).toBe(202);
+    const over = JSON.stringify({ ref: 'refs/heads/main', pad: 'x'.repeat(1024 * 1024) });
+    expect((await fetch(url, github(over, 'mib-2', `sha256=${hmac(over)}`))).status).toBe(413);
   });
 });

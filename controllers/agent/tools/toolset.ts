@@ -8,9 +8,9 @@ import type { ServerTool, Snapshot } from '../../../reconciler/types.js';
 import { resourcesOfKind } from '../../../reconciler/types.js';
 import {
   AGENT_BUILTIN_TOOLS,
-  AGENT_TOOL_GROUPS,
   SERVER_TOOL_SEPARATOR,
-  unknownToolProblem,
+  notAToolProblem,
+  toolGroup,
   type AgentBuiltinTool,
 } from '../../../reconciler/agent-contract.js';
 import { CaduceusError } from '../../../reconciler/errors.js';
@@ -56,21 +56,17 @@ export function resolveToolset(
   const skills = new Set<string>();
   const fromServers: ServerTool[] = [];
   for (const entry of allowList) {
+    const group = toolGroup(entry);
     if ((AGENT_BUILTIN_TOOLS as readonly string[]).includes(entry)) builtins.add(entry as AgentBuiltinTool);
-    else if (entry.includes(SERVER_TOOL_SEPARATOR)) {
+    // As validation reads it: a server name before the separator (`__proto__` names no server).
+    else if (entry.indexOf(SERVER_TOOL_SEPARATOR) > 0) {
       // A server that is not connected (failed to start) offers nothing: the run goes on without it.
       for (const t of servers) if (allowsServerTool(entry, t) && !fromServers.includes(t)) fromServers.push(t);
     } else if (entry === 'skills') for (const s of resourcesOfKind(snap, 'Skill')) skills.add(s.metadata.name);
-    else if (entry in AGENT_TOOL_GROUPS) for (const t of AGENT_TOOL_GROUPS[entry] ?? []) builtins.add(t);
+    else if (group) for (const t of group) builtins.add(t);
     else {
       const skill = findSkill(snap, entry);
-      if (!skill) {
-        throw new CaduceusError(
-          'UnknownAgentTool',
-          unknownToolProblem(entry, () => false) ?? `"${entry}" is not an agent tool`,
-          { field: 'tools' },
-        );
-      }
+      if (!skill) throw new CaduceusError('UnknownAgentTool', notAToolProblem(entry), { field: 'tools' });
       skills.add(skill.metadata.name);
     }
   }
@@ -97,12 +93,12 @@ const validators = new Map<string, ValidateFunction>();
 /** Why arguments do not fit a builtin tool's schema, or undefined when they do. */
 export function builtinArgumentProblem(tool: AgentTool, args: Record<string, unknown>): string | undefined {
   if (!(AGENT_BUILTIN_TOOLS as readonly string[]).includes(tool.name)) return undefined;
+  // Every problem, not only the first; the builtin schemas are strict-clean (a test compiles each).
+  ajv ??= new Ajv2020({ allErrors: true });
   let validate = validators.get(tool.name);
   if (!validate) {
-    ajv ??= new Ajv2020({ allErrors: true, strict: false });
     validate = ajv.compile(tool.parameters);
     validators.set(tool.name, validate);
   }
-  if (validate(args)) return undefined;
-  return (validate.errors ?? []).map((e) => `${e.instancePath || 'arguments'} ${e.message ?? 'is invalid'}`).join('; ');
+  return validate(args) ? undefined : ajv.errorsText(validate.errors, { dataVar: 'arguments', separator: '; ' });
 }

@@ -185,6 +185,39 @@ describe('collectSignals', () => {
   });
 });
 
+describe('collectSignals on resources without the fields that name skills', () => {
+  it('reads skill names only from the field of each kind, and takes missing lists as empty', () => {
+    const resources = [
+      skill('deploy'),
+      // Instructions-only skill: no steps.
+      r('Skill', 'guide', { version: '1.0.0', instructions: 'read the docs' }),
+      r('Task', 'plain', {}),
+      r('Proxy', 'bare', {}),
+      r('GatewayPolicy', 'open', {}),
+      r('GatewayPolicy', 'viewers', { roles: [{ name: 'viewer' }, { name: 'ops', permissions: {} }] }),
+      // Fields of the same names on kinds that do not name skills there.
+      r('Runtime', 'rt', {
+        roles: [{ name: 'ops', permissions: { skills: ['deploy'] } }],
+        subtasks: [{ skill: 'deploy' }],
+      }),
+      r('Curator', 'cur', { preload: ['deploy'], steps: [{ skill: { name: 'deploy' } }] }),
+    ];
+    const s = collectSignals({
+      resources,
+      runs: history([]),
+      now: NOW,
+      windowMs: HOUR,
+      firstSeen: new Map(),
+      fallbackFirstSeen: () => 0,
+    });
+    expect(s.skills.map((x) => [x.name, x.referencedBy])).toEqual([
+      ['deploy', []],
+      ['guide', []],
+    ]);
+    expect(s.byName.get('guide')?.version).toBe('1.0.0');
+  });
+});
+
 describe('isPinned', () => {
   it('is true only for the pinned label set to "true"', () => {
     expect(PINNED_LABEL).toBe('caduceus.dev/pinned');
