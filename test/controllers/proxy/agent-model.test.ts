@@ -17,6 +17,7 @@ import {
   type ScriptedModel,
 } from '../agent/scripted-model.js';
 import { doc } from '../../helpers/config.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const KEY = 'sk-test-agent-proxy-0001';
 const LLM_ENV = 'PROXY_AGENT_TEST_LLM_KEY';
@@ -236,8 +237,7 @@ describe('proxy: the caduceus/agent model', () => {
       model: 'caduceus/agent',
       messages: [{ role: 'user', content: 'a' }],
     });
-    const deadline = Date.now() + 10_000;
-    while (model.requests.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => model.requests.length > 0, 10_000, 'the first run to reach the model');
     expect(model.requests).toHaveLength(1);
     await expect(
       new OpenAI({ apiKey: KEY, baseURL: `${base}/v1`, maxRetries: 0 }).chat.completions.create({
