@@ -62,9 +62,10 @@ describe('default metrics, registered lazily', () => {
   it('registers them after the first sync without a scrape', async () => {
     const repo = makeRepo({ 'skills/a.yaml': skillYaml('a') });
     const app = await start({ repo, stateDir: tempDir() });
-    await eventually(() =>
-      expect(app.deps.metrics.getSingleMetric('nodejs_heap_size_used_bytes')?.name).toBe('nodejs_heap_size_used_bytes'),
-    );
+    await eventually(async () => {
+      const heap = await app.deps.metrics.getSingleMetric('nodejs_heap_size_used_bytes')?.get();
+      expect(heap?.name).toBe('nodejs_heap_size_used_bytes');
+    });
     const served = families(await (await fetch(`${app.url}/metrics`)).text());
     expect(served.filter((n) => !n.startsWith('caduceus_')).sort()).toEqual(await eagerDefaultFamilies());
   });
