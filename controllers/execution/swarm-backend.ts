@@ -168,9 +168,14 @@ export class SwarmBackend implements Backend {
         lines.flush();
       }
       if (!ending && parsed.archive) await unpackWorkspace(parsed.archive, spec.workspace);
-      const exitCode = ending ? null : typeof outcome === 'string' ? null : (parsed.exitCode ?? outcome.exitCode);
+      // Only a task that ran has an exit code: a rejected, shut down or orphaned one still
+      // reports ContainerStatus.ExitCode 0 (the field's zero value), which is no success.
+      const ran = typeof outcome !== 'string' && (outcome.state === 'complete' || outcome.state === 'failed');
+      const exitCode =
+        ending || typeof outcome === 'string' ? null : (parsed.exitCode ?? (ran ? outcome.exitCode : null));
+      const completed = typeof outcome !== 'string' && outcome.state === 'complete';
       return {
-        status: ending ?? (exitCode === 0 ? 'succeeded' : 'failed'),
+        status: ending ?? (exitCode === 0 && completed ? 'succeeded' : 'failed'),
         exitCode,
         durationMs: performance.now() - t0,
         output: out.toString(),

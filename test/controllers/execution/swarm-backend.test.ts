@@ -237,7 +237,16 @@ describe.runIf(runDockerTests(ready))('swarm backend', () => {
     expect(spec.TaskTemplate.Networks).toEqual([{ Target: net.Id }]);
     ac.abort();
     // The whole result, so that a job the swarm failed or rejected first shows why.
-    expect(await running).toMatchObject({ status: 'cancelled', exitCode: null });
+    const result = await running;
+    expect(result, JSON.stringify(result)).toMatchObject({ status: 'cancelled', exitCode: null });
+  });
+
+  it('fails a job whose task the swarm rejected (its exit code 0 is the field unset, not a success)', async () => {
+    h = harness([swarmRuntime({ image: 'caduceus-no-such-image:latest' })]);
+    const r = await h.runner.exec({ command: 'true' }, cli);
+    expect(r.status, JSON.stringify(r)).toBe('failed');
+    expect(r.exitCode).toBeNull();
+    expect(r.output).toMatch(/swarm task rejected: No such image: caduceus-no-such-image:latest/);
   });
 
   it('cancelling a job removes its service and its config; stopping removes the network', async () => {
