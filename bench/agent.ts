@@ -17,8 +17,7 @@
 // is not part of the run and would land in whichever phase is measured next.
 
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { cpus, getPriority, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, Pool, fetch as undiciFetch } from 'undici';
@@ -40,42 +39,22 @@ const DELAY_MS = 20;
 const ROUNDS = 7;
 const KEY = 'bench-key-0123456789';
 
-const bodies: string[] = [];
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const raw = Buffer.concat(chunks).toString('utf8');
-    const body = JSON.parse(raw) as { messages: Array<{ role: string }>; replay?: boolean };
-    if (!req.headers['x-replay']) bodies.push(raw);
-    const done = body.messages.filter((m) => m.role === 'tool').length;
-    const message =
-      done < CALLS
-        ? {
-            role: 'assistant',
-            content: null,
-            tool_calls: [
-              { id: `call_${done}`, type: 'function', function: { name: 'stamp', arguments: `{"n":${done}}` } },
-            ],
-          }
-        : { role: 'assistant', content: `made ${done} stamps` };
-    setTimeout(() => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          id: 'chatcmpl-bench',
-          object: 'chat.completion',
-          created: 1700000000,
-          model: 'bench',
-          choices: [{ index: 0, message, finish_reason: done < CALLS ? 'tool_calls' : 'stop', logprobs: null }],
-          usage: { prompt_tokens: 100, completion_tokens: 10, total_tokens: 110 },
-        }),
-      );
-    }, DELAY_MS);
-  });
+const upstream = new Worker(new URL('./agent-upstream.js', import.meta.url), {
+  workerData: { calls: CALLS, delayMs: DELAY_MS },
 });
-await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+upstream.on('error', (err) => {
+  process.stderr.write(`agent bench: the upstream worker failed: ${String(err)}\n`);
+  process.exit(1);
+});
+const fromUpstream = <T>(): Promise<T> => new Promise<T>((resolve) => upstream.once('message', resolve));
+const { port } = await fromUpstream<{ port: number }>();
+const origin = `http://127.0.0.1:${port}`;
+/** The requests the upstream got since the last call, in order (replays left out). */
+async function takeBodies(): Promise<string[]> {
+  const answer = fromUpstream<{ bodies: string[] }>();
+  upstream.postMessage('take');
+  return (await answer).bodies;
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'cad-bench-agent-'));
 writeFileSync(
@@ -170,10 +149,11 @@ interface Round {
   bareSdk: number;
   bareRawRatio: number;
   bareSdkRatio: number;
+  toolsPaced: number;
 }
 
 async function agentRun(): Promise<{ total: number; upstream: number; tools: number; requests: string[] }> {
-  bodies.length = 0;
+  await takeBodies();
   const t0 = performance.now();
   const runAgent = runner.runAgent as NonNullable<typeof runner.runAgent>;
   const r = await runAgent({ prompt: 'make 50 stamps', tools: ['stamp'], trigger: { source: 'bench' } });
@@ -183,7 +163,7 @@ async function agentRun(): Promise<{ total: number; upstream: number; tools: num
     total,
     upstream: r.turns.reduce((s, t) => s + t.latencyMs, 0),
     tools: r.toolCalls.reduce((s, c) => s + c.durationMs, 0),
-    requests: [...bodies],
+    requests: await takeBodies(),
   };
 }
 
@@ -257,6 +237,25 @@ async function toolsAlone(): Promise<number> {
   return ms;
 }
 
+/**
+ * The same skill runs alone, each started after the upstream's delay as in a run (a timer,
+ * no request), timing only the runs: what the tools cost when each meets a machine that
+ * has been idle for 20 ms, without the loop or the SDK around them.
+ */
+async function toolsPaced(): Promise<number> {
+  const workspace = mkdtempSync(join(tmpdir(), 'cad-bench-agent-ws-'));
+  let ms = 0;
+  for (let n = 0; n < CALLS; n++) {
+    await new Promise((r) => setTimeout(r, DELAY_MS));
+    const t0 = performance.now();
+    const r = await runner.runSkill('stamp', { n }, { trigger: { source: 'bench' }, workspace });
+    ms += performance.now() - t0;
+    if (r.status !== 'succeeded') throw new Error(`skill ${r.status}`);
+  }
+  rmSync(workspace, { recursive: true, force: true });
+  return ms;
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
@@ -292,6 +291,7 @@ for (let i = 0; i < ROUNDS; i++) {
     bareSdk = await bareTurns(a.requests, sdkClients.loopFetch);
     bareRaw = await bareTurns(a.requests);
   }
+  const paced = await toolsPaced();
   const own = (a.total - a.upstream - a.tools) / CALLS;
   rounds.push({
     total: a.total,
@@ -308,6 +308,7 @@ for (let i = 0; i < ROUNDS; i++) {
     bareSdk,
     bareRawRatio: bareRaw / (up + tl),
     bareSdkRatio: bareSdk / (up + tl),
+    toolsPaced: paced,
   });
 }
 
@@ -315,7 +316,8 @@ await composition.stop();
 store.close();
 await pool.close();
 await dispatcher.close();
-server.close();
+upstream.postMessage('close');
+await new Promise((r) => upstream.once('exit', r));
 rmSync(dir, { recursive: true, force: true });
 rmSync(stateDir, { recursive: true, force: true });
 
@@ -361,6 +363,9 @@ const lines = [
     `${f(m('sdkUndiciFetch'))} | replayed with undici: ${f(m('upstreamAlone'))} | ` +
     `${((m('sdkUndiciFetch') - m('upstreamAlone')) / (CALLS + 1)).toFixed(2)} ms per call | |`,
   `| tool calls as the loop timed them | ${f(m('tools'))} | runner.runSkill alone: ${f(m('toolsAlone'))} | | |`,
+  `| the same skill runs alone, each after a ${DELAY_MS} ms timer as in a run (no loop, no request) | ` +
+    `${f(m('toolsPaced'))} | runner.runSkill alone, back to back: ${f(m('toolsAlone'))} | ` +
+    `${(m('toolsPaced') / m('toolsAlone')).toFixed(2)} | |`,
   `| no loop: each request with undici, then its skill run (interleaved as in the run) | ${f(m('bareRaw'))} | ` +
     `upstream alone + tools alone | ${m('bareRawRatio').toFixed(3)} | |`,
   `| no loop: each request through the SDK (the loop's transport), then its skill run | ${f(m('bareSdk'))} | ` +

@@ -14,23 +14,32 @@ export function defaultRuntime(): RuntimeSpec {
   return defaults;
 }
 
+/** Merged specs by the Runtime spec they came from: a snapshot's resources do not change. */
+const merged = new WeakMap<Partial<RuntimeSpec>, RuntimeSpec>();
+
 /**
  * Each section merged over its defaults, so a partial spec (tests, a revision stored before a default existed) works.
+ * Every skill run, agent turn and task asks for it, so the merge is made once per spec object
+ * and shared: the result and the sections it builds are frozen (spread them to change a field).
  */
 export function runtimeWithDefaults(rt: Partial<RuntimeSpec> | undefined): RuntimeSpec {
   const d = defaultRuntime();
   if (rt === undefined) return d;
-  return {
+  const known = merged.get(rt);
+  if (known) return known;
+  const spec: RuntimeSpec = Object.freeze({
     ...d,
     ...rt,
-    execution: { ...d.execution, ...rt.execution },
-    isolation: { ...d.isolation, ...rt.isolation },
-    prerequisites: { ...d.prerequisites, ...rt.prerequisites },
-    concurrency: { ...d.concurrency, ...rt.concurrency },
-    retry: { ...d.retry, ...rt.retry },
-    agent: { ...d.agent, ...rt.agent, limits: { ...d.agent.limits, ...rt.agent?.limits } },
-    skills: { ...d.skills, ...rt.skills },
-  };
+    execution: Object.freeze({ ...d.execution, ...rt.execution }),
+    isolation: Object.freeze({ ...d.isolation, ...rt.isolation }),
+    prerequisites: Object.freeze({ ...d.prerequisites, ...rt.prerequisites }),
+    concurrency: Object.freeze({ ...d.concurrency, ...rt.concurrency }),
+    retry: Object.freeze({ ...d.retry, ...rt.retry }),
+    agent: Object.freeze({ ...d.agent, ...rt.agent, limits: Object.freeze({ ...d.agent.limits, ...rt.agent?.limits }) }),
+    skills: Object.freeze({ ...d.skills, ...rt.skills }),
+  });
+  merged.set(rt, spec);
+  return spec;
 }
 
 /** The snapshot's Runtime with its defaults. */

@@ -13,6 +13,7 @@ import {
   rmSync,
   statSync,
   lstatSync,
+  type Stats,
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep, dirname } from 'node:path';
@@ -103,6 +104,29 @@ export function sweepWorkspaces(stateDir: string, maxAgeMs = KEEP_FAILED_MS, now
  * segments, and any path whose existing part resolves (through symlinks) outside.
  */
 export function resolveInWorkspace(workspace: string, rel: string, field = 'path'): string {
+  return inspectInWorkspace(workspace, rel, field).path;
+}
+
+/** A path checked by the workspace guard, and what the check saw on the way. */
+export interface WorkspacePath {
+  path: string;
+  /**
+   * What the path is, if it existed when checked and is not a symlink (lstat). A writer
+   * needs no second stat of it before opening; it still checks the open descriptor.
+   */
+  existing?: Stats;
+  /** Nothing was at the path when checked. */
+  missing: boolean;
+  /** The parent directory existed (a real directory, not a symlink): nothing to create. */
+  parentIsDirectory: boolean;
+}
+
+/**
+ * resolveInWorkspace, also returning the lstat results its walk made, so a file step
+ * writing a file does not ask the file system the same questions again (each is a trip
+ * to libuv's thread pool, and every agent turn makes them cold).
+ */
+export function inspectInWorkspace(workspace: string, rel: string, field = 'path'): WorkspacePath {
   const outside = (why: string): CaduceusError =>
     new CaduceusError('PathOutsideWorkspace', `file path "${rel}" ${why}`, {
       field,
@@ -113,34 +137,39 @@ export function resolveInWorkspace(workspace: string, rel: string, field = 'path
   if (rel === '' || rel.includes('\0')) throw outside('is empty or contains a NUL byte');
   if (isAbsolute(rel) || /^[a-zA-Z]:[\\/]/.test(rel)) throw outside('is absolute');
   if (rel.split(/[\\/]/).includes('..')) throw outside('contains ".."');
-  const root = realpathSync(workspace);
+  const root = realpathSync.native(workspace);
   const target = resolve(root, rel);
   if (!isInside(root, target)) throw outside('leaves the workspace');
+  const result: WorkspacePath = { path: target, missing: true, parentIsDirectory: false };
   // Walk up to the deepest part that exists and check where it really points.
-  let probe = target;
-  for (;;) {
-    let exists: boolean;
+  for (let probe = target; ; ) {
+    let st: Stats | undefined;
     try {
-      lstatSync(probe);
-      exists = true;
+      st = lstatSync(probe);
     } catch {
-      exists = false;
+      st = undefined; // missing, or under something that is not a directory (ENOTDIR)
     }
-    if (exists) {
+    if (st) {
+      // Any component may be a symlink, not only the last one lstat looked at.
       let real: string;
       try {
-        real = realpathSync(probe);
+        real = realpathSync.native(probe);
       } catch {
         throw outside('goes through a dangling symlink');
       }
       if (!isInside(root, real)) throw outside('goes through a symlink that leads out of the workspace');
+      if (probe === target) {
+        result.missing = false;
+        if (!st.isSymbolicLink()) result.existing = st;
+        result.parentIsDirectory = true;
+      } else if (probe === dirname(target)) result.parentIsDirectory = st.isDirectory();
       break;
     }
     const up = dirname(probe);
     if (up === probe) break;
     probe = up;
   }
-  return target;
+  return result;
 }
 
 function isInside(root: string, p: string): boolean {

@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import type { FileStep } from '../../reconciler/specs.js';
 import { CaduceusError } from '../../reconciler/errors.js';
 import { interpolate, type Scope } from './interpolate.js';
-import { resolveInWorkspace } from '../../reconciler/workspace.js';
+import { inspectInWorkspace } from '../../reconciler/workspace.js';
 
 export async function runFileStep(
   step: FileStep,
@@ -21,14 +21,17 @@ export async function runFileStep(
   shareMode: boolean,
 ): Promise<string> {
   const rel = interpolate(step.path, scope, (s) => s, 'file.path');
-  const path = resolveInWorkspace(workspace, rel, 'file.path');
+  const checked = inspectInWorkspace(workspace, rel, 'file.path');
+  const path = checked.path;
   if (step.action === 'read') return readTail(path, rel, outputLimitBytes);
   const content = interpolate(step.content ?? '', scope, (s) => s, 'file.content');
-  const firstNewDir = await mkdir(dirname(path), { recursive: true });
-  const flags = constants.O_WRONLY | constants.O_CREAT | (step.action === 'append' ? constants.O_APPEND : 0);
-  const fh = await openRegular(path, rel, flags);
+  // The guard's walk has seen whether the directory is there: no mkdir round trip if so.
+  const firstNewDir = checked.parentIsDirectory ? undefined : await mkdir(dirname(path), { recursive: true });
+  // O_TRUNC only takes effect on a regular file, which is all openRegular lets through.
+  const flags =
+    constants.O_WRONLY | constants.O_CREAT | (step.action === 'append' ? constants.O_APPEND : constants.O_TRUNC);
+  const fh = await openRegular(path, rel, flags, checked.existing ?? (checked.missing ? null : undefined));
   try {
-    if (step.action === 'write') await fh.truncate(0);
     await fh.writeFile(content);
   } finally {
     await fh.close();
@@ -60,8 +63,15 @@ async function readTail(path: string, rel: string, limit: number): Promise<strin
  * or a device can block or have effects) and again on the open descriptor (the path may
  * have been swapped in between). O_NONBLOCK makes even that open return at once.
  */
-async function openRegular(path: string, rel: string, flags: number): Promise<FileHandle> {
-  const before = await stat(path).catch((err: NodeJS.ErrnoException) => {
+async function openRegular(
+  path: string,
+  rel: string,
+  flags: number,
+  seen?: Stats | null,
+): Promise<FileHandle> {
+  // `seen`: the guard's lstat of the path (not a symlink), or null when it found nothing
+  // there; either way no second look is needed before the open. A symlink is looked at.
+  const before = seen !== undefined ? (seen ?? undefined) : await stat(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
     if (!(flags & constants.O_CREAT))
       throw new CaduceusError('FileNotFound', `file path "${rel}" does not exist in the workspace`, {

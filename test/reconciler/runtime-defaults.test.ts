@@ -29,4 +29,19 @@ describe('Runtime defaults (one owner: the schema)', () => {
     expect(rt.execution).toEqual({ ...defaultRuntime().execution, mode: 'docker' });
     expect(effectiveRuntime({ revision: 'r', resources: new Map() })).toBe(defaultRuntime());
   });
+
+  it('are merged once per Runtime spec and shared read-only; another spec gets its own', () => {
+    const spec = { concurrency: { maximum: 2 } } as unknown as Partial<RuntimeSpec>;
+    const first = runtimeWithDefaults(spec);
+    expect(runtimeWithDefaults(spec)).toBe(first);
+    expect(() => {
+      (first.concurrency as { maximum: number }).maximum = 9;
+    }).toThrow(TypeError);
+    expect(() => {
+      (first.agent.limits as { maxTurns: number }).maxTurns = 9;
+    }).toThrow(TypeError);
+    const next = { concurrency: { maximum: 4 } } as unknown as Partial<RuntimeSpec>;
+    expect(runtimeWithDefaults(next).concurrency.maximum).toBe(4);
+    expect(runtimeWithDefaults(spec).concurrency.maximum).toBe(2);
+  });
 });

@@ -20,6 +20,7 @@ import {
   createWorkspace,
   removeWorkspace,
   resolveInWorkspace,
+  inspectInWorkspace,
   shareWorkspaceWith,
   sweepWorkspaces,
   workspacesRoot,
@@ -172,6 +173,33 @@ describe('resolveInWorkspace', () => {
     expect(refusal(ws, 'up/outside/x').message).toBe(`file path "up/outside/x" ${out}`);
     expect(refusal(ws, 'dangling').message).toBe('file path "dangling" goes through a dangling symlink');
     expect(refusal(ws, 'dangling/x').message).toBe('file path "dangling/x" goes through a dangling symlink');
+  });
+
+  it('tells a writer what its walk saw: the file, nothing, a symlink, the parent directory', () => {
+    const { ws, real } = workspace();
+    mkdirSync(join(ws, 'data'));
+    writeFileSync(join(ws, 'data', 'f.txt'), 'x');
+    symlinkSync(join(ws, 'data'), join(ws, 'alias'));
+    symlinkSync(join(ws, 'data', 'f.txt'), join(ws, 'f-link'));
+    const file = inspectInWorkspace(ws, 'data/f.txt');
+    expect(file).toMatchObject({ path: join(real, 'data', 'f.txt'), missing: false, parentIsDirectory: true });
+    expect(file.existing?.isFile()).toBe(true);
+    expect(inspectInWorkspace(ws, 'data')).toMatchObject({ missing: false, parentIsDirectory: true });
+    expect(inspectInWorkspace(ws, 'data').existing?.isDirectory()).toBe(true);
+    // A symlink is reported as there but not described: its target must still be looked at.
+    const link = inspectInWorkspace(ws, 'f-link');
+    expect(link).toMatchObject({ missing: false, parentIsDirectory: true });
+    expect(link.existing).toBeUndefined();
+    expect(inspectInWorkspace(ws, 'data/new.txt')).toEqual({
+      path: join(real, 'data', 'new.txt'),
+      missing: true,
+      parentIsDirectory: true,
+    });
+    // Through a symlinked directory or a missing one, the parent is made (or confirmed) by mkdir.
+    expect(inspectInWorkspace(ws, 'alias/new.txt')).toMatchObject({ missing: true, parentIsDirectory: false });
+    expect(inspectInWorkspace(ws, 'new/deep/x.txt')).toMatchObject({ missing: true, parentIsDirectory: false });
+    // A file where the parent directory should be is not a directory.
+    expect(inspectInWorkspace(ws, 'data/f.txt/x')).toMatchObject({ missing: true, parentIsDirectory: false });
   });
 
   it('follows symlinks that stay inside the workspace', () => {

@@ -119,6 +119,9 @@ describe('file steps', () => {
     ['a device, written to', 'mknod special c 1 3', 'write'],
     ['a socket', `"${node}" -e "require('net').createServer().listen('special', () => process.exit(0))"`, 'read'],
     ['a directory', 'mkdir special', 'read'],
+    ['a directory, written to', 'mkdir special', 'write'],
+    ['a FIFO behind a symlink that stays inside', 'mkfifo real && ln -s real special', 'write'],
+    ['a device behind a symlink that stays inside', 'mknod real c 1 3 && ln -s real special', 'append'],
   ] as const;
 
   // Before, a FIFO froze the whole daemon in a blocking open(); a hang fails on the test timeout.
@@ -141,6 +144,7 @@ describe('file steps', () => {
       runtime(),
       skill('regular', {
         steps: [
+          { file: { path: 'notes/a.txt', action: 'write', content: 'a longer first text\n' } },
           { file: { path: 'notes/a.txt', action: 'write', content: 'one\n' } },
           { file: { path: 'notes/a.txt', action: 'append', content: 'two\n' } },
           { run: 'ln -s notes/a.txt link' },
