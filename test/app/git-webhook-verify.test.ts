@@ -67,21 +67,19 @@ describe('GitHub deliveries', () => {
 
 describe('Gitea and Forgejo deliveries', () => {
   it('accepts the hex HMAC in X-Gitea-Signature or X-Forgejo-Signature, in either case', () => {
-    const gitea = { 'x-gitea-event': 'push', 'x-gitea-delivery': 'gt-1', 'x-gitea-signature': hex() };
-    expect(facts(gitea)).toEqual({
-      provider: 'gitea',
-      event: 'push',
-      deliveryId: 'gt-1',
-      deliveryHeader: 'X-Gitea-Delivery',
-    });
-    expect(facts({ ...gitea, 'x-gitea-signature': hex().toUpperCase() }).deliveryId).toBe('gt-1');
-    const forgejo = { 'x-forgejo-event': 'push', 'x-forgejo-delivery': 'fj-1', 'x-forgejo-signature': hex() };
-    expect(facts(forgejo)).toEqual({
-      provider: 'gitea',
-      event: 'push',
-      deliveryId: 'fj-1',
-      deliveryHeader: 'X-Gitea-Delivery',
-    });
+    for (const [forge, id] of [
+      ['gitea', 'gt-1'],
+      ['forgejo', 'fj-1'],
+    ] as const) {
+      const headers = { [`x-${forge}-event`]: 'push', [`x-${forge}-delivery`]: id, [`x-${forge}-signature`]: hex() };
+      expect(facts(headers)).toEqual({
+        provider: 'gitea',
+        event: 'push',
+        deliveryId: id,
+        deliveryHeader: 'X-Gitea-Delivery',
+      });
+      expect(facts({ ...headers, [`x-${forge}-signature`]: hex().toUpperCase() }).deliveryId).toBe(id);
+    }
   });
 
   it("prefers Forgejo's own headers over Gitea's, and Gitea's over GitHub's", () => {

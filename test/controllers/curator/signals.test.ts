@@ -35,6 +35,15 @@ function history(rows: Array<[name: string, at: number, status: 'succeeded' | 'f
   return runs;
 }
 
+/** collectSignals with no file history (every skill first seen at 0) over the given window. */
+function signals(
+  resources: Resource[],
+  runs: RunStore = history([]),
+  windowMs = HOUR,
+): ReturnType<typeof collectSignals> {
+  return collectSignals({ resources, runs, now: NOW, windowMs, firstSeen: new Map(), fallbackFirstSeen: () => 0 });
+}
+
 describe('collectSignals', () => {
   it('counts runs and failures in the window under the canonical name, and all runs seen', () => {
     const resources = [skill('deploy', { aliases: ['ship', 'lint'] }), skill('lint')];
@@ -72,14 +81,7 @@ describe('collectSignals', () => {
       ['a', NOW - 10 * HOUR, 'succeeded'],
       ['a', NOW - 10 * HOUR - 1, 'succeeded'],
     ]);
-    const s = collectSignals({
-      resources: [skill('a')],
-      runs,
-      now: NOW,
-      windowMs: 10 * HOUR,
-      firstSeen: new Map(),
-      fallbackFirstSeen: () => 0,
-    });
+    const s = signals([skill('a')], runs, 10 * HOUR);
     expect(s.byName.get('a')?.runs).toBe(1);
     expect(s.runsInWindow).toBe(1);
   });
@@ -91,28 +93,14 @@ describe('collectSignals', () => {
       ['deploy', NOW - 200 * HOUR, 'succeeded'],
       ['ship', NOW - 300 * HOUR, 'failed'],
     ]);
-    const s = collectSignals({
-      resources,
-      runs,
-      now: NOW,
-      windowMs: HOUR,
-      firstSeen: new Map(),
-      fallbackFirstSeen: () => 0,
-    });
+    const s = signals(resources, runs);
     expect(s.byName.get('deploy')).toMatchObject({ runs: 0, failures: 0, failureRate: 0, lastUsed: NOW - 100 * HOUR });
     expect(s.byName.get('idle')?.lastUsed).toBeNull();
     const reversed = history([
       ['deploy', NOW - 100 * HOUR, 'succeeded'],
       ['ship', NOW - 200 * HOUR, 'succeeded'],
     ]);
-    const t = collectSignals({
-      resources,
-      runs: reversed,
-      now: NOW,
-      windowMs: HOUR,
-      firstSeen: new Map(),
-      fallbackFirstSeen: () => 0,
-    });
+    const t = signals(resources, reversed);
     expect(t.byName.get('deploy')?.lastUsed).toBe(NOW - 100 * HOUR);
   });
 
@@ -166,14 +154,7 @@ describe('collectSignals', () => {
       r('Runtime', 'rt', { preload: ['deploy'] }),
       r('Task', 'bare', {}),
     ];
-    const s = collectSignals({
-      resources,
-      runs: history([]),
-      now: NOW,
-      windowMs: HOUR,
-      firstSeen: new Map(),
-      fallbackFirstSeen: () => 0,
-    });
+    const s = signals(resources);
     expect(s.byName.get('deploy')?.referencedBy).toEqual([
       'GatewayPolicy/gw',
       'Proxy/team',
@@ -202,14 +183,7 @@ describe('collectSignals on resources without the fields that name skills', () =
       }),
       r('Curator', 'cur', { preload: ['deploy'], steps: [{ skill: { name: 'deploy' } }] }),
     ];
-    const s = collectSignals({
-      resources,
-      runs: history([]),
-      now: NOW,
-      windowMs: HOUR,
-      firstSeen: new Map(),
-      fallbackFirstSeen: () => 0,
-    });
+    const s = signals(resources);
     expect(s.skills.map((x) => [x.name, x.referencedBy])).toEqual([
       ['deploy', []],
       ['guide', []],
@@ -226,14 +200,7 @@ describe('isPinned', () => {
     expect(isPinned(skill('a', {}, { [PINNED_LABEL]: 'yes' }))).toBe(false);
     expect(isPinned(skill('a', {}, { other: 'true' }))).toBe(false);
     expect(isPinned(skill('a'))).toBe(false);
-    const s = collectSignals({
-      resources: [skill('a', {}, { [PINNED_LABEL]: 'true' })],
-      runs: history([]),
-      now: NOW,
-      windowMs: HOUR,
-      firstSeen: new Map(),
-      fallbackFirstSeen: () => 0,
-    });
+    const s = signals([skill('a', {}, { [PINNED_LABEL]: 'true' })]);
     expect(s.skills[0]?.pinned).toBe(true);
   });
 });
