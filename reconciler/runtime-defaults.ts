@@ -35,7 +35,11 @@ export function runtimeWithDefaults(rt: Partial<RuntimeSpec> | undefined): Runti
     prerequisites: Object.freeze({ ...d.prerequisites, ...rt.prerequisites }),
     concurrency: Object.freeze({ ...d.concurrency, ...rt.concurrency }),
     retry: Object.freeze({ ...d.retry, ...rt.retry }),
-    agent: Object.freeze({ ...d.agent, ...rt.agent, limits: Object.freeze({ ...d.agent.limits, ...rt.agent?.limits }) }),
+    agent: Object.freeze({
+      ...d.agent,
+      ...rt.agent,
+      limits: Object.freeze({ ...d.agent.limits, ...rt.agent?.limits }),
+    }),
     skills: Object.freeze({ ...d.skills, ...rt.skills }),
   });
   merged.set(rt, spec);

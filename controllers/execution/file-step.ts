@@ -63,23 +63,21 @@ async function readTail(path: string, rel: string, limit: number): Promise<strin
  * or a device can block or have effects) and again on the open descriptor (the path may
  * have been swapped in between). O_NONBLOCK makes even that open return at once.
  */
-async function openRegular(
-  path: string,
-  rel: string,
-  flags: number,
-  seen?: Stats | null,
-): Promise<FileHandle> {
+async function openRegular(path: string, rel: string, flags: number, seen?: Stats | null): Promise<FileHandle> {
   // `seen`: the guard's lstat of the path (not a symlink), or null when it found nothing
   // there; either way no second look is needed before the open. A symlink is looked at.
-  const before = seen !== undefined ? (seen ?? undefined) : await stat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-    if (!(flags & constants.O_CREAT))
-      throw new CaduceusError('FileNotFound', `file path "${rel}" does not exist in the workspace`, {
-        field: 'file.path',
-        hint: 'an earlier step must write it first',
-      });
-    return undefined;
-  });
+  const before =
+    seen !== undefined
+      ? (seen ?? undefined)
+      : await stat(path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+          if (!(flags & constants.O_CREAT))
+            throw new CaduceusError('FileNotFound', `file path "${rel}" does not exist in the workspace`, {
+              field: 'file.path',
+              hint: 'an earlier step must write it first',
+            });
+          return undefined;
+        });
   if (before) refuseUnlessRegular(before, rel);
   const fh = await open(path, flags | constants.O_NONBLOCK | constants.O_NOCTTY, 0o644).catch(
     (err: NodeJS.ErrnoException) => {
