@@ -244,15 +244,16 @@ async function watchTop(name: string, state: string): Promise<{ memoryBytes: num
         if (top.code !== 0) return undefined;
         const runs = JSON.parse(top.stdout) as Array<{
           name: string;
-          usage: { memoryBytes: number | null; cpuMs: number; source: string } | null;
+          usage: { memoryBytes: number | null; cpuMs: number; cpuPercent: number | null; source: string } | null;
         }>;
         const usage = runs.find((r) => r.name === name)?.usage;
-        return usage?.memoryBytes && usage.memoryBytes > 30_000_000
+        // CPU use is a rate: it is there from the second sample on (the first can already hold the memory).
+        return usage?.memoryBytes && usage.memoryBytes > 30_000_000 && usage.cpuPercent !== null
           ? { memoryBytes: usage.memoryBytes, cpuMs: usage.cpuMs, source: usage.source }
           : undefined;
       },
       60_000,
-      `top to show ${name} with its memory`,
+      `top to show ${name} with its memory and CPU use`,
       200,
     );
     const text = (await cli(['top', '--state-dir', state])).stdout;

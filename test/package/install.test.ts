@@ -12,7 +12,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git } from '../helpers/git.js';
 import { tempDir } from '../helpers/temp.js';
@@ -52,6 +52,16 @@ function caduceus(app: string, cwd: string, ...args: string[]): { code: number; 
   }
 }
 
+/**
+ * An empty project to install into. Its own package.json stops npm from looking further up
+ * for a project: a package.json or node_modules in any parent (a stray one in /tmp, say)
+ * would otherwise become the project the package is installed into.
+ */
+function appDir(dir: string): void {
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'app', private: true }, null, 2)}\n`);
+}
+
 // The packed package, installed in `packed`.
 let packed: string;
 async function installPacked(): Promise<void> {
@@ -61,7 +71,7 @@ async function installPacked(): Promise<void> {
   const out = await npm(ROOT, ['pack', '--ignore-scripts', '--json', '--pack-destination', work]);
   const tarball = join(work, (JSON.parse(out) as Array<{ filename: string }>)[0]?.filename ?? '');
   packed = join(work, 'app');
-  mkdirSync(packed);
+  appDir(packed);
   // Install scripts off: validate and init need neither SQLite nor Docker, so no native build.
   // --prefer-offline takes the dependencies' metadata from npm's cache when it has them
   // instead of asking the registry again for each; the resolved versions are the same.
@@ -78,7 +88,7 @@ async function installFromGit(): Promise<void> {
   head = git(join(work, 'caduceus.git'), 'rev-parse', 'HEAD');
   server = await serveGit(work);
   fromGit = join(work, 'app');
-  mkdirSync(fromGit);
+  appDir(fromGit);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     npm_config_better_sqlite3_local_prebuilds: localPrebuilds(work),
