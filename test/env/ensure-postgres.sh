@@ -51,7 +51,7 @@ fi
 mkdir -p "$ROOT"
 [ "$(id -u)" = "0" ] && chown "$OWNER" "$ROOT"
 exec 9>"$ROOT.lock"
-flock 9
+flock -w 300 9 || fail "waited 5 minutes for $ROOT.lock (held by: $(fuser "$ROOT.lock" 2>/dev/null))"
 # Another suite may have started it while this one waited for the lock.
 if answers; then exit 0; fi
 
@@ -73,7 +73,9 @@ if [ -f "$DATA/postmaster.pid" ]; then
   if ! kill -0 "$pid" 2>/dev/null; then rm -f "$DATA/postmaster.pid"; fi
 fi
 say "starting PostgreSQL on 127.0.0.1:$PORT (log: $LOG)"
+# 9>&-: the server must not inherit the lock's descriptor, or it holds the lock for its
+# whole life and the next suite that finds it down (or starting) waits forever.
 run "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
   -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories=$ROOT -c fsync=off -c max_connections=200" \
-  start >/dev/null || { tail -n 20 "$LOG" >&2; fail "could not start PostgreSQL"; }
+  start >/dev/null 9>&- || { tail -n 20 "$LOG" >&2; fail "could not start PostgreSQL"; }
 answers || fail "PostgreSQL does not answer on 127.0.0.1:$PORT"
