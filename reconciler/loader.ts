@@ -17,6 +17,7 @@ import { crossReferenceFindings, type PlacedFacts } from './cross-refs.js';
 import { parseFile, type ParsedFile, type SkillPlace } from './parse-file.js';
 import { ParseJob, type ParallelOptions } from './parallel-parse.js';
 import { cronProblem, cronValidator } from './schedule-check.js';
+import { resourceHash } from './resource-facts.js';
 import { isSkillFolderFile, isSkillMdPath, skillFolderFiles } from './skill-md.js';
 import { gitBlobId, type SourceFile } from './source-file.js';
 import { API_VERSION, type Finding, type Resource } from './types.js';
@@ -217,13 +218,22 @@ function parseUnit(f: SourceFile, folderFiles: readonly string[]): ParseUnit {
 
 function toResource(d: PlacedFacts): Resource {
   const r = d.facts.resource as NonNullable<PlacedFacts['facts']['resource']>;
+  // The hash (canonical JSON and sha256 of the whole resource, a tenth of a 10,000-file
+  // validation) is computed when something first reads it: planning and the controllers
+  // do, `caduceus validate` never does. An own enumerable getter, so JSON and spreads of
+  // the resource carry it like a field. Nothing changes a parsed spec, so computing it
+  // later gives what computing it at parse time would.
+  let hash: string | undefined;
   return {
     apiVersion: API_VERSION,
     kind: r.kind,
     metadata: r.metadata,
     spec: r.spec,
     source: { file: d.file, line: d.facts.start.line, column: d.facts.start.column },
-    hash: r.hash,
+    get hash(): string {
+      hash ??= resourceHash({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec });
+      return hash;
+    },
   } as Resource;
 }
 

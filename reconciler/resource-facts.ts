@@ -49,7 +49,8 @@ export interface DocFacts {
   start: LineCol;
   namePos: LineCol;
   /** Present only when the document passed its schema. */
-  resource?: { apiVersion: string; kind: Kind; metadata: Metadata; spec: unknown; hash: string };
+  /** The resource when its document is valid; its hash is computed when first read (loader.ts toResource). */
+  resource?: { apiVersion: string; kind: Kind; metadata: Metadata; spec: unknown };
   aliases: Array<{ name: string; pos: LineCol }>;
   params: SkillParam[];
   calls: CallSite[];
@@ -107,8 +108,7 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
   const { apiVersion, metadata, spec } = value;
   // A skill of instructions only (a SKILL.md folder) runs no steps: an empty list, so every reader can iterate.
   if (kind === 'Skill' && spec !== null && typeof spec === 'object') (spec as Partial<SkillSpec>).steps ??= [];
-  if (checked.valid)
-    facts.resource = { apiVersion, kind, metadata, spec, hash: resourceHash({ apiVersion, kind, metadata, spec }) };
+  if (checked.valid) facts.resource = { apiVersion, kind, metadata, spec };
   // A document with schema errors still contributes its references when their shape allows,
   // so its unknown skills or bad call parameters show up in the same run; its per-document
   // findings are dropped (they would repeat the schema errors).

@@ -11,6 +11,7 @@ export const MAX_NESTING = 64;
 
 /** Where the text first nests deeper than `max` levels, or undefined. */
 export function tooDeep(text: string, max = MAX_NESTING): LineCol | undefined {
+  if (depthBound(text) <= max) return undefined;
   const blocks: number[] = []; // columns of the open block collections
   let flow = 0;
   let quote: '"' | "'" | undefined;
@@ -71,6 +72,38 @@ export function tooDeep(text: string, max = MAX_NESTING): LineCol | undefined {
       scalarIndent = nodeColumn(line, indent);
   }
   return undefined;
+}
+
+/**
+ * An upper bound of the depth the scan below can reach, from one pass over the text
+ * without allocating: the open block collections have strictly increasing columns, each
+ * at most a line's leading run of blanks and `-` indicators, so there are at most
+ * (longest such run + 1) of them; flow collections add at most one level per `[` or `{`
+ * anywhere in the text. Almost every file is far below the limit by this count, and the
+ * exact scan (which splits the text into lines) then never runs. Characters that might
+ * be white space to trimStart (control and non-ASCII ones) count into the run as well.
+ */
+function depthBound(text: string): number {
+  let longestRun = 0;
+  let opens = 0;
+  let run = 0;
+  let leading = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      run = 0;
+      leading = true;
+      continue;
+    }
+    if (c === 91 || c === 123) opens++;
+    if (leading) {
+      if (c === 32 || c === 45 || c < 32 || c > 126) {
+        run++;
+        if (run > longestRun) longestRun = run;
+      } else leading = false;
+    }
+  }
+  return longestRun + 1 + opens;
 }
 
 /** The column of the last node a block line starts: past its `- ` indicators. */

@@ -7,7 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Loader, isConfigPath, loadDirectory } from '../../reconciler/loader.js';
 import { gitBlobId, type SourceFile } from '../../reconciler/source-file.js';
-import type { Finding } from '../../reconciler/types.js';
+import type { Finding, Resource } from '../../reconciler/types.js';
+import { resourceHash } from '../../reconciler/resource-facts.js';
 import { skillYaml } from '../helpers/git.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -417,6 +418,16 @@ describe('resources', () => {
     expect(r?.hash).toMatch(/^[0-9a-f]{64}$/);
     const changed = (await load({ 'a.yaml': skill('a').replace('echo hi', 'echo ho') })).resources[0];
     expect(changed?.hash).not.toBe(r?.hash);
+  });
+
+  it('carries the hash, computed when first read, in JSON and copies as a field', async () => {
+    const r = (await load({ 'skills/a.yaml': skill('a') })).resources[0] as Resource;
+    // The state store keeps applied resources as JSON and reads their hash back from it.
+    const stored = JSON.parse(JSON.stringify(r)) as Resource;
+    expect(stored.hash).toBe(r.hash);
+    expect({ ...r }.hash).toBe(r.hash);
+    expect(Object.keys(r)).toContain('hash');
+    expect(r.hash).toBe(resourceHash({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec }));
   });
 });
 
