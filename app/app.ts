@@ -111,6 +111,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const lease = store.dialect === 'postgres' ? new LeaderLease(store, { ttlMs: opts.lease?.ttlMs }) : undefined;
   const routes: HttpRoute[] = [];
   let leader: Leading | undefined;
+  // Until this replica knows whether it leads (and, leading, has applied the first
+  // revision), it is not ready: the server answers from before the first sync, and a probe
+  // must not send traffic to a process that has applied nothing yet.
+  let electing = true;
   let stopped = false;
   const timers: NodeJS.Timeout[] = [];
 
@@ -123,7 +127,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       beforeScrape: defaultMetrics,
       // A follower is ready as soon as it serves the read endpoints; neither is with a
       // state database deleted or overwritten under it.
-      ready: () => store.health() === undefined && (leader ? leader.rec.ready() : true),
+      ready: () => !electing && store.health() === undefined && (leader ? leader.rec.ready() : true),
       notReady: () => store.health() ?? leader?.rec.syncProblem()?.message,
       status: () => {
         const stateProblem = store.health();
@@ -148,6 +152,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     });
     const first = lease ? lease.tryAcquire() : { term: 1 };
     if (first) leader = await lead(opts, { store, core, metrics, routes, log, stateDir, instanceId }, first);
+    electing = false;
   } catch (err) {
     if (leader === undefined) lease?.release();
     await server?.close();

@@ -51,7 +51,8 @@ export function main(argv: string[]): Promise<number> {
       );
       return 2;
     }
-    const { resources, findings } = await new Loader().load(files);
+    // Nothing here reads a resource's hash: it is left to be computed when read.
+    const { resources, findings } = await new Loader({}, { hashWhenRead: true }).load(files);
     const errors = findings.filter((f) => f.severity === 'error').length;
     const warnings = findings.length - errors;
 

@@ -4,6 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { commitAll, exampleRepo, git, GIT_ENV, makeRepo, skillYaml, writeFiles } from '../helpers/git.js';
@@ -48,6 +49,15 @@ function up(
     child.stdout?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`caduceus up exited with ${code}:\n${logs}`)));
   });
+}
+
+/** A port nothing listens on now (the kernel's pick for a listener closed at once). */
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
 function statusCount(stateDir: string): number {
@@ -143,6 +153,49 @@ describe('caduceus up (compiled CLI)', () => {
     const events = cli(['events', '--state-dir', stateDir]);
     expect(events.code).toBe(0);
     expect(events.stdout).toContain('RevisionApplied');
+  });
+});
+
+describe('caduceus up readiness', () => {
+  it('is not ready while the first revision is still being fetched', async () => {
+    // A git host that takes the connection and never answers: the first fetch, and so the
+    // first sync, cannot finish while the test looks.
+    const held: Socket[] = [];
+    const host = createNetServer((socket) => held.push(socket));
+    await new Promise<void>((r) => host.listen(0, '127.0.0.1', r));
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'up',
+        '--repo',
+        `http://127.0.0.1:${(host.address() as AddressInfo).port}/config.git`,
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--state-dir',
+        tempDir(),
+      ],
+      { env: GIT_ENV, stdio: 'ignore' },
+    );
+    children.push(child);
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(
+        async () => (held.length > 0 && (await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined),
+        30_000,
+        'the server up and the fetch waiting on the git host',
+      );
+      const readyz = await fetch(`${url}/readyz`);
+      expect(readyz.status).toBe(503);
+      expect(await readyz.text()).toBe('waiting for the first revision to be applied\n');
+      const status = (await (await fetch(`${url}/status`)).json()) as { ready: boolean; lastAppliedRevision: unknown };
+      expect(status).toMatchObject({ ready: false, lastAppliedRevision: null });
+    } finally {
+      child.kill('SIGKILL');
+      for (const s of held) s.destroy();
+      await new Promise((r) => host.close(r));
+    }
   });
 });
 

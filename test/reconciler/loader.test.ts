@@ -420,13 +420,18 @@ describe('resources', () => {
     expect(changed?.hash).not.toBe(r?.hash);
   });
 
-  it('carries the hash, computed when first read, in JSON and copies as a field', async () => {
-    const r = (await load({ 'skills/a.yaml': skill('a') })).resources[0] as Resource;
+  it.each([
+    ['a field', {}],
+    ['computed when first read', { hashWhenRead: true }],
+  ])('carries the hash, %s, in JSON and copies like a field', async (_how, opts) => {
+    const files = [{ path: 'skills/a.yaml', id: 'a', read: async () => Buffer.from(skill('a')) }];
+    const r = (await new Loader({}, opts).load(files)).resources[0] as Resource;
+    const plain = (await load({ 'skills/a.yaml': skill('a') })).resources[0] as Resource;
     // The state store keeps applied resources as JSON and reads their hash back from it.
     const stored = JSON.parse(JSON.stringify(r)) as Resource;
-    expect(stored.hash).toBe(r.hash);
-    expect({ ...r }.hash).toBe(r.hash);
-    expect(Object.keys(r)).toContain('hash');
+    expect(stored.hash).toBe(plain.hash);
+    expect({ ...r }.hash).toBe(plain.hash);
+    expect(Object.keys(r)).toEqual(Object.keys(plain));
     expect(r.hash).toBe(resourceHash({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec }));
   });
 });
