@@ -209,8 +209,15 @@ describe('caduceus skills', () => {
 });
 
 /** Starts `caduceus run skill hog` in the background; it holds about 40 MB for a few seconds. */
-function hogSkill(mode: 'local' | 'docker'): string {
+/**
+ * A skill that holds 40 MB and burns a little CPU, then waits: a local run until the test
+ * creates `release` (it can only end after the test has read top), a container run, which
+ * cannot see that file, for 20 s.
+ */
+function hogSkill(mode: 'local' | 'docker', release: string): string {
   const dir = join(repo, 'skills', `hog-${mode}.yaml`);
+  const hold =
+    mode === 'local' ? `i=0; while [ ! -f ${release} ] && [ $i -lt 1200 ]; do i=$((i+1)); sleep 0.1; done` : 'sleep 20';
   writeFileSync(
     dir,
     `apiVersion: caduceus.dev/v1
@@ -224,21 +231,29 @@ spec:
     - run: |
         x=$(head -c 40000000 /dev/zero | tr '\\0' a)
         i=0; while [ $i -lt 4000 ]; do i=$((i+1)); done
-        sleep 4
+        ${hold}
         echo \${#x}
 `,
   );
   return `hog-${mode}`;
 }
 
-async function watchTop(name: string, state: string): Promise<{ memoryBytes: number; cpuMs: number; source: string }> {
+async function watchTop(
+  name: string,
+  state: string,
+  release: string,
+): Promise<{ memoryBytes: number; cpuMs: number; source: string }> {
   const child = spawn(process.execPath, [CLI, 'run', 'skill', name, '--state-dir', state], {
     cwd: repo,
     stdio: 'ignore',
   });
   const done = new Promise<number | null>((r) => child.once('exit', r));
+  const memory = '(\\s+\\d+(\\.\\d)?Mi){2}\\s+\\d+$';
+  const line = new RegExp(`^\\w{8}\\s+skill\\s+${name}@1\\.0\\.0\\s+cli\\s+\\S+\\s+\\d+%\\s+\\S+${memory}`, 'm');
   try {
-    const seen = await waitFor(
+    // Both views are read while the run is held: the JSON until it has the memory and a CPU
+    // rate, then the table, in the same wait.
+    return await waitFor(
       async () => {
         const top = await cli(['top', '--state-dir', state, '-o', 'json']);
         if (top.code !== 0) return undefined;
@@ -248,7 +263,9 @@ async function watchTop(name: string, state: string): Promise<{ memoryBytes: num
         }>;
         const usage = runs.find((r) => r.name === name)?.usage;
         // CPU use is a rate: it is there from the second sample on (the first can already hold the memory).
-        return usage?.memoryBytes && usage.memoryBytes > 30_000_000 && usage.cpuPercent !== null
+        if (!(usage?.memoryBytes && usage.memoryBytes > 30_000_000 && usage.cpuPercent !== null)) return undefined;
+        const text = (await cli(['top', '--state-dir', state])).stdout;
+        return line.test(text)
           ? { memoryBytes: usage.memoryBytes, cpuMs: usage.cpuMs, source: usage.source }
           : undefined;
       },
@@ -256,13 +273,8 @@ async function watchTop(name: string, state: string): Promise<{ memoryBytes: num
       `top to show ${name} with its memory and CPU use`,
       200,
     );
-    const text = (await cli(['top', '--state-dir', state])).stdout;
-    const memory = '(\\s+\\d+(\\.\\d)?Mi){2}\\s+\\d+$';
-    expect(text).toMatch(
-      new RegExp(`^\\w{8}\\s+skill\\s+${name}@1\\.0\\.0\\s+cli\\s+\\S+\\s+\\d+%\\s+\\S+${memory}`, 'm'),
-    );
-    return seen;
   } finally {
+    writeFileSync(release, '');
     expect(await done).toBe(0);
   }
 }
@@ -274,8 +286,9 @@ describe.concurrent('caduceus top and runs', () => {
     expect,
   }) => {
     const state = join(dirs[0] as string, 'state-top-local');
-    const name = hogSkill('local');
-    const live = await watchTop(name, state);
+    const release = join(dirs[0] as string, 'release-local');
+    const name = hogSkill('local', release);
+    const live = await watchTop(name, state, release);
     expect(live.source).toBe('proc');
     const runs = JSON.parse((await cli(['runs', '--skill', name, '--state-dir', state, '--json'])).stdout) as Array<{
       status: string;
@@ -295,8 +308,9 @@ describe.concurrent('caduceus top and runs', () => {
     async ({ expect }) => {
       expect(noDocker).toBeUndefined();
       const state = join(dirs[0] as string, 'state-top-docker');
-      const name = hogSkill('docker');
-      const live = await watchTop(name, state);
+      const release = join(dirs[0] as string, 'release-docker');
+      const name = hogSkill('docker', release);
+      const live = await watchTop(name, state, release);
       expect(live.source).toBe('docker');
       const runs = JSON.parse((await cli(['runs', '--skill', name, '--state-dir', state, '--json'])).stdout) as Array<{
         peakMemoryBytes: number | null;
