@@ -7,20 +7,31 @@ import type { Logger, ResourceStatus, Snapshot } from '../reconciler/types.js';
 import type { CoreStore } from '../reconciler/state/core-store.js';
 import { REASONS } from '../reconciler/reasons.js';
 
-/** Waits (bounded) until every resource of the snapshot has reported a Ready condition. */
+/**
+ * Waits (bounded) until every resource of the snapshot has reported a Ready condition.
+ * Reading every status costs ~15 µs a resource (10,000 rows, their conditions parsed):
+ * polled every 100 ms while the first revision applies, that took the main thread from
+ * the apply itself, so the statuses are read only once `settled` (the reconciler has no
+ * work pending: every resource of the revision has been reconciled and its status
+ * written) or the deadline passed.
+ */
 export async function waitForFirstStatus(
   core: CoreStore,
   snapshot: () => Snapshot,
   stopped: () => boolean = () => false,
   timeoutMs = 15_000,
+  settled: () => boolean = () => true,
 ): Promise<ResourceStatus[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (stopped()) return [];
-    const keys = [...snapshot().resources.keys()];
-    const statuses = core.allStatus();
-    const reported = new Set(statuses.filter((s) => s.conditions.some((c) => c.type === 'Ready')).map((s) => s.key));
-    if ((keys.length > 0 && keys.every((k) => reported.has(k))) || Date.now() > deadline) return statuses;
+    const late = Date.now() > deadline;
+    if (settled() || late) {
+      const keys = [...snapshot().resources.keys()];
+      const statuses = core.allStatus();
+      const reported = new Set(statuses.filter((s) => s.conditions.some((c) => c.type === 'Ready')).map((s) => s.key));
+      if ((keys.length > 0 && keys.every((k) => reported.has(k))) || late) return statuses;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

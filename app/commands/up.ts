@@ -155,7 +155,13 @@ export function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       // After the handlers: a signal during the report still stops `up` cleanly.
       const snapshot = (): ReturnType<typeof app.reconciler.snapshot> => app.reconciler.snapshot();
-      void waitForFirstStatus(app.core, snapshot, () => stopping).then(
+      void waitForFirstStatus(
+        app.core,
+        snapshot,
+        () => stopping,
+        undefined,
+        () => app.reconciler.ready(),
+      ).then(
         (statuses) => {
           if (stopping) return;
           reportStartup(
