@@ -48,8 +48,7 @@ export interface DocFacts {
   name: string;
   start: LineCol;
   namePos: LineCol;
-  /** Present only when the document passed its schema. */
-  /** The resource when its document is valid; its hash is computed when first read (loader.ts toResource). */
+  /** Present only when the document passed its schema; the loader adds the hash (loader.ts toResource). */
   resource?: { apiVersion: string; kind: Kind; metadata: Metadata; spec: unknown };
   aliases: Array<{ name: string; pos: LineCol }>;
   params: SkillParam[];
