@@ -27,6 +27,9 @@ import { defaultMetricsOnce } from './default-metrics.js';
 import { silentLogger } from '../reconciler/log.js';
 import { errorMessage } from '../reconciler/errors.js';
 
+/** Longest wait for the first revision to be applied before work readiness does not need starts anyway. */
+const STARTED_WAIT_MS = 60_000;
+
 export interface AppOptions {
   /** Local repository path or remote URL. */
   repo: string;
@@ -473,7 +476,13 @@ async function lead(opts: AppOptions, shared: Shared, acquired: Acquired): Promi
     await rec.requestSync();
     recordHealth();
     rec.start();
-    firstSyncDone();
+    // The first sync queues the revision's keys; `started` waits for them to be applied
+    // (at 10,000 resources that is most of the start), or a minute at most when a key
+    // keeps failing. A rejected first revision has no snapshot: nothing to wait for.
+    const first = rec.snapshot().revision;
+    void (first ? rec.waitForRevision(first, STARTED_WAIT_MS) : Promise.resolve())
+      .catch(() => undefined)
+      .then(firstSyncDone);
   } catch (err) {
     unmount();
     await source.stop().catch(() => undefined);

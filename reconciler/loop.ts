@@ -423,7 +423,7 @@ export class Reconciler {
       setObserved: (fields) => Object.assign(observed, fields),
       event: (type, reason, message) => set.events.push({ type, reason, message }),
     };
-    const previous = this.opts.core.status(key);
+    const previous = this.opts.core.lastStatus(key);
     const started = performance.now();
     let outcome: Outcome;
     let requeueAfter: number | undefined;

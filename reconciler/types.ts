@@ -487,9 +487,10 @@ export interface ControllerDeps {
   /** The git repository `up` follows, for controllers that propose changes through git (the curator). */
   gitSource?: { repo: string; path?: string; branch?: string };
   /**
-   * Resolves once `up` has made its first sync (ready, or the revision rejected): work that
-   * readiness does not need (collecting a crashed run's containers) waits for it, so it
-   * does not delay /readyz. Deps built by hand may leave it out; such work starts at once.
+   * Resolves once `up` has applied its first revision (or it was rejected, or a minute has
+   * passed): work that readiness does not need (collecting a crashed run's containers,
+   * which loads dockerode) waits for it, so it does not delay /readyz. Deps built by hand
+   * may leave it out; such work starts at once.
    */
   started?: Promise<void>;
 }

@@ -70,7 +70,7 @@ export function register(deps: ControllerDeps): Registration {
   });
 
   sweepWorkspaces(deps.stateDir);
-  // After the first sync: the collection loads dockerode, which readiness does not need.
+  // After the first apply: the collection loads dockerode, which readiness does not need.
   void (deps.started ?? Promise.resolve()).then(swarm).then(
     (s) => collectLeftovers([docker, s], log),
     (err: unknown) => log.warn('container GC not started', { error: errorMessage(err) }),

@@ -237,6 +237,9 @@ function toStatus(r: StatusRow): ResourceStatus {
   return s;
 }
 
+/** Keys per query when a batch reads its previous statuses (SQLite allows 32,766 parameters, PostgreSQL 65,535). */
+const STATUS_READ_CHUNK = 200;
+
 /** Merges new conditions into old ones; lastTransitionTime moves only when status changes. */
 export function mergeConditions(old: Condition[], updates: ConditionUpdate[], now: string): Condition[] {
   const byType = new Map<ConditionType, Condition>(old.map((c) => [c.type, c]));
@@ -262,6 +265,11 @@ export class CoreStore implements EventRecorder {
    * revision against them, and only writeStep (through this object) changes them.
    */
   private hashes: Map<ResourceKey, string> | undefined;
+  /**
+   * Every status as last written, once the loop has asked for one (lastStatus): only the
+   * loop writes statuses, through writeSteps, which keeps this current after each commit.
+   */
+  private statuses: Map<ResourceKey, ResourceStatus> | undefined;
   private batch: Array<{ step: StepWrite; resolve(): void; reject(err: unknown): void }> = [];
   /** Size of the batch at the previous turn (flushBatch). */
   private batchSeen = 0;
@@ -469,6 +477,17 @@ export class CoreStore implements EventRecorder {
     return r ? toStatus(r) : undefined;
   }
 
+  /**
+   * A key's status for the loop, before it reconciles the key: read from memory after the
+   * first call, which reads every status in one query (a query per key was a tenth of
+   * `up`'s start at 10,000 resources). Treat it as read-only. Readers other than the
+   * loop (the API, the CLI) use status(), which reads the database.
+   */
+  lastStatus(key: ResourceKey): ResourceStatus | undefined {
+    if (!this.statuses) this.statuses = new Map(this.allStatus().map((st) => [st.key, st]));
+    return this.statuses.get(key);
+  }
+
   allStatus(): ResourceStatus[] {
     return (this.sql('SELECT * FROM status ORDER BY kind, name').all() as StatusRow[]).map(toStatus);
   }
@@ -524,24 +543,75 @@ export class CoreStore implements EventRecorder {
   }
 
   private writeSteps(steps: StepWrite[]): void {
+    const written = new Map<ResourceKey, ResourceStatus>();
     this.store.tx(() => {
-      for (const s of steps) this.writeStepBody(s);
+      written.clear();
+      const prev = this.previousStatus(steps);
+      for (const s of steps) this.writeStepBody(s, prev, written);
     });
-    // After the commit only: a rolled-back write must not show in the cache.
+    // After the commit only: a rolled-back write must not show in the caches.
     if (this.hashes) {
       for (const step of steps) {
         if (step.pruned) this.hashes.delete(step.key);
         else if (step.applied) this.hashes.set(step.key, step.applied.hash);
       }
     }
+    if (this.statuses) {
+      for (const step of steps) {
+        const st = written.get(step.key);
+        if (st) this.statuses.set(step.key, st);
+        else this.statuses.delete(step.key);
+      }
+    }
   }
 
-  private writeStepBody(step: StepWrite): void {
+  /**
+   * The status of every key the batch writes: from memory when the loop has loaded it
+   * (lastStatus), else read in a few queries instead of one per step. Keys without a
+   * status row are absent.
+   */
+  private previousStatus(steps: StepWrite[]): Map<ResourceKey, ResourceStatus> {
+    const out = new Map<ResourceKey, ResourceStatus>();
+    const known = this.statuses;
+    if (known) {
+      for (const s of steps) {
+        const st = known.get(s.key);
+        if (st) out.set(s.key, st);
+      }
+      return out;
+    }
+    if (steps.length === 1) {
+      const st = this.status(steps[0]!.key);
+      if (st) out.set(st.key, st);
+      return out;
+    }
+    const keys = [...new Set(steps.map((s) => s.key))];
+    // One statement text for every chunk: the last chunk is padded with NULL, which no key equals.
+    const read = this.sql(`SELECT * FROM status WHERE key IN (${Array(STATUS_READ_CHUNK).fill('?').join(', ')})`);
+    for (let i = 0; i < keys.length; i += STATUS_READ_CHUNK) {
+      const chunk: Array<string | null> = keys.slice(i, i + STATUS_READ_CHUNK);
+      while (chunk.length < STATUS_READ_CHUNK) chunk.push(null);
+      for (const r of read.all(...chunk) as StatusRow[]) out.set(r.key, toStatus(r));
+    }
+    return out;
+  }
+
+  /**
+   * Writes one step. prev holds the batch's previous statuses and is updated as it goes
+   * (a key may come twice); written gets the status as stored, or loses the key on a prune.
+   */
+  private writeStepBody(
+    step: StepWrite,
+    prev: Map<ResourceKey, ResourceStatus>,
+    written: Map<ResourceKey, ResourceStatus>,
+  ): void {
     const now = new Date().toISOString();
     const { kind, name } = splitKey(step.key);
     if (step.pruned) {
       this.sql('DELETE FROM applied WHERE key = ?').run(step.key);
       this.sql('DELETE FROM status WHERE key = ?').run(step.key);
+      prev.delete(step.key);
+      written.delete(step.key);
       this.insertEvents(step.events, now);
       return;
     }
@@ -552,14 +622,30 @@ export class CoreStore implements EventRecorder {
            resource = excluded.resource`,
       ).run(step.key, kind, name, step.applied.hash, step.revision, JSON.stringify(step.applied));
     }
-    const prev = this.status(step.key);
+    const before = prev.get(step.key);
     // Condition messages carry error text (a controller's or the loop's): redacted like events.
     const conditions = mergeConditions(
-      prev?.conditions ?? [],
+      before?.conditions ?? [],
       step.conditions.map((c) => ({ ...c, message: redactUrl(c.message) })),
       now,
     );
-    const observed = { ...(prev?.observed ?? {}), ...(step.observed ?? {}) };
+    const observed = { ...(before?.observed ?? {}), ...(step.observed ?? {}) };
+    // The row as the upsert below leaves it (its COALESCEs keep the applied fields of a status-only write).
+    const st: ResourceStatus = {
+      key: step.key,
+      kind: kind as Kind,
+      name,
+      conditions,
+      observed,
+      createdAt: before?.createdAt ?? now,
+      updatedAt: now,
+    };
+    const appliedRevision = step.applied ? step.revision : before?.lastAppliedRevision;
+    const appliedHash = step.applied ? step.applied.hash : before?.appliedHash;
+    if (appliedRevision) st.lastAppliedRevision = appliedRevision;
+    if (appliedHash) st.appliedHash = appliedHash;
+    prev.set(step.key, st);
+    written.set(step.key, st);
     this.sql(
       `INSERT INTO status (key, kind, name, conditions, observed, last_applied_revision, applied_hash, created_at,
                            updated_at)

@@ -64,7 +64,7 @@ function postgresEngine(): Engine & { prepare(): Promise<void> } {
     async prepare() {
       const db = await createDatabase();
       dbs.push(db);
-      pool.push(...(await db.schemas(12)));
+      pool.push(...(await db.schemas(16)));
     },
     open(same = false) {
       if (!same || !current) current = pool.shift();
@@ -186,6 +186,140 @@ describe.each(engines)('state store on $name', (engine) => {
     expect(core.events().map((e) => e.message)).toEqual(['b', 'a', 'c']);
     core.store.close();
   });
+
+  it.skipIf(skip)('merges a batch into the statuses before it, across many keys and a key written twice', async () => {
+    const core = new CoreStore(engine.open());
+    const cond = (type: 'Ready' | 'Reconciling', status: 'True' | 'False') => ({
+      type,
+      status,
+      reason: 'ReconciliationSucceeded' as const,
+      message: `${type} ${status}`,
+    });
+    // 450 keys: more than one read of previous statuses, the last one partly filled.
+    const names = Array.from({ length: 450 }, (_, i) => `s${i}`);
+    for (const n of names.filter((_, i) => i % 2 === 0)) {
+      core.writeStep({
+        key: `Skill/${n}`,
+        revision: 'r1',
+        conditions: [cond('Reconciling', 'False')],
+        observed: { first: n },
+        events: [],
+      });
+    }
+    await Promise.all([
+      ...names.map((n) =>
+        core.writeStepSoon({
+          key: `Skill/${n}`,
+          revision: 'r2',
+          applied: res(n, `h-${n}`),
+          conditions: [cond('Ready', 'True')],
+          observed: { second: n },
+          events: [],
+        }),
+      ),
+      // The same key again in the same batch: it builds on the write just before it.
+      core.writeStepSoon({
+        key: 'Skill/s7',
+        revision: 'r2',
+        conditions: [cond('Reconciling', 'True')],
+        observed: { third: 'x' },
+        events: [],
+      }),
+    ]);
+    const byKey = new Map(core.allStatus().map((st) => [st.key, st]));
+    expect(byKey.size).toBe(450);
+    for (const [i, n] of names.entries()) {
+      const st = byKey.get(`Skill/${n}`);
+      const types = st?.conditions.map((c) => `${c.type}=${c.status}`);
+      if (n === 's7') {
+        expect(st?.observed).toEqual({ second: 's7', third: 'x' });
+        expect(types).toEqual(['Ready=True', 'Reconciling=True']);
+      } else if (i % 2 === 0) {
+        expect(st?.observed).toEqual({ first: n, second: n });
+        expect(types).toEqual(['Ready=True', 'Reconciling=False']);
+      } else {
+        expect(st?.observed).toEqual({ second: n });
+        expect(types).toEqual(['Ready=True']);
+      }
+    }
+    core.store.close();
+  });
+
+  it.skipIf(skip)(
+    "keeps the loop's statuses in memory exactly as the database has them, through every kind of write",
+    async () => {
+      const core = new CoreStore(engine.open());
+      const ready = (status: 'True' | 'False') => [
+        { type: 'Ready' as const, status, reason: 'ReconciliationSucceeded' as const, message: `ready ${status}` },
+      ];
+      const keys = ['Skill/a', 'Skill/b', 'Skill/c', 'Skill/d'];
+      const same = (): void => {
+        for (const k of keys) expect(core.lastStatus(k), k).toEqual(core.status(k));
+      };
+      core.writeStep({
+        key: 'Skill/a',
+        revision: 'r1',
+        applied: res('a', 'h1'),
+        conditions: ready('True'),
+        events: [],
+      });
+      core.writeStep({ key: 'Skill/b', revision: 'r1', conditions: ready('False'), observed: { x: 1 }, events: [] });
+      same(); // loads them
+      await Promise.all([
+        // A status-only write keeps the applied revision and hash of the row.
+        core.writeStepSoon({
+          key: 'Skill/a',
+          revision: 'r2',
+          conditions: ready('False'),
+          observed: { y: 2 },
+          events: [],
+        }),
+        core.writeStepSoon({
+          key: 'Skill/b',
+          revision: 'r2',
+          applied: res('b', 'h2'),
+          conditions: ready('True'),
+          events: [],
+        }),
+        core.writeStepSoon({
+          key: 'Skill/c',
+          revision: 'r2',
+          applied: res('c', 'h3'),
+          conditions: ready('True'),
+          events: [],
+        }),
+      ]);
+      expect(core.lastStatus('Skill/a')).toMatchObject({
+        lastAppliedRevision: 'r1',
+        appliedHash: 'h1',
+        observed: { y: 2 },
+      });
+      same();
+      // A batch that fails is written again step by step: the failing step leaves no trace.
+      const results = await Promise.allSettled([
+        core.writeStepSoon({
+          key: 'Skill/d',
+          revision: 'r3',
+          applied: res('d', 'h4'),
+          conditions: ready('True'),
+          events: [],
+        }),
+        core.writeStepSoon({
+          key: 'Skill/c',
+          revision: 'r3',
+          applied: res('c', 'h5'),
+          conditions: ready('False'),
+          events: [{ type: 'Bogus' as 'Normal', reason: 'Created', message: 'x' }],
+        }),
+        core.writeStepSoon({ key: 'Skill/a', revision: 'r3', pruned: true, conditions: [], events: [] }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(core.lastStatus('Skill/a')).toBeUndefined();
+      expect(core.lastStatus('Skill/c')?.appliedHash).toBe('h3');
+      same();
+      core.store.close();
+    },
+  );
 
   it.skipIf(skip)('redacts resolved secrets and URL credentials from condition and event messages', () => {
     const core = new CoreStore(engine.open());
