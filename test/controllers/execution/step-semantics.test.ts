@@ -158,9 +158,11 @@ describe('file steps', () => {
     expect(r.output).toBe('one\ntwo\nthree\n');
   });
 
-  it('times a file step out on its own timeout even while file I/O cannot proceed', async () => {
+  it('times a file step out on its own timeout even while file I/O cannot proceed; a small write needs no I/O thread', async () => {
     // Every thread of libuv's pool is held by an open() of a FIFO nobody writes to (as a
-    // hung network file system would hold it), so the step's I/O cannot even start.
+    // hung network file system would hold it), so a step's I/O through the pool cannot even
+    // start: a large write times out. A write of up to 64 KiB is made synchronously and
+    // goes through.
     const dir = tempDir('caduceus-fifo-');
     const fifos = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE ?? 4) }, (_, i) => join(dir, `f${i}`));
     for (const f of fifos) execFileSync('mkfifo', [f]);
@@ -168,11 +170,19 @@ describe('file steps', () => {
     try {
       h = harness([
         runtime(),
-        skill('stuck', { steps: [{ file: { path: 'out.txt', action: 'write', content: 'x' }, timeout: '300ms' }] }),
+        skill('stuck', {
+          steps: [{ file: { path: 'out.txt', action: 'write', content: 'x'.repeat(65 * 1024) }, timeout: '300ms' }],
+        }),
+        skill('small', {
+          steps: [{ file: { path: 'out.txt', action: 'write', content: 'x'.repeat(64 * 1024) }, timeout: '300ms' }],
+        }),
       ]);
       const r = await h.runner.runSkill('stuck', {}, cli);
       expect(r.status).toBe('timedOut');
       expect(r.steps[0]?.error).toBe('timed out after 300ms');
+      const small = await h.runner.runSkill('small', {}, cli);
+      expect(small.status).toBe('succeeded');
+      expect(small.steps[0]?.outputTail).toMatch(/^x+$/);
     } finally {
       for (const f of fifos) closeSync(openSync(f, constants.O_WRONLY | constants.O_NONBLOCK));
       for (const fh of await Promise.all(held)) await fh.close();
