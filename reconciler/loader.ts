@@ -19,7 +19,7 @@ import { ParseJob, type ParallelOptions } from './parallel-parse.js';
 import { cronProblem, cronValidator } from './schedule-check.js';
 import { resourceHash } from './resource-facts.js';
 import { isSkillFolderFile, isSkillMdPath, skillFolderFiles } from './skill-md.js';
-import { gitBlobId, type SourceFile } from './source-file.js';
+import { contentId, type SourceFile } from './source-file.js';
 import { API_VERSION, type Finding, type Resource } from './types.js';
 
 export { parseFile };
@@ -32,9 +32,10 @@ export interface LoadResult {
 /** True for paths the loader reads (relative to the configuration root, forward slashes). */
 export function isConfigPath(path: string): boolean {
   if (!/\.ya?ml$/i.test(path) && !isSkillMdPath(path) && !isSkillFolderFile(path)) return false;
-  const parts = path.split('/');
-  if (parts[0] === 'archive') return false;
-  return !parts.some((p) => p.startsWith('.') || p === 'node_modules');
+  // Without splitting the path (called for every file of every load): no segment may
+  // start with a dot or be node_modules, and the first may not be archive.
+  if (path.startsWith('archive/') || path.startsWith('.') || path.includes('/.')) return false;
+  return !(path.startsWith('node_modules/') || path.includes('/node_modules/'));
 }
 
 /** What one file contributes to a load, kept while its path and content stay the same. */
@@ -338,7 +339,7 @@ export async function listConfigFiles(dir: string): Promise<SourceFile[]> {
     const path = paths[i] as string;
     try {
       const bytes = readSmallFile(join(dir, path));
-      files.push({ path, id: gitBlobId(bytes), read: async () => bytes });
+      files.push({ path, id: contentId(bytes), read: async () => bytes });
     } catch (err) {
       files.push({ path, id: `unreadable:${path}:${Date.now()}`, read: async () => Promise.reject(err) });
     }

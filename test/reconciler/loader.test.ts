@@ -541,10 +541,22 @@ describe('loadDirectory', () => {
 
   it('applies the same path rules to source files from git', () => {
     expect(
-      ['a.yaml', 'x/b.YML', 'archive/a.yaml', '.github/w.yml', 'x/.hidden.yaml', 'x/archive/a.yaml', 'a.json'].filter(
-        isConfigPath,
-      ),
-    ).toEqual(['a.yaml', 'x/b.YML', 'x/archive/a.yaml']);
+      [
+        'a.yaml',
+        'x/b.YML',
+        'archive/a.yaml',
+        '.github/w.yml',
+        'x/.hidden.yaml',
+        'x/.d/a.yaml',
+        'x/archive/a.yaml',
+        'a.json',
+        'node_modules/a.yaml',
+        'x/node_modules/a.yaml',
+        'x/node_modules_a.yaml',
+        'x/my.dir/a.yaml',
+        'archived/a.yaml',
+      ].filter(isConfigPath),
+    ).toEqual(['a.yaml', 'x/b.YML', 'x/archive/a.yaml', 'x/node_modules_a.yaml', 'x/my.dir/a.yaml', 'archived/a.yaml']);
     expect(gitBlobId(Buffer.from('hello\n'))).toBe('ce013625030ba8dba906f756967f9e9ca394464a');
   });
 });
