@@ -16,7 +16,7 @@
 // a skill after it returned (a 52nd model request for names, the YAML rendered), work that
 // is not part of the run and would land in whichever phase is measured next.
 
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { cpus, getPriority, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ import { keyOf, type Resource, type ResourceKey } from '../reconciler/types.js';
 import { register as execution } from '../controllers/execution/index.js';
 import { register as agent } from '../controllers/agent/index.js';
 import { upstreamFetch } from '../controllers/agent/upstream-fetch.js';
+import { replaceSection } from './measure.js';
 
 const loadBefore = loadavg()[0] as number;
 const CALLS = 50;
@@ -377,5 +378,6 @@ const lines = [
   '',
 ];
 process.stdout.write(lines.join('\n'));
-appendFileSync(join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md'), lines.join('\n'));
+if (!process.argv.includes('--dry-run'))
+  replaceSection(join(import.meta.dirname, '..', '..', 'bench', 'RESULTS.md'), '## Agent loop:', lines);
 if (ownMs >= 2 || ratio >= 1.05) process.stdout.write('\nagent bench: a target was missed\n');

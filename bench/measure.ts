@@ -63,7 +63,10 @@ export function readPeakRss(file: string): { rssMb: number; cpuMs: number } {
   return { rssMb: rssMb as number, cpuMs: cpuMs as number };
 }
 
-/** Replaces the section whose heading starts with `heading` (up to the next `## `), or appends it. */
+/**
+ * Replaces the section whose heading starts with `heading` (up to the next `## `), or appends
+ * it; the hand-written part of the old section, from its first line starting "History", is kept.
+ */
 export function replaceSection(file: string, heading: string, section: string[]): void {
   const lines = readFileSync(file, 'utf8').split('\n');
   const start = lines.findIndex((l) => l.startsWith(heading));
@@ -73,10 +76,14 @@ export function replaceSection(file: string, heading: string, section: string[])
   } else {
     let end = lines.findIndex((l, i) => i > start && l.startsWith('## '));
     if (end < 0) end = lines.length;
+    // What people wrote under the generated part, from its first "History" line, stays.
+    const history = lines.findIndex((l, i) => i > start && i < end && /^History\b/.test(l));
+    const kept = history < 0 ? [] : [...lines.slice(history, end).join('\n').replace(/\n*$/, '').split('\n'), ''];
     const next = [
       ...lines.slice(0, start),
-      ...section.join('\n').replace(/\n*$/, '').split('\n'),
+      ...section.join('\n').replace(/^\n+/, '').replace(/\n*$/, '').split('\n'),
       '',
+      ...kept,
       ...lines.slice(end),
     ];
     text = `${next.join('\n').replace(/\n*$/, '')}\n`;
