@@ -580,8 +580,9 @@ export class CoreStore implements EventRecorder {
       }
       return out;
     }
-    if (steps.length === 1) {
-      const st = this.status(steps[0]!.key);
+    const only = steps.length === 1 ? steps[0] : undefined;
+    if (only) {
+      const st = this.status(only.key);
       if (st) out.set(st.key, st);
       return out;
     }
