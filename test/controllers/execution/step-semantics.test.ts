@@ -158,7 +158,7 @@ describe('file steps', () => {
     expect(r.output).toBe('one\ntwo\nthree\n');
   });
 
-  it('times a file step out on its own timeout even while file I/O cannot proceed; a small write needs no I/O thread', async () => {
+  it('times a file step out while file I/O cannot proceed; a small write needs no I/O thread', async () => {
     // Every thread of libuv's pool is held by an open() of a FIFO nobody writes to (as a
     // hung network file system would hold it), so a step's I/O through the pool cannot even
     // start: a large write times out. A write of up to 64 KiB is made synchronously and
