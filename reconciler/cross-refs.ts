@@ -117,7 +117,7 @@ export function crossReferenceFindings(docs: readonly PlacedFacts[]): {
       at(d.file, call.targetPos, 'unknown-skill', `${call.what} calls skill "${call.target}", which is not defined`);
       return;
     }
-    if (!callee.facts.resource) return; // its own schema errors are already reported
+    if (!callee.facts.valid) return; // its own schema errors are already reported
     const declared = paramsOf(callee.facts);
     const passed = new Set<string>();
     for (const p of call.params) {

@@ -82,8 +82,10 @@ export class ParseJob {
   async parse(
     contents: Buffer[],
     places: ReadonlyArray<SkillPlace | undefined> = [],
+    keepResources = true,
   ): Promise<{ parsed: ParsedFile[]; onWorkers: number }> {
-    const one = (i: number): ParsedFile => parseSource(contents[i] as Buffer, places[i]);
+    // Workers always send the content back; it is dropped on arrival when not kept (below).
+    const one = (i: number): ParsedFile => parseSource(contents[i] as Buffer, places[i], keepResources);
     if (this.workers.length === 0) return { parsed: contents.map((_, i) => one(i)), onWorkers: 0 };
     const size = this.opts.chunk ?? CHUNK;
     const task = share(contents, size, places);
@@ -106,11 +108,16 @@ export class ParseJob {
       for (let i = c * size; i < Math.min(contents.length, (c + 1) * size); i++) {
         const json = results?.[i - c * size];
         if (json) onWorkers++;
-        out[i] = json ? (JSON.parse(json) as ParsedFile) : one(i);
+        out[i] = json ? dropResources(JSON.parse(json) as ParsedFile, keepResources) : one(i);
       }
     }
     return { parsed: out, onWorkers };
   }
+}
+
+function dropResources(file: ParsedFile, keepResources: boolean): ParsedFile {
+  if (!keepResources) for (const d of file.docs) d.resource = undefined;
+  return file;
 }
 
 /**

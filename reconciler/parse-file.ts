@@ -26,8 +26,8 @@ export interface SkillPlace {
  * that file's finding: the revision is rejected with it, instead of every sync failing on
  * the same exception.
  */
-export function parseFile(bytes: Buffer): ParsedFile {
-  return guarded(() => parseChecked(bytes));
+export function parseFile(bytes: Buffer, keepResources = true): ParsedFile {
+  return guarded(() => parseChecked(bytes, keepResources));
 }
 
 function guarded(parse: () => ParsedFile): ParsedFile {
@@ -39,29 +39,34 @@ function guarded(parse: () => ParsedFile): ParsedFile {
   }
 }
 
-function parseChecked(bytes: Buffer): ParsedFile {
+/**
+ * `keepResources: false` keeps the facts and findings of each document but not its content
+ * (DocFacts.resource): a caller that only checks (`caduceus validate`) then holds no parsed
+ * tree past its file, which the garbage collector would otherwise copy until the end.
+ */
+function parseChecked(bytes: Buffer, keepResources: boolean): ParsedFile {
   const { documents, findings } = parseYamlFile(bytes);
   const docs: DocFacts[] = [];
   for (const doc of documents) {
     const checked = checkDocument(doc, findings);
     if (!checked) continue;
-    const facts = docFacts(doc, checked, findings);
+    const facts = docFacts(doc, checked, findings, keepResources);
     if (facts) docs.push(facts);
   }
   return { docs, findings };
 }
 
 /** An Agent Skills folder's SKILL.md, as one Skill document through the same checks as YAML. */
-export function parseSkillMdFile(bytes: Buffer, place: SkillPlace): ParsedFile {
+export function parseSkillMdFile(bytes: Buffer, place: SkillPlace, keepResources = true): ParsedFile {
   const { document, findings } = parseSkillMd(bytes, place, (doc, out) => checkAgainstSchema('SkillMd', doc, out));
   const docs: DocFacts[] = [];
   const checked = document ? checkDocument(document, findings) : undefined;
-  const facts = document && checked ? docFacts(document, checked, findings) : undefined;
+  const facts = document && checked ? docFacts(document, checked, findings, keepResources) : undefined;
   if (facts) docs.push(facts);
   return { docs, findings };
 }
 
 /** A configuration file: a SKILL.md when it has a place, YAML otherwise. */
-export function parseSource(bytes: Buffer, place: SkillPlace | undefined): ParsedFile {
-  return place ? guarded(() => parseSkillMdFile(bytes, place)) : parseFile(bytes);
+export function parseSource(bytes: Buffer, place: SkillPlace | undefined, keepResources = true): ParsedFile {
+  return place ? guarded(() => parseSkillMdFile(bytes, place, keepResources)) : parseFile(bytes, keepResources);
 }

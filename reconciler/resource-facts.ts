@@ -48,7 +48,13 @@ export interface DocFacts {
   name: string;
   start: LineCol;
   namePos: LineCol;
-  /** Present only when the document passed its schema; the loader adds the hash (loader.ts toResource). */
+  /** The document passed its schema. */
+  valid: boolean;
+  /**
+   * The document's content when it passed its schema, unless the parse was asked not to
+   * keep it (keepResource: false, `caduceus validate`); the loader adds the hash
+   * (loader.ts toResource).
+   */
   resource?: { apiVersion: string; kind: Kind; metadata: Metadata; spec: unknown };
   aliases: Array<{ name: string; pos: LineCol }>;
   params: SkillParam[];
@@ -80,7 +86,12 @@ export type Claim =
   | { kind: 'platform'; platform: string; pos: LineCol }
   | { kind: 'port'; port: number; bind: string; pos: LineCol };
 
-export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: FileFinding[]): DocFacts | undefined {
+export function docFacts(
+  doc: YamlDocument,
+  checked: CheckedDocument,
+  findings: FileFinding[],
+  keepResource = true,
+): DocFacts | undefined {
   const { kind, value } = checked;
   const name = value.metadata?.name;
   if (typeof name !== 'string') return undefined;
@@ -89,6 +100,7 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
     name,
     start: doc.start,
     namePos: doc.locate(['metadata', 'name']),
+    valid: checked.valid,
     aliases: [],
     params: [],
     calls: [],
@@ -107,7 +119,7 @@ export function docFacts(doc: YamlDocument, checked: CheckedDocument, findings: 
   const { apiVersion, metadata, spec } = value;
   // A skill of instructions only (a SKILL.md folder) runs no steps: an empty list, so every reader can iterate.
   if (kind === 'Skill' && spec !== null && typeof spec === 'object') (spec as Partial<SkillSpec>).steps ??= [];
-  if (checked.valid) facts.resource = { apiVersion, kind, metadata, spec };
+  if (checked.valid && keepResource) facts.resource = { apiVersion, kind, metadata, spec };
   // A document with schema errors still contributes its references when their shape allows,
   // so its unknown skills or bad call parameters show up in the same run; its per-document
   // findings are dropped (they would repeat the schema errors).

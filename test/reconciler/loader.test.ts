@@ -420,19 +420,35 @@ describe('resources', () => {
     expect(changed?.hash).not.toBe(r?.hash);
   });
 
-  it.each([
-    ['a field', {}],
-    ['computed when first read', { hashWhenRead: true }],
-  ])('carries the hash, %s, in JSON and copies like a field', async (_how, opts) => {
-    const files = [{ path: 'skills/a.yaml', id: 'a', read: async () => Buffer.from(skill('a')) }];
-    const r = (await new Loader({}, opts).load(files)).resources[0] as Resource;
-    const plain = (await load({ 'skills/a.yaml': skill('a') })).resources[0] as Resource;
+  it('carries the hash as a field, in JSON as in copies', async () => {
+    const r = (await load({ 'skills/a.yaml': skill('a') })).resources[0] as Resource;
     // The state store keeps applied resources as JSON and reads their hash back from it.
     const stored = JSON.parse(JSON.stringify(r)) as Resource;
-    expect(stored.hash).toBe(plain.hash);
-    expect({ ...r }.hash).toBe(plain.hash);
-    expect(Object.keys(r)).toEqual(Object.keys(plain));
+    expect(stored.hash).toBe(r.hash);
+    expect({ ...r }.hash).toBe(r.hash);
     expect(r.hash).toBe(resourceHash({ apiVersion: r.apiVersion, kind: r.kind, metadata: r.metadata, spec: r.spec }));
+  });
+
+  it('keeps no resources when asked, with the same findings and the same count of accepted documents', async () => {
+    const files = {
+      'skills/a.yaml': skill('a', PARAMS),
+      // Invalid: a skill the task calls fails its schema, so the call is not checked against it.
+      'skills/bad.yaml': 'apiVersion: caduceus.dev/v1\nkind: Skill\nmetadata:\n  name: bad\nspec:\n  version: 1\n',
+      'tasks/t.yaml':
+        'apiVersion: caduceus.dev/v1\nkind: Task\nmetadata:\n  name: t\nspec:\n  subtasks:\n' +
+        '    - name: one\n      skill: a\n      params: {nope: 1}\n    - name: two\n      skill: bad\n' +
+        '    - name: three\n      skill: missing\n',
+      'skills/c.yaml': skill('c'),
+    };
+    const kept = await new Loader().load(sources(files));
+    const checked = await new Loader({}, { keepResources: false }).load(sources(files));
+    expect(checked.resources).toEqual([]);
+    expect(kept.accepted).toBe(kept.resources.length);
+    expect(checked.accepted).toBe(kept.accepted);
+    expect(checked.findings).toEqual(kept.findings);
+    expect(kept.findings.map((f) => `${f.file} ${f.rule}`)).toEqual(
+      expect.arrayContaining(['skills/bad.yaml schema', 'tasks/t.yaml unknown-param', 'tasks/t.yaml unknown-skill']),
+    );
   });
 });
 

@@ -85,6 +85,14 @@ describe('parsing on worker threads', () => {
       'tasks/zz-huge.yaml:9:19 schema',
     ]);
     expect(a.resources).toHaveLength(42);
+    // Keeping no resources (caduceus validate): workers' results lose their content on arrival.
+    const checking = new Loader({ minFiles: 2, workers: 2, chunk: 4, mainThread: false }, { keepResources: false });
+    const c = await checking.load(sources(revision()));
+    expect(checking.lastOnWorkers).toBe(45);
+    expect(c.findings).toEqual(a.findings);
+    expect(c.resources).toEqual([]);
+    expect(c.accepted).toBe(42);
+    expect(c.accepted).toBe(a.accepted);
   });
 
   it('parses SKILL.md folders on workers as on one thread, front-matter errors at their positions', async () => {
