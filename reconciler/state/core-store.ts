@@ -237,9 +237,6 @@ function toStatus(r: StatusRow): ResourceStatus {
   return s;
 }
 
-/** Keys per query when a batch reads its previous statuses (SQLite allows 32,766 parameters, PostgreSQL 65,535). */
-const STATUS_READ_CHUNK = 200;
-
 /** Merges new conditions into old ones; lastTransitionTime moves only when status changes. */
 export function mergeConditions(old: Condition[], updates: ConditionUpdate[], now: string): Condition[] {
   const byType = new Map<ConditionType, Condition>(old.map((c) => [c.type, c]));
@@ -266,8 +263,9 @@ export class CoreStore implements EventRecorder {
    */
   private hashes: Map<ResourceKey, string> | undefined;
   /**
-   * Every status as last written, once the loop has asked for one (lastStatus): only the
-   * loop writes statuses, through writeSteps, which keeps this current after each commit.
+   * Every status as last written, read in one query when the loop first asks for one or
+   * writes: only the loop writes statuses, through writeSteps, which keeps this current
+   * after each commit.
    */
   private statuses: Map<ResourceKey, ResourceStatus> | undefined;
   private batch: Array<{ step: StepWrite; resolve(): void; reject(err: unknown): void }> = [];
@@ -478,14 +476,18 @@ export class CoreStore implements EventRecorder {
   }
 
   /**
-   * A key's status for the loop, before it reconciles the key: read from memory after the
-   * first call, which reads every status in one query (a query per key was a tenth of
-   * `up`'s start at 10,000 resources). Treat it as read-only. Readers other than the
-   * loop (the API, the CLI) use status(), which reads the database.
+   * A key's status for the loop, before it reconciles the key: from memory (statusMap; a
+   * query per key was a tenth of `up`'s start at 10,000 resources). Treat it as read-only.
+   * Readers other than the loop (the API, the CLI) use status(), which reads the database.
    */
   lastStatus(key: ResourceKey): ResourceStatus | undefined {
-    if (!this.statuses) this.statuses = new Map(this.allStatus().map((st) => [st.key, st]));
-    return this.statuses.get(key);
+    return this.statusMap().get(key);
+  }
+
+  private statusMap(): Map<ResourceKey, ResourceStatus> {
+    // Not through allStatus(): that is the API's read, in key order, which this does not need.
+    this.statuses ??= new Map((this.sql('SELECT * FROM status').all() as StatusRow[]).map((r) => [r.key, toStatus(r)]));
+    return this.statuses;
   }
 
   allStatus(): ResourceStatus[] {
@@ -543,10 +545,17 @@ export class CoreStore implements EventRecorder {
   }
 
   private writeSteps(steps: StepWrite[]): void {
+    const known = this.statusMap();
     const written = new Map<ResourceKey, ResourceStatus>();
     this.store.tx(() => {
       written.clear();
-      const prev = this.previousStatus(steps);
+      // The batch's own view: a key written twice builds on its first write, and the
+      // statuses in memory change only after the commit.
+      const prev = new Map<ResourceKey, ResourceStatus>();
+      for (const s of steps) {
+        const st = known.get(s.key);
+        if (st) prev.set(s.key, st);
+      }
       for (const s of steps) this.writeStepBody(s, prev, written);
     });
     // After the commit only: a rolled-back write must not show in the caches.
@@ -556,45 +565,11 @@ export class CoreStore implements EventRecorder {
         else if (step.applied) this.hashes.set(step.key, step.applied.hash);
       }
     }
-    if (this.statuses) {
-      for (const step of steps) {
-        const st = written.get(step.key);
-        if (st) this.statuses.set(step.key, st);
-        else this.statuses.delete(step.key);
-      }
+    for (const step of steps) {
+      const st = written.get(step.key);
+      if (st) known.set(step.key, st);
+      else known.delete(step.key);
     }
-  }
-
-  /**
-   * The status of every key the batch writes: from memory when the loop has loaded it
-   * (lastStatus), else read in a few queries instead of one per step. Keys without a
-   * status row are absent.
-   */
-  private previousStatus(steps: StepWrite[]): Map<ResourceKey, ResourceStatus> {
-    const out = new Map<ResourceKey, ResourceStatus>();
-    const known = this.statuses;
-    if (known) {
-      for (const s of steps) {
-        const st = known.get(s.key);
-        if (st) out.set(s.key, st);
-      }
-      return out;
-    }
-    const only = steps.length === 1 ? steps[0] : undefined;
-    if (only) {
-      const st = this.status(only.key);
-      if (st) out.set(st.key, st);
-      return out;
-    }
-    const keys = [...new Set(steps.map((s) => s.key))];
-    // One statement text for every chunk: the last chunk is padded with NULL, which no key equals.
-    const read = this.sql(`SELECT * FROM status WHERE key IN (${Array(STATUS_READ_CHUNK).fill('?').join(', ')})`);
-    for (let i = 0; i < keys.length; i += STATUS_READ_CHUNK) {
-      const chunk: Array<string | null> = keys.slice(i, i + STATUS_READ_CHUNK);
-      while (chunk.length < STATUS_READ_CHUNK) chunk.push(null);
-      for (const r of read.all(...chunk) as StatusRow[]) out.set(r.key, toStatus(r));
-    }
-    return out;
   }
 
   /**

@@ -195,7 +195,7 @@ describe.each(engines)('state store on $name', (engine) => {
       reason: 'ReconciliationSucceeded' as const,
       message: `${type} ${status}`,
     });
-    // 450 keys: more than one read of previous statuses, the last one partly filled.
+    // 450 keys, half with a status before the batch.
     const names = Array.from({ length: 450 }, (_, i) => `s${i}`);
     for (const n of names.filter((_, i) => i % 2 === 0)) {
       core.writeStep({
