@@ -44,6 +44,8 @@ export interface WorkerTask {
   chunk: number;
   /** The SKILL.md files among them (index, place); every other file is YAML. */
   skills: Array<[number, SkillPlace]>;
+  /** Whether each document's content comes back (parse-file.ts, keepResources). */
+  keepResources: boolean;
 }
 
 /** What a worker sends back: a chunk's results (JSON of each ParsedFile, or null: parse it here), then done. */
@@ -84,11 +86,10 @@ export class ParseJob {
     places: ReadonlyArray<SkillPlace | undefined> = [],
     keepResources = true,
   ): Promise<{ parsed: ParsedFile[]; onWorkers: number }> {
-    // Workers always send the content back; it is dropped on arrival when not kept (below).
     const one = (i: number): ParsedFile => parseSource(contents[i] as Buffer, places[i], keepResources);
     if (this.workers.length === 0) return { parsed: contents.map((_, i) => one(i)), onWorkers: 0 };
     const size = this.opts.chunk ?? CHUNK;
-    const task = share(contents, size, places);
+    const task = share(contents, size, places, keepResources);
     for (const w of this.workers) w.worker.postMessage(task);
     const out: ParsedFile[] = new Array(contents.length);
     const chunks = Math.ceil(contents.length / size);
@@ -108,16 +109,11 @@ export class ParseJob {
       for (let i = c * size; i < Math.min(contents.length, (c + 1) * size); i++) {
         const json = results?.[i - c * size];
         if (json) onWorkers++;
-        out[i] = json ? dropResources(JSON.parse(json) as ParsedFile, keepResources) : one(i);
+        out[i] = json ? (JSON.parse(json) as ParsedFile) : one(i);
       }
     }
     return { parsed: out, onWorkers };
   }
-}
-
-function dropResources(file: ParsedFile, keepResources: boolean): ParsedFile {
-  if (!keepResources) for (const d of file.docs) d.resource = undefined;
-  return file;
 }
 
 /**
@@ -137,7 +133,12 @@ function idleCores(): number {
 }
 
 /** The files in memory both threads can read, and a counter at 0. */
-function share(contents: Buffer[], chunk: number, places: ReadonlyArray<SkillPlace | undefined>): WorkerTask {
+function share(
+  contents: Buffer[],
+  chunk: number,
+  places: ReadonlyArray<SkillPlace | undefined>,
+  keepResources: boolean,
+): WorkerTask {
   const skills: Array<[number, SkillPlace]> = [];
   places.forEach((p, i) => {
     if (p) skills.push([i, p]);
@@ -153,7 +154,7 @@ function share(contents: Buffer[], chunk: number, places: ReadonlyArray<SkillPla
     at += b.length;
   });
   offsets[contents.length] = at;
-  return { bytes, offsets, counter: new Int32Array(new SharedArrayBuffer(4)), chunk, skills };
+  return { bytes, offsets, counter: new Int32Array(new SharedArrayBuffer(4)), chunk, skills, keepResources };
 }
 
 function startWorker(script: URL): Running | undefined {

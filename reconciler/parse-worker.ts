@@ -20,7 +20,7 @@ port?.once('message', (task: WorkerTask) => {
         const start = task.offsets[i] as number;
         // A view of the shared bytes, which nobody writes once they are shared.
         const bytes = Buffer.from(task.bytes, start, (task.offsets[i + 1] as number) - start);
-        const parsed = parseSource(bytes, places.get(i));
+        const parsed = parseSource(bytes, places.get(i), task.keepResources);
         results.push(jsonExact(parsed) ? JSON.stringify(parsed) : null);
       }
       send({ chunk: c, results });

@@ -52,7 +52,7 @@ export interface DocFacts {
   valid: boolean;
   /**
    * The document's content when it passed its schema, unless the parse was asked not to
-   * keep it (keepResource: false, `caduceus validate`); the loader adds the hash
+   * keep it (keepResources: false, `caduceus validate`); the loader adds the hash
    * (loader.ts toResource).
    */
   resource?: { apiVersion: string; kind: Kind; metadata: Metadata; spec: unknown };
