@@ -84,11 +84,9 @@ async function openRegular(path: string, rel: string, flags: number, seen?: Stat
           return undefined;
         });
   if (before) refuseUnlessRegular(before, rel);
-  const fh = await open(path, flags | constants.O_NONBLOCK | constants.O_NOCTTY, 0o644).catch(
-    (err: NodeJS.ErrnoException) => {
-      throw err.code === 'ENXIO' ? notRegular(rel, 'a FIFO or socket') : err;
-    },
-  );
+  const fh = await open(path, flags | OPEN_FLAGS, 0o644).catch((err: unknown) => {
+    throw openFailure(err, rel);
+  });
   try {
     refuseUnlessRegular(await fh.stat(), rel);
   } catch (err) {
@@ -124,9 +122,9 @@ function writeRegularSync(path: string, rel: string, flags: number, content: str
   if (before) refuseUnlessRegular(before, rel);
   let fd: number;
   try {
-    fd = openSync(path, flags | constants.O_NONBLOCK | constants.O_NOCTTY, 0o644);
+    fd = openSync(path, flags | OPEN_FLAGS, 0o644);
   } catch (err) {
-    throw (err as NodeJS.ErrnoException).code === 'ENXIO' ? notRegular(rel, 'a FIFO or socket') : err;
+    throw openFailure(err, rel);
   }
   try {
     refuseUnlessRegular(fstatSync(fd), rel);
@@ -135,6 +133,14 @@ function writeRegularSync(path: string, rel: string, flags: number, content: str
   } finally {
     closeSync(fd);
   }
+}
+
+/** Every open of a step's file: it cannot block (a FIFO without a writer) or take a terminal. */
+const OPEN_FLAGS = constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/** An open that failed because the path is a FIFO or socket (ENXIO) says so; other errors pass. */
+function openFailure(err: unknown, rel: string): unknown {
+  return (err as NodeJS.ErrnoException).code === 'ENXIO' ? notRegular(rel, 'a FIFO or socket') : err;
 }
 
 function refuseUnlessRegular(st: Stats, rel: string): void {

@@ -39,7 +39,7 @@ export function sampleProcessGroup(pgid: number, now = performance.now()): Usage
     if (!groups) return undefined;
     lastScan = { at: now, groups };
   }
-  return lastScan?.groups.get(pgid);
+  return lastScan.groups.get(pgid);
 }
 
 /** Every process group on the machine, summed from one pass over /proc; undefined without /proc. */
