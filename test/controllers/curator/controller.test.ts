@@ -88,7 +88,7 @@ describe('curator controller', () => {
     const report = await waitFor(() => cstore.lastReport('weekly'), 30_000);
     expect(report.trigger).toBe('schedule');
     expect(report.startedAt - cstore.scheduleAnchor('weekly').createdAt).toBeGreaterThanOrEqual(2000);
-    expect(report.outcome).toBe('proposed');
+    expect(report.outcome, report.message).toBe('proposed');
     // The finished run is an event on the Curator, recorded through ControllerDeps.events.
     const ran = await waitFor(() =>
       new CoreStore(f.store).events({ object: 'Curator/weekly' }).find((e) => e.reason === 'CuratorRunSucceeded'),

@@ -142,7 +142,7 @@ describe('curator proposals', () => {
     usualRuns(f.runs);
     const refs = f.remoteRefs();
     const report = await runCurator(f.env);
-    expect(report.outcome).toBe('invalid');
+    expect(report.outcome, report.message).toBe('invalid');
     expect(report.message).toBe('the proposals would leave 1 validation error(s); nothing was pushed');
     expect(report.findings).toEqual([expect.stringMatching(/^tasks\/release\.yaml:13:\d+ .*mode.*\(param-type\)$/)]);
     expect(f.remoteRefs()).toBe(refs);
@@ -156,7 +156,7 @@ describe('curator proposals', () => {
     const report = await runCurator(f.env, {
       spec: { ...defaultCuratorSpec(), archiveDir: 'attic', actions: ['prune'] },
     });
-    expect(report.outcome).toBe('invalid');
+    expect(report.outcome, report.message).toBe('invalid');
     expect(report.message).toMatch(/archiveDir "attic" is read by the loader/);
     expect(report.findings).toEqual([
       'attic/skills/old-report.yaml:1:1  Skill/old-report would still be loaded after archiving',

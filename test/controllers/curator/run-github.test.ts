@@ -75,7 +75,7 @@ describe('curator run with the GitHub forge', () => {
     const env = { ...f.env, env: { CURATOR_GH_TOKEN: 'ghp_test' } };
 
     const first = await runCurator(env, { spec });
-    expect(first.outcome).toBe('proposed');
+    expect(first.outcome, first.message).toBe('proposed');
     const branch = first.branch as string;
     const head = encodeURIComponent(`acme:${branch}`);
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
@@ -96,7 +96,7 @@ describe('curator run with the GitHub forge', () => {
 
     server.requests.length = 0;
     const second = await runCurator(env, { spec });
-    expect(second.outcome).toBe('unchanged');
+    expect(second.outcome, second.message).toBe('unchanged');
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       'GET /repos/acme/config/pulls/1',
       `GET /repos/acme/config/pulls?head=${head}&state=all`,
@@ -108,7 +108,7 @@ describe('curator run with the GitHub forge', () => {
     git(f.bare, 'branch', '-D', branch);
     server.requests.length = 0;
     const third = await runCurator(env, { spec });
-    expect(third.outcome).toBe('nothing');
+    expect(third.outcome, third.message).toBe('nothing');
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /repos/acme/config/pulls/1']);
     expect(third.skipped.filter((s) => s.reason.includes('closed without merging in PR #1'))).toHaveLength(2);
     expect(gh.pulls).toHaveLength(1);
@@ -138,7 +138,7 @@ describe('curator run with the GitHub forge', () => {
     const env = { ...f.env, env: { CURATOR_GH_TOKEN: 'ghp_test' } };
 
     const first = await runCurator(env, { spec });
-    expect(first.outcome).toBe('failed');
+    expect(first.outcome, first.message).toBe('failed');
     expect(first.message).toMatch(/POST .*\/repos\/acme\/config\/pulls answered 502/);
     const branch = first.branch as string;
     expect(git(f.bare, 'rev-list', '--count', `main..${branch}`)).toBe('2');
@@ -159,7 +159,7 @@ describe('curator run with the GitHub forge', () => {
     );
     server.requests.length = 0;
     const third = await runCurator(env, { spec });
-    expect(third.outcome).toBe('proposed');
+    expect(third.outcome, third.message).toBe('proposed');
     expect(third.branch).toBe(branch);
     const patch = server.requests.find((r) => r.method === 'PATCH');
     expect(patch?.path).toBe('/repos/acme/config/pulls/1');
@@ -183,7 +183,7 @@ describe('curator run with the GitHub forge', () => {
       },
     };
     const report = await runCurator({ ...f.env, env: {} }, { spec });
-    expect(report.outcome).toBe('failed');
+    expect(report.outcome, report.message).toBe('failed');
     expect(report.message).toMatch(/CURATOR_UNSET_TOKEN is unset/);
     expect(f.remoteRefs()).toBe(refs);
   });

@@ -38,7 +38,7 @@ describe.concurrent('curator run (branch-only forge)', AT_ONCE, () => {
     const mainBefore = f.mainSha();
     const report = await runCurator(f.env, { trigger: 'test' });
     expect(report.message).toBe('');
-    expect(report.outcome).toBe('proposed');
+    expect(report.outcome, report.message).toBe('proposed');
     expect(f.mainSha()).toBe(mainBefore);
     const branch = report.branch as string;
     expect(branch).toMatch(/^curator\/\d{4}-\d{2}-\d{2}$/);
@@ -112,7 +112,7 @@ describe.concurrent('curator re-runs and reviews', AT_ONCE, () => {
     const first = await runCurator(f.env);
     const refs = f.remoteRefs();
     const second = await runCurator(f.env);
-    expect(second.outcome).toBe('unchanged');
+    expect(second.outcome, second.message).toBe('unchanged');
     expect(second.branch).toBe(first.branch);
     expect(f.remoteRefs()).toBe(refs);
     expect(git(f.bare, 'rev-list', '--count', `main..${first.branch}`)).toBe('2');
@@ -126,7 +126,7 @@ describe.concurrent('curator re-runs and reviews', AT_ONCE, () => {
     f.pushMain({ 'config/README.md': 'notes\n' }, 'unrelated change');
     const main = f.mainSha();
     const second = await runCurator(f.env);
-    expect(second.outcome).toBe('proposed');
+    expect(second.outcome, second.message).toBe('proposed');
     expect(second.branch).toBe(first.branch);
     expect(f.mainSha()).toBe(main);
     expect(git(f.bare, 'merge-base', 'main', first.branch as string)).toBe(main);
@@ -142,7 +142,7 @@ describe.concurrent('curator re-runs and reviews', AT_ONCE, () => {
     // A reviewer rejects the branch: without a forge API, deleting the branch closes it.
     git(f.bare, 'branch', '-D', first.branch as string);
     const second = await runCurator(f.env);
-    expect(second.outcome).toBe('nothing');
+    expect(second.outcome, second.message).toBe('nothing');
     expect(second.skipped.filter((s) => s.reason.startsWith('closed without merging')).map((s) => s.skills[0])).toEqual(
       ['deploy', 'old-report'],
     );
@@ -155,7 +155,7 @@ describe.concurrent('curator re-runs and reviews', AT_ONCE, () => {
       'bump old-report',
     );
     const third = await runCurator(f.env);
-    expect(third.outcome).toBe('proposed');
+    expect(third.outcome, third.message).toBe('proposed');
     expect(third.proposals.map((p) => p.title)).toEqual(['archive unused skill old-report']);
     expect(third.branch).toBe(`${first.branch}-2`);
     expect(git(f.bare, 'log', '--format=%s', `main..${third.branch}`)).toBe('curator: archive unused skill old-report');
@@ -174,7 +174,7 @@ describe.concurrent('curator re-runs and reviews', AT_ONCE, () => {
     );
     const refs = f.remoteRefs();
     const report = await runCurator(f.env);
-    expect(report.outcome).toBe('invalid');
+    expect(report.outcome, report.message).toBe('invalid');
     expect(report.message).toMatch(/does not pass validation .*nothing is pushed/);
     expect(report.findings.join('\n')).toMatch(/tasks\/broken\.yaml:8:\d+ .*ghost.*\(unknown-skill\)/);
     expect(f.remoteRefs()).toBe(refs);
@@ -207,7 +207,7 @@ describe.concurrent('curator dry-run and locking', AT_ONCE, () => {
     usualRuns(f.runs);
     const refs = f.remoteRefs();
     const report = await runCurator(f.env, { dryRun: true });
-    expect(report.outcome).toBe('dry-run');
+    expect(report.outcome, report.message).toBe('dry-run');
     expect(report.proposals).toHaveLength(2);
     expect(report.diff).toContain('--- a/tasks/release.yaml\n+++ b/tasks/release.yaml');
     expect(report.diff).toContain('-      skill: deploy-app\n+      skill: deploy\n');
@@ -223,7 +223,7 @@ describe.concurrent('curator dry-run and locking', AT_ONCE, () => {
     const f = fixture();
     usualRuns(f.runs);
     const report = await runCurator({ ...f.env, source: { dir: join(f.work, 'config') } }, { dryRun: true });
-    expect(report.outcome).toBe('dry-run');
+    expect(report.outcome, report.message).toBe('dry-run');
     expect(report.proposals.map((p) => p.action)).toEqual(['consolidate', 'prune']);
     expect(git(f.work, 'status', '--porcelain')).toBe('');
   });
@@ -295,7 +295,7 @@ describe('curator run over SKILL.md skills', () => {
     addRuns(f.runs, 'incident-review', 2, 3);
     addRuns(f.runs, 'fire-drill', 1, 40);
     const report = await runCurator(f.env, { trigger: 'test' });
-    expect(report.outcome).toBe('proposed');
+    expect(report.outcome, report.message).toBe('proposed');
     const branch = report.branch as string;
     expect(git(f.bare, 'log', '--format=%s', `main..${branch}`).split('\n').reverse()).toEqual([
       'curator: merge skill incident-review into incident-triage',
