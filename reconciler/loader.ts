@@ -19,7 +19,7 @@ import { ParseJob, type ParallelOptions } from './parallel-parse.js';
 import { cronProblem, cronValidator } from './schedule-check.js';
 import { resourceHash } from './resource-facts.js';
 import { isSkillFolderFile, isSkillMdPath, skillFolderFiles } from './skill-md.js';
-import { contentId, type SourceFile } from './source-file.js';
+import { contentId, ReadFile, type SourceFile } from './source-file.js';
 import { API_VERSION, type Finding, type Resource } from './types.js';
 
 export { parseFile };
@@ -48,11 +48,14 @@ interface Placed {
   parsed: ParsedFile;
   docs: PlacedFacts[];
   findings: Finding[];
-  /** The resource of each document that has one, made when first needed. */
-  resources: Array<Resource | undefined>;
+  /** The resource of each document that has one, made when first needed (no list until then). */
+  resources?: Array<Resource | undefined>;
   /** The last load that had this file (entries not seen by a load are then dropped). */
   seen: number;
 }
+
+/** The findings of every file that has none: one list, not one per file kept between loads. */
+const NO_FINDINGS: Finding[] = Object.freeze([]) as unknown as Finding[];
 
 /** A parse result by content key, with the last load that used it. */
 interface Cached {
@@ -134,8 +137,7 @@ export class Loader {
           id: key,
           parsed,
           docs: parsed.docs.map((facts) => ({ file: f.path, facts })),
-          findings: parsed.findings.map((x) => ({ file: f.path, ...x })),
-          resources: [],
+          findings: parsed.findings.length === 0 ? NO_FINDINGS : parsed.findings.map((x) => ({ file: f.path, ...x })),
           seen: gen,
         };
         this.placed.set(f.path, p);
@@ -157,8 +159,10 @@ export class Loader {
         if (!d.facts.valid || cross.rejected.has(d)) return;
         accepted++;
         if (!d.facts.resource) return; // not kept (keepResources: false)
-        p.resources[i] ??= toResource(d);
-        resources.push(p.resources[i] as Resource);
+        if (!p.resources) p.resources = [];
+        const made = p.resources;
+        made[i] ??= toResource(d);
+        resources.push(made[i] as Resource);
       });
     }
     findings.sort(compareFindings);
@@ -192,7 +196,10 @@ export class Loader {
     }
     // Workers (for a large revision) start now and load their code while the files are read.
     const job = new ParseJob(todo.length, this.parallel);
-    const read = await Promise.allSettled(todo.map((u) => u.f.read()));
+    // Files that came with their bytes (a directory) need no promise each.
+    const read: Array<PromiseSettledResult<Buffer>> = todo.every((u) => u.f.bytes)
+      ? todo.map((u) => ({ status: 'fulfilled', value: u.f.bytes as Buffer }))
+      : await Promise.allSettled(todo.map((u) => u.f.read()));
     const readable: Buffer[] = [];
     const places: Array<SkillPlace | undefined> = [];
     read.forEach((r, i) => {
@@ -328,13 +335,16 @@ export async function listConfigFiles(dir: string): Promise<SourceFile[]> {
   };
   walk('');
   // Content ids need the bytes: read each file once here and hand the bytes to the loader.
+  // The paths are already clean (names from readdir joined by `/`): concatenated, not
+  // joined, as path.join normalises each of thousands of paths again.
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
   const files: SourceFile[] = [];
   for (let i = 0; i < paths.length; i++) {
     if (i > 0 && i % READ_BATCH === 0) await new Promise((r) => setImmediate(r));
     const path = paths[i] as string;
     try {
-      const bytes = readSmallFile(join(dir, path));
-      files.push({ path, id: contentId(bytes), read: async () => bytes });
+      const bytes = readSmallFile(prefix + path);
+      files.push(new ReadFile(path, contentId(bytes), bytes));
     } catch (err) {
       files.push({ path, id: `unreadable:${path}:${Date.now()}`, read: async () => Promise.reject(err) });
     }

@@ -143,7 +143,7 @@ export function docFacts(
     facts.gatewayPlatforms = [];
     delete facts.concurrency;
     delete facts.delivery;
-    return facts;
+    return settled(facts, keepResource);
   }
   if (checked.valid) findings.push(...local);
   else {
@@ -162,6 +162,39 @@ export function docFacts(
     delete facts.runtimeMaximum;
     delete facts.runtimeLlm;
   }
+  return settled(facts, keepResource);
+}
+
+/** A parameter as calls are checked against it (built field by field: a rest copy is far slower). */
+function withoutDescription(p: SkillParam): SkillParam {
+  const out: SkillParam = { name: p.name, type: p.type, required: p.required };
+  if (p.default !== undefined) out.default = p.default;
+  if (p.values !== undefined) out.values = p.values;
+  return out;
+}
+
+/** The one empty list every settled DocFacts shares (frozen: a late push fails loudly). */
+const NONE = Object.freeze([]) as unknown as never[];
+
+/**
+ * Facts outlive their file (the loader keeps them for the next revision), so what they
+ * hold is what every load of 10,000 files copies through the young generation: each empty
+ * list becomes the shared NONE, and when the content is not kept, the parameters keep
+ * only what calls are checked against. A description is dropped there because a string
+ * the YAML reader sliced from a line holds on to the whole file's text.
+ */
+function settled(facts: DocFacts, keepResource: boolean): DocFacts {
+  if (facts.aliases.length === 0) facts.aliases = NONE;
+  if (facts.calls.length === 0) facts.calls = NONE;
+  if (facts.refs.length === 0) facts.refs = NONE;
+  if (facts.crons.length === 0) facts.crons = NONE;
+  if (facts.claims.length === 0) facts.claims = NONE;
+  if (facts.agentUses.length === 0) facts.agentUses = NONE;
+  if (facts.agentTools.length === 0) facts.agentTools = NONE;
+  if (facts.gatewayPlatforms.length === 0) facts.gatewayPlatforms = NONE;
+  if (facts.params.length === 0) facts.params = NONE;
+  else if (!keepResource && facts.params.some((p) => p.description !== undefined))
+    facts.params = facts.params.map(withoutDescription);
   return facts;
 }
 

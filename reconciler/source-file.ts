@@ -9,6 +9,24 @@ export interface SourceFile {
   /** Content id (git blob SHA or content hash); equal ids mean equal content. */
   id: string;
   read(): Promise<Buffer>;
+  /**
+   * The content, when the producer holds it already (a directory read in batches): the
+   * loader takes it as it is, without a promise per file.
+   */
+  readonly bytes?: Buffer;
+}
+
+/** A file whose content was read with its listing (its id was computed from these bytes). */
+export class ReadFile implements SourceFile {
+  constructor(
+    readonly path: string,
+    readonly id: string,
+    readonly bytes: Buffer,
+  ) {}
+
+  read(): Promise<Buffer> {
+    return Promise.resolve(this.bytes);
+  }
 }
 
 /** The id git gives the same content (sha1 of "blob <size>\0" + bytes). */

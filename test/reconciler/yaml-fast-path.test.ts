@@ -119,6 +119,30 @@ describe('fast YAML reader', () => {
     expect(expectSame(text)).toBe('fast');
   });
 
+  it("keeps each file's positions while thousands more are read after it", () => {
+    // Position tables share slabs: a table that grows (flow style, more nodes than lines)
+    // moves, a large one gets its own, and none may be touched by a later file.
+    const texts: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const flow = `[${Array.from({ length: 1 + (i % 40) }, (_, k) => `v${i}-${k}`).join(', ')}]`;
+      texts.push(`name: f-${i}\nlist: ${flow}\nmap:\n  k${i}: {a: 1, b: [x, y]}\n`);
+    }
+    texts.push(`big:\n${Array.from({ length: 20_000 }, (_, k) => `  - {n: ${k}}`).join('\n')}\n`);
+    const docs = texts.map((t) => parseFastPath(t));
+    texts.forEach((text, i) => {
+      const fast = docs[i] as YamlDocument[];
+      const slow = parseYamlFile(Buffer.from(text), { fastPath: false }).documents;
+      const want = (p: (string | number)[]): unknown => slow[0]?.locate(p);
+      for (const p of i === texts.length - 1
+        ? [
+            ['big', 0, 'n'],
+            ['big', 19_999, 'n'],
+          ]
+        : paths(fast[0]?.value))
+        expect(fast[0]?.locate(p), `file ${i} at ${p.join('/')}`).toEqual(want(p));
+    });
+  });
+
   it('agrees with yaml on thousands of seeded random documents it accepts', () => {
     let seed = 12345;
     const rnd = (n: number): number => {
