@@ -165,13 +165,43 @@ function reserve(ints: number): number {
 function keyEnd(line: string, at: number): number {
   let c = line.charCodeAt(at);
   if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95)) return -1;
+  let h = c;
   let i = at + 1;
   for (; ; i++) {
     c = line.charCodeAt(i);
     if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 45 && c <= 57) || c === 95)) break; // 45-57: - . / 0-9
+    h = (Math.imul(h, 31) + c) | 0;
   }
+  lastKeyHash = h;
   if (c !== COLON) return -1;
   return i + 1 === line.length || line.charCodeAt(i + 1) === SPACE ? i : -1;
+}
+
+/** A hash of the characters of the key keyEnd last scanned. */
+let lastKeyHash = 0;
+
+/**
+ * Keys met before, by lastKeyHash: a file's keys are nearly all ones earlier files had
+ * (apiVersion, metadata, name, steps, …). Handing back the same string, already a property
+ * name, spares the slice and the string table lookup that a fresh string costs at `in`
+ * and at the store; a key whose hash another key holds is simply sliced.
+ */
+const knownKeys = new Map<number, string>();
+const MAX_KNOWN_KEYS = 4096;
+
+/** The key from `at` to `end` of line, whose hash keyEnd just computed; undefined for a key left to yaml. */
+function keyAt(line: string, at: number, end: number): string | undefined {
+  const known = knownKeys.get(lastKeyHash);
+  if (known !== undefined && known.length === end - at && line.startsWith(known, at)) return known;
+  const key = line.slice(at, end);
+  if (key === '__proto__' || badKey(key)) return undefined;
+  if (knownKeys.size < MAX_KNOWN_KEYS && known === undefined) {
+    // A computed property name comes back from Object.keys as the internalised string.
+    const name = Object.keys({ [key]: 0 })[0] as string;
+    knownKeys.set(lastKeyHash, name);
+    return name;
+  }
+  return key;
 }
 
 /** A character that cannot start a plain scalar: & * ! % @ ` ? | > : (RESERVED_START). */
@@ -283,8 +313,8 @@ class FastParser {
       const line = this.lines[j] as string;
       const colon = keyEnd(line, indent);
       if (colon < 0) bail();
-      const key = line.slice(indent, colon);
-      if (key === '__proto__' || key in out || badKey(key)) bail();
+      const key = keyAt(line, indent, colon) ?? bail();
+      if (key in out) bail();
       let col = colon + 1;
       while (line.charCodeAt(col) === SPACE) col++;
       const child = P.size;
@@ -499,8 +529,8 @@ class FlowReader {
         const keyColumn = this.p + 1;
         const colon = keyEnd(s, this.p);
         if (colon < 0 || s.charCodeAt(colon + 1) !== SPACE) bail();
-        const key = s.slice(this.p, colon);
-        if (key === '__proto__' || key in out || badKey(key)) bail();
+        const key = keyAt(s, this.p, colon) ?? bail();
+        if (key in out) bail();
         this.p = colon + 1;
         this.spaces();
         const child = P.size;

@@ -102,6 +102,16 @@ describe('fast YAML reader', () => {
     for (const text of ACCEPTED) expect(expectSame(text), text).toBe('fast');
   });
 
+  it('reads keys whose hashes collide, and more distinct keys than it remembers, as yaml does', () => {
+    // "Aa" and "BB" have the same hash (h * 31 + c): each must still be its own key.
+    for (const text of ['Aa: 1\nBB: 2\nc:\n  BB: 3\n  Aa: 4\n', 'BB: x\nd: {Aa: 5, BB: 6}\n', 'AaBB: 1\nBBAa: 2\n'])
+      expect(expectSame(text), text).toBe('fast');
+    let text = '';
+    for (let i = 0; i < 6000; i++) text += `key${i}: ${i}\n`;
+    expect(expectSame(text)).toBe('fast');
+    expect(parseFastPath('BB: 1\nAa: 2\n')?.[0]?.value).toEqual({ BB: 1, Aa: 2 });
+  });
+
   it('hands back anything outside the subset', () => {
     for (const text of REFUSED) expect(parseFastPath(text), text).toBeUndefined();
   });
