@@ -1,7 +1,8 @@
-// A linear pre-scan of YAML text for nesting depth, run before any parser: the parsers
-// and every later stage (schema, hashing, JSON) recurse per level, and a file nested a
-// few thousand levels deep would overflow the stack (or take seconds in the one parser
-// that does not). Deeper than MAX_NESTING is a finding at the place it gets too deep.
+// A linear pre-scan of YAML text for nesting depth, run before the yaml library (the fast
+// reader counts its own depth and hands a deeper file back unread): the parsers and every
+// later stage (schema, hashing, JSON) recurse per level, and a file nested a few thousand
+// levels deep would overflow the stack (or take seconds in the one parser that does not).
+// Deeper than MAX_NESTING is a finding at the place it gets too deep.
 // The count errs on the side of more depth (a `[` inside a plain scalar counts), never less.
 
 import type { LineCol } from './yaml-documents.js';

@@ -69,13 +69,17 @@ export function parseYamlFile(bytes: Buffer, opts: { fastPath?: boolean } = {}):
     return { documents: [], findings };
   }
   const text = bytes.toString('utf8');
+  // The fast reader refuses anything deeper than the limit, so only what it hands back
+  // needs the depth scan before the yaml library sees it.
+  const fast = opts.fastPath === false ? undefined : parseFastPath(text);
+  if (fast) return { documents: fast, findings };
   const deep = tooDeep(text);
   if (deep) {
     findings.push({ ...deep, severity: 'error', rule: 'nesting-depth', message: nestingMessage });
     return { documents: [], findings };
   }
   try {
-    return parseText(text, findings, opts);
+    return parseText(text, findings);
   } catch (err) {
     // The pre-scan errs towards depth, so this is a safety net: a recursion the scan did
     // not foresee is still a finding of this file, never an exception that stops the sync.
@@ -87,9 +91,7 @@ export function parseYamlFile(bytes: Buffer, opts: { fastPath?: boolean } = {}):
 
 const nestingMessage = `nesting deeper than ${MAX_NESTING} levels; no configuration needs that, flatten the structure`;
 
-function parseText(text: string, findings: FileFinding[], opts: { fastPath?: boolean }): ParsedYaml {
-  const fast = opts.fastPath === false ? undefined : parseFastPath(text);
-  if (fast) return { documents: fast, findings };
+function parseText(text: string, findings: FileFinding[]): ParsedYaml {
   const { LineCounter, parseAllDocuments } = yaml();
   const lineCounter = new LineCounter();
   const lc = (offset: number): LineCol => {

@@ -11,6 +11,7 @@
 // object per node: with 10,000 files the reader's garbage was a fifth of a load.
 
 import type { LineCol, YamlDocument } from './yaml-documents.js';
+import { MAX_NESTING } from './yaml-depth.js';
 
 class Unsupported extends Error {}
 const bail = (): never => {
@@ -134,9 +135,11 @@ class Positions {
  * Position tables are cut from shared slabs: a small typed array of its own per file costs
  * an allocation outside the heap and its tracking (measurable over 10,000 files). A slab
  * is never reused, only left behind when full, so a table stays valid as long as a
- * document refers to it; a table larger than a quarter slab gets a slab of its own.
+ * document refers to it; a table larger than a quarter slab gets a slab of its own. A
+ * slab is 64 KiB: under malloc's mmap threshold, so a new one reuses freed memory instead
+ * of faulting in fresh pages (with 1 MiB slabs the first write of each table showed).
  */
-const SLAB = 1 << 18;
+const SLAB = 1 << 14;
 let slab = new Int32Array(SLAB);
 let slabUsed = 0;
 /** The array of the last reserve: the current slab, or a large table's own. */
@@ -234,6 +237,12 @@ class FastParser {
   private readonly positions: Positions;
   private readonly items: unknown[] = [];
   private i = 0;
+  /**
+   * Collections open around the current node. Deeper than MAX_NESTING is left to the
+   * caller's depth scan (yaml-depth.ts), so what this reader returns is never deeper and
+   * needs no scan of its own.
+   */
+  private depth = 0;
 
   constructor(text: string) {
     this.lines = text.split('\n');
@@ -306,6 +315,7 @@ class FastParser {
   }
 
   private map(indent: number): unknown {
+    if (++this.depth > MAX_NESTING) bail();
     const out: Record<string, unknown> = {};
     const P = this.positions;
     const me = P.add(MAP, this.i + 1, indent + 1);
@@ -322,12 +332,14 @@ class FastParser {
       P.setKey(child, key, j + 1, indent + 1);
     }
     P.close(me);
+    this.depth--;
     return out;
   }
 
   private seq(indent: number): unknown {
     // Items gather on a stack shared by every sequence of the file and leave it as an array
     // of exactly their number: an array grown by push keeps room for 17 items.
+    if (++this.depth > MAX_NESTING) bail();
     const items = this.items;
     const base = items.length;
     const P = this.positions;
@@ -365,6 +377,7 @@ class FastParser {
     P.close(me);
     const out = items.slice(base);
     items.length = base;
+    this.depth--;
     return out;
   }
 
@@ -400,7 +413,7 @@ class FastParser {
       return value;
     }
     if (c === 91 /* [ */ || c === 123 /* { */) {
-      const flow = new FlowReader(line, col, j, this.positions);
+      const flow = new FlowReader(line, col, j, this.positions, this.depth);
       const value = flow.node();
       trailing(line, flow.p);
       return value;
@@ -475,6 +488,8 @@ class FlowReader {
     public p: number,
     private readonly lineNo: number,
     private readonly positions: Positions,
+    /** Collections open around this one, block ones included. */
+    private depth: number,
   ) {}
 
   private spaces(): void {
@@ -488,6 +503,7 @@ class FlowReader {
     const line = this.lineNo + 1;
     const column = this.p + 1;
     const c = s[this.p];
+    if ((c === '[' || c === '{') && ++this.depth > MAX_NESTING) bail();
     if (c === '[') {
       const me = P.add(SEQ, line, column);
       this.p++;
@@ -495,6 +511,7 @@ class FlowReader {
       if (s[this.p] === ']') {
         this.p++;
         P.close(me);
+        this.depth--;
         return [];
       }
       const items: unknown[] = [];
@@ -507,6 +524,7 @@ class FlowReader {
         const d = s[this.p++];
         if (d === ']') {
           P.close(me);
+          this.depth--;
           return items.slice(); // exact size, as for block sequences
         }
         if (d !== ',') bail();
@@ -522,6 +540,7 @@ class FlowReader {
       if (s[this.p] === '}') {
         this.p++;
         P.close(me);
+        this.depth--;
         return out;
       }
       for (;;) {
@@ -540,6 +559,7 @@ class FlowReader {
         const d = s[this.p++];
         if (d === '}') {
           P.close(me);
+          this.depth--;
           return out;
         }
         if (d !== ',') bail();

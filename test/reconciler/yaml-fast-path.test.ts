@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFastPath } from '../../reconciler/yaml-fast-path.js';
+import { MAX_NESTING } from '../../reconciler/yaml-depth.js';
 import { parseYamlFile, type YamlDocument } from '../../reconciler/yaml-documents.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -110,6 +111,16 @@ describe('fast YAML reader', () => {
     for (let i = 0; i < 6000; i++) text += `key${i}: ${i}\n`;
     expect(expectSame(text)).toBe('fast');
     expect(parseFastPath('BB: 1\nAa: 2\n')?.[0]?.value).toEqual({ BB: 1, Aa: 2 });
+  });
+
+  it('hands back a file nested deeper than MAX_NESTING, for the depth scan to report', () => {
+    const blocks = (n: number): string => Array.from({ length: n }, (_, i) => `${'  '.repeat(i)}k:\n`).join('');
+    const flows = (n: number): string => `x: ${'['.repeat(n - 1)}${']'.repeat(n - 1)}\n`;
+    // n `k:` lines, then the map holding v: n + 1 levels.
+    expect(parseFastPath(`${blocks(MAX_NESTING - 1)}${'  '.repeat(MAX_NESTING - 1)}v: 1\n`)).toBeDefined();
+    expect(parseFastPath(`${blocks(MAX_NESTING)}${'  '.repeat(MAX_NESTING)}v: 1\n`)).toBeUndefined();
+    expect(parseFastPath(flows(MAX_NESTING))).toBeDefined();
+    expect(parseFastPath(flows(MAX_NESTING + 1))).toBeUndefined();
   });
 
   it('hands back anything outside the subset', () => {
