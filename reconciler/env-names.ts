@@ -6,8 +6,17 @@ import type { ParamValue } from './types.js';
 
 /** Upper-cased, every character outside [A-Z0-9_] (e.g. `-`) becomes `_`. */
 export function envSuffix(name: string): string {
-  return name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+  let suffix = suffixes.get(name);
+  if (suffix === undefined) {
+    suffix = name.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+    // Names repeat across thousands of skills (scope, window, …); the set of them is small.
+    if (suffixes.size >= 4096) suffixes.clear();
+    suffixes.set(name, suffix);
+  }
+  return suffix;
 }
+
+const suffixes = new Map<string, string>();
 
 /** `PARAM_<NAME>`. */
 export function paramEnvName(name: string): string {

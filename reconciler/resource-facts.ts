@@ -165,14 +165,6 @@ export function docFacts(
   return settled(facts, keepResource);
 }
 
-/** A parameter as calls are checked against it (built field by field: a rest copy is far slower). */
-function withoutDescription(p: SkillParam): SkillParam {
-  const out: SkillParam = { name: p.name, type: p.type, required: p.required };
-  if (p.default !== undefined) out.default = p.default;
-  if (p.values !== undefined) out.values = p.values;
-  return out;
-}
-
 /** The one empty list every settled DocFacts shares (frozen: a late push fails loudly). */
 const NONE = Object.freeze([]) as unknown as never[];
 
@@ -193,8 +185,9 @@ function settled(facts: DocFacts, keepResource: boolean): DocFacts {
   if (facts.agentTools.length === 0) facts.agentTools = NONE;
   if (facts.gatewayPlatforms.length === 0) facts.gatewayPlatforms = NONE;
   if (facts.params.length === 0) facts.params = NONE;
-  else if (!keepResource && facts.params.some((p) => p.description !== undefined))
-    facts.params = facts.params.map(withoutDescription);
+  else if (!keepResource)
+    // The content goes with its file, so its parameters are the facts' own to trim.
+    for (const p of facts.params) if (p.description !== undefined) p.description = undefined;
   return facts;
 }
 
@@ -284,18 +277,22 @@ function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Er
   allowList(doc, spec.agent?.tools, ['spec', 'agent', 'tools'], 'agent.tools', facts);
   uniqueNames(spec.params, ['spec', 'params'], 'parameter', err);
   // foo-bar, foo_bar and FOO_BAR all arrive as PARAM_FOO_BAR: one would hide the others.
-  const envs = new Map<string, number>();
-  spec.params.forEach((p, i) => {
-    const first = envs.get(envSuffix(p.name));
-    if (first === undefined) envs.set(envSuffix(p.name), i);
-    else if (spec.params[first]?.name !== p.name)
-      err(
-        ['spec', 'params', i, 'name'],
-        'param-env-collision',
-        `parameter "${p.name}" reaches shell steps as PARAM_${envSuffix(p.name)}, ` +
-          `like parameter "${spec.params[first]?.name}"; rename one of them`,
-      );
-  });
+  // Lists this short are searched, not hashed: a Map per skill showed over 10,000 skills.
+  const params = spec.params;
+  if (params.length > 1) {
+    const envs = params.map((p) => envSuffix(p.name));
+    for (let i = 1; i < params.length; i++) {
+      const first = envs.indexOf(envs[i] as string);
+      const p = params[i] as SkillParam;
+      if (first < i && params[first]?.name !== p.name)
+        err(
+          ['spec', 'params', i, 'name'],
+          'param-env-collision',
+          `parameter "${p.name}" reaches shell steps as PARAM_${envs[i]}, ` +
+            `like parameter "${params[first]?.name}"; rename one of them`,
+        );
+    }
+  }
   isolationLimits(spec.isolation, ['spec', 'isolation'], err);
   spec.params.forEach((p, i) => {
     if (p.values && p.type !== 'enum')
@@ -311,17 +308,18 @@ function skillFacts(doc: YamlDocument, spec: SkillSpec, facts: DocFacts, err: Er
   });
   if (spec.steps.length === 0 && spec.instructions === undefined)
     err(['spec'], 'schema', 'spec: a skill needs steps, instructions (for the agent), or both');
-  const ids = new Map<string, number>();
+  const ids: Array<string | undefined> = [];
   spec.steps.forEach((step, i) => {
     if (step.id !== undefined) {
       const key = envSuffix(step.id);
-      if (ids.has(key))
+      const first = ids.indexOf(key);
+      if (first >= 0)
         err(
           ['spec', 'steps', i, 'id'],
           'duplicate-step-id',
-          `step id "${step.id}" is already used by step ${(ids.get(key) as number) + 1}`,
+          `step id "${step.id}" is already used by step ${first + 1}`,
         );
-      else ids.set(key, i);
+      ids[i] = key;
     }
     if (step.skill)
       facts.calls.push(
@@ -457,17 +455,18 @@ function callSite(
 }
 
 function uniqueNames(items: Array<{ name: string }>, path: (string | number)[], what: string, err: Err): void {
-  const seen = new Map<string, number>();
-  items.forEach((item, i) => {
-    const first = seen.get(item.name);
-    if (first !== undefined)
+  for (let i = 1; i < items.length; i++) {
+    const name = (items[i] as { name: string }).name;
+    for (let first = 0; first < i; first++) {
+      if ((items[first] as { name: string }).name !== name) continue;
       err(
         [...path, i, 'name'],
         `duplicate-${what === 'parameter' ? 'param' : what}`,
-        `${what} "${item.name}" is declared twice (first as item ${first + 1})`,
+        `${what} "${name}" is declared twice (first as item ${first + 1})`,
       );
-    else seen.set(item.name, i);
-  });
+      break;
+    }
+  }
 }
 
 /** Docker refuses a memory limit under 6 MiB when it creates the container, long after validation. */

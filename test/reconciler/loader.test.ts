@@ -320,16 +320,19 @@ spec:
     const a = skill('a', '  aliases: [shared]\n');
     const b = skill(
       'b',
-      '  aliases: [shared, a]\n  params:\n    - {name: n, type: number, default: "ten"}\n    - {name: n}\n',
-      '    - {id: out, run: echo}\n    - {id: OUT, run: echo}\n',
+      '  aliases: [shared, a]\n  params:\n    - {name: n, type: number, default: "ten"}\n    - {name: n}\n' +
+        '    - {name: m}\n    - {name: n}\n',
+      '    - {id: out, run: echo}\n    - {id: OUT, run: echo}\n    - {id: x, run: echo}\n    - {id: out, run: echo}\n',
     );
     const { findings } = await load({ 'a.yaml': a, 'b.yaml': b });
-    expect(findings.map(at)).toEqual([
-      'b.yaml:8:13 duplicate-alias',
-      'b.yaml:8:21 duplicate-alias',
-      'b.yaml:10:40 param-type',
-      'b.yaml:11:14 duplicate-param',
-      'b.yaml:14:12 duplicate-step-id',
+    expect(findings.map((f) => `${at(f)} ${f.message}`)).toEqual([
+      'b.yaml:8:13 duplicate-alias alias "shared" of skill b is already a name or alias of skill a at a.yaml:8:13',
+      'b.yaml:8:21 duplicate-alias alias "a" of skill b is already a name or alias of skill a at a.yaml:4:9',
+      'b.yaml:10:40 param-type default of parameter "n" must be a number, got "ten"',
+      'b.yaml:11:14 duplicate-param parameter "n" is declared twice (first as item 1)',
+      'b.yaml:13:14 duplicate-param parameter "n" is declared twice (first as item 1)',
+      'b.yaml:16:12 duplicate-step-id step id "OUT" is already used by step 1',
+      'b.yaml:18:12 duplicate-step-id step id "out" is already used by step 1',
     ]);
   });
 
