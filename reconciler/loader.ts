@@ -113,19 +113,15 @@ export class Loader {
     if (!selected.every((f, i) => i === 0 || byPath(selected[i - 1] as SourceFile, f) < 0)) selected.sort(byPath);
     const units = selected.map((f) => parseUnit(f, folderFiles));
     const fresh = await this.parseNew(units);
-    this.lastParsed = fresh.size;
-    this.totalParsed += fresh.size;
+    this.lastParsed = fresh;
+    this.totalParsed += fresh;
     const gen = ++this.generation;
     let keysUsed = 0;
     const findings: Finding[] = [];
     const placed: PlacedFacts[] = [];
     const entries: Placed[] = [];
     for (const { f, key } of units) {
-      let c = this.cache.get(key);
-      if (!c) {
-        c = { parsed: fresh.get(key) as ParsedFile, seen: 0 };
-        this.cache.set(key, c);
-      }
+      const c = this.cache.get(key) as Cached; // parseNew left an entry for every key
       if (c.seen !== gen) {
         c.seen = gen;
         keysUsed++;
@@ -170,6 +166,8 @@ export class Loader {
   }
 
   private isConfig(path: string): boolean {
+    // Remembered from the second load on: a Loader that loads once (validate) fills no Map.
+    if (this.generation === 0) return isConfigPath(path);
     let ok = this.configPaths.get(path);
     if (ok === undefined) {
       ok = isConfigPath(path);
@@ -184,22 +182,48 @@ export class Loader {
    * Reads every file whose content is not cached, then parses them (on worker threads as
    * well when there are many; see parallel-parse.ts): the reads are all in flight at once
    * (a git source answers them through one cat-file process), and parsing does not pay a
-   * promise per file.
+   * promise per file. Each new key gets its cache entry here (a key met twice is parsed
+   * once); returns how many files were parsed.
    */
-  private async parseNew(units: ParseUnit[]): Promise<Map<string, ParsedFile>> {
+  private async parseNew(units: ParseUnit[]): Promise<number> {
     const todo: ParseUnit[] = [];
-    const keys = new Set<string>();
+    const made: Cached[] = [];
     for (const u of units) {
-      if (this.cache.has(u.key) || keys.has(u.key)) continue;
-      keys.add(u.key);
+      if (this.cache.has(u.key)) continue;
+      const entry: Cached = { parsed: NOT_PARSED, seen: 0 };
+      this.cache.set(u.key, entry);
       todo.push(u);
+      made.push(entry);
     }
+    try {
+      await this.parseInto(todo, made);
+    } catch (err) {
+      for (const u of todo) this.cache.delete(u.key);
+      throw err;
+    }
+    return todo.length;
+  }
+
+  private async parseInto(todo: ParseUnit[], made: Cached[]): Promise<void> {
     // Workers (for a large revision) start now and load their code while the files are read.
     const job = new ParseJob(todo.length, this.parallel);
+    const keep = this.opts.keepResources !== false;
     // Files that came with their bytes (a directory) need no promise each.
-    const read: Array<PromiseSettledResult<Buffer>> = todo.every((u) => u.f.bytes)
-      ? todo.map((u) => ({ status: 'fulfilled', value: u.f.bytes as Buffer }))
-      : await Promise.allSettled(todo.map((u) => u.f.read()));
+    if (todo.every((u) => u.f.bytes)) {
+      const bytes = todo.map((u) => u.f.bytes as Buffer);
+      const { parsed, onWorkers } = await job.parse(
+        bytes,
+        todo.map((u) => u.place),
+        keep,
+      );
+      this.lastOnWorkers = onWorkers;
+      await checkCrons(parsed);
+      parsed.forEach((p, i) => {
+        (made[i] as Cached).parsed = p;
+      });
+      return;
+    }
+    const read = await Promise.allSettled(todo.map((u) => u.f.read()));
     const readable: Buffer[] = [];
     const places: Array<SkillPlace | undefined> = [];
     read.forEach((r, i) => {
@@ -207,21 +231,18 @@ export class Loader {
       readable.push(r.value);
       places.push((todo[i] as ParseUnit).place);
     });
-    const { parsed, onWorkers } = await job.parse(readable, places, this.opts.keepResources !== false);
+    const { parsed, onWorkers } = await job.parse(readable, places, keep);
     this.lastOnWorkers = onWorkers;
-    // Cron expressions are checked here, on the main thread, after parsing: node-cron is
-    // loaded only when a revision has a schedule, and never in a parse worker.
-    const scheduled = parsed.filter((file) => file.docs.some((d) => d.crons.length > 0));
-    if (scheduled.length > 0) await checkCrons(scheduled);
-    const out = new Map<string, ParsedFile>();
+    await checkCrons(parsed);
     let k = 0;
-    todo.forEach((u, i) => {
-      const r = read[i] as PromiseSettledResult<Buffer>;
-      out.set(u.key, r.status === 'fulfilled' ? (parsed[k++] as ParsedFile) : unreadable(r.reason));
+    read.forEach((r, i) => {
+      (made[i] as Cached).parsed = r.status === 'fulfilled' ? (parsed[k++] as ParsedFile) : unreadable(r.reason);
     });
-    return out;
   }
 }
+
+/** A cache entry's content until its file is parsed (never seen by a finished load). */
+const NOT_PARSED: ParsedFile = { docs: [], findings: [] };
 
 /** A file to parse: a SKILL.md carries its place, and its key names the place too. */
 interface ParseUnit {
@@ -268,8 +289,14 @@ function unreadable(err: unknown): ParsedFile {
   };
 }
 
-/** node-cron's verdict on the files' cron expressions, as findings cached with each file. */
-async function checkCrons(files: ParsedFile[]): Promise<void> {
+/**
+ * node-cron's verdict on the files' cron expressions, as findings cached with each file.
+ * Checked on the main thread after parsing: node-cron is loaded only when a revision has a
+ * schedule, and never in a parse worker.
+ */
+async function checkCrons(parsed: ParsedFile[]): Promise<void> {
+  const files = parsed.filter((file) => file.docs.some((d) => d.crons.length > 0));
+  if (files.length === 0) return;
   const validate = await cronValidator();
   for (const file of files)
     for (const c of file.docs.flatMap((d) => d.crons)) {
