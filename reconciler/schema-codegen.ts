@@ -11,12 +11,13 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { API_VERSION } from './types.js';
 import {
-  AJV_OPTIONS,
   SCHEMA_NAMES,
+  checkNoUnevaluated,
   codeCachePath,
   evaluateGenerated,
   fingerprintStamp,
   generatedValidatorPath,
+  newAjv,
   schemaFile,
   schemaFingerprint,
   schemasDir,
@@ -25,8 +26,10 @@ import {
 
 for (const kind of SCHEMA_NAMES) {
   const bytes = readFileSync(schemasDir() + schemaFile(kind));
-  const ajv = new Ajv2020({ ...AJV_OPTIONS, code: { source: true } });
-  const validate = ajv.compile(JSON.parse(bytes.toString('utf8')) as JsonSchema);
+  const schema = JSON.parse(bytes.toString('utf8')) as JsonSchema;
+  checkNoUnevaluated(schema, schemaFile(kind));
+  const ajv = newAjv(Ajv2020, { code: { source: true } });
+  const validate = ajv.compile(schema);
   const code = `${standaloneCode.default(ajv, validate)}${fingerprintStamp(schemaFingerprint(bytes))}`;
   const path = generatedValidatorPath(kind);
   mkdirSync(dirname(path), { recursive: true });

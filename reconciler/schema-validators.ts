@@ -43,6 +43,42 @@ export function schemaFile(name: SchemaName): string {
 /** Options of every compile, at build time and here; part of the fingerprint. */
 export const AJV_OPTIONS = { strict: true, allErrors: true, useDefaults: true } as const satisfies Options;
 
+type Ajv2020Class = typeof import('ajv/dist/2020.js').Ajv2020;
+
+/**
+ * The ajv every validator is compiled with (the build's and the fallback's): Ajv2020 with
+ * AJV_OPTIONS and `extra`, but without the tracking of evaluated properties and items that
+ * Ajv2020 always switches on. Only `unevaluatedProperties` and `unevaluatedItems` need it,
+ * and no schema here may use them (checkNoUnevaluated); with it, every anyOf tries all its
+ * branches and the compiled code records evaluated names in objects of its own, so a valid
+ * skill's validation built 3.1 KB of error and bookkeeping objects, 1.8 KB without. The
+ * verdicts and the errors are the same (schema-validators.test.ts compares them with a
+ * plain Ajv2020 on valid and invalid documents).
+ */
+export function newAjv(Ajv2020: Ajv2020Class, extra: Options = {}): InstanceType<Ajv2020Class> {
+  const ajv = new Ajv2020({ ...AJV_OPTIONS, ...extra });
+  ajv.opts.unevaluated = false;
+  return ajv;
+}
+
+/** Refuses a schema that needs the tracking newAjv leaves off. */
+export function checkNoUnevaluated(schema: unknown, file: string): void {
+  const walk = (node: unknown, at: string): void => {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) walk(node[i], `${at}/${i}`);
+    } else if (node !== null && typeof node === 'object')
+      for (const [k, v] of Object.entries(node)) {
+        if (k === 'unevaluatedProperties' || k === 'unevaluatedItems')
+          throw new Error(
+            `${file}: ${at}/${k}: the validators are compiled without tracking evaluated properties ` +
+              '(schema-validators.ts newAjv); use additionalProperties/items instead',
+          );
+        walk(v, `${at}/${k}`);
+      }
+  };
+  walk(schema, '#');
+}
+
 export type JsonSchema = Record<string, unknown>;
 
 /** What a compiled validator is, standalone or not: a function that fills defaults and sets `errors`. */
@@ -92,7 +128,7 @@ let ajvVersion: string | undefined;
 export function schemaFingerprint(schemaBytes: Buffer): string {
   ajvVersion ??= (require('ajv/package.json') as { version: string }).version;
   return createHash('sha256')
-    .update(`ajv ${ajvVersion} ${JSON.stringify(AJV_OPTIONS)}\0`)
+    .update(`ajv ${ajvVersion} ${JSON.stringify(AJV_OPTIONS)} unevaluated:false\0`)
     .update(schemaBytes)
     .digest('hex');
 }
@@ -166,7 +202,8 @@ function compile(schema: JsonSchema): SchemaValidate {
   // on documents this small; the build's generated code is optimised (it is compiled once).
   if (!ajv) {
     const { Ajv2020 } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-    ajv = new Ajv2020({ ...AJV_OPTIONS, code: { optimize: false } });
+    ajv = newAjv(Ajv2020, { code: { optimize: false } });
   }
+  checkNoUnevaluated(schema, 'a schema');
   return ajv.compile(schema);
 }

@@ -10,6 +10,7 @@ import {
   AJV_OPTIONS,
   SCHEMA_FILES,
   SCHEMA_NAMES,
+  checkNoUnevaluated,
   codeCachePath,
   evaluateGenerated,
   generatedValidatorPath,
@@ -30,6 +31,34 @@ const DOCS: unknown[] = [
     spec: { version: 1, steps: [{ run: 'x', http: { url: 'ftp://x' } }], params: [{ name: 'p', type: 'nope' }] },
   },
   { apiVersion: 'caduceus.dev/v1', kind: 'Task', metadata: { name: 't' }, spec: { subtasks: [{ name: 'a' }] } },
+  // anyOf with an early, a late and no passing branch; a oneOf of steps with one, none and two keys
+  {
+    apiVersion: 'caduceus.dev/v1',
+    kind: 'Skill',
+    metadata: { name: 'unions' },
+    spec: {
+      version: '1',
+      description: 'd',
+      params: [
+        { name: 'a', default: 'x' },
+        { name: 'b', type: 'boolean', default: true },
+        { name: 'c', default: { no: 1 } },
+      ],
+      isolation: { memory: 'unlimited', cpus: 0.5, pids: 'many' },
+      steps: [{ run: 'x' }, {}, { file: { path: 'p', action: 'read' }, skill: { name: 'k' } }],
+    },
+  },
+  {
+    apiVersion: 'caduceus.dev/v1',
+    kind: 'Skill',
+    metadata: { name: 'valid-unions' },
+    spec: {
+      version: '1',
+      description: 'd',
+      params: [{ name: 'n', type: 'number', default: 3 }],
+      steps: [{ skill: { name: 'k', params: { a: 1, b: false, c: 'x' } } }, { http: { url: 'http://x' } }],
+    },
+  },
   {
     apiVersion: 'caduceus.dev/v1',
     kind: 'Proxy',
@@ -66,6 +95,14 @@ describe('generated schema validators', () => {
         expect(a).toEqual(b);
       }
     }
+  });
+
+  it('refuses a schema that needs evaluated properties tracked, which its compiles leave off', () => {
+    expect(() =>
+      checkNoUnevaluated({ type: 'object', anyOf: [{ unevaluatedProperties: false }] }, 'x.schema.json'),
+    ).toThrow(/x\.schema\.json: #\/anyOf\/0\/unevaluatedProperties: the validators are compiled without tracking/);
+    for (const kind of SCHEMA_NAMES)
+      checkNoUnevaluated(JSON.parse(readFileSync(schemasDir() + schemaFile(kind), 'utf8')), schemaFile(kind));
   });
 
   it('never runs generated code whose schema fingerprint differs (a schema edited after the build)', () => {
