@@ -55,18 +55,19 @@ function workerScript(): URL {
   });
 }
 
-class Connection {
+/** One worker and its `pg` connection; exported for the protocol's tests (with a stand-in script). */
+export class Connection {
   private readonly worker: Worker;
   private readonly port: MessagePort;
   private readonly flag: Int32Array;
   alive = true;
 
-  constructor(url: string, applicationName: string) {
+  constructor(url: string, applicationName: string, script: URL = workerScript()) {
     const signal = new SharedArrayBuffer(4);
     this.flag = new Int32Array(signal);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(workerScript(), {
+    this.worker = new Worker(script, {
       workerData: { url, port: port2, signal, statementTimeoutMs: STATEMENT_TIMEOUT_MS, applicationName },
       transferList: [port2],
     });
@@ -80,20 +81,25 @@ class Connection {
   call(req: Request, timeoutMs = REQUEST_TIMEOUT_MS): Reply {
     Atomics.store(this.flag, SLOT, PENDING);
     this.port.postMessage(req);
-    const woke = Atomics.wait(this.flag, SLOT, PENDING, timeoutMs);
-    const msg = receiveMessageOnPort(this.port);
-    if (!msg) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const woke = Atomics.wait(this.flag, SLOT, PENDING, Math.max(0, deadline - Date.now()));
+      const msg = receiveMessageOnPort(this.port);
+      if (msg) return msg.message as Reply;
+      // Woken with no reply while the flag still says pending: the notify of the previous
+      // request, whose reply was read without waiting (the worker posts, sets the flag and
+      // only then notifies, so it can be late). Wait on for this one's.
+      if (woke !== 'timed-out' && Atomics.load(this.flag, SLOT) === PENDING && Date.now() < deadline) continue;
       this.kill();
       return {
         ok: false,
         message:
-          woke === 'timed-out'
+          woke === 'timed-out' || Date.now() >= deadline
             ? `PostgreSQL did not answer within ${timeoutMs / 1000} s`
             : 'the PostgreSQL worker stopped',
         code: 'CADUCEUS_TIMEOUT',
       };
     }
-    return msg.message as Reply;
   }
 
   kill(): void {
