@@ -58,23 +58,24 @@ describe('the PostgreSQL connection waiting for its worker', () => {
     expect(c.alive).toBe(true);
   });
 
-  it('gives up after its timeout when no reply comes, and drops the worker', () => {
-    const c = connect(standIn('silent', '/* never answers */'));
-    expect(c.call({ op: 'exec', text: 'x' }, 300)).toEqual({
-      ok: false,
-      message: 'PostgreSQL did not answer within 0.3 s',
-      code: 'CADUCEUS_TIMEOUT',
-    });
-    expect(c.alive).toBe(false);
-  });
-
-  it('says the worker stopped when the flag says answered and no reply was posted', () => {
-    const c = connect(standIn('no-reply', 'Atomics.store(flag, 0, 1); Atomics.notify(flag, 0);'));
-    expect(c.call({ op: 'exec', text: 'x' }, 10_000)).toEqual({
-      ok: false,
-      message: 'the PostgreSQL worker stopped',
-      code: 'CADUCEUS_TIMEOUT',
-    });
+  it.each([
+    [
+      'gives up after its timeout when no reply comes',
+      'silent',
+      '/* never answers */',
+      300,
+      'PostgreSQL did not answer within 0.3 s',
+    ],
+    [
+      'says the worker stopped when the flag says answered and no reply was posted',
+      'no-reply',
+      'Atomics.store(flag, 0, 1); Atomics.notify(flag, 0);',
+      10_000,
+      'the PostgreSQL worker stopped',
+    ],
+  ])('%s, and drops the worker', (_what, name, onRequest, timeoutMs, message) => {
+    const c = connect(standIn(name, onRequest));
+    expect(c.call({ op: 'exec', text: 'x' }, timeoutMs)).toEqual({ ok: false, message, code: 'CADUCEUS_TIMEOUT' });
     expect(c.alive).toBe(false);
   });
 });
