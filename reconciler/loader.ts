@@ -155,10 +155,9 @@ export class Loader {
         if (!d.facts.valid || cross.rejected.has(d)) return;
         accepted++;
         if (!d.facts.resource) return; // not kept (keepResources: false)
-        if (!p.resources) p.resources = [];
-        const made = p.resources;
-        made[i] ??= toResource(d);
-        resources.push(made[i] as Resource);
+        p.resources ??= [];
+        p.resources[i] ??= toResource(d);
+        resources.push(p.resources[i] as Resource);
       });
     }
     findings.sort(compareFindings);
@@ -207,36 +206,26 @@ export class Loader {
   private async parseInto(todo: ParseUnit[], made: Cached[]): Promise<void> {
     // Workers (for a large revision) start now and load their code while the files are read.
     const job = new ParseJob(todo.length, this.parallel);
-    const keep = this.opts.keepResources !== false;
-    // Files that came with their bytes (a directory) need no promise each.
-    if (todo.every((u) => u.f.bytes)) {
-      const bytes = todo.map((u) => u.f.bytes as Buffer);
-      const { parsed, onWorkers } = await job.parse(
-        bytes,
-        todo.map((u) => u.place),
-        keep,
-      );
-      this.lastOnWorkers = onWorkers;
-      await checkCrons(parsed);
-      parsed.forEach((p, i) => {
-        (made[i] as Cached).parsed = p;
-      });
-      return;
-    }
-    const read = await Promise.allSettled(todo.map((u) => u.f.read()));
+    // Files that came with their bytes (a directory) need no promise each: `read` stays empty.
+    const read: Array<PromiseSettledResult<Buffer>> = todo.every((u) => u.f.bytes)
+      ? []
+      : await Promise.allSettled(todo.map((u) => u.f.read()));
     const readable: Buffer[] = [];
     const places: Array<SkillPlace | undefined> = [];
-    read.forEach((r, i) => {
-      if (r.status !== 'fulfilled') return;
-      readable.push(r.value);
-      places.push((todo[i] as ParseUnit).place);
+    todo.forEach((u, i) => {
+      const r = read[i];
+      const bytes = r ? (r.status === 'fulfilled' ? r.value : undefined) : u.f.bytes;
+      if (!bytes) return;
+      readable.push(bytes);
+      places.push(u.place);
     });
-    const { parsed, onWorkers } = await job.parse(readable, places, keep);
+    const { parsed, onWorkers } = await job.parse(readable, places, this.opts.keepResources !== false);
     this.lastOnWorkers = onWorkers;
     await checkCrons(parsed);
     let k = 0;
-    read.forEach((r, i) => {
-      (made[i] as Cached).parsed = r.status === 'fulfilled' ? (parsed[k++] as ParsedFile) : unreadable(r.reason);
+    todo.forEach((_, i) => {
+      const r = read[i];
+      (made[i] as Cached).parsed = r?.status === 'rejected' ? unreadable(r.reason) : (parsed[k++] as ParsedFile);
     });
   }
 }
