@@ -237,26 +237,97 @@ function toStatus(r: StatusRow): ResourceStatus {
   return s;
 }
 
-/** Merges new conditions into old ones; lastTransitionTime moves only when status changes. */
+const CONDITION_ORDER = Object.keys(CONDITION_TYPES) as ConditionType[];
+const NO_CONDITIONS: Condition[] = [];
+
+/** The last entry of type t: a later update of a type wins. */
+function lastOfType<C extends { type: ConditionType }>(list: readonly C[], t: ConditionType): C | undefined {
+  for (let i = list.length - 1; i >= 0; i--) if ((list[i] as C).type === t) return list[i];
+  return undefined;
+}
+
+/**
+ * The conditions to store: new ones merged into old ones, in CONDITION_TYPES order, with
+ * messages redacted (they carry error text, a controller's or the loop's, like events);
+ * lastTransitionTime moves only when status changes. Runs once per reconcile: no Map,
+ * spread or intermediate list per call.
+ */
 export function mergeConditions(old: Condition[], updates: ConditionUpdate[], now: string): Condition[] {
-  const byType = new Map<ConditionType, Condition>(old.map((c) => [c.type, c]));
-  for (const u of updates) {
-    const prev = byType.get(u.type);
-    byType.set(u.type, {
-      ...u,
-      lastTransitionTime: prev && prev.status === u.status ? prev.lastTransitionTime : now,
-    });
+  const out: Condition[] = [];
+  for (const t of CONDITION_ORDER) {
+    const u = lastOfType(updates, t);
+    const prev = lastOfType(old, t);
+    if (u) {
+      out.push({
+        type: u.type,
+        status: u.status,
+        reason: u.reason,
+        message: redactUrl(u.message),
+        lastTransitionTime: prev && prev.status === u.status ? prev.lastTransitionTime : now,
+      });
+    } else if (prev) out.push(prev);
   }
-  const order = Object.keys(CONDITION_TYPES) as ConditionType[];
-  return order.flatMap((t) => {
-    const c = byType.get(t);
-    return c ? [c] : [];
-  });
+  return out;
+}
+
+/**
+ * An INSERT written for many rows at once: `head VALUES (…), (…) tail`. One statement
+ * per row cost more than the row (a first apply of 10,000 resources wrote 30,000).
+ */
+interface MultiRow {
+  head: string;
+  width: number;
+  tail: string;
+}
+
+/** Rows in one statement at most; statements hold a power of two of rows, so few texts are prepared. */
+const ROWS_PER_STATEMENT = 64;
+
+const APPLIED_ROWS: MultiRow = {
+  head: 'INSERT INTO applied (key, kind, name, hash, revision, resource)',
+  width: 6,
+  tail: `ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, revision = excluded.revision,
+           resource = excluded.resource`,
+};
+
+// The COALESCEs keep the applied fields of a status-only write.
+const STATUS_ROWS: MultiRow = {
+  head: `INSERT INTO status (key, kind, name, conditions, observed, last_applied_revision, applied_hash, created_at,
+                          updated_at)`,
+  width: 9,
+  tail: `ON CONFLICT (key) DO UPDATE SET conditions = excluded.conditions, observed = excluded.observed,
+         last_applied_revision = COALESCE(excluded.last_applied_revision, status.last_applied_revision),
+         applied_hash = COALESCE(excluded.applied_hash, status.applied_hash), updated_at = excluded.updated_at`,
+};
+
+const EVENT_ROWS: MultiRow = {
+  head: 'INSERT INTO events (at, type, reason, object, message, revision)',
+  width: 6,
+  tail: '',
+};
+
+/**
+ * The rows of a batch's steps not yet written, flat, `width` values a row. Per table, rows
+ * go in step order; a key comes at most once (an upsert of the same key twice in one
+ * statement is an error on PostgreSQL), so a step whose key waits writes the rows first.
+ */
+interface PendingRows {
+  keys: Set<ResourceKey>;
+  applied: unknown[];
+  status: unknown[];
+  events: unknown[];
+}
+
+function pushEvents(into: unknown[], events: NewEvent[], now: string): void {
+  // Every event goes through here or record(): messages carry error text, so credentials are redacted.
+  for (const e of events) into.push(now, e.type, e.reason, e.object ?? null, redactUrl(e.message), e.revision ?? null);
 }
 
 export class CoreStore implements EventRecorder {
   /** Prepared once: compiling SQL on every write costs more than the write itself. */
   private readonly statements = new Map<string, SqlStatement>();
+  /** insertRows' statements, by shape and then by log2 of their row count. */
+  private readonly multiRow = new Map<MultiRow, SqlStatement[]>();
   /**
    * The applied snapshot's hashes, kept in memory once read: the loop plans every
    * revision against them, and only writeStep (through this object) changes them.
@@ -556,7 +627,14 @@ export class CoreStore implements EventRecorder {
         const st = known.get(s.key);
         if (st) prev.set(s.key, st);
       }
-      for (const s of steps) this.writeStepBody(s, prev, written);
+      // One time for the batch: its rows commit together.
+      const now = new Date().toISOString();
+      const rows: PendingRows = { keys: new Set(), applied: [], status: [], events: [] };
+      for (const s of steps) {
+        if (rows.keys.has(s.key)) this.writeRows(rows);
+        this.writeStepBody(s, prev, written, rows, now);
+      }
+      this.writeRows(rows);
     });
     // After the commit only: a rolled-back write must not show in the caches.
     if (this.hashes) {
@@ -572,44 +650,73 @@ export class CoreStore implements EventRecorder {
     }
   }
 
+  private writeRows(rows: PendingRows): void {
+    this.insertRows(APPLIED_ROWS, rows.applied);
+    this.insertRows(STATUS_ROWS, rows.status);
+    this.insertRows(EVENT_ROWS, rows.events);
+    rows.keys.clear();
+    rows.applied.length = 0;
+    rows.status.length = 0;
+    rows.events.length = 0;
+  }
+
+  /** Writes flat values, `shape.width` a row, with as few statements as ROWS_PER_STATEMENT allows. */
+  private insertRows(shape: MultiRow, values: unknown[]): void {
+    let prepared = this.multiRow.get(shape);
+    if (!prepared) {
+      prepared = [];
+      this.multiRow.set(shape, prepared);
+    }
+    let at = 0;
+    while (at < values.length) {
+      const left = (values.length - at) / shape.width;
+      // The largest power of two of rows that fits: log2(ROWS_PER_STATEMENT) + 1 texts at most.
+      let n = 1;
+      while (n * 2 <= left && n * 2 <= ROWS_PER_STATEMENT) n *= 2;
+      const bit = Math.log2(n);
+      let st = prepared[bit];
+      if (!st) {
+        const row = `(${Array(shape.width).fill('?').join(', ')})`;
+        st = this.store.db.prepare(`${shape.head} VALUES ${Array(n).fill(row).join(', ')} ${shape.tail}`);
+        prepared[bit] = st;
+      }
+      st.run(...values.slice(at, at + n * shape.width));
+      at += n * shape.width;
+    }
+  }
+
   /**
-   * Writes one step. prev holds the batch's previous statuses and is updated as it goes
-   * (a key may come twice); written gets the status as stored, or loses the key on a prune.
+   * Prepares one step's rows (deletes run at once). prev holds the batch's previous
+   * statuses and is updated as it goes (a key may come twice); written gets the status as
+   * stored, or loses the key on a prune.
    */
   private writeStepBody(
     step: StepWrite,
     prev: Map<ResourceKey, ResourceStatus>,
     written: Map<ResourceKey, ResourceStatus>,
+    rows: PendingRows,
+    now: string,
   ): void {
-    const now = new Date().toISOString();
     const { kind, name } = splitKey(step.key);
     if (step.pruned) {
       this.sql('DELETE FROM applied WHERE key = ?').run(step.key);
       this.sql('DELETE FROM status WHERE key = ?').run(step.key);
       prev.delete(step.key);
       written.delete(step.key);
-      this.insertEvents(step.events, now);
+      pushEvents(rows.events, step.events, now);
       return;
     }
+    rows.keys.add(step.key);
     if (step.applied) {
-      this.sql(
-        `INSERT INTO applied (key, kind, name, hash, revision, resource) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET hash = excluded.hash, revision = excluded.revision,
-           resource = excluded.resource`,
-      ).run(step.key, kind, name, step.applied.hash, step.revision, JSON.stringify(step.applied));
+      rows.applied.push(step.key, kind, name, step.applied.hash, step.revision, JSON.stringify(step.applied));
     }
     const before = prev.get(step.key);
-    // Condition messages carry error text (a controller's or the loop's): redacted like events.
-    const conditions = mergeConditions(
-      before?.conditions ?? [],
-      step.conditions.map((c) => ({ ...c, message: redactUrl(c.message) })),
-      now,
-    );
+    const conditions = mergeConditions(before?.conditions ?? NO_CONDITIONS, step.conditions, now);
     const observed = { ...(before?.observed ?? {}), ...(step.observed ?? {}) };
-    // The row as the upsert below leaves it (its COALESCEs keep the applied fields of a status-only write).
+    // The row as the upsert leaves it (its COALESCEs keep the applied fields of a status-only write).
     const st: ResourceStatus = {
       key: step.key,
-      kind: kind as Kind,
+      kind,
       name,
       conditions,
       observed,
@@ -622,24 +729,18 @@ export class CoreStore implements EventRecorder {
     if (appliedHash) st.appliedHash = appliedHash;
     prev.set(step.key, st);
     written.set(step.key, st);
-    this.sql(
-      `INSERT INTO status (key, kind, name, conditions, observed, last_applied_revision, applied_hash, created_at,
-                           updated_at)
-       VALUES (@key, @kind, @name, @conditions, @observed, @rev, @hash, @now, @now)
-       ON CONFLICT (key) DO UPDATE SET conditions = excluded.conditions, observed = excluded.observed,
-         last_applied_revision = COALESCE(excluded.last_applied_revision, status.last_applied_revision),
-         applied_hash = COALESCE(excluded.applied_hash, status.applied_hash), updated_at = excluded.updated_at`,
-    ).run({
-      key: step.key,
+    rows.status.push(
+      step.key,
       kind,
       name,
-      conditions: JSON.stringify(conditions),
-      observed: JSON.stringify(observed),
-      rev: step.applied ? step.revision : null,
-      hash: step.applied ? step.applied.hash : null,
+      JSON.stringify(conditions),
+      JSON.stringify(observed),
+      step.applied ? step.revision : null,
+      step.applied ? step.applied.hash : null,
       now,
-    });
-    this.insertEvents(step.events, now);
+      now,
+    );
+    pushEvents(rows.events, step.events, now);
   }
 
   /** An event outside a reconcile step; controllers reach it as ControllerDeps.events. */
@@ -652,11 +753,10 @@ export class CoreStore implements EventRecorder {
     this.insertEvents([{ type, reason, message }], new Date().toISOString());
   }
 
-  /** Every event goes through here: messages carry error text, so credentials are redacted here. */
   private insertEvents(events: NewEvent[], now: string): void {
-    if (events.length === 0) return;
-    const ins = this.sql('INSERT INTO events (at, type, reason, object, message, revision) VALUES (?, ?, ?, ?, ?, ?)');
-    for (const e of events) ins.run(now, e.type, e.reason, e.object ?? null, redactUrl(e.message), e.revision ?? null);
+    const values: unknown[] = [];
+    pushEvents(values, events, now);
+    this.insertRows(EVENT_ROWS, values);
   }
 
   events(filter: { object?: string; limit?: number; type?: 'Normal' | 'Warning' } = {}): EventRecord[] {
