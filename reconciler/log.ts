@@ -15,12 +15,52 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions = {}, base: Record<string, unknown> = {}): Logger {
-  const format = opts.format ?? 'text';
-  const min = RANK[opts.level ?? 'info'];
-  const write = opts.write ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const emit = (level: Exclude<LogLevel, 'silent'>, msg: string, fields: Record<string, unknown> = {}): void => {
+  return new LineLogger(
+    {
+      format: opts.format ?? 'text',
+      min: RANK[opts.level ?? 'info'],
+      write: opts.write ?? ((line: string) => process.stderr.write(`${line}\n`)),
+    },
+    base,
+  );
+}
+
+interface Output {
+  format: LogFormat;
+  min: number;
+  write(line: string): void;
+}
+
+/**
+ * One object per logger, its methods shared: the loop makes a child for every reconcile
+ * (10,000 on a first apply), most of which never log.
+ */
+class LineLogger implements Logger {
+  constructor(
+    private readonly out: Output,
+    private readonly base: Record<string, unknown>,
+  ) {}
+
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.emit('debug', msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.emit('info', msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.emit('warn', msg, fields);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.emit('error', msg, fields);
+  }
+  child(fields: Record<string, unknown>): Logger {
+    return new LineLogger(this.out, { ...this.base, ...fields });
+  }
+
+  private emit(level: Exclude<LogLevel, 'silent'>, msg: string, fields: Record<string, unknown> = {}): void {
+    const { format, min, write } = this.out;
     if (RANK[level] < min) return;
-    const all = { ...base, ...fields };
+    const all = { ...this.base, ...fields };
     if (format === 'json') {
       write(redact(JSON.stringify({ time: new Date().toISOString(), level, msg, ...all })));
       return;
@@ -31,14 +71,7 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
     write(
       redact(`${new Date().toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${msg}${kv ? `  ${kv}` : ''}`),
     );
-  };
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger(opts, { ...base, ...fields }),
-  };
+  }
 }
 
 /** A logger that drops everything, for tests and one-shot commands. */

@@ -9,6 +9,26 @@ afterEach(() => {
 });
 
 describe('work queue', () => {
+  it('keeps FIFO order within a priority while keys keep coming, and priorities before it', async () => {
+    const runs: string[] = [];
+    const q = new WorkQueue(
+      async (key) => {
+        runs.push(key);
+        await turn();
+        const i = Number(key.slice(2));
+        // Each run queues a later key, so the bucket never empties until the end.
+        if (key.startsWith('b-') && i + 2000 < 5000) q.add(`b-${i + 2000}`);
+        if (i === 2500) q.add('a-urgent');
+      },
+      { concurrency: 1, baseDelayMs: 10, maxDelayMs: 100, priority: (k) => (k.startsWith('a-') ? 0 : 1) },
+    );
+    for (let i = 0; i < 2000; i++) q.add(`b-${i}`);
+    await q.idle();
+    const expected = Array.from({ length: 5000 }, (_, i) => `b-${i}`);
+    expected.splice(2501, 0, 'a-urgent');
+    expect(runs).toEqual(expected);
+  });
+
   it('de-duplicates queued keys and never runs one key twice at once', async () => {
     const runs: string[] = [];
     let inFlight = 0;
