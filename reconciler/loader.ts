@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaduceusError } from './errors.js';
 import { crossReferenceFindings, type PlacedFacts } from './cross-refs.js';
-import { parseFile, type ParsedFile, type SkillPlace } from './parse-file.js';
+import { parseFile, parseSource, type ParsedFile, type SkillPlace } from './parse-file.js';
 import { ParseJob, type ParallelOptions } from './parallel-parse.js';
 import { cronProblem, cronValidator } from './schedule-check.js';
 import { resourceHash } from './resource-facts.js';
@@ -206,6 +206,25 @@ export class Loader {
   private async parseInto(todo: ParseUnit[], made: Cached[]): Promise<void> {
     // Workers (for a large revision) start now and load their code while the files are read.
     const job = new ParseJob(todo.length, this.parallel);
+    const keep = this.opts.keepResources !== false;
+    if (!job.parallel && todo.some((u) => !u.f.bytes)) {
+      // One thread and files still to read (a git source answers them in order through one
+      // cat-file process): each file is parsed as its bytes arrive, while the next ones come.
+      const parsed = await Promise.all(
+        todo.map((u) =>
+          (u.f.bytes ? Promise.resolve(u.f.bytes) : u.f.read()).then(
+            (bytes) => parseSource(bytes, u.place, keep),
+            (err: unknown) => unreadable(err),
+          ),
+        ),
+      );
+      this.lastOnWorkers = 0;
+      await checkCrons(parsed);
+      parsed.forEach((p, i) => {
+        (made[i] as Cached).parsed = p;
+      });
+      return;
+    }
     // Files that came with their bytes (a directory) need no promise each: `read` stays empty.
     const read: Array<PromiseSettledResult<Buffer>> = todo.every((u) => u.f.bytes)
       ? []
@@ -219,7 +238,7 @@ export class Loader {
       readable.push(bytes);
       places.push(u.place);
     });
-    const { parsed, onWorkers } = await job.parse(readable, places, this.opts.keepResources !== false);
+    const { parsed, onWorkers } = await job.parse(readable, places, keep);
     this.lastOnWorkers = onWorkers;
     await checkCrons(parsed);
     let k = 0;

@@ -77,6 +77,11 @@ export class ParseJob {
     this.workers = use ? Array.from({ length: n }, () => startWorker(script)).filter((w) => w !== undefined) : [];
   }
 
+  /** Whether workers parse with this thread (otherwise the caller may parse file by file as it reads). */
+  get parallel(): boolean {
+    return this.workers.length > 0;
+  }
+
   /**
    * Parses every buffer, in order; `places[i]` set makes buffer i a SKILL.md in that folder.
    * `onWorkers` counts the files a worker parsed.
