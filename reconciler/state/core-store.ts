@@ -319,7 +319,7 @@ interface PendingRows {
 }
 
 function pushEvents(into: unknown[], events: NewEvent[], now: string): void {
-  // Every event goes through here or record(): messages carry error text, so credentials are redacted.
+  // Every event is written through here: messages carry error text, so credentials are redacted here.
   for (const e of events) into.push(now, e.type, e.reason, e.object ?? null, redactUrl(e.message), e.revision ?? null);
 }
 
